@@ -1,0 +1,82 @@
+// platbot: thin entry point. Parses the command line and hands over to the runtime.
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/config/config.hpp"
+#include "bot/core/runtime.hpp"
+
+namespace {
+
+constexpr const char* usage =
+    "Usage: platbot [run] --config FILE [--log-level LEVEL]\n"
+    "       platbot check --config FILE\n"
+    "       platbot version\n"
+    "\n"
+    "  run      start the bot (the default); with the console adapter it talks on this terminal,\n"
+    "           or reads commands from piped stdin and exits at the end of input\n"
+    "  check    validate the config and print a summary, without starting anything\n"
+    "  version  print the version\n"
+    "\n"
+    "Options:\n"
+    "  --config FILE      the YAML config (see docs/config.md); e.g. config/demo.yaml\n"
+    "  --log-level LEVEL  trace, debug, info, warn, error or off (overrides log.level)\n"
+    "  --help, -h         this text\n"
+    "  --version          print the version\n";
+
+struct Arguments {
+    std::string verb = "run";
+    std::string config;
+    std::string log_level;
+};
+
+int usage_error(const std::string& message) {
+    std::fprintf(stderr, "platbot: %s — see platbot --help\n", message.c_str());
+    return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    Arguments args;
+    std::vector<std::string_view> rest(argv + 1, argv + argc);
+    bool verb_seen = false;
+    for (std::size_t i = 0; i < rest.size(); ++i) {
+        const std::string_view arg = rest[i];
+        if (arg == "--help" || arg == "-h" || arg == "help") {
+            std::fputs(usage, stdout);
+            return 0;
+        }
+        if (arg == "--version" || (arg == "version" && !verb_seen)) {
+            std::printf("platbot %s\n", platbot::core::version().c_str());
+            return 0;
+        }
+        if (arg == "--config" || arg == "--log-level") {
+            if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
+            (arg == "--config" ? args.config : args.log_level) = std::string(rest[++i]);
+        } else if (arg.starts_with("--config=")) {
+            args.config = std::string(arg.substr(9));
+        } else if (arg.starts_with("--log-level=")) {
+            args.log_level = std::string(arg.substr(12));
+        } else if (!verb_seen && (arg == "run" || arg == "check")) {
+            args.verb = std::string(arg);
+            verb_seen = true;
+        } else {
+            return usage_error("unknown argument '" + std::string(arg) + "'");
+        }
+    }
+    if (args.config.empty()) return usage_error("--config FILE is required (try --config config/demo.yaml)");
+
+    auto config = platbot::config::load_config(args.config);
+    if (!config) {
+        std::fprintf(stderr, "%s\n", config.error().message.c_str());
+        return 2;
+    }
+    if (args.verb == "check") {
+        std::fputs(platbot::config::summary(*config).c_str(), stdout);
+        return 0;
+    }
+    return platbot::core::run(*config, {args.log_level});
+}

@@ -1,0 +1,33 @@
+#pragma once
+// The interface every chat platform implements. Adapters know their wire format and
+// nothing else; the Bot hands them neutral replies and receives neutral events.
+#include <boost/asio/awaitable.hpp>
+
+#include "bot/chat/chat.hpp"
+
+namespace platbot::chat {
+
+template <class T>
+using Task = boost::asio::awaitable<T>;
+
+class EventSink {
+public:
+    virtual ~EventSink() = default;
+    // Returns once the event is handled or durably handed over; an adapter acknowledges
+    // an event to its platform only after this returns.
+    virtual Task<void> on_event(ChatEvent event) = 0;
+};
+
+class ChatAdapter {
+public:
+    virtual ~ChatAdapter() = default;
+    virtual std::string name() const = 0;
+    // Delivers events to the sink until the platform connection ends or stop() is called.
+    virtual Task<void> run(EventSink& sink) = 0;
+    virtual Task<MessageRef> post(const Origin& to, const Reply& reply) = 0;
+    virtual Task<void> update(const MessageRef& message, const Reply& reply) = 0;
+    // Stops taking new events; run() returns soon after.
+    virtual void stop() = 0;
+};
+
+}  // namespace platbot::chat

@@ -1,0 +1,73 @@
+#pragma once
+// The platform-neutral event and reply model. Adapters translate their wire format to
+// and from these types; commands and features never see anything else.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace platbot::chat {
+
+struct User {
+    std::string id;    // platform id: U024BE7LH, @alice:example.org, or the console name
+    std::string name;  // display name, may be empty when the platform did not say
+};
+
+// Where an event came from, and therefore where its answer goes (after D++'s
+// command_source): features reply to an Origin and never branch on the platform.
+struct Origin {
+    std::string adapter;       // "console", "slack", "matrix"
+    std::string conversation;  // channel or room id
+    std::string thread;        // thread root / event replied to, empty when none
+    std::string message_id;    // the triggering message, for in-reply-to relations
+};
+
+enum class EventKind {
+    message,        // a line of text from a user
+    button,         // a user pressed a button the bot rendered
+    member_joined,  // a user joined a conversation the bot watches
+};
+
+struct ChatEvent {
+    EventKind kind = EventKind::message;
+    std::string id;  // unique per platform event; redeliveries repeat it (dedupe key)
+    std::string correlation_id;
+    User user;
+    Origin origin;
+    std::string text;       // message text
+    std::string action_id;  // button: what kind of button
+    std::string value;      // button: its payload
+};
+
+struct Field {
+    std::string label;
+    std::string value;
+};
+
+enum class ButtonStyle { normal, primary, danger };
+
+// A button's meaning travels with it: action_id says which feature handles the press,
+// value carries its payload (for "run", the command line to run).
+struct Button {
+    std::string label;
+    std::string action_id;
+    std::string value;
+    ButtonStyle style = ButtonStyle::normal;
+};
+
+// Light markdown text (*bold*, `code`, links) plus structure adapters render natively.
+struct Reply {
+    std::string text;
+    std::vector<Field> fields;
+    std::vector<Button> buttons;
+    bool ephemeral = false;  // only the requester sees it, where the platform can do that
+};
+
+// Identifies a message the bot posted, so it can be updated in place later.
+struct MessageRef {
+    std::string conversation;
+    std::string id;
+};
+
+inline constexpr const char* run_command_action = "run";
+
+}  // namespace platbot::chat

@@ -1,0 +1,264 @@
+#include "bot/chat/console/console_adapter.hpp"
+
+#include <unistd.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <cerrno>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+namespace platbot::chat {
+
+namespace asio = boost::asio;
+
+// Lines arrive from a reader thread, because a blocking read of a terminal, pipe or
+// regular file cannot be waited on uniformly with epoll (regular files refuse it).
+// The thread only posts to the loop; the loop owns the queue.
+struct ConsoleAdapter::Input {
+    explicit Input(asio::any_io_executor executor) : signal(executor) {}
+    std::deque<std::string> lines;
+    bool eof = false;
+    asio::steady_timer signal;
+};
+
+// Lets the reader thread, which may still be blocked in read() at shutdown, stop
+// posting before the adapter and its io_context go away.
+struct ConsoleAdapter::ReaderGate {
+    std::mutex mutex;
+    bool open = true;
+};
+
+namespace {
+
+std::vector<std::string> words(const std::string& line) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+        const std::size_t start = i;
+        while (i < line.size() && line[i] != ' ' && line[i] != '\t') ++i;
+        if (i > start) out.push_back(line.substr(start, i - start));
+    }
+    return out;
+}
+
+std::string strip_hash(std::string channel) {
+    if (!channel.empty() && channel.front() == '#') channel.erase(0, 1);
+    return channel;
+}
+
+constexpr const char* verb_help =
+    "Console verbs:\n"
+    "  :help                  this list\n"
+    "  :as USER               speak as another user (a name or id from the config's users)\n"
+    "  :channel NAME          switch the current channel\n"
+    "  :click N               press button N of the last message that had buttons\n"
+    "  :join USER [CHANNEL]   simulate USER joining CHANNEL (default: the current one)\n"
+    "  :quit                  leave (Ctrl-D works too)\n"
+    "Lines starting with the bot's prefix (e.g. /platform help) are commands; other lines are chatter the bot ignores.";
+
+}  // namespace
+
+std::string render_plain(const Reply& reply) {
+    std::string out;
+    if (reply.ephemeral) out += "(only you) ";
+    out += reply.text;
+    for (const auto& field : reply.fields) out += "\n  " + field.label + ": " + field.value;
+    if (!reply.buttons.empty()) {
+        out += "\n ";
+        for (std::size_t i = 0; i < reply.buttons.size(); ++i)
+            out += " [" + std::to_string(i + 1) + "] " + reply.buttons[i].label;
+        out += "   (:click N)";
+    }
+    return out;
+}
+
+ConsoleAdapter::ConsoleAdapter(asio::any_io_executor executor, ConsoleOptions options)
+    : executor_(std::move(executor)), options_(std::move(options)), input_(std::make_shared<Input>(executor_)),
+      gate_(std::make_shared<ReaderGate>()) {}
+
+ConsoleAdapter::~ConsoleAdapter() {
+    std::lock_guard lock(gate_->mutex);
+    gate_->open = false;
+}
+
+void ConsoleAdapter::print(const std::string& text) {
+    std::fputs(text.c_str(), options_.output);
+    std::fputc('\n', options_.output);
+    std::fflush(options_.output);
+}
+
+void ConsoleAdapter::prompt() {
+    if (!options_.interactive) return;
+    const std::string name = options_.user.name.empty() ? options_.user.id : options_.user.name;
+    std::fprintf(options_.output, "%s@#%s> ", name.c_str(), options_.channel.c_str());
+    std::fflush(options_.output);
+}
+
+ChatEvent ConsoleAdapter::new_event(EventKind kind) {
+    ChatEvent event;
+    event.kind = kind;
+    event.id = "console-" + std::to_string(::getpid()) + "-" + std::to_string(next_event_++);
+    event.correlation_id = event.id;
+    event.user = options_.user;
+    event.origin = {"console", options_.channel, "", event.id};
+    return event;
+}
+
+User ConsoleAdapter::user_named(const std::string& who) const {
+    std::string name = who;
+    if (!name.empty() && name.front() == '@') name.erase(0, 1);
+    for (const auto& user : options_.known_users)
+        if (user.id == name || user.name == name) return user;
+    return {name, name};
+}
+
+namespace {
+
+void read_lines(int fd, std::weak_ptr<ConsoleAdapter::Input> weak, asio::any_io_executor executor,
+                std::shared_ptr<ConsoleAdapter::ReaderGate> gate) {
+    std::string pending;
+    char buffer[4096];
+    const auto deliver = [&](std::optional<std::string> line) {
+        std::lock_guard lock(gate->mutex);
+        if (!gate->open) return;
+        asio::post(executor, [weak, line = std::move(line)]() mutable {
+            auto input = weak.lock();
+            if (!input) return;
+            if (line) input->lines.push_back(std::move(*line));
+            else input->eof = true;
+            input->signal.cancel();
+        });
+    };
+    while (true) {
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        pending.append(buffer, static_cast<std::size_t>(n));
+        std::size_t newline;
+        while ((newline = pending.find('\n')) != std::string::npos) {
+            std::string line = pending.substr(0, newline);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            deliver(std::move(line));
+            pending.erase(0, newline + 1);
+        }
+    }
+    if (!pending.empty()) deliver(std::move(pending));
+    deliver(std::nullopt);
+}
+
+}  // namespace
+
+Task<void> ConsoleAdapter::run(EventSink& sink) {
+    std::thread(read_lines, options_.input_fd, std::weak_ptr<Input>(input_), executor_, gate_).detach();
+    if (options_.interactive)
+        print("platbot on the console — type /platform help for commands, :help for console verbs, Ctrl-D to quit.");
+    prompt();
+    while (!stopping_) {
+        while (input_->lines.empty() && !input_->eof && !stopping_) {
+            boost::system::error_code ec;
+            input_->signal.expires_at(asio::steady_timer::time_point::max());
+            co_await input_->signal.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (stopping_ || input_->lines.empty()) break;
+        const std::string line = std::move(input_->lines.front());
+        input_->lines.pop_front();
+        co_await handle_line(sink, line);
+        prompt();
+    }
+    if (options_.interactive) std::fputc('\n', options_.output);
+}
+
+Task<void> ConsoleAdapter::handle_line(EventSink& sink, const std::string& line) {
+    if (line.empty()) co_return;
+    if (line.front() == ':') {
+        co_await handle_verb(sink, line);
+        co_return;
+    }
+    ChatEvent event = new_event(EventKind::message);
+    event.text = line;
+    co_await sink.on_event(std::move(event));
+}
+
+Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line) {
+    const auto args = words(line);
+    const std::string& verb = args.front();
+    if (verb == ":help") {
+        print(verb_help);
+    } else if (verb == ":quit" || verb == ":exit") {
+        stop();
+    } else if (verb == ":as") {
+        if (args.size() != 2) {
+            print(":as needs one user, e.g. :as alice");
+            co_return;
+        }
+        options_.user = user_named(args[1]);
+        print("* you are now " + (options_.user.name.empty() ? options_.user.id : options_.user.name) + " (" +
+              options_.user.id + ")");
+    } else if (verb == ":channel") {
+        if (args.size() != 2 || strip_hash(args[1]).empty()) {
+            print(":channel needs one channel name, e.g. :channel ops");
+            co_return;
+        }
+        options_.channel = strip_hash(args[1]);
+        print("* now in #" + options_.channel);
+    } else if (verb == ":click") {
+        if (last_buttons_.empty()) {
+            print(":click has nothing to press — no message with buttons yet");
+            co_return;
+        }
+        std::size_t n = 0;
+        const bool number = args.size() == 2 && args[1].find_first_not_of("0123456789") == std::string::npos &&
+                            args[1].size() < 4 && (n = std::stoul(args[1])) >= 1 && n <= last_buttons_.size();
+        if (!number) {
+            print(":click needs a button number from 1 to " + std::to_string(last_buttons_.size()) + ", e.g. :click 1");
+            co_return;
+        }
+        const Button button = last_buttons_[n - 1];
+        print("* " + (options_.user.name.empty() ? options_.user.id : options_.user.name) + " clicked [" +
+              button.label + "]");
+        ChatEvent event = new_event(EventKind::button);
+        event.action_id = button.action_id;
+        event.value = button.value;
+        co_await sink.on_event(std::move(event));
+    } else if (verb == ":join") {
+        if (args.size() < 2 || args.size() > 3) {
+            print(":join needs a user and optionally a channel, e.g. :join alice #welcome");
+            co_return;
+        }
+        ChatEvent event = new_event(EventKind::member_joined);
+        event.user = user_named(args[1]);
+        if (args.size() == 3) event.origin.conversation = strip_hash(args[2]);
+        print("* " + (event.user.name.empty() ? event.user.id : event.user.name) + " joined #" +
+              event.origin.conversation);
+        co_await sink.on_event(std::move(event));
+    } else {
+        print("unknown console verb '" + verb + "' — type :help for the list");
+    }
+}
+
+Task<MessageRef> ConsoleAdapter::post(const Origin& to, const Reply& reply) {
+    if (!reply.buttons.empty()) last_buttons_ = reply.buttons;
+    const std::string where = to.conversation == options_.channel ? "" : "[#" + to.conversation + "] ";
+    print(where + render_plain(reply));
+    co_return MessageRef{to.conversation, "console-message-" + std::to_string(next_message_++)};
+}
+
+Task<void> ConsoleAdapter::update(const MessageRef& message, const Reply& reply) {
+    if (!reply.buttons.empty()) last_buttons_ = reply.buttons;
+    print("(updated) " + render_plain(reply));
+    (void)message;
+    co_return;
+}
+
+void ConsoleAdapter::stop() {
+    stopping_ = true;
+    input_->signal.cancel();
+}
+
+}  // namespace platbot::chat

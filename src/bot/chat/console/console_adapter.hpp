@@ -1,0 +1,60 @@
+#pragma once
+// The embedded default: the terminal as a chat platform. The person at the keyboard is
+// a chat user in a current channel; console verbs (`:as`, `:channel`, `:click`, `:join`)
+// simulate what a chat platform would deliver. Works interactively and with piped stdin.
+#include <boost/asio/any_io_executor.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bot/chat/adapter.hpp"
+
+namespace platbot::chat {
+
+struct ConsoleOptions {
+    User user;
+    std::string channel = "general";
+    std::vector<User> known_users;  // `:as alice` picks alice's id from here
+    bool interactive = false;       // print a banner and a prompt
+    int input_fd = 0;               // read lines from this descriptor
+    std::FILE* output = stdout;
+};
+
+class ConsoleAdapter final : public ChatAdapter {
+public:
+    ConsoleAdapter(boost::asio::any_io_executor executor, ConsoleOptions options);
+    ~ConsoleAdapter() override;
+
+    std::string name() const override { return "console"; }
+    Task<void> run(EventSink& sink) override;
+    Task<MessageRef> post(const Origin& to, const Reply& reply) override;
+    Task<void> update(const MessageRef& message, const Reply& reply) override;
+    void stop() override;
+
+    struct Input;       // shared with the stdin reader thread
+    struct ReaderGate;  // closed when the adapter goes, so the thread stops posting
+
+private:
+    Task<void> handle_line(EventSink& sink, const std::string& line);
+    Task<void> handle_verb(EventSink& sink, const std::string& line);
+    ChatEvent new_event(EventKind kind);
+    User user_named(const std::string& who) const;
+    void print(const std::string& text);
+    void prompt();
+
+    boost::asio::any_io_executor executor_;
+    ConsoleOptions options_;
+    std::shared_ptr<Input> input_;
+    std::shared_ptr<ReaderGate> gate_;
+    std::vector<Button> last_buttons_;
+    std::uint64_t next_event_ = 1;
+    std::uint64_t next_message_ = 1;
+    bool stopping_ = false;
+};
+
+// How a reply reads on a terminal: text, fields indented, buttons as numbered choices.
+std::string render_plain(const Reply& reply);
+
+}  // namespace platbot::chat

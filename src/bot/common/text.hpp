@@ -1,0 +1,31 @@
+#pragma once
+// Small text helpers shared by every module: UTF-8 checks, case folding for ASCII
+// identifiers, edit distance for did-you-mean suggestions.
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace platbot::text {
+
+// Byte offset of the first invalid UTF-8 sequence, or nullopt when the text is valid.
+std::optional<std::size_t> find_invalid_utf8(std::string_view s);
+
+// Byte offset of the first C0 control character (other than tab) or DEL.
+std::optional<std::size_t> find_control_char(std::string_view s);
+
+std::string to_lower(std::string_view s);
+std::string_view trim(std::string_view s);
+bool iequals(std::string_view a, std::string_view b);
+std::string join(const std::vector<std::string>& parts, std::string_view separator);
+
+// Optimal string alignment distance (Levenshtein plus adjacent transpositions), so a
+// swapped pair of letters ("hsitory") counts as one edit.
+std::size_t edit_distance(std::string_view a, std::string_view b);
+
+// Candidates close enough to `word` to be worth suggesting, best first.
+std::vector<std::string> closest(std::string_view word, const std::vector<std::string>& candidates,
+                                 std::size_t max_results = 3);
+
+}  // namespace platbot::text

@@ -1,0 +1,296 @@
+#include "bot/config/config.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "bot/common/text.hpp"
+#include "bot/config/yaml_reader.hpp"
+#include "commands/engine.hpp"
+#include "commands/parser.hpp"
+#include "commands/values.hpp"
+
+namespace platbot::config {
+
+namespace {
+
+const std::vector<std::string> top_level_keys{"bot", "log", "store", "console", "users", "groups", "commands"};
+const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
+
+bool is_identifier(const std::string& s, bool allow_dash) {
+    static const std::regex plain("[a-z][a-z0-9_]*");
+    static const std::regex dashed("[a-z][a-z0-9_-]*");
+    return std::regex_match(s, allow_dash ? dashed : plain);
+}
+
+class Loader {
+public:
+    Loader(const YamlReader& reader) : yaml_(reader) {}
+
+    Config load(const YAML::Node& root, const std::string& path) {
+        Config config;
+        config.path = path;
+        if (!root.IsMap()) fail_at(root, "expected a mapping with keys such as bot, commands (see docs/config.md)");
+        yaml_.expect_map(root, "the top level", top_level_keys);
+        if (auto bot = root["bot"]) read_bot(bot, config);
+        if (auto log = root["log"]) read_log(log, config);
+        if (auto store = root["store"]) read_store(store, config, path);
+        else config.store_path = relative_to(path, config.store_path);
+        if (auto users = root["users"]) read_users(users, config);
+        if (auto groups = root["groups"]) read_groups(groups, config);
+        if (auto console = root["console"]) read_console(console, config);
+        if (auto commands = root["commands"]) read_commands(commands, config);
+        return config;
+    }
+
+private:
+    static std::string relative_to(const std::string& config_path, const std::string& value) {
+        if (value.empty() || value == ":memory:" || std::filesystem::path(value).is_absolute()) return value;
+        const auto base = std::filesystem::path(config_path).parent_path();
+        return (base / value).lexically_normal().string();
+    }
+
+    void read_bot(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit"});
+        if (auto n = node["name"]) config.bot_name = yaml_.string(n, "bot.name");
+        if (auto n = node["prefix"]) {
+            config.prefix = yaml_.string(n, "bot.prefix");
+            if (config.prefix.empty() || config.prefix.find_first_of(" \t") != std::string::npos)
+                fail_at(n, "bot.prefix: expected one word such as /platform or !platform");
+        }
+        if (auto n = node["adapter"]) {
+            config.adapter = yaml_.string(n, "bot.adapter");
+            if (config.adapter != "console")
+                fail_at(n, "bot.adapter: '" + config.adapter +
+                               "' is not available in this build — use console (Slack and Matrix adapters are on the way)");
+        }
+        if (auto n = node["history_limit"]) {
+            const auto limit = yaml_.integer(n, "bot.history_limit");
+            if (limit < 1 || limit > 50) fail_at(n, "bot.history_limit: expected 1 to 50");
+            config.history_limit = static_cast<std::size_t>(limit);
+        }
+    }
+
+    void read_log(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "log", {"level"});
+        if (auto n = node["level"]) {
+            config.log_level = text::to_lower(yaml_.string(n, "log.level"));
+            if (std::find(log_levels.begin(), log_levels.end(), config.log_level) == log_levels.end())
+                fail_at(n, "log.level: expected one of " + text::join(log_levels, ", "));
+        }
+    }
+
+    void read_store(const YAML::Node& node, Config& config, const std::string& path) {
+        yaml_.expect_map(node, "store", {"path"});
+        if (auto n = node["path"]) {
+            config.store_path = yaml_.string(n, "store.path");
+            if (config.store_path.empty()) fail_at(n, "store.path: expected a file path");
+        }
+        config.store_path = relative_to(path, config.store_path);
+    }
+
+    chat::User read_user(const YAML::Node& node, std::string_view where) {
+        yaml_.expect_map(node, where, {"id", "name"});
+        chat::User user;
+        user.id = yaml_.string(yaml_.required(node, "id", where), std::string(where) + ".id");
+        if (auto n = node["name"]) user.name = yaml_.string(n, std::string(where) + ".name");
+        return user;
+    }
+
+    void read_users(const YAML::Node& node, Config& config) {
+        yaml_.expect_sequence(node, "users");
+        for (const auto& item : node) {
+            chat::User user = read_user(item, "users[]");
+            for (const auto& other : config.users)
+                if (other.id == user.id) fail_at(item, "users: id '" + user.id + "' is listed twice");
+            config.users.push_back(std::move(user));
+        }
+    }
+
+    void read_groups(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "groups", {});
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            const std::string name = it->first.Scalar();
+            if (!is_identifier(name, true))
+                fail_at(it->first, "groups: '" + name + "' is not a valid group name (lower-case letters, digits, - and _)");
+            if (name == commands::everyone_group)
+                fail_at(it->first, "groups: 'everyone' is built in and always holds every user — remove it");
+            config.groups[name] = yaml_.string_list(it->second, "groups." + name);
+        }
+    }
+
+    void read_console(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "console", {"user", "channel"});
+        if (auto n = node["user"]) {
+            if (n.IsScalar()) {
+                const std::string who = yaml_.string(n, "console.user");
+                config.console.user = {who, who};
+                for (const auto& user : config.users)
+                    if (user.id == who || user.name == who) config.console.user = user;
+            } else {
+                config.console.user = read_user(n, "console.user");
+            }
+        }
+        if (auto n = node["channel"]) config.console.channel = yaml_.string(n, "console.channel");
+    }
+
+    commands::ParamSpec read_param(const YAML::Node& node, const std::string& where) {
+        yaml_.expect_map(node, where,
+                         {"name", "type", "description", "required", "default", "pattern", "max_length", "min", "max",
+                          "choices"});
+        commands::ParamSpec param;
+        param.name = yaml_.string(yaml_.required(node, "name", where), where + ".name");
+        if (!is_identifier(param.name, false))
+            fail_at(node["name"], where + ".name: '" + param.name + "' must be lower-case letters, digits and _");
+        const std::string at = where + " '" + param.name + "'";
+        if (auto n = node["type"]) {
+            const std::string type = yaml_.string(n, at + ".type");
+            const auto parsed = commands::parse_type_name(type);
+            if (!parsed) {
+                std::vector<std::string> names{"string", "int", "bool", "enum", "duration", "user", "channel"};
+                const auto near = text::closest(type, names, 1);
+                fail_at(n, at + ": unknown type '" + type + "'" +
+                               (near.empty() ? " — expected one of " + text::join(names, ", ")
+                                             : " — did you mean '" + near[0] + "'?"));
+            }
+            param.type = *parsed;
+        }
+        using commands::ParamType;
+        if (auto n = node["description"]) param.description = yaml_.string(n, at + ".description");
+        if (auto n = node["required"]) param.required = yaml_.boolean(n, at + ".required");
+        if (auto n = node["choices"]) {
+            if (param.type != ParamType::enumeration) fail_at(n, at + ": choices only apply to type enum");
+            param.choices = yaml_.string_list(n, at + ".choices");
+        }
+        if (param.type == ParamType::enumeration && param.choices.empty())
+            fail_at(node, at + ": type enum needs a non-empty choices list");
+        if (auto n = node["pattern"]) {
+            if (param.type != ParamType::string) fail_at(n, at + ": pattern only applies to type string");
+            param.pattern = yaml_.string(n, at + ".pattern");
+            try {
+                std::regex check(*param.pattern, std::regex::ECMAScript);
+            } catch (const std::regex_error& e) {
+                fail_at(n, at + ".pattern: not a valid regular expression (" + e.what() + ")");
+            }
+        }
+        if (auto n = node["max_length"]) {
+            if (param.type != ParamType::string) fail_at(n, at + ": max_length only applies to type string");
+            const auto length = yaml_.integer(n, at + ".max_length");
+            if (length < 1 || length > 4000) fail_at(n, at + ".max_length: expected 1 to 4000");
+            param.max_length = static_cast<std::size_t>(length);
+        }
+        for (const char* bound : {"min", "max"}) {
+            if (auto n = node[bound]) {
+                if (param.type != ParamType::integer) fail_at(n, at + ": " + bound + " only applies to type int");
+                (std::string(bound) == "min" ? param.min : param.max) = yaml_.integer(n, at + "." + bound);
+            }
+        }
+        if (param.min && param.max && *param.min > *param.max)
+            fail_at(node["min"], at + ": min " + std::to_string(*param.min) + " is above max " + std::to_string(*param.max));
+        if (auto n = node["default"]) {
+            if (param.required) fail_at(n, at + ": a required parameter cannot have a default — drop one of them");
+            param.default_value = yaml_.string(n, at + ".default");
+            if (auto value = commands::parse_value(param, *param.default_value); !value)
+                fail_at(n, at + ".default: " + value.error().message);
+        }
+        return param;
+    }
+
+    void read_commands(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "commands", {});
+        const auto& builtins = commands::builtin_names();
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            const std::string name = it->first.Scalar();
+            const std::string where = "command '" + name + "'";
+            if (!is_identifier(name, true))
+                fail_at(it->first, where + ": names are lower-case letters, digits, - and _");
+            if (std::find(builtins.begin(), builtins.end(), name) != builtins.end())
+                fail_at(it->first, where + ": '" + name + "' is a built-in command — pick another name");
+            const YAML::Node& body = it->second;
+            yaml_.expect_map(body, where, {"description", "params", "aliases", "reply"});
+            commands::CommandSpec spec;
+            spec.name = name;
+            spec.description = yaml_.string(yaml_.required(body, "description", where), where + ".description");
+            if (auto params = body["params"]) {
+                yaml_.expect_sequence(params, where + ".params");
+                for (const auto& item : params) {
+                    auto param = read_param(item, where + " parameter");
+                    if (commands::find_param(spec, param.name))
+                        fail_at(item, where + ": parameter '" + param.name + "' is declared twice");
+                    spec.params.push_back(std::move(param));
+                }
+            }
+            if (auto aliases = body["aliases"]) {
+                yaml_.expect_sequence(aliases, where + ".aliases");
+                for (const auto& item : aliases) {
+                    auto alias = commands::parse_alias(yaml_.string(item, where + ".aliases"), spec);
+                    if (!alias) fail_at(item, where + ".aliases: " + alias.error().message);
+                    spec.aliases.push_back(std::move(*alias));
+                }
+            }
+            const YAML::Node reply = yaml_.required(body, "reply", where);
+            auto compiled = commands::Template::compile(yaml_.string(reply, where + ".reply"),
+                                                        commands::template_variables(spec));
+            if (!compiled) fail_at(reply, where + ".reply: " + compiled.error().message);
+            spec.reply = std::move(*compiled);
+            config.commands.push_back(std::move(spec));
+        }
+    }
+
+    const YamlReader& yaml_;
+};
+
+std::optional<std::string> process_env(const std::string& name) {
+    if (const char* value = std::getenv(name.c_str())) return std::string(value);
+    return std::nullopt;
+}
+
+}  // namespace
+
+Result<Config> load_config(const std::string& path) { return load_config(path, process_env); }
+
+Result<Config> load_config(const std::string& path,
+                           const std::function<std::optional<std::string>(const std::string&)>& env) {
+    std::ifstream file(path, std::ios::binary);
+    if (!file) return fail(path + ": cannot read the config file — check the path given to --config");
+    std::stringstream content;
+    content << file.rdbuf();
+    const auto located = [&](int line, int column, const std::string& message) {
+        if (line == 0) return fail(path + ": " + message);
+        return fail(path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message);
+    };
+    YAML::Node root;
+    try {
+        root = YAML::Load(content.str());
+    } catch (const YAML::ParserException& e) {
+        return located(e.mark.line + 1, e.mark.column + 1, "not valid YAML: " + e.msg);
+    }
+    try {
+        YamlReader reader(env);
+        Loader loader(reader);
+        return loader.load(root, path);
+    } catch (const ConfigException& e) {
+        return located(e.line, e.column, e.what());
+    } catch (const YAML::Exception& e) {
+        return located(e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.column + 1, e.msg);
+    }
+}
+
+std::string summary(const Config& config) {
+    std::string out = config.path + ": ok\n";
+    out += "  adapter:  " + config.adapter + " (prefix " + config.prefix + ")\n";
+    out += "  store:    " + config.store_path + "\n";
+    std::vector<std::string> names;
+    for (const auto& spec : config.commands) names.push_back(spec.name);
+    out += "  commands: " + std::to_string(names.size()) + (names.empty() ? "" : " (" + text::join(names, ", ") + ")") +
+           " + built-ins (" + text::join(commands::builtin_names(), ", ") + ")\n";
+    std::vector<std::string> groups;
+    for (const auto& [name, members] : config.groups) groups.push_back(name + " (" + std::to_string(members.size()) + ")");
+    out += "  groups:   " + (groups.empty() ? std::string("none") : text::join(groups, ", ")) + "\n";
+    out += "  users:    " + std::to_string(config.users.size()) + "\n";
+    return out;
+}
+
+}  // namespace platbot::config

@@ -1,0 +1,34 @@
+#pragma once
+// The Bot routes each chat event once: deduplicated by event id, commands to the
+// engine, button presses to what they stand for, joins to the features that care.
+// Nothing a handler throws escapes to the event loop.
+#include <cstddef>
+#include <deque>
+#include <string>
+#include <unordered_set>
+
+#include "bot/chat/adapter.hpp"
+#include "commands/engine.hpp"
+
+namespace platbot::core {
+
+class Bot final : public chat::EventSink {
+public:
+    Bot(commands::Engine& engine, chat::ChatAdapter& adapter);
+
+    chat::Task<void> on_event(chat::ChatEvent event) override;
+
+private:
+    chat::Task<void> route(const chat::ChatEvent& event);
+    // True when this id was handled recently; remembers it otherwise.
+    bool seen_before(const std::string& event_id);
+
+    commands::Engine& engine_;
+    chat::ChatAdapter& adapter_;
+    // Platforms redeliver within minutes, so a bounded window of recent ids is enough.
+    static constexpr std::size_t dedupe_window = 10000;
+    std::deque<std::string> recent_order_;
+    std::unordered_set<std::string> recent_ids_;
+};
+
+}  // namespace platbot::core

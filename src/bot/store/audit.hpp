@@ -1,0 +1,38 @@
+#pragma once
+// The audit log: every command line the bot was asked to handle, what it decided and
+// how it ended. Features depend on this interface, never on a database.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace platbot::store {
+
+enum class Decision { ran, denied, invalid };
+std::string_view decision_name(Decision decision);
+
+struct AuditRecord {
+    std::int64_t id = 0;
+    std::chrono::system_clock::time_point time;
+    std::string adapter;
+    std::string user_id;
+    std::string user_name;
+    std::string channel;
+    std::string raw_line;
+    std::string command;    // empty when the line named no known command
+    std::string args_json;  // validated arguments as a JSON object, "{}" when none
+    Decision decision = Decision::invalid;
+    std::string outcome;    // "ok", or the error the user saw
+    std::chrono::milliseconds duration{0};
+};
+
+class AuditLog {
+public:
+    virtual ~AuditLog() = default;
+    virtual void record(const AuditRecord& record) = 0;
+    // Newest first.
+    virtual std::vector<AuditRecord> recent_for_user(std::string_view user_id, std::size_t limit) = 0;
+};
+
+}  // namespace platbot::store

@@ -1,0 +1,22 @@
+#pragma once
+// Persistence behind a small interface. SQLite is the embedded default; PostgreSQL will
+// implement the same interface for several instances.
+#include <memory>
+#include <string>
+
+#include "bot/common/result.hpp"
+#include "bot/store/audit.hpp"
+
+namespace platbot::store {
+
+class Store : public AuditLog {
+public:
+    // The highest migration applied.
+    virtual int schema_version() = 0;
+};
+
+// Opens (creating when missing) the database at `path`, in WAL mode, and applies the
+// migrations it lacks. The error says which path failed and why.
+Result<std::unique_ptr<Store>> open_sqlite(const std::string& path);
+
+}  // namespace platbot::store

@@ -1,0 +1,32 @@
+#pragma once
+// Who is who: the people and groups named in config. Config may name a person by id or
+// by name; both resolve to the same user here.
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/chat/chat.hpp"
+
+namespace platbot::commands {
+
+inline constexpr const char* everyone_group = "everyone";
+
+class Directory {
+public:
+    Directory() = default;
+    Directory(std::vector<chat::User> users, std::map<std::string, std::vector<std::string>> groups);
+
+    // Fills in the id or name a mention or event left out, when the person is known.
+    chat::User resolve(const chat::User& user) const;
+    std::optional<chat::User> find(std::string_view id_or_name) const;
+    // Sorted group names, always including "everyone".
+    std::vector<std::string> groups_of(const chat::User& user) const;
+
+private:
+    std::vector<chat::User> users_;
+    std::map<std::string, std::vector<std::string>> groups_;
+};
+
+}  // namespace platbot::commands

@@ -1,0 +1,271 @@
+#include "commands/engine.hpp"
+
+#include <chrono>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "bot/common/text.hpp"
+
+namespace platbot::commands {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+CommandSpec builtin(std::string name, std::string description, std::vector<ParamSpec> params = {}) {
+    CommandSpec spec;
+    spec.name = std::move(name);
+    spec.description = std::move(description);
+    spec.params = std::move(params);
+    spec.builtin = true;
+    return spec;
+}
+
+std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
+    ParamSpec topic;
+    topic.name = "command";
+    topic.description = "a command to explain";
+    ParamSpec limit;
+    limit.name = "limit";
+    limit.type = ParamType::integer;
+    limit.description = "how many to show";
+    limit.default_value = std::to_string(history_limit);
+    limit.min = 1;
+    limit.max = 50;
+    return {
+        builtin("help", "List the commands, or explain one", {topic}),
+        builtin("whoami", "Show your id, name and groups"),
+        builtin("history", "Show your last commands and how they ended", {limit}),
+        builtin("version", "Show which platbot is answering"),
+    };
+}
+
+// Keeps audit rows readable whatever arrived: bounded, valid UTF-8, no control bytes.
+std::string printable_excerpt(std::string_view raw) {
+    constexpr std::size_t limit = 500;
+    std::string out;
+    for (std::size_t i = 0; i < raw.size() && out.size() < limit; ++i) {
+        const auto c = static_cast<unsigned char>(raw[i]);
+        out += (c < 0x20 || c >= 0x7F) ? '?' : static_cast<char>(c);
+    }
+    if (raw.size() > limit) out += "...";
+    return out;
+}
+
+nlohmann::json to_json(const Value& value) {
+    struct Visitor {
+        nlohmann::json operator()(const std::string& s) const { return s; }
+        nlohmann::json operator()(std::int64_t i) const { return i; }
+        nlohmann::json operator()(bool b) const { return b; }
+        nlohmann::json operator()(std::chrono::seconds d) const { return format_duration(d); }
+        nlohmann::json operator()(const chat::User& u) const { return {{"id", u.id}, {"name", u.name}}; }
+        nlohmann::json operator()(const ChannelRef& c) const { return {{"id", c.id}, {"name", c.name}}; }
+    };
+    return std::visit(Visitor{}, value);
+}
+
+std::string format_utc(std::chrono::system_clock::time_point t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &tm);
+    return buffer;
+}
+
+chat::Reply say(std::string text) {
+    chat::Reply reply;
+    reply.text = std::move(text);
+    return reply;
+}
+
+chat::Reply error_reply(std::string message) {
+    chat::Reply reply;
+    reply.text = std::move(message);
+    reply.ephemeral = true;
+    return reply;
+}
+
+}  // namespace
+
+const std::vector<std::string>& builtin_names() {
+    static const std::vector<std::string> names = [] {
+        std::vector<std::string> out;
+        for (const auto& spec : builtin_commands(10)) out.push_back(spec.name);
+        return out;
+    }();
+    return names;
+}
+
+Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory,
+               store::AuditLog& audit)
+    : settings_(std::move(settings)), commands_(builtin_commands(settings_.history_limit)),
+      directory_(std::move(directory)), audit_(audit) {
+    for (auto& spec : catalogue) commands_.push_back(std::move(spec));
+}
+
+bool Engine::addressed(std::string_view text) const {
+    text = text::trim(text);
+    if (!text.starts_with(settings_.prefix)) return false;
+    return text.size() == settings_.prefix.size() || text[settings_.prefix.size()] == ' ' ||
+           text[settings_.prefix.size()] == '\t';
+}
+
+const CommandSpec* Engine::find(std::string_view name) const {
+    for (const auto& spec : commands_)
+        if (text::iequals(spec.name, name)) return &spec;
+    return nullptr;
+}
+
+Result<Invocation> Engine::parse(std::string_view line) const {
+    auto checked = check_line(line);
+    if (!checked) return checked.error();
+    line = text::trim(line);
+    if (line.empty()) return fail("say what to do after " + settings_.prefix + ", for example `" + settings_.prefix + " help`");
+    auto tokens = tokenize(line);
+    if (!tokens) return tokens.error();
+    for (const auto& spec : commands_) {
+        if (auto matched = match_alias(spec, *tokens, settings_.prefix)) return std::move(*matched);
+    }
+    const Token& first = tokens->front();
+    if (first.kind != Token::Kind::word) return fail("start with a command name, for example `" + settings_.prefix + " help`");
+    const CommandSpec* spec = find(first.value);
+    if (!spec) return fail("unknown command '" + first.value + "'");
+    std::vector<Token> rest(tokens->begin() + 1, tokens->end());
+    return bind_arguments(*spec, rest, settings_.prefix);
+}
+
+chat::Reply Engine::unknown_command(std::string_view name) const {
+    std::vector<std::string> names;
+    for (const auto& spec : commands_) names.push_back(spec.name);
+    const auto near = text::closest(name, names);
+    if (near.empty())
+        return error_reply("Unknown command '" + std::string(name) + "' — type `" + settings_.prefix +
+                           " help` for the list.");
+    chat::Reply reply = error_reply("Unknown command '" + std::string(name) + "'. Did you mean " +
+                                    text::join(near, " or ") + "?");
+    for (const auto& suggestion : near)
+        reply.buttons.push_back({suggestion, chat::run_command_action, settings_.prefix + " " + suggestion,
+                                 chat::ButtonStyle::normal});
+    return reply;
+}
+
+std::optional<chat::Reply> Engine::handle(const CommandRequest& request) {
+    if (!addressed(request.text)) return std::nullopt;
+    const auto started = Clock::now();
+    std::string_view line = text::trim(request.text);
+    line.remove_prefix(settings_.prefix.size());
+
+    store::AuditRecord record;
+    record.time = std::chrono::system_clock::now();
+    record.adapter = request.origin.adapter;
+    record.user_id = request.user.id;
+    record.user_name = request.user.name;
+    record.channel = request.origin.conversation;
+    record.args_json = "{}";
+    const bool line_ok = check_line(line).ok();
+    record.raw_line = line_ok ? std::string(text::trim(request.text)) : printable_excerpt(request.text);
+
+    const auto finish = [&](chat::Reply reply, store::Decision decision, std::string outcome) {
+        record.decision = decision;
+        record.outcome = std::move(outcome);
+        record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+        audit_.record(record);
+        return reply;
+    };
+
+    auto parsed = parse(line);
+    if (!parsed) {
+        const std::string& message = parsed.error().message;
+        if (line_ok) {
+            auto tokens = tokenize(text::trim(line));
+            if (tokens && !tokens->empty() && tokens->front().kind == Token::Kind::word) {
+                record.command = text::to_lower(tokens->front().value);
+                if (!find(record.command)) {
+                    auto reply = unknown_command(tokens->front().value);
+                    record.command.clear();
+                    return finish(std::move(reply), store::Decision::invalid, message);
+                }
+            }
+        }
+        return finish(error_reply(message), store::Decision::invalid, message);
+    }
+
+    Invocation& invocation = *parsed;
+    for (auto& arg : invocation.args)
+        if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory_.resolve(*user);
+    record.command = invocation.command->name;
+    nlohmann::json args = nlohmann::json::object();
+    for (const auto& arg : invocation.args) args[arg.name] = to_json(arg.value);
+    record.args_json = args.dump();
+    return finish(run(invocation, request), store::Decision::ran, "ok");
+}
+
+chat::Reply Engine::run(const Invocation& invocation, const CommandRequest& request) {
+    const CommandSpec& spec = *invocation.command;
+    if (spec.builtin) {
+        if (spec.name == "help") return help(invocation);
+        if (spec.name == "whoami") return whoami(request);
+        if (spec.name == "history") return history(invocation, request);
+        return say("platbot " + settings_.version);
+    }
+    std::map<std::string, std::string> values{
+        {"user.id", request.user.id},
+        {"user.name", request.user.name},
+        {"channel.id", request.origin.conversation},
+    };
+    for (const auto& arg : invocation.args) values["args." + arg.name] = to_text(arg.value);
+    return say(spec.reply.render(values));
+}
+
+chat::Reply Engine::help(const Invocation& invocation) const {
+    const std::string& prefix = settings_.prefix;
+    const Value* topic = invocation.arg("command");
+    if (!topic) {
+        std::string text = "*Commands* — `" + prefix + " help <command>` explains one:";
+        for (const auto& spec : commands_)
+            text += "\n• `" + usage_line(spec, prefix) + "` — " + spec.description;
+        return say(text);
+    }
+    const std::string name = to_text(*topic);
+    const CommandSpec* spec = find(name);
+    if (!spec) return unknown_command(name);
+    std::string text = "*" + spec->name + "* — " + spec->description + "\nUsage: `" + usage_line(*spec, prefix) + "`";
+    for (const auto& param : spec->params) {
+        std::string detail = std::string(type_name(param.type));
+        if (param.type == ParamType::enumeration) detail += ": " + text::join(param.choices, ", ");
+        if (param.type == ParamType::integer && (param.min || param.max))
+            detail += " " + (param.min ? std::to_string(*param.min) : std::string("…")) + ".." +
+                      (param.max ? std::to_string(*param.max) : std::string("…"));
+        detail += param.required ? ", required" : ", optional";
+        if (param.default_value) detail += ", default " + *param.default_value;
+        text += "\n• " + param.name + " (" + detail + ")";
+        if (!param.description.empty()) text += " — " + param.description;
+    }
+    for (const auto& alias : spec->aliases) text += "\nAlso: `" + prefix + " " + alias.source + "`";
+    return say(text);
+}
+
+chat::Reply Engine::whoami(const CommandRequest& request) const {
+    const chat::User who = directory_.resolve(request.user);
+    chat::Reply reply;
+    reply.text = "You are " + (who.name.empty() ? who.id : who.name) + ".";
+    reply.fields = {{"id", who.id}, {"name", who.name}, {"groups", text::join(directory_.groups_of(who), ", ")}};
+    return reply;
+}
+
+chat::Reply Engine::history(const Invocation& invocation, const CommandRequest& request) const {
+    const auto limit = static_cast<std::size_t>(std::get<std::int64_t>(invocation.arg("limit") ? *invocation.arg("limit") : Value{std::int64_t{10}}));
+    // The current invocation is audited after it runs, so it is not in the list yet.
+    const auto rows = audit_.recent_for_user(request.user.id, limit);
+    if (rows.empty()) return say("No commands from you yet — try `" + settings_.prefix + " help`.");
+    std::string text = "Your last " + std::to_string(rows.size()) + (rows.size() == 1 ? " command:" : " commands:");
+    for (const auto& row : rows) {
+        text += "\n• " + format_utc(row.time) + " `" + row.raw_line + "` — " + std::string(store::decision_name(row.decision));
+        if (row.outcome != "ok") text += ": " + row.outcome;
+        text += " (" + std::to_string(row.duration.count()) + " ms)";
+    }
+    return say(text);
+}
+
+}  // namespace platbot::commands

@@ -1,0 +1,62 @@
+#pragma once
+// The command engine: a line addressed to the bot becomes a typed invocation of a
+// catalogue command (or a built-in), runs, and is written to the audit log.
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/chat/chat.hpp"
+#include "bot/store/audit.hpp"
+#include "commands/directory.hpp"
+#include "commands/parser.hpp"
+#include "commands/spec.hpp"
+
+namespace platbot::commands {
+
+struct EngineSettings {
+    std::string prefix = "/platform";
+    std::string version;
+    std::size_t history_limit = 10;
+};
+
+struct CommandRequest {
+    chat::User user;
+    chat::Origin origin;
+    std::string text;  // the whole message, prefix included
+};
+
+// Names the catalogue may not use because the engine provides them.
+const std::vector<std::string>& builtin_names();
+
+class Engine {
+public:
+    Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory, store::AuditLog& audit);
+
+    // True when the text starts with the prefix (as a whole word).
+    bool addressed(std::string_view text) const;
+    // nullopt when the text is not addressed to the bot.
+    std::optional<chat::Reply> handle(const CommandRequest& request);
+
+    // The same parse the engine runs, without running or auditing anything.
+    Result<Invocation> parse(std::string_view line_after_prefix) const;
+
+    const std::vector<CommandSpec>& catalogue() const { return commands_; }
+    const Directory& directory() const { return directory_; }
+    const EngineSettings& settings() const { return settings_; }
+
+private:
+    const CommandSpec* find(std::string_view name) const;
+    chat::Reply unknown_command(std::string_view name) const;
+    chat::Reply run(const Invocation& invocation, const CommandRequest& request);
+    chat::Reply help(const Invocation& invocation) const;
+    chat::Reply whoami(const CommandRequest& request) const;
+    chat::Reply history(const Invocation& invocation, const CommandRequest& request) const;
+
+    EngineSettings settings_;
+    std::vector<CommandSpec> commands_;  // built-ins first, then the configured catalogue
+    Directory directory_;
+    store::AuditLog& audit_;
+};
+
+}  // namespace platbot::commands

@@ -1,0 +1,62 @@
+#pragma once
+// A command as declared in config: its typed parameters in declared order, its
+// natural-language aliases and what it answers. Pure data; config/ fills it in.
+#include <cstdint>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "commands/template.hpp"
+
+namespace platbot::commands {
+
+enum class ParamType { string, integer, boolean, enumeration, duration, user, channel };
+
+std::string_view type_name(ParamType type);
+std::optional<ParamType> parse_type_name(std::string_view name);
+
+struct ParamSpec {
+    std::string name;
+    ParamType type = ParamType::string;
+    std::string description;
+    bool required = false;
+    std::optional<std::string> default_value;  // raw text, validated when the config loads
+    std::optional<std::string> pattern;        // string: ECMAScript regex the whole value must match
+    std::size_t max_length = 200;              // string: in bytes
+    std::optional<std::int64_t> min;           // integer
+    std::optional<std::int64_t> max;           // integer
+    std::vector<std::string> choices;          // enumeration
+};
+
+// One piece of an alias such as `deploy {service} to {env=staging}`.
+struct AliasPart {
+    bool placeholder = false;
+    std::string text;  // the literal word, or the parameter name
+    std::optional<std::string> default_value;
+};
+
+struct AliasPattern {
+    std::string source;
+    std::vector<AliasPart> parts;
+};
+
+struct CommandSpec {
+    std::string name;
+    std::string description;
+    std::vector<ParamSpec> params;
+    std::vector<AliasPattern> aliases;
+    Template reply;
+    bool builtin = false;
+};
+
+// The variables a command's templates may use: args.<param>, user.id, user.name, channel.id.
+std::set<std::string> template_variables(const CommandSpec& command);
+
+const ParamSpec* find_param(const CommandSpec& command, std::string_view name);
+
+// `/platform deploy <service> [env=staging] [--dry-run]`
+std::string usage_line(const CommandSpec& command, std::string_view prefix);
+
+}  // namespace platbot::commands

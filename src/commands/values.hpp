@@ -1,0 +1,33 @@
+#pragma once
+// Typed parameter values: raw text from the command line becomes one of these only
+// through parse_value, so everything downstream sees validated, typed values.
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "bot/chat/chat.hpp"
+#include "bot/common/result.hpp"
+#include "commands/spec.hpp"
+
+namespace platbot::commands {
+
+struct ChannelRef {
+    std::string id;    // platform id when the mention carried one (C123, !room:server)
+    std::string name;  // name without '#', when written by name
+    bool operator==(const ChannelRef&) const = default;
+};
+
+using Value = std::variant<std::string, std::int64_t, bool, std::chrono::seconds, chat::User, ChannelRef>;
+
+Result<Value> parse_value(const ParamSpec& param, std::string_view raw);
+
+// `90s`, `15m`, `2h`, `1d`, and combinations such as `1h30m`.
+Result<std::chrono::seconds> parse_duration(std::string_view raw);
+std::string format_duration(std::chrono::seconds value);
+
+// How a value reads in replies, audit rows and templates.
+std::string to_text(const Value& value);
+
+}  // namespace platbot::commands
