@@ -1,0 +1,244 @@
+// End to end: the real platbot binary, driven through piped stdin as a person would
+// drive the console, with its own SQLite file in a temporary folder.
+#include <signal.h>
+
+#include <boost/process.hpp>
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "support/run_platbot.hpp"
+#include "support/temp_dir.hpp"
+
+using platbot::testing::ProcessResult;
+using platbot::testing::run_platbot;
+using platbot::testing::source_path;
+using platbot::testing::TempDir;
+
+namespace {
+
+ProcessResult demo(const TempDir& data, const std::string& input) {
+    return run_platbot({"--config", source_path("config/demo.yaml")}, input, {{"PLATBOT_DATA", data.path().string()}});
+}
+
+std::size_t count_lines(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+TEST_CASE("the demo answers help, whoami and a misspelt history", "[e2e]") {
+    TempDir data;
+    const auto result = demo(data, "/platform help\n/platform whoami\n/platform hsitory\n");
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    // The catalogue: built-ins and the demo's own commands.
+    CHECK_THAT(result.out, Catch::Contains("/platform help [command]"));
+    CHECK_THAT(result.out, Catch::Contains("/platform history [limit=10]"));
+    CHECK_THAT(result.out, Catch::Contains("/platform docs [topic=onboarding]"));
+    CHECK_THAT(result.out, Catch::Contains("/platform remind-oncall <service>"));
+    // The user at the keyboard, from console.user in the config.
+    CHECK_THAT(result.out, Catch::Contains("You are dev."));
+    CHECK_THAT(result.out, Catch::Contains("id: U001"));
+    CHECK_THAT(result.out, Catch::Contains("groups: deployers, everyone, platform-team"));
+    // Did-you-mean, offered as a button.
+    CHECK_THAT(result.out, Catch::Contains("Unknown command 'hsitory'. Did you mean history?"));
+    CHECK_THAT(result.out, Catch::Contains("[1] history"));
+}
+
+TEST_CASE("a suggestion button runs the suggested command when clicked", "[e2e]") {
+    TempDir data;
+    const auto result = demo(data, "/platform whoami\n/platform hsitory\n:click 1\n");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains("* dev clicked [history]"));
+    CHECK_THAT(result.out, Catch::Contains("Your last 2 commands:"));
+    CHECK_THAT(result.out, Catch::Contains("`/platform hsitory` — invalid: unknown command 'hsitory'"));
+    CHECK_THAT(result.out, Catch::Contains("`/platform whoami` — ran"));
+}
+
+TEST_CASE("console verbs switch user and channel, simulate joins and explain themselves", "[e2e]") {
+    TempDir data;
+    const auto result = demo(data,
+                             ":help\n"
+                             ":as alice\n"
+                             "/platform whoami\n"
+                             ":channel #ops\n"
+                             ":join bob\n"
+                             ":join carol welcome\n"
+                             ":click 1\n"
+                             ":click\n"
+                             ":frobnicate\n"
+                             ":as\n");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains(":click N"));
+    CHECK_THAT(result.out, Catch::Contains(":join USER [CHANNEL]"));
+    CHECK_THAT(result.out, Catch::Contains("* you are now alice (U002)"));
+    CHECK_THAT(result.out, Catch::Contains("You are alice."));
+    CHECK_THAT(result.out, Catch::Contains("groups: deployers, everyone"));
+    CHECK_THAT(result.out, Catch::Contains("* now in #ops"));
+    CHECK_THAT(result.out, Catch::Contains("* bob joined #ops"));
+    CHECK_THAT(result.out, Catch::Contains("* carol joined #welcome"));
+    CHECK_THAT(result.out, Catch::Contains(":click has nothing to press"));
+    CHECK_THAT(result.out, Catch::Contains("unknown console verb ':frobnicate' — type :help"));
+    CHECK_THAT(result.out, Catch::Contains(":as needs one user"));
+}
+
+TEST_CASE("aliases, typed parameters and templates work through the binary", "[e2e]") {
+    TempDir data;
+    const auto result = demo(data,
+                             "/platform docs on deploy\n"
+                             "/platform thanks @bob for \"fixing CI 🎉\"\n"
+                             "/platform remind-oncall api within=2h --page\n"
+                             "/platform kudos @alice for 'שלום עולם'\n");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains("The deploy guide: https://platform.example.com/docs/deploy"));
+    CHECK_THAT(result.out, Catch::Contains("dev thanks @bob for fixing CI 🎉"));
+    CHECK_THAT(result.out, Catch::Contains("look at api within 2h (severity 3, page: yes)"));
+    CHECK_THAT(result.out, Catch::Contains("dev thanks @alice for שלום עולם"));
+}
+
+TEST_CASE("bad command lines each get one clear line and the bot carries on", "[e2e]") {
+    TempDir data;
+    struct Case {
+        std::string line;
+        std::string expected;
+    };
+    const std::vector<Case> cases{
+        {"/platform remind-oncall \"api", "unterminated \" quote starting at column"},
+        {"/platform " + std::string(100 * 1024, 'x'), "bytes long; the limit is 4000"},
+        {std::string("/platform docs ") + '\0' + "deploy", "control character 0x00"},
+        {"/platform docs \x1b[31mdeploy", "control character 0x1B"},
+        {"/platform docs \xff\xfe", "not valid UTF-8"},
+        {"/platform", "say what to do after /platform"},
+        {"/platform remind-oncall api severity=2 severity=4", "severity given twice"},
+        {"/platform remind-oncall api severity=50", "severity must be between 1 and 5 (got 50)"},
+        {"/platform remind-oncall api --frob", "unknown option --frob"},
+        {"/platform docs topic=🚀", "topic must be one of onboarding, deploy, oncall, observability"},
+    };
+    std::string input;
+    for (const auto& c : cases) input += c.line + "\n";
+    input += "\n";  // an empty line is not a message: nothing is sent, nothing answers
+    input += "/platform version\n";
+    const auto result = demo(data, input);
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    for (const auto& c : cases) {
+        INFO(c.expected);
+        const auto at = result.out.find(c.expected);
+        REQUIRE(at != std::string::npos);
+        // One line each: the message ends at the next newline, which starts the next answer.
+        const auto line_start = result.out.rfind('\n', at);
+        const auto line_end = result.out.find('\n', at);
+        const auto line = result.out.substr(line_start + 1, line_end - line_start - 1);
+        CHECK_THAT(line, Catch::StartsWith("(only you) "));
+    }
+    CHECK(count_lines(result.out) == cases.size() + 1);
+    CHECK_THAT(result.out, Catch::EndsWith("platbot 0.1.0\n"));
+}
+
+TEST_CASE("history survives a restart because the audit log is in SQLite", "[e2e]") {
+    TempDir data;
+    REQUIRE(demo(data, "/platform docs deploy\n").exit_code == 0);
+    const auto second = demo(data, "/platform history\n");
+    CHECK(second.exit_code == 0);
+    CHECK_THAT(second.out, Catch::Contains("Your last 1 command:"));
+    CHECK_THAT(second.out, Catch::Contains("`/platform docs deploy` — ran"));
+}
+
+TEST_CASE("a broken config exits non-zero with file:line:column", "[e2e]") {
+    TempDir dir;
+    SECTION("not YAML") {
+        const auto path = dir.write("broken.yaml", "bot:\n  name: [unclosed\n");
+        const auto result = run_platbot({"--config", path}, "");
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::StartsWith(path + ":"));
+        CHECK_THAT(result.err, Catch::Contains("not valid YAML"));
+        CHECK(count_lines(result.err) == 1);
+    }
+    SECTION("a typo'd key") {
+        const auto path = dir.write("typo.yaml", "commands:\n  hello:\n    descripton: Say hi\n    reply: hi\n");
+        const auto result = run_platbot({"--config", path}, "");
+        CHECK(result.exit_code == 2);
+        CHECK(result.err == path + ":3:5: unknown key 'descripton' in command 'hello' — did you mean 'description'?\n");
+    }
+    SECTION("a missing environment variable without a default") {
+        const auto path = dir.write("env.yaml", "store:\n  path: ${PLATBOT_TEST_SURELY_UNSET}/x.db\n");
+        const auto result = run_platbot({"--config", path}, "");
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::StartsWith(path + ":2:9: environment variable PLATBOT_TEST_SURELY_UNSET is not set"));
+    }
+    SECTION("a missing file") {
+        const auto result = run_platbot({"--config", dir.file("nope.yaml")}, "");
+        CHECK(result.exit_code == 2);
+        CHECK_THAT(result.err, Catch::Contains("nope.yaml: cannot read the config file"));
+    }
+}
+
+TEST_CASE("an unreadable database path is one clear line and exit 1", "[e2e]") {
+    TempDir dir;
+    dir.write("occupied", "a regular file where a folder should be");
+    const auto path = dir.write("bot.yaml", "store:\n  path: occupied/platbot.db\n");
+    const auto result = run_platbot({"--config", path}, "/platform help\n");
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Catch::Contains("cannot open the database"));
+    CHECK_THAT(result.err, Catch::Contains("occupied/platbot.db"));
+    CHECK_THAT(result.err, Catch::Contains("check store.path"));
+    CHECK(count_lines(result.err) == 1);
+    CHECK(result.out.empty());
+}
+
+TEST_CASE("the command line: --help, --version, check, and mistakes", "[e2e]") {
+    const auto help = run_platbot({"--help"}, "");
+    CHECK(help.exit_code == 0);
+    CHECK_THAT(help.out, Catch::Contains("platbot check --config FILE"));
+
+    const auto version = run_platbot({"--version"}, "");
+    CHECK(version.out == "platbot 0.1.0\n");
+
+    TempDir data;
+    const auto check = run_platbot({"check", "--config", source_path("config/demo.yaml")}, "",
+                                   {{"PLATBOT_DATA", data.path().string()}});
+    CHECK(check.exit_code == 0);
+    CHECK_THAT(check.out, Catch::Contains("commands: 3 (docs, kudos, remind-oncall)"));
+    CHECK_THAT(check.out, Catch::Contains("adapter:  console"));
+
+    const auto unknown = run_platbot({"--frob"}, "");
+    CHECK(unknown.exit_code == 2);
+    CHECK_THAT(unknown.err, Catch::Contains("unknown argument '--frob'"));
+
+    const auto no_config = run_platbot({}, "");
+    CHECK(no_config.exit_code == 2);
+    CHECK_THAT(no_config.err, Catch::Contains("--config FILE is required"));
+
+    const auto bad_level = run_platbot({"--config", source_path("config/demo.yaml"), "--log-level", "loud"}, "",
+                                       {{"PLATBOT_DATA", data.path().string()}});
+    CHECK(bad_level.exit_code == 2);
+    CHECK_THAT(bad_level.err, Catch::Contains("unknown log level 'loud'"));
+}
+
+TEST_CASE("SIGTERM while waiting for input exits cleanly", "[e2e]") {
+    namespace bp = boost::process;
+    TempDir data;
+    const std::string out = data.file("out.txt");
+    bp::opstream to_bot;
+    bp::environment env = boost::this_process::environment();
+    env["PLATBOT_DATA"] = data.path().string();
+    bp::child bot(std::string(PLATBOT_BINARY), "--config", source_path("config/demo.yaml"), bp::std_in < to_bot,
+                  bp::std_out > out, bp::std_err > bp::null, env);
+    to_bot << "/platform version" << std::endl;
+
+    // Wait (bounded) until the answer shows the bot is up and idle, then signal it.
+    std::string seen;
+    for (int attempt = 0; attempt < 100 && seen.find("platbot 0.1.0") == std::string::npos; ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        std::ifstream file(out);
+        std::stringstream content;
+        content << file.rdbuf();
+        seen = content.str();
+    }
+    REQUIRE_THAT(seen, Catch::Contains("platbot 0.1.0"));
+    ::kill(bot.id(), SIGTERM);
+    const bool exited = bot.wait_for(std::chrono::seconds(10));
+    if (!exited) bot.terminate();
+    REQUIRE(exited);
+    CHECK(bot.exit_code() == 0);
+}
