@@ -56,7 +56,7 @@ TEST_CASE("string values honour pattern and max_length", "[values]") {
         {"API", false, "must match ^[a-z][a-z0-9-]*$ (got 'API')"},
         {"2fast", false, "must match"},
         {"", false, "must match"},
-        {"api; rm -rf /", false, "must match"},
+        {"api;rm -rf", false, "must match"},
         {"thirteen-char", false, "is 13 bytes long; the limit is 12"},
     }));
     check_case(spec, c);
