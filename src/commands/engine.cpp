@@ -209,12 +209,10 @@ chat::Reply Engine::run(const Invocation& invocation, const CommandRequest& requ
         if (spec.name == "history") return history(invocation, request);
         return say("platbot " + settings_.version);
     }
-    std::map<std::string, std::string> values{
-        {"user.id", request.user.id},
-        {"user.name", request.user.name},
-        {"channel.id", request.origin.conversation},
-    };
-    for (const auto& arg : invocation.args) values["args." + arg.name] = to_text(arg.value);
+    nlohmann::json values{{"user", {{"id", request.user.id}, {"name", request.user.name}}},
+                          {"channel", {{"id", request.origin.conversation}}},
+                          {"args", nlohmann::json::object()}};
+    for (const auto& arg : invocation.args) values["args"][arg.name] = to_text(arg.value);
     return say(spec.reply.render(values));
 }
 

@@ -29,8 +29,8 @@ std::optional<ParamType> parse_type_name(std::string_view name) {
     return std::nullopt;
 }
 
-std::set<std::string> template_variables(const CommandSpec& command) {
-    std::set<std::string> names{"user.id", "user.name", "channel.id"};
+TemplateScope template_variables(const CommandSpec& command) {
+    TemplateScope names{"user.id", "user.name", "channel.id"};
     for (const auto& param : command.params) names.insert("args." + param.name);
     return names;
 }

@@ -52,7 +52,7 @@ struct CommandSpec {
 };
 
 // The variables a command's templates may use: args.<param>, user.id, user.name, channel.id.
-std::set<std::string> template_variables(const CommandSpec& command);
+TemplateScope template_variables(const CommandSpec& command);
 
 const ParamSpec* find_param(const CommandSpec& command, std::string_view name);
 

@@ -20,6 +20,10 @@ std::string_view trim(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
 
+// Percent-encodes every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~),
+// so a value can never add a path segment, a query parameter or a fragment.
+std::string percent_encode(std::string_view s);
+
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), so a
 // swapped pair of letters ("hsitory") counts as one edit.
 std::size_t edit_distance(std::string_view a, std::string_view b);
