@@ -254,7 +254,9 @@ Result<Config> load_config(const std::string& path) { return load_config(path, p
 Result<Config> load_config(const std::string& path,
                            const std::function<std::optional<std::string>(const std::string&)>& env) {
     std::ifstream file(path, std::ios::binary);
-    if (!file) return fail(path + ": cannot read the config file — check the path given to --config");
+    std::error_code ec;  // a folder opens fine on Linux and reads as an empty file
+    if (!file || std::filesystem::is_directory(path, ec))
+        return fail(path + ": cannot read the config file — check the path given to --config");
     std::stringstream content;
     content << file.rdbuf();
     const auto located = [&](int line, int column, const std::string& message) {

@@ -19,6 +19,45 @@ std::string_view decision_name(Decision decision) {
 
 namespace {
 
+constexpr std::array<std::pair<JobState, std::string_view>, 9> job_state_names{{
+    {JobState::queued, "queued"},
+    {JobState::awaiting_confirmation, "awaiting-confirmation"},
+    {JobState::awaiting_approval, "awaiting-approval"},
+    {JobState::running, "running"},
+    {JobState::succeeded, "succeeded"},
+    {JobState::failed, "failed"},
+    {JobState::cancelled, "cancelled"},
+    {JobState::interrupted, "interrupted"},
+    {JobState::expired, "expired"},
+}};
+
+}  // namespace
+
+std::string_view job_state_name(JobState state) {
+    for (const auto& [s, name] : job_state_names)
+        if (s == state) return name;
+    return "queued";
+}
+
+std::optional<JobState> parse_job_state(std::string_view name) {
+    for (const auto& [s, n] : job_state_names)
+        if (n == name) return s;
+    return std::nullopt;
+}
+
+bool is_final(JobState state) {
+    switch (state) {
+        case JobState::succeeded:
+        case JobState::failed:
+        case JobState::cancelled:
+        case JobState::interrupted:
+        case JobState::expired: return true;
+        default: return false;
+    }
+}
+
+namespace {
+
 Decision parse_decision(std::string_view name) {
     if (name == "ran") return Decision::ran;
     if (name == "denied") return Decision::denied;
@@ -26,7 +65,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 1> migrations{
+constexpr std::array<const char*, 2> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -43,6 +82,39 @@ CREATE TABLE audit_log (
     duration_ms INTEGER NOT NULL
 );
 CREATE INDEX audit_log_user_time ON audit_log (user_id, time_ms DESC);
+)sql",
+    R"sql(
+CREATE TABLE jobs (
+    id                TEXT PRIMARY KEY,
+    command           TEXT NOT NULL,
+    line              TEXT NOT NULL,
+    args_json         TEXT NOT NULL,
+    requester_id      TEXT NOT NULL,
+    requester_name    TEXT NOT NULL,
+    adapter           TEXT NOT NULL,
+    conversation      TEXT NOT NULL,
+    thread            TEXT NOT NULL,
+    status_message_id TEXT NOT NULL,
+    concurrency_key   TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    outcome           TEXT NOT NULL,
+    output_tail       TEXT NOT NULL,
+    created_ms        INTEGER NOT NULL,
+    updated_ms        INTEGER NOT NULL,
+    started_ms        INTEGER,
+    finished_ms       INTEGER
+);
+CREATE INDEX jobs_requester_created ON jobs (requester_id, created_ms DESC);
+CREATE INDEX jobs_state ON jobs (state);
+CREATE TABLE job_events (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id   TEXT NOT NULL REFERENCES jobs (id),
+    time_ms  INTEGER NOT NULL,
+    kind     TEXT NOT NULL,
+    actor_id TEXT NOT NULL,
+    detail   TEXT NOT NULL
+);
+CREATE INDEX job_events_job ON job_events (job_id, id);
 )sql",
 };
 
@@ -68,6 +140,10 @@ public:
         check(sqlite3_bind_int64(stmt_, index, value));
         return *this;
     }
+    Statement& bind_null(int index) {
+        check(sqlite3_bind_null(stmt_, index));
+        return *this;
+    }
     // True while a row is available.
     bool step() {
         const int rc = sqlite3_step(stmt_);
@@ -80,6 +156,7 @@ public:
         sqlite3_clear_bindings(stmt_);
     }
     std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+    bool is_null(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
     std::string text(int column) const {
         const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, column));
         return p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(stmt_, column))) : std::string();
@@ -99,7 +176,7 @@ public:
     ~SqliteStore() override {
         insert_audit_.reset();
         select_audit_.reset();
-        sqlite3_close_v2(db_);
+        sqlite3_close_v2(db_);  // finalizes nothing itself: statements made per call are gone by now
     }
 
     void initialise() {
@@ -184,7 +261,124 @@ public:
         return out;
     }
 
+    void insert_job(const JobRecord& job) override {
+        Statement s(db_,
+                    "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
+                    "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, "
+                    "started_ms, finished_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        bind_job(s, job);
+        s.step();
+    }
+
+    void update_job(const JobRecord& job) override {
+        Statement s(db_,
+                    "UPDATE jobs SET id = ?1, command = ?2, line = ?3, args_json = ?4, requester_id = ?5, "
+                    "requester_name = ?6, adapter = ?7, conversation = ?8, thread = ?9, status_message_id = ?10, "
+                    "concurrency_key = ?11, state = ?12, outcome = ?13, output_tail = ?14, created_ms = ?15, "
+                    "updated_ms = ?16, started_ms = ?17, finished_ms = ?18 WHERE id = ?1");
+        bind_job(s, job);
+        s.step();
+    }
+
+    std::optional<JobRecord> find_job(std::string_view id) override {
+        Statement s(db_, (job_columns + " WHERE id = ?").c_str());
+        s.bind(1, id);
+        if (!s.step()) return std::nullopt;
+        return read_job(s);
+    }
+
+    std::vector<JobRecord> recent_jobs(std::string_view requester_id, std::size_t limit) override {
+        Statement s(db_, (job_columns + " WHERE ?1 = '' OR requester_id = ?1 ORDER BY created_ms DESC, rowid DESC LIMIT ?2").c_str());
+        s.bind(1, requester_id).bind(2, static_cast<std::int64_t>(limit));
+        std::vector<JobRecord> out;
+        while (s.step()) out.push_back(read_job(s));
+        return out;
+    }
+
+    std::vector<JobRecord> jobs_in_state(JobState state) override {
+        Statement s(db_, (job_columns + " WHERE state = ? ORDER BY created_ms, rowid").c_str());
+        s.bind(1, job_state_name(state));
+        std::vector<JobRecord> out;
+        while (s.step()) out.push_back(read_job(s));
+        return out;
+    }
+
+    void add_job_event(const JobEvent& event) override {
+        Statement s(db_, "INSERT INTO job_events (job_id, time_ms, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)");
+        s.bind(1, event.job_id).bind(2, to_ms(event.time)).bind(3, event.kind).bind(4, event.actor_id).bind(5, event.detail);
+        s.step();
+    }
+
+    std::vector<JobEvent> job_events(std::string_view job_id) override {
+        Statement s(db_, "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events WHERE job_id = ? ORDER BY id");
+        s.bind(1, job_id);
+        return read_events(s);
+    }
+
+    std::vector<JobEvent> recent_job_events(std::size_t limit) override {
+        Statement s(db_, "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events ORDER BY id DESC LIMIT ?");
+        s.bind(1, static_cast<std::int64_t>(limit));
+        return read_events(s);
+    }
+
 private:
+    inline static const std::string job_columns =
+        "SELECT id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
+        "status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, started_ms, "
+        "finished_ms FROM jobs";
+
+    static void bind_job(Statement& s, const JobRecord& job) {
+        s.bind(1, job.id)
+            .bind(2, job.command)
+            .bind(3, job.line)
+            .bind(4, job.args_json.empty() ? std::string_view("{}") : std::string_view(job.args_json))
+            .bind(5, job.requester_id)
+            .bind(6, job.requester_name)
+            .bind(7, job.adapter)
+            .bind(8, job.conversation)
+            .bind(9, job.thread)
+            .bind(10, job.status_message_id)
+            .bind(11, job.concurrency_key)
+            .bind(12, job_state_name(job.state))
+            .bind(13, job.outcome)
+            .bind(14, job.output_tail)
+            .bind(15, to_ms(job.created))
+            .bind(16, to_ms(job.updated));
+        if (job.started) s.bind(17, to_ms(*job.started)); else s.bind_null(17);
+        if (job.finished) s.bind(18, to_ms(*job.finished)); else s.bind_null(18);
+    }
+
+    static TimePoint from_ms(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
+
+    static JobRecord read_job(const Statement& s) {
+        JobRecord job;
+        job.id = s.text(0);
+        job.command = s.text(1);
+        job.line = s.text(2);
+        job.args_json = s.text(3);
+        job.requester_id = s.text(4);
+        job.requester_name = s.text(5);
+        job.adapter = s.text(6);
+        job.conversation = s.text(7);
+        job.thread = s.text(8);
+        job.status_message_id = s.text(9);
+        job.concurrency_key = s.text(10);
+        job.state = parse_job_state(s.text(11)).value_or(JobState::interrupted);
+        job.outcome = s.text(12);
+        job.output_tail = s.text(13);
+        job.created = from_ms(s.integer(14));
+        job.updated = from_ms(s.integer(15));
+        if (!s.is_null(16)) job.started = from_ms(s.integer(16));
+        if (!s.is_null(17)) job.finished = from_ms(s.integer(17));
+        return job;
+    }
+
+    static std::vector<JobEvent> read_events(Statement& s) {
+        std::vector<JobEvent> out;
+        while (s.step()) out.push_back({s.text(0), from_ms(s.integer(1)), s.text(2), s.text(3), s.text(4)});
+        return out;
+    }
+
     static std::int64_t to_ms(std::chrono::system_clock::time_point t) {
         return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
     }

@@ -6,10 +6,11 @@
 
 #include "bot/common/result.hpp"
 #include "bot/store/audit.hpp"
+#include "bot/store/jobs.hpp"
 
 namespace platbot::store {
 
-class Store : public AuditLog {
+class Store : public AuditLog, public JobStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;

@@ -1,0 +1,77 @@
+#pragma once
+// Jobs: every action run, its state and timestamps, and the trail of what happened to it
+// (requested, confirmed, approved by, started, finished). Features depend on this
+// interface, never on a database.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace platbot::store {
+
+enum class JobState {
+    queued,
+    awaiting_confirmation,
+    awaiting_approval,
+    running,
+    succeeded,
+    failed,
+    cancelled,
+    interrupted,
+    expired,
+};
+
+std::string_view job_state_name(JobState state);  // "awaiting-approval"
+std::optional<JobState> parse_job_state(std::string_view name);
+// True for states a job never leaves.
+bool is_final(JobState state);
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+struct JobRecord {
+    std::string id;                // short and typeable: "k3f9qz"
+    std::string command;
+    std::string line;              // what the requester typed, after the prefix
+    std::string args_json;
+    std::string requester_id;
+    std::string requester_name;
+    std::string adapter;
+    std::string conversation;
+    std::string thread;
+    std::string status_message_id; // the message updated in place, empty before it is posted
+    std::string concurrency_key;   // empty when the command has no concurrency limit
+    JobState state = JobState::queued;
+    std::string outcome;           // one line: what the requester was told at the end
+    std::string output_tail;
+    TimePoint created;
+    TimePoint updated;
+    std::optional<TimePoint> started;
+    std::optional<TimePoint> finished;
+};
+
+struct JobEvent {
+    std::string job_id;
+    TimePoint time;
+    std::string kind;     // requested, confirmed, approved, denied, started, finished, cancelled, ...
+    std::string actor_id; // who did it; empty for the bot itself
+    std::string detail;
+};
+
+class JobStore {
+public:
+    virtual ~JobStore() = default;
+    virtual void insert_job(const JobRecord& job) = 0;
+    virtual void update_job(const JobRecord& job) = 0;
+    virtual std::optional<JobRecord> find_job(std::string_view id) = 0;
+    // Newest first; an empty requester lists everyone's.
+    virtual std::vector<JobRecord> recent_jobs(std::string_view requester_id, std::size_t limit) = 0;
+    virtual std::vector<JobRecord> jobs_in_state(JobState state) = 0;
+    virtual void add_job_event(const JobEvent& event) = 0;
+    // Oldest first.
+    virtual std::vector<JobEvent> job_events(std::string_view job_id) = 0;
+    // Newest first, across jobs.
+    virtual std::vector<JobEvent> recent_job_events(std::size_t limit) = 0;
+};
+
+}  // namespace platbot::store

@@ -1,0 +1,702 @@
+// load_config: the demo file, `${VAR}` expansion, and every mistake reported as one
+// `file:line:column: message` line.
+#include "bot/config/config.hpp"
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "support/temp_dir.hpp"
+
+using namespace platbot::config;
+using platbot::Result;
+using platbot::commands::ParamType;
+using platbot::testing::TempDir;
+using Catch::Matchers::Contains;
+using Catch::Matchers::StartsWith;
+
+namespace {
+
+using Vars = std::map<std::string, std::string>;
+
+// An env lookup that sees only `vars`, so the machine's environment never leaks in.
+auto env_of(Vars vars) {
+    return [vars = std::move(vars)](const std::string& name) -> std::optional<std::string> {
+        const auto it = vars.find(name);
+        if (it == vars.end()) return std::nullopt;
+        return it->second;
+    };
+}
+
+Result<Config> load_yaml(const TempDir& dir, const std::string& yaml, const Vars& vars = {}) {
+    return load_config(dir.write("platbot.yaml", yaml), env_of(vars));
+}
+
+std::string demo_path() { return std::string(PLATBOT_SOURCE_DIR) + "/config/demo.yaml"; }
+
+const platbot::commands::CommandSpec* find_command(const Config& config, const std::string& name) {
+    for (const auto& spec : config.commands)
+        if (spec.name == name) return &spec;
+    return nullptr;
+}
+
+// A config mistake: where it is (1-based, as the message prints it) and a fragment of what it says.
+struct ErrorCase {
+    const char* what;
+    std::string yaml;
+    int line;
+    int column;
+    std::string fragment;
+};
+
+void check_error(const ErrorCase& c, const Vars& vars = {}) {
+    INFO(c.what << "\n--- yaml ---\n" << c.yaml);
+    TempDir dir;
+    const auto config = load_yaml(dir, c.yaml, vars);
+    REQUIRE_FALSE(config.ok());
+    const std::string& message = config.error().message;
+    const std::string prefix =
+        dir.file("platbot.yaml") + ":" + std::to_string(c.line) + ":" + std::to_string(c.column) + ": ";
+    CHECK_THAT(message, StartsWith(prefix));
+    CHECK_THAT(message, Contains(c.fragment));
+    CHECK(message.find('\n') == std::string::npos);
+}
+
+// A command that is valid on its own; error cases break one thing around it.
+const std::string ping_command =
+    "  ping:\n"
+    "    description: Check the bot is alive\n"
+    "    reply: pong\n";
+
+}  // namespace
+
+TEST_CASE("the demo config loads with its commands, groups and users", "[config]") {
+    const auto config = load_config(demo_path(), env_of({}));
+    REQUIRE(config.ok());
+    CHECK(config->path == demo_path());
+    CHECK(config->bot_name == "platbot");
+    CHECK(config->prefix == "/platform");
+    CHECK(config->adapter == "console");
+    CHECK(config->log_level == "warn");  // ${PLATBOT_LOG_LEVEL:-warn}
+    CHECK(config->history_limit == 10);
+    // ${PLATBOT_DATA:-../var}/demo.db, relative to config/.
+    CHECK(config->store_path ==
+          (std::filesystem::path(PLATBOT_SOURCE_DIR) / "var" / "demo.db").lexically_normal().string());
+
+    REQUIRE(config->users.size() == 3);
+    CHECK(config->users[0].id == "U001");
+    CHECK(config->users[0].name == "dev");
+    CHECK(config->users[1].id == "U002");
+    CHECK(config->users[1].name == "alice");
+    CHECK(config->users[2].id == "U003");
+    CHECK(config->users[2].name == "bob");
+
+    // `user: dev` picks the listed person named dev.
+    CHECK(config->console.user.id == "U001");
+    CHECK(config->console.user.name == "dev");
+    CHECK(config->console.channel == "general");
+
+    REQUIRE(config->groups.size() == 2);
+    CHECK(config->groups.at("platform-team") == std::vector<std::string>{"dev"});
+    CHECK(config->groups.at("deployers") == std::vector<std::string>{"alice", "U001"});
+
+    REQUIRE(config->commands.size() == 3);
+    CHECK(config->commands[0].name == "docs");
+    CHECK(config->commands[1].name == "kudos");
+    CHECK(config->commands[2].name == "remind-oncall");
+    for (const auto& spec : config->commands) CHECK_FALSE(spec.builtin);
+
+    const auto* docs = find_command(*config, "docs");
+    REQUIRE(docs != nullptr);
+    CHECK(docs->description == "Link to the platform docs on a topic");
+    REQUIRE(docs->params.size() == 1);
+    CHECK(docs->params[0].type == ParamType::enumeration);
+    CHECK(docs->params[0].choices == std::vector<std::string>{"onboarding", "deploy", "oncall", "observability"});
+    CHECK(docs->params[0].default_value == std::optional<std::string>("onboarding"));
+    REQUIRE(docs->aliases.size() == 2);
+    CHECK(docs->aliases[0].source == "docs on {topic}");
+    CHECK(docs->aliases[1].source == "how do i {topic}");
+    REQUIRE_FALSE(docs->reply.variables().empty());
+    for (const auto& variable : docs->reply.variables()) CHECK(variable == "args.topic");
+
+    const auto* kudos = find_command(*config, "kudos");
+    REQUIRE(kudos != nullptr);
+    REQUIRE(kudos->params.size() == 2);
+    CHECK(kudos->params[0].name == "who");
+    CHECK(kudos->params[0].type == ParamType::user);
+    CHECK(kudos->params[0].required);
+    CHECK(kudos->params[1].name == "reason");
+    CHECK(kudos->params[1].max_length == 200);
+
+    const auto* remind = find_command(*config, "remind-oncall");
+    REQUIRE(remind != nullptr);
+    REQUIRE(remind->params.size() == 4);
+    CHECK(remind->params[0].pattern == std::optional<std::string>("^[a-z][a-z0-9-]*$"));
+    CHECK(remind->params[0].max_length == 40);
+    CHECK(remind->params[1].type == ParamType::duration);
+    CHECK(remind->params[1].default_value == std::optional<std::string>("30m"));
+    CHECK(remind->params[2].type == ParamType::integer);
+    CHECK(remind->params[2].min == std::optional<std::int64_t>(1));
+    CHECK(remind->params[2].max == std::optional<std::int64_t>(5));
+    CHECK(remind->params[3].type == ParamType::boolean);
+    CHECK_FALSE(remind->params[3].required);
+    CHECK(remind->aliases.empty());
+}
+
+TEST_CASE("the demo config takes its log level and data folder from the environment", "[config]") {
+    const auto config =
+        load_config(demo_path(), env_of({{"PLATBOT_LOG_LEVEL", "DEBUG"}, {"PLATBOT_DATA", "/srv/platbot"}}));
+    REQUIRE(config.ok());
+    CHECK(config->log_level == "debug");
+    CHECK(config->store_path == "/srv/platbot/demo.db");  // absolute: not rebased onto config/
+}
+
+TEST_CASE("values expand ${VAR}, ${VAR:-default} and the $${ escape", "[config]") {
+    struct ExpandCase {
+        std::string value;  // written as a double-quoted YAML scalar for bot.name
+        std::string expected;
+    };
+    const Vars vars{{"BOT", "ops-bot"}, {"TEAM", "sre"}, {"EMPTY", ""}};
+    const auto c = GENERATE(values<ExpandCase>({
+        {"${BOT}", "ops-bot"},
+        {"pre-${BOT}-post", "pre-ops-bot-post"},
+        {"${TEAM}/${BOT}", "sre/ops-bot"},
+        {"${BOT:-fallback}", "ops-bot"},
+        {"${UNSET:-fallback}", "fallback"},
+        {"${EMPTY:-fallback}", "fallback"},
+        {"${UNSET:-}", ""},
+        {"${UNSET:-a b:c}", "a b:c"},
+        {"$${BOT}", "${BOT}"},
+        {"$${UNSET}", "${UNSET}"},
+        {"cost $5 and $BOT", "cost $5 and $BOT"},
+        {"$${BOT} is ${BOT}", "${BOT} is ops-bot"},
+        {"plain", "plain"},
+    }));
+    INFO("name: \"" << c.value << "\"");
+    TempDir dir;
+    const auto config = load_yaml(dir, "bot:\n  name: \"" + c.value + "\"\n", vars);
+    REQUIRE(config.ok());
+    CHECK(config->bot_name == c.expected);
+}
+
+TEST_CASE("expansion applies to numbers, lists and paths too", "[config]") {
+    TempDir dir;
+    const auto config = load_yaml(dir,
+                                  "bot:\n"
+                                  "  history_limit: ${LIMIT:-25}\n"
+                                  "store:\n"
+                                  "  path: ${DATA}/audit.db\n"
+                                  "groups:\n"
+                                  "  oncall:\n"
+                                  "    - ${PRIMARY}\n"
+                                  "    - \"${SECONDARY:-bob}\"\n",
+                                  {{"DATA", "/var/lib/platbot"}, {"PRIMARY", "alice"}});
+    REQUIRE(config.ok());
+    CHECK(config->history_limit == 25);
+    CHECK(config->store_path == "/var/lib/platbot/audit.db");
+    CHECK(config->groups.at("oncall") == std::vector<std::string>{"alice", "bob"});
+}
+
+TEST_CASE("bad ${...} references are errors at the value", "[config]") {
+    const Vars vars{{"EMPTY", ""}};
+    const auto c = GENERATE(values<ErrorCase>({
+        {"unset variable",
+         "bot:\n"
+         "  prefix: /ops\n"
+         "  name: ${MISSING}\n",
+         3, 9, "environment variable MISSING is not set (or empty) — export it, or write ${MISSING:-default}"},
+        {"empty variable",
+         "log:\n"
+         "  level: \"${EMPTY}\"\n",
+         2, 10, "environment variable EMPTY is not set (or empty)"},
+        {"unset variable deep inside a command",
+         "commands:\n"
+         "  greet:\n"
+         "    description: Say hello\n"
+         "    reply: \"hello from ${REGION}\"\n",
+         4, 12, "environment variable REGION is not set"},
+        {"not a name",
+         "bot:\n"
+         "  name: \"${not a name}\"\n",
+         2, 9, "'${not a name}' is not a variable reference — write ${NAME} or ${NAME:-default}"},
+        {"empty name",
+         "bot:\n"
+         "  name: \"${:-x}\"\n",
+         2, 9, "is not a variable reference"},
+        {"unclosed",
+         "store:\n"
+         "  path: \"${HOME/audit.db\"\n",
+         2, 9, "unclosed '${' in '${HOME/audit.db'"},
+    }));
+    check_error(c, vars);
+}
+
+TEST_CASE("files that are not YAML, or not a mapping, are rejected", "[config]") {
+    const auto c = GENERATE(values<ErrorCase>({
+        {"colons and an unclosed flow list", ": : [\n", 2, 1, "not valid YAML: end of sequence flow not found"},
+        {"a second colon in a plain value", "bot:\n  name: a: b\n", 2, 10, "not valid YAML: illegal map value"},
+        {"a tab for indentation", "bot:\n  name: x\n\tlog: y\n", 3, 1, "not valid YAML: illegal tab"},
+        {"a list at the top", "# platbot\n\n- bot\n- commands\n", 3, 1,
+         "expected a mapping with keys such as bot, commands (see docs/config.md)"},
+        {"a word at the top", "platbot\n", 1, 1, "expected a mapping with keys such as bot, commands"},
+    }));
+    check_error(c);
+}
+
+TEST_CASE("an empty file is rejected without a position", "[config]") {
+    TempDir dir;
+    const auto config = load_yaml(dir, "");
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.error().message ==
+          dir.file("platbot.yaml") + ": expected a mapping with keys such as bot, commands (see docs/config.md)");
+}
+
+TEST_CASE("a missing file names the path", "[config]") {
+    TempDir dir;
+    const auto path = dir.file("nope.yaml");
+    const auto config = load_config(path, env_of({}));
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.error().message == path + ": cannot read the config file — check the path given to --config");
+}
+
+TEST_CASE("a folder given as the config file is not read as an empty file", "[config]") {
+    TempDir dir;
+    const auto path = dir.path().string();
+    const auto config = load_config(path, env_of({}));
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.error().message == path + ": cannot read the config file — check the path given to --config");
+}
+
+TEST_CASE("unknown and duplicate keys", "[config]") {
+    const auto c = GENERATE(values<ErrorCase>({
+        {"typo at the top level",
+         "bot:\n"
+         "  name: x\n"
+         "comands:\n" +
+             ping_command,
+         3, 1, "unknown key 'comands' in the top level — did you mean 'commands'?"},
+        {"typo in bot",
+         "bot:\n"
+         "  name: x\n"
+         "  prefx: /ops\n",
+         3, 3, "unknown key 'prefx' in bot — did you mean 'prefix'?"},
+        {"typo in a command",
+         "commands:\n"
+         "  ping:\n"
+         "    description: d\n"
+         "    replly: pong\n",
+         4, 5, "unknown key 'replly' in command 'ping' — did you mean 'reply'?"},
+        {"typo in a parameter",
+         "commands:\n"
+         "  say:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: text\n"
+         "        max_lenght: 10\n"
+         "    reply: ok\n",
+         6, 9, "unknown key 'max_lenght' in command 'say' parameter — did you mean 'max_length'?"},
+        {"nothing close",
+         "bot: {name: x}\n"
+         "zzzzzzzz: 1\n",
+         2, 1, "unknown key 'zzzzzzzz' in the top level — expected one of: bot, log, store, console, users, groups, commands"},
+        {"duplicate key in bot",
+         "bot:\n"
+         "  name: a\n"
+         "  name: b\n",
+         3, 3, "bot: key 'name' appears twice"},
+        {"duplicate section",
+         "log:\n"
+         "  level: info\n"
+         "log:\n"
+         "  level: warn\n",
+         3, 1, "the top level: key 'log' appears twice"},
+        {"duplicate command",
+         "commands:\n" + ping_command + ping_command, 5, 3, "commands: key 'ping' appears twice"},
+        {"duplicate parameter",
+         "commands:\n"
+         "  say:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: text\n"
+         "      - {name: text, type: int}\n"
+         "    reply: ok\n",
+         6, 9, "command 'say': parameter 'text' is declared twice"},
+        {"duplicate user",
+         "users:\n"
+         "  - {id: U1, name: a}\n"
+         "  - {id: U1, name: b}\n",
+         3, 5, "users: id 'U1' is listed twice"},
+    }));
+    check_error(c);
+}
+
+TEST_CASE("values of the wrong type", "[config]") {
+    const auto c = GENERATE(values<ErrorCase>({
+        {"word for an int",
+         "bot:\n"
+         "  history_limit: lots\n",
+         2, 18, "bot.history_limit: expected a whole number, found 'lots'"},
+        {"fraction for an int",
+         "bot:\n"
+         "  history_limit: 2.5\n",
+         2, 18, "bot.history_limit: expected a whole number, found '2.5'"},
+        {"list for an int",
+         "bot:\n"
+         "  history_limit: [1]\n",
+         2, 18, "bot.history_limit: expected text, found a list"},
+        {"mapping for text",
+         "bot:\n"
+         "  name: {first: plat}\n",
+         2, 9, "bot.name: expected text, found a mapping"},
+        {"text for a section",
+         "bot: platbot\n", 1, 6, "bot: expected a mapping, found 'platbot'"},
+        {"mapping for a list",
+         "users:\n"
+         "  alice: U1\n",
+         2, 3, "users: expected a list, found a mapping"},
+        {"word for a bool",
+         "commands:\n"
+         "  say:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: loud\n"
+         "        type: bool\n"
+         "        required: maybe\n"
+         "    reply: ok\n",
+         7, 19, "command 'say' parameter 'loud'.required: expected true or false, found 'maybe'"},
+        {"text for a command",
+         "commands:\n"
+         "  ping: pong\n",
+         2, 9, "command 'ping': expected a mapping, found 'pong'"},
+        {"text for params",
+         "commands:\n"
+         "  ping:\n"
+         "    description: d\n"
+         "    params: none\n"
+         "    reply: pong\n",
+         4, 13, "command 'ping'.params: expected a list, found 'none'"},
+        {"text for choices",
+         "commands:\n"
+         "  go:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: env\n"
+         "        type: enum\n"
+         "        choices: prod\n"
+         "    reply: ok\n",
+         7, 18, "command 'go' parameter 'env'.choices: expected a list, found 'prod'"},
+    }));
+    check_error(c);
+}
+
+TEST_CASE("required keys", "[config]") {
+    const auto c = GENERATE(values<ErrorCase>({
+        {"command without description",
+         "commands:\n"
+         "  ping:\n"
+         "    reply: pong\n",
+         3, 5, "command 'ping': missing required key 'description'"},
+        {"command with an empty description",
+         "commands:\n"
+         "  ping:\n"
+         "    description:\n"
+         "    reply: pong\n",
+         3, 5, "command 'ping': missing required key 'description'"},
+        {"command without reply",
+         "commands:\n"
+         "  ping:\n"
+         "    description: Check the bot is alive\n",
+         3, 5, "command 'ping': missing required key 'reply'"},
+        {"parameter without name",
+         "commands:\n"
+         "  scale:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - type: int\n"
+         "        min: 1\n"
+         "    reply: ok\n",
+         5, 9, "command 'scale' parameter: missing required key 'name'"},
+        {"user without id",
+         "users:\n"
+         "  - {name: alice}\n",
+         2, 5, "users[]: missing required key 'id'"},
+    }));
+    check_error(c);
+}
+
+TEST_CASE("values that break the rules", "[config]") {
+    const auto c = GENERATE(values<ErrorCase>({
+        {"int range min above max",
+         "commands:\n"
+         "  scale:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: replicas\n"
+         "        type: int\n"
+         "        min: 10\n"
+         "        max: 2\n"
+         "    reply: ok\n",
+         7, 14, "command 'scale' parameter 'replicas': min 10 is above max 2"},
+        {"misspelt type",
+         "commands:\n"
+         "  say:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: text\n"
+         "        type: strng\n"
+         "    reply: ok\n",
+         6, 15, "command 'say' parameter 'text': unknown type 'strng' — did you mean 'string'?"},
+        {"unknown type",
+         "commands:\n"
+         "  say:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: text\n"
+         "        type: number\n"
+         "    reply: ok\n",
+         6, 15, "unknown type 'number' — expected one of string, int, bool, enum, duration, user, channel"},
+        {"bad regex",
+         "commands:\n"
+         "  say:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: text\n"
+         "        pattern: \"[a-\"\n"
+         "    reply: ok\n",
+         6, 18, "command 'say' parameter 'text'.pattern: not a valid regular expression ("},
+        {"enum without choices",
+         "commands:\n"
+         "  go:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: env\n"
+         "        type: enum\n"
+         "    reply: ok\n",
+         5, 9, "command 'go' parameter 'env': type enum needs a non-empty choices list"},
+        {"enum with an empty choices list",
+         "commands:\n"
+         "  go:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - {name: env, type: enum, choices: []}\n"
+         "    reply: ok\n",
+         5, 9, "type enum needs a non-empty choices list"},
+        {"choices on a string",
+         "commands:\n"
+         "  go:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: env\n"
+         "        choices: [a, b]\n"
+         "    reply: ok\n",
+         6, 18, "command 'go' parameter 'env': choices only apply to type enum"},
+        {"min on a string",
+         "commands:\n"
+         "  go:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: env\n"
+         "        min: 1\n"
+         "    reply: ok\n",
+         6, 14, "min only applies to type int"},
+        {"max_length out of range",
+         "commands:\n"
+         "  go:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: env\n"
+         "        max_length: 0\n"
+         "    reply: ok\n",
+         6, 21, "command 'go' parameter 'env'.max_length: expected 1 to 4000"},
+        {"default outside the range",
+         "commands:\n"
+         "  scale:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: replicas\n"
+         "        type: int\n"
+         "        min: 1\n"
+         "        max: 5\n"
+         "        default: 9\n"
+         "    reply: ok\n",
+         9, 18, "command 'scale' parameter 'replicas'.default: replicas must be between 1 and 5 (got 9)"},
+        {"required with a default",
+         "commands:\n"
+         "  scale:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: replicas\n"
+         "        required: true\n"
+         "        default: x\n"
+         "    reply: ok\n",
+         7, 18, "a required parameter cannot have a default — drop one of them"},
+        {"parameter name with capitals",
+         "commands:\n"
+         "  say:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: Text\n"
+         "    reply: ok\n",
+         5, 15, "command 'say' parameter.name: 'Text' must be lower-case letters, digits and _"},
+        {"alias naming an unknown parameter",
+         "commands:\n"
+         "  deploy:\n"
+         "    description: d\n"
+         "    params:\n"
+         "      - name: service\n"
+         "    aliases:\n"
+         "      - \"ship it\"\n"
+         "      - \"deploy {servce}\"\n"
+         "    reply: ok\n",
+         8, 9, "command 'deploy'.aliases: placeholder {servce} does not name a parameter of deploy"},
+        {"alias starting with a placeholder",
+         "commands:\n"
+         "  deploy:\n"
+         "    description: d\n"
+         "    params: [{name: service}]\n"
+         "    aliases: [\"{service} now\"]\n"
+         "    reply: ok\n",
+         5, 15, "an alias must start with a word, not a placeholder"},
+        {"reply with an unknown variable",
+         "commands:\n"
+         "  deploy:\n"
+         "    description: d\n"
+         "    reply: \"deploying {{ args.service }}\"\n",
+         4, 12, "command 'deploy'.reply: unknown variable 'args.service'"},
+        {"command named like a built-in",
+         "commands:\n" + ping_command +
+             "  help:\n"
+             "    description: My own help\n"
+             "    reply: no\n",
+         5, 3, "command 'help': 'help' is a built-in command — pick another name"},
+        {"command named history",
+         "commands:\n"
+         "  history:\n"
+         "    description: d\n"
+         "    reply: no\n",
+         2, 3, "'history' is a built-in command"},
+        {"command name with capitals",
+         "commands:\n"
+         "  Deploy:\n"
+         "    description: d\n"
+         "    reply: no\n",
+         2, 3, "command 'Deploy': names are lower-case letters, digits, - and _"},
+        {"group named everyone",
+         "groups:\n"
+         "  admins: [alice]\n"
+         "  everyone: [bob]\n",
+         3, 3, "groups: 'everyone' is built in and always holds every user — remove it"},
+        {"group name with a space",
+         "groups:\n"
+         "  \"on call\": [bob]\n",
+         2, 3, "groups: 'on call' is not a valid group name"},
+        {"history limit above 50",
+         "bot:\n"
+         "  history_limit: 51\n",
+         2, 18, "bot.history_limit: expected 1 to 50"},
+        {"prefix of two words",
+         "bot:\n"
+         "  prefix: \"/plat form\"\n",
+         2, 11, "bot.prefix: expected one word such as /platform or !platform"},
+        {"adapter not built",
+         "bot:\n"
+         "  adapter: slack\n",
+         2, 12, "bot.adapter: 'slack' is not available in this build"},
+        {"unknown log level",
+         "log:\n"
+         "  level: verbose\n",
+         2, 10, "log.level: expected one of trace, debug, info, warn, error, off"},
+        {"empty store path",
+         "store:\n"
+         "  path: \"\"\n",
+         2, 9, "store.path: expected a file path"},
+    }));
+    check_error(c);
+}
+
+TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
+    const auto config = load_config(demo_path(), env_of({{"PLATBOT_DATA", "/srv/platbot"}}));
+    REQUIRE(config.ok());
+    CHECK(summary(*config) == demo_path() +
+                                  ": ok\n"
+                                  "  adapter:  console (prefix /platform)\n"
+                                  "  store:    /srv/platbot/demo.db\n"
+                                  "  commands: 3 (docs, kudos, remind-oncall) + built-ins (help, whoami, history, "
+                                  "version)\n"
+                                  "  groups:   deployers (2), platform-team (1)\n"
+                                  "  users:    3\n");
+}
+
+TEST_CASE("summary of a config with nothing in it", "[config]") {
+    TempDir dir;
+    const auto config = load_yaml(dir,
+                                  "bot:\n"
+                                  "  prefix: '!ops'\n"
+                                  "store:\n"
+                                  "  path: ':memory:'\n");
+    REQUIRE(config.ok());
+    CHECK(config->commands.empty());
+    CHECK(config->users.empty());
+    CHECK(config->groups.empty());
+    CHECK(summary(*config) == dir.file("platbot.yaml") +
+                                  ": ok\n"
+                                  "  adapter:  console (prefix !ops)\n"
+                                  "  store:    :memory:\n"
+                                  "  commands: 0 + built-ins (help, whoami, history, version)\n"
+                                  "  groups:   none\n"
+                                  "  users:    0\n");
+}
+
+TEST_CASE("store.path is resolved against the config file's folder", "[config]") {
+    struct PathCase {
+        std::string yaml;
+        std::string expected;  // relative to the TempDir unless absolute or special
+        bool in_dir;
+    };
+    const auto c = GENERATE(values<PathCase>({
+        {"store:\n  path: audit.db\n", "conf/audit.db", true},
+        {"store:\n  path: data/audit.db\n", "conf/data/audit.db", true},
+        {"store:\n  path: ./data/../audit.db\n", "conf/audit.db", true},
+        {"store:\n  path: ../var/audit.db\n", "var/audit.db", true},
+        {"bot:\n  name: x\n", "conf/platbot.db", true},  // the default, also beside the file
+        {"store: {}\n", "conf/platbot.db", true},
+        {"store:\n  path: /var/lib/platbot/audit.db\n", "/var/lib/platbot/audit.db", false},
+        {"store:\n  path: ':memory:'\n", ":memory:", false},
+    }));
+    INFO(c.yaml);
+    TempDir dir;
+    const auto path = dir.write("conf/platbot.yaml", c.yaml);
+    const auto config = load_config(path, env_of({}));
+    REQUIRE(config.ok());
+    const std::string expected = c.in_dir ? (dir.path() / c.expected).lexically_normal().string() : c.expected;
+    CHECK(config->store_path == expected);
+}
+
+TEST_CASE("console.user picks a listed person by id or name, or stands alone", "[config]") {
+    struct ConsoleCase {
+        std::string user_yaml;
+        std::string id;
+        std::string name;
+    };
+    const auto c = GENERATE(values<ConsoleCase>({
+        {"alice", "U002", "alice"},
+        {"U003", "U003", "bob"},
+        {"carol", "carol", "carol"},
+        {"{id: U9, name: zed}", "U9", "zed"},
+    }));
+    INFO(c.user_yaml);
+    TempDir dir;
+    const auto config = load_yaml(dir,
+                                  "users:\n"
+                                  "  - {id: U002, name: alice}\n"
+                                  "  - {id: U003, name: bob}\n"
+                                  "console:\n"
+                                  "  user: " +
+                                      c.user_yaml + "\n  channel: ops\n");
+    REQUIRE(config.ok());
+    CHECK(config->console.user.id == c.id);
+    CHECK(config->console.user.name == c.name);
+    CHECK(config->console.channel == "ops");
+}

@@ -1,0 +1,358 @@
+// The SQLite store: WAL mode, migrations, the audit log round trip and start-up errors.
+#include "bot/store/store.hpp"
+
+#include <sqlite3.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/temp_dir.hpp"
+
+using namespace platbot::store;
+using platbot::testing::TempDir;
+using Catch::Matchers::Contains;
+using std::chrono::milliseconds;
+using std::chrono::system_clock;
+
+namespace {
+
+// The number of migrations sqlite_store.cpp ships; bump it with each new migration.
+constexpr int latest_schema = 2;
+
+// A second, independent connection, to see what actually landed in the file.
+class RawDb {
+public:
+    explicit RawDb(const std::string& path) {
+        if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+            const std::string message = db_ ? sqlite3_errmsg(db_) : "out of memory";
+            sqlite3_close_v2(db_);
+            db_ = nullptr;
+            FAIL("cannot open " << path << ": " << message);
+        }
+    }
+    ~RawDb() { sqlite3_close_v2(db_); }
+    RawDb(const RawDb&) = delete;
+    RawDb& operator=(const RawDb&) = delete;
+
+    // The first column of the first row, or nullopt when there is no row.
+    std::optional<std::string> scalar(const std::string& sql) {
+        sqlite3_stmt* stmt = nullptr;
+        if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &stmt, nullptr) != SQLITE_OK)
+            FAIL("cannot prepare '" << sql << "': " << sqlite3_errmsg(db_));
+        std::optional<std::string> out;
+        const int rc = sqlite3_step(stmt);
+        if (rc == SQLITE_ROW) {
+            const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+            out = text ? std::string(text) : std::string();
+        }
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_ROW && rc != SQLITE_DONE) FAIL("'" << sql << "' failed: " << sqlite3_errmsg(db_));
+        return out;
+    }
+
+    void exec(const std::string& sql) {
+        char* message = nullptr;
+        if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+            const std::string text = message ? message : "unknown error";
+            sqlite3_free(message);
+            FAIL("'" << sql << "' failed: " << text);
+        }
+    }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
+std::unique_ptr<Store> open_ok(const std::string& path) {
+    auto store = open_sqlite(path);
+    if (!store.ok()) FAIL("open_sqlite(" << path << "): " << store.error().message);
+    return std::move(store).value();
+}
+
+// 2024-03-15T10:30:15.250Z
+const system_clock::time_point some_time{milliseconds{1710498615250}};
+
+AuditRecord sample(std::string user_id, system_clock::time_point time, std::string raw_line = "/platform ping") {
+    AuditRecord r;
+    r.time = time;
+    r.adapter = "console";
+    r.user_id = std::move(user_id);
+    r.user_name = "alice";
+    r.channel = "general";
+    r.raw_line = std::move(raw_line);
+    r.command = "ping";
+    r.args_json = R"({"count":3})";
+    r.decision = Decision::ran;
+    r.outcome = "ok";
+    r.duration = milliseconds{12};
+    return r;
+}
+
+std::vector<std::string> raw_lines(const std::vector<AuditRecord>& records) {
+    std::vector<std::string> out;
+    for (const auto& r : records) out.push_back(r.raw_line);
+    return out;
+}
+
+void check_open_error(const std::string& path) {
+    INFO("path: " << path);
+    const auto store = open_sqlite(path);
+    REQUIRE_FALSE(store.ok());
+    const std::string& message = store.error().message;
+    CHECK_THAT(message, Contains("cannot open the database '" + path + "': "));
+    CHECK_THAT(message, Contains("store.path"));
+    CHECK(message.find('\n') == std::string::npos);
+}
+
+}  // namespace
+
+TEST_CASE("open_sqlite creates the database in WAL mode at the latest schema", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("audit.db");
+    REQUIRE_FALSE(std::filesystem::exists(path));
+
+    auto store = open_ok(path);
+    CHECK(std::filesystem::is_regular_file(path));
+    CHECK(store->schema_version() == latest_schema);
+
+    RawDb raw(path);
+    CHECK(raw.scalar("PRAGMA journal_mode") == std::optional<std::string>("wal"));
+    CHECK(raw.scalar("SELECT MAX(version) FROM schema_migrations") == std::to_string(latest_schema));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM schema_migrations") == std::to_string(latest_schema));
+    CHECK(raw.scalar("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'audit_log'") ==
+          std::optional<std::string>("audit_log"));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM audit_log") == std::optional<std::string>("0"));
+}
+
+TEST_CASE("open_sqlite creates missing parent folders", "[store]") {
+    TempDir dir;
+    const auto path = (dir.path() / "var" / "lib" / "platbot.db").string();
+    auto store = open_ok(path);
+    CHECK(std::filesystem::is_regular_file(path));
+    CHECK(store->schema_version() == latest_schema);
+}
+
+TEST_CASE("reopening a database keeps its version and its rows", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("audit.db");
+    {
+        auto store = open_ok(path);
+        store->record(sample("U1", some_time, "/platform first"));
+    }
+    for (int round = 0; round < 2; ++round) {
+        INFO("reopen #" << round + 1);
+        auto store = open_ok(path);
+        CHECK(store->schema_version() == latest_schema);
+        CHECK(raw_lines(store->recent_for_user("U1", 10)) == std::vector<std::string>{"/platform first"});
+    }
+    RawDb raw(path);
+    // Migrations ran once, not once per open.
+    CHECK(raw.scalar("SELECT COUNT(*) FROM schema_migrations") == std::to_string(latest_schema));
+    CHECK(raw.scalar("PRAGMA journal_mode") == std::optional<std::string>("wal"));
+}
+
+TEST_CASE("an audit record round-trips with every field", "[store]") {
+    TempDir dir;
+    auto store = open_ok(dir.file("audit.db"));
+    const auto decision = GENERATE(Decision::ran, Decision::denied, Decision::invalid);
+    INFO("decision " << decision_name(decision));
+
+    AuditRecord in;
+    in.time = some_time;
+    in.adapter = "slack";
+    in.user_id = "U024BE7LH";
+    in.user_name = "alice";
+    in.channel = "C0OPS";
+    in.raw_line = "/platform deploy api env=prod --dry-run";
+    in.command = "deploy";
+    in.args_json = R"({"dry_run":true,"env":"prod","service":"api"})";
+    in.decision = decision;
+    in.outcome = decision == Decision::ran ? "ok" : "you are not in group deployers";
+    in.duration = milliseconds{1234};
+    store->record(in);
+
+    const auto out = store->recent_for_user("U024BE7LH", 10);
+    REQUIRE(out.size() == 1);
+    const AuditRecord& r = out[0];
+    CHECK(r.id > 0);
+    CHECK(r.time == in.time);  // stored to the millisecond
+    CHECK(r.adapter == in.adapter);
+    CHECK(r.user_id == in.user_id);
+    CHECK(r.user_name == in.user_name);
+    CHECK(r.channel == in.channel);
+    CHECK(r.raw_line == in.raw_line);
+    CHECK(r.command == in.command);
+    CHECK(r.args_json == in.args_json);
+    CHECK(r.decision == decision);
+    CHECK(r.outcome == in.outcome);
+    CHECK(r.duration == milliseconds{1234});
+
+    RawDb raw(dir.file("audit.db"));
+    CHECK(raw.scalar("SELECT decision FROM audit_log") == std::optional<std::string>(decision_name(decision)));
+}
+
+TEST_CASE("the current time survives to the millisecond", "[store]") {
+    TempDir dir;
+    auto store = open_ok(dir.file("audit.db"));
+    const auto now = system_clock::now();
+    store->record(sample("U1", now));
+    const auto out = store->recent_for_user("U1", 1);
+    REQUIRE(out.size() == 1);
+    CHECK(std::chrono::floor<std::chrono::seconds>(out[0].time) == std::chrono::floor<std::chrono::seconds>(now));
+    CHECK(std::chrono::floor<milliseconds>(out[0].time) == std::chrono::floor<milliseconds>(now));
+}
+
+TEST_CASE("empty args are stored as an empty JSON object, empty text as empty text", "[store]") {
+    TempDir dir;
+    auto store = open_ok(dir.file("audit.db"));
+    AuditRecord in = sample("U1", some_time, "/platform frobnicate");
+    in.command = "";  // the line named no known command
+    in.args_json = "";
+    in.decision = Decision::invalid;
+    in.outcome = "unknown command 'frobnicate'";
+    in.duration = milliseconds{0};
+    store->record(in);
+    const auto out = store->recent_for_user("U1", 5);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].command.empty());
+    CHECK(out[0].args_json == "{}");
+    CHECK(out[0].decision == Decision::invalid);
+    CHECK(out[0].duration == milliseconds{0});
+}
+
+TEST_CASE("recent_for_user is newest first, honours the limit and keeps to one user", "[store]") {
+    TempDir dir;
+    auto store = open_ok(dir.file("audit.db"));
+    const auto at = [](int second) { return some_time + std::chrono::seconds{second}; };
+    // Recorded out of time order on purpose: the order comes from the time, not the insert.
+    store->record(sample("U1", at(30), "u1 third"));
+    store->record(sample("U1", at(10), "u1 first"));
+    store->record(sample("U2", at(25), "u2 first"));
+    store->record(sample("U1", at(50), "u1 fifth"));
+    store->record(sample("U1", at(20), "u1 second"));
+    store->record(sample("U2", at(60), "u2 second"));
+    store->record(sample("U1", at(40), "u1 fourth"));
+
+    CHECK(raw_lines(store->recent_for_user("U1", 10)) ==
+          std::vector<std::string>{"u1 fifth", "u1 fourth", "u1 third", "u1 second", "u1 first"});
+    CHECK(raw_lines(store->recent_for_user("U1", 3)) == std::vector<std::string>{"u1 fifth", "u1 fourth", "u1 third"});
+    CHECK(raw_lines(store->recent_for_user("U1", 1)) == std::vector<std::string>{"u1 fifth"});
+    CHECK(store->recent_for_user("U1", 0).empty());
+    CHECK(raw_lines(store->recent_for_user("U2", 10)) == std::vector<std::string>{"u2 second", "u2 first"});
+    CHECK(store->recent_for_user("U3", 10).empty());
+    CHECK(store->recent_for_user("", 10).empty());
+    CHECK(store->recent_for_user("u1", 10).empty());  // ids are case-sensitive
+
+    // The same statement is reused: asking again gives the same answer.
+    CHECK(raw_lines(store->recent_for_user("U1", 2)) == std::vector<std::string>{"u1 fifth", "u1 fourth"});
+}
+
+TEST_CASE("records with the same time come back latest-recorded first", "[store]") {
+    TempDir dir;
+    auto store = open_ok(dir.file("audit.db"));
+    store->record(sample("U1", some_time, "a"));
+    store->record(sample("U1", some_time, "b"));
+    store->record(sample("U1", some_time, "c"));
+    const auto out = store->recent_for_user("U1", 10);
+    CHECK(raw_lines(out) == std::vector<std::string>{"c", "b", "a"});
+    REQUIRE(out.size() == 3);
+    CHECK(out[0].id > out[1].id);
+    CHECK(out[1].id > out[2].id);
+}
+
+TEST_CASE("awkward text is stored verbatim", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("audit.db");
+    auto store = open_ok(path);
+    const auto text = GENERATE(as<std::string>{},
+                               "it's \"quoted\"",
+                               "'; DROP TABLE audit_log; --",
+                               "\"); DELETE FROM schema_migrations; --",
+                               "Robert'); DROP TABLE audit_log;--",
+                               "\xF0\x9F\x9A\x80 d\xC3\xA9ploy \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D \xE6\x97\xA5\xE6\x9C\xAC",
+                               "back\\slash %s %d ? ?1 :name @x $y",
+                               "two\nlines\tand a tab",
+                               "   padded   ",
+                               "");
+    INFO("text: " << text);
+    AuditRecord in = sample("U'" + text, some_time, text);
+    in.user_name = text;
+    in.channel = text;
+    in.command = text;
+    in.adapter = text;
+    in.outcome = text;
+    in.args_json = text.empty() ? "{}" : text;
+    store->record(in);
+
+    const auto out = store->recent_for_user("U'" + text, 10);
+    REQUIRE(out.size() == 1);
+    CHECK(out[0].user_id == "U'" + text);
+    CHECK(out[0].raw_line == text);
+    CHECK(out[0].user_name == text);
+    CHECK(out[0].channel == text);
+    CHECK(out[0].command == text);
+    CHECK(out[0].adapter == text);
+    CHECK(out[0].outcome == text);
+    CHECK(out[0].args_json == (text.empty() ? "{}" : text));
+
+    RawDb raw(path);
+    CHECK(raw.scalar("SELECT COUNT(*) FROM audit_log") == std::optional<std::string>("1"));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM schema_migrations") == std::to_string(latest_schema));
+}
+
+TEST_CASE("a path under a regular file is an error naming the path and store.path", "[store]") {
+    TempDir dir;
+    const auto file = dir.write("not-a-folder", "just text\n");
+    check_open_error(file + "/audit.db");
+    check_open_error(file + "/deeper/audit.db");
+    CHECK(std::filesystem::is_regular_file(file));
+}
+
+TEST_CASE("a folder as the database path is an error naming the path and store.path", "[store]") {
+    TempDir dir;
+    const auto folder = dir.path() / "data";
+    std::filesystem::create_directory(folder);
+    check_open_error(folder.string());
+    CHECK(std::filesystem::is_directory(folder));
+}
+
+TEST_CASE("a file that is not a database is an error naming the path and store.path", "[store]") {
+    TempDir dir;
+    const auto path = dir.write("junk.db", std::string(4096, 'x'));
+    check_open_error(path);
+    const auto store = open_sqlite(path);
+    REQUIRE_FALSE(store.ok());
+    CHECK_THAT(store.error().message, Contains("not a database"));
+}
+
+TEST_CASE("a database from a newer platbot asks for an upgrade", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("audit.db");
+    {
+        auto store = open_ok(path);
+        store->record(sample("U1", some_time));
+    }
+    {
+        RawDb raw(path);
+        raw.exec("INSERT INTO schema_migrations (version, applied_ms) VALUES (" + std::to_string(latest_schema + 1) +
+                 ", 0)");
+    }
+    const auto store = open_sqlite(path);
+    REQUIRE_FALSE(store.ok());
+    const std::string& message = store.error().message;
+    CHECK_THAT(message, Contains("cannot open the database '" + path + "': "));
+    CHECK_THAT(message, Contains("the database is at schema version " + std::to_string(latest_schema + 1) +
+                                 ", newer than this platbot knows (" + std::to_string(latest_schema) +
+                                 ") — upgrade platbot"));
+    CHECK(message.find('\n') == std::string::npos);
+
+    // Refusing touched nothing: the newer version and the rows are still there.
+    RawDb raw(path);
+    CHECK(raw.scalar("SELECT MAX(version) FROM schema_migrations") == std::to_string(latest_schema + 1));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM audit_log") == std::optional<std::string>("1"));
+}
