@@ -12,7 +12,7 @@ Directory::Directory(std::vector<chat::User> users, std::map<std::string, std::v
 std::optional<chat::User> Directory::find(std::string_view id_or_name) const {
     if (id_or_name.starts_with("@") && id_or_name.find(':') == std::string_view::npos) id_or_name.remove_prefix(1);
     for (const auto& user : users_)
-        if (user.id == id_or_name || text::iequals(user.name, id_or_name)) return user;
+        if (user.id == id_or_name || (!user.name.empty() && text::iequals(user.name, id_or_name))) return user;
     return std::nullopt;
 }
 
@@ -27,10 +27,15 @@ chat::User Directory::resolve(const chat::User& user) const {
 
 std::vector<std::string> Directory::groups_of(const chat::User& user) const {
     const chat::User who = resolve(user);
+    // A member listed by name is the directory's person of that name: a display name the
+    // platform sent is chosen by its owner and proves nothing.
+    std::string name;
+    for (const auto& known : users_)
+        if (known.id == who.id) name = known.name;
     std::vector<std::string> out{everyone_group};
     for (const auto& [group, members] : groups_) {
         const bool member = std::any_of(members.begin(), members.end(), [&](const std::string& m) {
-            return m == who.id || (!who.name.empty() && text::iequals(m, who.name));
+            return m == who.id || (!name.empty() && text::iequals(m, name));
         });
         if (member && group != everyone_group) out.push_back(group);
     }

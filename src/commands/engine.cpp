@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/common/text.hpp"
+#include "commands/jobs/job_service.hpp"
 
 namespace platbot::commands {
 
@@ -32,11 +33,30 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     limit.default_value = std::to_string(history_limit);
     limit.min = 1;
     limit.max = 50;
+    ParamSpec id;
+    id.name = "id";
+    id.description = "a job id, as shown in its status message";
+    id.required = true;
+    id.pattern = "^[a-z0-9]{1,20}$";
+    id.max_length = 20;
+    ParamSpec reason;
+    reason.name = "reason";
+    reason.description = "why, for the requester";
+    reason.max_length = 300;
+    ParamSpec count = limit;
+    count.default_value = "20";
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
         builtin("history", "Show your last commands and how they ended", {limit}),
         builtin("version", "Show which platbot is answering"),
+        builtin("jobs", "List your recent jobs (admins: everyone's)", {count}),
+        builtin("job", "Show a job: its state, trail and output", {id}),
+        builtin("cancel", "Cancel a job that is waiting or running", {id}),
+        builtin("confirm", "Confirm a job you asked for", {id}),
+        builtin("approve", "Approve someone else's job (two-person rule)", {id}),
+        builtin("deny", "Deny a job waiting for approval", {id, reason}),
+        builtin("audit", "Read the job audit trail (admins)", {count}),
     };
 }
 
@@ -62,15 +82,6 @@ nlohmann::json to_json(const Value& value) {
         nlohmann::json operator()(const ChannelRef& c) const { return {{"id", c.id}, {"name", c.name}}; }
     };
     return std::visit(Visitor{}, value);
-}
-
-std::string format_utc(std::chrono::system_clock::time_point t) {
-    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    gmtime_r(&seconds, &tm);
-    char buffer[32];
-    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &tm);
-    return buffer;
 }
 
 chat::Reply say(std::string text) {
@@ -100,7 +111,7 @@ const std::vector<std::string>& builtin_names() {
 Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory,
                store::AuditLog& audit)
     : settings_(std::move(settings)), commands_(builtin_commands(settings_.history_limit)),
-      directory_(std::move(directory)), audit_(audit) {
+      directory_(std::move(directory)), audit_(audit), guard_(directory_) {
     for (auto& spec : catalogue) commands_.push_back(std::move(spec));
 }
 
@@ -150,8 +161,8 @@ chat::Reply Engine::unknown_command(std::string_view name) const {
     return reply;
 }
 
-std::optional<chat::Reply> Engine::handle(const CommandRequest& request) {
-    if (!addressed(request.text)) return std::nullopt;
+chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& request) {
+    if (!addressed(request.text)) co_return std::nullopt;
     const auto started = Clock::now();
     std::string_view line = text::trim(request.text);
     line.remove_prefix(settings_.prefix.size());
@@ -166,7 +177,7 @@ std::optional<chat::Reply> Engine::handle(const CommandRequest& request) {
     const bool line_ok = check_line(line).ok();
     record.raw_line = line_ok ? std::string(text::trim(request.text)) : printable_excerpt(request.text);
 
-    const auto finish = [&](chat::Reply reply, store::Decision decision, std::string outcome) {
+    const auto finish = [&](std::optional<chat::Reply> reply, store::Decision decision, std::string outcome) {
         record.decision = decision;
         record.outcome = std::move(outcome);
         record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
@@ -180,15 +191,20 @@ std::optional<chat::Reply> Engine::handle(const CommandRequest& request) {
         if (line_ok) {
             auto tokens = tokenize(text::trim(line));
             if (tokens && !tokens->empty() && tokens->front().kind == Token::Kind::word) {
-                record.command = text::to_lower(tokens->front().value);
-                if (!find(record.command)) {
-                    auto reply = unknown_command(tokens->front().value);
-                    record.command.clear();
-                    return finish(std::move(reply), store::Decision::invalid, message);
-                }
+                // The command parse() tried, in its order: a matching alias, else the first word.
+                const CommandSpec* tried = nullptr;
+                for (const auto& spec : commands_)
+                    if (match_alias(spec, *tokens, settings_.prefix)) {
+                        tried = &spec;
+                        break;
+                    }
+                if (!tried) tried = find(tokens->front().value);
+                if (!tried)
+                    co_return finish(unknown_command(tokens->front().value), store::Decision::invalid, message);
+                record.command = tried->name;
             }
         }
-        return finish(error_reply(message), store::Decision::invalid, message);
+        co_return finish(error_reply(message), store::Decision::invalid, message);
     }
 
     Invocation& invocation = *parsed;
@@ -198,22 +214,58 @@ std::optional<chat::Reply> Engine::handle(const CommandRequest& request) {
     nlohmann::json args = nlohmann::json::object();
     for (const auto& arg : invocation.args) args[arg.name] = to_json(arg.value);
     record.args_json = args.dump();
-    return finish(run(invocation, request), store::Decision::ran, "ok");
+    const CommandSpec& spec = *invocation.command;
+    if (!spec.builtin) {
+        if (auto denied = guard_.check_access(spec, directory_.resolve(request.user), request.origin.conversation))
+            co_return finish(error_reply("Denied: " + *denied + "."), store::Decision::denied, *denied);
+        if (auto limited = guard_.take_rate(spec, request.user))
+            co_return finish(error_reply("Not now: " + *limited + "."), store::Decision::denied, *limited);
+    }
+    std::string command_line(text::trim(line));
+    auto reply = co_await run(invocation, request, std::move(command_line), record.args_json);
+    co_return finish(std::move(reply), store::Decision::ran, "ok");
 }
 
-chat::Reply Engine::run(const Invocation& invocation, const CommandRequest& request) {
+chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation, const CommandRequest& request,
+                                                   std::string line, std::string args_json) {
     const CommandSpec& spec = *invocation.command;
     if (spec.builtin) {
-        if (spec.name == "help") return help(invocation);
-        if (spec.name == "whoami") return whoami(request);
-        if (spec.name == "history") return history(invocation, request);
-        return say("platbot " + settings_.version);
+        if (spec.name == "help") co_return help(invocation);
+        if (spec.name == "whoami") co_return whoami(request);
+        if (spec.name == "history") co_return history(invocation, request);
+        if (spec.name == "version") co_return say("platbot " + settings_.version);
+        co_return co_await run_job_builtin(invocation, request);
     }
-    nlohmann::json values{{"user", {{"id", request.user.id}, {"name", request.user.name}}},
+    if (spec.action) {
+        if (!jobs_) co_return error_reply(spec.name + " has an action, but actions are not running in this process.");
+        const JobRequest job{directory_.resolve(request.user), request.origin, std::move(line), std::move(args_json)};
+        co_return co_await jobs_->submit(invocation, job);
+    }
+    const chat::User who = directory_.resolve(request.user);
+    nlohmann::json values{{"user", {{"id", who.id}, {"name", who.name}}},
                           {"channel", {{"id", request.origin.conversation}}},
                           {"args", nlohmann::json::object()}};
     for (const auto& arg : invocation.args) values["args"][arg.name] = to_text(arg.value);
-    return say(spec.reply.render(values));
+    co_return say(spec.reply.render(values));
+}
+
+chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, const CommandRequest& request) {
+    if (!jobs_) co_return error_reply("No jobs here: this process runs no actions.");
+    const chat::User who = directory_.resolve(request.user);
+    const std::string& name = invocation.command->name;
+    const auto number = [&](const char* param) {
+        const Value* value = invocation.arg(param);
+        return value ? static_cast<std::size_t>(std::get<std::int64_t>(*value)) : std::size_t{20};
+    };
+    const std::string id = invocation.arg("id") ? to_text(*invocation.arg("id")) : std::string();
+    if (name == "jobs") co_return jobs_->list(who, number("limit"));
+    if (name == "audit") co_return jobs_->audit(who, number("limit"));
+    if (name == "job") co_return jobs_->detail(id, who);
+    if (name == "cancel") co_return co_await jobs_->cancel(id, who);
+    if (name == "confirm") co_return co_await jobs_->confirm(id, who);
+    if (name == "approve") co_return co_await jobs_->approve(id, who);
+    const std::string reason = invocation.arg("reason") ? to_text(*invocation.arg("reason")) : std::string();
+    co_return co_await jobs_->deny(id, who, reason);
 }
 
 chat::Reply Engine::help(const Invocation& invocation) const {
@@ -259,7 +311,7 @@ chat::Reply Engine::history(const Invocation& invocation, const CommandRequest& 
     if (rows.empty()) return say("No commands from you yet — try `" + settings_.prefix + " help`.");
     std::string text = "Your last " + std::to_string(rows.size()) + (rows.size() == 1 ? " command:" : " commands:");
     for (const auto& row : rows) {
-        text += "\n• " + format_utc(row.time) + " `" + row.raw_line + "` — " + std::string(store::decision_name(row.decision));
+        text += "\n• " + text::format_utc(row.time) + " `" + row.raw_line + "` — " + std::string(store::decision_name(row.decision));
         if (row.outcome != "ok") text += ": " + row.outcome;
         text += " (" + std::to_string(row.duration.count()) + " ms)";
     }

@@ -8,8 +8,10 @@
 
 #include "bot/chat/chat.hpp"
 #include "bot/store/audit.hpp"
+#include "bot/chat/adapter.hpp"
 #include "commands/directory.hpp"
 #include "commands/parser.hpp"
+#include "commands/policy/guard.hpp"
 #include "commands/spec.hpp"
 
 namespace platbot::commands {
@@ -29,14 +31,20 @@ struct CommandRequest {
 // Names the catalogue may not use because the engine provides them.
 const std::vector<std::string>& builtin_names();
 
+class JobService;
+
 class Engine {
 public:
     Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory, store::AuditLog& audit);
 
+    // Commands with an action run as jobs through `jobs`; without it they are refused.
+    void use_jobs(JobService& jobs) { jobs_ = &jobs; }
+
     // True when the text starts with the prefix (as a whole word).
     bool addressed(std::string_view text) const;
-    // nullopt when the text is not addressed to the bot.
-    std::optional<chat::Reply> handle(const CommandRequest& request);
+    // nullopt when the text is not addressed to the bot, or when the answer was already
+    // posted (an action's status message).
+    chat::Task<std::optional<chat::Reply>> handle(const CommandRequest& request);
 
     // The same parse the engine runs, without running or auditing anything.
     Result<Invocation> parse(std::string_view line_after_prefix) const;
@@ -48,7 +56,9 @@ public:
 private:
     const CommandSpec* find(std::string_view name) const;
     chat::Reply unknown_command(std::string_view name) const;
-    chat::Reply run(const Invocation& invocation, const CommandRequest& request);
+    chat::Task<std::optional<chat::Reply>> run(const Invocation& invocation, const CommandRequest& request,
+                                               std::string line, std::string args_json);
+    chat::Task<chat::Reply> run_job_builtin(const Invocation& invocation, const CommandRequest& request);
     chat::Reply help(const Invocation& invocation) const;
     chat::Reply whoami(const CommandRequest& request) const;
     chat::Reply history(const Invocation& invocation, const CommandRequest& request) const;
@@ -57,6 +67,8 @@ private:
     std::vector<CommandSpec> commands_;  // built-ins first, then the configured catalogue
     Directory directory_;
     store::AuditLog& audit_;
+    Guard guard_;
+    JobService* jobs_ = nullptr;
 };
 
 }  // namespace platbot::commands

@@ -186,6 +186,7 @@ std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const 
         Assignments assigned;
         std::size_t t = 0;
         std::size_t p = 0;
+        bool literal_mismatch = false;  // a word where the alias has a different word
         for (; p < alias.parts.size() && t < tokens.size(); ++p) {
             const AliasPart& part = alias.parts[p];
             const Token& token = tokens[t];
@@ -196,9 +197,12 @@ std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const 
             } else if (!token.quoted && text::iequals(token.value, part.text)) {
                 ++t;
             } else {
+                literal_mismatch = true;
                 break;
             }
         }
+        // "deploy api to staging" is not "deploy {service} to production".
+        if (literal_mismatch) continue;
         // The rest of the alias may be left out when it holds only words and
         // placeholders with defaults: "deploy api" matches "deploy {service} to {env=staging}".
         bool matched = p > 0 && alias.parts[0].placeholder == false && t > 0;

@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "commands/actions/action_spec.hpp"
+#include "commands/policy/policy.hpp"
 #include "commands/template.hpp"
 
 namespace platbot::commands {
@@ -47,7 +49,9 @@ struct CommandSpec {
     std::string description;
     std::vector<ParamSpec> params;
     std::vector<AliasPattern> aliases;
-    Template reply;
+    Template reply;                     // what a command without an action answers
+    std::optional<ActionSpec> action;   // the work it does, when it does some
+    Policy policy;
     bool builtin = false;
 };
 

@@ -98,14 +98,20 @@ TEST_CASE("the demo config loads with its commands, groups and users", "[config]
     CHECK(config->console.user.name == "dev");
     CHECK(config->console.channel == "general");
 
-    REQUIRE(config->groups.size() == 2);
+    REQUIRE(config->groups.size() == 3);
     CHECK(config->groups.at("platform-team") == std::vector<std::string>{"dev"});
     CHECK(config->groups.at("deployers") == std::vector<std::string>{"alice", "U001"});
+    CHECK(config->groups.at("sre") == std::vector<std::string>{"alice", "bob"});
+    CHECK(config->admin_group == "platform-team");
 
-    REQUIRE(config->commands.size() == 3);
+    REQUIRE(config->commands.size() == 6);
     CHECK(config->commands[0].name == "docs");
     CHECK(config->commands[1].name == "kudos");
     CHECK(config->commands[2].name == "remind-oncall");
+    CHECK(config->commands[3].name == "new-service");
+    CHECK(config->commands[4].name == "deploy-production");
+    CHECK(config->commands[5].name == "deploy");
+    for (std::size_t i = 3; i < 6; ++i) CHECK(config->commands[i].action.has_value());
     for (const auto& spec : config->commands) CHECK_FALSE(spec.builtin);
 
     const auto* docs = find_command(*config, "docs");
@@ -623,9 +629,10 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   ": ok\n"
                                   "  adapter:  console (prefix /platform)\n"
                                   "  store:    /srv/platbot/demo.db\n"
-                                  "  commands: 3 (docs, kudos, remind-oncall) + built-ins (help, whoami, history, "
-                                  "version)\n"
-                                  "  groups:   deployers (2), platform-team (1)\n"
+                                  "  commands: 6 (docs, kudos, remind-oncall, new-service, deploy-production, deploy) "
+                                  "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
+                                  "deny, audit)\n"
+                                  "  groups:   deployers (2), platform-team (1), sre (2)\n"
                                   "  users:    3\n");
 }
 
@@ -644,7 +651,8 @@ TEST_CASE("summary of a config with nothing in it", "[config]") {
                                   ": ok\n"
                                   "  adapter:  console (prefix !ops)\n"
                                   "  store:    :memory:\n"
-                                  "  commands: 0 + built-ins (help, whoami, history, version)\n"
+                                  "  commands: 0 + built-ins (help, whoami, history, version, jobs, job, cancel, "
+                                  "confirm, approve, deny, audit)\n"
                                   "  groups:   none\n"
                                   "  users:    0\n");
 }

@@ -18,14 +18,20 @@ public:
     virtual Task<void> on_event(ChatEvent event) = 0;
 };
 
-class ChatAdapter {
+// Where features send what they have to say; posted messages can be updated in place
+// (Slack chat.update, Matrix edits, a console reprint).
+class Outbox {
 public:
-    virtual ~ChatAdapter() = default;
+    virtual ~Outbox() = default;
+    virtual Task<MessageRef> post(const Origin& to, const Reply& reply) = 0;
+    virtual Task<void> update(const MessageRef& message, const Reply& reply) = 0;
+};
+
+class ChatAdapter : public Outbox {
+public:
     virtual std::string name() const = 0;
     // Delivers events to the sink until the platform connection ends or stop() is called.
     virtual Task<void> run(EventSink& sink) = 0;
-    virtual Task<MessageRef> post(const Origin& to, const Reply& reply) = 0;
-    virtual Task<void> update(const MessageRef& message, const Reply& reply) = 0;
     // Stops taking new events; run() returns soon after.
     virtual void stop() = 0;
 };

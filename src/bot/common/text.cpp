@@ -1,5 +1,7 @@
 #include "bot/common/text.hpp"
 
+#include <ctime>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
@@ -133,6 +135,15 @@ std::string percent_encode(std::string_view s) {
         }
     }
     return out;
+}
+
+std::string format_utc(std::chrono::system_clock::time_point t) {
+    const std::time_t seconds = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    gmtime_r(&seconds, &tm);
+    char buffer[32];
+    std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &tm);
+    return buffer;
 }
 
 }  // namespace platbot::text

@@ -1,6 +1,7 @@
 #pragma once
 // Small text helpers shared by every module: UTF-8 checks, case folding for ASCII
 // identifiers, edit distance for did-you-mean suggestions.
+#include <chrono>
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -23,6 +24,9 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 // Percent-encodes every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~),
 // so a value can never add a path segment, a query parameter or a fragment.
 std::string percent_encode(std::string_view s);
+
+// "2026-11-25 14:03 UTC": how times read in chat.
+std::string format_utc(std::chrono::system_clock::time_point t);
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), so a
 // swapped pair of letters ("hsitory") counts as one edit.

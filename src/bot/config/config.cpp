@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "bot/common/text.hpp"
+#include "bot/config/action_config.hpp"
 #include "bot/config/yaml_reader.hpp"
 #include "commands/engine.hpp"
 #include "commands/parser.hpp"
@@ -41,6 +42,8 @@ public:
         if (auto users = root["users"]) read_users(users, config);
         if (auto groups = root["groups"]) read_groups(groups, config);
         if (auto console = root["console"]) read_console(console, config);
+        if (!config.admin_group.empty() && !config.groups.contains(config.admin_group))
+            fail_at(admin_node_, "bot.admins: no group named '" + config.admin_group + "' — declare it under groups:");
         if (auto commands = root["commands"]) read_commands(commands, config);
         return config;
     }
@@ -53,7 +56,11 @@ private:
     }
 
     void read_bot(const YAML::Node& node, Config& config) {
-        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit"});
+        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins"});
+        if (auto n = node["admins"]) {
+            config.admin_group = yaml_.string(n, "bot.admins");
+            admin_node_ = n;
+        }
         if (auto n = node["name"]) config.bot_name = yaml_.string(n, "bot.name");
         if (auto n = node["prefix"]) {
             config.prefix = yaml_.string(n, "bot.prefix");
@@ -209,7 +216,9 @@ private:
             if (std::find(builtins.begin(), builtins.end(), name) != builtins.end())
                 fail_at(it->first, where + ": '" + name + "' is a built-in command — pick another name");
             const YAML::Node& body = it->second;
-            yaml_.expect_map(body, where, {"description", "params", "aliases", "reply"});
+            std::vector<std::string> keys{"description", "params", "aliases", "reply", "action"};
+            keys.insert(keys.end(), policy_keys().begin(), policy_keys().end());
+            yaml_.expect_map(body, where, keys);
             commands::CommandSpec spec;
             spec.name = name;
             spec.description = yaml_.string(yaml_.required(body, "description", where), where + ".description");
@@ -230,16 +239,26 @@ private:
                     spec.aliases.push_back(std::move(*alias));
                 }
             }
-            const YAML::Node reply = yaml_.required(body, "reply", where);
-            auto compiled = commands::Template::compile(yaml_.string(reply, where + ".reply"),
-                                                        commands::template_variables(spec));
-            if (!compiled) fail_at(reply, where + ".reply: " + compiled.error().message);
-            spec.reply = std::move(*compiled);
+            const ActionContext context{std::filesystem::path(config.path).parent_path().string(), &config.groups};
+            if (auto action = body["action"]) {
+                if (body["reply"])
+                    fail_at(body["reply"], where + ": a command with an action replies through action.reply.success "
+                                                   "and action.reply.failure — move the text there");
+                spec.action = read_action(yaml_, action, where + ".action", commands::template_variables(spec), context);
+            } else {
+                const YAML::Node reply = yaml_.required(body, "reply", where);
+                auto compiled = commands::Template::compile(yaml_.string(reply, where + ".reply"),
+                                                            commands::template_variables(spec));
+                if (!compiled) fail_at(reply, where + ".reply: " + compiled.error().message);
+                spec.reply = std::move(*compiled);
+            }
+            read_policy(yaml_, body, where, spec, context);
             config.commands.push_back(std::move(spec));
         }
     }
 
     const YamlReader& yaml_;
+    YAML::Node admin_node_;
 };
 
 std::optional<std::string> process_env(const std::string& name) {

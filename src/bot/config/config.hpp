@@ -27,6 +27,7 @@ struct Config {
     std::string log_level = "info";
     std::string store_path = "platbot.db";  // relative paths are relative to the config file
     std::size_t history_limit = 10;
+    std::string admin_group;  // its members see everyone's jobs, cancel any job, read the audit trail
     ConsoleSettings console;
     std::vector<chat::User> users;
     std::map<std::string, std::vector<std::string>> groups;

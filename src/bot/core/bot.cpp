@@ -48,7 +48,9 @@ chat::Task<void> Bot::on_event(chat::ChatEvent event) {
 chat::Task<void> Bot::route(const chat::ChatEvent& event) {
     switch (event.kind) {
         case chat::EventKind::message: {
-            auto reply = engine_.handle({event.user, event.origin, event.text});
+            // Named, not a temporary: g++ 12 mishandles temporaries inside co_await expressions.
+            const commands::CommandRequest request{event.user, event.origin, event.text};
+            auto reply = co_await engine_.handle(request);
             if (reply) co_await adapter_.post(event.origin, *reply);
             break;
         }
@@ -61,7 +63,8 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
                 co_await adapter_.post(event.origin, reply);
                 break;
             }
-            auto reply = engine_.handle({event.user, event.origin, event.value});
+            const commands::CommandRequest request{event.user, event.origin, event.value};
+            auto reply = co_await engine_.handle(request);
             if (reply) co_await adapter_.post(event.origin, *reply);
             break;
         }

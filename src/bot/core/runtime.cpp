@@ -6,17 +6,35 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 #include <spdlog/spdlog.h>
 
 #include "bot/chat/console/console_adapter.hpp"
 #include "bot/core/bot.hpp"
 #include "bot/core/logging.hpp"
+#include "bot/net/http_client.hpp"
+#include "bot/process/process_runner.hpp"
 #include "bot/store/store.hpp"
+#include "commands/actions/action_runner.hpp"
 #include "commands/engine.hpp"
+#include "commands/jobs/job_service.hpp"
 
 namespace platbot::core {
 
 namespace asio = boost::asio;
+
+namespace {
+
+std::optional<std::string> process_env(const std::string& name) {
+    if (const char* value = std::getenv(name.c_str())) return std::string(value);
+    return std::nullopt;
+}
+
+// At the end of piped input the bot waits for running jobs; a signal stops the wait.
+constexpr std::chrono::hours longest_drain{24};
+
+}  // namespace
 
 std::string version() { return PLATBOT_VERSION; }
 
@@ -42,17 +60,34 @@ int run(const config::Config& config, const RunOptions& options) {
     console.known_users = config.users;
     console.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
     chat::ConsoleAdapter adapter(io.get_executor(), console);
+
+    net::HttpClient http(io.get_executor());
+    process::ProcessRunner processes(io);
+    commands::ActionRunner runner(io.get_executor(), http, processes, process_env);
+    commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(),
+                              {config.prefix, config.admin_group});
+    engine.use_jobs(jobs);
     Bot bot(engine, adapter);
 
     int exit_code = 0;
+    CancelToken stopping;
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
         spdlog::info("signal {} received, stopping", signal);
+        stopping.cancel();
         adapter.stop();
     });
 
-    asio::co_spawn(io, adapter.run(bot), [&](std::exception_ptr failure) {
+    auto serve = [&]() -> asio::awaitable<void> {
+        co_await jobs.recover();
+        co_await adapter.run(bot);
+        if (jobs.active() > 0 && !stopping.cancelled()) {
+            spdlog::info("input ended; waiting for {} running job(s)", jobs.active());
+            co_await jobs.drain(longest_drain, stopping);
+        }
+    };
+    asio::co_spawn(io, serve(), [&](std::exception_ptr failure) {
         if (failure) {
             try {
                 std::rethrow_exception(failure);
@@ -62,6 +97,7 @@ int run(const config::Config& config, const RunOptions& options) {
             exit_code = 1;
         }
         signals.cancel();
+        io.stop();
     });
     io.run();
     spdlog::info("stopped");

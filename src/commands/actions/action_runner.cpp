@@ -1,0 +1,358 @@
+#include "commands/actions/action_runner.hpp"
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "bot/common/text.hpp"
+#include "bot/net/http_client.hpp"
+#include "bot/process/process_runner.hpp"
+#include "commands/values.hpp"
+
+namespace platbot::commands {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// Enough of a body to show in chat and in `job <id>`; the full body stays with curl.
+constexpr std::size_t body_excerpt = 2000;
+constexpr milliseconds first_backoff{500};
+constexpr milliseconds max_backoff{10000};
+// A server asking for a longer pause than this is treated as down for this run.
+constexpr milliseconds max_retry_after{60000};
+
+bool idempotent(const std::string& method) {
+    return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS";
+}
+
+bool retryable_status(long status) { return status == 429 || status == 502 || status == 503 || status == 504; }
+
+bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
+
+// Full jitter over an exponential ceiling: 0.5..1 × 500 ms × 2^(attempt-1), capped.
+milliseconds backoff(int attempt) {
+    static thread_local std::mt19937 random{std::random_device{}()};
+    const milliseconds ceiling = std::min<milliseconds>(max_backoff, first_backoff * (1LL << std::min(attempt - 1, 10)));
+    std::uniform_int_distribution<long long> pick(ceiling.count() / 2, ceiling.count());
+    return milliseconds(pick(random));
+}
+
+std::optional<milliseconds> parse_retry_after(const std::string& value) {
+    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6)
+        return std::nullopt;
+    return std::chrono::seconds(std::stoll(value));
+}
+
+nlohmann::json parse_json_or_null(const std::string& text) {
+    auto parsed = nlohmann::json::parse(text, nullptr, false);
+    return parsed.is_discarded() ? nlohmann::json() : parsed;
+}
+
+bool all_hold(const std::vector<JsonCondition>& conditions, const nlohmann::json& document) {
+    return std::all_of(conditions.begin(), conditions.end(), [&](const auto& c) { return c.holds(document); });
+}
+
+std::string excerpt(const std::string& text) {
+    if (text.size() <= body_excerpt) return text;
+    return text.substr(0, body_excerpt) + "…";
+}
+
+std::string last_line(const std::string& text) {
+    const std::string_view trimmed = text::trim(text);
+    const auto newline = trimmed.rfind('\n');
+    return std::string(newline == std::string_view::npos ? trimmed : trimmed.substr(newline + 1));
+}
+
+}  // namespace
+
+// What one request or one program run produced, before success is decided.
+struct ActionRunner::Attempt {
+    bool completed = false;  // a response arrived / the program ran to an exit
+    bool cancelled = false;
+    long status = 0;
+    int exit_code = -1;
+    std::string body;        // http body or exec stdout tail
+    nlohmann::json json;     // body parsed as JSON, null when it is not JSON
+    std::string error;       // one line when not completed, or why the run is not a success
+};
+
+Result<net::HttpRequest> render_http_request(const HttpAction& action, const TemplateContext& context) {
+    net::HttpRequest request;
+    request.method = action.method;
+    request.url = action.url.render(context, Escape::url);
+    for (const auto& [name, value] : action.query) {
+        request.url += request.url.find('?') == std::string::npos ? '?' : '&';
+        request.url += text::percent_encode(name) + "=" + value.render(context, Escape::url);
+    }
+    for (const auto& [name, value] : action.headers) {
+        std::string rendered = value.render(context);
+        if (has_line_break(rendered))
+            return fail("header '" + name + "' would contain a line break — remove CR/LF from the value");
+        request.headers.emplace_back(name, std::move(rendered));
+    }
+    if (!action.bearer_token.empty()) request.headers.emplace_back("Authorization", "Bearer " + action.bearer_token);
+    request.basic_user = action.basic_user;
+    request.basic_password = action.basic_password;
+    switch (action.body_kind) {
+        case BodyKind::none: break;
+        case BodyKind::json: {
+            nlohmann::json body = action.json_skeleton;
+            for (const auto& [pointer, value] : action.json_leaves)
+                body[nlohmann::json::json_pointer(pointer)] = value.render_json(context);
+            request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+            request.headers.emplace_back("Content-Type", "application/json");
+            break;
+        }
+        case BodyKind::form: {
+            std::vector<std::string> pairs;
+            for (const auto& [name, value] : action.form)
+                pairs.push_back(text::percent_encode(name) + "=" + text::percent_encode(value.render(context)));
+            request.body = text::join(pairs, "&");
+            request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+            break;
+        }
+        case BodyKind::raw:
+            request.body = action.raw_body.render(context);
+            if (!action.content_type.empty()) request.headers.emplace_back("Content-Type", action.content_type);
+            break;
+    }
+    request.headers.emplace_back("Accept", "application/json");
+    request.timeout = action.timeout;
+    request.verify_tls = action.verify_tls;
+    request.ca_bundle = action.ca_bundle;
+    request.follow_redirects = action.follow_redirects;
+    return request;
+}
+
+Result<process::ProcessRequest> render_process_request(const ExecAction& action, const TemplateContext& context,
+                                                       const EnvLookup& env) {
+    process::ProcessRequest request;
+    request.program = action.program;
+    for (std::size_t i = 0; i < action.args.size(); ++i) {
+        std::string arg = action.args[i].render(context);
+        // An option must be written in the template itself; a value that starts with '-'
+        // (`--upload-pack=…`) would otherwise change what the program does.
+        if (!arg.empty() && arg.front() == '-' && !action.args[i].source().starts_with("-"))
+            return fail("argument " + std::to_string(i + 1) + " ('" + arg +
+                        "') would start with '-' — values cannot become options; pass a name without the dash");
+        request.args.push_back(std::move(arg));
+    }
+    request.cwd = action.cwd;
+    for (const auto& name : action.pass_env)
+        if (auto value = env(name)) request.env[name] = *value;
+    for (const auto& [name, value] : action.set_env) request.env[name] = value;
+    if (!request.env.contains("PATH")) request.env["PATH"] = "/usr/local/bin:/usr/bin:/bin";
+    request.timeout = action.timeout;
+    request.output_limit = action.output_limit;
+    return request;
+}
+
+ActionRunner::ActionRunner(asio::any_io_executor executor, net::HttpClient& http, process::ProcessRunner& processes,
+                           EnvLookup env)
+    : executor_(std::move(executor)), http_(http), processes_(processes), env_(std::move(env)) {}
+
+asio::awaitable<bool> ActionRunner::sleep(milliseconds duration, const CancelToken& cancel) {
+    asio::steady_timer timer(executor_, duration);
+    auto guard = cancel.on_cancel([&timer] { timer.cancel(); });
+    boost::system::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    co_return !cancel.cancelled();
+}
+
+asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_http(const HttpAction& action,
+                                                                   const TemplateContext& context,
+                                                                   const CancelToken& cancel) {
+    Attempt attempt;
+    auto request = render_http_request(action, context);
+    if (!request) {
+        attempt.error = request.error().message;
+        co_return attempt;
+    }
+    const bool may_retry = action.retry || idempotent(action.method);
+    for (int n = 1;; ++n) {
+        auto outcome = co_await http_.send(*request, cancel);
+        std::optional<milliseconds> wait;
+        if (outcome.ok()) {
+            const auto& response = outcome.response();
+            attempt = Attempt{};
+            attempt.completed = true;
+            attempt.status = response.status;
+            attempt.body = excerpt(response.body);
+            attempt.json = parse_json_or_null(response.body);
+            if (!may_retry || n >= action.attempts || !retryable_status(response.status)) co_return attempt;
+            wait = parse_retry_after(response.header("retry-after"));
+            if (wait && *wait > max_retry_after) co_return attempt;
+        } else {
+            const auto& error = outcome.error();
+            attempt = Attempt{};
+            attempt.cancelled = error.kind == net::HttpFailure::cancelled;
+            attempt.error = error.message;
+            const bool transient = error.kind == net::HttpFailure::timeout || error.kind == net::HttpFailure::connect;
+            if (!may_retry || n >= action.attempts || !transient) co_return attempt;
+        }
+        const auto pause = wait.value_or(backoff(n));
+        spdlog::info("http {}: attempt {} of {} failed ({}), retrying in {} ms", action.method, n,
+                     action.attempts, attempt.completed ? "HTTP " + std::to_string(attempt.status) : attempt.error,
+                     pause.count());
+        if (!co_await sleep(pause, cancel)) {
+            attempt.cancelled = true;
+            co_return attempt;
+        }
+    }
+}
+
+asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_exec(
+    const ExecAction& action, const TemplateContext& context,
+    const std::function<void(const ActionProgress&)>& on_progress, const CancelToken& cancel) {
+    Attempt attempt;
+    auto request = render_process_request(action, context, env_);
+    if (!request) {
+        attempt.error = request.error().message;
+        co_return attempt;
+    }
+    if (on_progress)
+        request->on_line = [&on_progress](std::string_view line) {
+            const std::string_view trimmed = text::trim(line);
+            if (!trimmed.empty()) on_progress({std::string(trimmed), {}});
+        };
+    auto result = co_await processes_.run(std::move(*request), cancel);
+    if (!result) {
+        attempt.error = result.error().message;
+        co_return attempt;
+    }
+    attempt.cancelled = result->cancelled;
+    attempt.exit_code = result->exit_code;
+    attempt.body = result->out;
+    attempt.json = parse_json_or_null(result->out);
+    if (result->cancelled) {
+        attempt.error = "cancelled";
+    } else if (result->timed_out) {
+        attempt.error = "timed out after " + format_duration(std::chrono::duration_cast<std::chrono::seconds>(action.timeout)) +
+                        " and was stopped";
+    } else {
+        attempt.completed = true;
+        if (result->exit_code != 0) {
+            const std::string reason = last_line(result->err.empty() ? result->out : result->err);
+            attempt.error = (result->signal ? "killed by signal " + std::to_string(result->signal)
+                                            : "exited with code " + std::to_string(result->exit_code)) +
+                            (reason.empty() ? "" : ": " + reason);
+        }
+    }
+    if (!result->err.empty()) attempt.body += (attempt.body.empty() ? "" : "\n") + result->err;
+    co_return attempt;
+}
+
+asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, TemplateContext context,
+                                                std::function<void(const ActionProgress&)> on_progress,
+                                                CancelToken cancel) {
+    const auto started = Clock::now();
+    ActionResult result;
+    Attempt attempt;
+    if (spec.http) attempt = co_await perform_http(*spec.http, context, cancel);
+    else attempt = co_await perform_exec(*spec.exec, context, on_progress, cancel);
+    result.output_tail = attempt.body;
+
+    bool ok = attempt.completed;
+    if (attempt.completed && spec.http) {
+        const auto& statuses = spec.success.statuses;
+        const bool status_ok = statuses.empty() ? attempt.status >= 200 && attempt.status < 300
+                                                : std::find(statuses.begin(), statuses.end(), attempt.status) != statuses.end();
+        if (!status_ok) {
+            ok = false;
+            attempt.error = "HTTP " + std::to_string(attempt.status) +
+                            (attempt.json.is_object() && attempt.json.contains("message") && attempt.json["message"].is_string()
+                                 ? ": " + attempt.json["message"].get<std::string>()
+                                 : "");
+        }
+    }
+    if (attempt.completed && spec.exec) {
+        const auto& codes = spec.success.exit_codes;
+        const bool code_ok = codes.empty() ? attempt.exit_code == 0
+                                           : std::find(codes.begin(), codes.end(), attempt.exit_code) != codes.end();
+        if (code_ok) attempt.error.clear();
+        ok = code_ok;
+    }
+    if (ok && !all_hold(spec.success.when, attempt.json)) {
+        ok = false;
+        for (const auto& condition : spec.success.when)
+            if (!condition.holds(attempt.json)) {
+                attempt.error = "the result does not satisfy " + condition.source();
+                break;
+            }
+    }
+
+    context["response"] = {{"status", attempt.status}, {"body", attempt.body}, {"json", attempt.json}};
+    context["exit_code"] = attempt.exit_code;
+    context["output"] = spec.exec ? std::string(text::trim(attempt.body)) : std::string();
+    nlohmann::json fields = nlohmann::json::object();
+    for (const auto& [name, pointer] : spec.fields) {
+        const nlohmann::json::json_pointer at(pointer);
+        const nlohmann::json value = attempt.json.contains(at) ? attempt.json.at(at) : nlohmann::json();
+        fields[name] = value;
+        if (!value.is_null()) result.fields.push_back({name, json_text(value)});
+    }
+    context["fields"] = fields;
+
+    if (ok && spec.track && !cancel.cancelled()) {
+        const TrackSpec& track = *spec.track;
+        const auto deadline = Clock::now() + track.timeout;
+        bool done = false;
+        std::string last_step;
+        while (!done) {
+            if (Clock::now() + track.every > deadline) {
+                ok = false;
+                attempt.error = "still not done after " +
+                                format_duration(std::chrono::duration_cast<std::chrono::seconds>(track.timeout)) +
+                                " — stopped following it; check the link";
+                break;
+            }
+            if (!co_await sleep(track.every, cancel)) {
+                attempt.cancelled = true;
+                break;
+            }
+            Attempt poll;
+            const std::function<void(const ActionProgress&)> quiet;
+            if (track.http) poll = co_await perform_http(*track.http, context, cancel);
+            else poll = co_await perform_exec(*track.exec, context, quiet, cancel);
+            if (poll.cancelled) {
+                attempt.cancelled = true;
+                break;
+            }
+            if (!poll.completed) {
+                spdlog::warn("tracking poll failed: {}", poll.error);
+                continue;
+            }
+            context["track"] = {{"status", poll.status}, {"json", poll.json}};
+            if (!track.link.empty()) result.link = track.link.render(context);
+            std::string step;
+            if (!track.step_pointer.empty()) step = json_text(lookup(context, "track.json." + track.step_pointer));
+            if (on_progress && (step != last_step || !result.link.empty())) on_progress({step, result.link});
+            last_step = step;
+            if (all_hold(track.done_when, poll.json)) {
+                done = true;
+                ok = all_hold(track.success_when, poll.json);
+                if (!ok) attempt.error = "finished without success" + (step.empty() ? "" : " at step " + step);
+            }
+        }
+    }
+
+    result.cancelled = attempt.cancelled || cancel.cancelled();
+    result.ok = ok && !result.cancelled;
+    if (result.cancelled) attempt.error = "cancelled";
+    if (!result.ok) result.error = attempt.error.empty() ? "failed" : attempt.error;
+    context["error"] = result.error;
+    context["duration"] =
+        format_duration(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started));
+    if (!result.cancelled) result.message = (result.ok ? spec.on_success : spec.on_failure).render(context);
+    if (result.link.empty() && spec.track && !spec.track->link.empty()) result.link = spec.track->link.render(context);
+    co_return result;
+}
+
+}  // namespace platbot::commands

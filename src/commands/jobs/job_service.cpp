@@ -1,0 +1,570 @@
+#include "commands/jobs/job_service.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <random>
+
+#include "bot/common/text.hpp"
+#include "commands/values.hpp"
+
+namespace platbot::commands {
+
+namespace asio = boost::asio;
+using store::JobState;
+using SteadyClock = std::chrono::steady_clock;
+using SystemClock = std::chrono::system_clock;
+
+struct JobService::Live {
+    store::JobRecord record;
+    const CommandSpec* spec = nullptr;
+    TemplateContext context;
+    chat::Origin origin;
+    CancelToken cancel;
+    std::unique_ptr<asio::steady_timer> expiry;
+    std::set<std::string> approvers;
+    chat::MessageRef status;
+    chat::MessageRef approval_request;
+    SteadyClock::time_point run_started{};
+    SteadyClock::time_point last_update{};
+    bool update_pending = false;
+    std::string step;
+    std::string link;
+    std::string message;
+    std::vector<chat::Field> fields;
+};
+
+namespace {
+
+std::string seconds_text(SteadyClock::duration d) {
+    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(d));
+}
+
+std::string tail(const std::string& text, std::size_t limit) {
+    if (text.size() <= limit) return text;
+    std::size_t start = text.size() - limit;
+    // Do not start in the middle of a UTF-8 sequence.
+    while (start < text.size() && (static_cast<unsigned char>(text[start]) & 0xC0) == 0x80) ++start;
+    return "…" + text.substr(start);
+}
+
+nlohmann::json arg_json(const Value& value) {
+    if (const auto* i = std::get_if<std::int64_t>(&value)) return *i;
+    if (const auto* b = std::get_if<bool>(&value)) return *b;
+    return to_text(value);
+}
+
+chat::Button button(std::string label, std::string line, chat::ButtonStyle style = chat::ButtonStyle::normal) {
+    return {std::move(label), chat::run_command_action, std::move(line), style};
+}
+
+}  // namespace
+
+JobService::JobService(asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
+                       ActionRunner& runner, const Directory& directory, JobSettings settings)
+    : executor_(std::move(executor)),
+      outbox_(outbox),
+      store_(store),
+      runner_(runner),
+      directory_(directory),
+      settings_(std::move(settings)) {}
+
+JobService::~JobService() {
+    for (auto& [id, job] : live_) {
+        job->cancel.cancel();
+        if (job->expiry) job->expiry->cancel();
+    }
+}
+
+bool JobService::is_admin(const chat::User& who) const {
+    if (settings_.admin_group.empty()) return false;
+    const auto groups = directory_.groups_of(directory_.resolve(who));
+    return std::find(groups.begin(), groups.end(), settings_.admin_group) != groups.end();
+}
+
+std::string JobService::new_id() const {
+    // No 0/o, 1/l/i: ids are read aloud and typed by hand.
+    static constexpr std::string_view alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+    static thread_local std::mt19937 random{std::random_device{}()};
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    for (;;) {
+        std::string id;
+        for (int i = 0; i < 6; ++i) id += alphabet[pick(random)];
+        if (!live_.contains(id) && !store_.find_job(id)) return id;
+    }
+}
+
+void JobService::spawn(chat::Task<void> work, std::string what) {
+    asio::co_spawn(executor_, std::move(work), [what = std::move(what)](std::exception_ptr failure) {
+        if (!failure) return;
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            spdlog::error("{} failed: {}", what, e.what());
+        }
+    });
+}
+
+chat::Reply JobService::say(std::string text, bool ephemeral) const {
+    chat::Reply reply;
+    reply.text = std::move(text);
+    reply.ephemeral = ephemeral;
+    return reply;
+}
+
+JobService::LivePtr JobService::live(std::string_view id) const {
+    const auto it = live_.find(id);
+    return it == live_.end() ? nullptr : it->second;
+}
+
+void JobService::change_state(Live& job, JobState state, std::string_view event, const std::string& actor,
+                              std::string detail) {
+    const auto now = SystemClock::now();
+    job.record.state = state;
+    job.record.updated = now;
+    if (state == JobState::running && !job.record.started) job.record.started = now;
+    if (store::is_final(state)) job.record.finished = now;
+    store_.update_job(job.record);
+    if (!event.empty()) store_.add_job_event({job.record.id, now, std::string(event), actor, std::move(detail)});
+}
+
+chat::Reply JobService::status_reply(const Live& job) const {
+    const auto& r = job.record;
+    const std::string id = r.id;
+    std::string phrase;
+    chat::Reply reply;
+    const auto elapsed = job.run_started == SteadyClock::time_point{} ? SteadyClock::duration::zero()
+                                                                      : SteadyClock::now() - job.run_started;
+    switch (r.state) {
+        case JobState::queued:
+            phrase = "⏳ queued — waiting for a free slot";
+            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id));
+            break;
+        case JobState::awaiting_confirmation:
+            phrase = "❔ waiting for " + r.requester_name + " to confirm (expires in " +
+                     format_duration(job.spec->policy.confirm_expires) + ")";
+            reply.buttons.push_back(button("Confirm", settings_.prefix + " confirm " + id, chat::ButtonStyle::primary));
+            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id, chat::ButtonStyle::danger));
+            break;
+        case JobState::awaiting_approval: {
+            const auto& rule = *job.spec->policy.approval;
+            phrase = "✋ waiting for approval from " + rule.group + " (" + std::to_string(job.approvers.size()) + "/" +
+                     std::to_string(rule.count) + ")";
+            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id));
+            break;
+        }
+        case JobState::running:
+            phrase = "▶️ running for " + seconds_text(elapsed);
+            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id, chat::ButtonStyle::danger));
+            break;
+        case JobState::succeeded: phrase = "✅ succeeded in " + seconds_text(elapsed); break;
+        case JobState::failed:
+            phrase = "❌ failed" + (job.run_started == SteadyClock::time_point{} ? "" : " after " + seconds_text(elapsed)) +
+                     ": " + r.outcome;
+            break;
+        case JobState::cancelled: phrase = "🛑 " + r.outcome; break;
+        case JobState::expired: phrase = "⌛ " + r.outcome; break;
+        case JobState::interrupted: phrase = "⚠️ " + r.outcome; break;
+    }
+    reply.text = "*" + r.command + "* `" + r.line + "` — job `" + id + "` " + phrase;
+    if (store::is_final(r.state) && !job.message.empty()) reply.text += "\n" + job.message;
+    reply.fields.push_back({"requested by", r.requester_name.empty() ? r.requester_id : r.requester_name});
+    if (r.state == JobState::running && !job.step.empty()) reply.fields.push_back({"step", job.step});
+    if (store::is_final(r.state))
+        for (const auto& field : job.fields) reply.fields.push_back(field);
+    if (!job.link.empty()) reply.fields.push_back({"link", job.link});
+    return reply;
+}
+
+chat::Task<void> JobService::show_status(Live& job) {
+    const chat::Reply reply = status_reply(job);
+    job.last_update = SteadyClock::now();
+    if (job.status.id.empty()) {
+        job.status = co_await outbox_.post(job.origin, reply);
+        job.record.status_message_id = job.status.id;
+        store_.update_job(job.record);
+    } else {
+        co_await outbox_.update(job.status, reply);
+    }
+}
+
+chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invocation, const JobRequest& request) {
+    auto job = std::make_shared<Live>();
+    job->spec = invocation.command;
+    job->origin = request.origin;
+    const auto now = SystemClock::now();
+    auto& r = job->record;
+    r.id = new_id();
+    r.command = invocation.command->name;
+    r.line = request.line;
+    r.args_json = request.args_json;
+    r.requester_id = request.user.id;
+    r.requester_name = request.user.name.empty() ? request.user.id : request.user.name;
+    r.adapter = request.origin.adapter;
+    r.conversation = request.origin.conversation;
+    r.thread = request.origin.thread;
+    r.created = r.updated = now;
+    nlohmann::json args = nlohmann::json::object();
+    for (const auto& arg : invocation.args) args[arg.name] = arg_json(arg.value);
+    job->context = {{"args", args},
+                    {"user", {{"id", request.user.id}, {"name", r.requester_name}}},
+                    {"channel", {{"id", request.origin.conversation}}},
+                    {"job", {{"id", r.id}}}};
+    const auto& policy = job->spec->policy;
+    if (policy.concurrency) r.concurrency_key = r.command + ":" + policy.concurrency->key.render(job->context);
+    store_.insert_job(r);
+    store_.add_job_event({r.id, now, "requested", r.requester_id, r.line});
+    live_[r.id] = job;
+
+    if (policy.confirm) {
+        change_state(*job, JobState::awaiting_confirmation, "", "", "");
+        co_await show_status(*job);
+        arm_expiry(job, policy.confirm_expires, JobState::awaiting_confirmation);
+        co_return std::nullopt;
+    }
+    co_await after_confirmation(job);
+    co_return std::nullopt;
+}
+
+chat::Task<void> JobService::after_confirmation(LivePtr job) {
+    const auto& policy = job->spec->policy;
+    if (!policy.approval) {
+        co_await start_or_queue(job);
+        co_return;
+    }
+    const auto& rule = *policy.approval;
+    change_state(*job, JobState::awaiting_approval, "approval-requested", "",
+                 std::to_string(rule.count) + " from " + rule.group);
+    co_await show_status(*job);
+    chat::Origin where = job->origin;
+    if (!rule.channel.empty()) {
+        where.conversation = rule.channel;
+        where.thread.clear();
+    }
+    chat::Reply request;
+    request.text = "🔐 " + job->record.requester_name + " asks to run `" + job->record.line + "` (job `" +
+                   job->record.id + "`). It needs " + std::to_string(rule.count) + " approval" +
+                   (rule.count == 1 ? "" : "s") + " from " + rule.group + "; the requester cannot approve it.";
+    request.buttons.push_back(button("Approve", settings_.prefix + " approve " + job->record.id, chat::ButtonStyle::primary));
+    request.buttons.push_back(button("Deny", settings_.prefix + " deny " + job->record.id, chat::ButtonStyle::danger));
+    job->approval_request = co_await outbox_.post(where, request);
+    arm_expiry(job, rule.expires, JobState::awaiting_approval);
+}
+
+void JobService::arm_expiry(const LivePtr& job, std::chrono::seconds after, JobState waiting_state) {
+    job->expiry = std::make_unique<asio::steady_timer>(executor_, after);
+    std::weak_ptr<Live> weak = job;
+    job->expiry->async_wait([this, weak, waiting_state, after](const boost::system::error_code& ec) {
+        auto job = weak.lock();
+        if (ec || !job || job->record.state != waiting_state) return;
+        const std::string why = waiting_state == JobState::awaiting_confirmation
+                                    ? "expired: not confirmed within " + format_duration(after)
+                                    : "expired: not approved within " + format_duration(after);
+        spawn(finish_waiting(job, JobState::expired, why, chat::User{}, "expired"), "expiring job " + job->record.id);
+    });
+}
+
+chat::Task<void> JobService::finish_waiting(LivePtr job, JobState state, std::string outcome, chat::User actor,
+                                            const char* event) {
+    if (job->expiry) job->expiry->cancel();
+    if (auto& queue = waiting_per_key_[job->record.concurrency_key]; !queue.empty())
+        queue.erase(std::remove(queue.begin(), queue.end(), job), queue.end());
+    job->record.outcome = outcome;
+    change_state(*job, state, event, actor.id, outcome);
+    live_.erase(job->record.id);
+    co_await show_status(*job);
+    if (!job->approval_request.id.empty()) {
+        chat::Reply closed = say("🔐 Approval request for `" + job->record.line + "` (job `" + job->record.id +
+                                     "`) is closed: " + outcome + ".",
+                                 false);
+        co_await outbox_.update(job->approval_request, closed);
+    }
+    // Tell the requester directly when someone else or the clock ended it.
+    if (actor.id != job->record.requester_id) {
+        const chat::Reply note = say(job->record.requester_name + ": your job `" + job->record.id + "` (`" +
+                                         job->record.line + "`) " + outcome + ".",
+                                     false);
+        co_await outbox_.post(job->origin, note);
+    }
+}
+
+chat::Task<void> JobService::start_or_queue(LivePtr job) {
+    const std::string& key = job->record.concurrency_key;
+    if (!key.empty()) {
+        const auto& rule = *job->spec->policy.concurrency;
+        if (running_per_key_[key] >= rule.max_running) {
+            if (!rule.queue) {
+                std::string why = "not run: " + std::to_string(rule.max_running) + " already running for " + key +
+                                  " — try again when it finishes";
+                chat::User requester{job->record.requester_id, job->record.requester_name};
+                co_await finish_waiting(job, JobState::cancelled, std::move(why), std::move(requester), "refused");
+                co_return;
+            }
+            waiting_per_key_[key].push_back(job);
+            change_state(*job, JobState::queued, "queued", "",
+                         "waiting behind " + std::to_string(running_per_key_[key]) + " running for " + key);
+            co_await show_status(*job);
+            co_return;
+        }
+    }
+    co_await run(job);
+}
+
+chat::Task<void> JobService::run(LivePtr job) {
+    const std::string& key = job->record.concurrency_key;
+    if (!key.empty()) ++running_per_key_[key];
+    job->run_started = SteadyClock::now();
+    change_state(*job, JobState::running, "started", "", "");
+    co_await show_status(*job);
+
+    auto work = [](JobService* self, LivePtr job) -> chat::Task<void> {
+        auto on_progress = [self, weak = std::weak_ptr<Live>(job)](const ActionProgress& progress) {
+            auto job = weak.lock();
+            if (!job) return;
+            if (!progress.step.empty()) job->step = progress.step;
+            if (!progress.link.empty()) job->link = progress.link;
+            if (job->update_pending) return;
+            job->update_pending = true;
+            self->spawn(
+                [](JobService* self, LivePtr job) -> chat::Task<void> {
+                    const auto due = job->last_update + self->settings_.status_interval;
+                    if (due > SteadyClock::now()) {
+                        asio::steady_timer timer(self->executor_, due);
+                        boost::system::error_code ec;
+                        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+                    }
+                    job->update_pending = false;
+                    if (job->record.state == JobState::running) co_await self->show_status(*job);
+                }(self, job),
+                "progress update of job " + job->record.id);
+        };
+        ActionResult result;
+        try {
+            result = co_await self->runner_.run(*job->spec->action, job->context, on_progress, job->cancel);
+        } catch (const std::exception& e) {
+            spdlog::error("job {}: the runner failed: {}", job->record.id, e.what());
+            result.error = "platbot could not run it (" + std::string(e.what()) + ")";
+        }
+        job->message = result.message;
+        job->fields = result.fields;
+        if (!result.link.empty()) job->link = result.link;
+        job->record.output_tail = tail(result.output_tail, self->settings_.output_tail_limit);
+        JobState state = JobState::failed;
+        if (result.cancelled) {
+            state = JobState::cancelled;
+            if (job->record.outcome.empty()) job->record.outcome = "cancelled";
+        } else if (result.ok) {
+            state = JobState::succeeded;
+            job->record.outcome = "succeeded";
+        } else {
+            job->record.outcome = result.error;
+        }
+        self->change_state(*job, state, "finished", "",
+                           std::string(store::job_state_name(state)) + " after " +
+                               seconds_text(SteadyClock::now() - job->run_started) +
+                               (result.ok ? "" : ": " + job->record.outcome));
+        self->live_.erase(job->record.id);
+        self->release_slot(*job);
+        co_await self->show_status(*job);
+    };
+    spawn(work(this, job), "job " + job->record.id);
+}
+
+void JobService::release_slot(const Live& job) {
+    const std::string& key = job.record.concurrency_key;
+    if (key.empty()) return;
+    if (--running_per_key_[key] <= 0) running_per_key_.erase(key);
+    auto& queue = waiting_per_key_[key];
+    if (queue.empty()) {
+        waiting_per_key_.erase(key);
+        return;
+    }
+    LivePtr next = queue.front();
+    queue.pop_front();
+    spawn(run(next), "job " + next->record.id);
+}
+
+chat::Task<chat::Reply> JobService::confirm(std::string_view id, const chat::User& who) {
+    auto job = live(id);
+    if (!job || job->record.state != JobState::awaiting_confirmation)
+        co_return say("Job `" + std::string(id) + "` is not waiting for a confirmation — see `" + settings_.prefix +
+                      " jobs`.");
+    if (who.id != job->record.requester_id)
+        co_return say("Only " + job->record.requester_name + ", who asked for job `" + job->record.id +
+                      "`, can confirm it.");
+    if (job->expiry) job->expiry->cancel();
+    store_.add_job_event({job->record.id, SystemClock::now(), "confirmed", who.id, ""});
+    co_await after_confirmation(job);
+    co_return say("Confirmed job `" + job->record.id + "`.");
+}
+
+chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::User& who) {
+    auto job = live(id);
+    if (!job || job->record.state != JobState::awaiting_approval)
+        co_return say("Job `" + std::string(id) + "` is not waiting for an approval.");
+    const auto& rule = *job->spec->policy.approval;
+    if (who.id == job->record.requester_id)
+        co_return say("You asked for job `" + job->record.id + "`, so you cannot approve it — someone else in " +
+                      rule.group + " has to.");
+    const auto groups = directory_.groups_of(directory_.resolve(who));
+    if (std::find(groups.begin(), groups.end(), rule.group) == groups.end())
+        co_return say("Only members of " + rule.group + " can approve job `" + job->record.id + "`.");
+    if (!job->approvers.insert(who.id).second)
+        co_return say("You already approved job `" + job->record.id + "`.");
+    const std::string name = who.name.empty() ? who.id : who.name;
+    store_.add_job_event({job->record.id, SystemClock::now(), "approved", who.id,
+                          std::to_string(job->approvers.size()) + "/" + std::to_string(rule.count)});
+    if (static_cast<int>(job->approvers.size()) < rule.count) {
+        co_await show_status(*job);
+        co_return say("Approved job `" + job->record.id + "` (" + std::to_string(job->approvers.size()) + "/" +
+                          std::to_string(rule.count) + ").",
+                      false);
+    }
+    if (job->expiry) job->expiry->cancel();
+    if (!job->approval_request.id.empty()) {
+        const chat::Reply closed =
+            say("🔐 Job `" + job->record.id + "` (`" + job->record.line + "`) approved by " + name + ".", false);
+        co_await outbox_.update(job->approval_request, closed);
+    }
+    co_await start_or_queue(job);
+    co_return say("Approved job `" + job->record.id + "` — it is on its way.", false);
+}
+
+chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& who, std::string reason) {
+    auto job = live(id);
+    if (!job || job->record.state != JobState::awaiting_approval)
+        co_return say("Job `" + std::string(id) + "` is not waiting for an approval.");
+    const auto& rule = *job->spec->policy.approval;
+    const auto groups = directory_.groups_of(directory_.resolve(who));
+    if (who.id != job->record.requester_id && std::find(groups.begin(), groups.end(), rule.group) == groups.end())
+        co_return say("Only members of " + rule.group + " can deny job `" + job->record.id + "`.");
+    const std::string name = who.name.empty() ? who.id : who.name;
+    std::string why = "denied by " + name + (reason.empty() ? "" : ": " + reason);
+    co_await finish_waiting(job, JobState::cancelled, std::move(why), who, "denied");
+    co_return say("Denied job `" + job->record.id + "`.");
+}
+
+chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User& who) {
+    auto job = live(id);
+    if (!job) {
+        const auto stored = store_.find_job(id);
+        if (!stored) co_return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
+        co_return say("Job `" + stored->id + "` already ended: " + std::string(store::job_state_name(stored->state)) + ".");
+    }
+    if (who.id != job->record.requester_id && !is_admin(who))
+        co_return say("Only " + job->record.requester_name + " or an admin can cancel job `" + job->record.id + "`.");
+    const std::string name = who.name.empty() ? who.id : who.name;
+    if (job->record.state == JobState::running) {
+        job->record.outcome = "cancelled by " + name;
+        store_.add_job_event({job->record.id, SystemClock::now(), "cancel-requested", who.id, ""});
+        job->cancel.cancel();
+        co_return say("Cancelling job `" + job->record.id + "`…");
+    }
+    std::string why = "cancelled by " + name;
+    co_await finish_waiting(job, JobState::cancelled, std::move(why), who, "cancelled");
+    co_return say("Cancelled job `" + job->record.id + "`.");
+}
+
+chat::Reply JobService::list(const chat::User& who, std::size_t limit) const {
+    const bool admin = is_admin(who);
+    const auto jobs = store_.recent_jobs(admin ? "" : who.id, limit);
+    if (jobs.empty()) return say("No jobs yet — run a command with an action, e.g. `" + settings_.prefix + " help`.");
+    std::string text = admin ? "*Recent jobs (everyone's):*" : "*Your recent jobs:*";
+    for (const auto& job : jobs) {
+        text += "\n• `" + job.id + "` " + text::format_utc(job.created) + " `" + job.line + "` — " +
+                std::string(store::job_state_name(job.state));
+        if (admin) text += " (" + job.requester_name + ")";
+        if (store::is_final(job.state) && job.state != JobState::succeeded && !job.outcome.empty())
+            text += ": " + job.outcome;
+    }
+    return say(text);
+}
+
+chat::Reply JobService::detail(std::string_view id, const chat::User& who) const {
+    const auto job = store_.find_job(id);
+    if (!job) return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
+    if (job->requester_id != who.id && !is_admin(who))
+        return say("Job `" + job->id + "` belongs to " + job->requester_name + "; only they and admins can see it.");
+    chat::Reply reply;
+    reply.ephemeral = true;
+    reply.text = "*Job `" + job->id + "`* `" + job->line + "` — " + std::string(store::job_state_name(job->state));
+    reply.fields = {{"command", job->command},
+                    {"requested by", job->requester_name},
+                    {"requested", text::format_utc(job->created)}};
+    if (job->started && job->finished)
+        reply.fields.push_back({"duration", format_duration(std::chrono::duration_cast<std::chrono::seconds>(
+                                                *job->finished - *job->started))});
+    if (!job->outcome.empty()) reply.fields.push_back({"outcome", job->outcome});
+    std::string trail;
+    for (const auto& event : store_.job_events(job->id)) {
+        trail += "\n  " + text::format_utc(event.time) + " " + event.kind;
+        if (!event.actor_id.empty()) trail += " by " + directory_.resolve({event.actor_id, ""}).name;
+        if (!event.detail.empty() && event.kind != "requested") trail += " — " + event.detail;
+    }
+    reply.text += "\nTrail:" + trail;
+    if (!job->output_tail.empty()) reply.text += "\nOutput (tail):\n```\n" + job->output_tail + "\n```";
+    return reply;
+}
+
+chat::Reply JobService::audit(const chat::User& who, std::size_t limit) const {
+    if (!is_admin(who))
+        return say("Only admins" + (settings_.admin_group.empty() ? std::string() : " (" + settings_.admin_group + ")") +
+                   " can read the audit trail; `" + settings_.prefix + " jobs` shows your own.");
+    const auto events = store_.recent_job_events(limit);
+    if (events.empty()) return say("The audit trail is empty.");
+    std::string text = "*Audit trail, newest first:*";
+    for (const auto& event : events) {
+        text += "\n• " + text::format_utc(event.time) + " `" + event.job_id + "` " + event.kind;
+        if (!event.actor_id.empty()) {
+            const auto actor = directory_.resolve({event.actor_id, ""});
+            text += " by " + (actor.name.empty() ? actor.id : actor.name);
+        }
+        if (!event.detail.empty()) text += " — " + event.detail;
+    }
+    return say(text);
+}
+
+chat::Task<void> JobService::recover() {
+    for (const JobState state : {JobState::queued, JobState::awaiting_confirmation, JobState::awaiting_approval,
+                                 JobState::running}) {
+        for (auto record : store_.jobs_in_state(state)) {
+            const std::string was(store::job_state_name(state));
+            record.state = JobState::interrupted;
+            record.outcome = "interrupted by a restart while " + was;
+            record.updated = SystemClock::now();
+            record.finished = record.updated;
+            store_.update_job(record);
+            store_.add_job_event({record.id, SystemClock::now(), "interrupted", "", "the bot restarted while " + was});
+            chat::Origin origin{record.adapter, record.conversation, record.thread, ""};
+            const chat::Reply note = say("⚠️ " + record.requester_name + ": job `" + record.id + "` (`" + record.line +
+                                             "`) was interrupted by a restart while " + was +
+                                             (state == JobState::running ? " — check its target before you run it again."
+                                                                         : " — run it again if you still need it."),
+                                         false);
+            co_await outbox_.post(origin, note);
+        }
+    }
+}
+
+std::size_t JobService::active() const {
+    return static_cast<std::size_t>(std::count_if(live_.begin(), live_.end(), [](const auto& entry) {
+        const auto state = entry.second->record.state;
+        return state == JobState::running || state == JobState::queued;
+    }));
+}
+
+chat::Task<void> JobService::drain(std::chrono::milliseconds limit, CancelToken stop) {
+    const auto deadline = SteadyClock::now() + limit;
+    asio::steady_timer timer(executor_);
+    while (active() > 0 && SteadyClock::now() < deadline && !stop.cancelled()) {
+        timer.expires_after(std::chrono::milliseconds(20));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+}
+
+}  // namespace platbot::commands

@@ -1,0 +1,104 @@
+#pragma once
+// Every action run is a job: it is recorded before anything happens, may wait for the
+// requester's confirmation, for approvers, or for a free concurrency slot, then runs
+// with a status message in the channel that is updated in place until it ends. All of
+// it is persisted, so `jobs`, `job <id>` and `audit` can show the whole trail, and a
+// restart can tell each requester what it interrupted.
+#include <boost/asio/any_io_executor.hpp>
+
+#include <chrono>
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "bot/chat/adapter.hpp"
+#include "bot/store/jobs.hpp"
+#include "commands/actions/action_runner.hpp"
+#include "commands/directory.hpp"
+#include "commands/parser.hpp"
+
+namespace platbot::commands {
+
+struct JobSettings {
+    std::string prefix = "/platform";
+    std::string admin_group;  // empty: nobody is an admin
+    // Progress updates of one status message are spaced at least this far apart.
+    std::chrono::milliseconds status_interval{1000};
+    std::size_t output_tail_limit = 4000;
+};
+
+struct JobRequest {
+    chat::User user;
+    chat::Origin origin;
+    std::string line;       // the command line after the prefix
+    std::string args_json;
+};
+
+class JobService {
+public:
+    JobService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
+               ActionRunner& runner, const Directory& directory, JobSettings settings);
+    ~JobService();
+
+    // Records the job and starts what it needs first (confirmation, approval, a slot or
+    // the run itself). Returns a reply only when the job cannot go ahead at all.
+    chat::Task<std::optional<chat::Reply>> submit(const Invocation& invocation, const JobRequest& request);
+
+    chat::Task<chat::Reply> confirm(std::string_view id, const chat::User& who);
+    chat::Task<chat::Reply> approve(std::string_view id, const chat::User& who);
+    chat::Task<chat::Reply> deny(std::string_view id, const chat::User& who, std::string reason);
+    chat::Task<chat::Reply> cancel(std::string_view id, const chat::User& who);
+
+    chat::Reply list(const chat::User& who, std::size_t limit) const;
+    chat::Reply detail(std::string_view id, const chat::User& who) const;
+    chat::Reply audit(const chat::User& who, std::size_t limit) const;
+
+    bool is_admin(const chat::User& who) const;
+
+    // After a restart: jobs that were not finished are marked interrupted and each
+    // requester is told in the channel where they asked.
+    chat::Task<void> recover();
+    // Returns when no job is running or waiting for a slot, after `limit`, or when
+    // `stop` is cancelled.
+    chat::Task<void> drain(std::chrono::milliseconds limit, CancelToken stop = {});
+    // Jobs running or waiting for a slot.
+    std::size_t active() const;
+
+private:
+    struct Live;
+    using LivePtr = std::shared_ptr<Live>;
+
+    chat::Task<void> after_confirmation(LivePtr job);
+    chat::Task<void> start_or_queue(LivePtr job);
+    chat::Task<void> run(LivePtr job);
+    chat::Task<void> finish_waiting(LivePtr job, store::JobState state, std::string outcome, chat::User actor,
+                                    const char* event);
+    chat::Task<void> show_status(Live& job);
+    void arm_expiry(const LivePtr& job, std::chrono::seconds after, store::JobState waiting_state);
+    void release_slot(const Live& job);
+    void change_state(Live& job, store::JobState state, std::string_view event, const std::string& actor,
+                      std::string detail);
+    chat::Reply status_reply(const Live& job) const;
+    LivePtr live(std::string_view id) const;
+    std::string new_id() const;
+    void spawn(chat::Task<void> work, std::string what);
+    chat::Reply say(std::string text, bool ephemeral = true) const;
+
+    boost::asio::any_io_executor executor_;
+    chat::Outbox& outbox_;
+    store::JobStore& store_;
+    ActionRunner& runner_;
+    const Directory& directory_;
+    JobSettings settings_;
+    std::map<std::string, LivePtr, std::less<>> live_;
+    std::map<std::string, int> running_per_key_;
+    std::map<std::string, std::deque<LivePtr>> waiting_per_key_;
+    std::size_t active_ = 0;
+    std::shared_ptr<bool> alive_;
+};
+
+}  // namespace platbot::commands

@@ -1,0 +1,157 @@
+// The directory: people named in config by id or name, and the groups they belong to.
+#include "commands/directory.hpp"
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "commands/values.hpp"
+
+using namespace platbot::commands;
+using platbot::chat::User;
+
+namespace {
+
+Directory make_directory() {
+    return Directory({{"U001", "bob"}, {"U002", "Alice"}, {"@carol:example.org", "carol"}, {"U004", ""}},
+                     {
+                         {"deployers", {"alice", "U001"}},
+                         {"oncall", {"U002"}},
+                         {"reviewers", {"ALICE"}},
+                         {"admins", {"@carol:example.org"}},
+                         {"console-folk", {"dev"}},
+                         {"empty", {}},
+                         {"everyone", {"nobody"}},
+                     });
+}
+
+// A mention as a user parameter reads it, then resolved.
+User mention(const Directory& directory, const std::string& raw) {
+    ParamSpec spec;
+    spec.name = "who";
+    spec.type = ParamType::user;
+    auto value = parse_value(spec, raw);
+    REQUIRE(value.ok());
+    return directory.resolve(std::get<User>(*value));
+}
+
+void check_user(const std::optional<User>& user, const std::string& id, const std::string& name) {
+    REQUIRE(user.has_value());
+    CHECK(user->id == id);
+    CHECK(user->name == name);
+}
+
+}  // namespace
+
+TEST_CASE("find takes an id, a name or an @name", "[directory]") {
+    const Directory directory = make_directory();
+    check_user(directory.find("U002"), "U002", "Alice");
+    check_user(directory.find("Alice"), "U002", "Alice");
+    check_user(directory.find("alice"), "U002", "Alice");
+    check_user(directory.find("ALICE"), "U002", "Alice");
+    check_user(directory.find("@alice"), "U002", "Alice");
+    check_user(directory.find("@U001"), "U001", "bob");
+    check_user(directory.find("bob"), "U001", "bob");
+    // A Matrix id keeps its '@': it is the id itself.
+    check_user(directory.find("@carol:example.org"), "@carol:example.org", "carol");
+    check_user(directory.find("carol"), "@carol:example.org", "carol");
+    check_user(directory.find("@carol"), "@carol:example.org", "carol");
+    check_user(directory.find("U004"), "U004", "");
+}
+
+TEST_CASE("find does not guess", "[directory]") {
+    const Directory directory = make_directory();
+    CHECK_FALSE(directory.find("zed").has_value());
+    CHECK_FALSE(directory.find("@zed").has_value());
+    CHECK_FALSE(directory.find("u002").has_value());  // ids are exact
+    CHECK_FALSE(directory.find("ali").has_value());
+    CHECK_FALSE(directory.find("<@U002>").has_value());  // Slack markup is the user parameter's job
+    // A person configured without a name is not found by an empty name.
+    CHECK_FALSE(directory.find("").has_value());
+    CHECK_FALSE(directory.find("@").has_value());
+    CHECK_FALSE(Directory().find("U001").has_value());
+}
+
+TEST_CASE("resolve fills in what a mention or event left out", "[directory]") {
+    const Directory directory = make_directory();
+    SECTION("by id") {
+        const User who = directory.resolve({"U002", ""});
+        CHECK(who.id == "U002");
+        CHECK(who.name == "Alice");
+    }
+    SECTION("by name") {
+        const User who = directory.resolve({"", "bob"});
+        CHECK(who.id == "U001");
+        CHECK(who.name == "bob");
+    }
+    SECTION("a name the platform gave is kept") {
+        const User who = directory.resolve({"U001", "Bobby"});
+        CHECK(who.id == "U001");
+        CHECK(who.name == "Bobby");
+    }
+    SECTION("an unknown id stays as it is") {
+        const User who = directory.resolve({"U999", ""});
+        CHECK(who.id == "U999");
+        CHECK(who.name.empty());
+        const User named = directory.resolve({"U999", "zed"});
+        CHECK(named.id == "U999");
+        CHECK(named.name == "zed");
+    }
+    SECTION("an unknown name becomes the id as well") {
+        const User who = directory.resolve({"", "zed"});
+        CHECK(who.id == "zed");
+        CHECK(who.name == "zed");
+    }
+}
+
+TEST_CASE("mentions resolve to the same person however they are written", "[directory]") {
+    const Directory directory = make_directory();
+    for (const char* raw : {"<@U002>", "<@U002|Alice>", "@alice", "@Alice"}) {
+        INFO(raw);
+        const User who = mention(directory, raw);
+        CHECK(who.id == "U002");
+        CHECK(who.name == "Alice");
+    }
+    const User matrix = mention(directory, "@carol:example.org");
+    CHECK(matrix.id == "@carol:example.org");
+    CHECK(matrix.name == "carol");
+
+    const User unknown_id = mention(directory, "<@U777>");
+    CHECK(unknown_id.id == "U777");
+    CHECK(unknown_id.name.empty());
+    const User unknown_name = mention(directory, "@zed");
+    CHECK(unknown_name.id == "zed");
+    CHECK(unknown_name.name == "zed");
+}
+
+TEST_CASE("groups_of is sorted, always includes everyone and matches ids and names", "[directory]") {
+    const Directory directory = make_directory();
+    using Groups = std::vector<std::string>;
+    // alice is listed by name in deployers and reviewers, and by id in oncall.
+    CHECK(directory.groups_of({"U002", "Alice"}) == Groups{"deployers", "everyone", "oncall", "reviewers"});
+    CHECK(directory.groups_of({"U002", ""}) == Groups{"deployers", "everyone", "oncall", "reviewers"});
+    CHECK(directory.groups_of({"", "alice"}) == Groups{"deployers", "everyone", "oncall", "reviewers"});
+    CHECK(directory.groups_of(mention(directory, "<@U002>")) == Groups{"deployers", "everyone", "oncall", "reviewers"});
+    CHECK(directory.groups_of({"U001", "bob"}) == Groups{"deployers", "everyone"});
+    CHECK(directory.groups_of({"@carol:example.org", ""}) == Groups{"admins", "everyone"});
+    CHECK(directory.groups_of({"U004", ""}) == Groups{"everyone"});
+    // "everyone" appears once even when config lists it, and holds everybody.
+    CHECK(directory.groups_of({"nobody", ""}) == Groups{"everyone"});
+    CHECK(directory.groups_of({"U999", ""}) == Groups{"everyone"});
+    CHECK(Directory().groups_of({"U001", "bob"}) == Groups{"everyone"});
+    // People who are not in the user list are matched by what they are called (the console).
+    CHECK(directory.groups_of({"dev", "dev"}) == Groups{"console-folk", "everyone"});
+    CHECK(directory.groups_of({"", "dev"}) == Groups{"console-folk", "everyone"});
+}
+
+TEST_CASE("groups_of does not trust a display name the platform sent", "[directory]") {
+    const Directory directory = make_directory();
+    using Groups = std::vector<std::string>;
+    // Display names are chosen by their owners: a stranger calling themselves "alice", or
+    // bob renaming himself, must not pick up alice's groups.
+    CHECK(directory.groups_of({"U999", "alice"}) == Groups{"everyone"});
+    CHECK(directory.groups_of({"U001", "Alice"}) == Groups{"deployers", "everyone"});
+    CHECK(directory.groups_of({"U999", "dev"}) == Groups{"everyone"});
+}
