@@ -14,6 +14,7 @@ packages=(
   libyaml-cpp-dev             # the config file
   libsqlite3-dev              # the embedded store
   catch2                      # the test framework (2.13)
+  git                         # the demo's new-service action commits the scaffolded repository
 )
 
 missing=()

@@ -1,0 +1,138 @@
+// End to end: the demo's platform actions through the real binary and piped console
+// input — scaffolding, a deploy with live progress, and a production deploy that has to
+// be confirmed by the requester and approved by someone else.
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <regex>
+
+#include "support/run_platbot.hpp"
+#include "support/temp_dir.hpp"
+
+using platbot::testing::ProcessResult;
+using platbot::testing::run_platbot;
+using platbot::testing::source_path;
+using platbot::testing::TempDir;
+using Catch::Contains;
+
+namespace {
+
+ProcessResult demo(const TempDir& data, const std::string& input) {
+    // DEMO_STEP_DELAY keeps the demo rollout fast; the steps are the same.
+    return run_platbot({"--config", source_path("config/demo.yaml")}, input,
+                       {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}});
+}
+
+// The ids of the jobs a run mentioned, in order of first mention.
+std::vector<std::string> job_ids(const std::string& out) {
+    std::vector<std::string> ids;
+    const std::regex id("job `([a-z0-9]{6})`");
+    for (auto it = std::sregex_iterator(out.begin(), out.end(), id); it != std::sregex_iterator(); ++it)
+        if (std::find(ids.begin(), ids.end(), (*it)[1].str()) == ids.end()) ids.push_back((*it)[1].str());
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("new-service scaffolds a git repository from a template in the workspace", "[e2e][actions]") {
+    TempDir data;
+    const auto result = demo(data, "/platform new service billing from worker\n");
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("*new-service* `new service billing from worker`"));
+    CHECK_THAT(result.out, Contains("✅ succeeded"));
+    CHECK_THAT(result.out, Contains("🆕 billing is ready"));
+    const auto repo = data.path() / "workspace" / "billing";
+    CHECK(std::filesystem::exists(repo / ".git"));
+    CHECK(std::filesystem::exists(repo / "service.yaml"));
+}
+
+TEST_CASE("a deploy reports progress in place and the bot waits for it at end of input", "[e2e][actions]") {
+    TempDir data;
+    const auto result = demo(data, "/platform deploy api to staging\n");
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("*deploy* `deploy api to staging` — job `"));
+    CHECK_THAT(result.out, Contains("▶️ running"));
+    CHECK_THAT(result.out, Contains("(updated) "));
+    CHECK_THAT(result.out, Contains("🚀 api is live on staging"));
+    CHECK_THAT(result.out, Contains("✅ succeeded in"));
+}
+
+TEST_CASE("a failing deploy says why, and job shows the trail and output", "[e2e][actions]") {
+    TempDir data;
+    const auto first = demo(data, "/platform deploy broken to staging\n");
+    CHECK(first.exit_code == 0);
+    CHECK_THAT(first.out, Contains("❌ failed"));
+    CHECK_THAT(first.out, Contains("exited with code 3: Health check failed"));
+    const auto ids = job_ids(first.out);
+    REQUIRE(ids.size() == 1);
+    const auto second = demo(data, "/platform job " + ids[0] + "\n/platform jobs\n");
+    CHECK_THAT(second.out, Contains("*Job `" + ids[0] + "`* `deploy broken to staging` — failed"));
+    CHECK_THAT(second.out, Contains("requested by dev"));
+    CHECK_THAT(second.out, Contains("started"));
+    CHECK_THAT(second.out, Contains("finished — failed after"));
+    CHECK_THAT(second.out, Contains("Rolling out to staging: 3/3 replicas"));
+    CHECK_THAT(second.out, Contains("• `" + ids[0] + "`"));
+}
+
+TEST_CASE("a production deploy needs the requester's confirmation and another person's approval", "[e2e][actions]") {
+    TempDir data;
+    const auto result = demo(data,
+                             "/platform deploy api to production\n"
+                             ":click 1\n"     // Confirm, as dev
+                             ":click 1\n"     // Approve, as dev: refused, dev asked for it
+                             ":as bob\n"
+                             ":click 1\n"     // Approve, as bob (sre)
+                             ":as dev\n");
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("❔ waiting for dev to confirm"));
+    CHECK_THAT(result.out, Contains("[1] Confirm"));
+    CHECK_THAT(result.out, Contains("✋ waiting for approval from sre (0/1)"));
+    CHECK_THAT(result.out, Contains("🔐 dev asks to run `deploy api to production`"));
+    CHECK_THAT(result.out, Contains("so you cannot approve it"));
+    CHECK_THAT(result.out, Contains("approved by bob"));
+    CHECK_THAT(result.out, Contains("🚀 api is live in production"));
+
+    const auto ids = job_ids(result.out);
+    REQUIRE(ids.size() == 1);
+    const auto audit = demo(data, "/platform audit\n");
+    CHECK_THAT(audit.out, Contains("`" + ids[0] + "` confirmed by dev"));
+    CHECK_THAT(audit.out, Contains("`" + ids[0] + "` approved by bob"));
+    CHECK_THAT(audit.out, Contains("`" + ids[0] + "` started"));
+    CHECK_THAT(audit.out, Contains("`" + ids[0] + "` finished — succeeded"));
+}
+
+TEST_CASE("people outside deployers are denied production deploys, and it is audited", "[e2e][actions]") {
+    TempDir data;
+    const auto result = demo(data, ":as bob\n/platform deploy api to production\n/platform history\n");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("Denied: you may not run deploy-production here — it is open to members of deployers"));
+    CHECK_THAT(result.out, Contains("`/platform deploy api to production` — denied"));
+}
+
+TEST_CASE("a denied approval and a cancelled job are reported to the requester", "[e2e][actions]") {
+    TempDir fresh;
+    const auto result = demo(fresh,
+                             "/platform deploy api to production\n"
+                             ":click 1\n"
+                             ":as alice\n"
+                             ":click 2\n");  // Deny
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("🛑 denied by alice"));
+    CHECK_THAT(result.out, Contains("dev: your job `"));
+
+    const auto cancelled = demo(fresh, "/platform deploy api to production\n:click 2\n");  // Cancel before confirming
+    CHECK_THAT(cancelled.out, Contains("🛑 cancelled by dev"));
+}
+
+TEST_CASE("arguments cannot smuggle options or shell syntax into a program", "[e2e][actions]") {
+    TempDir data;
+    const auto result = demo(data,
+                             "/platform deploy \"$(id)\" to staging\n"
+                             "/platform new-service name=--upload-pack=x\n");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("service must match"));
+    CHECK_THAT(result.out, Contains("name must match"));
+    CHECK(job_ids(result.out).empty());
+}
