@@ -206,6 +206,9 @@ std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const 
         // The rest of the alias may be left out when it holds only words and
         // placeholders with defaults: "deploy api" matches "deploy {service} to {env=staging}".
         bool matched = p > 0 && alias.parts[0].placeholder == false && t > 0;
+        // Trailing literal words tell aliases apart ("deploy {service} to production"), so
+        // only a tail that ends in a defaulted placeholder may be left out.
+        if (p < alias.parts.size() && !alias.parts.back().placeholder) matched = false;
         for (std::size_t rest = p; matched && rest < alias.parts.size(); ++rest) {
             const AliasPart& part = alias.parts[rest];
             if (part.placeholder && !part.default_value) matched = false;

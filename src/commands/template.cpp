@@ -157,7 +157,11 @@ std::string Template::render(const TemplateContext& context, Escape escape) cons
             continue;
         }
         const std::string value = json_text(evaluate(piece, context));
-        out += escape == Escape::url ? text::percent_encode(value) : value;
+        if (escape == Escape::text) out += value;
+        // A value of `.` or `..` would be a dot segment, which curl resolves away
+        // (/a/../b becomes /b); its dots encoded, it stays a value.
+        else if (value == "." || value == "..") out += value == "." ? "%2E" : "%2E%2E";
+        else out += text::percent_encode(value);
     }
     return out;
 }

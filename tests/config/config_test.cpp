@@ -104,14 +104,17 @@ TEST_CASE("the demo config loads with its commands, groups and users", "[config]
     CHECK(config->groups.at("sre") == std::vector<std::string>{"alice", "bob"});
     CHECK(config->admin_group == "platform-team");
 
-    REQUIRE(config->commands.size() == 6);
+    REQUIRE(config->commands.size() == 7);
     CHECK(config->commands[0].name == "docs");
     CHECK(config->commands[1].name == "kudos");
     CHECK(config->commands[2].name == "remind-oncall");
     CHECK(config->commands[3].name == "new-service");
-    CHECK(config->commands[4].name == "deploy-production");
-    CHECK(config->commands[5].name == "deploy");
-    for (std::size_t i = 3; i < 6; ++i) CHECK(config->commands[i].action.has_value());
+    CHECK(config->commands[4].name == "platform-health");
+    CHECK(config->commands[5].name == "deploy-production");
+    CHECK(config->commands[6].name == "deploy");
+    for (std::size_t i = 3; i < 7; ++i) CHECK(config->commands[i].action.has_value());
+    CHECK(config->http_host == "127.0.0.1");
+    CHECK(config->http_port == 8765);
     for (const auto& spec : config->commands) CHECK_FALSE(spec.builtin);
 
     const auto* docs = find_command(*config, "docs");
@@ -306,7 +309,7 @@ TEST_CASE("unknown and duplicate keys", "[config]") {
         {"nothing close",
          "bot: {name: x}\n"
          "zzzzzzzz: 1\n",
-         2, 1, "unknown key 'zzzzzzzz' in the top level — expected one of: bot, log, store, console, users, groups, commands"},
+         2, 1, "unknown key 'zzzzzzzz' in the top level — expected one of: bot, log, store, http, console, users, groups, commands"},
         {"duplicate key in bot",
          "bot:\n"
          "  name: a\n"
@@ -629,7 +632,9 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   ": ok\n"
                                   "  adapter:  console (prefix /platform)\n"
                                   "  store:    /srv/platbot/demo.db\n"
-                                  "  commands: 6 (docs, kudos, remind-oncall, new-service, deploy-production, deploy) "
+                                  "  http:     127.0.0.1:8765 (/healthz)\n"
+                                  "  commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, "
+                                  "deploy-production, deploy) "
                                   "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
                                   "deny, audit)\n"
                                   "  groups:   deployers (2), platform-team (1), sre (2)\n"

@@ -1,6 +1,8 @@
 // End to end: the demo's platform actions through the real binary and piped console
 // input — scaffolding, a deploy with live progress, and a production deploy that has to
 // be confirmed by the requester and approved by someone else.
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <regex>
@@ -16,10 +18,19 @@ using Catch::Contains;
 
 namespace {
 
-ProcessResult demo(const TempDir& data, const std::string& input) {
+ProcessResult demo(const TempDir& data, const std::string& input, std::map<std::string, std::string> env = {}) {
     // DEMO_STEP_DELAY keeps the demo rollout fast; the steps are the same.
-    return run_platbot({"--config", source_path("config/demo.yaml")}, input,
-                       {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}});
+    env.emplace("PLATBOT_DATA", data.path().string());
+    env.emplace("DEMO_STEP_DELAY", "0.05");
+    return run_platbot({"--config", source_path("config/demo.yaml")}, input, env);
+}
+
+// A port nothing listens on right now (the OS may hand it out again later; good enough
+// for one test that needs to know its port in advance).
+unsigned short free_port() {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    return acceptor.local_endpoint().port();
 }
 
 // The ids of the jobs a run mentioned, in order of first mention.
@@ -135,4 +146,25 @@ TEST_CASE("arguments cannot smuggle options or shell syntax into a program", "[e
     CHECK_THAT(result.out, Contains("service must match"));
     CHECK_THAT(result.out, Contains("name must match"));
     CHECK(job_ids(result.out).empty());
+}
+
+TEST_CASE("the http action asks the bot's own health endpoint over loopback", "[e2e][actions]") {
+    TempDir data;
+    const auto port = std::to_string(free_port());
+    const auto result = demo(data, "/platform platform-health\n", {{"PLATBOT_HTTP_PORT", port}});
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("💚 The platform API says ok (version "));
+    CHECK_THAT(result.out, Contains("uptime: "));
+}
+
+TEST_CASE("an http endpoint that cannot listen is one clear line and exit 1", "[e2e][actions]") {
+    TempDir data;
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor taken(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    const auto port = std::to_string(taken.local_endpoint().port());
+    const auto result = demo(data, "/platform help\n", {{"PLATBOT_HTTP_PORT", port}});
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Contains("cannot listen on 127.0.0.1:" + port));
+    CHECK_THAT(result.err, Contains("change http.listen"));
 }

@@ -198,7 +198,7 @@ TEST_CASE("the command line: --help, --version, check, and mistakes", "[e2e]") {
     const auto check = run_platbot({"check", "--config", source_path("config/demo.yaml")}, "",
                                    {{"PLATBOT_DATA", data.path().string()}});
     CHECK(check.exit_code == 0);
-    CHECK_THAT(check.out, Catch::Contains("commands: 6 (docs, kudos, remind-oncall, new-service, deploy-production, deploy)"));
+    CHECK_THAT(check.out, Catch::Contains("commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, deploy-production, deploy)"));
     CHECK_THAT(check.out, Catch::Contains("adapter:  console"));
 
     const auto unknown = run_platbot({"--frob"}, "");

@@ -1,7 +1,8 @@
 // A child for the process runner tests. It prints exactly what it received, so a test can
 // assert it:
 //   line 1: argv[1..] as a JSON array
-//   line 2: {"cwd": "...", "env": {"NAME": "value", ...}, "pid": 123, "fds": [0, 1, 2], "stdin": "eof"}
+//   line 2: {"cwd": "...", "env": {"NAME": "value", ...}, "pid": 123, "fds": [0, 1, 2], "stdin": "eof",
+//            "sigpipe_ignored": false}
 //           fds: which of 0..1023 it inherited open; stdin: "eof", "data" or "error" on one read
 // then does what these variables ask, in this order:
 //   ARGV_DUMP_FORK_SLEEP=ms   fork a grandchild that sleeps ms holding stdout; prints "grandchild <pid>"
@@ -12,6 +13,7 @@
 //   ARGV_DUMP_SLEEP_MS=ms     sleep before exiting
 //   ARGV_DUMP_EXIT=code       exit status (0 by default)
 #include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -77,8 +79,12 @@ int main(int argc, char** argv) {
     char byte = 0;
     const ssize_t got = ::read(STDIN_FILENO, &byte, 1);
     const char* in = got == 0 ? "eof" : got > 0 ? "data" : "error";
-    std::printf("{\"cwd\":%s,\"env\":{%s},\"pid\":%ld,\"fds\":[%s],\"stdin\":\"%s\"}\n", json_string(cwd).c_str(),
-                env.c_str(), static_cast<long>(::getpid()), fds.c_str(), in);
+    struct sigaction pipe_action {};
+    ::sigaction(SIGPIPE, nullptr, &pipe_action);
+    const bool ignores_sigpipe = pipe_action.sa_handler == SIG_IGN;
+    std::printf("{\"cwd\":%s,\"env\":{%s},\"pid\":%ld,\"fds\":[%s],\"stdin\":\"%s\",\"sigpipe_ignored\":%s}\n",
+                json_string(cwd).c_str(), env.c_str(), static_cast<long>(::getpid()), fds.c_str(), in,
+                ignores_sigpipe ? "true" : "false");
     std::fflush(stdout);
 
     if (const long ms = number("ARGV_DUMP_FORK_SLEEP", 0); ms > 0) {

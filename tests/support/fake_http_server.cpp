@@ -1,6 +1,7 @@
 #include "support/fake_http_server.hpp"
 
 #include <condition_variable>
+#include <cstdint>
 #include <exception>
 #include <map>
 #include <mutex>
@@ -34,6 +35,7 @@ std::string lower(std::string text) {
 void ignore_errors(std::exception_ptr) {}
 
 constexpr auto idle_limit = std::chrono::seconds(30);  // a silent client can't pin a connection forever
+constexpr std::uint64_t body_limit = 64 << 20;         // Beast's default of 1 MiB is small for benchmarks
 
 }  // namespace
 
@@ -48,6 +50,7 @@ struct FakeHttpServer::Impl {
     asio::io_context io{1};
     tcp::acceptor acceptor{io};
     unsigned short port = 0;
+    std::size_t connections = 0;  // accepted so far; only the server thread touches it
 
     mutable std::mutex mutex;
     mutable std::condition_variable arrived;
@@ -59,20 +62,22 @@ struct FakeHttpServer::Impl {
     asio::awaitable<void> accept_loop() {
         for (;;) {
             tcp::socket socket = co_await acceptor.async_accept(asio::use_awaitable);
-            asio::co_spawn(io, serve(std::move(socket)), ignore_errors);
+            asio::co_spawn(io, serve(std::move(socket), ++connections), ignore_errors);
         }
     }
 
     // One connection: read a request, answer it, repeat while the client keeps it alive.
-    asio::awaitable<void> serve(tcp::socket socket) {
+    asio::awaitable<void> serve(tcp::socket socket, std::size_t connection) {
         boost::beast::tcp_stream stream(std::move(socket));
         boost::beast::flat_buffer buffer;
         for (;;) {
-            http::request<http::string_body> request;
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(body_limit);
             stream.expires_after(idle_limit);
-            co_await http::async_read(stream, buffer, request, asio::use_awaitable);
+            co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
+            const auto request = parser.release();
 
-            ReceivedRequest received = record(request);
+            ReceivedRequest received = record(request, connection);
             FakeResponse reply = answer(received);
             if (reply.delay.count() > 0) {
                 asio::steady_timer timer(co_await asio::this_coro::executor);
@@ -99,12 +104,14 @@ struct FakeHttpServer::Impl {
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
-    ReceivedRequest record(const http::request<http::string_body>& request) {
+    ReceivedRequest record(const http::request<http::string_body>& request, std::size_t connection) {
         ReceivedRequest received;
+        received.connection = connection;
         received.method = std::string(request.method_string());
         received.target = std::string(request.target());
         received.path = received.target.substr(0, received.target.find('?'));
-        for (const auto& field : request) received.headers.emplace_back(lower(std::string(field.name_string())), std::string(field.value()));
+        for (const auto& field : request)
+            received.headers.emplace_back(lower(std::string(field.name_string())), std::string(field.value()));
         received.body = request.body();
         {
             std::lock_guard lock(mutex);

@@ -21,6 +21,7 @@ struct ReceivedRequest {
     std::string path;    // target without the query
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, in arrival order
     std::string body;
+    std::size_t connection = 0;  // which TCP connection carried it, counted from 1
 
     // The first header with this name (any case), or empty.
     std::string header(std::string_view name) const;

@@ -22,6 +22,9 @@ ProcessResult run_platbot(const std::vector<std::string>& args, const std::strin
     const std::string err = io.file("stderr.txt");
 
     bp::environment environment = boost::this_process::environment();
+    // Tests run in parallel: the demo's own HTTP endpoint takes any free port unless a
+    // test asks for a particular one.
+    environment["PLATBOT_HTTP_PORT"] = "0";
     for (const auto& [name, value] : env) environment[name] = value;
 
     ProcessResult result;

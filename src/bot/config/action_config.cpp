@@ -1,6 +1,7 @@
 #include "bot/config/action_config.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <filesystem>
 
 #include "bot/common/text.hpp"
@@ -31,8 +32,12 @@ public:
         const std::string raw = yaml_.string(node, what);
         milliseconds value{0};
         if (raw.size() > 2 && raw.ends_with("ms") && raw.find_first_not_of("0123456789") == raw.size() - 2) {
-            value = milliseconds(std::stoll(raw.substr(0, raw.size() - 2)));
+            milliseconds::rep count = 0;
+            if (std::from_chars(raw.data(), raw.data() + raw.size() - 2, count).ec != std::errc{})
+                fail_at(node, what + ": '" + raw + "' is too long");
+            value = milliseconds(count);
         } else if (auto parsed = commands::parse_duration(raw)) {
+            if (parsed->count() > milliseconds::max().count() / 1000) fail_at(node, what + ": '" + raw + "' is too long");
             value = *parsed;
         } else {
             fail_at(node, what + ": " + parsed.error().message);

@@ -17,7 +17,7 @@ namespace platbot::config {
 
 namespace {
 
-const std::vector<std::string> top_level_keys{"bot", "log", "store", "console", "users", "groups", "commands"};
+const std::vector<std::string> top_level_keys{"bot", "log", "store", "http", "console", "users", "groups", "commands"};
 const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
 bool is_identifier(const std::string& s, bool allow_dash) {
@@ -39,6 +39,7 @@ public:
         if (auto log = root["log"]) read_log(log, config);
         if (auto store = root["store"]) read_store(store, config, path);
         else config.store_path = relative_to(path, config.store_path);
+        if (auto http = root["http"]) read_http(http, config);
         if (auto users = root["users"]) read_users(users, config);
         if (auto groups = root["groups"]) read_groups(groups, config);
         if (auto console = root["console"]) read_console(console, config);
@@ -96,6 +97,21 @@ private:
             if (config.store_path.empty()) fail_at(n, "store.path: expected a file path");
         }
         config.store_path = relative_to(path, config.store_path);
+    }
+
+    void read_http(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "http", {"listen"});
+        const YAML::Node listen = yaml_.required(node, "listen", "http");
+        const std::string value = yaml_.string(listen, "http.listen");
+        const auto colon = value.rfind(':');
+        const auto bad = [&] { fail_at(listen, "http.listen: expected HOST:PORT such as 127.0.0.1:8765, got '" + value + "'"); };
+        if (colon == std::string::npos || colon == 0) bad();
+        const std::string port = value.substr(colon + 1);
+        if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) bad();
+        const long number = std::stol(port);
+        if (number > 65535) bad();
+        config.http_host = value.substr(0, colon);
+        config.http_port = static_cast<unsigned short>(number);
     }
 
     chat::User read_user(const YAML::Node& node, std::string_view where) {
@@ -278,7 +294,10 @@ Result<Config> load_config(const std::string& path,
         return fail(path + ": cannot read the config file — check the path given to --config");
     std::stringstream content;
     content << file.rdbuf();
-    const auto located = [&](int line, int column, const std::string& message) {
+    const auto located = [&](int line, int column, const std::string& raw) {
+        // One line, as promised: a value quoted in the message may hold line breaks.
+        std::string message;
+        for (const char c : raw) message += c == '\n' ? "\\n" : c == '\r' ? "\\r" : std::string(1, c);
         if (line == 0) return fail(path + ": " + message);
         return fail(path + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " + message);
     };
@@ -303,6 +322,8 @@ std::string summary(const Config& config) {
     std::string out = config.path + ": ok\n";
     out += "  adapter:  " + config.adapter + " (prefix " + config.prefix + ")\n";
     out += "  store:    " + config.store_path + "\n";
+    if (!config.http_host.empty())
+        out += "  http:     " + config.http_host + ":" + std::to_string(config.http_port) + " (/healthz)\n";
     std::vector<std::string> names;
     for (const auto& spec : config.commands) names.push_back(spec.name);
     out += "  commands: " + std::to_string(names.size()) + (names.empty() ? "" : " (" + text::join(names, ", ") + ")") +

@@ -29,6 +29,9 @@ struct Config {
     std::size_t history_limit = 10;
     std::string admin_group;  // its members see everyone's jobs, cancel any job, read the audit trail
     ConsoleSettings console;
+    // The bot's own HTTP endpoint (health); empty host means off.
+    std::string http_host;
+    unsigned short http_port = 0;
     std::vector<chat::User> users;
     std::map<std::string, std::vector<std::string>> groups;
     std::vector<commands::CommandSpec> commands;

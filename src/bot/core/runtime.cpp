@@ -8,12 +8,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bot/chat/console/console_adapter.hpp"
 #include "bot/core/bot.hpp"
 #include "bot/core/logging.hpp"
 #include "bot/net/http_client.hpp"
+#include "bot/net/http_server.hpp"
 #include "bot/process/process_runner.hpp"
 #include "bot/store/store.hpp"
 #include "commands/actions/action_runner.hpp"
@@ -69,6 +71,26 @@ int run(const config::Config& config, const RunOptions& options) {
     engine.use_jobs(jobs);
     Bot bot(engine, adapter);
 
+    net::HttpServer server(io.get_executor());
+    const auto started = std::chrono::steady_clock::now();
+    server.route("GET", "/healthz", [&](const net::ServerRequest&) {
+        const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+        const nlohmann::json health{{"status", "ok"},
+                                    {"version", version()},
+                                    {"adapter", adapter.name()},
+                                    {"uptime_seconds", uptime.count()},
+                                    {"jobs_active", jobs.active()}};
+        return net::ServerResponse{200, "application/json", health.dump()};
+    });
+    if (!config.http_host.empty()) {
+        auto port = server.listen(config.http_host, config.http_port);
+        if (!port) {
+            std::fprintf(stderr, "platbot: %s\n", port.error().message.c_str());
+            return 1;
+        }
+        spdlog::info("http endpoint on {}:{} (/healthz)", config.http_host, *port);
+    }
+
     int exit_code = 0;
     CancelToken stopping;
     asio::signal_set signals(io, SIGINT, SIGTERM);
@@ -97,6 +119,7 @@ int run(const config::Config& config, const RunOptions& options) {
             exit_code = 1;
         }
         signals.cancel();
+        server.stop();
         io.stop();
     });
     io.run();

@@ -298,9 +298,12 @@ public:
             auto node = transfers_.extract(easy);
             return complete(std::move(node.mapped()), std::move(error));
         }
-        raw->cancel_guard = cancel.on_cancel([self = weak_from_this(), easy, id] {
+        auto guard = cancel.on_cancel([self = weak_from_this(), easy, id] {
             if (auto core = self.lock()) core->cancel_transfer(easy, id);
         });
+        // Looked up again rather than through `raw`: the action may already have run.
+        if (auto it = transfers_.find(easy); it != transfers_.end() && it->second->id == id)
+            it->second->cancel_guard = std::move(guard);
     }
 
     // Completes every transfer still in flight as cancelled and lets go of curl.
@@ -507,7 +510,6 @@ private:
         };
 
         check(curl_easy_setopt(easy, CURLOPT_URL, request.url.c_str()));
-        check(curl_easy_setopt(easy, CURLOPT_PRIVATE, &transfer));
         check(curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error));
         check(curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L));
 #if LIBCURL_VERSION_NUM >= 0x075500  // 7.85 replaced the bitmask options with strings

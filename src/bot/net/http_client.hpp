@@ -3,6 +3,8 @@
 // callback becomes Asio waits on its descriptors and its timer callback a steady_timer,
 // so thousands of slow calls cost no threads and never block the loop. One send() is
 // one transfer; retry policy belongs to the caller (see net/retry.hpp).
+// Single-threaded like the rest of the loop: use a client on its executor's thread only,
+// and destroy it before its io_context (in-flight transfers then complete as cancelled).
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -24,7 +26,7 @@ struct HttpRequest {
     std::string method = "GET";
     std::string url;
     std::vector<Header> headers;
-    std::string body;
+    std::string body;                                  // sent as is; set Content-Type yourself
     std::chrono::milliseconds timeout{10000};         // the whole transfer
     std::chrono::milliseconds connect_timeout{5000};
     bool follow_redirects = false;

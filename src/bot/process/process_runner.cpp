@@ -37,8 +37,11 @@
 // that handler without SA_RESTART, so every child exit would interrupt blocking system
 // calls on the bot's other threads, and the handler stays installed for the io_context's
 // lifetime. Instead the leader's exit is polled with waitid(WNOWAIT) on a steady_timer
-// whose interval starts at 1 ms and backs off to kPollMax, and restarts at 1 ms whenever a
-// pipe reaches end-of-file (the usual sign of an exit). WNOWAIT leaves the leader a zombie
+// whose interval starts at 1 ms and backs off to kPollMax, and restarts at 1 ms once both
+// pipes reach end-of-file (the usual sign of an exit) or the group is killed. It also
+// works when something else on the loop waits for SIGCHLD, and with any number of
+// children. The only thing it cannot survive is someone else reaping our child
+// (waitpid(-1), SIGCHLD set to SIG_IGN): then exit_code and signal stay unknown. WNOWAIT leaves the leader a zombie
 // until the very end, so its pid, which is also the process group id, cannot be reused
 // while the group may still be signalled: kill(-pgid, SIGKILL) can never hit a stranger.
 //
@@ -516,11 +519,14 @@ asio::awaitable<Result<ProcessResult>> ProcessRunner::run(ProcessRequest request
     std::optional<Clock::time_point> exited_at;
     bool pipes_closed = false;
     bool eof_seen = false;
+    bool kill_seen = false;
     for (;;) {
-        auto now = Clock::now();
+        const auto now = Clock::now();
         const bool both_eof = run->out.done && run->err.done;
-        if (both_eof && !eof_seen) {  // the leader is probably exiting right now: poll fast
-            eof_seen = true;
+        // After end-of-file or a kill the leader is about to exit: poll fast again.
+        if ((both_eof && !eof_seen) || (run->killed_at && !kill_seen)) {
+            eof_seen = eof_seen || both_eof;
+            kill_seen = kill_seen || run->killed_at.has_value();
             poll_every = 1ms;
             next_poll = now;
         }
@@ -535,8 +541,7 @@ asio::awaitable<Result<ProcessResult>> ProcessRunner::run(ProcessRequest request
         if (!run->leader_exited && !run->killed_at && now >= deadline) {
             result.timed_out = true;
             run->kill_group();
-            poll_every = 1ms;
-            next_poll = now;
+            continue;  // poll again at once
         }
         // The leader is gone but something it started still holds the pipes.
         if (exited_at && !run->killed_at && now >= *exited_at + kDrainGrace) run->kill_group();

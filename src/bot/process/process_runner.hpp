@@ -26,7 +26,9 @@ struct ProcessRequest {
     std::map<std::string, std::string> env;        // the child's whole environment
     std::chrono::milliseconds timeout{60000};
     std::size_t output_limit = 64 * 1024;          // per stream; the tail is kept
-    // Called on the loop for each complete stdout line as it arrives (progress).
+    // Called on the loop for each complete stdout line as it arrives (progress), and for a
+    // last unterminated line at the end; lines are cut at 64 KiB. If it throws it is not
+    // called again, and run() rethrows that exception once the child is gone.
     std::function<void(std::string_view line)> on_line;
 };
 
@@ -48,7 +50,9 @@ public:
     ~ProcessRunner();
 
     // An error only when the program could not start (missing, not executable, bad cwd);
-    // a non-zero exit, a timeout or a cancel are results.
+    // a non-zero exit, a timeout or a cancel are results. When the program exits but
+    // something it started still holds its stdout or stderr, that rest of its process
+    // group is killed after a one-second grace, so a background child cannot hold the run.
     boost::asio::awaitable<Result<ProcessResult>> run(ProcessRequest request, CancelToken cancel = {});
 
     std::size_t running() const;

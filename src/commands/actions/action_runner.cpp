@@ -27,6 +27,7 @@ constexpr milliseconds first_backoff{500};
 constexpr milliseconds max_backoff{10000};
 // A server asking for a longer pause than this is treated as down for this run.
 constexpr milliseconds max_retry_after{60000};
+constexpr int max_failed_polls = 3;
 
 bool idempotent(const std::string& method) {
     return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" || method == "OPTIONS";
@@ -64,10 +65,33 @@ std::string excerpt(const std::string& text) {
     return text.substr(0, body_excerpt) + "…";
 }
 
+// ActionResult::error is one line; a server's message or a rejected value may hold several.
+std::string one_line(const std::string& text) {
+    std::string out;
+    for (const char c : text) {
+        if (c != '\r' && c != '\n') out += c;
+        else if (!out.empty() && out.back() != ' ') out += ' ';
+    }
+    return std::string(text::trim(out));
+}
+
+// "300ms" for the short timeouts tests use, "1m30s" otherwise.
+std::string describe(milliseconds duration) {
+    if (duration.count() % 1000 != 0) return std::to_string(duration.count()) + "ms";
+    return format_duration(std::chrono::duration_cast<std::chrono::seconds>(duration));
+}
+
 std::string last_line(const std::string& text) {
     const std::string_view trimmed = text::trim(text);
     const auto newline = trimmed.rfind('\n');
     return std::string(newline == std::string_view::npos ? trimmed : trimmed.substr(newline + 1));
+}
+
+// Headers the action did not set itself; a configured header always wins.
+void add_default_header(net::HttpRequest& request, std::string_view name, std::string value) {
+    for (const auto& header : request.headers)
+        if (text::iequals(header.first, name)) return;
+    request.headers.emplace_back(std::string(name), std::move(value));
 }
 
 }  // namespace
@@ -107,7 +131,7 @@ Result<net::HttpRequest> render_http_request(const HttpAction& action, const Tem
             for (const auto& [pointer, value] : action.json_leaves)
                 body[nlohmann::json::json_pointer(pointer)] = value.render_json(context);
             request.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-            request.headers.emplace_back("Content-Type", "application/json");
+            add_default_header(request, "Content-Type", "application/json");
             break;
         }
         case BodyKind::form: {
@@ -115,15 +139,15 @@ Result<net::HttpRequest> render_http_request(const HttpAction& action, const Tem
             for (const auto& [name, value] : action.form)
                 pairs.push_back(text::percent_encode(name) + "=" + text::percent_encode(value.render(context)));
             request.body = text::join(pairs, "&");
-            request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+            add_default_header(request, "Content-Type", "application/x-www-form-urlencoded");
             break;
         }
         case BodyKind::raw:
             request.body = action.raw_body.render(context);
-            if (!action.content_type.empty()) request.headers.emplace_back("Content-Type", action.content_type);
+            if (!action.content_type.empty()) add_default_header(request, "Content-Type", action.content_type);
             break;
     }
-    request.headers.emplace_back("Accept", "application/json");
+    add_default_header(request, "Accept", "application/json");
     request.timeout = action.timeout;
     request.verify_tls = action.verify_tls;
     request.ca_bundle = action.ca_bundle;
@@ -159,6 +183,9 @@ ActionRunner::ActionRunner(asio::any_io_executor executor, net::HttpClient& http
     : executor_(std::move(executor)), http_(http), processes_(processes), env_(std::move(env)) {}
 
 asio::awaitable<bool> ActionRunner::sleep(milliseconds duration, const CancelToken& cancel) {
+    // Cancelled already (say, from on_progress): an armed cancel runs before the wait
+    // starts and would not stop it.
+    if (cancel.cancelled()) co_return false;
     asio::steady_timer timer(executor_, duration);
     auto guard = cancel.on_cancel([&timer] { timer.cancel(); });
     boost::system::error_code ec;
@@ -234,16 +261,14 @@ asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_exec(
     if (result->cancelled) {
         attempt.error = "cancelled";
     } else if (result->timed_out) {
-        attempt.error = "timed out after " + format_duration(std::chrono::duration_cast<std::chrono::seconds>(action.timeout)) +
-                        " and was stopped";
+        attempt.error = "timed out after " + describe(action.timeout) + " and was stopped";
     } else {
         attempt.completed = true;
-        if (result->exit_code != 0) {
-            const std::string reason = last_line(result->err.empty() ? result->out : result->err);
-            attempt.error = (result->signal ? "killed by signal " + std::to_string(result->signal)
-                                            : "exited with code " + std::to_string(result->exit_code)) +
-                            (reason.empty() ? "" : ": " + reason);
-        }
+        // Said for exit 0 too (exit_codes may not list it); run() clears it on success.
+        const std::string reason = last_line(result->err.empty() ? result->out : result->err);
+        attempt.error = (result->signal ? "killed by signal " + std::to_string(result->signal)
+                                        : "exited with code " + std::to_string(result->exit_code)) +
+                        (reason.empty() ? "" : ": " + reason);
     }
     if (!result->err.empty()) attempt.body += (attempt.body.empty() ? "" : "\n") + result->err;
     co_return attempt;
@@ -294,7 +319,8 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
     nlohmann::json fields = nlohmann::json::object();
     for (const auto& [name, pointer] : spec.fields) {
         const nlohmann::json::json_pointer at(pointer);
-        const nlohmann::json value = attempt.json.contains(at) ? attempt.json.at(at) : nlohmann::json();
+        const nlohmann::json* found = find_pointer(attempt.json, at);
+        const nlohmann::json value = found != nullptr ? *found : nlohmann::json();
         fields[name] = value;
         if (!value.is_null()) result.fields.push_back({name, json_text(value)});
     }
@@ -304,13 +330,12 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
         const TrackSpec& track = *spec.track;
         const auto deadline = Clock::now() + track.timeout;
         bool done = false;
+        int failed_polls = 0;
         std::string last_step;
         while (!done) {
             if (Clock::now() + track.every > deadline) {
                 ok = false;
-                attempt.error = "still not done after " +
-                                format_duration(std::chrono::duration_cast<std::chrono::seconds>(track.timeout)) +
-                                " — stopped following it; check the link";
+                attempt.error = "still not done after " + describe(track.timeout) + " — stopped following it; check the link";
                 break;
             }
             if (!co_await sleep(track.every, cancel)) {
@@ -325,10 +350,20 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
                 attempt.cancelled = true;
                 break;
             }
-            if (!poll.completed) {
-                spdlog::warn("tracking poll failed: {}", poll.error);
+            // A poll that errors or answers non-2xx is retried on the next tick; several in a
+            // row (a revoked token, a wrong URL) end the job instead of waiting for the timeout.
+            const bool poll_ok = poll.completed && (!track.http || (poll.status >= 200 && poll.status < 300));
+            if (!poll_ok) {
+                const std::string why = poll.completed ? "HTTP " + std::to_string(poll.status) : poll.error;
+                spdlog::warn("tracking poll failed: {}", why);
+                if (++failed_polls >= max_failed_polls) {
+                    ok = false;
+                    attempt.error = "could not follow it: " + std::to_string(failed_polls) + " polls in a row failed (" + why + ")";
+                    break;
+                }
                 continue;
             }
+            failed_polls = 0;
             context["track"] = {{"status", poll.status}, {"json", poll.json}};
             if (!track.link.empty()) result.link = track.link.render(context);
             std::string step;
@@ -346,7 +381,7 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
     result.cancelled = attempt.cancelled || cancel.cancelled();
     result.ok = ok && !result.cancelled;
     if (result.cancelled) attempt.error = "cancelled";
-    if (!result.ok) result.error = attempt.error.empty() ? "failed" : attempt.error;
+    if (!result.ok) result.error = attempt.error.empty() ? "failed" : one_line(attempt.error);
     context["error"] = result.error;
     context["duration"] =
         format_duration(std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - started));

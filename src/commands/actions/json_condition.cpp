@@ -13,11 +13,23 @@ bool truthy(const nlohmann::json& value) {
     if (value.is_null()) return false;
     if (value.is_boolean()) return value.get<bool>();
     if (value.is_number()) return value.get<double>() != 0;
-    if (value.is_string() || value.is_array() || value.is_object()) return !value.empty();
+    // nlohmann's empty() is false for every string, so a string is asked for its own size.
+    if (value.is_string()) return !value.get_ref<const std::string&>().empty();
+    if (value.is_array() || value.is_object()) return !value.empty();
     return true;
 }
 
 }  // namespace
+
+const nlohmann::json* find_pointer(const nlohmann::json& document, const nlohmann::json::json_pointer& pointer) {
+    // contains() throws instead of answering for an array index too large to count
+    // (`/items/99999999999999999999`), and a server decides what the document holds.
+    try {
+        return document.contains(pointer) ? &document.at(pointer) : nullptr;
+    } catch (const nlohmann::json::exception&) {
+        return nullptr;
+    }
+}
 
 Result<JsonCondition> JsonCondition::parse(std::string_view source) {
     JsonCondition condition;
@@ -59,8 +71,9 @@ Result<JsonCondition> JsonCondition::parse(std::string_view source) {
 }
 
 bool JsonCondition::holds(const nlohmann::json& document) const {
-    if (!document.contains(pointer_)) return op_ == Op::ne;
-    const nlohmann::json& value = document.at(pointer_);
+    const nlohmann::json* found = find_pointer(document, pointer_);
+    if (found == nullptr) return op_ == Op::ne;
+    const nlohmann::json& value = *found;
     switch (op_) {
         case Op::truthy: return truthy(value);
         case Op::eq: return value == operand_;

@@ -10,6 +10,9 @@
 
 namespace platbot::commands {
 
+// What `pointer` names in `document`, or null when it names nothing there.
+const nlohmann::json* find_pointer(const nlohmann::json& document, const nlohmann::json::json_pointer& pointer);
+
 class JsonCondition {
 public:
     enum class Op { truthy, eq, ne, lt, le, gt, ge };

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <random>
+#include <utility>
 
 #include "bot/common/text.hpp"
 #include "commands/values.hpp"
@@ -71,9 +72,13 @@ JobService::JobService(asio::any_io_executor executor, chat::Outbox& outbox, sto
       store_(store),
       runner_(runner),
       directory_(directory),
-      settings_(std::move(settings)) {}
+      settings_(std::move(settings)),
+      alive_(std::make_shared<bool>(true)) {}
 
 JobService::~JobService() {
+    // Work already spawned (a job's run, a progress update, an expiry) outlives the
+    // service; it checks this flag before it touches the service again.
+    *alive_ = false;
     for (auto& [id, job] : live_) {
         job->cancel.cancel();
         if (job->expiry) job->expiry->cancel();
@@ -99,7 +104,11 @@ std::string JobService::new_id() const {
 }
 
 void JobService::spawn(chat::Task<void> work, std::string what) {
-    asio::co_spawn(executor_, std::move(work), [what = std::move(what)](std::exception_ptr failure) {
+    // co_spawn starts the work on a later turn of the loop, when the service may be gone.
+    auto guarded = [](std::shared_ptr<bool> alive, chat::Task<void> work) -> chat::Task<void> {
+        if (*alive) co_await std::move(work);
+    };
+    asio::co_spawn(executor_, guarded(alive_, std::move(work)), [what = std::move(what)](std::exception_ptr failure) {
         if (!failure) return;
         try {
             std::rethrow_exception(failure);
@@ -252,19 +261,34 @@ chat::Task<void> JobService::after_confirmation(LivePtr job) {
     request.buttons.push_back(button("Approve", settings_.prefix + " approve " + job->record.id, chat::ButtonStyle::primary));
     request.buttons.push_back(button("Deny", settings_.prefix + " deny " + job->record.id, chat::ButtonStyle::danger));
     job->approval_request = co_await outbox_.post(where, request);
+    if (job->record.state != JobState::awaiting_approval) {
+        // Cancelled (or denied) while the request was being posted: close it at once.
+        const chat::Reply closed = say("🔐 Approval request for `" + job->record.line + "` (job `" + job->record.id +
+                                           "`) is closed: " + job->record.outcome + ".",
+                                       false);
+        co_await outbox_.update(job->approval_request, closed);
+        co_return;
+    }
     arm_expiry(job, rule.expires, JobState::awaiting_approval);
 }
 
 void JobService::arm_expiry(const LivePtr& job, std::chrono::seconds after, JobState waiting_state) {
     job->expiry = std::make_unique<asio::steady_timer>(executor_, after);
     std::weak_ptr<Live> weak = job;
-    job->expiry->async_wait([this, weak, waiting_state, after](const boost::system::error_code& ec) {
+    job->expiry->async_wait([this, alive = alive_, weak, waiting_state, after](const boost::system::error_code& ec) {
         auto job = weak.lock();
-        if (ec || !job || job->record.state != waiting_state) return;
-        const std::string why = waiting_state == JobState::awaiting_confirmation
-                                    ? "expired: not confirmed within " + format_duration(after)
-                                    : "expired: not approved within " + format_duration(after);
-        spawn(finish_waiting(job, JobState::expired, why, chat::User{}, "expired"), "expiring job " + job->record.id);
+        if (ec || !*alive || !job || job->record.state != waiting_state) return;
+        std::string why = waiting_state == JobState::awaiting_confirmation
+                              ? "expired: not confirmed within " + format_duration(after)
+                              : "expired: not approved within " + format_duration(after);
+        // The spawned work starts on a later turn: a confirmation or approval handled in
+        // between has moved the job on, and then it must not expire.
+        auto expire = [](JobService* self, LivePtr job, JobState waiting_state, std::string why) -> chat::Task<void> {
+            if (job->record.state != waiting_state) co_return;
+            const chat::User nobody;
+            co_await self->finish_waiting(job, JobState::expired, std::move(why), nobody, "expired");
+        };
+        spawn(expire(this, job, waiting_state, std::move(why)), "expiring job " + job->record.id);
     });
 }
 
@@ -278,10 +302,12 @@ chat::Task<void> JobService::finish_waiting(LivePtr job, JobState state, std::st
     live_.erase(job->record.id);
     co_await show_status(*job);
     if (!job->approval_request.id.empty()) {
+        // Taken, so approve() does not close it a second time after a refusal.
+        const chat::MessageRef request = std::exchange(job->approval_request, {});
         chat::Reply closed = say("🔐 Approval request for `" + job->record.line + "` (job `" + job->record.id +
                                      "`) is closed: " + outcome + ".",
                                  false);
-        co_await outbox_.update(job->approval_request, closed);
+        co_await outbox_.update(request, closed);
     }
     // Tell the requester directly when someone else or the clock ended it.
     if (actor.id != job->record.requester_id) {
@@ -321,25 +347,26 @@ chat::Task<void> JobService::run(LivePtr job) {
     change_state(*job, JobState::running, "started", "", "");
     co_await show_status(*job);
 
-    auto work = [](JobService* self, LivePtr job) -> chat::Task<void> {
-        auto on_progress = [self, weak = std::weak_ptr<Live>(job)](const ActionProgress& progress) {
+    auto work = [](JobService* self, LivePtr job, std::shared_ptr<bool> alive) -> chat::Task<void> {
+        auto on_progress = [self, alive, weak = std::weak_ptr<Live>(job)](const ActionProgress& progress) {
             auto job = weak.lock();
-            if (!job) return;
+            if (!job || !*alive) return;
             if (!progress.step.empty()) job->step = progress.step;
             if (!progress.link.empty()) job->link = progress.link;
             if (job->update_pending) return;
             job->update_pending = true;
             self->spawn(
-                [](JobService* self, LivePtr job) -> chat::Task<void> {
+                [](JobService* self, LivePtr job, std::shared_ptr<bool> alive) -> chat::Task<void> {
                     const auto due = job->last_update + self->settings_.status_interval;
                     if (due > SteadyClock::now()) {
                         asio::steady_timer timer(self->executor_, due);
                         boost::system::error_code ec;
                         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
                     }
+                    if (!*alive) co_return;
                     job->update_pending = false;
                     if (job->record.state == JobState::running) co_await self->show_status(*job);
-                }(self, job),
+                }(self, job, alive),
                 "progress update of job " + job->record.id);
         };
         ActionResult result;
@@ -349,6 +376,9 @@ chat::Task<void> JobService::run(LivePtr job) {
             spdlog::error("job {}: the runner failed: {}", job->record.id, e.what());
             result.error = "platbot could not run it (" + std::string(e.what()) + ")";
         }
+        // The service was destroyed (a shutdown) while this ran: the store still says
+        // running, and the next start's recover() tells the requester.
+        if (!*alive) co_return;
         job->message = result.message;
         job->fields = result.fields;
         if (!result.link.empty()) job->link = result.link;
@@ -371,7 +401,7 @@ chat::Task<void> JobService::run(LivePtr job) {
         self->release_slot(*job);
         co_await self->show_status(*job);
     };
-    spawn(work(this, job), "job " + job->record.id);
+    spawn(work(this, job, alive_), "job " + job->record.id);
 }
 
 void JobService::release_slot(const Live& job) {
@@ -425,12 +455,15 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
                       false);
     }
     if (job->expiry) job->expiry->cancel();
-    if (!job->approval_request.id.empty()) {
+    // Start (or queue, or refuse) it before anything waits: that moves the job out of
+    // awaiting-approval, so a second approval, a deny or a cancel handled while a message
+    // is being updated sees it has moved on instead of starting it again.
+    co_await start_or_queue(job);
+    if (!job->approval_request.id.empty()) {  // a refusal has closed it already
         const chat::Reply closed =
             say("🔐 Job `" + job->record.id + "` (`" + job->record.line + "`) approved by " + name + ".", false);
         co_await outbox_.update(job->approval_request, closed);
     }
-    co_await start_or_queue(job);
     co_return say("Approved job `" + job->record.id + "` — it is on its way.", false);
 }
 

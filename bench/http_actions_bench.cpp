@@ -1,0 +1,501 @@
+// N http actions in flight at once: ActionRunner::run → render_http_request (the real
+// template path) → HttpClient (libcurl multi on ONE Asio thread) → a loopback server that
+// answers each request after --delay-ms. Reports wall time, actions/s, latency spread,
+// the process's thread count (sampled every 10 ms) and RSS. A benchmark: it asserts no
+// timing; it exits non-zero only when an action fails or the setup is impossible.
+//
+//   http_actions_bench [--actions N] [--delay-ms D] [--rounds R] [--server thread|process]
+//
+// --server thread (default): the server runs on its own thread and io_context in this
+// process, so the process needs about 2N+100 descriptors and its RSS includes the
+// server's connections. --server process: the server runs in a forked child, so the
+// numbers (threads, RSS, descriptors: N+100) are the client's alone.
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <new>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "bot/common/cancel.hpp"
+#include "bot/net/http_client.hpp"
+#include "bot/process/process_runner.hpp"
+#include "commands/actions/action_runner.hpp"
+#include "commands/actions/action_spec.hpp"
+#include "commands/template.hpp"
+#include "loopback_server.hpp"
+
+namespace asio = boost::asio;
+using namespace platbot::commands;
+using platbot::CancelToken;
+using platbot::bench::LoopbackServer;
+using platbot::bench::ServerStats;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+struct Options {
+    std::size_t actions = 10000;
+    milliseconds delay{200};
+    int rounds = 3;
+    bool server_process = false;
+};
+
+void usage(std::FILE* out) {
+    std::fprintf(out,
+                 "usage: http_actions_bench [--actions N] [--delay-ms D] [--rounds R] [--server thread|process]\n"
+                 "  --actions N     http actions in flight at once per round (default 10000)\n"
+                 "  --delay-ms D    how long the loopback server waits before answering (default 200)\n"
+                 "  --rounds R      rounds to run and report (default 3)\n"
+                 "  --server MODE   thread: server on its own thread in this process (default);\n"
+                 "                  process: server in a forked child, so threads and RSS are the client's alone\n");
+}
+
+std::optional<long long> parse_number(std::string_view text, long long min, long long max) {
+    if (text.empty() || text.size() > 18 || text.find_first_not_of("0123456789") != std::string_view::npos)
+        return std::nullopt;
+    const long long value = std::stoll(std::string(text));
+    if (value < min || value > max) return std::nullopt;
+    return value;
+}
+
+std::optional<Options> parse_options(int argc, char** argv) {
+    Options options;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view flag = argv[i];
+        if (flag == "--help" || flag == "-h") {
+            usage(stdout);
+            std::exit(0);
+        }
+        if (i + 1 >= argc) {
+            std::fprintf(stderr, "http_actions_bench: %s needs a value\n", argv[i]);
+            return std::nullopt;
+        }
+        const std::string_view value = argv[++i];
+        std::optional<long long> number;
+        if (flag == "--actions" && (number = parse_number(value, 1, 1000000))) {
+            options.actions = static_cast<std::size_t>(*number);
+        } else if (flag == "--delay-ms" && (number = parse_number(value, 0, 600000))) {
+            options.delay = milliseconds(*number);
+        } else if (flag == "--rounds" && (number = parse_number(value, 1, 1000))) {
+            options.rounds = static_cast<int>(*number);
+        } else if (flag == "--server" && (value == "thread" || value == "process")) {
+            options.server_process = value == "process";
+        } else {
+            std::fprintf(stderr, "http_actions_bench: bad option %s %s\n", argv[i - 1], argv[i]);
+            return std::nullopt;
+        }
+    }
+    return options;
+}
+
+// Threads: and VmRSS: from /proc/self/status (read with stdio: cheap enough for 10 ms).
+struct ProcStatus {
+    long threads = 0;
+    long rss_kib = 0;
+};
+
+ProcStatus read_status() {
+    ProcStatus status;
+    std::FILE* file = std::fopen("/proc/self/status", "r");
+    if (file == nullptr) return status;
+    char line[256];
+    while (std::fgets(line, sizeof line, file) != nullptr) {
+        if (std::strncmp(line, "Threads:", 8) == 0) status.threads = std::strtol(line + 8, nullptr, 10);
+        else if (std::strncmp(line, "VmRSS:", 6) == 0) status.rss_kib = std::strtol(line + 6, nullptr, 10);
+    }
+    std::fclose(file);
+    return status;
+}
+
+long max_rss_kib() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;  // KiB on Linux
+}
+
+// Soft limit up to the hard limit; the hard limit up to `need` when we may (root or
+// CAP_SYS_RESOURCE). False, with a message, when `need` descriptors are out of reach.
+bool raise_fd_limit(rlim_t need, std::string& note) {
+    rlimit limit{};
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        note = std::string("getrlimit(RLIMIT_NOFILE) failed: ") + std::strerror(errno);
+        return false;
+    }
+    const rlim_t was_soft = limit.rlim_cur;
+    const rlim_t was_hard = limit.rlim_max;
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < need) {
+        rlimit raised{need, need};
+        if (setrlimit(RLIMIT_NOFILE, &raised) == 0) {
+            note = "RLIMIT_NOFILE " + std::to_string(was_soft) + "/" + std::to_string(was_hard) + " (soft/hard) raised to " +
+                   std::to_string(need) + "/" + std::to_string(need) + " (privileged)";
+            return true;
+        }
+        note = "RLIMIT_NOFILE hard limit is " + std::to_string(was_hard) + " but this run needs about " +
+               std::to_string(need) + " descriptors; raise it (as root: `ulimit -Hn " + std::to_string(need) +
+               "`, or LimitNOFILE= / limits.conf), lower --actions, or use --server process (about N+100)";
+        return false;
+    }
+    limit.rlim_cur = limit.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        note = std::string("setrlimit(RLIMIT_NOFILE) failed: ") + std::strerror(errno);
+        return false;
+    }
+    note = "RLIMIT_NOFILE " + std::to_string(was_soft) + "/" + std::to_string(was_hard) + " (soft/hard), soft raised to " +
+           (limit.rlim_cur == RLIM_INFINITY ? std::string("unlimited") : std::to_string(limit.rlim_cur));
+    return true;
+}
+
+// ---- the server, on a thread or in a forked child ----
+
+ServerStats* shared_stats() {
+    static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "stats must work in shared memory");
+    void* memory = mmap(nullptr, sizeof(ServerStats), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) throw std::runtime_error(std::string("mmap failed: ") + std::strerror(errno));
+    return new (memory) ServerStats();
+}
+
+struct ServerHandle {
+    std::unique_ptr<LoopbackServer> in_process;
+    pid_t child = -1;
+    unsigned short port = 0;
+
+    ~ServerHandle() {
+        if (in_process) in_process.reset();
+        if (child > 0) {
+            kill(child, SIGTERM);
+            int status = 0;
+            waitpid(child, &status, 0);
+        }
+    }
+};
+
+// Forks before the client creates anything: the child runs only the server.
+void start_server_process(ServerHandle& handle, milliseconds delay, ServerStats& stats) {
+    int pipe_fds[2];
+    if (pipe(pipe_fds) != 0) throw std::runtime_error(std::string("pipe failed: ") + std::strerror(errno));
+    std::fflush(nullptr);
+    const pid_t pid = fork();
+    if (pid < 0) throw std::runtime_error(std::string("fork failed: ") + std::strerror(errno));
+    if (pid == 0) {
+        close(pipe_fds[0]);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        unsigned short port = 0;
+        try {
+            LoopbackServer server(delay, stats);
+            asio::signal_set signals(server.context(), SIGTERM, SIGINT);
+            signals.async_wait([&server](const boost::system::error_code&, int) { server.stop(); });
+            port = server.port();
+            if (write(pipe_fds[1], &port, sizeof port) != static_cast<ssize_t>(sizeof port)) _exit(1);
+            close(pipe_fds[1]);
+            server.run();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "http_actions_bench: server process: %s\n", e.what());
+            if (port == 0) {
+                const ssize_t ignored = write(pipe_fds[1], &port, sizeof port);
+                (void)ignored;
+            }
+            _exit(1);
+        }
+        _exit(0);
+    }
+    close(pipe_fds[1]);
+    handle.child = pid;
+    unsigned short port = 0;
+    const ssize_t got = read(pipe_fds[0], &port, sizeof port);
+    close(pipe_fds[0]);
+    if (got != static_cast<ssize_t>(sizeof port) || port == 0) throw std::runtime_error("the server process did not start");
+    handle.port = port;
+}
+
+// ---- one round ----
+
+struct Round {
+    explicit Round(std::size_t total) : total(total) { latency_ms.reserve(total); }
+
+    std::size_t total;
+    std::size_t finished = 0;
+    std::size_t ok = 0;
+    std::size_t failed = 0;
+    std::string first_error;
+    Clock::time_point start;
+    Clock::time_point last;
+    std::vector<double> latency_ms;  // first spawn → this action's completion
+    long threads_before = 0;
+    long threads_peak = 0;
+    long threads_after = 0;
+    long rss_before_kib = 0;
+    long rss_peak_kib = 0;
+    std::size_t in_flight_peak = 0;
+    std::uint64_t server_connections = 0;  // accepted during the round
+    std::uint64_t server_requests = 0;
+    std::uint64_t server_peak_open = 0;
+    asio::steady_timer* sampler = nullptr;
+
+    void finish(bool success, const std::string& error) {
+        const auto now = Clock::now();
+        latency_ms.push_back(std::chrono::duration<double, std::milli>(now - start).count());
+        if (success) {
+            ++ok;
+        } else {
+            ++failed;
+            if (first_error.empty()) first_error = error;
+        }
+        if (++finished == total) {
+            last = now;
+            if (sampler != nullptr) sampler->cancel();
+        }
+    }
+
+    double wall_ms() const { return std::chrono::duration<double, std::milli>(last - start).count(); }
+};
+
+asio::awaitable<void> one_action(ActionRunner& runner, const ActionSpec& spec, std::size_t n, Round& round) {
+    // Named locals: g++ 12 mishandles temporaries inside co_await expressions.
+    TemplateContext context = {{"args", {{"n", n}}},
+                               {"user", {{"id", "U-bench"}, {"name", "bench"}}},
+                               {"channel", {{"id", "C-bench"}}},
+                               {"job", {{"id", "bench-" + std::to_string(n)}}}};
+    const std::function<void(const ActionProgress&)> no_progress;
+    const CancelToken cancel;
+    ActionResult result = co_await runner.run(spec, context, no_progress, cancel);
+    // The server echoes the query's n and the reply template reads it back from the JSON
+    // body: a mixed-up or empty response is a failure too.
+    const std::string expected = "n=" + std::to_string(n);
+    if (!result.ok) round.finish(false, result.error);
+    else if (result.message != expected) round.finish(false, "reply '" + result.message + "', expected '" + expected + "'");
+    else round.finish(true, {});
+}
+
+void observe(Round& round, const platbot::net::HttpClient& http) {
+    const ProcStatus status = read_status();
+    round.threads_peak = std::max(round.threads_peak, status.threads);
+    round.rss_peak_kib = std::max(round.rss_peak_kib, status.rss_kib);
+    round.in_flight_peak = std::max(round.in_flight_peak, http.in_flight());
+}
+
+asio::awaitable<void> sample(Round& round, const platbot::net::HttpClient& http, asio::steady_timer& timer) {
+    while (round.finished < round.total) {
+        observe(round, http);
+        timer.expires_after(milliseconds(10));
+        boost::system::error_code ec;
+        co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    }
+    observe(round, http);
+}
+
+double percentile(std::vector<double> values, double p) {
+    if (values.empty()) return 0;
+    const auto index = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+    std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(index), values.end());
+    return values[index];
+}
+
+double mib(long kib) { return static_cast<double>(kib) / 1024.0; }
+
+void print_header() {
+    std::printf("%5s %8s %8s %6s %9s %10s %8s %8s %8s %9s %14s %9s %9s %9s %9s\n", "round", "actions", "ok", "failed",
+                "wall_ms", "actions/s", "p50_ms", "p99_ms", "max_ms", "in_flight", "threads b/p/a", "rss0_MiB",
+                "rssPk_MiB", "srv_conns", "srv_reqs");
+}
+
+void print_row(int number, const Round& r) {
+    const double wall = r.wall_ms();
+    const std::string threads =
+        std::to_string(r.threads_before) + "/" + std::to_string(r.threads_peak) + "/" + std::to_string(r.threads_after);
+    std::printf("%5d %8zu %8zu %6zu %9.1f %10.0f %8.1f %8.1f %8.1f %9zu %14s %9.1f %9.1f %9llu %9llu\n", number,
+                r.total, r.ok, r.failed, wall, wall > 0 ? static_cast<double>(r.total) / (wall / 1000.0) : 0.0,
+                percentile(r.latency_ms, 0.50), percentile(r.latency_ms, 0.99), percentile(r.latency_ms, 1.0),
+                r.in_flight_peak, threads.c_str(), mib(r.rss_before_kib), mib(r.rss_peak_kib),
+                static_cast<unsigned long long>(r.server_connections), static_cast<unsigned long long>(r.server_requests));
+    std::fflush(stdout);
+}
+
+platbot::Result<Template> compile(const std::string& source, const TemplateScope& scope) {
+    return Template::compile(source, scope);
+}
+
+int run(const Options& options) {
+    const rlim_t need = static_cast<rlim_t>(options.actions) * (options.server_process ? 1 : 2) + 100;
+    std::string fd_note;
+    if (!raise_fd_limit(need, fd_note)) {
+        std::fprintf(stderr, "http_actions_bench: %s\n", fd_note.c_str());
+        return 2;
+    }
+
+    ServerStats* stats = shared_stats();
+    ServerHandle server;
+    if (options.server_process) {
+        start_server_process(server, options.delay, *stats);
+    } else {
+        server.in_process = std::make_unique<LoopbackServer>(options.delay, *stats);
+        server.in_process->start();
+        server.port = server.in_process->port();
+    }
+
+    std::printf("http_actions_bench: %zu http actions in flight per round, server delay %lld ms, %d rounds\n",
+                options.actions, static_cast<long long>(options.delay.count()), options.rounds);
+    std::printf("  server: 127.0.0.1:%u, %s; client: ActionRunner + HttpClient on one io_context thread\n",
+                static_cast<unsigned>(server.port),
+                options.server_process ? "forked child process (numbers below are the client's alone)"
+                                       : "own thread + io_context in this process (numbers include it)");
+    std::printf("  %s\n", fd_note.c_str());
+
+    // The action as config would declare it: GET with the argument rendered into the query.
+    const TemplateScope command_scope{"args.n", "user.id", "user.name", "channel.id"};
+    auto url = compile("http://127.0.0.1:" + std::to_string(server.port) + "/bench?n={{ args.n }}",
+                       request_scope(command_scope));
+    auto reply = compile("n={{ response.json./n }}", result_scope(command_scope, {}));
+    auto failure = compile("failed: {{ error }}", result_scope(command_scope, {}));
+    if (!url || !reply || !failure) {
+        std::fprintf(stderr, "http_actions_bench: template did not compile\n");
+        return 2;
+    }
+    ActionSpec spec;
+    spec.http.emplace();
+    spec.http->method = "GET";
+    spec.http->url = std::move(*url);
+    spec.on_success = std::move(*reply);
+    spec.on_failure = std::move(*failure);
+
+    asio::io_context io{1};  // first: outlives the clients, whose teardown posts to it
+    std::vector<Round> rounds;
+    rounds.reserve(static_cast<std::size_t>(options.rounds));  // coroutines hold references into it
+    long baseline_rss_kib = 0;
+    {
+        platbot::net::HttpClient http{io.get_executor()};
+        platbot::process::ProcessRunner processes{io};
+        const EnvLookup no_env = [](const std::string&) { return std::optional<std::string>(); };
+        ActionRunner runner{io.get_executor(), http, processes, no_env};
+        baseline_rss_kib = read_status().rss_kib;
+
+        print_header();
+        for (int number = 1; number <= options.rounds; ++number) {
+            Round& round = rounds.emplace_back(options.actions);
+            const std::uint64_t accepted_before = stats->accepted.load();
+            const std::uint64_t requests_before = stats->requests.load();
+            stats->peak_open.store(stats->open.load());
+            const ProcStatus before = read_status();
+            round.threads_before = round.threads_peak = before.threads;
+            round.rss_before_kib = round.rss_peak_kib = before.rss_kib;
+
+            asio::steady_timer sampler(io);
+            round.sampler = &sampler;
+            round.start = Clock::now();
+            asio::co_spawn(io, sample(round, http, sampler), [](std::exception_ptr) {});
+            for (std::size_t n = 0; n < options.actions; ++n) {
+                asio::co_spawn(io, one_action(runner, spec, n, round), [&round](std::exception_ptr e) {
+                    if (!e) return;
+                    try {
+                        std::rethrow_exception(e);
+                    } catch (const std::exception& error) {
+                        round.finish(false, std::string("exception: ") + error.what());
+                    } catch (...) {
+                        round.finish(false, "unknown exception");
+                    }
+                });
+            }
+            while (round.finished < round.total) io.run_one();
+            io.poll();  // the sampler's last look and the spawned coroutines' completions
+            round.sampler = nullptr;
+
+            round.threads_after = read_status().threads;
+            round.server_connections = stats->accepted.load() - accepted_before;
+            round.server_requests = stats->requests.load() - requests_before;
+            round.server_peak_open = stats->peak_open.load();
+            print_row(number, round);
+        }
+    }
+    io.poll();
+
+    // ---- summary ----
+    std::vector<double> walls;
+    std::size_t failures = 0;
+    long threads_before = rounds.front().threads_before;
+    long threads_peak = 0;
+    std::size_t in_flight_peak = 0;
+    std::uint64_t server_peak = 0;
+    long rss_peak_kib = 0;
+    for (const auto& r : rounds) {
+        walls.push_back(r.wall_ms());
+        failures += r.failed;
+        threads_peak = std::max(threads_peak, r.threads_peak);
+        in_flight_peak = std::max(in_flight_peak, r.in_flight_peak);
+        server_peak = std::max(server_peak, r.server_peak_open);
+        rss_peak_kib = std::max(rss_peak_kib, r.rss_peak_kib);
+    }
+    std::sort(walls.begin(), walls.end());
+    const double median_wall = walls[walls.size() / 2];
+    const double delay = static_cast<double>(options.delay.count());
+    const auto n = static_cast<double>(options.actions);
+    std::printf("\nsummary (%zu actions x %d rounds, delay %lld ms):\n", options.actions, options.rounds,
+                static_cast<long long>(options.delay.count()));
+    std::printf("  wall          best %.1f ms, median %.1f ms = delay + %.1f ms overhead (median)\n", walls.front(),
+                median_wall, median_wall - delay);
+    std::printf("  throughput    best %.0f actions/s, median %.0f actions/s\n", n / (walls.front() / 1000.0),
+                n / (median_wall / 1000.0));
+    std::printf("  in flight     peak %zu transfers in the client, peak %llu connections open at the server\n",
+                in_flight_peak, static_cast<unsigned long long>(server_peak));
+    std::printf("  threads       %ld before the first round, peak %ld while in flight (%s)\n", threads_before,
+                threads_peak, threads_peak == threads_before ? "flat" : "GREW");
+    std::printf("  peak RSS      %.1f MiB (getrusage ru_maxrss); %.1f MiB before round 1; sampled peak %.1f MiB\n",
+                mib(max_rss_kib()), mib(baseline_rss_kib), mib(rss_peak_kib));
+    std::printf("  RSS/in-flight %.1f KiB per action (round 1: (sampled peak - before) / N%s)\n",
+                static_cast<double>(rounds.front().rss_peak_kib - rounds.front().rss_before_kib) / n,
+                options.server_process ? "" : "; includes the server's side of each connection");
+    if (stats->accept_errors.load() > 0)
+        std::printf("  server        %llu failed accepts (descriptor limit?)\n",
+                    static_cast<unsigned long long>(stats->accept_errors.load()));
+    if (failures > 0) {
+        for (std::size_t i = 0; i < rounds.size(); ++i)
+            if (rounds[i].failed > 0)
+                std::printf("  round %zu: %zu failed, first: %s\n", i + 1, rounds[i].failed, rounds[i].first_error.c_str());
+        std::printf("  result        FAILED: %zu of %zu actions did not succeed\n", failures,
+                    options.actions * static_cast<std::size_t>(options.rounds));
+        return 1;
+    }
+    std::printf("  result        all %zu actions succeeded\n", options.actions * static_cast<std::size_t>(options.rounds));
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const auto options = parse_options(argc, argv);
+    if (!options) {
+        usage(stderr);
+        return 2;
+    }
+    try {
+        return run(*options);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "http_actions_bench: %s\n", e.what());
+        return 2;
+    }
+}

@@ -1,0 +1,154 @@
+#include "bot/net/http_server.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <list>
+#include <map>
+
+namespace platbot::net {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+// An idle keep-alive connection is closed after this long; a slow client cannot hold
+// a connection open forever.
+constexpr std::chrono::seconds read_timeout{30};
+constexpr std::size_t max_body = 1 << 20;
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+}  // namespace
+
+struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
+    explicit Impl(asio::any_io_executor executor) : executor(std::move(executor)), acceptor(this->executor) {}
+
+    asio::awaitable<void> accept_loop() {
+        auto self = shared_from_this();
+        while (!stopped) {
+            boost::system::error_code ec;
+            tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) {
+                if (stopped || ec == asio::error::operation_aborted) co_return;
+                spdlog::warn("http server: accept failed: {}", ec.message());
+                continue;
+            }
+            auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
+            connections.push_back(stream);
+            auto where = std::prev(connections.end());
+            asio::co_spawn(executor, serve(stream), [self, where](std::exception_ptr failure) {
+                self->connections.erase(where);
+                if (!failure) return;
+                try {
+                    std::rethrow_exception(failure);
+                } catch (const std::exception& e) {
+                    spdlog::warn("http server: connection failed: {}", e.what());
+                }
+            });
+        }
+    }
+
+    asio::awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream) {
+        beast::flat_buffer buffer;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(max_body);
+            stream->expires_after(read_timeout);
+            boost::system::error_code ec;
+            co_await http::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec) co_return;  // closed, timed out or malformed: nothing more to say on it
+            auto& request = parser.get();
+            ServerRequest in;
+            in.method = std::string(request.method_string());
+            in.target = std::string(request.target());
+            in.path = in.target.substr(0, in.target.find('?'));
+            for (const auto& field : request) in.headers.emplace_back(lower(std::string(field.name_string())), std::string(field.value()));
+            in.body = request.body();
+
+            ServerResponse out;
+            const auto route = routes.find({in.method, in.path});
+            if (route != routes.end()) {
+                try {
+                    out = route->second(in);
+                } catch (const std::exception& e) {
+                    spdlog::error("http server: {} {} failed: {}", in.method, in.path, e.what());
+                    out = {500, "application/json", R"({"error":"internal error"})"};
+                }
+            } else {
+                out = {404, "application/json", R"({"error":"not found"})"};
+            }
+            http::response<http::string_body> response{static_cast<http::status>(out.status), request.version()};
+            response.set(http::field::server, "platbot");
+            response.set(http::field::content_type, out.content_type);
+            response.keep_alive(request.keep_alive());
+            response.body() = std::move(out.body);
+            response.prepare_payload();
+            co_await http::async_write(*stream, response, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec || !response.keep_alive()) {
+                stream->socket().shutdown(tcp::socket::shutdown_send, ec);
+                co_return;
+            }
+        }
+    }
+
+    asio::any_io_executor executor;
+    tcp::acceptor acceptor;
+    std::map<std::pair<std::string, std::string>, ServerHandler> routes;
+    std::list<std::shared_ptr<beast::tcp_stream>> connections;
+    bool stopped = false;
+};
+
+HttpServer::HttpServer(asio::any_io_executor executor) : impl_(std::make_shared<Impl>(std::move(executor))) {}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::route(std::string method, std::string path, ServerHandler handler) {
+    impl_->routes[{std::move(method), std::move(path)}] = std::move(handler);
+}
+
+Result<unsigned short> HttpServer::listen(const std::string& host, unsigned short port) {
+    const std::string where = host + ":" + std::to_string(port);
+    boost::system::error_code ec;
+    const auto address = asio::ip::make_address(host, ec);
+    if (ec) return fail("cannot listen on " + where + ": '" + host + "' is not an IP address — use e.g. 127.0.0.1");
+    const tcp::endpoint endpoint(address, port);
+    auto& acceptor = impl_->acceptor;
+    acceptor.open(endpoint.protocol(), ec);
+    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+    if (!ec) acceptor.bind(endpoint, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+        acceptor.close();
+        return fail("cannot listen on " + where + ": " + ec.message() + " — change http.listen or stop what uses it");
+    }
+    asio::co_spawn(impl_->executor, impl_->accept_loop(), [](std::exception_ptr failure) {
+        if (!failure) return;
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            spdlog::error("http server: stopped accepting: {}", e.what());
+        }
+    });
+    return acceptor.local_endpoint().port();
+}
+
+void HttpServer::stop() {
+    impl_->stopped = true;
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+    for (auto& stream : impl_->connections) stream->socket().close(ec);
+}
+
+}  // namespace platbot::net

@@ -1,0 +1,54 @@
+#pragma once
+// A small HTTP/1.1 server on the bot's io_context (Boost.Beast, one coroutine per
+// connection) for health and status endpoints, and later metrics and Slack's HTTP
+// delivery. Routes are exact method + path; handlers run on the loop and must not block.
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "bot/common/result.hpp"
+
+namespace platbot::net {
+
+struct ServerRequest {
+    std::string method;
+    std::string target;  // path and query
+    std::string path;
+    std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+    std::string body;
+};
+
+struct ServerResponse {
+    int status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+};
+
+using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;
+
+class HttpServer {
+public:
+    explicit HttpServer(boost::asio::any_io_executor executor);
+    ~HttpServer();
+    HttpServer(const HttpServer&) = delete;
+    HttpServer& operator=(const HttpServer&) = delete;
+
+    void route(std::string method, std::string path, ServerHandler handler);
+
+    // Binds `host:port` (port 0 picks a free one) and starts accepting. The error names
+    // the address and what to change.
+    Result<unsigned short> listen(const std::string& host, unsigned short port);
+    // Stops accepting and closes open connections.
+    void stop();
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace platbot::net
