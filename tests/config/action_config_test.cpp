@@ -461,6 +461,11 @@ TEST_CASE("mistakes in an http action", "[config][action]") {
                      "        url: https://ci.test/a\n"
                      "        timeout: 99999999999999999999ms\n"),
          11, 18, "command 'deploy'.action.http.timeout: '99999999999999999999ms' is too long"},
+        {"timeout longer than a week",
+         with_action("      http:\n"
+                     "        url: https://ci.test/a\n"
+                     "        timeout: 8d\n"),
+         11, 18, "command 'deploy'.action.http.timeout: '8d' is too long — at most 7d"},
         {"both bearer and basic",
          with_action("      http:\n"
                      "        url: https://ci.test/a\n"

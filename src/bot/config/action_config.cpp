@@ -44,6 +44,9 @@ public:
         }
         if (value < minimum)
             fail_at(node, what + ": '" + raw + "' is too short — at least " + std::to_string(minimum.count()) + "ms");
+        // A week bounds every wait an action declares; longer is a typo, and it keeps
+        // deadline arithmetic far from overflow.
+        if (value > std::chrono::hours(24 * 7)) fail_at(node, what + ": '" + raw + "' is too long — at most 7d");
         return value;
     }
 

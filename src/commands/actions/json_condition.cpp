@@ -56,7 +56,12 @@ Result<JsonCondition> JsonCondition::parse(std::string_view source) {
     } catch (const nlohmann::json::exception&) {
         return fail("condition '" + condition.source_ + "': '" + pointer + "' is not a valid JSON pointer");
     }
-    if (at == std::string_view::npos) return condition;
+    if (at == std::string_view::npos) {
+        // `/state = "ok"` would otherwise read as a pointer to a key named `state = "ok"`.
+        if (s.find('=') != std::string_view::npos || s.find(' ') != std::string_view::npos)
+            return fail("condition '" + condition.source_ + "': compare with ==, !=, <, <=, > or >= (e.g. /state == \"ok\")");
+        return condition;
+    }
     const std::string operand(text::trim(s.substr(at + length)));
     try {
         condition.operand_ = nlohmann::json::parse(operand);

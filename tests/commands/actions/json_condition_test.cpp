@@ -154,6 +154,8 @@ TEST_CASE("json conditions reject what they cannot read, in one line", "[actions
         {"/progress <= [1]", "<, <=, > and >= compare numbers only"},
         {"/a~2 == 1", "condition '/a~2 == 1': '/a~2' is not a valid JSON pointer"},
         {"/a~", "'/a~' is not a valid JSON pointer"},
+        {R"(/state = "ok")", "compare with ==, !=, <, <=, > or >="},
+        {"/state ok", "compare with ==, !=, <, <=, > or >="},
     }));
     INFO(c.source);
     const auto condition = JsonCondition::parse(c.source);

@@ -17,6 +17,7 @@
 #include <chrono>
 #include <deque>
 #include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -71,6 +72,7 @@ public:
     chat::Task<void> update(const chat::MessageRef& ref, const chat::Reply& reply) override {
         const chat::MessageRef target = ref;
         const chat::Reply what = reply;
+        if (on_update) co_await on_update(what);
         co_await gate();
         Message* message = find(target.id);
         if (!message || message->ref.conversation != target.conversation) {
@@ -113,6 +115,9 @@ public:
     std::deque<Message> messages;
     int unknown_updates = 0;
     bool hold = false;
+    // Runs inside update(), before it completes: another event handled while a chat API
+    // call is in flight.
+    std::function<chat::Task<void>(const chat::Reply&)> on_update;
 
 private:
     chat::Task<void> gate() {
@@ -356,10 +361,19 @@ struct Harness {
         return *message;
     }
 
+    // For run_until conditions: no assertions, so a wait counts none.
+    std::optional<JobState> state_of(const std::string& id) {
+        const auto record = store->find_job(id);
+        return record ? std::optional<JobState>(record->state) : std::nullopt;
+    }
+    const chat::Reply* latest_status(const std::string& id) {
+        const auto record = store->find_job(id);
+        const auto* message = record ? outbox.find(record->status_message_id) : nullptr;
+        return message ? &message->latest() : nullptr;
+    }
     std::string status_text(const std::string& id) {
-        const auto record = job(id);
-        const auto* message = outbox.find(record.status_message_id);
-        return message ? message->latest().text : std::string();
+        const auto* latest = latest_status(id);
+        return latest ? latest->text : std::string();
     }
 
     // Runs until the job's status message shows `text`.
@@ -370,7 +384,7 @@ struct Harness {
     }
 
     void wait_state(const std::string& id, JobState state, std::chrono::milliseconds limit = 10s) {
-        const bool reached = run_until([&] { return job(id).state == state; }, limit);
+        const bool reached = run_until([&] { return state_of(id) == state; }, limit);
         INFO("job " << id << " is " << store::job_state_name(job(id).state) << ", expected "
                     << store::job_state_name(state));
         REQUIRE(reached);
@@ -379,14 +393,25 @@ struct Harness {
     // Runs until the running job's first progress line (`pid N`) shows and returns N.
     pid_t wait_pid(const std::string& id) {
         REQUIRE(run_until([&] {
-            const auto* message = outbox.find(job(id).status_message_id);
-            return message && field(message->latest(), "step").starts_with("pid ");
+            const auto* latest = latest_status(id);
+            return latest && field(*latest, "step").starts_with("pid ");
         }));
         return static_cast<pid_t>(std::stol(field(status(id).latest(), "step").substr(4)));
     }
 };
 
 bool process_gone(pid_t pid) { return ::kill(pid, 0) == -1 && errno == ESRCH; }
+
+// When job `first` is shown as succeeded, `line` is handled as `user` right then, before
+// the service goes on (once).
+chat::Task<void> handle_when_succeeded(Harness& h, chat::Reply reply, std::string first, std::string line,
+                                       chat::User user, std::shared_ptr<Spawned> out) {
+    if (out->done || reply.text.find("job `" + first + "` ✅") == std::string::npos) co_return;
+    out->done = true;
+    h.requests.push_back({user, {"test", "C-general", "", "m-hook"}, line});
+    const CommandRequest& request = h.requests.back();
+    out->reply = co_await h.engine.handle(request);
+}
 
 }  // namespace
 
@@ -907,6 +932,38 @@ TEST_CASE("with max_running 1 and a queue the second job waits its turn", "[jobs
         CHECK(h.job(third).state == JobState::running);
         h.wait_status(third, "succeeded");
     }
+}
+
+TEST_CASE("a queued job cancelled just as its slot frees up does not run", "[jobs][concurrency]") {
+    testing::TempDir gates;
+    Harness h({build_command(true, gates)});
+    const std::string first = h.submit("/platform build api", alice);
+    const std::string second = h.submit("/platform build api", bob);
+    REQUIRE(h.job(second).state == JobState::queued);
+    // The first job's slot has been handed to the second, which starts on a later turn of
+    // the loop; the cancel is handled while the first job's final status is being sent.
+    auto cancel = std::make_shared<Spawned>();
+    h.outbox.on_update = [&h, first, second, cancel](const chat::Reply& reply) {
+        return handle_when_succeeded(h, reply, first, "/platform cancel " + second, bob, cancel);
+    };
+    open_gate(gates, "api");
+    h.wait_status(first, "succeeded");
+    REQUIRE(cancel->done);
+    REQUIRE(cancel->reply);
+    CHECK(cancel->reply->text == "Cancelled job `" + second + "`.");
+    h.run_until([&] { return h.jobs->active() == 0 && h.processes.running() == 0; }, 5s);
+    h.run_until([] { return false; }, 100ms);
+    const auto record = h.job(second);
+    CHECK(record.state == JobState::cancelled);
+    CHECK_FALSE(record.started.has_value());
+    CHECK(event_kinds(h.store->job_events(second)) == std::vector<std::string>{"requested", "queued", "cancelled"});
+    CHECK(h.status_text(second) == "*build* `build api` — job `" + second + "` 🛑 cancelled by bob");
+    CHECK(h.jobs->active() == 0);
+    // The slot is free again.
+    h.outbox.on_update = nullptr;
+    const std::string third = h.submit("/platform build api", carol);
+    CHECK(h.job(third).state == JobState::running);
+    h.wait_status(third, "succeeded");
 }
 
 TEST_CASE("with max_running 1 and no queue the second job is refused", "[jobs][concurrency]") {
