@@ -168,3 +168,15 @@ TEST_CASE("an http endpoint that cannot listen is one clear line and exit 1", "[
     CHECK_THAT(result.err, Contains("cannot listen on 127.0.0.1:" + port));
     CHECK_THAT(result.err, Contains("change http.listen"));
 }
+
+TEST_CASE("a running deploy can be cancelled from its status message", "[e2e][actions]") {
+    TempDir data;
+    // A slow rollout, so the cancel arrives while it runs.
+    const auto result = demo(data, "/platform deploy api to staging\n:click 1\n", {{"DEMO_STEP_DELAY", "2"}});
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("* dev clicked [Cancel]"));
+    CHECK_THAT(result.out, Contains("Cancelling job `"));
+    CHECK_THAT(result.out, Contains("🛑 cancelled by dev"));
+    CHECK_THAT(result.out, !Contains("🚀 api is live"));
+}
