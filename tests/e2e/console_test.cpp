@@ -221,7 +221,8 @@ TEST_CASE("SIGTERM while waiting for input exits cleanly", "[e2e]") {
     const std::string out = data.file("out.txt");
     bp::opstream to_bot;
     bp::environment env = boost::this_process::environment();
-    env["PLATBOT_DATA"] = data.path().string();
+    env.set("PLATBOT_DATA", data.path().string());  // set(): see run_platbot.cpp
+    env.set("PLATBOT_HTTP_PORT", "0");
     bp::child bot(std::string(PLATBOT_BINARY), "--config", source_path("config/demo.yaml"), bp::std_in < to_bot,
                   bp::std_out > out, bp::std_err > bp::null, env);
     to_bot << "/platform version" << std::endl;

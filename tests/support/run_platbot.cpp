@@ -24,8 +24,10 @@ ProcessResult run_platbot(const std::vector<std::string>& args, const std::strin
     bp::environment environment = boost::this_process::environment();
     // Tests run in parallel: the demo's own HTTP endpoint takes any free port unless a
     // test asks for a particular one.
-    environment["PLATBOT_HTTP_PORT"] = "0";
-    for (const auto& [name, value] : env) environment[name] = value;
+    // set(), not operator[]: Boost 1.74's environment lookup reads past the end of
+    // entries shorter than the name (AddressSanitizer reports it).
+    environment.set("PLATBOT_HTTP_PORT", "0");
+    for (const auto& [name, value] : env) environment.set(name, value);
 
     ProcessResult result;
     bp::child child(std::string(PLATBOT_BINARY), bp::args(args), bp::std_in < in, bp::std_out > out,

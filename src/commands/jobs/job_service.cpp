@@ -342,6 +342,13 @@ chat::Task<void> JobService::start_or_queue(LivePtr job) {
 
 chat::Task<void> JobService::run(LivePtr job) {
     const std::string& key = job->record.concurrency_key;
+    if (store::is_final(job->record.state)) {
+        // release_slot took it from the queue, but it was cancelled before this started
+        // on a later turn of the loop: hand the slot on instead of running it.
+        if (!key.empty()) ++running_per_key_[key];
+        release_slot(*job);
+        co_return;
+    }
     if (!key.empty()) ++running_per_key_[key];
     job->run_started = SteadyClock::now();
     change_state(*job, JobState::running, "started", "", "");
