@@ -38,7 +38,13 @@ public:
         const std::size_t index = state_->actions.size() - 1;
         std::weak_ptr<State> weak = state_;
         return Guard(nullptr, [weak, index](void*) {
-            if (auto state = weak.lock(); state && index < state->actions.size()) state->actions[index] = nullptr;
+            auto state = weak.lock();
+            if (!state || index >= state->actions.size()) return;
+            state->actions[index] = nullptr;
+            // Waits mostly end in the order they began, so trimming the disarmed tail keeps
+            // a long-lived token (a job polling for hours) from growing. A trimmed slot
+            // belonged to a guard that is already gone, so no live guard points past the end.
+            while (!state->actions.empty() && !state->actions.back()) state->actions.pop_back();
         });
     }
 

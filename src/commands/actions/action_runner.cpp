@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <ctime>
 #include <random>
 
 #include "bot/common/text.hpp"
@@ -45,11 +46,26 @@ milliseconds backoff(int attempt) {
     return milliseconds(pick(random));
 }
 
-std::optional<milliseconds> parse_retry_after(const std::string& value) {
-    if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6)
-        return std::nullopt;
-    return std::chrono::seconds(std::stoll(value));
+}  // namespace
+
+// RFC 9110 §10.2.3: delay-seconds, or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT").
+std::optional<milliseconds> parse_retry_after(const std::string& value, std::chrono::system_clock::time_point now) {
+    const std::string_view trimmed = text::trim(value);
+    if (trimmed.empty()) return std::nullopt;
+    if (trimmed.find_first_not_of("0123456789") == std::string_view::npos) {
+        if (trimmed.size() > 6) return std::nullopt;
+        return std::chrono::seconds(std::stoll(std::string(trimmed)));
+    }
+    std::tm tm{};
+    const std::string date(trimmed);
+    const char* end = ::strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (!end || *end != '\0') return std::nullopt;
+    const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
+    if (at <= now) return milliseconds(0);
+    return std::chrono::duration_cast<milliseconds>(at - now);
 }
+
+namespace {
 
 nlohmann::json parse_json_or_null(const std::string& text) {
     auto parsed = nlohmann::json::parse(text, nullptr, false);
@@ -214,7 +230,7 @@ asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_http(const HttpActi
             attempt.body = excerpt(response.body);
             attempt.json = parse_json_or_null(response.body);
             if (!may_retry || n >= action.attempts || !retryable_status(response.status)) co_return attempt;
-            wait = parse_retry_after(response.header("retry-after"));
+            wait = parse_retry_after(response.header("retry-after"), std::chrono::system_clock::now());
             if (wait && *wait > max_retry_after) co_return attempt;
         } else {
             const auto& error = outcome.error();
