@@ -4,12 +4,13 @@
 // the process's thread count (sampled every 10 ms) and RSS. A benchmark: it asserts no
 // timing; it exits non-zero only when an action fails or the setup is impossible.
 //
-//   http_actions_bench [--actions N] [--delay-ms D] [--rounds R] [--server thread|process]
+//   http_actions_bench [--actions N] [--delay-ms D] [--rounds R] [--server auto|thread|process]
 //
-// --server thread (default): the server runs on its own thread and io_context in this
-// process, so the process needs about 2N+100 descriptors and its RSS includes the
-// server's connections. --server process: the server runs in a forked child, so the
-// numbers (threads, RSS, descriptors: N+100) are the client's alone.
+// --server thread: the server runs on its own thread and io_context in this process, so
+// the process needs about 2N+100 descriptors and its threads and RSS include the server.
+// --server process: the server runs in a forked child, so the numbers (threads, RSS,
+// descriptors: about N+100) are the client's alone. --server auto (default): thread when
+// RLIMIT_NOFILE allows 2N+100 descriptors, else process; the header says which ran.
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -64,17 +65,18 @@ struct Options {
     std::size_t actions = 10000;
     milliseconds delay{200};
     int rounds = 3;
-    bool server_process = false;
+    enum class Server { automatic, thread, process } server = Server::automatic;
 };
 
 void usage(std::FILE* out) {
     std::fprintf(out,
-                 "usage: http_actions_bench [--actions N] [--delay-ms D] [--rounds R] [--server thread|process]\n"
+                 "usage: http_actions_bench [--actions N] [--delay-ms D] [--rounds R] [--server auto|thread|process]\n"
                  "  --actions N     http actions in flight at once per round (default 10000)\n"
                  "  --delay-ms D    how long the loopback server waits before answering (default 200)\n"
                  "  --rounds R      rounds to run and report (default 3)\n"
-                 "  --server MODE   thread: server on its own thread in this process (default);\n"
-                 "                  process: server in a forked child, so threads and RSS are the client's alone\n");
+                 "  --server MODE   thread: server on its own thread in this process (needs ~2N+100 descriptors);\n"
+                 "                  process: server in a forked child, so threads and RSS are the client's alone;\n"
+                 "                  auto (default): thread if RLIMIT_NOFILE allows it, else process\n");
 }
 
 std::optional<long long> parse_number(std::string_view text, long long min, long long max) {
@@ -105,8 +107,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
             options.delay = milliseconds(*number);
         } else if (flag == "--rounds" && (number = parse_number(value, 1, 1000))) {
             options.rounds = static_cast<int>(*number);
-        } else if (flag == "--server" && (value == "thread" || value == "process")) {
-            options.server_process = value == "process";
+        } else if (flag == "--server" && (value == "auto" || value == "thread" || value == "process")) {
+            options.server = value == "auto"     ? Options::Server::automatic
+                             : value == "thread" ? Options::Server::thread
+                                                 : Options::Server::process;
         } else {
             std::fprintf(stderr, "http_actions_bench: bad option %s %s\n", argv[i - 1], argv[i]);
             return std::nullopt;
@@ -132,6 +136,14 @@ ProcStatus read_status() {
     }
     std::fclose(file);
     return status;
+}
+
+// CPU time (user + system) of the calling thread: the client's loop, without the server.
+double thread_cpu_ms() {
+    rusage usage{};
+    getrusage(RUSAGE_THREAD, &usage);
+    const auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1000.0 + static_cast<double>(t.tv_usec) / 1000.0; };
+    return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
 long max_rss_kib() {
@@ -253,6 +265,16 @@ struct Round {
     long rss_before_kib = 0;
     long rss_peak_kib = 0;
     std::size_t in_flight_peak = 0;
+    double client_cpu_ms = 0;  // the loop thread's CPU time during the round
+    // When the server read the round's first and last request (its clock is steady_clock
+    // too): the time to all-in is the client getting N requests out; the rest of the wall
+    // time is the delay plus getting the answers back.
+    double first_in_ms = -1;
+    double all_in_ms = -1;
+    // The longest gap between two runs of the 10 ms sampler (so at least 10): how long
+    // one handler (typically one curl_multi_socket_action call) kept the loop busy.
+    double max_stall_ms = 0;
+    Clock::time_point last_sample;
     std::uint64_t server_connections = 0;  // accepted during the round
     std::uint64_t server_requests = 0;
     std::uint64_t server_peak_open = 0;
@@ -301,11 +323,16 @@ void observe(Round& round, const platbot::net::HttpClient& http) {
 }
 
 asio::awaitable<void> sample(Round& round, const platbot::net::HttpClient& http, asio::steady_timer& timer) {
+    round.last_sample = Clock::now();
     while (round.finished < round.total) {
         observe(round, http);
         timer.expires_after(milliseconds(10));
         boost::system::error_code ec;
         co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        const auto now = Clock::now();
+        const double gap_ms = std::chrono::duration<double, std::milli>(now - round.last_sample).count();
+        if (!ec) round.max_stall_ms = std::max(round.max_stall_ms, gap_ms);
+        round.last_sample = now;
     }
     observe(round, http);
 }
@@ -320,20 +347,21 @@ double percentile(std::vector<double> values, double p) {
 double mib(long kib) { return static_cast<double>(kib) / 1024.0; }
 
 void print_header() {
-    std::printf("%5s %8s %8s %6s %9s %10s %8s %8s %8s %9s %14s %9s %9s %9s %9s\n", "round", "actions", "ok", "failed",
-                "wall_ms", "actions/s", "p50_ms", "p99_ms", "max_ms", "in_flight", "threads b/p/a", "rss0_MiB",
-                "rssPk_MiB", "srv_conns", "srv_reqs");
+    std::printf("%5s %7s %7s %6s %8s %9s %9s %9s %8s %8s %7s %8s %9s %13s %8s %9s %9s %8s\n", "round", "actions", "ok",
+                "failed", "wall_ms", "actions/s", "1st_in_ms", "all_in_ms", "p50_ms", "p99_ms", "cpu_ms", "stall_ms",
+                "in_flight", "threads b/p/a", "rss0_MiB", "rssPk_MiB", "new_conns", "requests");
 }
 
 void print_row(int number, const Round& r) {
     const double wall = r.wall_ms();
     const std::string threads =
         std::to_string(r.threads_before) + "/" + std::to_string(r.threads_peak) + "/" + std::to_string(r.threads_after);
-    std::printf("%5d %8zu %8zu %6zu %9.1f %10.0f %8.1f %8.1f %8.1f %9zu %14s %9.1f %9.1f %9llu %9llu\n", number,
-                r.total, r.ok, r.failed, wall, wall > 0 ? static_cast<double>(r.total) / (wall / 1000.0) : 0.0,
-                percentile(r.latency_ms, 0.50), percentile(r.latency_ms, 0.99), percentile(r.latency_ms, 1.0),
-                r.in_flight_peak, threads.c_str(), mib(r.rss_before_kib), mib(r.rss_peak_kib),
-                static_cast<unsigned long long>(r.server_connections), static_cast<unsigned long long>(r.server_requests));
+    std::printf("%5d %7zu %7zu %6zu %8.1f %9.0f %9.1f %9.1f %8.1f %8.1f %7.0f %8.1f %9zu %13s %8.1f %9.1f %9llu %8llu\n",
+                number, r.total, r.ok, r.failed, wall, wall > 0 ? static_cast<double>(r.total) / (wall / 1000.0) : 0.0,
+                r.first_in_ms, r.all_in_ms, percentile(r.latency_ms, 0.50), percentile(r.latency_ms, 0.99),
+                r.client_cpu_ms, r.max_stall_ms, r.in_flight_peak, threads.c_str(), mib(r.rss_before_kib),
+                mib(r.rss_peak_kib), static_cast<unsigned long long>(r.server_connections),
+                static_cast<unsigned long long>(r.server_requests));
     std::fflush(stdout);
 }
 
@@ -342,8 +370,15 @@ platbot::Result<Template> compile(const std::string& source, const TemplateScope
 }
 
 int run(const Options& options) {
-    const rlim_t need = static_cast<rlim_t>(options.actions) * (options.server_process ? 1 : 2) + 100;
+    const rlim_t in_process_need = static_cast<rlim_t>(options.actions) * 2 + 100;
     std::string fd_note;
+    bool server_process = options.server == Options::Server::process;
+    std::string mode_note;
+    if (options.server == Options::Server::automatic && !raise_fd_limit(in_process_need, fd_note)) {
+        server_process = true;
+        mode_note = " [--server auto: RLIMIT_NOFILE is below 2N+100 = " + std::to_string(in_process_need) + "]";
+    }
+    const rlim_t need = server_process ? static_cast<rlim_t>(options.actions) + 100 : in_process_need;
     if (!raise_fd_limit(need, fd_note)) {
         std::fprintf(stderr, "http_actions_bench: %s\n", fd_note.c_str());
         return 2;
@@ -351,7 +386,7 @@ int run(const Options& options) {
 
     ServerStats* stats = shared_stats();
     ServerHandle server;
-    if (options.server_process) {
+    if (server_process) {
         start_server_process(server, options.delay, *stats);
     } else {
         server.in_process = std::make_unique<LoopbackServer>(options.delay, *stats);
@@ -361,10 +396,11 @@ int run(const Options& options) {
 
     std::printf("http_actions_bench: %zu http actions in flight per round, server delay %lld ms, %d rounds\n",
                 options.actions, static_cast<long long>(options.delay.count()), options.rounds);
-    std::printf("  server: 127.0.0.1:%u, %s; client: ActionRunner + HttpClient on one io_context thread\n",
-                static_cast<unsigned>(server.port),
-                options.server_process ? "forked child process (numbers below are the client's alone)"
-                                       : "own thread + io_context in this process (numbers include it)");
+    std::printf("  server: 127.0.0.1:%u, %s%s\n", static_cast<unsigned>(server.port),
+                server_process ? "forked child process (threads, RSS and cpu below are the client's alone)"
+                               : "own thread + io_context in this process (threads and RSS include it)",
+                mode_note.c_str());
+    std::printf("  client: ActionRunner + HttpClient (libcurl multi) on one io_context thread\n");
     std::printf("  %s\n", fd_note.c_str());
 
     // The action as config would declare it: GET with the argument rendered into the query.
@@ -400,13 +436,16 @@ int run(const Options& options) {
             Round& round = rounds.emplace_back(options.actions);
             const std::uint64_t accepted_before = stats->accepted.load();
             const std::uint64_t requests_before = stats->requests.load();
+            stats->first_received_ns.store(0);
             stats->peak_open.store(stats->open.load());
             const ProcStatus before = read_status();
             round.threads_before = round.threads_peak = before.threads;
             round.rss_before_kib = round.rss_peak_kib = before.rss_kib;
 
+            io.restart();  // the last round's poll() ran out of work, which stops the io_context
             asio::steady_timer sampler(io);
             round.sampler = &sampler;
+            const double cpu_before = thread_cpu_ms();
             round.start = Clock::now();
             asio::co_spawn(io, sample(round, http, sampler), [](std::exception_ptr) {});
             for (std::size_t n = 0; n < options.actions; ++n) {
@@ -424,14 +463,21 @@ int run(const Options& options) {
             while (round.finished < round.total) io.run_one();
             io.poll();  // the sampler's last look and the spawned coroutines' completions
             round.sampler = nullptr;
+            round.client_cpu_ms = thread_cpu_ms() - cpu_before;
 
             round.threads_after = read_status().threads;
             round.server_connections = stats->accepted.load() - accepted_before;
             round.server_requests = stats->requests.load() - requests_before;
+            const auto since_start_ms = [&](std::int64_t ns) {
+                return std::chrono::duration<double, std::milli>(Clock::time_point(Clock::duration(ns)) - round.start).count();
+            };
+            round.first_in_ms = since_start_ms(stats->first_received_ns.load());
+            round.all_in_ms = since_start_ms(stats->last_received_ns.load());
             round.server_peak_open = stats->peak_open.load();
             print_row(number, round);
         }
     }
+    io.restart();
     io.poll();
 
     // ---- summary ----
@@ -442,7 +488,13 @@ int run(const Options& options) {
     std::size_t in_flight_peak = 0;
     std::uint64_t server_peak = 0;
     long rss_peak_kib = 0;
+    std::vector<double> cpus;
+    std::vector<double> all_ins;
+    double max_stall = 0;
     for (const auto& r : rounds) {
+        cpus.push_back(r.client_cpu_ms);
+        all_ins.push_back(r.all_in_ms);
+        max_stall = std::max(max_stall, r.max_stall_ms);
         walls.push_back(r.wall_ms());
         failures += r.failed;
         threads_peak = std::max(threads_peak, r.threads_peak);
@@ -460,6 +512,12 @@ int run(const Options& options) {
                 median_wall, median_wall - delay);
     std::printf("  throughput    best %.0f actions/s, median %.0f actions/s\n", n / (walls.front() / 1000.0),
                 n / (median_wall / 1000.0));
+    std::sort(cpus.begin(), cpus.end());
+    std::sort(all_ins.begin(), all_ins.end());
+    std::printf("  requests out  median %.1f ms until the server had read all N requests (the rest is delay + answers)\n",
+                all_ins[all_ins.size() / 2]);
+    std::printf("  client cpu    median %.0f ms per round on the loop thread = %.0f us per action; longest loop stall %.1f ms\n",
+                cpus[cpus.size() / 2], cpus[cpus.size() / 2] * 1000.0 / n, max_stall);
     std::printf("  in flight     peak %zu transfers in the client, peak %llu connections open at the server\n",
                 in_flight_peak, static_cast<unsigned long long>(server_peak));
     std::printf("  threads       %ld before the first round, peak %ld while in flight (%s)\n", threads_before,
@@ -468,7 +526,7 @@ int run(const Options& options) {
                 mib(max_rss_kib()), mib(baseline_rss_kib), mib(rss_peak_kib));
     std::printf("  RSS/in-flight %.1f KiB per action (round 1: (sampled peak - before) / N%s)\n",
                 static_cast<double>(rounds.front().rss_peak_kib - rounds.front().rss_before_kib) / n,
-                options.server_process ? "" : "; includes the server's side of each connection");
+                server_process ? "" : "; includes the server's side of each connection");
     if (stats->accept_errors.load() > 0)
         std::printf("  server        %llu failed accepts (descriptor limit?)\n",
                     static_cast<unsigned long long>(stats->accept_errors.load()));

@@ -93,6 +93,11 @@ struct LoopbackServer::Impl {
             const std::size_t head_size = co_await asio::async_read_until(
                 socket, asio::dynamic_buffer(buffer, head_limit), "\r\n\r\n", asio::redirect_error(asio::use_awaitable, ec));
             if (ec) co_return;
+            stats.received.fetch_add(1, std::memory_order_relaxed);
+            const std::int64_t now = std::chrono::steady_clock::now().time_since_epoch().count();
+            std::int64_t unset = 0;
+            stats.first_received_ns.compare_exchange_strong(unset, now, std::memory_order_relaxed);
+            stats.last_received_ns.store(now, std::memory_order_relaxed);
             const std::string body =
                 "{\"n\":\"" + std::string(query_value(std::string_view(buffer).substr(0, head_size), "n")) + "\"}";
             buffer.erase(0, head_size);

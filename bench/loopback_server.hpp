@@ -21,8 +21,13 @@ struct ServerStats {
     std::atomic<std::uint64_t> accepted{0};      // connections, since start
     std::atomic<std::uint64_t> open{0};          // connections open now
     std::atomic<std::uint64_t> peak_open{0};     // most open at once since the last reset
+    std::atomic<std::uint64_t> received{0};      // request heads read, since start
     std::atomic<std::uint64_t> requests{0};      // requests answered, since start
     std::atomic<std::uint64_t> accept_errors{0}; // failed accepts (EMFILE and the like)
+    // steady_clock (CLOCK_MONOTONIC, the same in every process) nanoseconds of the first
+    // request head read since the client last zeroed it, and of the latest one.
+    std::atomic<std::int64_t> first_received_ns{0};
+    std::atomic<std::int64_t> last_received_ns{0};
 };
 
 class LoopbackServer {
