@@ -33,6 +33,8 @@ struct JobService::Live {
     SteadyClock::time_point run_started{};
     SteadyClock::time_point last_update{};
     bool update_pending = false;
+    bool posting = false;             // the first status post is in flight
+    bool refresh_after_post = false;  // the state changed meanwhile
     std::string step;
     std::string link;
     std::string message;
@@ -190,14 +192,28 @@ chat::Reply JobService::status_reply(const Live& job) const {
 }
 
 chat::Task<void> JobService::show_status(Live& job) {
-    const chat::Reply reply = status_reply(job);
     job.last_update = SteadyClock::now();
-    if (job.status.id.empty()) {
-        job.status = co_await outbox_.post(job.origin, reply);
-        job.record.status_message_id = job.status.id;
-        store_.update_job(job.record);
-    } else {
+    // While the first post is on its way there is no message to update yet; remember to
+    // refresh it afterwards instead of posting a second status message.
+    if (job.posting) {
+        job.refresh_after_post = true;
+        co_return;
+    }
+    if (!job.status.id.empty()) {
+        const chat::Reply reply = status_reply(job);
         co_await outbox_.update(job.status, reply);
+        co_return;
+    }
+    job.posting = true;
+    const chat::Reply reply = status_reply(job);
+    job.status = co_await outbox_.post(job.origin, reply);
+    job.posting = false;
+    job.record.status_message_id = job.status.id;
+    store_.update_job(job.record);
+    for (int refreshes = 0; job.refresh_after_post && refreshes < 10; ++refreshes) {
+        job.refresh_after_post = false;
+        const chat::Reply latest = status_reply(job);
+        co_await outbox_.update(job.status, latest);
     }
 }
 
