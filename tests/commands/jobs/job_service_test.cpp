@@ -966,6 +966,36 @@ TEST_CASE("a queued job cancelled just as its slot frees up does not run", "[job
     h.wait_status(third, "succeeded");
 }
 
+TEST_CASE("a queued job whose first status post is slow still gets one status message", "[jobs][concurrency]") {
+    testing::TempDir gates;
+    Harness h({build_command(true, gates)});
+    const std::string first = h.submit("/platform build api", alice);
+    REQUIRE(h.job(first).state == JobState::running);
+    // The second job's "queued" post is held by a slow chat API while the first finishes,
+    // so the second starts (and ends) before its status message exists.
+    h.outbox.hold = true;
+    auto second_line = h.spawn_line("/platform build api", bob);
+    REQUIRE(h.run_until([&] { return h.outbox.held() >= 1; }));
+    const auto recent = h.store->recent_jobs("", 1);
+    REQUIRE(recent.size() == 1);
+    const std::string second = recent.front().id;
+    REQUIRE(second != first);
+    open_gate(gates, "api");
+    REQUIRE(h.run_until([&] {
+        const auto record = h.store->find_job(second);
+        return record && record->state == JobState::succeeded;
+    }));
+    h.outbox.hold = false;
+    h.outbox.release();
+    REQUIRE(h.run_until([&] { return second_line->done && h.jobs->active() == 0; }));
+    h.run_until([] { return false; }, 100ms);
+    int status_messages = 0;
+    for (const auto& message : h.outbox.messages)
+        if (message.versions.front().text.find("job `" + second + "`") != std::string::npos) ++status_messages;
+    CHECK(status_messages == 1);
+    CHECK_THAT(h.status(second).latest().text, Contains("✅ succeeded"));
+}
+
 TEST_CASE("with max_running 1 and no queue the second job is refused", "[jobs][concurrency]") {
     testing::TempDir gates;
     Harness h({build_command(false, gates)});
