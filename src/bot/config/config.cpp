@@ -231,7 +231,7 @@ private:
                 fail_at(it->first, where + ": names are lower-case letters, digits, - and _");
             if (std::find(builtins.begin(), builtins.end(), name) != builtins.end())
                 fail_at(it->first, where + ": '" + name + "' is a built-in command — pick another name");
-            const YAML::Node& body = it->second;
+            const YAML::Node body = it->second;  // a copy: it-> yields a temporary pair
             std::vector<std::string> keys{"description", "params", "aliases", "reply", "action"};
             keys.insert(keys.end(), policy_keys().begin(), policy_keys().end());
             yaml_.expect_map(body, where, keys);

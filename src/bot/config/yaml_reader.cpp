@@ -32,7 +32,7 @@ void YamlReader::expect_map(const YAML::Node& node, std::string_view where,
     if (!node.IsMap()) fail_at(node, std::string(where) + ": expected a mapping, found " + kind_of(node));
     std::set<std::string> seen;
     for (auto it = node.begin(); it != node.end(); ++it) {
-        const YAML::Node& key = it->first;
+        const YAML::Node key = it->first;  // a copy: it-> yields a temporary pair
         if (!key.IsScalar()) fail_at(key, std::string(where) + ": keys must be plain words");
         const std::string& name = key.Scalar();
         if (!seen.insert(name).second) fail_at(key, std::string(where) + ": key '" + name + "' appears twice");
