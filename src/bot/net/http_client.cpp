@@ -590,16 +590,39 @@ private:
     bool closed_ = false;
 };
 
+// libcurl 7.88 walks a multi handle's whole connection cache for every transfer it
+// starts and removes, so one multi handle costs O(N²) with N transfers in flight
+// (BENCHMARKS.md). Transfers are spread over several multi handles of bounded size.
+constexpr std::size_t transfers_per_multi = 256;
+
 struct HttpClient::Impl {
-    std::shared_ptr<CurlMulti> core;
+    asio::any_io_executor executor;
+    std::vector<std::shared_ptr<CurlMulti>> shards;
+
+    // The least busy multi handle with room, or a new one when all are full.
+    CurlMulti& pick() {
+        CurlMulti* best = nullptr;
+        for (auto& shard : shards)
+            if (!best || shard->in_flight() < best->in_flight()) best = shard.get();
+        if (best && best->in_flight() < transfers_per_multi) return *best;
+        shards.push_back(std::make_shared<CurlMulti>(executor));
+        return *shards.back();
+    }
 };
 
-HttpClient::HttpClient(asio::any_io_executor executor)
-    : impl_(std::make_unique<Impl>(Impl{std::make_shared<CurlMulti>(std::move(executor))})) {}
+HttpClient::HttpClient(asio::any_io_executor executor) : impl_(std::make_unique<Impl>(Impl{std::move(executor), {}})) {
+    impl_->shards.push_back(std::make_shared<CurlMulti>(impl_->executor));
+}
 
-HttpClient::~HttpClient() { impl_->core->shutdown(); }
+HttpClient::~HttpClient() {
+    for (auto& shard : impl_->shards) shard->shutdown();
+}
 
-std::size_t HttpClient::in_flight() const { return impl_->core->in_flight(); }
+std::size_t HttpClient::in_flight() const {
+    std::size_t total = 0;
+    for (const auto& shard : impl_->shards) total += shard->in_flight();
+    return total;
+}
 
 asio::awaitable<HttpOutcome> HttpClient::send(HttpRequest request, CancelToken cancel) {
     auto where = host_and_port(request.url);
@@ -609,7 +632,7 @@ asio::awaitable<HttpOutcome> HttpClient::send(HttpRequest request, CancelToken c
     auto transfer = std::make_unique<Transfer>();
     transfer->request = std::move(request);
     transfer->where = std::move(*where);
-    CurlMulti& core = *impl_->core;
+    CurlMulti& core = impl_->pick();
     co_return co_await asio::async_initiate<const asio::use_awaitable_t<>&, void(HttpOutcome)>(
         [&](auto handler) {
             using Handler = decltype(handler);
