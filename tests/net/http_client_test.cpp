@@ -1,4 +1,5 @@
 #include "bot/net/http_client.hpp"
+#include "bot/common/text.hpp"
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
@@ -27,7 +28,7 @@ using platbot::net::HttpFailure;
 using platbot::net::HttpOutcome;
 using platbot::net::HttpRequest;
 using platbot::net::HttpResponse;
-using platbot::net::percent_encode;
+using platbot::text::percent_encode;
 using platbot::testing::FakeHttpServer;
 using platbot::testing::FakeResponse;
 using platbot::testing::ReceivedRequest;

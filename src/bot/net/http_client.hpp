@@ -92,7 +92,5 @@ private:
     std::unique_ptr<Impl> impl_;
 };
 
-// Percent-encodes everything outside RFC 3986's unreserved set.
-std::string percent_encode(std::string_view text);
 
 }  // namespace platbot::net
