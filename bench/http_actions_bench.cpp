@@ -427,7 +427,7 @@ int run(const Options& options) {
     {
         platbot::net::HttpClient http{io.get_executor()};
         platbot::process::ProcessRunner processes{io};
-        const EnvLookup no_env = [](const std::string&) { return std::optional<std::string>(); };
+        const platbot::EnvLookup no_env = [](const std::string&) { return std::optional<std::string>(); };
         ActionRunner runner{io.get_executor(), http, processes, no_env};
         baseline_rss_kib = read_status().rss_kib;
 

@@ -25,13 +25,18 @@ chat::User Directory::resolve(const chat::User& user) const {
     return {user.name, user.name};
 }
 
+std::string Directory::name_of(std::string_view id) const {
+    std::string name;
+    for (const auto& known : users_)
+        if (known.id == id) name = known.name;
+    return name;
+}
+
 std::vector<std::string> Directory::groups_of(const chat::User& user) const {
     const chat::User who = resolve(user);
     // A member listed by name is the directory's person of that name: a display name the
     // platform sent is chosen by its owner and proves nothing.
-    std::string name;
-    for (const auto& known : users_)
-        if (known.id == who.id) name = known.name;
+    const std::string name = name_of(who.id);
     std::vector<std::string> out{everyone_group};
     for (const auto& [group, members] : groups_) {
         const bool member = std::any_of(members.begin(), members.end(), [&](const std::string& m) {

@@ -21,6 +21,9 @@ public:
     // Fills in the id or name a mention or event left out, when the person is known.
     chat::User resolve(const chat::User& user) const;
     std::optional<chat::User> find(std::string_view id_or_name) const;
+    // The name config gives the person with this id; empty when config does not know them.
+    // Unlike a display name a platform sends, it can be trusted for group and allow lists.
+    std::string name_of(std::string_view id) const;
     // Sorted group names, always including "everyone".
     std::vector<std::string> groups_of(const chat::User& user) const;
 

@@ -6,6 +6,7 @@
 #include <regex>
 #include <sstream>
 
+#include "bot/common/env.hpp"
 #include "bot/common/text.hpp"
 #include "bot/config/action_config.hpp"
 #include "bot/config/yaml_reader.hpp"
@@ -276,11 +277,6 @@ private:
     const YamlReader& yaml_;
     YAML::Node admin_node_;
 };
-
-std::optional<std::string> process_env(const std::string& name) {
-    if (const char* value = std::getenv(name.c_str())) return std::string(value);
-    return std::nullopt;
-}
 
 }  // namespace
 

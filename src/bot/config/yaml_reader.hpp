@@ -3,6 +3,8 @@
 // Internal to the config module: every section parser uses these and nothing else.
 #include <yaml-cpp/yaml.h>
 
+#include "bot/common/env.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -13,7 +15,7 @@
 
 namespace platbot::config {
 
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+using platbot::EnvLookup;
 
 // Thrown inside the loader only; load_config turns it into a one-line error.
 struct ConfigException : std::runtime_error {

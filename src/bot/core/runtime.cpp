@@ -13,6 +13,7 @@
 
 #include "bot/chat/console/console_adapter.hpp"
 #include "bot/core/bot.hpp"
+#include "bot/common/env.hpp"
 #include "bot/core/logging.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/http_server.hpp"
@@ -27,11 +28,6 @@ namespace platbot::core {
 namespace asio = boost::asio;
 
 namespace {
-
-std::optional<std::string> process_env(const std::string& name) {
-    if (const char* value = std::getenv(name.c_str())) return std::string(value);
-    return std::nullopt;
-}
 
 // At the end of piped input the bot waits for running jobs; a signal stops the wait.
 constexpr std::chrono::hours longest_drain{24};

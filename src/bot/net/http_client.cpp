@@ -1,5 +1,7 @@
 #include "bot/net/http_client.hpp"
 
+#include "bot/common/text.hpp"
+
 #include <curl/curl.h>
 
 #include <algorithm>
@@ -35,28 +37,6 @@ void init_curl_once() {
     });
 }
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out) c = ascii_lower(c);
-    return out;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i)
-        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
-    return true;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t' || text.back() == '\r' || text.back() == '\n'))
-        text.remove_suffix(1);
-    return text;
-}
-
 // RFC 9110 token characters: what a method or a header name may contain.
 bool is_token(std::string_view text) {
     if (text.empty()) return false;
@@ -68,8 +48,8 @@ bool is_token(std::string_view text) {
 }
 
 // Messages are one line even when curl's error buffer is not.
-std::string one_line(std::string_view text) {
-    std::string out(trim(text));
+std::string one_line(std::string_view message) {
+    std::string out(text::trim(message));
     for (auto& c : out)
         if (c == '\r' || c == '\n') c = ' ';
     return out;
@@ -96,7 +76,7 @@ Result<std::string> host_and_port(const std::string& url) {
         curl_url_get(parsed, CURLUPART_SCHEME, &scheme, 0);
         curl_url_get(parsed, CURLUPART_HOST, &host, 0);
         curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
-        const std::string scheme_text = scheme ? lower(scheme) : "";
+        const std::string scheme_text = scheme ? text::to_lower(scheme) : "";
         if (scheme_text != "http" && scheme_text != "https")
             problem = "unsupported URL scheme '" + scheme_text + "' in '" + url + "' (use http or https)";
         else
@@ -218,9 +198,9 @@ size_t on_header(char* data, size_t size, size_t count, void* userp) {
     if (line.rfind("HTTP/", 0) == 0) {
         headers.clear();  // a new response (after a redirect or a 100 Continue) replaces the last
     } else if (!line.empty() && (line.front() == ' ' || line.front() == '\t')) {
-        if (!headers.empty()) headers.back().second += " " + std::string(trim(line));  // obsolete folding
+        if (!headers.empty()) headers.back().second += " " + std::string(text::trim(line));  // obsolete folding
     } else if (const auto colon = line.find(':'); colon != std::string_view::npos && colon > 0) {
-        headers.emplace_back(lower(trim(line.substr(0, colon))), std::string(trim(line.substr(colon + 1))));
+        headers.emplace_back(text::to_lower(text::trim(line.substr(0, colon))), std::string(text::trim(line.substr(colon + 1))));
     }
     return length;
 }
@@ -486,7 +466,7 @@ private:
             case CURLE_COULDNT_CONNECT: {
                 long os_error = 0;
                 curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &os_error);
-                const std::string reason = os_error != 0 ? lower(std::strerror(static_cast<int>(os_error))) : detail;
+                const std::string reason = os_error != 0 ? text::to_lower(std::strerror(static_cast<int>(os_error))) : detail;
                 return HttpError{HttpFailure::connect, one_line("could not connect to " + where + " (" + reason + ")")};
             }
             case CURLE_COULDNT_RESOLVE_HOST:
@@ -563,8 +543,8 @@ private:
             else transfer.header_list = grown;
         };
         for (const auto& [name, value] : request.headers) {
-            has_content_type = has_content_type || iequals(name, "content-type");
-            has_expect = has_expect || iequals(name, "expect");
+            has_content_type = has_content_type || text::iequals(name, "content-type");
+            has_expect = has_expect || text::iequals(name, "expect");
             add_header(value.empty() ? name + ";" : name + ": " + value);  // "Name;" is curl for an empty value
         }
         // A body goes out as is: no form Content-Type guessed by curl, no "Expect: 100-continue"
@@ -644,7 +624,7 @@ asio::awaitable<HttpOutcome> HttpClient::send(HttpRequest request, CancelToken c
 
 std::string HttpResponse::header(std::string_view name) const {
     for (const auto& [key, value] : headers)
-        if (iequals(key, name)) return value;
+        if (text::iequals(key, name)) return value;
     return {};
 }
 

@@ -9,6 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include <list>
+
+#include "bot/common/text.hpp"
 #include <map>
 
 namespace platbot::net {
@@ -24,11 +26,6 @@ namespace {
 // a connection open forever.
 constexpr std::chrono::seconds read_timeout{30};
 constexpr std::size_t max_body = 1 << 20;
-
-std::string lower(std::string s) {
-    for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return s;
-}
 
 }  // namespace
 
@@ -74,7 +71,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             in.method = std::string(request.method_string());
             in.target = std::string(request.target());
             in.path = in.target.substr(0, in.target.find('?'));
-            for (const auto& field : request) in.headers.emplace_back(lower(std::string(field.name_string())), std::string(field.value()));
+            for (const auto& field : request) in.headers.emplace_back(text::to_lower(std::string(field.name_string())), std::string(field.value()));
             in.body = request.body();
 
             ServerResponse out;

@@ -244,7 +244,7 @@ public:
         while (s.step()) {
             AuditRecord r;
             r.id = s.integer(0);
-            r.time = std::chrono::system_clock::time_point(std::chrono::milliseconds(s.integer(1)));
+            r.time = from_ms(s.integer(1));
             r.adapter = s.text(2);
             r.user_id = s.text(3);
             r.user_name = s.text(4);

@@ -13,6 +13,7 @@
 
 #include "bot/chat/chat.hpp"
 #include "bot/common/cancel.hpp"
+#include "bot/common/env.hpp"
 #include "bot/common/result.hpp"
 #include "commands/actions/action_spec.hpp"
 
@@ -41,8 +42,6 @@ struct ActionResult {
     std::string link;
     std::vector<chat::Field> fields;
 };
-
-using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 
 class ActionRunner {
 public:

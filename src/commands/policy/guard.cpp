@@ -28,8 +28,7 @@ std::optional<std::string> Guard::check_access(const CommandSpec& spec, const ch
     if (contains(allow.users, who.id)) return std::nullopt;
     // A name counts only when it is the directory's name for this id: display names are
     // chosen by the users themselves.
-    if (const auto known = directory_.find(who.id); known && known->id == who.id && !known->name.empty() &&
-                                                    contains(allow.users, known->name))
+    if (const std::string name = directory_.name_of(who.id); !name.empty() && contains(allow.users, name))
         return std::nullopt;
     if (contains(allow.channels, channel)) return std::nullopt;
     const auto groups = directory_.groups_of(who);
