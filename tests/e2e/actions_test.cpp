@@ -8,7 +8,9 @@
 #include <regex>
 
 #include "support/run_platbot.hpp"
+#include "support/fake_http_server.hpp"
 #include "support/temp_dir.hpp"
+#include "support/tls_identity.hpp"
 
 using platbot::testing::ProcessResult;
 using platbot::testing::run_platbot;
@@ -179,4 +181,38 @@ TEST_CASE("a running deploy can be cancelled from its status message", "[e2e][ac
     CHECK_THAT(result.out, Contains("Cancelling job `"));
     CHECK_THAT(result.out, Contains("🛑 cancelled by dev"));
     CHECK_THAT(result.out, !Contains("🚀 api is live"));
+}
+
+TEST_CASE("an https action trusts exactly the CA bundle its config names", "[e2e][actions][tls]") {
+    const auto identity = platbot::testing::TlsIdentity::self_signed();
+    platbot::testing::FakeHttpServer api{identity};
+    api.route("POST", "/deploys", platbot::testing::FakeResponse{201, {}, R"({"id":"d-7"})", {}});
+    TempDir dir;
+    dir.write("certs/platform-ca.pem", identity.certificate_pem);
+    const auto config = [&](const std::string& tls) {
+        return dir.write("bot.yaml", "bot: {name: platbot, prefix: /platform, adapter: console}\n"
+                                     "store: {path: bot.db}\n"
+                                     "commands:\n"
+                                     "  ship:\n"
+                                     "    description: Ship it\n"
+                                     "    action:\n"
+                                     "      http:\n"
+                                     "        method: POST\n"
+                                     "        url: " + api.url("/deploys") + "\n" + tls +
+                                     "      reply:\n"
+                                     "        success: 'shipped {{ response.json./id }}'\n"
+                                     "        failure: 'not shipped: {{ error }}'\n");
+    };
+
+    // The path is relative to the config file.
+    const auto trusted = run_platbot({"--config", config("        tls: {ca_bundle: certs/platform-ca.pem}\n")},
+                                     "/platform ship\n");
+    CHECK(trusted.exit_code == 0);
+    CHECK_THAT(trusted.out, Contains("shipped d-7"));
+    CHECK(api.requests().size() == 1);
+
+    const auto untrusted = run_platbot({"--config", config("")}, "/platform ship\n");
+    CHECK(untrusted.exit_code == 0);
+    CHECK_THAT(untrusted.out, Contains("not shipped: TLS failure calling 127.0.0.1:" + std::to_string(api.port())));
+    CHECK(api.requests().size() == 1);  // nothing reached the server without trust
 }

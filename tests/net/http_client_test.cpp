@@ -19,6 +19,8 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "support/fake_http_server.hpp"
+#include "support/temp_dir.hpp"
+#include "support/tls_identity.hpp"
 
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -32,6 +34,8 @@ using platbot::text::percent_encode;
 using platbot::testing::FakeHttpServer;
 using platbot::testing::FakeResponse;
 using platbot::testing::ReceivedRequest;
+using platbot::testing::TempDir;
+using platbot::testing::TlsIdentity;
 
 namespace {
 
@@ -231,6 +235,68 @@ TEST_CASE_METHOD(Fixture, "HttpClient reports TLS trouble as a tls failure", "[n
     CHECK(outcome.error().kind == HttpFailure::tls);
     CHECK_THAT(outcome.error().message, Catch::StartsWith("TLS failure calling " + where()));
     CHECK(one_line(outcome.error().message));
+}
+
+// An HTTPS server whose self-signed certificate no system bundle trusts.
+struct TlsFixture {
+    asio::io_context io;
+    TlsIdentity identity = TlsIdentity::self_signed();
+    FakeHttpServer server{identity};
+    HttpClient client{io.get_executor()};
+    TempDir dir;
+
+    TlsFixture() { server.route("GET", "/secure", FakeResponse{200, {}, R"({"tls":true})", {}}); }
+};
+
+TEST_CASE_METHOD(TlsFixture, "HttpClient verifies certificates by default and refuses an untrusted one",
+                 "[net][http][tls]") {
+    auto outcome = send_one(io, client, get(server.url("/secure")));
+
+    REQUIRE_FALSE(outcome.ok());
+    CHECK(outcome.error().kind == HttpFailure::tls);
+    CHECK(one_line(outcome.error().message));
+    CHECK(server.requests().empty());  // nothing was sent over the unverified connection
+}
+
+TEST_CASE_METHOD(TlsFixture, "HttpClient trusts a server whose certificate is in the configured CA bundle",
+                 "[net][http][tls]") {
+    auto request = get(server.url("/secure"));
+    request.ca_bundle = dir.write("ca.pem", identity.certificate_pem);
+
+    auto outcome = send_one(io, client, request);
+
+    REQUIRE(outcome.ok());
+    CHECK(outcome.response().status == 200);
+    CHECK(outcome.response().body == R"({"tls":true})");
+    REQUIRE(server.requests().size() == 1);
+    CHECK(server.requests()[0].path == "/secure");
+}
+
+TEST_CASE("HttpClient refuses a trusted certificate issued for another name", "[net][http][tls]") {
+    asio::io_context io;
+    const auto identity = TlsIdentity::self_signed("DNS:platform.example");
+    FakeHttpServer server{identity};
+    server.route("GET", "/secure", FakeResponse{200, {}, "{}", {}});
+    HttpClient client{io.get_executor()};
+    TempDir dir;
+    auto request = get(server.url("/secure"));
+    request.ca_bundle = dir.write("ca.pem", identity.certificate_pem);
+
+    auto outcome = send_one(io, client, request);
+
+    REQUIRE_FALSE(outcome.ok());
+    CHECK(outcome.error().kind == HttpFailure::tls);
+    CHECK(server.requests().empty());
+}
+
+TEST_CASE_METHOD(TlsFixture, "HttpClient skips verification only when told to", "[net][http][tls]") {
+    auto request = get(server.url("/secure"));
+    request.verify_tls = false;
+
+    auto outcome = send_one(io, client, request);
+
+    REQUIRE(outcome.ok());
+    CHECK(outcome.response().status == 200);
 }
 
 TEST_CASE_METHOD(Fixture, "HttpClient follows redirects only when asked", "[net][http]") {

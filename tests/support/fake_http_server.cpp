@@ -16,6 +16,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 namespace platbot::testing {
 
@@ -51,6 +52,7 @@ struct FakeHttpServer::Impl {
     tcp::acceptor acceptor{io};
     unsigned short port = 0;
     std::size_t connections = 0;  // accepted so far; only the server thread touches it
+    std::unique_ptr<asio::ssl::context> tls;  // set: every connection speaks TLS
 
     mutable std::mutex mutex;
     mutable std::condition_variable arrived;
@@ -66,14 +68,27 @@ struct FakeHttpServer::Impl {
         }
     }
 
-    // One connection: read a request, answer it, repeat while the client keeps it alive.
+    // One connection: TLS first when the server has an identity, then the HTTP exchange.
     asio::awaitable<void> serve(tcp::socket socket, std::size_t connection) {
         boost::beast::tcp_stream stream(std::move(socket));
+        if (!tls) {
+            co_await exchange(stream, stream, connection);
+        } else {
+            boost::beast::ssl_stream<boost::beast::tcp_stream> secure(std::move(stream), *tls);
+            secure.next_layer().expires_after(idle_limit);
+            co_await secure.async_handshake(asio::ssl::stream_base::server, asio::use_awaitable);
+            co_await exchange(secure, secure.next_layer(), connection);
+        }
+    }
+
+    // Read a request, answer it, repeat while the client keeps the connection alive.
+    template <class Stream>
+    asio::awaitable<void> exchange(Stream& stream, boost::beast::tcp_stream& timed, std::size_t connection) {
         boost::beast::flat_buffer buffer;
         for (;;) {
             http::request_parser<http::string_body> parser;
             parser.body_limit(body_limit);
-            stream.expires_after(idle_limit);
+            timed.expires_after(idle_limit);
             co_await http::async_read(stream, buffer, parser, asio::use_awaitable);
             const auto request = parser.release();
 
@@ -96,12 +111,12 @@ struct FakeHttpServer::Impl {
                 response.body() = std::move(reply.body);
                 response.prepare_payload();
             }
-            stream.expires_after(idle_limit);
+            timed.expires_after(idle_limit);
             co_await http::async_write(stream, response, asio::use_awaitable);
             if (!response.keep_alive()) break;
         }
         boost::system::error_code ignored;
-        stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        timed.socket().shutdown(tcp::socket::shutdown_send, ignored);
     }
 
     ReceivedRequest record(const http::request<http::string_body>& request, std::size_t connection) {
@@ -137,7 +152,17 @@ struct FakeHttpServer::Impl {
     }
 };
 
-FakeHttpServer::FakeHttpServer() : impl_(std::make_unique<Impl>()) {
+FakeHttpServer::FakeHttpServer() : impl_(std::make_unique<Impl>()) { start(); }
+
+FakeHttpServer::FakeHttpServer(const TlsIdentity& identity) : impl_(std::make_unique<Impl>()) {
+    auto tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_server);
+    tls->use_certificate_chain(asio::buffer(identity.certificate_pem));
+    tls->use_private_key(asio::buffer(identity.private_key_pem), asio::ssl::context::pem);
+    impl_->tls = std::move(tls);
+    start();
+}
+
+void FakeHttpServer::start() {
     auto& acceptor = impl_->acceptor;
     const tcp::endpoint loopback(asio::ip::make_address("127.0.0.1"), 0);
     acceptor.open(loopback.protocol());
@@ -168,7 +193,7 @@ void FakeHttpServer::route(const std::string& method, const std::string& path, F
 unsigned short FakeHttpServer::port() const { return impl_->port; }
 
 std::string FakeHttpServer::url(const std::string& path) const {
-    return "http://127.0.0.1:" + std::to_string(impl_->port) + path;
+    return (impl_->tls ? "https://127.0.0.1:" : "http://127.0.0.1:") + std::to_string(impl_->port) + path;
 }
 
 std::vector<ReceivedRequest> FakeHttpServer::requests() const {

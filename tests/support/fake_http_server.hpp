@@ -3,7 +3,8 @@
 // test's own loop (an HttpClient, a bot) can run undisturbed. Routes are exact method +
 // path (the query is ignored for routing); anything else gets 404. Every request is
 // recorded. A response may be delayed; the delay is a timer wait, so slow answers to
-// concurrent requests overlap. Keep-alive and many simultaneous connections work.
+// concurrent requests overlap. Keep-alive and many simultaneous connections work. Given a
+// TLS identity it speaks HTTPS instead.
 #include <chrono>
 #include <cstddef>
 #include <functional>
@@ -12,6 +13,8 @@
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "support/tls_identity.hpp"
 
 namespace platbot::testing {
 
@@ -40,6 +43,7 @@ using FakeHandler = std::function<FakeResponse(const ReceivedRequest&)>;
 class FakeHttpServer {
 public:
     FakeHttpServer();
+    explicit FakeHttpServer(const TlsIdentity& identity);  // HTTPS with this certificate
     ~FakeHttpServer();  // stops the thread and drops open connections
     FakeHttpServer(const FakeHttpServer&) = delete;
     FakeHttpServer& operator=(const FakeHttpServer&) = delete;
@@ -48,13 +52,15 @@ public:
     void route(const std::string& method, const std::string& path, FakeResponse response);  // always the same
 
     unsigned short port() const;
-    std::string url(const std::string& path = "/") const;  // "http://127.0.0.1:<port><path>"
+    std::string url(const std::string& path = "/") const;  // "http(s)://127.0.0.1:<port><path>"
 
     std::vector<ReceivedRequest> requests() const;  // a copy, in arrival order
     // Waits until at least `count` requests arrived; false when `timeout` passed first.
     bool wait_for_requests(std::size_t count, std::chrono::milliseconds timeout) const;
 
 private:
+    void start();
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
