@@ -6,11 +6,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <ctime>
-#include <random>
 
 #include "bot/common/text.hpp"
 #include "bot/net/http_client.hpp"
+#include "bot/net/retry.hpp"
 #include "bot/process/process_runner.hpp"
 #include "commands/values.hpp"
 
@@ -38,32 +37,7 @@ bool retryable_status(long status) { return status == 429 || status == 502 || st
 
 bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std::string_view::npos; }
 
-// Full jitter over an exponential ceiling: 0.5..1 × 500 ms × 2^(attempt-1), capped.
-milliseconds backoff(int attempt) {
-    static thread_local std::mt19937 random{std::random_device{}()};
-    const milliseconds ceiling = std::min<milliseconds>(max_backoff, first_backoff * (1LL << std::min(attempt - 1, 10)));
-    std::uniform_int_distribution<long long> pick(ceiling.count() / 2, ceiling.count());
-    return milliseconds(pick(random));
-}
-
 }  // namespace
-
-// RFC 9110 §10.2.3: delay-seconds, or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT").
-std::optional<milliseconds> parse_retry_after(const std::string& value, std::chrono::system_clock::time_point now) {
-    const std::string_view trimmed = text::trim(value);
-    if (trimmed.empty()) return std::nullopt;
-    if (trimmed.find_first_not_of("0123456789") == std::string_view::npos) {
-        if (trimmed.size() > 6) return std::nullopt;
-        return std::chrono::seconds(std::stoll(std::string(trimmed)));
-    }
-    std::tm tm{};
-    const std::string date(trimmed);
-    const char* end = ::strptime(date.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    if (!end || *end != '\0') return std::nullopt;
-    const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
-    if (at <= now) return milliseconds(0);
-    return std::chrono::duration_cast<milliseconds>(at - now);
-}
 
 namespace {
 
@@ -230,7 +204,7 @@ asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_http(const HttpActi
             attempt.body = excerpt(response.body);
             attempt.json = parse_json_or_null(response.body);
             if (!may_retry || n >= action.attempts || !retryable_status(response.status)) co_return attempt;
-            wait = parse_retry_after(response.header("retry-after"), std::chrono::system_clock::now());
+            wait = net::parse_retry_after(response.header("retry-after"), std::chrono::system_clock::now());
             if (wait && *wait > max_retry_after) co_return attempt;
         } else {
             const auto& error = outcome.error();
@@ -240,7 +214,7 @@ asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_http(const HttpActi
             const bool transient = error.kind == net::HttpFailure::timeout || error.kind == net::HttpFailure::connect;
             if (!may_retry || n >= action.attempts || !transient) co_return attempt;
         }
-        const auto pause = wait.value_or(backoff(n));
+        const auto pause = wait.value_or(net::jittered_backoff(n, first_backoff, max_backoff));
         spdlog::info("http {}: attempt {} of {} failed ({}), retrying in {} ms", action.method, n,
                      action.attempts, attempt.completed ? "HTTP " + std::to_string(attempt.status) : attempt.error,
                      pause.count());

@@ -68,11 +68,6 @@ private:
     EnvLookup env_;
 };
 
-// How long a `Retry-After` header asks to wait: seconds or an HTTP-date; nullopt when
-// it says neither.
-std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
-                                                           std::chrono::system_clock::time_point now);
-
 // The request an http action would send for this context: URL with percent-encoded
 // values, headers checked for CR/LF, a JSON body built structurally.
 Result<net::HttpRequest> render_http_request(const HttpAction& action, const TemplateContext& context);

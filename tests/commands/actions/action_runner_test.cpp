@@ -999,17 +999,3 @@ TEST_CASE("render_process_request builds the child's whole environment", "[actio
     }
 }
 
-TEST_CASE("Retry-After is read as seconds or as an HTTP date", "[actions][retry]") {
-    using std::chrono::milliseconds;
-    // 2015-10-21 07:28:00 UTC
-    const auto now = std::chrono::system_clock::from_time_t(1445412480);
-    CHECK(platbot::commands::parse_retry_after("0", now) == milliseconds(0));
-    CHECK(platbot::commands::parse_retry_after(" 120 ", now) == milliseconds(120000));
-    CHECK(platbot::commands::parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT", now) == milliseconds(30000));
-    CHECK(platbot::commands::parse_retry_after("Wed, 21 Oct 2015 07:27:00 GMT", now) == milliseconds(0));
-    CHECK_FALSE(platbot::commands::parse_retry_after("", now).has_value());
-    CHECK_FALSE(platbot::commands::parse_retry_after("soon", now).has_value());
-    CHECK_FALSE(platbot::commands::parse_retry_after("-5", now).has_value());
-    CHECK_FALSE(platbot::commands::parse_retry_after("9999999", now).has_value());
-    CHECK_FALSE(platbot::commands::parse_retry_after("Wed, 21 Oct 2015 07:28:30 GMT trailing", now).has_value());
-}

@@ -1,0 +1,19 @@
+#pragma once
+// Shared pieces of retry policy for everything that calls out (platform actions, chat APIs,
+// reconnecting sockets), so they all back off the same way.
+#include <chrono>
+#include <optional>
+#include <string>
+
+namespace platbot::net {
+
+// How long a `Retry-After` header asks to wait: seconds or an HTTP-date; nullopt when it
+// says neither.
+std::optional<std::chrono::milliseconds> parse_retry_after(const std::string& value,
+                                                           std::chrono::system_clock::time_point now);
+
+// Full jitter over an exponential ceiling: a random pause between half and all of
+// first × 2^(attempt-1), capped at `max`. Attempts count from 1.
+std::chrono::milliseconds jittered_backoff(int attempt, std::chrono::milliseconds first, std::chrono::milliseconds max);
+
+}  // namespace platbot::net
