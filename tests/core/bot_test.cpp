@@ -40,7 +40,7 @@ chat::ChatEvent message(std::string id, std::string text) {
     event.id = std::move(id);
     event.correlation_id = event.id;
     event.user = {"U1", "dev"};
-    event.origin = {"test", "general", "", ""};
+    event.origin = {"test", "general", "", "", ""};
     event.text = std::move(text);
     return event;
 }

@@ -13,9 +13,19 @@ using Task = boost::asio::awaitable<T>;
 class EventSink {
 public:
     virtual ~EventSink() = default;
-    // Returns once the event is handled or durably handed over; an adapter acknowledges
-    // an event to its platform only after this returns.
-    virtual Task<void> on_event(ChatEvent event) = 0;
+
+    // Remembers the event's id; false when it was seen before (a redelivery to drop).
+    virtual bool first_delivery(const ChatEvent& event) = 0;
+    // Handles an event already let through by first_delivery. Never throws.
+    virtual Task<void> handle(ChatEvent event) = 0;
+
+    // Both in one step, for adapters that acknowledge after handling (the console). Those
+    // that must acknowledge within a deadline (Slack's 3 s) call first_delivery, acknowledge,
+    // then handle.
+    Task<void> on_event(ChatEvent event) {
+        if (!first_delivery(event)) co_return;
+        co_await handle(std::move(event));
+    }
 };
 
 // Where features send what they have to say; posted messages can be updated in place

@@ -19,6 +19,7 @@ struct Origin {
     std::string conversation;  // channel or room id
     std::string thread;        // thread root / event replied to, empty when none
     std::string message_id;    // the triggering message, for in-reply-to relations
+    std::string requester;     // user id of who asked: an ephemeral answer is shown to them only
 };
 
 enum class EventKind {

@@ -8,22 +8,21 @@ namespace platbot::core {
 
 Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter) : engine_(engine), adapter_(adapter) {}
 
-bool Bot::seen_before(const std::string& event_id) {
-    if (event_id.empty()) return false;
-    if (!recent_ids_.insert(event_id).second) return true;
-    recent_order_.push_back(event_id);
+bool Bot::first_delivery(const chat::ChatEvent& event) {
+    if (event.id.empty()) return true;
+    if (!recent_ids_.insert(event.id).second) {
+        spdlog::debug("[{}] duplicate event {} ignored", event.correlation_id, event.id);
+        return false;
+    }
+    recent_order_.push_back(event.id);
     if (recent_order_.size() > dedupe_window) {
         recent_ids_.erase(recent_order_.front());
         recent_order_.pop_front();
     }
-    return false;
+    return true;
 }
 
-chat::Task<void> Bot::on_event(chat::ChatEvent event) {
-    if (seen_before(event.id)) {
-        spdlog::debug("[{}] duplicate event {} ignored", event.correlation_id, event.id);
-        co_return;
-    }
+chat::Task<void> Bot::handle(chat::ChatEvent event) {
     std::string failure;
     try {
         co_await route(event);

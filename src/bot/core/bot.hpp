@@ -16,12 +16,11 @@ class Bot final : public chat::EventSink {
 public:
     Bot(commands::Engine& engine, chat::ChatAdapter& adapter);
 
-    chat::Task<void> on_event(chat::ChatEvent event) override;
+    bool first_delivery(const chat::ChatEvent& event) override;
+    chat::Task<void> handle(chat::ChatEvent event) override;
 
 private:
     chat::Task<void> route(const chat::ChatEvent& event);
-    // True when this id was handled recently; remembers it otherwise.
-    bool seen_before(const std::string& event_id);
 
     commands::Engine& engine_;
     chat::ChatAdapter& adapter_;

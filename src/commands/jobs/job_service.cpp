@@ -595,7 +595,7 @@ chat::Task<void> JobService::recover() {
             record.finished = record.updated;
             store_.update_job(record);
             store_.add_job_event({record.id, SystemClock::now(), "interrupted", "", "the bot restarted while " + was});
-            chat::Origin origin{record.adapter, record.conversation, record.thread, ""};
+            chat::Origin origin{record.adapter, record.conversation, record.thread, "", record.requester_id};
             const chat::Reply note = say("⚠️ " + record.requester_name + ": job `" + record.id + "` (`" + record.line +
                                              "`) was interrupted by a restart while " + was +
                                              (state == JobState::running ? " — check its target before you run it again."

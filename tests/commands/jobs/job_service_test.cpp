@@ -299,7 +299,7 @@ struct Harness {
 
     std::shared_ptr<Spawned> spawn_line(const std::string& text, const chat::User& user,
                                         const std::string& channel = "C-general") {
-        requests.push_back({user, {"test", channel, "", "m" + std::to_string(++message_number)}, text});
+        requests.push_back({user, {"test", channel, "", "m" + std::to_string(++message_number), user.id}, text});
         auto spawned = std::make_shared<Spawned>();
         asio::co_spawn(io, engine.handle(requests.back()),
                        [spawned](std::exception_ptr failure, std::optional<chat::Reply> reply) {
@@ -408,7 +408,7 @@ chat::Task<void> handle_when_succeeded(Harness& h, chat::Reply reply, std::strin
                                        chat::User user, std::shared_ptr<Spawned> out) {
     if (out->done || reply.text.find("job `" + first + "` ✅") == std::string::npos) co_return;
     out->done = true;
-    h.requests.push_back({user, {"test", "C-general", "", "m-hook"}, line});
+    h.requests.push_back({user, {"test", "C-general", "", "m-hook", ""}, line});
     const CommandRequest& request = h.requests.back();
     out->reply = co_await h.engine.handle(request);
 }

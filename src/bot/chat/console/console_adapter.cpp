@@ -106,7 +106,7 @@ ChatEvent ConsoleAdapter::new_event(EventKind kind) {
     event.id = "console-" + std::to_string(::getpid()) + "-" + std::to_string(next_event_++);
     event.correlation_id = event.id;
     event.user = options_.user;
-    event.origin = {"console", options_.channel, "", event.id};
+    event.origin = {"console", options_.channel, "", event.id, event.user.id};
     return event;
 }
 
@@ -233,6 +233,7 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
         }
         ChatEvent event = new_event(EventKind::member_joined);
         event.user = user_named(args[1]);
+        event.origin.requester = event.user.id;
         if (args.size() == 3) event.origin.conversation = strip_hash(args[2]);
         print("* " + (event.user.name.empty() ? event.user.id : event.user.name) + " joined #" +
               event.origin.conversation);
