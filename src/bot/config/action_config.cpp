@@ -27,27 +27,8 @@ public:
         return std::move(*compiled);
     }
 
-    // `90s`, `5m`, `2h`, and `250ms` for short test timeouts.
     milliseconds duration(const YAML::Node& node, const std::string& what, milliseconds minimum) const {
-        const std::string raw = yaml_.string(node, what);
-        milliseconds value{0};
-        if (raw.size() > 2 && raw.ends_with("ms") && raw.find_first_not_of("0123456789") == raw.size() - 2) {
-            milliseconds::rep count = 0;
-            if (std::from_chars(raw.data(), raw.data() + raw.size() - 2, count).ec != std::errc{})
-                fail_at(node, what + ": '" + raw + "' is too long");
-            value = milliseconds(count);
-        } else if (auto parsed = commands::parse_duration(raw)) {
-            if (parsed->count() > milliseconds::max().count() / 1000) fail_at(node, what + ": '" + raw + "' is too long");
-            value = *parsed;
-        } else {
-            fail_at(node, what + ": " + parsed.error().message);
-        }
-        if (value < minimum)
-            fail_at(node, what + ": '" + raw + "' is too short — at least " + std::to_string(minimum.count()) + "ms");
-        // A week bounds every wait an action declares; longer is a typo, and it keeps
-        // deadline arithmetic far from overflow.
-        if (value > std::chrono::hours(24 * 7)) fail_at(node, what + ": '" + raw + "' is too long — at most 7d");
-        return value;
+        return yaml_.duration(node, what, minimum);
     }
 
     std::vector<commands::NamedTemplate> named_templates(const YAML::Node& node, const std::string& what,

@@ -18,7 +18,9 @@ namespace platbot::config {
 
 namespace {
 
-const std::vector<std::string> top_level_keys{"bot", "log", "store", "http", "console", "users", "groups", "commands"};
+const std::vector<std::string> top_level_keys{"bot",   "log",    "store",  "http",    "console",
+                                              "slack", "users",  "groups", "commands"};
+const std::vector<std::string> adapters{"console", "slack"};
 const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
 bool is_identifier(const std::string& s, bool allow_dash) {
@@ -44,6 +46,8 @@ public:
         if (auto users = root["users"]) read_users(users, config);
         if (auto groups = root["groups"]) read_groups(groups, config);
         if (auto console = root["console"]) read_console(console, config);
+        if (auto slack = root["slack"]) read_slack(slack, config, path);
+        if (config.adapter == "slack") require_slack_tokens(root, config);
         if (!config.admin_group.empty() && !config.groups.contains(config.admin_group))
             fail_at(admin_node_, "bot.admins: no group named '" + config.admin_group + "' — declare it under groups:");
         if (auto commands = root["commands"]) read_commands(commands, config);
@@ -71,9 +75,10 @@ private:
         }
         if (auto n = node["adapter"]) {
             config.adapter = yaml_.string(n, "bot.adapter");
-            if (config.adapter != "console")
-                fail_at(n, "bot.adapter: '" + config.adapter +
-                               "' is not available in this build — use console (Slack and Matrix adapters are on the way)");
+            if (std::find(adapters.begin(), adapters.end(), config.adapter) == adapters.end())
+                fail_at(n, "bot.adapter: '" + config.adapter + "' is not available in this build — use " +
+                               text::join(adapters, " or ") + " (the Matrix adapter is on the way)");
+            adapter_node_ = n;
         }
         if (auto n = node["history_limit"]) {
             const auto limit = yaml_.integer(n, "bot.history_limit");
@@ -98,6 +103,64 @@ private:
             if (config.store_path.empty()) fail_at(n, "store.path: expected a file path");
         }
         config.store_path = relative_to(path, config.store_path);
+    }
+
+    void read_slack(const YAML::Node& node, Config& config, const std::string& path) {
+        yaml_.expect_map(node, "slack", {"bot_token", "app_token", "api_url", "connections", "idle_timeout",
+                                         "messages_per_second", "message_burst", "tls"});
+        auto& slack = config.slack;
+        if (auto n = node["bot_token"]) {
+            slack.bot_token = yaml_.string(n, "slack.bot_token");
+            slack.bot_token_source = "slack.bot_token";
+        }
+        if (auto n = node["app_token"]) {
+            slack.app_token = yaml_.string(n, "slack.app_token");
+            slack.app_token_source = "slack.app_token";
+        }
+        if (auto n = node["api_url"]) {
+            slack.api_url = yaml_.string(n, "slack.api_url");
+            if (slack.api_url.rfind("https://", 0) != 0 && slack.api_url.rfind("http://", 0) != 0)
+                fail_at(n, "slack.api_url: expected an http(s) URL such as https://slack.com/api/");
+        }
+        if (auto n = node["connections"]) {
+            const auto count = yaml_.integer(n, "slack.connections");
+            if (count < 1 || count > 10) fail_at(n, "slack.connections: expected 1 to 10 (Slack allows 10 per app)");
+            slack.connections = static_cast<int>(count);
+        }
+        if (auto n = node["idle_timeout"]) slack.idle_timeout = yaml_.duration(n, "slack.idle_timeout", std::chrono::milliseconds(200));
+        if (auto n = node["messages_per_second"]) {
+            const std::string raw = yaml_.string(n, "slack.messages_per_second");
+            char* end = nullptr;
+            const double rate = std::strtod(raw.c_str(), &end);
+            if (end == raw.c_str() || *end != '\0' || !(rate > 0) || rate > 1000)
+                fail_at(n, "slack.messages_per_second: expected a number above 0, such as 1 (Slack's pace per channel)");
+            slack.messages_per_second = rate;
+        }
+        if (auto n = node["message_burst"]) {
+            const auto burst = yaml_.integer(n, "slack.message_burst");
+            if (burst < 1 || burst > 100) fail_at(n, "slack.message_burst: expected 1 to 100");
+            slack.message_burst = static_cast<int>(burst);
+        }
+        if (auto tls = node["tls"]) {
+            yaml_.expect_map(tls, "slack.tls", {"verify", "ca_bundle"});
+            if (auto v = tls["verify"]) slack.verify_tls = yaml_.boolean(v, "slack.tls.verify");
+            if (auto c = tls["ca_bundle"]) slack.ca_bundle = relative_to(path, yaml_.string(c, "slack.tls.ca_bundle"));
+        }
+    }
+
+    // Tokens not in the file come from the environment; without them the bot cannot start.
+    void require_slack_tokens(const YAML::Node& root, Config& config) {
+        auto& slack = config.slack;
+        const YAML::Node where = root["slack"] ? root["slack"] : adapter_node_;
+        if (slack.bot_token.empty() && slack.bot_token_source == "SLACK_BOT_TOKEN")
+            slack.bot_token = yaml_.expand("${SLACK_BOT_TOKEN:-}", where.Mark());
+        if (slack.app_token.empty() && slack.app_token_source == "SLACK_APP_TOKEN")
+            slack.app_token = yaml_.expand("${SLACK_APP_TOKEN:-}", where.Mark());
+        if (slack.bot_token.empty())
+            fail_at(where, "bot.adapter slack needs the bot token (xoxb-…): set " + slack.bot_token_source);
+        if (slack.app_token.empty())
+            fail_at(where, "bot.adapter slack needs the app-level token (xapp-…, scope connections:write) for Socket Mode: set " +
+                               slack.app_token_source);
     }
 
     void read_http(const YAML::Node& node, Config& config) {
@@ -276,6 +339,7 @@ private:
 
     const YamlReader& yaml_;
     YAML::Node admin_node_;
+    YAML::Node adapter_node_;
 };
 
 }  // namespace
@@ -317,6 +381,9 @@ Result<Config> load_config(const std::string& path,
 std::string summary(const Config& config) {
     std::string out = config.path + ": ok\n";
     out += "  adapter:  " + config.adapter + " (prefix " + config.prefix + ")\n";
+    if (config.adapter == "slack")
+        out += "  slack:    " + config.slack.api_url + ", " + std::to_string(config.slack.connections) +
+               " Socket Mode connection(s)\n";
     out += "  store:    " + config.store_path + "\n";
     if (!config.http_host.empty())
         out += "  http:     " + config.http_host + ":" + std::to_string(config.http_port) + " (/healthz)\n";

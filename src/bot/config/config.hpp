@@ -2,6 +2,7 @@
 // The typed configuration: one YAML file, `${VAR}` expansion from the environment, and
 // errors reported as `file:line:column: what was expected`. Every key is documented in
 // docs/config.md.
+#include <chrono>
 #include <functional>
 #include <map>
 #include <optional>
@@ -19,6 +20,21 @@ struct ConsoleSettings {
     std::string channel = "general";
 };
 
+// Slack (bot.adapter: slack). Tokens default to SLACK_BOT_TOKEN and SLACK_APP_TOKEN.
+struct SlackSettings {
+    std::string bot_token;                      // xoxb-…: the Web API
+    std::string app_token;                      // xapp-…: apps.connections.open (Socket Mode)
+    std::string bot_token_source = "SLACK_BOT_TOKEN";  // where it came from, named in errors
+    std::string app_token_source = "SLACK_APP_TOKEN";
+    std::string api_url = "https://slack.com/api/";
+    int connections = 1;                        // parallel Socket Mode connections, 1 to 10
+    std::chrono::milliseconds idle_timeout{30000};  // a silent socket for this long is dead
+    double messages_per_second = 1.0;           // chat.postMessage per channel
+    int message_burst = 3;
+    bool verify_tls = true;
+    std::string ca_bundle;
+};
+
 struct Config {
     std::string path;
     std::string bot_name = "platbot";
@@ -29,6 +45,7 @@ struct Config {
     std::size_t history_limit = 10;
     std::string admin_group;  // its members see everyone's jobs, cancel any job, read the audit trail
     ConsoleSettings console;
+    SlackSettings slack;
     // The bot's own HTTP endpoint (health); empty host means off.
     std::string http_host;
     unsigned short http_port = 0;

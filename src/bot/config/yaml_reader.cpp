@@ -4,6 +4,7 @@
 #include <set>
 
 #include "bot/common/text.hpp"
+#include "commands/values.hpp"
 
 namespace platbot::config {
 
@@ -118,6 +119,30 @@ std::string YamlReader::expand(const std::string& raw, const YAML::Mark& mark) c
         i = close + 1;
     }
     return out;
+}
+
+std::chrono::milliseconds YamlReader::duration(const YAML::Node& node, const std::string& what,
+                                               std::chrono::milliseconds minimum) const {
+    using std::chrono::milliseconds;
+    const std::string raw = string(node, what);
+    milliseconds value{0};
+    if (raw.size() > 2 && raw.ends_with("ms") && raw.find_first_not_of("0123456789") == raw.size() - 2) {
+        milliseconds::rep count = 0;
+        if (std::from_chars(raw.data(), raw.data() + raw.size() - 2, count).ec != std::errc{})
+            fail_at(node, what + ": '" + raw + "' is too long");
+        value = milliseconds(count);
+    } else if (auto parsed = commands::parse_duration(raw)) {
+        if (parsed->count() > milliseconds::max().count() / 1000) fail_at(node, what + ": '" + raw + "' is too long");
+        value = *parsed;
+    } else {
+        fail_at(node, what + ": " + parsed.error().message);
+    }
+    if (value < minimum)
+        fail_at(node, what + ": '" + raw + "' is too short — at least " + std::to_string(minimum.count()) + "ms");
+    // A week bounds every wait an action declares; longer is a typo, and it keeps
+    // deadline arithmetic far from overflow.
+    if (value > std::chrono::hours(24 * 7)) fail_at(node, what + ": '" + raw + "' is too long — at most 7d");
+    return value;
 }
 
 }  // namespace platbot::config

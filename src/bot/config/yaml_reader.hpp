@@ -5,6 +5,7 @@
 
 #include "bot/common/env.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -38,6 +39,9 @@ public:
     std::int64_t integer(const YAML::Node& node, std::string_view what) const;
     bool boolean(const YAML::Node& node, std::string_view what) const;
     std::vector<std::string> string_list(const YAML::Node& node, std::string_view what) const;
+    // `90s`, `5m`, `2h`, `1d`, and `250ms` for short test timeouts; between `minimum` and 7 days.
+    std::chrono::milliseconds duration(const YAML::Node& node, const std::string& what,
+                                       std::chrono::milliseconds minimum) const;
 
     // `${VAR}` and `${VAR:-default}` from the environment; `$${` is a literal `${`.
     std::string expand(const std::string& raw, const YAML::Mark& mark) const;

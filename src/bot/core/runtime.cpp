@@ -7,11 +7,13 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bot/chat/console/console_adapter.hpp"
+#include "bot/chat/slack/slack_adapter.hpp"
 #include "bot/core/bot.hpp"
 #include "bot/common/env.hpp"
 #include "bot/core/logging.hpp"
@@ -31,6 +33,32 @@ namespace {
 
 // At the end of piped input the bot waits for running jobs; a signal stops the wait.
 constexpr std::chrono::hours longest_drain{24};
+
+std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, const asio::any_io_executor& executor,
+                                               net::HttpClient& http) {
+    if (config.adapter == "slack") {
+        chat::slack::SlackOptions slack;
+        slack.api.base_url = config.slack.api_url;
+        slack.api.token = config.slack.bot_token;
+        slack.api.verify_tls = config.slack.verify_tls;
+        slack.api.ca_bundle = config.slack.ca_bundle;
+        slack.api.messages_per_second = config.slack.messages_per_second;
+        slack.api.message_burst = config.slack.message_burst;
+        slack.app_token = config.slack.app_token;
+        slack.bot_token_source = config.slack.bot_token_source;
+        slack.app_token_source = config.slack.app_token_source;
+        slack.prefix = config.prefix;
+        slack.connections = config.slack.connections;
+        slack.idle_timeout = config.slack.idle_timeout;
+        return std::make_unique<chat::slack::SlackAdapter>(executor, http, slack);
+    }
+    chat::ConsoleOptions console;
+    console.user = config.console.user;
+    console.channel = config.console.channel;
+    console.known_users = config.users;
+    console.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
+    return std::make_unique<chat::ConsoleAdapter>(executor, console);
+}
 
 }  // namespace
 
@@ -52,14 +80,10 @@ int run(const config::Config& config, const RunOptions& options) {
                             commands::Directory(config.users, config.groups), **store);
 
     asio::io_context io;
-    chat::ConsoleOptions console;
-    console.user = config.console.user;
-    console.channel = config.console.channel;
-    console.known_users = config.users;
-    console.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
-    chat::ConsoleAdapter adapter(io.get_executor(), console);
-
     net::HttpClient http(io.get_executor());
+    const auto chosen = make_adapter(config, io.get_executor(), http);
+    chat::ChatAdapter& adapter = *chosen;
+
     process::ProcessRunner processes(io);
     commands::ActionRunner runner(io.get_executor(), http, processes, process_env);
     commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(),

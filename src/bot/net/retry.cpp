@@ -4,6 +4,10 @@
 #include <ctime>
 #include <random>
 
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 #include "bot/common/text.hpp"
 
 namespace platbot::net {
@@ -32,6 +36,16 @@ milliseconds jittered_backoff(int attempt, milliseconds first, milliseconds max)
     const milliseconds ceiling = std::min<milliseconds>(max, first * (1LL << std::clamp(attempt - 1, 0, 20)));
     std::uniform_int_distribution<long long> pick(ceiling.count() / 2, ceiling.count());
     return milliseconds(pick(random));
+}
+
+boost::asio::awaitable<bool> sleep_for(boost::asio::any_io_executor executor, milliseconds duration, CancelToken cancel) {
+    // Cancelled already: an armed cancel runs before the wait starts and would not stop it.
+    if (cancel.cancelled()) co_return false;
+    boost::asio::steady_timer timer(executor, duration);
+    auto guard = cancel.on_cancel([&timer] { timer.cancel(); });
+    boost::system::error_code ec;
+    co_await timer.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, ec));
+    co_return !cancel.cancelled();
 }
 
 }  // namespace platbot::net

@@ -172,17 +172,6 @@ ActionRunner::ActionRunner(asio::any_io_executor executor, net::HttpClient& http
                            EnvLookup env)
     : executor_(std::move(executor)), http_(http), processes_(processes), env_(std::move(env)) {}
 
-asio::awaitable<bool> ActionRunner::sleep(milliseconds duration, const CancelToken& cancel) {
-    // Cancelled already (say, from on_progress): an armed cancel runs before the wait
-    // starts and would not stop it.
-    if (cancel.cancelled()) co_return false;
-    asio::steady_timer timer(executor_, duration);
-    auto guard = cancel.on_cancel([&timer] { timer.cancel(); });
-    boost::system::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    co_return !cancel.cancelled();
-}
-
 asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_http(const HttpAction& action,
                                                                    const TemplateContext& context,
                                                                    const CancelToken& cancel) {
@@ -218,7 +207,7 @@ asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_http(const HttpActi
         spdlog::info("http {}: attempt {} of {} failed ({}), retrying in {} ms", action.method, n,
                      action.attempts, attempt.completed ? "HTTP " + std::to_string(attempt.status) : attempt.error,
                      pause.count());
-        if (!co_await sleep(pause, cancel)) {
+        if (!co_await net::sleep_for(executor_, pause, cancel)) {
             attempt.cancelled = true;
             co_return attempt;
         }
@@ -328,7 +317,7 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
                 attempt.error = "still not done after " + describe(track.timeout) + " — stopped following it; check the link";
                 break;
             }
-            if (!co_await sleep(track.every, cancel)) {
+            if (!co_await net::sleep_for(executor_, track.every, cancel)) {
                 attempt.cancelled = true;
                 break;
             }

@@ -60,7 +60,6 @@ private:
     boost::asio::awaitable<Attempt> perform_exec(const ExecAction& action, const TemplateContext& context,
                                                  const std::function<void(const ActionProgress&)>& on_progress,
                                                  const CancelToken& cancel);
-    boost::asio::awaitable<bool> sleep(std::chrono::milliseconds duration, const CancelToken& cancel);
 
     boost::asio::any_io_executor executor_;
     net::HttpClient& http_;

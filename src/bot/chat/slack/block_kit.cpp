@@ -1,0 +1,140 @@
+#include "bot/chat/slack/block_kit.hpp"
+
+#include <vector>
+
+namespace platbot::chat::slack {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view ellipsis = "…";
+
+// Back to the start of the UTF-8 character that holds byte `at`.
+std::size_t char_boundary(std::string_view text, std::size_t at) {
+    while (at > 0 && at < text.size() && (static_cast<unsigned char>(text[at]) & 0xC0) == 0x80) --at;
+    return at;
+}
+
+// Splits at line breaks where possible, so no section ends mid-line.
+std::vector<std::string> split_text(std::string_view text, std::size_t limit) {
+    std::vector<std::string> parts;
+    while (text.size() > limit) {
+        std::size_t cut = text.rfind('\n', limit);
+        if (cut == std::string_view::npos || cut < limit / 2) cut = char_boundary(text, limit);
+        parts.emplace_back(text.substr(0, cut));
+        text.remove_prefix(cut);
+        if (!text.empty() && text.front() == '\n') text.remove_prefix(1);
+    }
+    if (!text.empty()) parts.emplace_back(text);
+    return parts;
+}
+
+json mrkdwn(std::string text) { return {{"type", "mrkdwn"}, {"text", std::move(text)}}; }
+
+json plain_text(std::string text) { return {{"type", "plain_text"}, {"text", std::move(text)}, {"emoji", true}}; }
+
+json note(const std::string& text) { return {{"type", "context"}, {"elements", json::array({mrkdwn(text)})}}; }
+
+}  // namespace
+
+std::string escape_mrkdwn(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string truncate_utf8(std::string_view text, std::size_t limit) {
+    if (text.size() <= limit) return std::string(text);
+    if (limit <= ellipsis.size()) return {};
+    const std::size_t cut = char_boundary(text, limit - ellipsis.size());
+    return std::string(text.substr(0, cut)) + std::string(ellipsis);
+}
+
+std::string neutral_action_id(std::string_view slack_action_id) {
+    const auto hash = slack_action_id.rfind('#');
+    return std::string(hash == std::string_view::npos ? slack_action_id : slack_action_id.substr(0, hash));
+}
+
+json render_message(const Reply& reply) {
+    json blocks = json::array();
+    std::vector<std::string> notes;
+    // The last block is kept free for a note about what did not fit.
+    const auto room = [&] { return blocks.size() + 1 < max_blocks; };
+
+    const std::string escaped = escape_mrkdwn(reply.text);
+    std::string_view body = escaped;
+    while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.remove_suffix(1);  // Slack shows no trailing blank
+    if (body.size() > max_message_text) {
+        notes.push_back("✂️ The message was shortened: " + std::to_string(escaped.size() - max_message_text) +
+                        " more characters are not shown.");
+        body = body.substr(0, char_boundary(body, max_message_text));
+    }
+    const auto sections = split_text(body, max_section_text);
+    std::size_t shown = 0;
+    for (const auto& part : sections) {
+        if (!room()) break;
+        blocks.push_back({{"type", "section"}, {"text", mrkdwn(part)}});
+        ++shown;
+    }
+    if (shown < sections.size()) notes.push_back("✂️ The message was shortened to fit Slack's limits.");
+
+    std::vector<json> fields;
+    for (const auto& field : reply.fields)
+        fields.push_back(mrkdwn(truncate_utf8("*" + escape_mrkdwn(field.label) + "*\n" + escape_mrkdwn(field.value), max_field_text)));
+    for (std::size_t i = 0; i < fields.size(); i += max_fields_per_section) {
+        if (!room()) {
+            notes.push_back("✂️ " + std::to_string(fields.size() - i) + " more fields are not shown.");
+            break;
+        }
+        json group = json::array();
+        for (std::size_t j = i; j < fields.size() && j < i + max_fields_per_section; ++j) group.push_back(fields[j]);
+        blocks.push_back({{"type", "section"}, {"fields", std::move(group)}});
+    }
+
+    json elements = json::array();
+    std::size_t dropped_buttons = 0;
+    const auto flush_buttons = [&] {
+        if (elements.empty()) return;
+        if (room()) blocks.push_back({{"type", "actions"}, {"elements", std::move(elements)}});
+        else dropped_buttons += elements.size();
+        elements = json::array();
+    };
+    for (std::size_t i = 0; i < reply.buttons.size(); ++i) {
+        const Button& button = reply.buttons[i];
+        // A value Slack would refuse cannot be cut without changing what the press means.
+        if (button.value.size() > max_button_value) {
+            ++dropped_buttons;
+            continue;
+        }
+        json element{{"type", "button"},
+                     {"text", plain_text(truncate_utf8(button.label, max_button_text))},
+                     {"action_id", truncate_utf8(button.action_id, max_action_id - 8) + "#" + std::to_string(i)},
+                     {"value", button.value}};
+        if (button.style == ButtonStyle::primary) element["style"] = "primary";
+        if (button.style == ButtonStyle::danger) element["style"] = "danger";
+        elements.push_back(std::move(element));
+        if (elements.size() == max_buttons_per_actions) flush_buttons();
+    }
+    flush_buttons();
+    if (dropped_buttons > 0) notes.push_back("✂️ " + std::to_string(dropped_buttons) + " buttons could not be shown.");
+
+    std::string note_text;
+    for (const auto& n : notes) note_text += (note_text.empty() ? "" : " ") + n;
+    if (!note_text.empty()) blocks.push_back(note(note_text));
+
+    // The notification text: the start of the message, never empty (Slack warns without it).
+    std::string fallback = truncate_utf8(escaped, max_section_text);
+    if (fallback.empty()) fallback = reply.fields.empty() ? " " : escape_mrkdwn(reply.fields.front().label);
+    return {{"text", std::move(fallback)}, {"blocks", std::move(blocks)}};
+}
+
+}  // namespace platbot::chat::slack

@@ -1,0 +1,276 @@
+#include "bot/chat/slack/slack_adapter.hpp"
+
+#include <stdexcept>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "bot/chat/slack/block_kit.hpp"
+#include "bot/net/retry.hpp"
+#include "bot/net/websocket.hpp"
+
+namespace platbot::chat::slack {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using std::chrono::milliseconds;
+
+namespace {
+
+std::string str(const json& object, const char* key) {
+    if (!object.is_object()) return {};
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+// Errors that mean the token itself is wrong, not the network or Slack.
+bool token_refused(const std::string& error) {
+    return error == "invalid_auth" || error == "not_authed" || error == "account_inactive" ||
+           error == "token_revoked" || error == "token_expired" || error == "not_allowed_token_type";
+}
+
+// Errors that mean the bot may not write where it was asked to.
+bool cannot_post_there(const std::string& error) {
+    return error == "not_in_channel" || error == "channel_not_found" || error == "is_archived" ||
+           error == "restricted_action";
+}
+
+// Waits for loops and handlers to wind down after stop(), but not forever.
+constexpr milliseconds wind_down_step{10};
+constexpr int wind_down_steps = 500;
+
+}  // namespace
+
+SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::HttpClient& http, SlackOptions options)
+    : executor_(executor), options_(std::move(options)), api_(executor, http, options_.api) {
+    identity_.prefix = options_.prefix;
+}
+
+SlackAdapter::~SlackAdapter() { api_.shutdown(); }
+
+void SlackAdapter::stop() { stopping_.cancel(); }
+
+void SlackAdapter::fail_fatally(std::string message) {
+    if (fatal_.empty()) fatal_ = std::move(message);
+    spdlog::critical("{}", fatal_);
+    stop();
+}
+
+Task<void> SlackAdapter::run(EventSink& sink) {
+    sink_ = &sink;
+    const json no_args = json::object();
+    const ApiResult auth = co_await api_.call("auth.test", no_args);
+    if (!auth.ok) {
+        if (token_refused(auth.error))
+            throw std::runtime_error("Slack refused the bot token (auth.test: " + auth.error + ") — set " +
+                                     options_.bot_token_source + " to the app's Bot User OAuth Token (xoxb-…)");
+        throw std::runtime_error("could not check the bot token with Slack at " + options_.api.base_url +
+                                 " (auth.test: " + auth.error + ") — check slack.api_url and the network");
+    }
+    identity_.user_id = str(auth.body, "user_id");
+    identity_.bot_id = str(auth.body, "bot_id");
+    spdlog::info("slack: signed in to team {} ({}) as {} ({})", str(auth.body, "team"), str(auth.body, "team_id"),
+                 str(auth.body, "user"), identity_.user_id);
+
+    for (int slot = 0; slot < options_.connections; ++slot) {
+        ++connection_loops_;
+        asio::co_spawn(executor_, keep_connected(slot), asio::detached);
+    }
+    while (!stopping_.cancelled()) co_await net::sleep_for(executor_, std::chrono::hours(1), stopping_);
+
+    for (int step = 0; step < wind_down_steps && (connection_loops_ > 0 || handlers_ > 0); ++step)
+        co_await net::sleep_for(executor_, wind_down_step, CancelToken{});
+    if (!fatal_.empty()) throw std::runtime_error(fatal_);
+}
+
+Task<void> SlackAdapter::keep_connected(int slot) {
+    int failures = 0;
+    while (!stopping_.cancelled()) {
+        if (failures > 0) {
+            const auto pause = net::jittered_backoff(failures, options_.reconnect_first, options_.reconnect_max);
+            spdlog::info("slack: connection {} reconnects in {} ms", slot, pause.count());
+            if (!co_await net::sleep_for(executor_, pause, stopping_)) break;
+        }
+        const json no_args = json::object();
+        const ApiResult opened = co_await api_.call_with_token("apps.connections.open", no_args, options_.app_token);
+        if (!opened.ok) {
+            if (token_refused(opened.error)) {
+                fail_fatally("Slack refused the app-level token (apps.connections.open: " + opened.error + ") — set " +
+                             options_.app_token_source + " to an app-level token (xapp-…) with connections:write");
+                break;
+            }
+            ++failures;
+            continue;
+        }
+        const std::string url = str(opened.body, "url");
+        net::WebSocketOptions socket_options;
+        socket_options.idle_timeout = options_.idle_timeout;
+        socket_options.verify_tls = options_.api.verify_tls;
+        socket_options.ca_bundle = options_.api.ca_bundle;
+        auto connected = co_await net::WebSocket::connect(executor_, url, socket_options);
+        if (!connected) {
+            spdlog::warn("slack: connection {}: {}", slot, connected.error().message);
+            ++failures;
+            continue;
+        }
+        std::unique_ptr<net::WebSocket> socket = std::move(connected.value());
+        const Ended ended = co_await serve(*socket, slot);
+        if (ended != Ended::dropped) break;
+        failures = 1;  // a dropped connection comes back after a short, jittered pause
+    }
+    --connection_loops_;
+}
+
+Task<SlackAdapter::Ended> SlackAdapter::serve(net::WebSocket& socket, int slot) {
+    auto closing = stopping_.on_cancel([&socket] { socket.close(); });
+    bool replaced = false;
+    for (;;) {
+        auto frame = co_await socket.read();
+        if (!frame) {
+            if (stopping_.cancelled()) co_return Ended::stopping;
+            if (replaced) co_return Ended::replaced;
+            spdlog::warn("slack: connection {}: {}", slot, frame.error().message);
+            co_return Ended::dropped;
+        }
+        const json message = json::parse(*frame, nullptr, false);
+        if (message.is_discarded() || !message.is_object()) {
+            spdlog::warn("slack: connection {}: ignored a frame that is not a JSON object ({} bytes)", slot, frame->size());
+            continue;
+        }
+        const std::string type = str(message, "type");
+        if (type == "hello") {
+            spdlog::info("slack: connection {} is open", slot);
+            continue;
+        }
+        if (type == "disconnect") {
+            const std::string reason = str(message, "reason");
+            if (reason == "link_disabled") {
+                fail_fatally("Slack disabled Socket Mode for this app (link_disabled) — turn Socket Mode on in the "
+                             "app's settings, then start the bot again");
+                co_return Ended::stopping;
+            }
+            // Open the replacement now; this one keeps delivering until Slack closes it.
+            if (!replaced) {
+                replaced = true;
+                spdlog::info("slack: connection {} is being refreshed ({}); opening its replacement", slot, reason);
+                ++connection_loops_;
+                asio::co_spawn(executor_, keep_connected(slot), asio::detached);
+            }
+            continue;
+        }
+        on_envelope(socket, message);
+    }
+}
+
+void SlackAdapter::on_envelope(net::WebSocket& socket, const json& message) {
+    const std::string envelope_id = str(message, "envelope_id");
+    if (envelope_id.empty()) {
+        spdlog::warn("slack: ignored a frame of type '{}' without an envelope_id", str(message, "type"));
+        return;
+    }
+    const json ack{{"envelope_id", envelope_id}};
+    const json payload = message.contains("payload") ? message["payload"] : json();
+    Translation translation = translate(str(message, "type"), payload, envelope_id, identity_);
+    if (!translation.event) {
+        socket.send(ack.dump());
+        spdlog::debug("slack: envelope {} skipped: {}", envelope_id, translation.skipped);
+        return;
+    }
+    // Recorded before the ack: a redelivery after this point is recognised and dropped.
+    const bool first = sink_->first_delivery(*translation.event);
+    socket.send(ack.dump());
+    if (!first) {
+        spdlog::debug("slack: envelope {} was delivered before (retry {})", envelope_id, message.value("retry_attempt", 0));
+        return;
+    }
+    ++handlers_;
+    asio::co_spawn(executor_, deliver(std::move(*translation.event)), asio::detached);
+}
+
+Task<void> SlackAdapter::deliver(ChatEvent event) {
+    try {
+        if (event.user.name.empty() && !event.user.id.empty()) event.user.name = co_await display_name(event.user.id);
+        co_await sink_->handle(std::move(event));
+    } catch (const std::exception& e) {
+        spdlog::error("slack: handling an event failed: {}", e.what());
+    }
+    --handlers_;
+}
+
+Task<std::string> SlackAdapter::display_name(const std::string& user_id) {
+    const auto now = std::chrono::steady_clock::now();
+    if (auto it = names_.find(user_id); it != names_.end() && it->second.expires > now) co_return it->second.name;
+    const json args{{"user", user_id}};
+    const ApiResult info = co_await api_.call("users.info", args);
+    if (!info.ok) co_return std::string();
+    const json& user = info.body.contains("user") ? info.body["user"] : json::object();
+    std::string name = str(user, "name");
+    if (name.empty() && user.contains("profile")) name = str(user["profile"], "display_name");
+    names_[user_id] = {name, now + options_.user_cache_ttl};
+    co_return name;
+}
+
+Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
+    std::string channel = to.conversation;
+    if (channel.empty() && !to.requester.empty()) {  // no conversation (a workspace join): a DM
+        const Origin direct{to.adapter, "", "", "", to.requester};
+        co_return co_await post_to_requester(direct, reply, "");
+    }
+    json message = render_message(reply);
+    message["channel"] = channel;
+    if (reply.ephemeral && !to.requester.empty() && channel.rfind('D', 0) != 0) {
+        message["user"] = to.requester;
+        if (!to.thread.empty()) message["thread_ts"] = to.thread;
+        const ApiResult sent = co_await api_.call("chat.postEphemeral", message);
+        if (!sent.ok && cannot_post_there(sent.error)) co_return co_await post_to_requester(to, reply, sent.error);
+        co_return MessageRef{channel, ""};  // an ephemeral message cannot be updated later
+    }
+    if (!to.thread.empty()) message["thread_ts"] = to.thread;
+    const ApiResult sent = co_await api_.call("chat.postMessage", message);
+    if (sent.ok) {
+        std::string where = str(sent.body, "channel");
+        co_return MessageRef{where.empty() ? channel : where, str(sent.body, "ts")};
+    }
+    if (cannot_post_there(sent.error) && !to.requester.empty()) co_return co_await post_to_requester(to, reply, sent.error);
+    co_return MessageRef{channel, ""};
+}
+
+// A DM to the requester, saying first why the answer is not where they asked.
+Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& reply, const std::string& why) {
+    std::string dm;
+    if (auto it = dm_channels_.find(to.requester); it != dm_channels_.end()) {
+        dm = it->second;
+    } else {
+        const json args{{"users", to.requester}};
+        const ApiResult opened = co_await api_.call("conversations.open", args);
+        if (opened.ok && opened.body.contains("channel")) dm = str(opened.body["channel"], "id");
+        if (dm.empty()) co_return MessageRef{to.conversation, ""};
+        dm_channels_[to.requester] = dm;
+    }
+    json message = render_message(reply);
+    message["channel"] = dm;
+    if (!why.empty() && !to.conversation.empty()) {
+        const std::string mention = identity_.user_id.empty() ? "the bot" : "<@" + identity_.user_id + ">";
+        const json note{{"type", "context"},
+                        {"elements", json::array({{{"type", "mrkdwn"},
+                                                   {"text", "⚠️ I can't post in <#" + to.conversation + "> (" + why +
+                                                                "), so here is my answer. Invite me there with `/invite " +
+                                                                mention + "`."}}})}};
+        message["blocks"].insert(message["blocks"].begin(), note);
+    }
+    const ApiResult sent = co_await api_.call("chat.postMessage", message);
+    if (!sent.ok) co_return MessageRef{dm, ""};
+    co_return MessageRef{dm, str(sent.body, "ts")};
+}
+
+Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {
+    if (message.id.empty() || message.conversation.empty()) co_return;  // never posted, or ephemeral
+    json body = render_message(reply);
+    body["channel"] = message.conversation;
+    body["ts"] = message.id;
+    co_await api_.call("chat.update", body);
+}
+
+}  // namespace platbot::chat::slack

@@ -1,0 +1,85 @@
+#pragma once
+// Slack over Socket Mode: events arrive on 1–10 WebSockets opened with the app-level
+// token, replies go out through the Web API with the bot token. Each envelope is
+// acknowledged as soon as the bot has recorded it (so Slack does not redeliver it) and
+// handled after that; the bot's answers are Block Kit messages, status messages are
+// updated in place with chat.update, and ephemeral answers reach only the requester.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bot/chat/adapter.hpp"
+#include "bot/chat/slack/events.hpp"
+#include "bot/chat/slack/web_api.hpp"
+#include "bot/common/cancel.hpp"
+
+namespace platbot::net {
+class HttpClient;
+class WebSocket;
+}  // namespace platbot::net
+
+namespace platbot::chat::slack {
+
+struct SlackOptions {
+    WebApiOptions api;                  // base URL, bot token, pacing, TLS
+    std::string app_token;              // xapp-…
+    std::string bot_token_source = "SLACK_BOT_TOKEN";  // named when Slack refuses a token
+    std::string app_token_source = "SLACK_APP_TOKEN";
+    std::string prefix = "/platform";
+    int connections = 1;
+    std::chrono::milliseconds idle_timeout{30000};
+    std::chrono::milliseconds reconnect_first{1000};
+    std::chrono::milliseconds reconnect_max{60000};
+    std::chrono::milliseconds user_cache_ttl{std::chrono::hours(1)};
+};
+
+class SlackAdapter final : public ChatAdapter {
+public:
+    SlackAdapter(boost::asio::any_io_executor executor, net::HttpClient& http, SlackOptions options);
+    ~SlackAdapter() override;
+
+    std::string name() const override { return "slack"; }
+    // Checks the bot token (auth.test), opens the connections and delivers events until
+    // stop(). Throws with one line naming the token when Slack refuses one, and when Slack
+    // disables Socket Mode for the app (link_disabled).
+    Task<void> run(EventSink& sink) override;
+    void stop() override;
+
+    Task<MessageRef> post(const Origin& to, const Reply& reply) override;
+    Task<void> update(const MessageRef& message, const Reply& reply) override;
+
+    const BotIdentity& identity() const { return identity_; }
+
+private:
+    enum class Ended { dropped, replaced, stopping };
+
+    Task<void> keep_connected(int slot);
+    Task<Ended> serve(net::WebSocket& socket, int slot);
+    void on_envelope(net::WebSocket& socket, const nlohmann::json& message);
+    Task<void> deliver(ChatEvent event);
+    Task<std::string> display_name(const std::string& user_id);
+    Task<MessageRef> post_to_requester(const Origin& to, const Reply& reply, const std::string& why);
+    void fail_fatally(std::string message);
+
+    boost::asio::any_io_executor executor_;
+    SlackOptions options_;
+    WebApi api_;
+    BotIdentity identity_;
+    EventSink* sink_ = nullptr;
+    CancelToken stopping_;
+    std::string fatal_;
+    int connection_loops_ = 0;
+    int handlers_ = 0;
+    struct CachedName {
+        std::string name;
+        std::chrono::steady_clock::time_point expires;
+    };
+    std::map<std::string, CachedName> names_;
+    std::map<std::string, std::string> dm_channels_;  // user id → D… channel
+};
+
+}  // namespace platbot::chat::slack

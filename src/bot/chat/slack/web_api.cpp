@@ -1,0 +1,316 @@
+#include "bot/chat/slack/web_api.hpp"
+
+#include <algorithm>
+#include <deque>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "bot/common/text.hpp"
+#include "bot/net/http_client.hpp"
+#include "bot/net/retry.hpp"
+
+namespace platbot::chat::slack {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+namespace {
+
+constexpr int max_transport_attempts = 4;
+constexpr milliseconds first_backoff{500};
+constexpr milliseconds max_backoff{8000};
+constexpr milliseconds retry_after_default{1000};
+
+// A token bucket: `capacity` calls at once, refilled at `per_second`.
+struct Bucket {
+    double capacity = 1;
+    double per_second = 1;
+    double tokens = 1;
+    Clock::time_point last = Clock::now();
+
+    // How long until a call may go; zero means it may go now (and the token is taken).
+    milliseconds take() {
+        const auto now = Clock::now();
+        tokens = std::min(capacity, tokens + std::chrono::duration<double>(now - last).count() * per_second);
+        last = now;
+        if (tokens >= 1) {
+            tokens -= 1;
+            return milliseconds(0);
+        }
+        return milliseconds(static_cast<long long>((1 - tokens) / per_second * 1000) + 1);
+    }
+};
+
+// Lets one coroutine wait for a result another one produces.
+struct Completion {
+    explicit Completion(const asio::any_io_executor& executor) : timer(executor, Clock::time_point::max()) {}
+    asio::steady_timer timer;
+    bool done = false;
+    ApiResult result;
+
+    void set(ApiResult value) {
+        if (done) return;
+        result = std::move(value);
+        done = true;
+        timer.cancel();
+    }
+    asio::awaitable<ApiResult> wait() {
+        while (!done) {
+            boost::system::error_code ec;
+            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        co_return result;
+    }
+};
+
+struct Pending {
+    std::string method;
+    json args;
+    std::string token;
+    std::vector<std::shared_ptr<Completion>> waiters;  // more than one when updates were merged
+    bool started = false;
+};
+
+struct ChannelQueue {
+    std::deque<std::shared_ptr<Pending>> items;
+    bool running = false;
+};
+
+bool json_body(const std::string& method) {
+    return method.rfind("chat.", 0) == 0 || method.rfind("views.", 0) == 0 || method.rfind("reactions.", 0) == 0 ||
+           method == "conversations.open";
+}
+
+std::string form_value(const json& value) { return value.is_string() ? value.get<std::string>() : value.dump(); }
+
+std::string form_encode(const json& args) {
+    std::string out;
+    if (!args.is_object()) return out;
+    for (const auto& [key, value] : args.items()) {
+        if (value.is_null()) continue;
+        if (!out.empty()) out += '&';
+        out += text::percent_encode(key) + "=" + text::percent_encode(form_value(value));
+    }
+    return out;
+}
+
+std::string channel_of(const std::string& method, const json& args) {
+    if (method.rfind("chat.", 0) != 0 || !args.is_object()) return {};
+    auto it = args.find("channel");
+    return it != args.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
+ApiResult failed(std::string error, json body = nullptr) { return {false, std::move(body), std::move(error)}; }
+
+}  // namespace
+
+struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
+    Impl(asio::any_io_executor executor, net::HttpClient& http, WebApiOptions options)
+        : executor(std::move(executor)), http(http), options(std::move(options)) {
+        if (!this->options.base_url.empty() && this->options.base_url.back() != '/') this->options.base_url += '/';
+    }
+
+    asio::any_io_executor executor;
+    net::HttpClient& http;
+    WebApiOptions options;
+    CancelToken stopping;
+    std::map<std::string, Bucket> method_budget;
+    std::map<std::string, Bucket> channel_budget;
+    std::map<std::string, Clock::time_point> paused_until;  // by method, after a 429
+    std::map<std::string, ChannelQueue> queues;
+
+    Bucket& budget_for(const std::string& method) {
+        auto it = method_budget.find(method);
+        if (it != method_budget.end()) return it->second;
+        const double per_minute = WebApi::per_minute(method);
+        Bucket bucket;
+        bucket.capacity = std::max(per_minute, 10.0);
+        bucket.tokens = bucket.capacity;
+        bucket.per_second = per_minute / 60.0;
+        return method_budget.emplace(method, bucket).first->second;
+    }
+
+    Bucket& budget_for_channel(const std::string& channel) {
+        auto it = channel_budget.find(channel);
+        if (it != channel_budget.end()) return it->second;
+        Bucket bucket;
+        bucket.capacity = std::max(1, options.message_burst);
+        bucket.tokens = bucket.capacity;
+        bucket.per_second = options.messages_per_second > 0 ? options.messages_per_second : 1.0;
+        return channel_budget.emplace(channel, bucket).first->second;
+    }
+
+    asio::awaitable<bool> wait_for_budget(const std::string& method, const std::string& channel) {
+        for (int round = 0; round < 100000; ++round) {
+            milliseconds wait{0};
+            if (auto it = paused_until.find(method); it != paused_until.end() && it->second > Clock::now())
+                wait = std::chrono::duration_cast<milliseconds>(it->second - Clock::now()) + milliseconds(1);
+            else if (wait = budget_for(method).take(); wait.count() == 0 && method == "chat.postMessage" && !channel.empty()) {
+                wait = budget_for_channel(channel).take();
+                if (wait.count() > 0) budget_for(method).tokens += 1;  // give the method's token back
+            }
+            if (wait.count() == 0) co_return true;
+            if (!co_await net::sleep_for(executor, wait, stopping)) co_return false;
+        }
+        co_return false;
+    }
+
+    // One call, with the waits and retries described in the header.
+    asio::awaitable<ApiResult> perform(std::string method, json args, std::string token) {
+        const std::string channel = channel_of(method, args);
+        int transport_failures = 0;
+        for (;;) {
+            if (stopping.cancelled() || !co_await wait_for_budget(method, channel)) co_return failed("shutting down");
+
+            net::HttpRequest request;
+            request.method = "POST";
+            request.url = options.base_url + method;
+            request.timeout = options.timeout;
+            request.verify_tls = options.verify_tls;
+            request.ca_bundle = options.ca_bundle;
+            request.headers.emplace_back("Authorization", "Bearer " + token);
+            if (json_body(method)) {
+                request.headers.emplace_back("Content-Type", "application/json; charset=utf-8");
+                request.body = args.is_null() ? "{}" : args.dump();
+            } else {
+                request.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
+                request.body = form_encode(args);
+            }
+            auto outcome = co_await http.send(request, stopping);
+
+            std::string trouble;
+            if (!outcome.ok()) {
+                trouble = outcome.error().message;
+            } else if (outcome.response().status == 429) {
+                auto wait = net::parse_retry_after(outcome.response().header("retry-after"), std::chrono::system_clock::now())
+                                .value_or(retry_after_default);
+                if (wait > options.max_retry_after) {
+                    spdlog::error("slack {}: rate limited for {} s, longer than the {} s the bot waits", method,
+                                  wait.count() / 1000, options.max_retry_after.count() / 1000);
+                    co_return failed("ratelimited");
+                }
+                spdlog::info("slack {}: rate limited, waiting {} ms before trying again", method, wait.count());
+                paused_until[method] = std::max(paused_until[method], Clock::now() + wait);
+                continue;
+            } else if (outcome.response().status >= 500) {
+                trouble = "HTTP " + std::to_string(outcome.response().status);
+            }
+            if (!trouble.empty()) {
+                if (stopping.cancelled()) co_return failed("shutting down");
+                if (++transport_failures >= max_transport_attempts) {
+                    spdlog::error("slack {} failed: {}", method, trouble);
+                    co_return failed(trouble);
+                }
+                spdlog::warn("slack {}: {}; trying again", method, trouble);
+                if (!co_await net::sleep_for(executor, net::jittered_backoff(transport_failures, first_backoff, max_backoff), stopping))
+                    co_return failed("shutting down");
+                continue;
+            }
+
+            auto body = json::parse(outcome.response().body, nullptr, false);
+            if (body.is_discarded() || !body.is_object()) {
+                spdlog::error("slack {} failed: the answer (HTTP {}) is not a JSON object", method, outcome.response().status);
+                co_return failed("invalid_response");
+            }
+            if (body.value("ok", false)) co_return ApiResult{true, std::move(body), {}};
+            std::string error = body.contains("error") && body["error"].is_string() ? body["error"].get<std::string>() : "unknown_error";
+            spdlog::warn("slack {} failed: {}", method, error);
+            co_return failed(std::move(error), std::move(body));
+        }
+    }
+
+    // Queues a channel-bound call; an update of a message whose update is still waiting
+    // takes that one's place.
+    std::shared_ptr<Completion> enqueue(const std::string& channel, std::string method, json args, std::string token) {
+        auto completion = std::make_shared<Completion>(executor);
+        auto& queue = queues[channel];
+        if (method == "chat.update" && args.contains("ts")) {
+            for (auto& pending : queue.items) {
+                if (!pending->started && pending->method == method && pending->args.value("ts", json()) == args["ts"]) {
+                    pending->args = std::move(args);
+                    pending->waiters.push_back(completion);
+                    return completion;
+                }
+            }
+        }
+        auto pending = std::make_shared<Pending>();
+        pending->method = std::move(method);
+        pending->args = std::move(args);
+        pending->token = std::move(token);
+        pending->waiters.push_back(completion);
+        queue.items.push_back(std::move(pending));
+        if (!queue.running) {
+            queue.running = true;
+            asio::co_spawn(executor, drain(shared_from_this(), channel), asio::detached);
+        }
+        return completion;
+    }
+
+    static asio::awaitable<void> drain(std::shared_ptr<Impl> self, std::string channel) {
+        for (;;) {
+            auto& queue = self->queues[channel];
+            if (queue.items.empty()) {
+                queue.running = false;
+                self->queues.erase(channel);
+                co_return;
+            }
+            auto pending = queue.items.front();
+            pending->started = true;
+            ApiResult result = co_await self->perform(pending->method, pending->args, pending->token);
+            self->queues[channel].items.pop_front();
+            for (auto& waiter : pending->waiters) waiter->set(result);
+        }
+    }
+
+    void shutdown() {
+        stopping.cancel();
+        for (auto& [channel, queue] : queues)
+            for (auto& pending : queue.items)
+                if (!pending->started)
+                    for (auto& waiter : pending->waiters) waiter->set(failed("shutting down"));
+    }
+};
+
+WebApi::WebApi(asio::any_io_executor executor, net::HttpClient& http, WebApiOptions options)
+    : impl_(std::make_shared<Impl>(std::move(executor), http, std::move(options))) {}
+
+WebApi::~WebApi() { impl_->shutdown(); }
+
+void WebApi::shutdown() { impl_->shutdown(); }
+
+asio::awaitable<ApiResult> WebApi::call(std::string method, json args) {
+    auto impl = impl_;
+    std::string token = impl->options.token;
+    co_return co_await call_with_token(std::move(method), std::move(args), std::move(token));
+}
+
+asio::awaitable<ApiResult> WebApi::call_with_token(std::string method, json args, std::string token) {
+    auto impl = impl_;
+    if (impl->stopping.cancelled()) co_return failed("shutting down");
+    const std::string channel = channel_of(method, args);
+    if (channel.empty()) co_return co_await impl->perform(std::move(method), std::move(args), std::move(token));
+    auto completion = impl->enqueue(channel, std::move(method), std::move(args), std::move(token));
+    co_return co_await completion->wait();
+}
+
+int WebApi::per_minute(const std::string& method) {
+    // api.slack.com/docs/rate-limits; chat.postMessage is also held to its per-channel pace.
+    static const std::map<std::string, int> tiers{
+        {"apps.connections.open", 1},   {"auth.test", 100},          {"chat.postMessage", 600},
+        {"chat.update", 50},            {"chat.postEphemeral", 100}, {"chat.delete", 50},
+        {"conversations.open", 50},     {"conversations.members", 100}, {"conversations.info", 100},
+        {"users.info", 100},            {"users.lookupByEmail", 100}, {"reactions.add", 50},
+        {"views.open", 100},
+    };
+    auto it = tiers.find(method);
+    return it == tiers.end() ? 50 : it->second;
+}
+
+}  // namespace platbot::chat::slack

@@ -1,0 +1,71 @@
+#pragma once
+// Slack's Web API over the shared HttpClient, with Slack's rate limits built in:
+// - every method waits for its tier's budget (tokens refilled per minute, bursts allowed);
+// - chat.* calls to one channel go through that channel's queue, in order, and
+//   chat.postMessage keeps to about one message per second per channel;
+// - HTTP 429 pauses the method for Retry-After and the same call is tried again, so
+//   nothing is dropped and nothing overtakes it;
+// - an update to a message that is still queued replaces the queued one (the newest
+//   text wins), so fast progress never piles up behind the limits.
+// Every other failure is logged with the method and Slack's error code and returned.
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bot/common/cancel.hpp"
+
+namespace platbot::net {
+class HttpClient;
+}
+
+namespace platbot::chat::slack {
+
+struct WebApiOptions {
+    std::string base_url = "https://slack.com/api/";  // a method name is appended
+    std::string token;                                 // xoxb-… (or xapp-… for apps.connections.open)
+    std::chrono::milliseconds timeout{15000};
+    bool verify_tls = true;
+    std::string ca_bundle;
+    // chat.postMessage per channel: a steady rate with a short burst on top.
+    double messages_per_second = 1.0;
+    int message_burst = 3;
+    // Longest Retry-After honoured before the call is given up as failed.
+    std::chrono::milliseconds max_retry_after{std::chrono::minutes(5)};
+};
+
+struct ApiResult {
+    bool ok = false;
+    nlohmann::json body;  // Slack's answer (ok or not); null when there was none
+    std::string error;    // Slack's error code ("channel_not_found") or what went wrong on the way
+};
+
+class WebApi {
+public:
+    WebApi(boost::asio::any_io_executor executor, net::HttpClient& http, WebApiOptions options);
+    ~WebApi();
+    WebApi(const WebApi&) = delete;
+    WebApi& operator=(const WebApi&) = delete;
+
+    // One call with the configured token. Calls to chat.* methods that name a channel keep
+    // their order per channel.
+    boost::asio::awaitable<ApiResult> call(std::string method, nlohmann::json args);
+    // The same with another token (the app-level token for apps.connections.open).
+    boost::asio::awaitable<ApiResult> call_with_token(std::string method, nlohmann::json args, std::string token);
+
+    // Ends every wait: queued and paused calls complete with error "shutting down".
+    void shutdown();
+
+    // The tier budget Slack documents for a method, in calls per minute.
+    static int per_minute(const std::string& method);
+
+private:
+    struct Impl;
+    std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace platbot::chat::slack

@@ -1,0 +1,144 @@
+// Slack payloads (the shared fixtures, as Slack sends them) become neutral chat events;
+// everything the bot must not act on is skipped with a reason.
+#include "bot/chat/slack/events.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+using platbot::chat::EventKind;
+using platbot::chat::slack::BotIdentity;
+using platbot::chat::slack::decode_message_text;
+using platbot::chat::slack::translate;
+using platbot::chat::slack::Translation;
+using nlohmann::json;
+
+namespace {
+
+const BotIdentity bot{"U0PLATBOT", "B0PLATBOT", "/platform"};
+
+json fixture(const std::string& name) {
+    std::ifstream in(std::string(PLATBOT_SOURCE_DIR) + "/../shared/fixtures/slack/" + name);
+    REQUIRE(in.good());
+    std::stringstream content;
+    content << in.rdbuf();
+    return json::parse(content.str());
+}
+
+Translation from_fixture(const std::string& name) {
+    const json envelope = fixture(name);
+    return translate(envelope.at("type").get<std::string>(), envelope.at("payload"), envelope.at("envelope_id").get<std::string>(), bot);
+}
+
+}  // namespace
+
+TEST_CASE("a slash command becomes a command line under the bot's prefix", "[slack][events]") {
+    const auto t = from_fixture("socket-slash-command.json");
+    REQUIRE(t.event.has_value());
+    CHECK(t.event->kind == EventKind::message);
+    CHECK(t.event->text == "/platform deploy api to \"staging eu\"");
+    CHECK(t.event->user.id == "U0ALICE01");
+    CHECK(t.event->user.name == "alice");
+    CHECK(t.event->origin.adapter == "slack");
+    CHECK(t.event->origin.conversation == "C0DEPLOYS");
+    CHECK(t.event->origin.requester == "U0ALICE01");
+    CHECK(t.event->id == "slack:6b1f2c3d-8e9a-4b5c-9d0e-1f2a3b4c5d6e");
+}
+
+TEST_CASE("a mention of the bot is a command without the mention", "[slack][events]") {
+    const auto t = from_fixture("socket-events-app-mention.json");
+    REQUIRE(t.event.has_value());
+    CHECK(t.event->text == "/platform status");
+    CHECK(t.event->user.id == "U0BOB0001");
+    CHECK(t.event->origin.message_id == "1764000100.000300");
+    CHECK(t.event->id == "slack:Ev0MENTION1");  // the event id: redeliveries in new envelopes repeat it
+}
+
+TEST_CASE("a direct message is a command, with or without the prefix", "[slack][events]") {
+    const auto t = from_fixture("socket-events-dm-message.json");
+    REQUIRE(t.event.has_value());
+    CHECK(t.event->text == "/platform help");
+    CHECK(t.event->origin.conversation == "D0ALICEDM");
+
+    json payload = fixture("socket-events-dm-message.json")["payload"];
+    payload["event"]["text"] = "/platform jobs";
+    CHECK(translate("events_api", payload, "e", bot).event->text == "/platform jobs");
+}
+
+TEST_CASE("the bot ignores bots, itself, edits and plain channel chatter", "[slack][events]") {
+    CHECK_FALSE(from_fixture("socket-events-bot-message.json").event.has_value());
+
+    json payload = fixture("socket-events-dm-message.json")["payload"];
+    SECTION("a modern bot message carries bot_id and no subtype") {
+        payload["event"]["bot_id"] = "B0OTHER";
+    }
+    SECTION("its own messages") { payload["event"]["user"] = "U0PLATBOT"; }
+    SECTION("edits and deletes") { payload["event"]["subtype"] = "message_changed"; }
+    SECTION("a channel message that does not mention it") { payload["event"]["channel_type"] = "channel"; }
+    const auto t = translate("events_api", payload, "e", bot);
+    CHECK_FALSE(t.event.has_value());
+    CHECK_FALSE(t.skipped.empty());
+}
+
+TEST_CASE("joining a channel or the workspace is a join event", "[slack][events]") {
+    const auto channel = from_fixture("socket-events-member-joined.json");
+    REQUIRE(channel.event.has_value());
+    CHECK(channel.event->kind == EventKind::member_joined);
+    CHECK(channel.event->user.id == "U0NEWBIE1");
+    CHECK(channel.event->origin.conversation == "C0GENERAL");
+
+    const auto team = from_fixture("socket-events-team-join.json");
+    REQUIRE(team.event.has_value());
+    CHECK(team.event->kind == EventKind::member_joined);
+    CHECK(team.event->user.id == "U0NEWBIE2");
+    CHECK(team.event->user.name == "dana");
+    CHECK(team.event->origin.conversation.empty());  // the workspace: answers go by DM
+}
+
+TEST_CASE("a redelivered event keeps its id", "[slack][events]") {
+    const auto first = from_fixture("socket-events-member-joined.json");
+    const auto again = from_fixture("socket-events-retry.json");
+    REQUIRE(first.event.has_value());
+    REQUIRE(again.event.has_value());
+    CHECK(first.event->id == again.event->id);
+}
+
+TEST_CASE("a button press carries the neutral action id and its value", "[slack][events]") {
+    const auto t = from_fixture("socket-interactive-block-actions.json");
+    REQUIRE(t.event.has_value());
+    CHECK(t.event->kind == EventKind::button);
+    CHECK(t.event->action_id == "approve");
+    CHECK(t.event->value == "J42");
+    CHECK(t.event->user.id == "U0BOB0001");
+    CHECK(t.event->user.name == "bob");
+    CHECK(t.event->origin.conversation == "C0DEPLOYS");
+    CHECK(t.event->origin.message_id == "1764000500.000700");
+
+    json payload = fixture("socket-interactive-block-actions.json")["payload"];
+    payload["actions"][0]["action_id"] = "run#1";
+    CHECK(translate("interactive", payload, "e", bot).event->action_id == "run");
+}
+
+TEST_CASE("malformed payloads are skipped, never thrown", "[slack][events]") {
+    for (const json& payload : {json(nullptr), json("text"), json::array(), json::object(),
+                                json{{"type", "event_callback"}, {"event", "not an object"}},
+                                json{{"type", "event_callback"}, {"event", {{"type", "message"}, {"user", 42}}}},
+                                json{{"type", "block_actions"}, {"user", {{"id", "U1"}}}, {"actions", json::array()}},
+                                json{{"user_id", "U1"}}}) {
+        for (const char* type : {"slash_commands", "events_api", "interactive", "something_new"}) {
+            const auto t = translate(type, payload, "e", bot);
+            CHECK_FALSE(t.event.has_value());
+            CHECK_FALSE(t.skipped.empty());
+        }
+    }
+}
+
+TEST_CASE("message text is decoded as typed", "[slack][events]") {
+    CHECK(decode_message_text("a &amp; b &lt;c&gt;") == "a & b <c>");
+    CHECK(decode_message_text("see <https://example.com/x?a=1&amp;b=2|the docs>") == "see https://example.com/x?a=1&amp;b=2");
+    CHECK(decode_message_text("mail <mailto:a@b.c|a@b.c>") == "mail a@b.c");
+    CHECK(decode_message_text("thanks <@U0BOB0001|bob> in <#C0DEPLOYS|deploys>") ==
+          "thanks <@U0BOB0001|bob> in <#C0DEPLOYS|deploys>");
+    CHECK(decode_message_text("unclosed <@U1") == "unclosed <@U1");
+}
