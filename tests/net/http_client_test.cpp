@@ -19,6 +19,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "support/fake_http_server.hpp"
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_identity.hpp"
 
@@ -37,24 +38,12 @@ using platbot::testing::ReceivedRequest;
 using platbot::testing::TempDir;
 using platbot::testing::TlsIdentity;
 
+using platbot::testing::run_until;
+
 namespace {
 
 void rethrow(std::exception_ptr error) {
     if (error) std::rethrow_exception(error);
-}
-
-// Runs the test's loop in short slices until `done()` holds or `limit` passes. Slices, not
-// one long run: the condition may change on the fake server's thread.
-bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (int slice = 0; slice < 100'000 && !done() && std::chrono::steady_clock::now() < deadline; ++slice) {
-        io.run_for(10ms);
-        if (io.stopped()) {  // out of work: nothing here can change until the other thread acts
-            io.restart();
-            std::this_thread::sleep_for(1ms);
-        }
-    }
-    return done();
 }
 
 // A send() running on the test's loop; `outcome` is set when it completes.

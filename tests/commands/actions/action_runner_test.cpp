@@ -31,6 +31,7 @@
 #include "bot/net/http_client.hpp"
 #include "bot/process/process_runner.hpp"
 #include "support/fake_http_server.hpp"
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
 namespace asio = boost::asio;
@@ -45,6 +46,8 @@ using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using Json = nlohmann::json;
 using Env = std::map<std::string, std::string>;
+
+using platbot::testing::run_until;
 
 namespace {
 
@@ -111,20 +114,6 @@ ActionSpec spec_of(ExecAction exec) {
 std::optional<std::string> env_lookup(const std::string& name) {
     if (name == "DEPLOY_TOKEN") return std::string("s3cret");
     return std::nullopt;
-}
-
-// Runs the test's loop in short slices until `done()` holds or `limit` passes. Slices, not
-// one long run: the fake server answers from its own thread.
-bool run_until(asio::io_context& io, const std::function<bool()>& done, std::chrono::milliseconds limit) {
-    const auto deadline = std::chrono::steady_clock::now() + limit;
-    for (int slice = 0; slice < 100'000 && !done() && std::chrono::steady_clock::now() < deadline; ++slice) {
-        io.run_for(10ms);
-        if (io.stopped()) {
-            io.restart();
-            std::this_thread::sleep_for(1ms);
-        }
-    }
-    return done();
 }
 
 bool one_line(const std::string& text) { return text.find_first_of("\r\n") == std::string::npos; }
