@@ -90,7 +90,8 @@ chat::Reply say(std::string text) {
     return reply;
 }
 
-chat::Reply error_reply(std::string message) {
+// Only the requester sees it (errors, help), where the platform can do that.
+chat::Reply for_requester(std::string message) {
     chat::Reply reply;
     reply.text = std::move(message);
     reply.ephemeral = true;
@@ -151,9 +152,9 @@ chat::Reply Engine::unknown_command(std::string_view name) const {
     for (const auto& spec : commands_) names.push_back(spec.name);
     const auto near = text::closest(name, names);
     if (near.empty())
-        return error_reply("Unknown command '" + std::string(name) + "' — type `" + settings_.prefix +
+        return for_requester("Unknown command '" + std::string(name) + "' — type `" + settings_.prefix +
                            " help` for the list.");
-    chat::Reply reply = error_reply("Unknown command '" + std::string(name) + "'. Did you mean " +
+    chat::Reply reply = for_requester("Unknown command '" + std::string(name) + "'. Did you mean " +
                                     text::join(near, " or ") + "?");
     for (const auto& suggestion : near)
         reply.buttons.push_back({suggestion, chat::run_command_action, settings_.prefix + " " + suggestion,
@@ -204,7 +205,7 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
                 record.command = tried->name;
             }
         }
-        co_return finish(error_reply(message), store::Decision::invalid, message);
+        co_return finish(for_requester(message), store::Decision::invalid, message);
     }
 
     Invocation& invocation = *parsed;
@@ -217,9 +218,9 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
     const CommandSpec& spec = *invocation.command;
     if (!spec.builtin) {
         if (auto denied = guard_.check_access(spec, directory_.resolve(request.user), request.origin.conversation))
-            co_return finish(error_reply("Denied: " + *denied + "."), store::Decision::denied, *denied);
+            co_return finish(for_requester("Denied: " + *denied + "."), store::Decision::denied, *denied);
         if (auto limited = guard_.take_rate(spec, request.user))
-            co_return finish(error_reply("Not now: " + *limited + "."), store::Decision::denied, *limited);
+            co_return finish(for_requester("Not now: " + *limited + "."), store::Decision::denied, *limited);
     }
     std::string command_line(text::trim(line));
     auto reply = co_await run(invocation, request, std::move(command_line), record.args_json);
@@ -237,7 +238,7 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
         co_return co_await run_job_builtin(invocation, request);
     }
     if (spec.action) {
-        if (!jobs_) co_return error_reply(spec.name + " has an action, but actions are not running in this process.");
+        if (!jobs_) co_return for_requester(spec.name + " has an action, but actions are not running in this process.");
         const JobRequest job{directory_.resolve(request.user), request.origin, std::move(line), std::move(args_json)};
         co_return co_await jobs_->submit(invocation, job);
     }
@@ -250,7 +251,7 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
 }
 
 chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, const CommandRequest& request) {
-    if (!jobs_) co_return error_reply("No jobs here: this process runs no actions.");
+    if (!jobs_) co_return for_requester("No jobs here: this process runs no actions.");
     const chat::User who = directory_.resolve(request.user);
     const std::string& name = invocation.command->name;
     const auto number = [&](const char* param) {
@@ -268,6 +269,7 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
     co_return co_await jobs_->deny(id, who, reason);
 }
 
+// Help is for the one who asked: ephemeral where the platform can do that.
 chat::Reply Engine::help(const Invocation& invocation) const {
     const std::string& prefix = settings_.prefix;
     const Value* topic = invocation.arg("command");
@@ -275,7 +277,7 @@ chat::Reply Engine::help(const Invocation& invocation) const {
         std::string text = "*Commands* — `" + prefix + " help <command>` explains one:";
         for (const auto& spec : commands_)
             text += "\n• `" + usage_line(spec, prefix) + "` — " + spec.description;
-        return say(text);
+        return for_requester(text);
     }
     const std::string name = to_text(*topic);
     const CommandSpec* spec = find(name);
@@ -293,7 +295,7 @@ chat::Reply Engine::help(const Invocation& invocation) const {
         if (!param.description.empty()) text += " — " + param.description;
     }
     for (const auto& alias : spec->aliases) text += "\nAlso: `" + prefix + " " + alias.source + "`";
-    return say(text);
+    return for_requester(text);
 }
 
 chat::Reply Engine::whoami(const CommandRequest& request) const {

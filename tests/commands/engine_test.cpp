@@ -234,7 +234,7 @@ TEST_CASE("only the prefix asks for a command, clearly", "[engine]") {
 TEST_CASE("help lists every built-in and catalogue command with its usage", "[engine]") {
     Fixture f;
     const auto reply = f.send("/platform help");
-    CHECK_FALSE(reply.ephemeral);
+    CHECK(reply.ephemeral);  // help is for the one who asked
     const auto lines = lines_of(reply.text);
     const auto& commands = f.engine.catalogue();
     REQUIRE(lines.size() == 1 + commands.size());
@@ -262,7 +262,7 @@ TEST_CASE("help lists every built-in and catalogue command with its usage", "[en
 TEST_CASE("help <command> shows the usage line, every parameter and the aliases", "[engine]") {
     Fixture f;
     const auto reply = f.send("/platform help deploy");
-    CHECK_FALSE(reply.ephemeral);
+    CHECK(reply.ephemeral);
     CHECK(reply.text ==
           "*deploy* — Deploy a service\n"
           "Usage: `/platform deploy <service> [env=staging] [replicas] [--dry_run]`\n"

@@ -309,7 +309,7 @@ TEST_CASE("unknown and duplicate keys", "[config]") {
         {"nothing close",
          "bot: {name: x}\n"
          "zzzzzzzz: 1\n",
-         2, 1, "unknown key 'zzzzzzzz' in the top level — expected one of: bot, log, store, http, console, users, groups, commands"},
+         2, 1, "unknown key 'zzzzzzzz' in the top level — expected one of: bot, log, store, http, console, slack, users, groups, commands"},
         {"duplicate key in bot",
          "bot:\n"
          "  name: a\n"
@@ -611,8 +611,29 @@ TEST_CASE("values that break the rules", "[config]") {
          2, 11, "bot.prefix: expected one word such as /platform or !platform"},
         {"adapter not built",
          "bot:\n"
+         "  adapter: matrix\n",
+         2, 12, "bot.adapter: 'matrix' is not available in this build — use console or slack"},
+        {"slack without its tokens",
+         "bot:\n"
          "  adapter: slack\n",
-         2, 12, "bot.adapter: 'slack' is not available in this build"},
+         2, 12, "bot.adapter slack needs the bot token (xoxb-…): set SLACK_BOT_TOKEN"},
+        {"slack with a bot token only",
+         "bot: {adapter: slack}\n"
+         "slack:\n"
+         "  bot_token: xoxb-1\n",
+         3, 3, "bot.adapter slack needs the app-level token (xapp-…, scope connections:write) for Socket Mode: set SLACK_APP_TOKEN"},
+        {"too many Socket Mode connections",
+         "slack:\n"
+         "  connections: 11\n",
+         2, 16, "slack.connections: expected 1 to 10"},
+        {"a Web API URL that is not http",
+         "slack:\n"
+         "  api_url: slack.com/api\n",
+         2, 12, "slack.api_url: expected an http(s) URL"},
+        {"a pace of zero",
+         "slack:\n"
+         "  messages_per_second: 0\n",
+         2, 24, "slack.messages_per_second: expected a number above 0"},
         {"unknown log level",
          "log:\n"
          "  level: verbose\n",
@@ -712,4 +733,45 @@ TEST_CASE("console.user picks a listed person by id or name, or stands alone", "
     CHECK(config->console.user.id == c.id);
     CHECK(config->console.user.name == c.name);
     CHECK(config->console.channel == "ops");
+}
+
+TEST_CASE("a Slack bot needs only its two tokens from the environment", "[config][slack]") {
+    TempDir dir;
+    const auto config = load_yaml(dir, "bot: {adapter: slack}\n",
+                                  {{"SLACK_BOT_TOKEN", "xoxb-1"}, {"SLACK_APP_TOKEN", "xapp-1"}});
+    REQUIRE(config.ok());
+    CHECK(config->adapter == "slack");
+    CHECK(config->slack.bot_token == "xoxb-1");
+    CHECK(config->slack.app_token == "xapp-1");
+    CHECK(config->slack.api_url == "https://slack.com/api/");
+    CHECK(config->slack.connections == 1);
+    CHECK(config->slack.verify_tls);
+}
+
+TEST_CASE("every slack key is read", "[config][slack]") {
+    TempDir dir;
+    const auto config = load_yaml(dir,
+                                  "bot: {adapter: slack}\n"
+                                  "slack:\n"
+                                  "  bot_token: xoxb-file\n"
+                                  "  app_token: ${MY_APP_TOKEN}\n"
+                                  "  api_url: http://127.0.0.1:9/api/\n"
+                                  "  connections: 4\n"
+                                  "  idle_timeout: 45s\n"
+                                  "  messages_per_second: 0.5\n"
+                                  "  message_burst: 5\n"
+                                  "  tls: {verify: false, ca_bundle: certs/ca.pem}\n",
+                                  {{"MY_APP_TOKEN", "xapp-env"}});
+    REQUIRE(config.ok());
+    const auto& slack = config->slack;
+    CHECK(slack.bot_token == "xoxb-file");
+    CHECK(slack.bot_token_source == "slack.bot_token");
+    CHECK(slack.app_token == "xapp-env");
+    CHECK(slack.api_url == "http://127.0.0.1:9/api/");
+    CHECK(slack.connections == 4);
+    CHECK(slack.idle_timeout == std::chrono::seconds(45));
+    CHECK(slack.messages_per_second == 0.5);
+    CHECK(slack.message_burst == 5);
+    CHECK_FALSE(slack.verify_tls);
+    CHECK(slack.ca_bundle == (dir.path() / "certs/ca.pem").string());
 }

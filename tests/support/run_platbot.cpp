@@ -1,7 +1,10 @@
 #include "support/run_platbot.hpp"
 
+#include <signal.h>
+
 #include <boost/process.hpp>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "support/temp_dir.hpp"
@@ -12,6 +15,28 @@ namespace bp = boost::process;
 
 std::string source_path(const std::string& relative) { return std::string(PLATBOT_SOURCE_DIR) + "/" + relative; }
 
+namespace {
+
+bp::environment child_environment(const std::map<std::string, std::string>& env) {
+    bp::environment environment = boost::this_process::environment();
+    // Tests run in parallel: the demo's own HTTP endpoint takes any free port unless a
+    // test asks for a particular one.
+    // set(), not operator[]: Boost 1.74's environment lookup reads past the end of
+    // entries shorter than the name (AddressSanitizer reports it).
+    environment.set("PLATBOT_HTTP_PORT", "0");
+    for (const auto& [name, value] : env) environment.set(name, value);
+    return environment;
+}
+
+std::string slurp(const std::string& path) {
+    std::ifstream file(path, std::ios::binary);
+    std::stringstream content;
+    content << file.rdbuf();
+    return content.str();
+}
+
+}  // namespace
+
 ProcessResult run_platbot(const std::vector<std::string>& args, const std::string& stdin_text,
                           const std::map<std::string, std::string>& env, std::chrono::seconds timeout) {
     // stdin and the outputs go through files, so a large input or output can never
@@ -21,14 +46,7 @@ ProcessResult run_platbot(const std::vector<std::string>& args, const std::strin
     const std::string out = io.file("stdout.txt");
     const std::string err = io.file("stderr.txt");
 
-    bp::environment environment = boost::this_process::environment();
-    // Tests run in parallel: the demo's own HTTP endpoint takes any free port unless a
-    // test asks for a particular one.
-    // set(), not operator[]: Boost 1.74's environment lookup reads past the end of
-    // entries shorter than the name (AddressSanitizer reports it).
-    environment.set("PLATBOT_HTTP_PORT", "0");
-    for (const auto& [name, value] : env) environment.set(name, value);
-
+    bp::environment environment = child_environment(env);
     ProcessResult result;
     bp::child child(std::string(PLATBOT_BINARY), bp::args(args), bp::std_in < in, bp::std_out > out,
                     bp::std_err > err, environment);
@@ -38,15 +56,53 @@ ProcessResult run_platbot(const std::vector<std::string>& args, const std::strin
     } else {
         result.exit_code = child.exit_code();
     }
-    const auto slurp = [](const std::string& path) {
-        std::ifstream file(path, std::ios::binary);
-        std::stringstream content;
-        content << file.rdbuf();
-        return content.str();
-    };
     result.out = slurp(out);
     result.err = slurp(err);
     return result;
 }
+
+struct RunningPlatbot::Impl {
+    TempDir files;
+    std::string out = files.file("stdout.txt");
+    std::string err = files.file("stderr.txt");
+    bp::child child;
+    std::optional<ProcessResult> result;
+
+    ProcessResult finish(std::chrono::seconds timeout) {
+        if (result) return *result;
+        ProcessResult done;
+        if (!child.wait_for(timeout)) {
+            done.timed_out = true;
+            child.terminate();
+        } else {
+            done.exit_code = child.exit_code();
+        }
+        done.out = slurp(out);
+        done.err = slurp(err);
+        result = done;
+        return done;
+    }
+};
+
+RunningPlatbot::RunningPlatbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
+    : impl_(std::make_unique<Impl>()) {
+    impl_->child = bp::child(std::string(PLATBOT_BINARY), bp::args(args), bp::std_in < bp::null,
+                             bp::std_out > impl_->out, bp::std_err > impl_->err, child_environment(env));
+}
+
+RunningPlatbot::~RunningPlatbot() {
+    if (!impl_->result) stop(std::chrono::seconds(5));
+}
+
+bool RunningPlatbot::running() { return !impl_->result && impl_->child.running(); }
+
+ProcessResult RunningPlatbot::stop(std::chrono::seconds timeout) {
+    if (!impl_->result && impl_->child.running()) ::kill(impl_->child.id(), SIGTERM);
+    return impl_->finish(timeout);
+}
+
+ProcessResult RunningPlatbot::wait(std::chrono::seconds timeout) { return impl_->finish(timeout); }
+
+std::string RunningPlatbot::err_so_far() const { return slurp(impl_->err); }
 
 }  // namespace platbot::testing

@@ -3,6 +3,7 @@
 // environment, bounded by a timeout, and returns what it printed.
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,28 @@ struct ProcessResult {
 ProcessResult run_platbot(const std::vector<std::string>& args, const std::string& stdin_text,
                           const std::map<std::string, std::string>& env = {},
                           std::chrono::seconds timeout = std::chrono::seconds(20));
+
+// The bot running in the background (stdin empty), for adapters that stay connected until
+// a signal: stop() sends SIGTERM like a service manager would.
+class RunningPlatbot {
+public:
+    RunningPlatbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+    ~RunningPlatbot();  // stops it if it still runs
+    RunningPlatbot(const RunningPlatbot&) = delete;
+    RunningPlatbot& operator=(const RunningPlatbot&) = delete;
+
+    bool running();
+    // SIGTERM, then waits up to `timeout` (SIGKILL after it) and returns what it printed.
+    ProcessResult stop(std::chrono::seconds timeout = std::chrono::seconds(10));
+    // Waits for the bot to exit on its own (SIGKILL after `timeout`).
+    ProcessResult wait(std::chrono::seconds timeout = std::chrono::seconds(10));
+    // What it has written to stderr so far.
+    std::string err_so_far() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
 
 std::string source_path(const std::string& relative);
 

@@ -1,0 +1,291 @@
+// End to end over Slack: the real binary, configured only with the two tokens and the
+// fake's URL, against the in-repo fake Slack (Web API and Socket Mode on 127.0.0.1).
+#include <catch2/catch.hpp>
+
+#include <thread>
+
+#include "support/fake_slack.hpp"
+#include "support/run_platbot.hpp"
+#include "support/temp_dir.hpp"
+
+using platbot::testing::FakeSlack;
+using platbot::testing::RunningPlatbot;
+using platbot::testing::SlackMessage;
+using platbot::testing::TempDir;
+using Catch::Contains;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto wait_limit = 10s;
+
+std::string config_for(const FakeSlack& slack, const TempDir& dir, const std::string& extra_slack = "") {
+    return dir.write("slack.yaml",
+                     "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+                     "log: {level: debug}\n"
+                     "store: {path: bot.db}\n"
+                     "slack:\n"
+                     "  api_url: " + slack.api_url() + "\n"
+                     "  messages_per_second: 50\n"
+                     "  message_burst: 20\n" + extra_slack +
+                     "commands:\n"
+                     "  restart:\n"
+                     "    description: Restart a service\n"
+                     "    params: [{name: service, type: string, required: true}]\n"
+                     "    action:\n"
+                     "      exec:\n"
+                     "        program: /bin/echo\n"
+                     "        args: ['restarted {{ args.service }}']\n"
+                     "      reply:\n"
+                     "        success: '♻️ {{ output }}'\n"
+                     "    confirm: {expires: 5m}\n");
+}
+
+std::map<std::string, std::string> tokens(const FakeSlack& slack) {
+    return {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
+}
+
+bool text_has(const SlackMessage& message, const std::string& part) {
+    return message.text.find(part) != std::string::npos || message.blocks.dump().find(part) != std::string::npos;
+}
+
+// The newest message (in its current state) that mentions `part`.
+std::optional<SlackMessage> find_message(const FakeSlack& slack, const std::string& part) {
+    const auto all = slack.messages();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        if (text_has(*it, part)) return *it;
+    return std::nullopt;
+}
+
+// The Slack action_id and value of the first button on a message whose label contains `label`.
+std::pair<std::string, std::string> button(const SlackMessage& message, const std::string& label) {
+    for (const auto& block : message.blocks) {
+        if (block.value("type", "") != "actions") continue;
+        for (const auto& element : block["elements"])
+            if (element["text"]["text"].get<std::string>().find(label) != std::string::npos)
+                return {element["action_id"], element["value"]};
+    }
+    FAIL("no button labelled " << label << " in " << message.blocks.dump());
+    return {};
+}
+
+}  // namespace
+
+TEST_CASE("Slack: a slash command is acknowledged and answered to the requester", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+    CHECK(slack.calls("auth.test").size() == 1);
+    CHECK(slack.calls("auth.test")[0].authorization == "Bearer " + slack.bot_token());
+    CHECK(slack.calls("apps.connections.open")[0].authorization == "Bearer " + slack.app_token());
+
+    const auto envelope = slack.send_slash_command("help", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_ack(envelope, wait_limit));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "restart"); }, wait_limit));
+    const auto help = *find_message(slack, "restart");
+    CHECK(help.ephemeral);
+    CHECK(help.user == "U0ALICE01");
+    CHECK(help.channel == "C0DEPLOYS");
+
+    const auto result = bot.stop();
+    CHECK(result.exit_code == 0);
+}
+
+TEST_CASE("Slack: confirm buttons run the action and its status message is updated in place", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.send_slash_command("restart billing", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return !m.ephemeral && text_has(m, "Confirm"); }, wait_limit));
+    const auto status = *find_message(slack, "Confirm");
+    const auto [action_id, value] = button(status, "Confirm");
+    CHECK(value.find("confirm") != std::string::npos);
+
+    const auto click = slack.send_block_action(action_id, value, "U0ALICE01", status.channel, status.ts);
+    REQUIRE(slack.wait_for_ack(click, wait_limit));
+    REQUIRE(slack.wait_for_message(
+        [&](const SlackMessage& m) { return m.ts == status.ts && text_has(m, "restarted billing"); }, wait_limit));
+    const auto done = *find_message(slack, "restarted billing");
+    CHECK(done.ts == status.ts);  // the same message, updated
+    CHECK(done.updates >= 1);
+    CHECK_FALSE(slack.calls("chat.update").empty());
+    bot.stop();
+}
+
+TEST_CASE("Slack: mentions and DMs are commands; joins reach the bot; bots are ignored", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.send_event({{"type", "message"}, {"subtype", "bot_message"}, {"bot_id", "B0CI"}, {"text", "/platform version"},
+                      {"channel", "D0ALICEDM"}, {"channel_type", "im"}, {"ts", "1.1"}});
+    slack.send_event({{"type", "app_mention"}, {"user", "U0BOB0001"}, {"text", "<@U0BOT> version"},
+                      {"channel", "C0DEPLOYS"}, {"ts", "1.2"}});
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "platbot 0"); }, wait_limit));
+    slack.send_event({{"type", "message"}, {"user", "U0ALICE01"}, {"text", "whoami"}, {"channel", "D0ALICEDM"},
+                      {"channel_type", "im"}, {"ts", "1.3"}});
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "D0ALICEDM"; }, wait_limit));
+
+    const auto joined = slack.send_event({{"type", "member_joined_channel"}, {"user", "U0NEWBIE1"}, {"channel", "C0GENERAL"}});
+    REQUIRE(slack.wait_for_ack(joined, wait_limit));
+    const auto result = bot.stop();
+    CHECK_THAT(result.err, Contains("U0NEWBIE1 joined C0GENERAL"));
+    // One answer for the mention, one for the DM: the other bot's message got none.
+    std::size_t answers = 0;
+    for (const auto& m : slack.messages()) answers += m.channel == "C0DEPLOYS" || m.channel == "D0ALICEDM";
+    CHECK(answers == 2);
+}
+
+TEST_CASE("Slack: duplicate and redelivered envelopes are acked each time and handled once", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    const json envelope{{"envelope_id", "dup-1"},
+                        {"type", "slash_commands"},
+                        {"accepts_response_payload", true},
+                        {"payload", {{"command", "/platform"}, {"text", "version"}, {"user_id", "U0ALICE01"},
+                                     {"user_name", "alice"}, {"channel_id", "C0DEPLOYS"}}}};
+    slack.send_envelope(envelope);
+    json again = envelope;
+    again["retry_attempt"] = 1;
+    again["retry_reason"] = "timeout";
+    slack.send_envelope(again);
+    // The same event in a new envelope, as Slack does after a reconnect.
+    const json event{{"type", "app_mention"}, {"user", "U0BOB0001"}, {"text", "<@U0BOT> whoami"}, {"channel", "C0OPS"}, {"ts", "5.5"}};
+    const json callback{{"type", "event_callback"}, {"event_id", "Ev0SAME"}, {"event", event}};
+    slack.send_envelope({{"envelope_id", "ev-a"}, {"type", "events_api"}, {"payload", callback}});
+    slack.send_envelope({{"envelope_id", "ev-b"}, {"type", "events_api"}, {"payload", callback}});
+
+    REQUIRE(slack.wait_for_ack("ev-b", wait_limit));
+    CHECK(slack.acks_for("dup-1") == 2);
+    CHECK(slack.acks_for("ev-a") == 1);
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "C0OPS"; }, wait_limit));
+    std::this_thread::sleep_for(300ms);  // room for a wrong second answer to show up
+    CHECK(slack.messages("C0DEPLOYS").size() == 1);
+    CHECK(slack.messages("C0OPS").size() == 1);
+    bot.stop();
+}
+
+TEST_CASE("Slack: malformed frames and payloads are skipped and the bot keeps answering", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.send_raw("{not json");
+    slack.send_raw("[1,2,3]");
+    slack.send_raw(R"({"type":"events_api"})");
+    const auto odd = slack.send_envelope({{"type", "events_api"}, {"payload", "not an object"}});
+    const auto strange = slack.send_envelope({{"type", "something_new"}, {"payload", {{"x", 1}}}});
+    const auto big = slack.send_envelope({{"type", "events_api"},
+                                          {"payload", {{"type", "event_callback"}, {"event", {{"type", "message"}, {"text", std::string(200000, 'x')}}}}}});
+    REQUIRE(slack.wait_for_ack(odd, wait_limit));
+    REQUIRE(slack.wait_for_ack(strange, wait_limit));
+    REQUIRE(slack.wait_for_ack(big, wait_limit));
+
+    slack.send_slash_command("version", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "platbot 0"); }, wait_limit));
+    CHECK(bot.running());
+    const auto result = bot.stop();
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.err, Contains("not a JSON object"));
+}
+
+TEST_CASE("Slack: a refresh opens the replacement first and loses no envelope", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.send_disconnect("refresh_requested");
+    REQUIRE(slack.wait_for_connections(2, wait_limit));  // the new one is open while the old one still is
+    const auto on_old = slack.send_slash_command("version", "U0ALICE01", "C0OLD", "alice");
+    REQUIRE(slack.wait_for_ack(on_old, wait_limit));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));  // Slack closed the old one
+    const auto on_new = slack.send_slash_command("version", "U0ALICE01", "C0NEW", "alice");
+    REQUIRE(slack.wait_for_ack(on_new, wait_limit));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "C0NEW"; }, wait_limit));
+    CHECK(slack.messages("C0OLD").size() == 1);
+    CHECK(slack.connections_ever() == 2);
+    bot.stop();
+}
+
+TEST_CASE("Slack: a dropped or silent connection is replaced after a short pause", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir, "  idle_timeout: 600ms\n")}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.drop_connection();
+    REQUIRE(slack.wait_for_message([](const SlackMessage&) { return false; }, 10ms) == false);
+    for (int i = 0; i < 200 && slack.connections_ever() < 2; ++i) std::this_thread::sleep_for(50ms);
+    REQUIRE(slack.connections_ever() == 2);
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.stop_answering_pings(true);  // the peer goes silent without closing
+    for (int i = 0; i < 300 && slack.connections_ever() < 3; ++i) std::this_thread::sleep_for(50ms);
+    REQUIRE(slack.connections_ever() == 3);
+    const auto envelope = slack.send_slash_command("version", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_ack(envelope, wait_limit));
+    bot.stop();
+}
+
+TEST_CASE("Slack: rate limits delay answers but lose none", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.rate_limit("chat.postMessage", 3, 1);
+    for (int i = 0; i < 3; ++i) slack.send_slash_command("version", "U0ALICE01", "C0DEPLOYS", "alice");
+    for (int i = 0; i < 100 && slack.messages("C0DEPLOYS").size() < 3; ++i) std::this_thread::sleep_for(50ms);
+    CHECK(slack.messages("C0DEPLOYS").size() == 3);
+    std::size_t limited = 0;
+    for (const auto& call : slack.calls("chat.postMessage")) limited += call.status == 429;
+    CHECK(limited == 3);
+    bot.stop();
+}
+
+TEST_CASE("Slack: a refused token is one clear fatal line naming the variable", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    SECTION("bot token") {
+        RunningPlatbot bot({"--config", config_for(slack, dir)},
+                           {{"SLACK_BOT_TOKEN", "xoxb-wrong"}, {"SLACK_APP_TOKEN", slack.app_token()}});
+        const auto result = bot.wait();
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Contains("Slack refused the bot token (auth.test: invalid_auth) — set SLACK_BOT_TOKEN"));
+    }
+    SECTION("app token") {
+        RunningPlatbot bot({"--config", config_for(slack, dir)},
+                           {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", "xapp-wrong"}});
+        const auto result = bot.wait();
+        CHECK(result.exit_code == 1);
+        CHECK_THAT(result.err, Contains("set SLACK_APP_TOKEN"));
+    }
+    SECTION("no tokens at all") {
+        RunningPlatbot bot({"--config", config_for(slack, dir)}, {{"SLACK_BOT_TOKEN", ""}, {"SLACK_APP_TOKEN", ""}});
+        const auto result = bot.wait();
+        CHECK(result.exit_code != 0);
+        CHECK_THAT(result.err, Contains("set SLACK_BOT_TOKEN"));
+    }
+}
+
+TEST_CASE("Slack: link_disabled stops the bot with a clear line instead of reconnecting", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+    slack.send_disconnect("link_disabled");
+    const auto result = bot.wait();
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Contains("Slack disabled Socket Mode for this app (link_disabled)"));
+    CHECK(slack.connections_ever() == 1);
+}
