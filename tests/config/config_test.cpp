@@ -630,6 +630,18 @@ TEST_CASE("values that break the rules", "[config]") {
          "slack:\n"
          "  api_url: slack.com/api\n",
          2, 12, "slack.api_url: expected an http(s) URL"},
+        {"http delivery without a signing secret",
+         "bot: {adapter: slack}\n"
+         "slack: {mode: http, bot_token: xoxb-1}\n",
+         2, 8, "slack.mode http needs the app's signing secret: set SLACK_SIGNING_SECRET"},
+        {"http delivery without the HTTP endpoint",
+         "bot: {adapter: slack}\n"
+         "slack: {mode: http, bot_token: xoxb-1, signing_secret: s}\n",
+         2, 8, "slack.mode http needs the bot's HTTP endpoint: add http:"},
+        {"an unknown delivery mode",
+         "slack:\n"
+         "  mode: webhook\n",
+         2, 9, "slack.mode: expected socket (Socket Mode, the default) or http (Request URLs)"},
         {"a pace of zero",
          "slack:\n"
          "  messages_per_second: 0\n",

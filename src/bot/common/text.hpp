@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace platbot::text {
@@ -24,6 +25,10 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 // Percent-encodes every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~),
 // so a value can never add a path segment, a query parameter or a fragment.
 std::string percent_encode(std::string_view s);
+
+// application/x-www-form-urlencoded: `+` is a space, `%XX` a byte; a malformed escape is kept
+// as written. Fields in order, empty names skipped.
+std::vector<std::pair<std::string, std::string>> form_fields(std::string_view body);
 
 // "2026-11-25 14:03 UTC": how times read in chat.
 std::string format_utc(std::chrono::system_clock::time_point t);

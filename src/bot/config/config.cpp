@@ -106,8 +106,8 @@ private:
     }
 
     void read_slack(const YAML::Node& node, Config& config, const std::string& path) {
-        yaml_.expect_map(node, "slack", {"bot_token", "app_token", "api_url", "connections", "idle_timeout",
-                                         "messages_per_second", "message_burst", "tls"});
+        yaml_.expect_map(node, "slack", {"bot_token", "app_token", "mode", "signing_secret", "http_path", "api_url",
+                                         "connections", "idle_timeout", "messages_per_second", "message_burst", "tls"});
         auto& slack = config.slack;
         if (auto n = node["bot_token"]) {
             slack.bot_token = yaml_.string(n, "slack.bot_token");
@@ -116,6 +116,20 @@ private:
         if (auto n = node["app_token"]) {
             slack.app_token = yaml_.string(n, "slack.app_token");
             slack.app_token_source = "slack.app_token";
+        }
+        if (auto n = node["mode"]) {
+            slack.mode = yaml_.string(n, "slack.mode");
+            if (slack.mode != "socket" && slack.mode != "http")
+                fail_at(n, "slack.mode: expected socket (Socket Mode, the default) or http (Request URLs)");
+        }
+        if (auto n = node["signing_secret"]) {
+            slack.signing_secret = yaml_.string(n, "slack.signing_secret");
+            slack.signing_secret_source = "slack.signing_secret";
+        }
+        if (auto n = node["http_path"]) {
+            slack.http_path = yaml_.string(n, "slack.http_path");
+            if (slack.http_path.size() < 2 || slack.http_path.front() != '/' || slack.http_path.back() == '/')
+                fail_at(n, "slack.http_path: expected a path such as /slack (no trailing slash)");
         }
         if (auto n = node["api_url"]) {
             slack.api_url = yaml_.string(n, "slack.api_url");
@@ -158,6 +172,16 @@ private:
             slack.app_token = yaml_.expand("${SLACK_APP_TOKEN:-}", where.Mark());
         if (slack.bot_token.empty())
             fail_at(where, "bot.adapter slack needs the bot token (xoxb-…): set " + slack.bot_token_source);
+        if (slack.mode == "http") {
+            if (slack.signing_secret.empty() && slack.signing_secret_source == "SLACK_SIGNING_SECRET")
+                slack.signing_secret = yaml_.expand("${SLACK_SIGNING_SECRET:-}", where.Mark());
+            if (slack.signing_secret.empty())
+                fail_at(where, "slack.mode http needs the app's signing secret: set " + slack.signing_secret_source);
+            if (config.http_host.empty())
+                fail_at(where, "slack.mode http needs the bot's HTTP endpoint: add http: {listen: 0.0.0.0:8080} "
+                               "and point the app's Request URLs at it");
+            return;
+        }
         if (slack.app_token.empty())
             fail_at(where, "bot.adapter slack needs the app-level token (xapp-…, scope connections:write) for Socket Mode: set " +
                                slack.app_token_source);
@@ -382,8 +406,10 @@ std::string summary(const Config& config) {
     std::string out = config.path + ": ok\n";
     out += "  adapter:  " + config.adapter + " (prefix " + config.prefix + ")\n";
     if (config.adapter == "slack")
-        out += "  slack:    " + config.slack.api_url + ", " + std::to_string(config.slack.connections) +
-               " Socket Mode connection(s)\n";
+        out += "  slack:    " + config.slack.api_url + ", " +
+               (config.slack.mode == "http" ? "HTTP delivery at " + config.slack.http_path + "/…"
+                                            : std::to_string(config.slack.connections) + " Socket Mode connection(s)") +
+               "\n";
     out += "  store:    " + config.store_path + "\n";
     if (!config.http_host.empty())
         out += "  http:     " + config.http_host + ":" + std::to_string(config.http_port) + " (/healthz)\n";

@@ -20,12 +20,17 @@ struct ConsoleSettings {
     std::string channel = "general";
 };
 
-// Slack (bot.adapter: slack). Tokens default to SLACK_BOT_TOKEN and SLACK_APP_TOKEN.
+// Slack (bot.adapter: slack). Secrets default to SLACK_BOT_TOKEN, SLACK_APP_TOKEN and
+// SLACK_SIGNING_SECRET.
 struct SlackSettings {
     std::string bot_token;                      // xoxb-…: the Web API
     std::string app_token;                      // xapp-…: apps.connections.open (Socket Mode)
     std::string bot_token_source = "SLACK_BOT_TOKEN";  // where it came from, named in errors
     std::string app_token_source = "SLACK_APP_TOKEN";
+    std::string mode = "socket";                // socket (Socket Mode) or http (Request URLs)
+    std::string signing_secret;                 // http: checks each request came from Slack
+    std::string signing_secret_source = "SLACK_SIGNING_SECRET";
+    std::string http_path = "/slack";           // http: /slack/commands, /slack/events, /slack/interactivity
     std::string api_url = "https://slack.com/api/";
     int connections = 1;                        // parallel Socket Mode connections, 1 to 10
     std::chrono::milliseconds idle_timeout{30000};  // a silent socket for this long is dead

@@ -35,7 +35,7 @@ namespace {
 constexpr std::chrono::hours longest_drain{24};
 
 std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, const asio::any_io_executor& executor,
-                                               net::HttpClient& http) {
+                                               net::HttpClient& http, net::HttpServer& server) {
     if (config.adapter == "slack") {
         chat::slack::SlackOptions slack;
         slack.api.base_url = config.slack.api_url;
@@ -50,6 +50,12 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
         slack.prefix = config.prefix;
         slack.connections = config.slack.connections;
         slack.idle_timeout = config.slack.idle_timeout;
+        if (config.slack.mode == "http") {
+            slack.delivery = chat::slack::Delivery::http;
+            slack.signing_secret = config.slack.signing_secret;
+            slack.server = &server;
+            slack.path_prefix = config.slack.http_path;
+        }
         return std::make_unique<chat::slack::SlackAdapter>(executor, http, slack);
     }
     chat::ConsoleOptions console;
@@ -81,7 +87,8 @@ int run(const config::Config& config, const RunOptions& options) {
 
     asio::io_context io;
     net::HttpClient http(io.get_executor());
-    const auto chosen = make_adapter(config, io.get_executor(), http);
+    net::HttpServer server(io.get_executor());
+    const auto chosen = make_adapter(config, io.get_executor(), http, server);
     chat::ChatAdapter& adapter = *chosen;
 
     process::ProcessRunner processes(io);
@@ -91,7 +98,6 @@ int run(const config::Config& config, const RunOptions& options) {
     engine.use_jobs(jobs);
     Bot bot(engine, adapter);
 
-    net::HttpServer server(io.get_executor());
     const auto started = std::chrono::steady_clock::now();
     server.route("GET", "/healthz", [&](const net::ServerRequest&) {
         const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
@@ -100,7 +106,7 @@ int run(const config::Config& config, const RunOptions& options) {
                                     {"adapter", adapter.name()},
                                     {"uptime_seconds", uptime.count()},
                                     {"jobs_active", jobs.active()}};
-        return net::ServerResponse{200, "application/json", health.dump()};
+        return net::ServerResponse{200, "application/json", health.dump(), {}};
     });
     if (!config.http_host.empty()) {
         auto port = server.listen(config.http_host, config.http_port);

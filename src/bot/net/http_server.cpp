@@ -65,6 +65,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             stream->expires_after(read_timeout);
             boost::system::error_code ec;
             co_await http::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+            if (ec == http::error::body_limit) {
+                http::response<http::string_body> too_large{http::status::payload_too_large, parser.get().version()};
+                too_large.set(http::field::server, "platbot");
+                too_large.set(http::field::content_type, "application/json");
+                too_large.keep_alive(false);
+                too_large.body() = R"({"error":"the body is larger than 1 MiB"})";
+                too_large.prepare_payload();
+                co_await http::async_write(*stream, too_large, asio::redirect_error(asio::use_awaitable, ec));
+                stream->socket().shutdown(tcp::socket::shutdown_send, ec);
+                co_return;
+            }
             if (ec) co_return;  // closed, timed out or malformed: nothing more to say on it
             auto& request = parser.get();
             ServerRequest in;
@@ -81,14 +92,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
                     out = route->second(in);
                 } catch (const std::exception& e) {
                     spdlog::error("http server: {} {} failed: {}", in.method, in.path, e.what());
-                    out = {500, "application/json", R"({"error":"internal error"})"};
+                    out = {500, "application/json", R"({"error":"internal error"})", {}};
                 }
             } else {
-                out = {404, "application/json", R"({"error":"not found"})"};
+                out = {404, "application/json", R"({"error":"not found"})", {}};
             }
             http::response<http::string_body> response{static_cast<http::status>(out.status), request.version()};
             response.set(http::field::server, "platbot");
             response.set(http::field::content_type, out.content_type);
+            for (const auto& [name, value] : out.headers) response.set(name, value);
             response.keep_alive(request.keep_alive());
             response.body() = std::move(out.body);
             response.prepare_payload();
@@ -106,6 +118,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     std::list<std::shared_ptr<beast::tcp_stream>> connections;
     bool stopped = false;
 };
+
+std::string ServerRequest::header(std::string_view name) const {
+    for (const auto& [key, value] : headers)
+        if (key == name) return value;
+    return {};
+}
 
 HttpServer::HttpServer(asio::any_io_executor executor) : impl_(std::make_shared<Impl>(std::move(executor))) {}
 

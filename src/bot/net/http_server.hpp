@@ -2,10 +2,12 @@
 // A small HTTP/1.1 server on the bot's io_context (Boost.Beast, one coroutine per
 // connection) for health and status endpoints, and later metrics and Slack's HTTP
 // delivery. Routes are exact method + path; handlers run on the loop and must not block.
+// Bodies over 1 MiB are answered 413 without reaching a handler.
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -21,12 +23,16 @@ struct ServerRequest {
     std::string path;
     std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
     std::string body;
+
+    // The first header with this (lower-case) name, or empty.
+    std::string header(std::string_view name) const;
 };
 
 struct ServerResponse {
     int status = 200;
     std::string content_type = "application/json";
     std::string body;
+    std::vector<std::pair<std::string, std::string>> headers;  // extra headers
 };
 
 using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;

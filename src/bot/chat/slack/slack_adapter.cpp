@@ -8,6 +8,9 @@
 #include <spdlog/spdlog.h>
 
 #include "bot/chat/slack/block_kit.hpp"
+#include "bot/chat/slack/signature.hpp"
+#include "bot/common/text.hpp"
+#include "bot/net/http_server.hpp"
 #include "bot/net/retry.hpp"
 #include "bot/net/websocket.hpp"
 
@@ -46,6 +49,14 @@ constexpr int wind_down_steps = 500;
 SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::HttpClient& http, SlackOptions options)
     : executor_(executor), options_(std::move(options)), api_(executor, http, options_.api) {
     identity_.prefix = options_.prefix;
+    if (options_.delivery == Delivery::http) {
+        if (options_.server == nullptr) throw std::invalid_argument("Slack HTTP delivery needs the bot's HTTP server");
+        const std::pair<const char*, Endpoint> endpoints[] = {
+            {"/commands", Endpoint::commands}, {"/events", Endpoint::events}, {"/interactivity", Endpoint::interactivity}};
+        for (const auto& [path, endpoint] : endpoints)
+            options_.server->route("POST", options_.path_prefix + path,
+                                   [this, endpoint = endpoint](const net::ServerRequest& r) { return on_request(endpoint, r); });
+    }
 }
 
 SlackAdapter::~SlackAdapter() { api_.shutdown(); }
@@ -74,9 +85,13 @@ Task<void> SlackAdapter::run(EventSink& sink) {
     spdlog::info("slack: signed in to team {} ({}) as {} ({})", str(auth.body, "team"), str(auth.body, "team_id"),
                  str(auth.body, "user"), identity_.user_id);
 
-    for (int slot = 0; slot < options_.connections; ++slot) {
-        ++connection_loops_;
-        asio::co_spawn(executor_, keep_connected(slot), asio::detached);
+    if (options_.delivery == Delivery::socket_mode) {
+        for (int slot = 0; slot < options_.connections; ++slot) {
+            ++connection_loops_;
+            asio::co_spawn(executor_, keep_connected(slot), asio::detached);
+        }
+    } else {
+        spdlog::info("slack: taking HTTP deliveries at {}/commands, /events and /interactivity", options_.path_prefix);
     }
     while (!stopping_.cancelled()) co_await net::sleep_for(executor_, std::chrono::hours(1), stopping_);
 
@@ -179,14 +194,70 @@ void SlackAdapter::on_envelope(net::WebSocket& socket, const json& message) {
         return;
     }
     // Recorded before the ack: a redelivery after this point is recognised and dropped.
-    const bool first = sink_->first_delivery(*translation.event);
+    const bool first = accept(std::move(*translation.event));
     socket.send(ack.dump());
-    if (!first) {
+    if (!first)
         spdlog::debug("slack: envelope {} was delivered before (retry {})", envelope_id, message.value("retry_attempt", 0));
-        return;
-    }
+}
+
+bool SlackAdapter::accept(ChatEvent event) {
+    if (!sink_->first_delivery(event)) return false;
     ++handlers_;
-    asio::co_spawn(executor_, deliver(std::move(*translation.event)), asio::detached);
+    asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
+    return true;
+}
+
+// Slack waits 3 s for the answer, so everything here is quick: check, record, answer;
+// the work itself runs after, and its replies go out through the Web API.
+net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::ServerRequest& request) {
+    const auto answer = [](int status, std::string body) {
+        return net::ServerResponse{status, "application/json", std::move(body), {}};
+    };
+    const auto check = check_signature(options_.signing_secret, request.header("x-slack-request-timestamp"), request.body,
+                                       request.header("x-slack-signature"), std::chrono::system_clock::now());
+    if (check != SignatureCheck::valid) {
+        const char* why = check == SignatureCheck::stale     ? "the timestamp is more than 5 minutes off"
+                          : check == SignatureCheck::missing ? "the signature headers are missing"
+                                                             : "the signature does not match";
+        spdlog::warn("slack: refused a request to {}: {}", request.path, why);
+        return answer(401, json{{"error", why}}.dump());
+    }
+    if (sink_ == nullptr || stopping_.cancelled()) return answer(503, R"({"error":"not ready"})");
+
+    json payload;
+    std::string type;
+    std::string id;
+    if (endpoint == Endpoint::events) {
+        payload = json::parse(request.body, nullptr, false);
+        if (payload.is_discarded() || !payload.is_object()) return answer(400, R"({"error":"the body is not a JSON object"})");
+        if (str(payload, "type") == "url_verification") return answer(200, json{{"challenge", str(payload, "challenge")}}.dump());
+        type = "events_api";
+        id = str(payload, "event_id");
+    } else {
+        payload = json::object();
+        for (auto& [name, value] : text::form_fields(request.body)) payload[name] = value;
+        if (endpoint == Endpoint::interactivity) {
+            payload = json::parse(payload.value("payload", std::string()), nullptr, false);
+            if (payload.is_discarded() || !payload.is_object())
+                return answer(400, R"({"error":"the payload field is not a JSON object"})");
+            type = "interactive";
+            id = str(payload, "trigger_id");
+        } else {
+            type = "slash_commands";
+            id = str(payload, "trigger_id");
+        }
+    }
+    if (id.empty()) id = request.header("x-slack-request-timestamp") + ":" + request.header("x-slack-signature");
+    Translation translation = translate(type, payload, id, identity_);
+    if (!translation.event) {
+        spdlog::debug("slack: request to {} skipped: {}", request.path, translation.skipped);
+        return answer(200, "");
+    }
+    if (!accept(std::move(*translation.event)))
+        spdlog::debug("slack: {} was delivered before (retry {})", id, request.header("x-slack-retry-num"));
+    net::ServerResponse ok = answer(200, "");
+    ok.content_type = "text/plain";
+    return ok;
 }
 
 Task<void> SlackAdapter::deliver(ChatEvent event) {

@@ -1,6 +1,7 @@
 #pragma once
-// Slack over Socket Mode: events arrive on 1–10 WebSockets opened with the app-level
-// token, replies go out through the Web API with the bot token. Each envelope is
+// Slack over Socket Mode (events arrive on 1–10 WebSockets opened with the app-level
+// token) or HTTP delivery (Slack POSTs signed requests to the bot's HTTP endpoint); replies
+// go out through the Web API with the bot token. Each envelope is
 // acknowledged as soon as the bot has recorded it (so Slack does not redeliver it) and
 // handled after that; the bot's answers are Block Kit messages, status messages are
 // updated in place with chat.update, and ephemeral answers reach only the requester.
@@ -19,17 +20,27 @@
 
 namespace platbot::net {
 class HttpClient;
+class HttpServer;
 class WebSocket;
+struct ServerRequest;
+struct ServerResponse;
 }  // namespace platbot::net
 
 namespace platbot::chat::slack {
 
+enum class Delivery { socket_mode, http };
+
 struct SlackOptions {
+    Delivery delivery = Delivery::socket_mode;
     WebApiOptions api;                  // base URL, bot token, pacing, TLS
     std::string app_token;              // xapp-…
     std::string bot_token_source = "SLACK_BOT_TOKEN";  // named when Slack refuses a token
     std::string app_token_source = "SLACK_APP_TOKEN";
     std::string prefix = "/platform";
+    // HTTP delivery: requests are checked against the signing secret and answered at once.
+    std::string signing_secret;
+    net::HttpServer* server = nullptr;      // where Slack's requests arrive
+    std::string path_prefix = "/slack";     // /slack/commands, /slack/events, /slack/interactivity
     int connections = 1;
     std::chrono::milliseconds idle_timeout{30000};
     std::chrono::milliseconds reconnect_first{1000};
@@ -56,6 +67,7 @@ public:
 
 private:
     enum class Ended { dropped, replaced, stopping };
+    enum class Endpoint { commands, events, interactivity };
 
     Task<void> keep_connected(int slot);
     Task<Ended> serve(net::WebSocket& socket, int slot);
@@ -64,6 +76,9 @@ private:
     Task<std::string> display_name(const std::string& user_id);
     Task<MessageRef> post_to_requester(const Origin& to, const Reply& reply, const std::string& why);
     void fail_fatally(std::string message);
+    net::ServerResponse on_request(Endpoint endpoint, const net::ServerRequest& request);
+    // Records the event, then hands it to the sink; false when it was a redelivery.
+    bool accept(ChatEvent event);
 
     boost::asio::any_io_executor executor_;
     SlackOptions options_;
