@@ -289,3 +289,38 @@ TEST_CASE("Slack: link_disabled stops the bot with a clear line instead of recon
     CHECK_THAT(result.err, Contains("Slack disabled Socket Mode for this app (link_disabled)"));
     CHECK(slack.connections_ever() == 1);
 }
+
+TEST_CASE("Slack: several Socket Mode connections each deliver envelopes", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir, "  connections: 3\n")}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(3, wait_limit));
+    std::vector<std::string> envelopes;
+    for (int connection = 0; connection < 3; ++connection)
+        envelopes.push_back(slack.send_envelope({{"type", "slash_commands"},
+                                                 {"payload", {{"command", "/platform"}, {"text", "version"}, {"user_id", "U0ALICE01"},
+                                                              {"channel_id", "C0CONN" + std::to_string(connection)}}}},
+                                                connection));
+    for (const auto& envelope : envelopes) CHECK(slack.wait_for_ack(envelope, wait_limit));
+    for (int connection = 0; connection < 3; ++connection) {
+        const std::string channel = "C0CONN" + std::to_string(connection);
+        CHECK(slack.wait_for_message([&](const SlackMessage& m) { return m.channel == channel; }, wait_limit));
+    }
+    CHECK(slack.calls("apps.connections.open").size() == 3);  // each connection its own single-use URL
+    bot.stop();
+}
+
+TEST_CASE("Slack: when the bot may not post in a channel, the requester gets the answer by DM", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.send_slash_command("version", "U0ALICE01", "C0NOPE1", "alice");  // the fake answers channel_not_found there
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "D0ALICE01"; }, wait_limit));
+    const auto dm = slack.messages("D0ALICE01").front();
+    CHECK_THAT(dm.blocks.dump(), Contains("I can't post in <#C0NOPE1> (channel_not_found)"));
+    CHECK_THAT(dm.text, Contains("platbot 0"));
+    const auto result = bot.stop();
+    CHECK_THAT(result.err, Contains("slack chat.postMessage failed: channel_not_found"));
+}

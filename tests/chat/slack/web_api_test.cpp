@@ -13,6 +13,7 @@
 
 #include "bot/net/http_client.hpp"
 #include "support/fake_http_server.hpp"
+#include "support/fake_slack.hpp"
 #include "support/run_loop.hpp"
 
 namespace asio = boost::asio;
@@ -230,4 +231,36 @@ TEST_CASE_METHOD(Fixture, "shutting down completes queued calls instead of dropp
     REQUIRE(run_until(io, [&] { return first->has_value() && second->has_value(); }));
     CHECK((*first)->error == "shutting down");
     CHECK((*second)->error == "shutting down");
+}
+
+TEST_CASE("paginated reads follow the cursor to the end", "[slack][webapi]") {
+    asio::io_context io;
+    platbot::testing::FakeSlack slack;
+    std::vector<std::string> members;
+    for (int i = 0; i < 250; ++i) members.push_back("U" + std::to_string(1000 + i));
+    slack.set_members("C0BIG", members);
+    platbot::net::HttpClient http{io.get_executor()};
+    WebApiOptions options;
+    options.base_url = slack.api_url();
+    options.token = slack.bot_token();
+    WebApi api(io.get_executor(), http, options);
+
+    std::optional<ApiResult> result;
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+            const json args{{"channel", "C0BIG"}};
+            ApiResult all = co_await api.call_all_pages("conversations.members", args, "members", 100);
+            result = std::move(all);
+        },
+        [](std::exception_ptr e) {
+            if (e) std::rethrow_exception(e);
+        });
+    REQUIRE(run_until(io, [&] { return result.has_value(); }));
+    REQUIRE(result->ok);
+    CHECK(result->body["members"].get<std::vector<std::string>>() == members);
+    const auto calls = slack.calls("conversations.members");
+    REQUIRE(calls.size() == 3);
+    CHECK(calls[0].args.value("cursor", "") == "");
+    CHECK_FALSE(calls[1].args.value("cursor", "").empty());
 }

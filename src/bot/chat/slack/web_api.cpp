@@ -300,6 +300,32 @@ asio::awaitable<ApiResult> WebApi::call_with_token(std::string method, json args
     co_return co_await completion->wait();
 }
 
+asio::awaitable<ApiResult> WebApi::call_all_pages(std::string method, json args, std::string list_key, int page_size,
+                                                  int max_pages) {
+    json all = json::array();
+    std::string cursor;
+    for (int page = 0; page < max_pages; ++page) {
+        json page_args = args.is_object() ? args : json::object();
+        page_args["limit"] = page_size;
+        if (!cursor.empty()) page_args["cursor"] = cursor;
+        std::string name = method;
+        ApiResult result = co_await call(std::move(name), std::move(page_args));
+        if (!result.ok) co_return result;
+        if (auto it = result.body.find(list_key); it != result.body.end() && it->is_array())
+            for (auto& item : *it) all.push_back(std::move(item));
+        cursor.clear();
+        if (auto meta = result.body.find("response_metadata"); meta != result.body.end() && meta->is_object())
+            if (auto next = meta->find("next_cursor"); next != meta->end() && next->is_string()) cursor = next->get<std::string>();
+        if (cursor.empty()) {
+            json body = std::move(result.body);
+            body[list_key] = std::move(all);
+            co_return ApiResult{true, std::move(body), {}};
+        }
+    }
+    spdlog::warn("slack {}: stopped after {} pages", method, max_pages);
+    co_return ApiResult{true, json{{"ok", true}, {list_key, std::move(all)}}, {}};
+}
+
 int WebApi::per_minute(const std::string& method) {
     // api.slack.com/docs/rate-limits; chat.postMessage is also held to its per-channel pace.
     static const std::map<std::string, int> tiers{

@@ -57,6 +57,12 @@ public:
     // The same with another token (the app-level token for apps.connections.open).
     boost::asio::awaitable<ApiResult> call_with_token(std::string method, nlohmann::json args, std::string token);
 
+    // A paginated read (conversations.members, users.list …): follows
+    // response_metadata.next_cursor and returns the `list_key` arrays of all pages joined,
+    // or the first failure. At most `max_pages` pages of `page_size` are read.
+    boost::asio::awaitable<ApiResult> call_all_pages(std::string method, nlohmann::json args, std::string list_key,
+                                                     int page_size = 200, int max_pages = 100);
+
     // Ends every wait: queued and paused calls complete with error "shutting down".
     void shutdown();
 
