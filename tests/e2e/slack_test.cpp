@@ -4,6 +4,8 @@
 
 #include <thread>
 
+#include <yaml-cpp/yaml.h>
+
 #include "support/fake_slack.hpp"
 #include "support/run_platbot.hpp"
 #include "support/temp_dir.hpp"
@@ -323,4 +325,25 @@ TEST_CASE("Slack: when the bot may not post in a channel, the requester gets the
     CHECK_THAT(dm.text, Contains("platbot 0"));
     const auto result = bot.stop();
     CHECK_THAT(result.err, Contains("slack chat.postMessage failed: channel_not_found"));
+}
+
+TEST_CASE("Slack: the sample config checks out and the app manifest matches it", "[e2e][slack]") {
+    const auto check = platbot::testing::run_platbot({"check", "--config", platbot::testing::source_path("config/slack.yaml")}, "",
+                                                     {{"SLACK_BOT_TOKEN", "xoxb-sample"}, {"SLACK_APP_TOKEN", "xapp-sample"}});
+    CHECK(check.exit_code == 0);
+    CHECK_THAT(check.out, Contains("adapter:  slack (prefix /platform)"));
+    CHECK_THAT(check.out, Contains("2 Socket Mode connection(s)"));
+
+    const auto manifest = YAML::LoadFile(platbot::testing::source_path("config/slack-app-manifest.yaml"));
+    CHECK(manifest["features"]["slash_commands"][0]["command"].as<std::string>() == "/platform");
+    CHECK(manifest["settings"]["socket_mode_enabled"].as<bool>());
+    CHECK(manifest["settings"]["interactivity"]["is_enabled"].as<bool>());
+    std::vector<std::string> events;
+    for (const auto& event : manifest["settings"]["event_subscriptions"]["bot_events"]) events.push_back(event.as<std::string>());
+    for (const char* wanted : {"app_mention", "message.im", "member_joined_channel", "team_join"})
+        CHECK(std::find(events.begin(), events.end(), wanted) != events.end());
+    std::vector<std::string> scopes;
+    for (const auto& scope : manifest["oauth_config"]["scopes"]["bot"]) scopes.push_back(scope.as<std::string>());
+    for (const char* wanted : {"commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read"})
+        CHECK(std::find(scopes.begin(), scopes.end(), wanted) != scopes.end());
 }
