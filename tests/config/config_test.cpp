@@ -770,6 +770,7 @@ TEST_CASE("every slack key is read", "[config][slack]") {
                                   "  api_url: http://127.0.0.1:9/api/\n"
                                   "  connections: 4\n"
                                   "  idle_timeout: 45s\n"
+                                  "  pace: false\n"
                                   "  messages_per_second: 0.5\n"
                                   "  message_burst: 5\n"
                                   "  tls: {verify: false, ca_bundle: certs/ca.pem}\n",
@@ -782,6 +783,7 @@ TEST_CASE("every slack key is read", "[config][slack]") {
     CHECK(slack.api_url == "http://127.0.0.1:9/api/");
     CHECK(slack.connections == 4);
     CHECK(slack.idle_timeout == std::chrono::seconds(45));
+    CHECK_FALSE(slack.pace);
     CHECK(slack.messages_per_second == 0.5);
     CHECK(slack.message_burst == 5);
     CHECK_FALSE(slack.verify_tls);

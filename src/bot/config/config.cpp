@@ -107,7 +107,7 @@ private:
 
     void read_slack(const YAML::Node& node, Config& config, const std::string& path) {
         yaml_.expect_map(node, "slack", {"bot_token", "app_token", "mode", "signing_secret", "http_path", "api_url",
-                                         "connections", "idle_timeout", "messages_per_second", "message_burst", "tls"});
+                                         "connections", "idle_timeout", "pace", "messages_per_second", "message_burst", "tls"});
         auto& slack = config.slack;
         if (auto n = node["bot_token"]) {
             slack.bot_token = yaml_.string(n, "slack.bot_token");
@@ -142,6 +142,7 @@ private:
             slack.connections = static_cast<int>(count);
         }
         if (auto n = node["idle_timeout"]) slack.idle_timeout = yaml_.duration(n, "slack.idle_timeout", std::chrono::milliseconds(200));
+        if (auto n = node["pace"]) slack.pace = yaml_.boolean(n, "slack.pace");
         if (auto n = node["messages_per_second"]) {
             const std::string raw = yaml_.string(n, "slack.messages_per_second");
             char* end = nullptr;

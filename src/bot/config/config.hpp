@@ -34,6 +34,7 @@ struct SlackSettings {
     std::string api_url = "https://slack.com/api/";
     int connections = 1;                        // parallel Socket Mode connections, 1 to 10
     std::chrono::milliseconds idle_timeout{30000};  // a silent socket for this long is dead
+    bool pace = true;                           // keep to Slack's documented rate limits
     double messages_per_second = 1.0;           // chat.postMessage per channel
     int message_burst = 3;
     bool verify_tls = true;

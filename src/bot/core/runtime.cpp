@@ -44,6 +44,7 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
         slack.api.ca_bundle = config.slack.ca_bundle;
         slack.api.messages_per_second = config.slack.messages_per_second;
         slack.api.message_burst = config.slack.message_burst;
+        slack.api.pace = config.slack.pace;
         slack.app_token = config.slack.app_token;
         slack.bot_token_source = config.slack.bot_token_source;
         slack.app_token_source = config.slack.app_token_source;

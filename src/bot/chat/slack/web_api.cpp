@@ -152,6 +152,8 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
             milliseconds wait{0};
             if (auto it = paused_until.find(method); it != paused_until.end() && it->second > Clock::now())
                 wait = std::chrono::duration_cast<milliseconds>(it->second - Clock::now()) + milliseconds(1);
+            else if (!options.pace)
+                wait = milliseconds(0);
             else if (wait = budget_for(method).take(); wait.count() == 0 && method == "chat.postMessage" && !channel.empty()) {
                 wait = budget_for_channel(channel).take();
                 if (wait.count() > 0) budget_for(method).tokens += 1;  // give the method's token back

@@ -31,6 +31,9 @@ struct WebApiOptions {
     std::chrono::milliseconds timeout{15000};
     bool verify_tls = true;
     std::string ca_bundle;
+    // Pace calls to Slack's documented budgets. Off only for Slack-compatible servers
+    // without them (and benchmarks); 429s are honoured either way.
+    bool pace = true;
     // chat.postMessage per channel: a steady rate with a short burst on top.
     double messages_per_second = 1.0;
     int message_burst = 3;
