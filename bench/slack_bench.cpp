@@ -10,6 +10,7 @@
 // The bot runs with `slack.pace: false`: Slack itself would hold one channel to about one
 // message per second, so with pacing on this would measure Slack's limits, not the bot.
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,6 +20,8 @@
 #include <cstring>
 #include <fstream>
 #include <string>
+#include <iterator>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -68,6 +71,20 @@ long rss_kib(int pid) {
     for (std::string line; std::getline(status, line);)
         if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
     return 0;
+}
+
+// CPU time (user + system) the process has used so far, from /proc/<pid>/stat.
+double cpu_seconds(int pid) {
+    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+    const auto close = content.rfind(')');
+    if (close == std::string::npos) return 0;
+    std::istringstream fields(content.substr(close + 2));
+    std::string skip;
+    for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
+    double user = 0, system = 0;
+    fields >> user >> system;
+    return (user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // Arrival times of answers, by command number; written on the fake's thread.
@@ -179,6 +196,7 @@ int main(int argc, char** argv) {
 
     // Saturation: everything at once; throughput is answers per second until the last.
     const std::size_t burst_begin = next;
+    const double cpu_before = cpu_seconds(pid);
     const auto burst_start = now_ns();
     for (int i = 0; i < options.burst; ++i, ++next) send(next);
     const auto sent_done = now_ns();
@@ -186,6 +204,7 @@ int main(int argc, char** argv) {
     std::int64_t last = burst_start;
     for (std::size_t n = burst_begin; n < next; ++n) last = std::max(last, answers.at[n].load());
     const double burst_seconds = static_cast<double>(last - burst_start) / 1e9;
+    const double burst_cpu = cpu_seconds(pid) - cpu_before;
 
     sampling = false;
     sampler.join();
@@ -201,6 +220,8 @@ int main(int argc, char** argv) {
     std::printf("  saturation   %d commands sent in %.0f ms; all answered after %.0f ms = %.0f commands/s\n", options.burst,
                 static_cast<double>(sent_done - burst_start) / 1e6, burst_seconds * 1e3,
                 burst_seconds > 0 ? options.burst / burst_seconds : 0.0);
+    std::printf("  bot CPU      %.0f ms during the saturation run = %.0f%% of one core, %.0f us per command\n",
+                burst_cpu * 1e3, burst_seconds > 0 ? 100.0 * burst_cpu / burst_seconds : 0.0, 1e6 * burst_cpu / options.burst);
     std::printf("  bot RSS      idle %.1f MiB (after warm-up), peak %.1f MiB\n", idle_kib / 1024.0, peak_kib.load() / 1024.0);
     if (answers.unknown > 0) std::printf("  unexpected answers: %zu\n", answers.unknown.load());
     if (!fixed_ok || !burst_ok) {

@@ -356,3 +356,33 @@ TEST_CASE("a database from a newer platbot asks for an upgrade", "[store]") {
     CHECK(raw.scalar("SELECT MAX(version) FROM schema_migrations") == std::to_string(latest_schema + 1));
     CHECK(raw.scalar("SELECT COUNT(*) FROM audit_log") == std::optional<std::string>("1"));
 }
+
+TEST_CASE("audit rows of one burst share a transaction and reads always see them", "[store]") {
+    TempDir dir;
+    const std::string path = dir.file("platbot.db");
+    auto store = open_ok(path);
+    std::vector<std::function<void()>> scheduled;
+    store->batch_audit_writes([&](std::function<void()> flush) { scheduled.push_back(std::move(flush)); });
+
+    store->record(sample("U1", some_time, "/platform one"));
+    store->record(sample("U1", some_time + milliseconds(1), "/platform two"));
+    store->record(sample("U2", some_time + milliseconds(2), "/platform three"));
+    REQUIRE(scheduled.size() == 1);  // one flush for the whole burst
+    RawDb other(path);
+    CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "0");  // not committed yet
+
+    scheduled.front()();
+    CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "3");
+
+    store->record(sample("U1", some_time + milliseconds(3), "/platform four"));
+    REQUIRE(scheduled.size() == 2);
+    // A read does not wait for the scheduled flush.
+    CHECK(raw_lines(store->recent_for_user("U1", 10)) ==
+          std::vector<std::string>{"/platform four", "/platform two", "/platform one"});
+    scheduled.back()();  // a flush with nothing left to write is harmless
+    CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "4");
+
+    store->record(sample("U3", some_time, "/platform at exit"));
+    store.reset();  // closing writes what is still waiting
+    CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "5");
+}

@@ -4,6 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -87,6 +88,8 @@ int run(const config::Config& config, const RunOptions& options) {
                             commands::Directory(config.users, config.groups), **store);
 
     asio::io_context io;
+    // Audit rows of one loop turn share a transaction (the flush runs before the loop waits).
+    (*store)->batch_audit_writes([&io](std::function<void()> flush) { asio::post(io, std::move(flush)); });
     net::HttpClient http(io.get_executor());
     net::HttpServer server(io.get_executor());
     const auto chosen = make_adapter(config, io.get_executor(), http, server);

@@ -374,16 +374,24 @@ private:
         if (!ec && !watch->removed && !closed_) arm(watch);
     }
 
+    // curl moves its deadline on nearly every call (each added transfer asks for 0 ms), and
+    // each move of an Asio timer is a timerfd syscall. So a pending wait that fires no later
+    // than curl's new deadline is kept: firing early only makes curl tell us the deadline
+    // again. A removed deadline (-1) likewise just lets the pending wait fire once.
     int on_timer(long timeout_ms) {
-        if (timeout_ms < 0) {
-            timer_.cancel();
-            return 0;
-        }
+        if (timeout_ms < 0) return 0;
+        const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+        if (timer_armed_ && timer_deadline_ <= deadline) return 0;
         // curl must not be re-entered from its own callback, so even 0 goes through the timer.
-        timer_.expires_after(std::chrono::milliseconds(timeout_ms));
+        timer_armed_ = true;
+        timer_deadline_ = deadline;
+        timer_.expires_at(deadline);
         timer_.async_wait([self = weak_from_this()](const boost::system::error_code& ec) {
             if (ec == asio::error::operation_aborted) return;
-            if (auto core = self.lock(); core && !core->closed_) core->drive(CURL_SOCKET_TIMEOUT, 0);
+            auto core = self.lock();
+            if (!core) return;
+            core->timer_armed_ = false;
+            if (!core->closed_) core->drive(CURL_SOCKET_TIMEOUT, 0);
         });
         return 0;
     }
@@ -561,6 +569,8 @@ private:
 
     asio::any_io_executor executor_;
     asio::steady_timer timer_;
+    bool timer_armed_ = false;
+    Clock::time_point timer_deadline_;
     CURLM* multi_ = nullptr;
     std::string no_proxy_;
     std::unordered_map<CURL*, std::unique_ptr<Transfer>> transfers_;

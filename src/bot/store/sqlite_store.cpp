@@ -6,6 +6,8 @@
 
 #include "bot/store/store.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace platbot::store {
 
 std::string_view decision_name(Decision decision) {
@@ -174,6 +176,11 @@ class SqliteStore final : public Store {
 public:
     explicit SqliteStore(sqlite3* db) : db_(db) {}
     ~SqliteStore() override {
+        try {
+            flush_audit();
+        } catch (const std::exception& e) {
+            spdlog::error("store: {} audit rows could not be written at exit: {}", pending_audit_.size(), e.what());
+        }
         insert_audit_.reset();
         select_audit_.reset();
         sqlite3_close_v2(db_);  // finalizes nothing itself: statements made per call are gone by now
@@ -218,7 +225,44 @@ public:
         return static_cast<int>(query.integer(0));
     }
 
+    void batch_audit_writes(FlushScheduler schedule) override { schedule_flush_ = std::move(schedule); }
+
     void record(const AuditRecord& r) override {
+        if (!schedule_flush_) return insert(r);
+        pending_audit_.push_back(r);
+        if (pending_audit_.size() == 1) schedule_flush_([this] { flush_audit(); });
+        if (pending_audit_.size() >= max_audit_batch) flush_audit();
+    }
+
+    // One transaction for every row waiting; a batch that fails is retried row by row, so
+    // one bad row costs only itself.
+    void flush_audit() {
+        if (pending_audit_.empty()) return;
+        std::vector<AuditRecord> rows;
+        rows.swap(pending_audit_);
+        try {
+            exec("BEGIN IMMEDIATE");
+            try {
+                for (const auto& row : rows) insert(row);
+                exec("COMMIT");
+                return;
+            } catch (...) {
+                exec("ROLLBACK");
+                throw;
+            }
+        } catch (const std::exception& e) {
+            spdlog::warn("store: writing {} audit rows together failed ({}); writing them one by one", rows.size(), e.what());
+        }
+        for (const auto& row : rows) {
+            try {
+                insert(row);
+            } catch (const std::exception& e) {
+                spdlog::error("store: an audit row for '{}' could not be written: {}", row.raw_line, e.what());
+            }
+        }
+    }
+
+    void insert(const AuditRecord& r) {
         auto& s = *insert_audit_;
         s.reset();
         s.bind(1, to_ms(r.time))
@@ -237,6 +281,7 @@ public:
     }
 
     std::vector<AuditRecord> recent_for_user(std::string_view user_id, std::size_t limit) override {
+        flush_audit();
         auto& s = *select_audit_;
         s.reset();
         s.bind(1, user_id).bind(2, static_cast<std::int64_t>(limit));
@@ -396,6 +441,9 @@ private:
     sqlite3* db_;
     std::unique_ptr<Statement> insert_audit_;
     std::unique_ptr<Statement> select_audit_;
+    FlushScheduler schedule_flush_;
+    std::vector<AuditRecord> pending_audit_;
+    static constexpr std::size_t max_audit_batch = 512;
 };
 
 }  // namespace

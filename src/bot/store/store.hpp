@@ -1,6 +1,7 @@
 #pragma once
 // Persistence behind a small interface. SQLite is the embedded default; PostgreSQL will
 // implement the same interface for several instances.
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -14,6 +15,13 @@ class Store : public AuditLog, public JobStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;
+
+    // Lets audit rows written in one burst share a transaction: the first row of a batch
+    // calls `schedule` with the flush to run soon (the runtime posts it to the loop, so it
+    // runs before the loop waits again). Reads flush first, so they always see every row.
+    // Without a scheduler each row is its own transaction.
+    using FlushScheduler = std::function<void(std::function<void()> flush)>;
+    virtual void batch_audit_writes(FlushScheduler schedule) = 0;
 };
 
 // Opens (creating when missing) the database at `path`, in WAL mode, and applies the
