@@ -4,7 +4,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
@@ -34,6 +34,8 @@ namespace {
 
 // At the end of piped input the bot waits for running jobs; a signal stops the wait.
 constexpr std::chrono::hours longest_drain{24};
+// How long an audit row may wait for others to share its transaction; reads never wait.
+constexpr std::chrono::milliseconds audit_flush_delay{5};
 
 std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, const asio::any_io_executor& executor,
                                                net::HttpClient& http, net::HttpServer& server) {
@@ -88,8 +90,11 @@ int run(const config::Config& config, const RunOptions& options) {
                             commands::Directory(config.users, config.groups), **store);
 
     asio::io_context io;
-    // Audit rows of one loop turn share a transaction (the flush runs before the loop waits).
-    (*store)->batch_audit_writes([&io](std::function<void()> flush) { asio::post(io, std::move(flush)); });
+    // Group commit: the audit rows of the next few milliseconds share one transaction.
+    (*store)->batch_audit_writes([&io](std::function<void()> flush) {
+        auto timer = std::make_shared<asio::steady_timer>(io, audit_flush_delay);
+        timer->async_wait([timer, flush = std::move(flush)](const boost::system::error_code&) { flush(); });
+    });
     net::HttpClient http(io.get_executor());
     net::HttpServer server(io.get_executor());
     const auto chosen = make_adapter(config, io.get_executor(), http, server);

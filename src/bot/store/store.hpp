@@ -16,10 +16,10 @@ public:
     // The highest migration applied.
     virtual int schema_version() = 0;
 
-    // Lets audit rows written in one burst share a transaction: the first row of a batch
-    // calls `schedule` with the flush to run soon (the runtime posts it to the loop, so it
-    // runs before the loop waits again). Reads flush first, so they always see every row.
-    // Without a scheduler each row is its own transaction.
+    // Lets audit rows written close together share a transaction: the first row of a batch
+    // calls `schedule` with the flush to run soon (the runtime runs it a few milliseconds
+    // later). Reads flush first, so they always see every row; closing the store flushes
+    // too. Without a scheduler each row is its own transaction.
     using FlushScheduler = std::function<void(std::function<void()> flush)>;
     virtual void batch_audit_writes(FlushScheduler schedule) = 0;
 };
