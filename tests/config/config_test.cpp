@@ -642,6 +642,10 @@ TEST_CASE("values that break the rules", "[config]") {
          "slack:\n"
          "  mode: webhook\n",
          2, 9, "slack.mode: expected socket (Socket Mode, the default) or http (Request URLs)"},
+        {"an unknown WebSocket scheme",
+         "slack:\n"
+         "  socket_scheme: https\n",
+         2, 18, "slack.socket_scheme: expected auto (as Slack says), ws or wss"},
         {"a pace of zero",
          "slack:\n"
          "  messages_per_second: 0\n",
@@ -769,6 +773,7 @@ TEST_CASE("every slack key is read", "[config][slack]") {
                                   "  app_token: ${MY_APP_TOKEN}\n"
                                   "  api_url: http://127.0.0.1:9/api/\n"
                                   "  connections: 4\n"
+                                  "  socket_scheme: ws\n"
                                   "  idle_timeout: 45s\n"
                                   "  pace: false\n"
                                   "  messages_per_second: 0.5\n"
@@ -782,6 +787,7 @@ TEST_CASE("every slack key is read", "[config][slack]") {
     CHECK(slack.app_token == "xapp-env");
     CHECK(slack.api_url == "http://127.0.0.1:9/api/");
     CHECK(slack.connections == 4);
+    CHECK(slack.socket_scheme == "ws");
     CHECK(slack.idle_timeout == std::chrono::seconds(45));
     CHECK_FALSE(slack.pace);
     CHECK(slack.messages_per_second == 0.5);

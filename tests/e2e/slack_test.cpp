@@ -347,3 +347,20 @@ TEST_CASE("Slack: the sample config checks out and the app manifest matches it",
     for (const char* wanted : {"commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read"})
         CHECK(std::find(scopes.begin(), scopes.end(), wanted) != scopes.end());
 }
+
+TEST_CASE("Slack: the Socket Mode scheme can be forced", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    SECTION("ws, as a local server needs it") {
+        RunningPlatbot bot({"--config", config_for(slack, dir, "  socket_scheme: ws\n")}, tokens(slack));
+        REQUIRE(slack.wait_for_connections(1, wait_limit));
+        bot.stop();
+    }
+    SECTION("wss against a server without TLS fails the handshake and keeps retrying") {
+        RunningPlatbot bot({"--config", config_for(slack, dir, "  socket_scheme: wss\n")}, tokens(slack));
+        REQUIRE(slack.wait_for_calls("apps.connections.open", 2, wait_limit));
+        CHECK(slack.connections_ever() == 0);
+        const auto result = bot.stop();
+        CHECK_THAT(result.err, Contains("TLS handshake"));
+    }
+}

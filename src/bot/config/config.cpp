@@ -107,7 +107,7 @@ private:
 
     void read_slack(const YAML::Node& node, Config& config, const std::string& path) {
         yaml_.expect_map(node, "slack", {"bot_token", "app_token", "mode", "signing_secret", "http_path", "api_url",
-                                         "connections", "idle_timeout", "pace", "messages_per_second", "message_burst", "tls"});
+                                         "connections", "socket_scheme", "idle_timeout", "pace", "messages_per_second", "message_burst", "tls"});
         auto& slack = config.slack;
         if (auto n = node["bot_token"]) {
             slack.bot_token = yaml_.string(n, "slack.bot_token");
@@ -140,6 +140,11 @@ private:
             const auto count = yaml_.integer(n, "slack.connections");
             if (count < 1 || count > 10) fail_at(n, "slack.connections: expected 1 to 10 (Slack allows 10 per app)");
             slack.connections = static_cast<int>(count);
+        }
+        if (auto n = node["socket_scheme"]) {
+            slack.socket_scheme = yaml_.string(n, "slack.socket_scheme");
+            if (slack.socket_scheme != "auto" && slack.socket_scheme != "ws" && slack.socket_scheme != "wss")
+                fail_at(n, "slack.socket_scheme: expected auto (as Slack says), ws or wss");
         }
         if (auto n = node["idle_timeout"]) slack.idle_timeout = yaml_.duration(n, "slack.idle_timeout", std::chrono::milliseconds(200));
         if (auto n = node["pace"]) slack.pace = yaml_.boolean(n, "slack.pace");

@@ -33,6 +33,7 @@ struct SlackSettings {
     std::string http_path = "/slack";           // http: /slack/commands, /slack/events, /slack/interactivity
     std::string api_url = "https://slack.com/api/";
     int connections = 1;                        // parallel Socket Mode connections, 1 to 10
+    std::string socket_scheme = "auto";         // auto (as apps.connections.open says), ws or wss
     std::chrono::milliseconds idle_timeout{30000};  // a silent socket for this long is dead
     bool pace = true;                           // keep to Slack's documented rate limits
     double messages_per_second = 1.0;           // chat.postMessage per channel

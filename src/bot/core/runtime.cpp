@@ -53,6 +53,7 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
         slack.app_token_source = config.slack.app_token_source;
         slack.prefix = config.prefix;
         slack.connections = config.slack.connections;
+        if (config.slack.socket_scheme != "auto") slack.socket_scheme = config.slack.socket_scheme;
         slack.idle_timeout = config.slack.idle_timeout;
         if (config.slack.mode == "http") {
             slack.delivery = chat::slack::Delivery::http;

@@ -95,8 +95,9 @@ Task<void> SlackAdapter::run(EventSink& sink) {
     }
     while (!stopping_.cancelled()) co_await net::sleep_for(executor_, std::chrono::hours(1), stopping_);
 
+    const CancelToken never;  // named: g++ 12 mishandles temporaries inside co_await expressions
     for (int step = 0; step < wind_down_steps && (connection_loops_ > 0 || handlers_ > 0); ++step)
-        co_await net::sleep_for(executor_, wind_down_step, CancelToken{});
+        co_await net::sleep_for(executor_, wind_down_step, never);
     if (!fatal_.empty()) throw std::runtime_error(fatal_);
 }
 
@@ -119,7 +120,9 @@ Task<void> SlackAdapter::keep_connected(int slot) {
             ++failures;
             continue;
         }
-        const std::string url = str(opened.body, "url");
+        std::string url = str(opened.body, "url");
+        if (const auto colon = url.find("://"); !options_.socket_scheme.empty() && colon != std::string::npos)
+            url = options_.socket_scheme + url.substr(colon);
         net::WebSocketOptions socket_options;
         socket_options.idle_timeout = options_.idle_timeout;
         socket_options.verify_tls = options_.api.verify_tls;
@@ -287,7 +290,8 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
     std::string channel = to.conversation;
     if (channel.empty() && !to.requester.empty()) {  // no conversation (a workspace join): a DM
         const Origin direct{to.adapter, "", "", "", to.requester};
-        co_return co_await post_to_requester(direct, reply, "");
+        const std::string no_reason;
+        co_return co_await post_to_requester(direct, reply, no_reason);
     }
     json message = render_message(reply);
     message["channel"] = channel;

@@ -42,6 +42,7 @@ struct SlackOptions {
     net::HttpServer* server = nullptr;      // where Slack's requests arrive
     std::string path_prefix = "/slack";     // /slack/commands, /slack/events, /slack/interactivity
     int connections = 1;
+    std::string socket_scheme;          // empty: use the URL as apps.connections.open gives it; else ws or wss
     std::chrono::milliseconds idle_timeout{30000};
     std::chrono::milliseconds reconnect_first{1000};
     std::chrono::milliseconds reconnect_max{60000};
