@@ -364,3 +364,21 @@ TEST_CASE("Slack: the Socket Mode scheme can be forced", "[e2e][slack]") {
         CHECK_THAT(result.err, Contains("TLS handshake"));
     }
 }
+
+TEST_CASE("Slack: names come from users.info, asked once per person and cached", "[e2e][slack]") {
+    FakeSlack slack;
+    slack.add_user("U0CAROL01", "carol", "America/Chicago");
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    for (int i = 0; i < 3; ++i)
+        slack.send_event({{"type", "message"}, {"user", "U0CAROL01"}, {"text", "whoami"}, {"channel", "D0CAROL"},
+                          {"channel_type", "im"}, {"ts", "2." + std::to_string(i)}});
+    for (int i = 0; i < 100 && slack.messages("D0CAROL").size() < 3; ++i) std::this_thread::sleep_for(50ms);
+    const auto answers = slack.messages("D0CAROL");
+    REQUIRE(answers.size() == 3);
+    CHECK_THAT(answers[0].text, Contains("carol"));
+    CHECK(slack.calls("users.info").size() == 1);
+    bot.stop();
+}

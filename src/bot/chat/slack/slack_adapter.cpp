@@ -4,6 +4,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -265,7 +267,10 @@ net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::Serve
 
 Task<void> SlackAdapter::deliver(ChatEvent event) {
     try {
-        if (event.user.name.empty() && !event.user.id.empty()) event.user.name = co_await display_name(event.user.id);
+        if (event.user.name.empty() && !event.user.id.empty()) {
+            const Profile who = co_await profile(event.user.id);
+            event.user.name = who.name;
+        }
         co_await sink_->handle(std::move(event));
     } catch (const std::exception& e) {
         spdlog::error("slack: handling an event failed: {}", e.what());
@@ -273,17 +278,32 @@ Task<void> SlackAdapter::deliver(ChatEvent event) {
     --handlers_;
 }
 
-Task<std::string> SlackAdapter::display_name(const std::string& user_id) {
+Task<SlackAdapter::Profile> SlackAdapter::profile(const std::string& user_id) {
     const auto now = std::chrono::steady_clock::now();
-    if (auto it = names_.find(user_id); it != names_.end() && it->second.expires > now) co_return it->second.name;
+    if (auto it = profiles_.find(user_id); it != profiles_.end()) {
+        if (auto loading = it->second.loading) {  // someone is asking already: wait for that answer
+            boost::system::error_code ignored;
+            co_await loading->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+            auto done = profiles_.find(user_id);
+            co_return done == profiles_.end() ? Profile{} : done->second.profile;
+        }
+        if (it->second.expires > now) co_return it->second.profile;
+    }
+    auto loading = std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
+    profiles_[user_id] = {Profile{}, now, loading};
     const json args{{"user", user_id}};
     const ApiResult info = co_await api_.call("users.info", args);
-    if (!info.ok) co_return std::string();
-    const json& user = info.body.contains("user") ? info.body["user"] : json::object();
-    std::string name = str(user, "name");
-    if (name.empty() && user.contains("profile")) name = str(user["profile"], "display_name");
-    names_[user_id] = {name, now + options_.user_cache_ttl};
-    co_return name;
+    Profile found;
+    if (info.ok) {
+        const json& user = info.body.contains("user") ? info.body["user"] : json::object();
+        found = {str(user, "name"), str(user, "tz")};
+        if (found.name.empty() && user.contains("profile")) found.name = str(user["profile"], "display_name");
+        profiles_[user_id] = {found, std::chrono::steady_clock::now() + options_.user_cache_ttl, nullptr};
+    } else {
+        profiles_.erase(user_id);  // not cached: the next event asks again
+    }
+    loading->cancel();
+    co_return found;
 }
 
 Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {

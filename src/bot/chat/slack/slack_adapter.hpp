@@ -11,6 +11,7 @@
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "bot/chat/adapter.hpp"
@@ -66,6 +67,14 @@ public:
 
     const BotIdentity& identity() const { return identity_; }
 
+    // What users.info says about a person (cached for user_cache_ttl); empty fields when
+    // Slack could not say.
+    struct Profile {
+        std::string name;       // the handle, as slash commands give it; else the display name
+        std::string time_zone;  // IANA, e.g. Europe/Berlin
+    };
+    Task<Profile> profile(const std::string& user_id);
+
 private:
     enum class Ended { dropped, replaced, stopping };
     enum class Endpoint { commands, events, interactivity };
@@ -74,7 +83,6 @@ private:
     Task<Ended> serve(net::WebSocket& socket, int slot);
     void on_envelope(net::WebSocket& socket, const nlohmann::json& message);
     Task<void> deliver(ChatEvent event);
-    Task<std::string> display_name(const std::string& user_id);
     Task<MessageRef> post_to_requester(const Origin& to, const Reply& reply, const std::string& why);
     void fail_fatally(std::string message);
     net::ServerResponse on_request(Endpoint endpoint, const net::ServerRequest& request);
@@ -90,11 +98,13 @@ private:
     std::string fatal_;
     int connection_loops_ = 0;
     int handlers_ = 0;
-    struct CachedName {
-        std::string name;
+    struct CachedProfile {
+        Profile profile;
         std::chrono::steady_clock::time_point expires;
+        // Set while users.info is being asked: others wait for that answer instead of asking too.
+        std::shared_ptr<boost::asio::steady_timer> loading;
     };
-    std::map<std::string, CachedName> names_;
+    std::map<std::string, CachedProfile> profiles_;
     std::map<std::string, std::string> dm_channels_;  // user id → D… channel
 };
 
