@@ -9,13 +9,6 @@ using nlohmann::json;
 
 namespace {
 
-// A string field, or empty when absent, null or of another type.
-std::string str(const json& object, const char* key) {
-    if (!object.is_object()) return {};
-    auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 const json& obj(const json& object, const char* key) {
     static const json empty = json::object();
     if (!object.is_object()) return empty;
@@ -57,73 +50,79 @@ ChatEvent base_event(EventKind kind, std::string id, User user, std::string chan
 }
 
 Translation slash_command(const json& payload, const std::string& envelope_id, const BotIdentity& bot) {
-    const std::string user_id = str(payload, "user_id");
-    const std::string channel = str(payload, "channel_id");
+    const std::string user_id = field(payload, "user_id");
+    const std::string channel = field(payload, "channel_id");
     if (user_id.empty() || channel.empty()) return skip("slash command without user_id or channel_id");
-    ChatEvent event = base_event(EventKind::message, envelope_id, {user_id, str(payload, "user_name")}, channel);
-    event.text = as_command(bot.prefix, decode_message_text(str(payload, "text")));
+    ChatEvent event = base_event(EventKind::message, envelope_id, {user_id, field(payload, "user_name")}, channel);
+    event.text = as_command(bot.prefix, decode_message_text(field(payload, "text")));
     return {std::move(event), {}};
 }
 
 Translation event_callback(const json& payload, const std::string& envelope_id, const BotIdentity& bot) {
-    if (str(payload, "type") != "event_callback") return skip("events_api payload of type '" + str(payload, "type") + "'");
+    if (field(payload, "type") != "event_callback") return skip("events_api payload of type '" + field(payload, "type") + "'");
     const json& event = obj(payload, "event");
-    std::string id = str(payload, "event_id");
+    std::string id = field(payload, "event_id");
     if (id.empty()) id = envelope_id;
-    const std::string type = str(event, "type");
+    const std::string type = field(event, "type");
 
     if (type == "member_joined_channel") {
-        const std::string user = str(event, "user");
+        const std::string user = field(event, "user");
         if (user.empty() || user == bot.user_id) return skip("member_joined_channel for the bot or nobody");
-        return {base_event(EventKind::member_joined, id, {user, ""}, str(event, "channel")), {}};
+        return {base_event(EventKind::member_joined, id, {user, ""}, field(event, "channel")), {}};
     }
     if (type == "team_join") {
         const json& user = obj(event, "user");
-        if (str(user, "id").empty()) return skip("team_join without a user id");
+        if (field(user, "id").empty()) return skip("team_join without a user id");
         if (user.value("is_bot", false)) return skip("team_join of a bot");
-        std::string name = str(obj(user, "profile"), "display_name");
-        if (name.empty()) name = str(user, "name");
-        return {base_event(EventKind::member_joined, id, {str(user, "id"), name}, ""), {}};
+        std::string name = field(obj(user, "profile"), "display_name");
+        if (name.empty()) name = field(user, "name");
+        return {base_event(EventKind::member_joined, id, {field(user, "id"), name}, ""), {}};
     }
     if (type != "message" && type != "app_mention") return skip("event type '" + type + "'");
 
     // The loop guard: anything a bot wrote, this one included.
-    if (!str(event, "bot_id").empty() || event.contains("bot_profile")) return skip("a bot's message");
-    const std::string user = str(event, "user");
+    if (!field(event, "bot_id").empty() || event.contains("bot_profile")) return skip("a bot's message");
+    const std::string user = field(event, "user");
     if (user.empty() || user == bot.user_id) return skip("a message without a person");
-    if (!str(event, "subtype").empty()) return skip("message subtype '" + str(event, "subtype") + "'");
-    if (type == "message" && str(event, "channel_type") != "im") return skip("a channel message without a mention");
+    if (!field(event, "subtype").empty()) return skip("message subtype '" + field(event, "subtype") + "'");
+    if (type == "message" && field(event, "channel_type") != "im") return skip("a channel message without a mention");
 
-    ChatEvent out = base_event(EventKind::message, id, {user, ""}, str(event, "channel"));
-    out.origin.thread = str(event, "thread_ts");
-    out.origin.message_id = str(event, "ts");
-    out.text = as_command(bot.prefix, decode_message_text(without_mentions_of(str(event, "text"), bot.user_id)));
+    ChatEvent out = base_event(EventKind::message, id, {user, ""}, field(event, "channel"));
+    out.origin.thread = field(event, "thread_ts");
+    out.origin.message_id = field(event, "ts");
+    out.text = as_command(bot.prefix, decode_message_text(without_mentions_of(field(event, "text"), bot.user_id)));
     return {std::move(out), {}};
 }
 
 Translation interactive(const json& payload, const std::string& envelope_id) {
-    const std::string type = str(payload, "type");
+    const std::string type = field(payload, "type");
     if (type != "block_actions") return skip("interactive payload of type '" + type + "'");
     const json& user = obj(payload, "user");
     const auto actions = payload.find("actions");
-    if (str(user, "id").empty() || actions == payload.end() || !actions->is_array() || actions->empty())
+    if (field(user, "id").empty() || actions == payload.end() || !actions->is_array() || actions->empty())
         return skip("block_actions without a user or an action");
     const json& action = actions->front();
     const json& container = obj(payload, "container");
-    std::string channel = str(obj(payload, "channel"), "id");
-    if (channel.empty()) channel = str(container, "channel_id");
+    std::string channel = field(obj(payload, "channel"), "id");
+    if (channel.empty()) channel = field(container, "channel_id");
     if (channel.empty()) return skip("block_actions outside a conversation");
-    std::string name = str(user, "username");
-    if (name.empty()) name = str(user, "name");
-    ChatEvent event = base_event(EventKind::button, envelope_id, {str(user, "id"), name}, channel);
-    event.action_id = neutral_action_id(str(action, "action_id"));
-    event.value = str(action, "value");
-    event.origin.message_id = str(container, "message_ts");
-    event.origin.thread = str(obj(payload, "message"), "thread_ts");
+    std::string name = field(user, "username");
+    if (name.empty()) name = field(user, "name");
+    ChatEvent event = base_event(EventKind::button, envelope_id, {field(user, "id"), name}, channel);
+    event.action_id = neutral_action_id(field(action, "action_id"));
+    event.value = field(action, "value");
+    event.origin.message_id = field(container, "message_ts");
+    event.origin.thread = field(obj(payload, "message"), "thread_ts");
     return {std::move(event), {}};
 }
 
 }  // namespace
+
+std::string field(const json& object, const char* key) {
+    if (!object.is_object()) return {};
+    auto it = object.find(key);
+    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
 
 std::string decode_message_text(std::string_view text) {
     std::string out;

@@ -29,6 +29,9 @@ struct Translation {
 Translation translate(std::string_view type, const nlohmann::json& payload, const std::string& envelope_id,
                       const BotIdentity& bot);
 
+// A string field of a Slack payload, or empty when it is absent, null or not a string.
+std::string field(const nlohmann::json& object, const char* key);
+
 // Slack's message text as typed: entities decoded and links (<https://x|label>) reduced to
 // the URL; user and channel mentions (<@U1>, <#C1|name>) stay for the parser to read.
 std::string decode_message_text(std::string_view text);

@@ -24,11 +24,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-std::string str(const json& object, const char* key) {
-    if (!object.is_object()) return {};
-    auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 // Errors that mean the token itself is wrong, not the network or Slack.
 bool token_refused(const std::string& error) {
@@ -82,10 +77,10 @@ Task<void> SlackAdapter::run(EventSink& sink) {
         throw std::runtime_error("could not check the bot token with Slack at " + options_.api.base_url +
                                  " (auth.test: " + auth.error + ") — check slack.api_url and the network");
     }
-    identity_.user_id = str(auth.body, "user_id");
-    identity_.bot_id = str(auth.body, "bot_id");
-    spdlog::info("slack: signed in to team {} ({}) as {} ({})", str(auth.body, "team"), str(auth.body, "team_id"),
-                 str(auth.body, "user"), identity_.user_id);
+    identity_.user_id = field(auth.body, "user_id");
+    identity_.bot_id = field(auth.body, "bot_id");
+    spdlog::info("slack: signed in to team {} ({}) as {} ({})", field(auth.body, "team"), field(auth.body, "team_id"),
+                 field(auth.body, "user"), identity_.user_id);
 
     if (options_.delivery == Delivery::socket_mode) {
         for (int slot = 0; slot < options_.connections; ++slot) {
@@ -122,7 +117,7 @@ Task<void> SlackAdapter::keep_connected(int slot) {
             ++failures;
             continue;
         }
-        std::string url = str(opened.body, "url");
+        std::string url = field(opened.body, "url");
         if (const auto colon = url.find("://"); !options_.socket_scheme.empty() && colon != std::string::npos)
             url = options_.socket_scheme + url.substr(colon);
         net::WebSocketOptions socket_options;
@@ -159,13 +154,13 @@ Task<SlackAdapter::Ended> SlackAdapter::serve(net::WebSocket& socket, int slot) 
             spdlog::warn("slack: connection {}: ignored a frame that is not a JSON object ({} bytes)", slot, frame->size());
             continue;
         }
-        const std::string type = str(message, "type");
+        const std::string type = field(message, "type");
         if (type == "hello") {
             spdlog::info("slack: connection {} is open", slot);
             continue;
         }
         if (type == "disconnect") {
-            const std::string reason = str(message, "reason");
+            const std::string reason = field(message, "reason");
             if (reason == "link_disabled") {
                 fail_fatally("Slack disabled Socket Mode for this app (link_disabled) — turn Socket Mode on in the "
                              "app's settings, then start the bot again");
@@ -185,14 +180,14 @@ Task<SlackAdapter::Ended> SlackAdapter::serve(net::WebSocket& socket, int slot) 
 }
 
 void SlackAdapter::on_envelope(net::WebSocket& socket, const json& message) {
-    const std::string envelope_id = str(message, "envelope_id");
+    const std::string envelope_id = field(message, "envelope_id");
     if (envelope_id.empty()) {
-        spdlog::warn("slack: ignored a frame of type '{}' without an envelope_id", str(message, "type"));
+        spdlog::warn("slack: ignored a frame of type '{}' without an envelope_id", field(message, "type"));
         return;
     }
     const json ack{{"envelope_id", envelope_id}};
     const json payload = message.contains("payload") ? message["payload"] : json();
-    Translation translation = translate(str(message, "type"), payload, envelope_id, identity_);
+    Translation translation = translate(field(message, "type"), payload, envelope_id, identity_);
     if (!translation.event) {
         socket.send(ack.dump());
         spdlog::debug("slack: envelope {} skipped: {}", envelope_id, translation.skipped);
@@ -235,9 +230,9 @@ net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::Serve
     if (endpoint == Endpoint::events) {
         payload = json::parse(request.body, nullptr, false);
         if (payload.is_discarded() || !payload.is_object()) return answer(400, R"({"error":"the body is not a JSON object"})");
-        if (str(payload, "type") == "url_verification") return answer(200, json{{"challenge", str(payload, "challenge")}}.dump());
+        if (field(payload, "type") == "url_verification") return answer(200, json{{"challenge", field(payload, "challenge")}}.dump());
         type = "events_api";
-        id = str(payload, "event_id");
+        id = field(payload, "event_id");
     } else {
         payload = json::object();
         for (auto& [name, value] : text::form_fields(request.body)) payload[name] = value;
@@ -246,10 +241,10 @@ net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::Serve
             if (payload.is_discarded() || !payload.is_object())
                 return answer(400, R"({"error":"the payload field is not a JSON object"})");
             type = "interactive";
-            id = str(payload, "trigger_id");
+            id = field(payload, "trigger_id");
         } else {
             type = "slash_commands";
-            id = str(payload, "trigger_id");
+            id = field(payload, "trigger_id");
         }
     }
     if (id.empty()) id = request.header("x-slack-request-timestamp") + ":" + request.header("x-slack-signature");
@@ -296,8 +291,8 @@ Task<SlackAdapter::Profile> SlackAdapter::profile(const std::string& user_id) {
     Profile found;
     if (info.ok) {
         const json& user = info.body.contains("user") ? info.body["user"] : json::object();
-        found = {str(user, "name"), str(user, "tz")};
-        if (found.name.empty() && user.contains("profile")) found.name = str(user["profile"], "display_name");
+        found = {field(user, "name"), field(user, "tz")};
+        if (found.name.empty() && user.contains("profile")) found.name = field(user["profile"], "display_name");
         profiles_[user_id] = {found, std::chrono::steady_clock::now() + options_.user_cache_ttl, nullptr};
     } else {
         profiles_.erase(user_id);  // not cached: the next event asks again
@@ -325,8 +320,8 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
     if (!to.thread.empty()) message["thread_ts"] = to.thread;
     const ApiResult sent = co_await api_.call("chat.postMessage", message);
     if (sent.ok) {
-        std::string where = str(sent.body, "channel");
-        co_return MessageRef{where.empty() ? channel : where, str(sent.body, "ts")};
+        std::string where = field(sent.body, "channel");
+        co_return MessageRef{where.empty() ? channel : where, field(sent.body, "ts")};
     }
     if (cannot_post_there(sent.error) && !to.requester.empty()) co_return co_await post_to_requester(to, reply, sent.error);
     co_return MessageRef{channel, ""};
@@ -340,7 +335,7 @@ Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& 
     } else {
         const json args{{"users", to.requester}};
         const ApiResult opened = co_await api_.call("conversations.open", args);
-        if (opened.ok && opened.body.contains("channel")) dm = str(opened.body["channel"], "id");
+        if (opened.ok && opened.body.contains("channel")) dm = field(opened.body["channel"], "id");
         if (dm.empty()) co_return MessageRef{to.conversation, ""};
         dm_channels_[to.requester] = dm;
     }
@@ -357,7 +352,7 @@ Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& 
     }
     const ApiResult sent = co_await api_.call("chat.postMessage", message);
     if (!sent.ok) co_return MessageRef{dm, ""};
-    co_return MessageRef{dm, str(sent.body, "ts")};
+    co_return MessageRef{dm, field(sent.body, "ts")};
 }
 
 Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {
