@@ -27,6 +27,17 @@ namespace {
 constexpr std::chrono::seconds read_timeout{30};
 constexpr std::size_t max_body = 1 << 20;
 
+http::response<http::string_body> to_wire(ServerResponse out, unsigned version, bool keep_alive) {
+    http::response<http::string_body> response{static_cast<http::status>(out.status), version};
+    response.set(http::field::server, "platbot");
+    response.set(http::field::content_type, out.content_type);
+    for (const auto& [name, value] : out.headers) response.set(name, value);
+    response.keep_alive(keep_alive);
+    response.body() = std::move(out.body);
+    response.prepare_payload();
+    return response;
+}
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
@@ -66,12 +77,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             boost::system::error_code ec;
             co_await http::async_read(*stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
             if (ec == http::error::body_limit) {
-                http::response<http::string_body> too_large{http::status::payload_too_large, parser.get().version()};
-                too_large.set(http::field::server, "platbot");
-                too_large.set(http::field::content_type, "application/json");
-                too_large.keep_alive(false);
-                too_large.body() = R"({"error":"the body is larger than 1 MiB"})";
-                too_large.prepare_payload();
+                auto too_large = to_wire({413, "application/json", R"({"error":"the body is larger than 1 MiB"})", {}},
+                                         parser.get().version(), false);
                 co_await http::async_write(*stream, too_large, asio::redirect_error(asio::use_awaitable, ec));
                 stream->socket().shutdown(tcp::socket::shutdown_send, ec);
                 co_return;
@@ -97,13 +104,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             } else {
                 out = {404, "application/json", R"({"error":"not found"})", {}};
             }
-            http::response<http::string_body> response{static_cast<http::status>(out.status), request.version()};
-            response.set(http::field::server, "platbot");
-            response.set(http::field::content_type, out.content_type);
-            for (const auto& [name, value] : out.headers) response.set(name, value);
-            response.keep_alive(request.keep_alive());
-            response.body() = std::move(out.body);
-            response.prepare_payload();
+            auto response = to_wire(std::move(out), request.version(), request.keep_alive());
             co_await http::async_write(*stream, response, asio::redirect_error(asio::use_awaitable, ec));
             if (ec || !response.keep_alive()) {
                 stream->socket().shutdown(tcp::socket::shutdown_send, ec);

@@ -46,14 +46,15 @@ public:
     asio::awaitable<Result<std::string>> read() {
         auto self = this->shared_from_this();
         if (finished_) co_return fail("the WebSocket to " + where_ + " is " + finished_reason_);
-        beast::flat_buffer buffer;
         boost::system::error_code ec;
-        co_await ws_.async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+        co_await ws_.async_read(buffer_, asio::redirect_error(asio::use_awaitable, ec));
         if (ec) {
             finish(describe(ec));
             co_return fail("the WebSocket to " + where_ + " ended: " + finished_reason_);
         }
-        co_return beast::buffers_to_string(buffer.data());
+        std::string message = beast::buffers_to_string(buffer_.data());
+        buffer_.consume(buffer_.size());
+        co_return message;
     }
 
     void send(std::string text) {
@@ -113,6 +114,7 @@ private:
 
     std::string where_;
     Stream ws_;
+    beast::flat_buffer buffer_;  // reused by every read (Beast allows one at a time)
     std::deque<std::string> queue_;
     bool writing_ = false;
     bool closing_ = false;

@@ -34,9 +34,11 @@ json mrkdwn(std::string text) { return {{"type", "mrkdwn"}, {"text", std::move(t
 
 json plain_text(std::string text) { return {{"type", "plain_text"}, {"text", std::move(text)}, {"emoji", true}}; }
 
-json note(const std::string& text) { return {{"type", "context"}, {"elements", json::array({mrkdwn(text)})}}; }
-
 }  // namespace
+
+json context_block(std::string mrkdwn_text) {
+    return {{"type", "context"}, {"elements", json::array({mrkdwn(std::move(mrkdwn_text))})}};
+}
 
 std::string escape_mrkdwn(std::string_view text) {
     std::string out;
@@ -129,7 +131,7 @@ json render_message(const Reply& reply) {
 
     std::string note_text;
     for (const auto& n : notes) note_text += (note_text.empty() ? "" : " ") + n;
-    if (!note_text.empty()) blocks.push_back(note(note_text));
+    if (!note_text.empty()) blocks.push_back(context_block(note_text));
 
     // The notification text: the start of the message, never empty (Slack warns without it).
     std::string fallback = truncate_utf8(escaped, max_section_text);

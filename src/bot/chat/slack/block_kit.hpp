@@ -29,6 +29,10 @@ std::string escape_mrkdwn(std::string_view text);
 // {"text": fallback, "blocks": [...]} for chat.postMessage / chat.update / chat.postEphemeral.
 nlohmann::json render_message(const Reply& reply);
 
+// A context block: one line of small mrkdwn text (notes such as "shortened", "answered here
+// because…"). `mrkdwn_text` is used as given, so Slack's <#C…> links work in it.
+nlohmann::json context_block(std::string mrkdwn_text);
+
 // Button action ids carry the button's index ("run#2") because Slack requires them to be
 // unique within a message; this gives back the neutral action id ("run").
 std::string neutral_action_id(std::string_view slack_action_id);

@@ -4,8 +4,6 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +11,7 @@
 #include "bot/chat/slack/signature.hpp"
 #include "bot/common/text.hpp"
 #include "bot/net/http_server.hpp"
+#include "bot/net/one_shot.hpp"
 #include "bot/net/retry.hpp"
 #include "bot/net/websocket.hpp"
 
@@ -186,8 +185,10 @@ void SlackAdapter::on_envelope(net::WebSocket& socket, const json& message) {
         return;
     }
     const json ack{{"envelope_id", envelope_id}};
-    const json payload = message.contains("payload") ? message["payload"] : json();
-    Translation translation = translate(field(message, "type"), payload, envelope_id, identity_);
+    static const json no_payload;
+    const auto payload = message.find("payload");
+    Translation translation =
+        translate(field(message, "type"), payload != message.end() ? *payload : no_payload, envelope_id, identity_);
     if (!translation.event) {
         socket.send(ack.dump());
         spdlog::debug("slack: envelope {} skipped: {}", envelope_id, translation.skipped);
@@ -277,14 +278,13 @@ Task<SlackAdapter::Profile> SlackAdapter::profile(const std::string& user_id) {
     const auto now = std::chrono::steady_clock::now();
     if (auto it = profiles_.find(user_id); it != profiles_.end()) {
         if (auto loading = it->second.loading) {  // someone is asking already: wait for that answer
-            boost::system::error_code ignored;
-            co_await loading->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+            co_await loading->wait();
             auto done = profiles_.find(user_id);
             co_return done == profiles_.end() ? Profile{} : done->second.profile;
         }
         if (it->second.expires > now) co_return it->second.profile;
     }
-    auto loading = std::make_shared<asio::steady_timer>(executor_, asio::steady_timer::time_point::max());
+    auto loading = std::make_shared<net::OneShot>(executor_);
     profiles_[user_id] = {Profile{}, now, loading};
     const json args{{"user", user_id}};
     const ApiResult info = co_await api_.call("users.info", args);
@@ -297,7 +297,7 @@ Task<SlackAdapter::Profile> SlackAdapter::profile(const std::string& user_id) {
     } else {
         profiles_.erase(user_id);  // not cached: the next event asks again
     }
-    loading->cancel();
+    loading->fire();
     co_return found;
 }
 
@@ -343,11 +343,8 @@ Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& 
     message["channel"] = dm;
     if (!why.empty() && !to.conversation.empty()) {
         const std::string mention = identity_.user_id.empty() ? "the bot" : "<@" + identity_.user_id + ">";
-        const json note{{"type", "context"},
-                        {"elements", json::array({{{"type", "mrkdwn"},
-                                                   {"text", "⚠️ I can't post in <#" + to.conversation + "> (" + why +
-                                                                "), so here is my answer. Invite me there with `/invite " +
-                                                                mention + "`."}}})}};
+        const json note = context_block("⚠️ I can't post in <#" + to.conversation + "> (" + why +
+                                        "), so here is my answer. Invite me there with `/invite " + mention + "`.");
         message["blocks"].insert(message["blocks"].begin(), note);
     }
     const ApiResult sent = co_await api_.call("chat.postMessage", message);

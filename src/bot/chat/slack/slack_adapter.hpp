@@ -11,7 +11,6 @@
 #include <string>
 
 #include <boost/asio/any_io_executor.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <nlohmann/json.hpp>
 
 #include "bot/chat/adapter.hpp"
@@ -22,6 +21,7 @@
 namespace platbot::net {
 class HttpClient;
 class HttpServer;
+class OneShot;
 class WebSocket;
 struct ServerRequest;
 struct ServerResponse;
@@ -102,7 +102,7 @@ private:
         Profile profile;
         std::chrono::steady_clock::time_point expires;
         // Set while users.info is being asked: others wait for that answer instead of asking too.
-        std::shared_ptr<boost::asio::steady_timer> loading;
+        std::shared_ptr<net::OneShot> loading;
     };
     std::map<std::string, CachedProfile> profiles_;
     std::map<std::string, std::string> dm_channels_;  // user id → D… channel

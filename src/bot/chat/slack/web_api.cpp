@@ -5,13 +5,11 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bot/common/text.hpp"
 #include "bot/net/http_client.hpp"
+#include "bot/net/one_shot.hpp"
 #include "bot/net/retry.hpp"
 
 namespace platbot::chat::slack {
@@ -50,22 +48,17 @@ struct Bucket {
 
 // Lets one coroutine wait for a result another one produces.
 struct Completion {
-    explicit Completion(const asio::any_io_executor& executor) : timer(executor, Clock::time_point::max()) {}
-    asio::steady_timer timer;
-    bool done = false;
+    explicit Completion(const asio::any_io_executor& executor) : ready(executor) {}
+    net::OneShot ready;
     ApiResult result;
 
     void set(ApiResult value) {
-        if (done) return;
+        if (ready.fired()) return;
         result = std::move(value);
-        done = true;
-        timer.cancel();
+        ready.fire();
     }
     asio::awaitable<ApiResult> wait() {
-        while (!done) {
-            boost::system::error_code ec;
-            co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        }
+        co_await ready.wait();
         co_return result;
     }
 };
