@@ -1,4 +1,5 @@
-// The Bot routes each event once and keeps failures away from the event loop.
+// The Bot routes each event once, even across restarts, hands over what a crash left
+// unfinished, and keeps failures away from the event loop.
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -6,6 +7,10 @@
 #include <stdexcept>
 
 #include "bot/core/bot.hpp"
+#include "bot/core/inbox.hpp"
+#include "bot/store/store.hpp"
+#include "support/run_loop.hpp"
+#include "support/temp_dir.hpp"
 
 namespace {
 
@@ -40,77 +45,171 @@ chat::ChatEvent message(std::string id, std::string text) {
     event.id = std::move(id);
     event.correlation_id = event.id;
     event.user = {"U1", "dev"};
-    event.origin = {"test", "general", "", "", ""};
+    event.origin = {"test", "general", "", "", "U1"};
     event.text = std::move(text);
     return event;
 }
 
-void deliver(core::Bot& bot, std::vector<chat::ChatEvent> events) {
+// A bot over a real SQLite inbox in `folder`; a second rig on the same folder is the bot
+// after a restart.
+struct Rig {
+    explicit Rig(const testing::TempDir& folder, const std::string& version = "1")
+        : store(open_store(folder)),
+          inbox(io.get_executor(), *store),
+          engine({"/platform", version, 10}, {}, {}, audit),
+          bot(engine, adapter, inbox) {}
+
+    static std::unique_ptr<store::Store> open_store(const testing::TempDir& folder) {
+        auto opened = store::open_sqlite(folder.file("bot.db"));
+        REQUIRE(opened);
+        return std::move(*opened);
+    }
+
+    // Runs the loop until the coroutine is done; fails the test if anything escapes it.
+    void run(chat::Task<void> work) {
+        bool done = false;
+        bool escaped = false;
+        boost::asio::co_spawn(io, std::move(work), [&](std::exception_ptr failure) {
+            done = true;
+            escaped = failure != nullptr;
+        });
+        REQUIRE(testing::run_until(io, [&] { return done; }));
+        REQUIRE_FALSE(escaped);
+    }
+
+    // As an acknowledging adapter does: admit each event, handle the ones that came first.
+    std::vector<chat::Admission> deliver(std::vector<chat::ChatEvent> events) {
+        std::vector<chat::Admission> admissions;
+        run(deliver_all(bot, std::move(events), admissions));
+        return admissions;
+    }
+
+    static chat::Task<void> deliver_all(core::Bot& bot, std::vector<chat::ChatEvent> events,
+                                        std::vector<chat::Admission>& admissions) {
+        for (auto& event : events) {
+            const chat::Admission admission = co_await bot.admit(event);
+            admissions.push_back(admission);
+            if (admission == chat::Admission::first) co_await bot.handle(std::move(event));
+        }
+    }
+
+    // A crash after the acknowledgement: admitted, never handled.
+    void admit_only(const chat::ChatEvent& event) {
+        run(admit_one(bot, event));
+    }
+    static chat::Task<void> admit_one(core::Bot& bot, chat::ChatEvent event) {
+        const chat::Admission admission = co_await bot.admit(event);
+        REQUIRE(admission == chat::Admission::first);
+    }
+
     boost::asio::io_context io;
-    bool escaped = false;
-    boost::asio::co_spawn(
-        io,
-        [&]() -> chat::Task<void> {
-            for (auto& event : events) co_await bot.on_event(std::move(event));
-        },
-        [&](std::exception_ptr failure) { escaped = failure != nullptr; });
-    io.run();
-    REQUIRE_FALSE(escaped);
-}
+    std::unique_ptr<store::Store> store;
+    core::Inbox inbox;
+    RecordingAdapter adapter;
+    MemoryAudit audit;
+    commands::Engine engine;
+    core::Bot bot;
+};
 
 }  // namespace
 
 TEST_CASE("Bot answers a command once even when the platform redelivers it", "[core]") {
-    RecordingAdapter adapter;
-    MemoryAudit audit;
-    commands::Engine engine({"/platform", "9.9.9", 10}, {}, {}, audit);
-    core::Bot bot(engine, adapter);
+    testing::TempDir folder;
+    Rig rig(folder, "9.9.9");
 
-    deliver(bot, {message("ev-1", "/platform version"), message("ev-1", "/platform version"),
-                  message("ev-2", "/platform version")});
+    const auto admissions = rig.deliver({message("ev-1", "/platform version"), message("ev-1", "/platform version"),
+                                         message("ev-2", "/platform version")});
 
-    REQUIRE(adapter.posted.size() == 2);
-    CHECK(adapter.posted[0].second.text == "platbot 9.9.9");
-    CHECK(adapter.posted[0].first.conversation == "general");
-    CHECK(audit.rows.size() == 2);
+    CHECK(admissions == std::vector{chat::Admission::first, chat::Admission::duplicate, chat::Admission::first});
+    REQUIRE(rig.adapter.posted.size() == 2);
+    CHECK(rig.adapter.posted[0].second.text == "platbot 9.9.9");
+    CHECK(rig.adapter.posted[0].first.conversation == "general");
+    CHECK(rig.audit.rows.size() == 2);
+}
+
+TEST_CASE("Bot recognises a redelivery after a restart", "[core]") {
+    testing::TempDir folder;
+    {
+        Rig before(folder);
+        before.deliver({message("ev-1", "/platform version")});
+        REQUIRE(before.adapter.posted.size() == 1);
+    }
+    Rig after(folder);
+    CHECK(after.deliver({message("ev-1", "/platform version")}) == std::vector{chat::Admission::duplicate});
+    CHECK(after.adapter.posted.empty());
+}
+
+TEST_CASE("Bot handles after a restart what was acknowledged but not handled before it", "[core]") {
+    testing::TempDir folder;
+    {
+        Rig crashed(folder);
+        crashed.admit_only(message("ev-1", "/platform version"));
+        CHECK(crashed.adapter.posted.empty());
+    }
+    Rig restarted(folder, "2.0");
+    restarted.run(restarted.bot.replay(std::chrono::minutes(10)));
+    REQUIRE(restarted.adapter.posted.size() == 1);
+    CHECK(restarted.adapter.posted[0].second.text == "platbot 2.0");
+    CHECK(restarted.adapter.posted[0].first.conversation == "general");
+    // Handed over once: Slack delivering it again now is a duplicate, and a third start finds nothing.
+    CHECK(restarted.deliver({message("ev-1", "/platform version")}) == std::vector{chat::Admission::duplicate});
+    restarted.inbox.flush();
+    Rig third(folder);
+    third.run(third.bot.replay(std::chrono::minutes(10)));
+    CHECK(third.adapter.posted.empty());
+}
+
+TEST_CASE("Bot does not run a command left over from long ago, and tells the requester", "[core]") {
+    testing::TempDir folder;
+    {
+        Rig crashed(folder);
+        crashed.admit_only(message("ev-1", "/platform version"));
+    }
+    Rig restarted(folder);
+    restarted.run(restarted.bot.replay(std::chrono::minutes(0)));  // everything is too old
+    REQUIRE(restarted.adapter.posted.size() == 1);
+    const auto& [to, notice] = restarted.adapter.posted[0];
+    CHECK_THAT(notice.text, Catch::Contains("`/platform version`") && Catch::Contains("was not run") &&
+                                Catch::Contains("run it again"));
+    CHECK(notice.ephemeral);
+    CHECK(to.requester == "U1");
+    CHECK(restarted.audit.rows.empty());
+    restarted.inbox.flush();
+    Rig third(folder);
+    third.run(third.bot.replay(std::chrono::minutes(10)));
+    CHECK(third.adapter.posted.empty());
 }
 
 TEST_CASE("Bot ignores chatter that is not addressed to it", "[core]") {
-    RecordingAdapter adapter;
-    MemoryAudit audit;
-    commands::Engine engine({"/platform", "1", 10}, {}, {}, audit);
-    core::Bot bot(engine, adapter);
+    testing::TempDir folder;
+    Rig rig(folder);
 
-    deliver(bot, {message("a", "good morning"), message("b", "/platformversion")});
+    rig.deliver({message("a", "good morning"), message("b", "/platformversion")});
 
-    CHECK(adapter.posted.empty());
-    CHECK(audit.rows.empty());
+    CHECK(rig.adapter.posted.empty());
+    CHECK(rig.audit.rows.empty());
 }
 
 TEST_CASE("Bot contains a failing handler, tells the user, and keeps going", "[core]") {
-    RecordingAdapter adapter;
-    MemoryAudit audit;
-    commands::Engine engine({"/platform", "1", 10}, {}, {}, audit);
-    core::Bot bot(engine, adapter);
+    testing::TempDir folder;
+    Rig rig(folder);
 
-    audit.broken = true;
-    deliver(bot, {message("x-1", "/platform version")});
-    REQUIRE(adapter.posted.size() == 1);
-    CHECK_THAT(adapter.posted[0].second.text, Catch::Contains("Something went wrong"));
-    CHECK_THAT(adapter.posted[0].second.text, Catch::Contains("x-1"));
-    CHECK(adapter.posted[0].second.ephemeral);
+    rig.audit.broken = true;
+    rig.deliver({message("x-1", "/platform version")});
+    REQUIRE(rig.adapter.posted.size() == 1);
+    CHECK_THAT(rig.adapter.posted[0].second.text, Catch::Contains("Something went wrong"));
+    CHECK_THAT(rig.adapter.posted[0].second.text, Catch::Contains("x-1"));
+    CHECK(rig.adapter.posted[0].second.ephemeral);
 
-    audit.broken = false;
-    deliver(bot, {message("x-2", "/platform version")});
-    REQUIRE(adapter.posted.size() == 2);
-    CHECK(adapter.posted[1].second.text == "platbot 1");
+    rig.audit.broken = false;
+    rig.deliver({message("x-2", "/platform version")});
+    REQUIRE(rig.adapter.posted.size() == 2);
+    CHECK(rig.adapter.posted[1].second.text == "platbot 1");
 }
 
 TEST_CASE("Bot runs the command a run-button carries, as the person who pressed it", "[core]") {
-    RecordingAdapter adapter;
-    MemoryAudit audit;
-    commands::Engine engine({"/platform", "1", 10}, {}, {}, audit);
-    core::Bot bot(engine, adapter);
+    testing::TempDir folder;
+    Rig rig(folder);
 
     chat::ChatEvent press = message("b-1", "");
     press.kind = chat::EventKind::button;
@@ -120,11 +219,11 @@ TEST_CASE("Bot runs the command a run-button carries, as the person who pressed 
     chat::ChatEvent stale = message("b-2", "");
     stale.kind = chat::EventKind::button;
     stale.action_id = "approve";
-    deliver(bot, {press, stale});
+    rig.deliver({press, stale});
 
-    REQUIRE(adapter.posted.size() == 2);
-    CHECK(adapter.posted[0].second.text == "You are alice.");
-    CHECK_THAT(adapter.posted[1].second.text, Catch::Contains("no longer active"));
-    REQUIRE(audit.rows.size() == 1);
-    CHECK(audit.rows[0].user_id == "U7");
+    REQUIRE(rig.adapter.posted.size() == 2);
+    CHECK(rig.adapter.posted[0].second.text == "You are alice.");
+    CHECK_THAT(rig.adapter.posted[1].second.text, Catch::Contains("no longer active"));
+    REQUIRE(rig.audit.rows.size() == 1);
+    CHECK(rig.audit.rows[0].user_id == "U7");
 }

@@ -175,6 +175,33 @@ TEST_CASE("Slack: duplicate and redelivered envelopes are acked each time and ha
     bot.stop();
 }
 
+TEST_CASE("Slack: an envelope acknowledged just before a crash is handled after the restart", "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    const auto config = config_for(slack, dir);
+    // users.info is held back for a minute: the mention below is acknowledged, but its
+    // handling waits for the author's name when the bot dies.
+    slack.rate_limit("users.info", 1, 60);
+    {
+        RunningPlatbot bot({"--config", config}, tokens(slack));
+        REQUIRE(slack.wait_for_connections(1, wait_limit));
+        const auto mention = slack.send_event({{"type", "app_mention"}, {"user", "U0BOB0001"}, {"text", "<@U0BOT> version"},
+                                               {"channel", "C0OPS"}, {"ts", "7.7"}});
+        REQUIRE(slack.wait_for_ack(mention, wait_limit));
+        REQUIRE(slack.wait_for_calls("users.info", 1, wait_limit));
+        const auto crashed = bot.crash();
+        CHECK(crashed.exit_code != 0);
+    }
+    CHECK(slack.messages("C0OPS").empty());
+
+    RunningPlatbot restarted({"--config", config}, tokens(slack));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "C0OPS" && text_has(m, "platbot 0"); },
+                                   wait_limit));
+    const auto result = restarted.stop();
+    CHECK_THAT(result.err, Contains("received before the restart"));
+    CHECK(slack.messages("C0OPS").size() == 1);
+}
+
 TEST_CASE("Slack: malformed frames and payloads are skipped and the bot keeps answering", "[e2e][slack]") {
     FakeSlack slack;
     TempDir dir;

@@ -22,7 +22,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite_store.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 2;
+constexpr int latest_schema = 3;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
@@ -385,4 +385,43 @@ TEST_CASE("audit rows of one burst share a transaction and reads always see them
     store->record(sample("U3", some_time, "/platform at exit"));
     store.reset();  // closing writes what is still waiting
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "5");
+}
+
+TEST_CASE("the inbox records new ids only, drops a finished entry's payload and forgets old ones in bounded steps", "[store]") {
+    TempDir dir;
+    const auto path = dir.file("inbox.db");
+    auto store = open_ok(path);
+    const auto now = system_clock::now();
+    const auto hour_ago = now - std::chrono::hours(1);
+
+    InboxWrite first;
+    first.arrived = {{"old-1", "{\"kind\":\"message\"}", hour_ago},
+                     {"old-2", "{}", hour_ago},
+                     {"old-3", "{}", hour_ago},
+                     {"new", "{}", now},
+                     {"new", "{}", now}};
+    CHECK(store->write_inbox(first) == std::vector<bool>{true, true, true, true, false});
+
+    const auto open = store->unfinished_inbox();
+    REQUIRE(open.size() == 4);
+    CHECK(open[0].id == "old-1");  // oldest first
+    CHECK(open[0].payload == "{\"kind\":\"message\"}");
+    CHECK(open[3].id == "new");
+
+    InboxWrite finish;
+    finish.finished = {"old-1", "old-2", "old-3", "new"};
+    finish.forget_before = now - std::chrono::minutes(30);
+    finish.forget_limit = 2;  // of the three old ones, two go now
+    CHECK(store->write_inbox(finish).empty());
+    CHECK(store->unfinished_inbox().empty());
+    RawDb raw(path);
+    CHECK(raw.scalar("SELECT COUNT(*) FROM inbox") == std::optional<std::string>("2"));
+    CHECK(raw.scalar("SELECT payload FROM inbox WHERE id = 'new'") == std::optional<std::string>(""));
+
+    InboxWrite again;
+    again.arrived = {{"new", "{}", now}};
+    again.forget_before = finish.forget_before;
+    again.forget_limit = 10;
+    CHECK(store->write_inbox(again) == std::vector<bool>{false});  // a redelivery of a finished event
+    CHECK(raw.scalar("SELECT COUNT(*) FROM inbox") == std::optional<std::string>("1"));
 }

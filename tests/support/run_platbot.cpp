@@ -101,6 +101,11 @@ ProcessResult RunningPlatbot::stop(std::chrono::seconds timeout) {
     return impl_->finish(timeout);
 }
 
+ProcessResult RunningPlatbot::crash() {
+    if (!impl_->result && impl_->child.running()) ::kill(impl_->child.id(), SIGKILL);
+    return impl_->finish(std::chrono::seconds(10));
+}
+
 ProcessResult RunningPlatbot::wait(std::chrono::seconds timeout) { return impl_->finish(timeout); }
 
 std::string RunningPlatbot::err_so_far() const { return slurp(impl_->err); }

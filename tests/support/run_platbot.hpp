@@ -32,6 +32,8 @@ public:
     bool running();
     // SIGTERM, then waits up to `timeout` (SIGKILL after it) and returns what it printed.
     ProcessResult stop(std::chrono::seconds timeout = std::chrono::seconds(10));
+    // SIGKILL, as a crash or the OOM killer would: no chance to flush or say goodbye.
+    ProcessResult crash();
     // Waits for the bot to exit on its own (SIGKILL after `timeout`).
     ProcessResult wait(std::chrono::seconds timeout = std::chrono::seconds(10));
     // What it has written to stderr so far.

@@ -10,22 +10,24 @@ namespace platbot::chat {
 template <class T>
 using Task = boost::asio::awaitable<T>;
 
+// What became of an event offered to the sink before the platform is acknowledged.
+enum class Admission {
+    first,       // recorded: acknowledge it, then have it handled
+    duplicate,   // seen before: acknowledge it and do nothing more
+    unrecorded,  // could not be recorded: do not acknowledge, so the platform delivers it again
+};
+
 class EventSink {
 public:
     virtual ~EventSink() = default;
 
-    // Remembers the event's id; false when it was seen before (a redelivery to drop).
-    virtual bool first_delivery(const ChatEvent& event) = 0;
-    // Handles an event already let through by first_delivery. Never throws.
+    // Records the event durably, so that acknowledging it to the platform cannot lose it.
+    // Adapters that must acknowledge (Slack's envelopes and HTTP requests) admit first,
+    // acknowledge what came back first or duplicate, then handle what came back first.
+    virtual Task<Admission> admit(const ChatEvent& event) = 0;
+    // Handles an event: one admitted first, or one from an adapter that acknowledges
+    // nothing (the console hands each line straight here). Never throws.
     virtual Task<void> handle(ChatEvent event) = 0;
-
-    // Both in one step, for adapters that acknowledge after handling (the console). Those
-    // that must acknowledge within a deadline (Slack's 3 s) call first_delivery, acknowledge,
-    // then handle.
-    Task<void> on_event(ChatEvent event) {
-        if (!first_delivery(event)) co_return;
-        co_await handle(std::move(event));
-    }
 };
 
 // Where features send what they have to say; posted messages can be updated in place

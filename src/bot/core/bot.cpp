@@ -3,23 +3,20 @@
 #include <spdlog/spdlog.h>
 
 #include <exception>
+#include <vector>
+
+#include "bot/common/text.hpp"
 
 namespace platbot::core {
 
-Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter) : engine_(engine), adapter_(adapter) {}
+Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox)
+    : engine_(engine), adapter_(adapter), inbox_(inbox) {}
 
-bool Bot::first_delivery(const chat::ChatEvent& event) {
-    if (event.id.empty()) return true;
-    if (!recent_ids_.insert(event.id).second) {
+chat::Task<chat::Admission> Bot::admit(const chat::ChatEvent& event) {
+    const chat::Admission admission = co_await inbox_.admit(event);
+    if (admission == chat::Admission::duplicate)
         spdlog::debug("[{}] duplicate event {} ignored", event.correlation_id, event.id);
-        return false;
-    }
-    recent_order_.push_back(event.id);
-    if (recent_order_.size() > dedupe_window) {
-        recent_ids_.erase(recent_order_.front());
-        recent_order_.pop_front();
-    }
-    return true;
+    co_return admission;
 }
 
 chat::Task<void> Bot::handle(chat::ChatEvent event) {
@@ -31,6 +28,8 @@ chat::Task<void> Bot::handle(chat::ChatEvent event) {
     } catch (...) {
         failure = "unknown exception";
     }
+    // Finished even when it failed: the requester is told below, and a replay would fail again.
+    inbox_.finished(event.id);
     if (failure.empty()) co_return;
     spdlog::error("[{}] handling event {} failed: {}", event.correlation_id, event.id, failure);
     try {
@@ -41,6 +40,38 @@ chat::Task<void> Bot::handle(chat::ChatEvent event) {
         co_await adapter_.post(event.origin, sorry);
     } catch (const std::exception& e) {
         spdlog::error("[{}] could not report the failure: {}", event.correlation_id, e.what());
+    }
+}
+
+chat::Task<void> Bot::replay(std::chrono::minutes window) {
+    std::vector<Leftover> leftovers;
+    try {
+        leftovers = inbox_.leftovers();
+    } catch (const std::exception& e) {
+        spdlog::error("inbox: cannot read what the previous run left unfinished: {}", e.what());
+        co_return;
+    }
+    if (!leftovers.empty()) spdlog::info("inbox: {} event(s) from before the restart", leftovers.size());
+    const auto now = std::chrono::system_clock::now();
+    for (auto& [event, received] : leftovers) {
+        if (now - received <= window || event.kind == chat::EventKind::member_joined) {
+            spdlog::info("[{}] handling event {} received before the restart", event.correlation_id, event.id);
+            co_await handle(std::move(event));
+            continue;
+        }
+        spdlog::warn("[{}] event {} from {} was not handled before the restart and is too old to run now",
+                     event.correlation_id, event.id, text::format_utc(received));
+        const std::string asked = event.kind == chat::EventKind::button ? event.value : event.text;
+        inbox_.finished(event.id);
+        try {
+            chat::Reply notice;
+            notice.text = "Your request `" + asked + "` reached the bot at " + text::format_utc(received) +
+                          ", just before it restarted, and was not run — run it again if you still need it.";
+            notice.ephemeral = true;
+            co_await adapter_.post(event.origin, notice);
+        } catch (const std::exception& e) {
+            spdlog::error("[{}] could not tell the requester: {}", event.correlation_id, e.what());
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,6 +17,7 @@
 #include "bot/chat/console/console_adapter.hpp"
 #include "bot/chat/slack/slack_adapter.hpp"
 #include "bot/core/bot.hpp"
+#include "bot/core/inbox.hpp"
 #include "bot/common/env.hpp"
 #include "bot/core/logging.hpp"
 #include "bot/net/http_client.hpp"
@@ -34,6 +36,8 @@ namespace {
 
 // At the end of piped input the bot waits for running jobs; a signal stops the wait.
 constexpr std::chrono::hours longest_drain{24};
+// Events left unfinished by a crash are run at the next start if they are at most this old.
+constexpr std::chrono::minutes replay_window{10};
 // How long an audit row may wait for others to share its transaction; reads never wait.
 constexpr std::chrono::milliseconds audit_flush_delay{5};
 
@@ -106,7 +110,8 @@ int run(const config::Config& config, const RunOptions& options) {
     commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(),
                               {config.prefix, config.admin_group});
     engine.use_jobs(jobs);
-    Bot bot(engine, adapter);
+    Inbox inbox(io.get_executor(), **store);
+    Bot bot(engine, adapter, inbox);
 
     const auto started = std::chrono::steady_clock::now();
     server.route("GET", "/healthz", [&](const net::ServerRequest&) {
@@ -139,6 +144,7 @@ int run(const config::Config& config, const RunOptions& options) {
 
     auto serve = [&]() -> asio::awaitable<void> {
         co_await jobs.recover();
+        asio::co_spawn(io, bot.replay(replay_window), asio::detached);
         co_await adapter.run(bot);
         if (jobs.active() > 0 && !stopping.cancelled()) {
             spdlog::info("input ended; waiting for {} running job(s)", jobs.active());

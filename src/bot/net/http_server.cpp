@@ -38,6 +38,8 @@ http::response<http::string_body> to_wire(ServerResponse out, unsigned version, 
     return response;
 }
 
+asio::awaitable<ServerResponse> answer_now(ServerResponse response) { co_return response; }
+
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
@@ -96,7 +98,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
             const auto route = routes.find({in.method, in.path});
             if (route != routes.end()) {
                 try {
-                    out = route->second(in);
+                    out = co_await route->second(in);
                 } catch (const std::exception& e) {
                     spdlog::error("http server: {} {} failed: {}", in.method, in.path, e.what());
                     out = {500, "application/json", R"({"error":"internal error"})", {}};
@@ -115,7 +117,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
 
     asio::any_io_executor executor;
     tcp::acceptor acceptor;
-    std::map<std::pair<std::string, std::string>, ServerHandler> routes;
+    std::map<std::pair<std::string, std::string>, AsyncServerHandler> routes;
     std::list<std::shared_ptr<beast::tcp_stream>> connections;
     bool stopped = false;
 };
@@ -131,6 +133,13 @@ HttpServer::HttpServer(asio::any_io_executor executor) : impl_(std::make_shared<
 HttpServer::~HttpServer() { stop(); }
 
 void HttpServer::route(std::string method, std::string path, ServerHandler handler) {
+    route(std::move(method), std::move(path),
+          AsyncServerHandler([handler = std::move(handler)](const ServerRequest& request) {
+              return answer_now(handler(request));
+          }));
+}
+
+void HttpServer::route(std::string method, std::string path, AsyncServerHandler handler) {
     impl_->routes[{std::move(method), std::move(path)}] = std::move(handler);
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
 
 #include "bot/common/result.hpp"
 
@@ -36,6 +37,9 @@ struct ServerResponse {
 };
 
 using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;
+// For handlers that must wait for something (a durable write) before they answer. The
+// request stays alive until the answer is ready.
+using AsyncServerHandler = std::function<boost::asio::awaitable<ServerResponse>(const ServerRequest&)>;
 
 class HttpServer {
 public:
@@ -45,6 +49,7 @@ public:
     HttpServer& operator=(const HttpServer&) = delete;
 
     void route(std::string method, std::string path, ServerHandler handler);
+    void route(std::string method, std::string path, AsyncServerHandler handler);
 
     // Binds `host:port` (port 0 picks a free one) and starts accepting. The error names
     // the address and what to change.

@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "bot/store/store.hpp"
+#include "bot/store/wal_checkpointer.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -67,7 +68,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 2> migrations{
+constexpr std::array<const char*, 3> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -117,6 +118,15 @@ CREATE TABLE job_events (
     detail   TEXT NOT NULL
 );
 CREATE INDEX job_events_job ON job_events (job_id, id);
+)sql",
+    R"sql(
+CREATE TABLE inbox (
+    id          TEXT PRIMARY KEY,
+    payload     TEXT NOT NULL,
+    received_ms INTEGER NOT NULL,
+    finished_ms INTEGER
+) WITHOUT ROWID;
+CREATE INDEX inbox_received ON inbox (received_ms);
 )sql",
 };
 
@@ -174,7 +184,7 @@ private:
 
 class SqliteStore final : public Store {
 public:
-    explicit SqliteStore(sqlite3* db) : db_(db) {}
+    SqliteStore(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
     ~SqliteStore() override {
         try {
             flush_audit();
@@ -183,6 +193,10 @@ public:
         }
         insert_audit_.reset();
         select_audit_.reset();
+        insert_inbox_.reset();
+        finish_inbox_.reset();
+        forget_inbox_.reset();
+        checkpointer_.reset();
         sqlite3_close_v2(db_);  // finalizes nothing itself: statements made per call are gone by now
     }
 
@@ -209,6 +223,7 @@ public:
                 throw;
             }
         }
+        checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_);
         insert_audit_ = std::make_unique<Statement>(
             db_,
             "INSERT INTO audit_log (time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, "
@@ -217,6 +232,13 @@ public:
             db_,
             "SELECT id, time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, decision, "
             "outcome, duration_ms FROM audit_log WHERE user_id = ? ORDER BY time_ms DESC, id DESC LIMIT ?");
+        insert_inbox_ = std::make_unique<Statement>(
+            db_, "INSERT OR IGNORE INTO inbox (id, payload, received_ms) VALUES (?, ?, ?)");
+        finish_inbox_ = std::make_unique<Statement>(
+            db_, "UPDATE inbox SET finished_ms = ?, payload = '' WHERE id = ? AND finished_ms IS NULL");
+        forget_inbox_ = std::make_unique<Statement>(
+            db_, "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_ms < ? AND finished_ms IS NOT NULL "
+                 "ORDER BY received_ms LIMIT ?)");
     }
 
     int schema_version() override {
@@ -303,6 +325,49 @@ public:
             out.push_back(std::move(r));
         }
         s.reset();
+        return out;
+    }
+
+    std::vector<bool> write_inbox(const InboxWrite& write) override {
+        std::vector<bool> fresh;
+        fresh.reserve(write.arrived.size());
+        exec("BEGIN IMMEDIATE");
+        try {
+            for (const auto& entry : write.arrived) {
+                auto& s = *insert_inbox_;
+                s.reset();
+                s.bind(1, entry.id).bind(2, entry.payload).bind(3, to_ms(entry.received));
+                s.step();
+                fresh.push_back(sqlite3_changes(db_) > 0);
+                s.reset();
+            }
+            const std::int64_t now = now_ms();
+            for (const auto& id : write.finished) {
+                auto& s = *finish_inbox_;
+                s.reset();
+                s.bind(1, now).bind(2, id);
+                s.step();
+                s.reset();
+            }
+            if (write.forget_limit > 0) {
+                auto& s = *forget_inbox_;
+                s.reset();
+                s.bind(1, to_ms(write.forget_before)).bind(2, static_cast<std::int64_t>(write.forget_limit));
+                s.step();
+                s.reset();
+            }
+            exec("COMMIT");
+        } catch (...) {
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+        return fresh;
+    }
+
+    std::vector<InboxEntry> unfinished_inbox() override {
+        Statement s(db_, "SELECT id, payload, received_ms FROM inbox WHERE finished_ms IS NULL ORDER BY received_ms, id");
+        std::vector<InboxEntry> out;
+        while (s.step()) out.push_back({s.text(0), s.text(1), from_ms(s.integer(2))});
         return out;
     }
 
@@ -439,8 +504,13 @@ private:
     }
 
     sqlite3* db_;
+    std::string path_;
+    std::unique_ptr<WalCheckpointer> checkpointer_;
     std::unique_ptr<Statement> insert_audit_;
     std::unique_ptr<Statement> select_audit_;
+    std::unique_ptr<Statement> insert_inbox_;
+    std::unique_ptr<Statement> finish_inbox_;
+    std::unique_ptr<Statement> forget_inbox_;
     FlushScheduler schedule_flush_;
     std::vector<AuditRecord> pending_audit_;
     static constexpr std::size_t max_audit_batch = 512;
@@ -464,7 +534,7 @@ Result<std::unique_ptr<Store>> open_sqlite(const std::string& path) {
         sqlite3_close_v2(db);
         return fail(where + message + " — check store.path and its folder's permissions");
     }
-    auto store = std::make_unique<SqliteStore>(db);
+    auto store = std::make_unique<SqliteStore>(db, path);
     try {
         store->initialise();
     } catch (const std::exception& e) {

@@ -7,11 +7,12 @@
 
 #include "bot/common/result.hpp"
 #include "bot/store/audit.hpp"
+#include "bot/store/inbox.hpp"
 #include "bot/store/jobs.hpp"
 
 namespace platbot::store {
 
-class Store : public AuditLog, public JobStore {
+class Store : public AuditLog, public JobStore, public Inbox {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;

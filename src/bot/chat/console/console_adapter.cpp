@@ -182,7 +182,7 @@ Task<void> ConsoleAdapter::handle_line(EventSink& sink, const std::string& line)
     }
     ChatEvent event = new_event(EventKind::message);
     event.text = line;
-    co_await sink.on_event(std::move(event));
+    co_await sink.handle(std::move(event));
 }
 
 Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line) {
@@ -225,7 +225,7 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
         ChatEvent event = new_event(EventKind::button);
         event.action_id = button.action_id;
         event.value = button.value;
-        co_await sink.on_event(std::move(event));
+        co_await sink.handle(std::move(event));
     } else if (verb == ":join") {
         if (args.size() < 2 || args.size() > 3) {
             print(":join needs a user and optionally a channel, e.g. :join alice #welcome");
@@ -237,7 +237,7 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
         if (args.size() == 3) event.origin.conversation = strip_hash(args[2]);
         print("* " + (event.user.name.empty() ? event.user.id : event.user.name) + " joined #" +
               event.origin.conversation);
-        co_await sink.on_event(std::move(event));
+        co_await sink.handle(std::move(event));
     } else {
         print("unknown console verb '" + verb + "' — type :help for the list");
     }

@@ -51,7 +51,9 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::HttpClient& http
             {"/commands", Endpoint::commands}, {"/events", Endpoint::events}, {"/interactivity", Endpoint::interactivity}};
         for (const auto& [path, endpoint] : endpoints)
             options_.server->route("POST", options_.path_prefix + path,
-                                   [this, endpoint = endpoint](const net::ServerRequest& r) { return on_request(endpoint, r); });
+                                   net::AsyncServerHandler([this, endpoint = endpoint](const net::ServerRequest& r) {
+                                       return on_request(endpoint, r);
+                                   }));
     }
 }
 
@@ -129,19 +131,20 @@ Task<void> SlackAdapter::keep_connected(int slot) {
             ++failures;
             continue;
         }
-        std::unique_ptr<net::WebSocket> socket = std::move(connected.value());
-        const Ended ended = co_await serve(*socket, slot);
+        // Shared: acknowledgements still waiting for their write hold on to it.
+        std::shared_ptr<net::WebSocket> socket = std::move(connected.value());
+        const Ended ended = co_await serve(socket, slot);
         if (ended != Ended::dropped) break;
         failures = 1;  // a dropped connection comes back after a short, jittered pause
     }
     --connection_loops_;
 }
 
-Task<SlackAdapter::Ended> SlackAdapter::serve(net::WebSocket& socket, int slot) {
-    auto closing = stopping_.on_cancel([&socket] { socket.close(); });
+Task<SlackAdapter::Ended> SlackAdapter::serve(std::shared_ptr<net::WebSocket> socket, int slot) {
+    auto closing = stopping_.on_cancel([&socket] { socket->close(); });
     bool replaced = false;
     for (;;) {
-        auto frame = co_await socket.read();
+        auto frame = co_await socket->read();
         if (!frame) {
             if (stopping_.cancelled()) co_return Ended::stopping;
             if (replaced) co_return Ended::replaced;
@@ -178,39 +181,58 @@ Task<SlackAdapter::Ended> SlackAdapter::serve(net::WebSocket& socket, int slot) 
     }
 }
 
-void SlackAdapter::on_envelope(net::WebSocket& socket, const json& message) {
-    const std::string envelope_id = field(message, "envelope_id");
+void SlackAdapter::on_envelope(const std::shared_ptr<net::WebSocket>& socket, const json& message) {
+    std::string envelope_id = field(message, "envelope_id");
     if (envelope_id.empty()) {
         spdlog::warn("slack: ignored a frame of type '{}' without an envelope_id", field(message, "type"));
         return;
     }
-    const json ack{{"envelope_id", envelope_id}};
     static const json no_payload;
     const auto payload = message.find("payload");
     Translation translation =
         translate(field(message, "type"), payload != message.end() ? *payload : no_payload, envelope_id, identity_);
     if (!translation.event) {
-        socket.send(ack.dump());
+        socket->send(json{{"envelope_id", envelope_id}}.dump());
         spdlog::debug("slack: envelope {} skipped: {}", envelope_id, translation.skipped);
         return;
     }
-    // Recorded before the ack: a redelivery after this point is recognised and dropped.
-    const bool first = accept(std::move(*translation.event));
-    socket.send(ack.dump());
-    if (!first)
-        spdlog::debug("slack: envelope {} was delivered before (retry {})", envelope_id, message.value("retry_attempt", 0));
+    // The read loop goes on at once; envelopes that arrive meanwhile share the write.
+    ++handlers_;
+    asio::co_spawn(executor_,
+                   admit_and_ack(socket, std::move(envelope_id), message.value("retry_attempt", 0),
+                                 std::move(*translation.event)),
+                   asio::detached);
 }
 
-bool SlackAdapter::accept(ChatEvent event) {
-    if (!sink_->first_delivery(event)) return false;
-    ++handlers_;
-    asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
-    return true;
+Task<void> SlackAdapter::admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry,
+                                       ChatEvent event) {
+    try {
+        const Admission admission = co_await accept(std::move(event));
+        if (admission == Admission::unrecorded) {
+            spdlog::warn("slack: envelope {} is not acknowledged, so Slack will deliver it again", envelope_id);
+        } else {
+            socket->send(json{{"envelope_id", envelope_id}}.dump());
+            if (admission == Admission::duplicate)
+                spdlog::debug("slack: envelope {} was delivered before (retry {})", envelope_id, retry);
+        }
+    } catch (const std::exception& e) {
+        spdlog::error("slack: envelope {}: {}", envelope_id, e.what());
+    }
+    --handlers_;
+}
+
+Task<Admission> SlackAdapter::accept(ChatEvent event) {
+    const Admission admission = co_await sink_->admit(event);
+    if (admission == Admission::first) {
+        ++handlers_;
+        asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
+    }
+    co_return admission;
 }
 
 // Slack waits 3 s for the answer, so everything here is quick: check, record, answer;
 // the work itself runs after, and its replies go out through the Web API.
-net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::ServerRequest& request) {
+Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net::ServerRequest& request) {
     const auto answer = [](int status, std::string body) {
         return net::ServerResponse{status, "application/json", std::move(body), {}};
     };
@@ -221,17 +243,17 @@ net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::Serve
                           : check == SignatureCheck::missing ? "the signature headers are missing"
                                                              : "the signature does not match";
         spdlog::warn("slack: refused a request to {}: {}", request.path, why);
-        return answer(401, json{{"error", why}}.dump());
+        co_return answer(401, json{{"error", why}}.dump());
     }
-    if (sink_ == nullptr || stopping_.cancelled()) return answer(503, R"({"error":"not ready"})");
+    if (sink_ == nullptr || stopping_.cancelled()) co_return answer(503, R"({"error":"not ready"})");
 
     json payload;
     std::string type;
     std::string id;
     if (endpoint == Endpoint::events) {
         payload = json::parse(request.body, nullptr, false);
-        if (payload.is_discarded() || !payload.is_object()) return answer(400, R"({"error":"the body is not a JSON object"})");
-        if (field(payload, "type") == "url_verification") return answer(200, json{{"challenge", field(payload, "challenge")}}.dump());
+        if (payload.is_discarded() || !payload.is_object()) co_return answer(400, R"({"error":"the body is not a JSON object"})");
+        if (field(payload, "type") == "url_verification") co_return answer(200, json{{"challenge", field(payload, "challenge")}}.dump());
         type = "events_api";
         id = field(payload, "event_id");
     } else {
@@ -240,7 +262,7 @@ net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::Serve
         if (endpoint == Endpoint::interactivity) {
             payload = json::parse(payload.value("payload", std::string()), nullptr, false);
             if (payload.is_discarded() || !payload.is_object())
-                return answer(400, R"({"error":"the payload field is not a JSON object"})");
+                co_return answer(400, R"({"error":"the payload field is not a JSON object"})");
             type = "interactive";
             id = field(payload, "trigger_id");
         } else {
@@ -252,13 +274,15 @@ net::ServerResponse SlackAdapter::on_request(Endpoint endpoint, const net::Serve
     Translation translation = translate(type, payload, id, identity_);
     if (!translation.event) {
         spdlog::debug("slack: request to {} skipped: {}", request.path, translation.skipped);
-        return answer(200, "");
+        co_return answer(200, "");
     }
-    if (!accept(std::move(*translation.event)))
+    const Admission admission = co_await accept(std::move(*translation.event));
+    if (admission == Admission::unrecorded) co_return answer(503, R"({"error":"could not record the request; retry"})");
+    if (admission == Admission::duplicate)
         spdlog::debug("slack: {} was delivered before (retry {})", id, request.header("x-slack-retry-num"));
     net::ServerResponse ok = answer(200, "");
     ok.content_type = "text/plain";
-    return ok;
+    co_return ok;
 }
 
 Task<void> SlackAdapter::deliver(ChatEvent event) {

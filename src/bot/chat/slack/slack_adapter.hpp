@@ -2,8 +2,8 @@
 // Slack over Socket Mode (events arrive on 1–10 WebSockets opened with the app-level
 // token) or HTTP delivery (Slack POSTs signed requests to the bot's HTTP endpoint); replies
 // go out through the Web API with the bot token. Each envelope is
-// acknowledged as soon as the bot has recorded it (so Slack does not redeliver it) and
-// handled after that; the bot's answers are Block Kit messages, status messages are
+// acknowledged as soon as the bot has recorded it durably (so Slack does not redeliver it,
+// and a crash cannot lose it) and handled after that; the bot's answers are Block Kit messages, status messages are
 // updated in place with chat.update, and ephemeral answers reach only the requester.
 #include <chrono>
 #include <map>
@@ -80,14 +80,15 @@ private:
     enum class Endpoint { commands, events, interactivity };
 
     Task<void> keep_connected(int slot);
-    Task<Ended> serve(net::WebSocket& socket, int slot);
-    void on_envelope(net::WebSocket& socket, const nlohmann::json& message);
+    Task<Ended> serve(std::shared_ptr<net::WebSocket> socket, int slot);
+    void on_envelope(const std::shared_ptr<net::WebSocket>& socket, const nlohmann::json& message);
+    Task<void> admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry, ChatEvent event);
     Task<void> deliver(ChatEvent event);
     Task<MessageRef> post_to_requester(const Origin& to, const Reply& reply, const std::string& why);
     void fail_fatally(std::string message);
-    net::ServerResponse on_request(Endpoint endpoint, const net::ServerRequest& request);
-    // Records the event, then hands it to the sink; false when it was a redelivery.
-    bool accept(ChatEvent event);
+    Task<net::ServerResponse> on_request(Endpoint endpoint, const net::ServerRequest& request);
+    // Has the sink record the event, then hands it over to be handled when it came first.
+    Task<Admission> accept(ChatEvent event);
 
     boost::asio::any_io_executor executor_;
     SlackOptions options_;

@@ -1,0 +1,196 @@
+#include "bot/core/inbox.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include <boost/asio/steady_timer.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "bot/net/one_shot.hpp"
+
+namespace platbot::core {
+
+namespace asio = boost::asio;
+using nlohmann::json;
+using std::chrono::system_clock;
+
+namespace {
+
+constexpr const char* kind_name(chat::EventKind kind) {
+    switch (kind) {
+        case chat::EventKind::message: return "message";
+        case chat::EventKind::button: return "button";
+        case chat::EventKind::member_joined: return "member_joined";
+    }
+    return "message";
+}
+
+std::optional<chat::EventKind> parse_kind(const std::string& name) {
+    for (auto kind : {chat::EventKind::message, chat::EventKind::button, chat::EventKind::member_joined})
+        if (name == kind_name(kind)) return kind;
+    return std::nullopt;
+}
+
+// Forgetting old ids keeps pace with arrivals: each write may forget a few more than it adds.
+constexpr std::size_t forget_at_least = 64;
+
+}  // namespace
+
+std::string serialise_event(const chat::ChatEvent& event) {
+    const json out{{"kind", kind_name(event.kind)},
+                   {"id", event.id},
+                   {"correlation_id", event.correlation_id},
+                   {"user", {{"id", event.user.id}, {"name", event.user.name}}},
+                   {"origin",
+                    {{"adapter", event.origin.adapter},
+                     {"conversation", event.origin.conversation},
+                     {"thread", event.origin.thread},
+                     {"message_id", event.origin.message_id},
+                     {"requester", event.origin.requester}}},
+                   {"text", event.text},
+                   {"action_id", event.action_id},
+                   {"value", event.value}};
+    return out.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::optional<chat::ChatEvent> parse_event(const std::string& text) {
+    const json in = json::parse(text, nullptr, false);
+    if (!in.is_object()) return std::nullopt;
+    const auto string_at = [](const json& object, const char* key) {
+        const auto found = object.find(key);
+        return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
+    };
+    const auto kind = parse_kind(string_at(in, "kind"));
+    if (!kind) return std::nullopt;
+    static const json empty = json::object();
+    const auto object_at = [&](const char* key) -> const json& {
+        const auto found = in.find(key);
+        return found != in.end() && found->is_object() ? *found : empty;
+    };
+    chat::ChatEvent event;
+    event.kind = *kind;
+    event.id = string_at(in, "id");
+    event.correlation_id = string_at(in, "correlation_id");
+    const json& user = object_at("user");
+    event.user = {string_at(user, "id"), string_at(user, "name")};
+    const json& origin = object_at("origin");
+    event.origin = {string_at(origin, "adapter"), string_at(origin, "conversation"), string_at(origin, "thread"),
+                    string_at(origin, "message_id"), string_at(origin, "requester")};
+    event.text = string_at(in, "text");
+    event.action_id = string_at(in, "action_id");
+    event.value = string_at(in, "value");
+    return event;
+}
+
+struct Inbox::Batch {
+    explicit Batch(const asio::any_io_executor& executor) : written(executor) {}
+    std::vector<store::InboxEntry> entries;
+    std::vector<chat::Admission> results;
+    net::OneShot written;
+};
+
+struct Inbox::Timer {
+    explicit Timer(const asio::any_io_executor& executor) : timer(executor) {}
+    asio::steady_timer timer;
+};
+
+Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, InboxOptions options)
+    : executor_(std::move(executor)),
+      store_(store),
+      options_(options),
+      timer_(std::make_unique<Timer>(executor_)),
+      alive_(std::make_shared<bool>(true)) {}
+
+Inbox::~Inbox() {
+    alive_.reset();
+    // Whatever waits is written now: an event recorded here but never acknowledged comes
+    // back as a leftover at the next start, or as a redelivery, never lost.
+    flush();
+}
+
+chat::Task<chat::Admission> Inbox::admit(const chat::ChatEvent& event) {
+    if (event.id.empty()) co_return chat::Admission::first;
+    if (open_.count(event.id) > 0) co_return chat::Admission::duplicate;
+    if (!batch_) batch_ = std::make_shared<Batch>(executor_);
+    const auto batch = batch_;
+    const std::size_t index = batch->entries.size();
+    batch->entries.push_back({event.id, serialise_event(event), system_clock::now()});
+    schedule_flush(std::max(std::chrono::steady_clock::now(), last_flush_ + options_.min_gap));
+    co_await batch->written.wait();
+    co_return batch->results[index];
+}
+
+void Inbox::finished(const std::string& id) {
+    if (open_.erase(id) == 0) return;
+    finished_.push_back(id);
+    schedule_flush(std::chrono::steady_clock::now() + options_.finish_delay);
+}
+
+std::vector<Leftover> Inbox::leftovers() {
+    std::vector<Leftover> out;
+    for (auto& entry : store_.unfinished_inbox()) {
+        auto event = parse_event(entry.payload);
+        open_.insert(entry.id);
+        if (!event) {
+            spdlog::error("inbox: event {} from the previous run cannot be read back and is dropped", entry.id);
+            finished(entry.id);
+            continue;
+        }
+        event->id = entry.id;
+        out.push_back({std::move(*event), entry.received});
+    }
+    return out;
+}
+
+void Inbox::schedule_flush(std::chrono::steady_clock::time_point when) {
+    if (flush_at_ && *flush_at_ <= when) return;
+    flush_at_ = when;
+    // A timer that is already due still fires only after the work queued now and the I/O
+    // that is ready with it: that work's writes join this transaction.
+    timer_->timer.expires_at(when);
+    timer_->timer.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
+        if (error == asio::error::operation_aborted || !alive.lock()) return;  // moved earlier, or gone
+        flush();
+    });
+}
+
+void Inbox::flush() {
+    last_flush_ = std::chrono::steady_clock::now();
+    if (flush_at_) {
+        flush_at_.reset();
+        timer_->timer.cancel();
+    }
+    auto batch = std::move(batch_);
+    batch_.reset();
+    if (!batch && finished_.empty()) return;
+
+    store::InboxWrite write;
+    if (batch) write.arrived = std::move(batch->entries);
+    write.finished.swap(finished_);
+    write.forget_before = system_clock::now() - options_.keep_ids;
+    write.forget_limit = forget_at_least + 2 * (write.arrived.size() + write.finished.size());
+    std::vector<bool> fresh;
+    try {
+        fresh = store_.write_inbox(write);
+    } catch (const std::exception& e) {
+        if (!write.arrived.empty())
+            spdlog::error("inbox: {} event(s) could not be recorded, so they are not acknowledged ({}); "
+                          "the platform will deliver them again",
+                          write.arrived.size(), e.what());
+        else
+            spdlog::error("inbox: {} event(s) could not be marked handled ({}); trying again with the next write",
+                          write.finished.size(), e.what());
+        // Finished marks wait for the next write; an event without one is replayed at start.
+        finished_.insert(finished_.end(), write.finished.begin(), write.finished.end());
+    }
+    if (!batch) return;
+    batch->results.resize(write.arrived.size(), chat::Admission::unrecorded);
+    for (std::size_t i = 0; i < fresh.size() && i < write.arrived.size(); ++i) {
+        batch->results[i] = fresh[i] ? chat::Admission::first : chat::Admission::duplicate;
+        if (fresh[i]) open_.insert(write.arrived[i].id);
+    }
+    batch->written.fire();
+}
+
+}  // namespace platbot::core

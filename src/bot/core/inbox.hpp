@@ -1,0 +1,80 @@
+#pragma once
+// The bot's side of "nothing acknowledged is lost": each event is written to the store's
+// inbox before the adapter acknowledges it, and marked finished once handled. Writes that
+// arrive close together share one transaction (group commit): an admission is written as
+// soon as the loop has run what is queued before it, so a lone event waits for one commit
+// and a burst pays for one commit between many.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "bot/chat/adapter.hpp"
+#include "bot/store/inbox.hpp"
+
+namespace platbot::core {
+
+struct InboxOptions {
+    // Finished ids are kept this long to recognise redeliveries (Slack retries for minutes).
+    std::chrono::minutes keep_ids{60};
+    // Finished marks wait this long for other writes to join them (nobody waits for a mark;
+    // a crash in that time means the event is handled again at the next start).
+    std::chrono::milliseconds finish_delay{5};
+    // Under load, admissions gather for at least this long after the previous write, so a
+    // commit (tens of microseconds, and log pages to copy back later) is shared by many.
+    // An admission after a quiet spell is written at once.
+    std::chrono::microseconds min_gap{500};
+};
+
+// An event the previous run acknowledged but never finished.
+struct Leftover {
+    chat::ChatEvent event;
+    std::chrono::system_clock::time_point received;
+};
+
+class Inbox {
+public:
+    Inbox(boost::asio::any_io_executor executor, store::Inbox& store, InboxOptions options = {});
+    ~Inbox();
+    Inbox(const Inbox&) = delete;
+    Inbox& operator=(const Inbox&) = delete;
+
+    // Records the event; see chat::Admission. Events without an id cannot be deduplicated
+    // and are let through unrecorded.
+    chat::Task<chat::Admission> admit(const chat::ChatEvent& event);
+    // Marks an admitted (or left over) event handled; ids never admitted are ignored.
+    void finished(const std::string& id);
+    // What the previous run left unfinished, oldest first; each must be finished() too.
+    // Entries that cannot be read back are logged and finished.
+    std::vector<Leftover> leftovers();
+    // Writes what is waiting now instead of at the next turn of the loop.
+    void flush();
+
+private:
+    struct Batch;
+    struct Timer;
+    void schedule_flush(std::chrono::steady_clock::time_point when);
+
+    boost::asio::any_io_executor executor_;
+    store::Inbox& store_;
+    InboxOptions options_;
+    std::shared_ptr<Batch> batch_;
+    std::vector<std::string> finished_;
+    std::unique_ptr<Timer> timer_;
+    std::optional<std::chrono::steady_clock::time_point> flush_at_;
+    std::chrono::steady_clock::time_point last_flush_{};
+    // Admitted and not yet finished: a second delivery in flight is a duplicate without
+    // asking the store, and finished() writes only for these.
+    std::unordered_set<std::string> open_;
+    std::shared_ptr<bool> alive_;
+};
+
+// The inbox's serialised form of an event (JSON), and back; nullopt when the text is not one.
+std::string serialise_event(const chat::ChatEvent& event);
+std::optional<chat::ChatEvent> parse_event(const std::string& text);
+
+}  // namespace platbot::core

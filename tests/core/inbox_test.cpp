@@ -1,0 +1,209 @@
+// The inbox records events before they are acknowledged, shares one write between events
+// that arrive together, and reads back what a crash left unfinished.
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bot/core/inbox.hpp"
+#include "bot/store/store.hpp"
+#include "support/run_loop.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace platbot;
+using chat::Admission;
+
+// The real SQLite inbox, with a count of its writes and a switch that makes them fail.
+class CountingInbox final : public store::Inbox {
+public:
+    explicit CountingInbox(const testing::TempDir& folder) {
+        auto opened = store::open_sqlite(folder.file("inbox.db"));
+        REQUIRE(opened);
+        store_ = std::move(*opened);
+    }
+    std::vector<bool> write_inbox(const store::InboxWrite& write) override {
+        ++writes;
+        if (broken) throw std::runtime_error("database or disk is full");
+        return store_->write_inbox(write);
+    }
+    std::vector<store::InboxEntry> unfinished_inbox() override { return store_->unfinished_inbox(); }
+
+    int writes = 0;
+    bool broken = false;
+
+private:
+    std::unique_ptr<store::Store> store_;
+};
+
+chat::ChatEvent event_with_id(std::string id) {
+    chat::ChatEvent event;
+    event.id = std::move(id);
+    event.text = "/platform version";
+    return event;
+}
+
+chat::Task<void> admit_into(core::Inbox& inbox, chat::ChatEvent event, std::vector<Admission>& results, std::size_t slot) {
+    results[slot] = co_await inbox.admit(event);
+}
+
+// Admits all events at once, as envelopes read in one turn of the loop are.
+std::vector<Admission> admit_together(boost::asio::io_context& io, core::Inbox& inbox, const std::vector<std::string>& ids) {
+    std::vector<Admission> results(ids.size(), Admission::unrecorded);
+    int done = 0;
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        boost::asio::co_spawn(io, admit_into(inbox, event_with_id(ids[i]), results, i), [&](std::exception_ptr failure) {
+            REQUIRE_FALSE(failure);
+            ++done;
+        });
+    REQUIRE(testing::run_until(io, [&] { return done == static_cast<int>(ids.size()); }));
+    return results;
+}
+
+}  // namespace
+
+TEST_CASE("Inbox: events that arrive together share one write", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    boost::asio::io_context io;
+    core::Inbox inbox(io.get_executor(), store);
+
+    std::vector<std::string> ids;
+    for (int i = 0; i < 50; ++i) ids.push_back("ev-" + std::to_string(i));
+    const auto results = admit_together(io, inbox, ids);
+
+    CHECK(results == std::vector<Admission>(50, Admission::first));
+    CHECK(store.writes == 1);
+    CHECK(store.unfinished_inbox().size() == 50);
+}
+
+TEST_CASE("Inbox: a second delivery is a duplicate, in the same write, in flight, and once finished", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    boost::asio::io_context io;
+    core::Inbox inbox(io.get_executor(), store);
+
+    CHECK(admit_together(io, inbox, {"a", "a"}) == std::vector{Admission::first, Admission::duplicate});
+    const int writes = store.writes;
+    CHECK(admit_together(io, inbox, {"a"}) == std::vector{Admission::duplicate});
+    CHECK(store.writes == writes);  // known in memory while it is being handled
+    inbox.finished("a");
+    inbox.flush();
+    CHECK(admit_together(io, inbox, {"a"}) == std::vector{Admission::duplicate});
+    CHECK(store.unfinished_inbox().empty());
+}
+
+TEST_CASE("Inbox: when the store fails, nothing is acknowledged, and the next delivery goes through", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    boost::asio::io_context io;
+    core::Inbox inbox(io.get_executor(), store);
+
+    store.broken = true;
+    CHECK(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::unrecorded, Admission::unrecorded});
+    store.broken = false;
+    CHECK(admit_together(io, inbox, {"a"}) == std::vector{Admission::first});
+}
+
+TEST_CASE("Inbox: a finished mark that could not be written is written with the next one", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    boost::asio::io_context io;
+    core::Inbox inbox(io.get_executor(), store);
+
+    REQUIRE(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::first, Admission::first});
+    store.broken = true;
+    inbox.finished("a");
+    inbox.flush();
+    store.broken = false;
+    inbox.finished("b");
+    inbox.flush();
+    CHECK(store.unfinished_inbox().empty());
+}
+
+TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next start", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    chat::ChatEvent original = event_with_id("slack:Ev1");
+    original.kind = chat::EventKind::button;
+    original.correlation_id = "c-1";
+    original.user = {"U1", "alice ✓"};
+    original.origin = {"slack", "C1", "1.0001", "1.0002", "U1"};
+    original.action_id = "run";
+    original.value = "/platform deploy api to \"staging\"";
+    {
+        boost::asio::io_context io;
+        core::Inbox inbox(io.get_executor(), store);
+        std::vector<Admission> result(1);
+        bool done = false;
+        boost::asio::co_spawn(io, admit_into(inbox, original, result, 0), [&](std::exception_ptr) { done = true; });
+        REQUIRE(testing::run_until(io, [&] { return done; }));
+        REQUIRE(result[0] == Admission::first);
+        REQUIRE(admit_together(io, inbox, {"handled"}) == std::vector{Admission::first});
+        inbox.finished("handled");
+    }  // stops without finishing slack:Ev1
+
+    boost::asio::io_context io;
+    core::Inbox inbox(io.get_executor(), store);
+    auto leftovers = inbox.leftovers();
+    REQUIRE(leftovers.size() == 1);
+    const chat::ChatEvent& back = leftovers[0].event;
+    CHECK(back.kind == chat::EventKind::button);
+    CHECK(back.id == "slack:Ev1");
+    CHECK(back.correlation_id == "c-1");
+    CHECK(back.user.name == "alice ✓");
+    CHECK(back.origin.thread == "1.0001");
+    CHECK(back.origin.message_id == "1.0002");
+    CHECK(back.origin.requester == "U1");
+    CHECK(back.value == original.value);
+    CHECK(std::chrono::system_clock::now() - leftovers[0].received < std::chrono::minutes(1));
+    // Until it is finished, a redelivery is a duplicate; after, the store holds nothing open.
+    CHECK(admit_together(io, inbox, {"slack:Ev1"}) == std::vector{Admission::duplicate});
+    inbox.finished("slack:Ev1");
+    inbox.flush();
+    CHECK(store.unfinished_inbox().empty());
+}
+
+TEST_CASE("Inbox: an entry that cannot be read back is dropped with a log line, not replayed", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    store::InboxWrite garbage;
+    garbage.arrived.push_back({"bad", "{not json", std::chrono::system_clock::now()});
+    garbage.arrived.push_back({"unknown-kind", R"({"kind":"reaction"})", std::chrono::system_clock::now()});
+    store.write_inbox(garbage);
+
+    boost::asio::io_context io;
+    core::Inbox inbox(io.get_executor(), store);
+    CHECK(inbox.leftovers().empty());
+    inbox.flush();
+    CHECK(store.unfinished_inbox().empty());
+}
+
+TEST_CASE("Inbox: finished ids are forgotten once they are older than keep_ids", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    boost::asio::io_context io;
+    core::InboxOptions options;
+    options.keep_ids = std::chrono::minutes(0);
+    core::Inbox inbox(io.get_executor(), store, options);
+
+    REQUIRE(admit_together(io, inbox, {"old"}) == std::vector{Admission::first});
+    inbox.finished("old");
+    inbox.flush();  // writes the mark; "old" was received before now, so it may go
+    inbox.flush();
+    CHECK(admit_together(io, inbox, {"old"}) == std::vector{Admission::first});
+}
+
+TEST_CASE("Inbox: an event without an id goes through unrecorded", "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    boost::asio::io_context io;
+    core::Inbox inbox(io.get_executor(), store);
+
+    CHECK(admit_together(io, inbox, {"", ""}) == std::vector{Admission::first, Admission::first});
+    CHECK(store.writes == 0);
+}
