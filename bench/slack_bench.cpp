@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <string>
 #include <iterator>
 #include <sstream>
@@ -46,6 +47,7 @@ struct Options {
     int burst = 20000;
     int channels = 64;
     int connections = 1;
+    int rss_detail = 0;  // 1: print the idle RSS of each mapping
 };
 
 Options parse(int argc, char** argv) {
@@ -58,19 +60,48 @@ Options parse(int argc, char** argv) {
         else if (flag == "--burst") o.burst = value;
         else if (flag == "--channels") o.channels = value;
         else if (flag == "--connections") o.connections = value;
+        else if (flag == "--rss-detail") o.rss_detail = value;
         else {
-            std::fprintf(stderr, "usage: slack_bench [--rate N] [--seconds S] [--burst N] [--channels C] [--connections K]\n");
+            std::fprintf(stderr, "usage: slack_bench [--rate N] [--seconds S] [--burst N] [--channels C] [--connections K] "
+                                 "[--rss-detail 1]\n");
             std::exit(2);
         }
     }
     return o;
 }
 
-long rss_kib(int pid) {
+// A field of /proc/<pid>/status in KiB: VmRSS, RssAnon (private memory), RssFile (pages of
+// the binary and shared libraries).
+long status_kib(int pid, const std::string& field = "VmRSS") {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
     for (std::string line; std::getline(status, line);)
-        if (line.rfind("VmRSS:", 0) == 0) return std::strtol(line.c_str() + 6, nullptr, 10);
+        if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
     return 0;
+}
+long rss_kib(int pid) { return status_kib(pid); }
+
+// Resident KiB per mapped file (or [heap], [stack], anonymous), largest first.
+void print_rss_by_mapping(int pid) {
+    std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
+    std::map<std::string, long> by_name;
+    std::string name;
+    for (std::string line; std::getline(smaps, line);) {
+        if (line.empty()) continue;
+        if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < line.find(' ')) {
+            std::istringstream fields(line);
+            std::string range, perms, offset, device, inode;
+            fields >> range >> perms >> offset >> device >> inode;
+            std::getline(fields >> std::ws, name);
+            if (name.empty()) name = "(anonymous)";
+        } else if (line.rfind("Rss:", 0) == 0) {
+            by_name[name] += std::strtol(line.c_str() + 4, nullptr, 10);
+        }
+    }
+    std::vector<std::pair<long, std::string>> sorted;
+    for (const auto& [n, kib] : by_name) sorted.emplace_back(kib, n);
+    std::sort(sorted.rbegin(), sorted.rend());
+    for (const auto& [kib, n] : sorted)
+        if (kib >= 64) std::printf("               %6ld KiB  %s\n", kib, n.c_str());
 }
 
 // CPU time (user + system) the process has used so far, from /proc/<pid>/stat.
@@ -180,6 +211,12 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(1s);
     const long idle_kib = rss_kib(pid);
+    const long idle_anon_kib = status_kib(pid, "RssAnon");
+    const long idle_file_kib = status_kib(pid, "RssFile");
+    if (options.rss_detail) {
+        std::printf("  idle RSS by mapping:\n");
+        print_rss_by_mapping(pid);
+    }
 
     // Fixed rate: one command every 1/rate s, on schedule, however the answers come.
     const auto interval = std::chrono::nanoseconds(1'000'000'000LL / std::max(1, options.rate));
@@ -222,7 +259,8 @@ int main(int argc, char** argv) {
                 burst_seconds > 0 ? options.burst / burst_seconds : 0.0);
     std::printf("  bot CPU      %.0f ms during the saturation run = %.0f%% of one core, %.0f us per command\n",
                 burst_cpu * 1e3, burst_seconds > 0 ? 100.0 * burst_cpu / burst_seconds : 0.0, 1e6 * burst_cpu / options.burst);
-    std::printf("  bot RSS      idle %.1f MiB (after warm-up), peak %.1f MiB\n", idle_kib / 1024.0, peak_kib.load() / 1024.0);
+    std::printf("  bot RSS      idle %.1f MiB (after warm-up: %.1f MiB private, %.1f MiB binary and libraries), peak %.1f MiB\n",
+                idle_kib / 1024.0, idle_anon_kib / 1024.0, idle_file_kib / 1024.0, peak_kib.load() / 1024.0);
     if (answers.unknown > 0) std::printf("  unexpected answers: %zu\n", answers.unknown.load());
     if (!fixed_ok || !burst_ok) {
         std::fprintf(stderr, "slack_bench: answers missing: %zu of %zu\n", answers.count.load(), total);
