@@ -48,4 +48,10 @@ std::vector<std::string> Directory::groups_of(const chat::User& user) const {
     return out;
 }
 
+bool Directory::in_group(const chat::User& user, std::string_view group) const {
+    if (group.empty()) return false;
+    const auto groups = groups_of(user);
+    return std::find(groups.begin(), groups.end(), group) != groups.end();
+}
+
 }  // namespace platbot::commands

@@ -26,6 +26,8 @@ public:
     std::string name_of(std::string_view id) const;
     // Sorted group names, always including "everyone".
     std::vector<std::string> groups_of(const chat::User& user) const;
+    // False for an empty group name (an unset admin group makes nobody an admin).
+    bool in_group(const chat::User& user, std::string_view group) const;
 
 private:
     std::vector<chat::User> users_;

@@ -45,6 +45,10 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     reason.max_length = 300;
     ParamSpec count = limit;
     count.default_value = "20";
+    CommandSpec poll = builtin("poll", "Ask the channel: a poll with live counts; close it, vote, see results");
+    poll.free_form = true;
+    poll.usage = "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | close <id> | "
+                 "results <id> | vote <id> <option number>";
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
@@ -57,6 +61,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         builtin("approve", "Approve someone else's job (two-person rule)", {id}),
         builtin("deny", "Deny a job waiting for approval", {id, reason}),
         builtin("audit", "Read the job audit trail (admins)", {count}),
+        poll,
     };
 }
 
@@ -144,6 +149,7 @@ Result<Invocation> Engine::parse(std::string_view line) const {
     const CommandSpec* spec = find(first.value);
     if (!spec) return fail("unknown command '" + first.value + "'");
     std::vector<Token> rest(tokens->begin() + 1, tokens->end());
+    if (spec->free_form) return Invocation{spec, {}, std::move(rest)};
     return bind_arguments(*spec, rest, settings_.prefix);
 }
 
@@ -235,6 +241,15 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
         if (spec.name == "whoami") co_return whoami(request);
         if (spec.name == "history") co_return history(invocation, request);
         if (spec.name == "version") co_return say("platbot " + settings_.version);
+        if (spec.free_form) {
+            const auto handler = free_form_.find(spec.name);
+            if (handler == free_form_.end()) co_return for_requester(spec.name + " is not running in this process.");
+            // Named, not temporaries: g++ 12 mishandles temporaries inside co_await expressions.
+            std::vector<Token> words = invocation.words;
+            chat::User who = directory_.resolve(request.user);
+            chat::Origin where = request.origin;
+            co_return co_await handler->second->run(std::move(words), std::move(who), std::move(where));
+        }
         co_return co_await run_job_builtin(invocation, request);
     }
     if (spec.action) {

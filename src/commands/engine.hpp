@@ -1,6 +1,7 @@
 #pragma once
 // The command engine: a line addressed to the bot becomes a typed invocation of a
 // catalogue command (or a built-in), runs, and is written to the audit log.
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -33,12 +34,23 @@ const std::vector<std::string>& builtin_names();
 
 class JobService;
 
+// A free-form built-in that a feature outside the engine carries out (`poll`): it gets the
+// words after the command name, as typed, and the resolved user.
+class FreeFormCommand {
+public:
+    virtual ~FreeFormCommand() = default;
+    virtual chat::Task<chat::Reply> run(std::vector<Token> words, chat::User who, chat::Origin where) = 0;
+};
+
 class Engine {
 public:
     Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory, store::AuditLog& audit);
 
     // Commands with an action run as jobs through `jobs`; without it they are refused.
     void use_jobs(JobService& jobs) { jobs_ = &jobs; }
+    // The free-form built-in `name` (e.g. "poll") is carried out by `handler`; without one
+    // it is refused.
+    void serve(const std::string& name, FreeFormCommand& handler) { free_form_[name] = &handler; }
 
     // True when the text starts with the prefix (as a whole word).
     bool addressed(std::string_view text) const;
@@ -69,6 +81,7 @@ private:
     store::AuditLog& audit_;
     Guard guard_;
     JobService* jobs_ = nullptr;
+    std::map<std::string, FreeFormCommand*> free_form_;
 };
 
 }  // namespace platbot::commands

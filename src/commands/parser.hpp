@@ -23,6 +23,7 @@ struct Argument {
 struct Invocation {
     const CommandSpec* command = nullptr;
     std::vector<Argument> args;  // in declared order; optional ones without default are absent
+    std::vector<Token> words;    // free-form commands: the tokens after the name, unbound
     const Value* arg(std::string_view name) const;
 };
 

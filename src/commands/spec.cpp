@@ -43,6 +43,7 @@ const ParamSpec* find_param(const CommandSpec& command, std::string_view name) {
 
 std::string usage_line(const CommandSpec& command, std::string_view prefix) {
     std::string line = std::string(prefix) + " " + command.name;
+    if (command.free_form) return line + " " + command.usage;
     for (const auto& param : command.params) {
         line += ' ';
         if (param.type == ParamType::boolean && !param.required) {

@@ -53,6 +53,10 @@ struct CommandSpec {
     std::optional<ActionSpec> action;   // the work it does, when it does some
     Policy policy;
     bool builtin = false;
+    // A built-in whose words its feature reads itself (a poll's question and options): the
+    // tokens after the name are kept as they are, and `usage` shows the form.
+    bool free_form = false;
+    std::string usage;
 };
 
 // The variables a command's templates may use: args.<param>, user.id, user.name, channel.id.

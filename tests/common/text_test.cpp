@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -120,5 +121,27 @@ TEST_CASE("closest suggests near candidates, best first", "[text]") {
     SECTION("ties keep the candidates' order and max_results caps the list") {
         CHECK(closest("ab", {"aa", "ac", "ad", "ae"}, 2) == std::vector<std::string>{"aa", "ac"});
         CHECK(closest("ab", {"aa", "ac", "ad", "ae"}).size() == 3);
+    }
+}
+
+TEST_CASE("bar draws a share in eighths of a cell and fills the rest with light shade", "[text]") {
+    using platbot::text::bar;
+    CHECK(bar(0.0, 10) == "░░░░░░░░░░");
+    CHECK(bar(1.0, 10) == "██████████");
+    CHECK(bar(0.5, 4) == "██░░");
+    CHECK(bar(2.0 / 3.0, 10) == "██████▋░░░");
+    CHECK(bar(0.01, 10) == "▏░░░░░░░░░");
+    CHECK(bar(-1, 3) == "░░░");
+    CHECK(bar(5, 3) == "███");
+    CHECK(bar(0.5, 0).empty());
+}
+
+TEST_CASE("readable_id avoids look-alike characters and ids already taken", "[text]") {
+    std::set<std::string> taken;
+    for (int i = 0; i < 200; ++i) {
+        const auto id = platbot::text::readable_id([&](const std::string& candidate) { return taken.count(candidate) > 0; });
+        CHECK(id.size() == 6);
+        CHECK(id.find_first_of("01ilo") == std::string::npos);
+        CHECK(taken.insert(id).second);
     }
 }

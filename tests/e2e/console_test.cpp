@@ -243,3 +243,29 @@ TEST_CASE("SIGTERM while waiting for input exits cleanly", "[e2e]") {
     REQUIRE(exited);
     CHECK(bot.exit_code() == 0);
 }
+
+TEST_CASE("a newcomer runs a poll on the console: two people vote, it closes, the results have bars", "[e2e][polls]") {
+    TempDir data;
+    const auto result = demo(data,
+                             "/platform poll \"Which day for the platform demo?\" Tue Thu\n"
+                             ":click 1\n"
+                             ":as bob\n"
+                             ":click 2\n"
+                             ":click 1\n"
+                             ":click 3\n"  // bob may not close dev's poll
+                             ":as dev\n"
+                             ":click 3\n");
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains("📊 Which day for the platform demo?\n  [1] Tue  ░░░░░░░░░░  0\n  [2] Thu  ░░░░░░░░░░  0"));
+    CHECK_THAT(result.out, Catch::Contains("[3] Close poll"));
+    CHECK_THAT(result.out, Catch::Contains("* dev clicked [Tue]\n(only you) Counted: *Tue*."));
+    CHECK_THAT(result.out, Catch::Contains("* bob clicked [Thu]\n(only you) Counted: *Thu*."));
+    CHECK_THAT(result.out, Catch::Contains("* bob clicked [Tue]\n(only you) Changed your answer to *Tue*."));
+    CHECK_THAT(result.out, Catch::Contains("Only dev or an admin can close poll"));
+    CHECK_THAT(result.out, Catch::Contains("📊 *Results: Which day for the platform demo?*\n"
+                                           "`██████████` Tue — 2 (100%)\n"
+                                           "`░░░░░░░░░░` Thu — 0 (0%)\n"
+                                           "2 people answered · closed by dev"));
+    CHECK_THAT(result.out, Catch::Contains("Which day for the platform demo? (closed)"));
+}

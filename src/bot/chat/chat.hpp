@@ -2,6 +2,7 @@
 // The platform-neutral event and reply model. Adapters translate their wire format to
 // and from these types; commands and features never see anything else.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -55,11 +56,29 @@ struct Button {
     ButtonStyle style = ButtonStyle::normal;
 };
 
+// A poll as people see it: the question, each option with its live count and the button
+// that votes for it (absent once the poll is closed). Adapters draw it natively (Block Kit
+// sections with a button each, a console list with bars).
+struct PollOption {
+    std::string label;
+    int votes = 0;
+    std::optional<Button> vote;
+};
+
+struct Poll {
+    std::string question;
+    std::vector<PollOption> options;
+    int voters = 0;       // people who answered (with several answers each, votes add up to more)
+    bool closed = false;
+    std::string note;     // one line under it: "one answer · anonymous · closes 14:00 UTC · id p7k2qd"
+};
+
 // Light markdown text (*bold*, `code`, links) plus structure adapters render natively.
 struct Reply {
     std::string text;
     std::vector<Field> fields;
     std::vector<Button> buttons;
+    std::optional<Poll> poll;
     bool ephemeral = false;  // only the requester sees it, where the platform can do that
 };
 

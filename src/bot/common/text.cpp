@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <numeric>
+#include <random>
 
 namespace platbot::text {
 
@@ -185,6 +186,36 @@ std::string format_utc(std::chrono::system_clock::time_point t) {
     char buffer[32];
     std::strftime(buffer, sizeof buffer, "%Y-%m-%d %H:%M UTC", &tm);
     return buffer;
+}
+
+std::string bar(double fraction, int width) {
+    static constexpr const char* eighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+    if (width <= 0) return {};
+    if (!(fraction > 0)) fraction = 0;  // NaN too
+    if (fraction > 1) fraction = 1;
+    const int total = static_cast<int>(fraction * width * 8 + 0.5);
+    const int full = total / 8;
+    const int partial = total % 8;
+    std::string out;
+    for (int i = 0; i < full; ++i) out += "█";
+    int cells = full;
+    if (partial > 0) {
+        out += eighths[partial];
+        ++cells;
+    }
+    for (; cells < width; ++cells) out += "░";
+    return out;
+}
+
+std::string readable_id(const std::function<bool(const std::string&)>& taken, int length) {
+    static constexpr std::string_view alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
+    static thread_local std::mt19937 random{std::random_device{}()};
+    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    for (;;) {
+        std::string id;
+        for (int i = 0; i < length; ++i) id += alphabet[pick(random)];
+        if (!taken(id)) return id;
+    }
 }
 
 }  // namespace platbot::text

@@ -3,6 +3,7 @@
 // identifiers, edit distance for did-you-mean suggestions.
 #include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -32,6 +33,14 @@ std::vector<std::pair<std::string, std::string>> form_fields(std::string_view bo
 
 // "2026-11-25 14:03 UTC": how times read in chat.
 std::string format_utc(std::chrono::system_clock::time_point t);
+
+// A horizontal bar of `width` cells for `fraction` (0..1) in Unicode block elements, with
+// eighth-cell precision and light shade for the rest: "█████▍░░░░".
+std::string bar(double fraction, int width);
+
+// A short id people can read aloud and type (no 0/o, 1/l/i), e.g. "k3f9qz"; `taken` says
+// which are in use.
+std::string readable_id(const std::function<bool(const std::string&)>& taken, int length = 6);
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), so a
 // swapped pair of letters ("hsitory") counts as one edit.

@@ -27,6 +27,7 @@
 #include "commands/actions/action_runner.hpp"
 #include "commands/engine.hpp"
 #include "commands/jobs/job_service.hpp"
+#include "polls/poll_service.hpp"
 
 namespace platbot::core {
 
@@ -38,6 +39,8 @@ namespace {
 constexpr std::chrono::hours longest_drain{24};
 // Events left unfinished by a crash are run at the next start if they are at most this old.
 constexpr std::chrono::minutes replay_window{10};
+// At the end of piped input, how long the last poll counts may take to show.
+constexpr std::chrono::seconds poll_settle_limit{3};
 // How long an audit row may wait for others to share its transaction; reads never wait.
 constexpr std::chrono::milliseconds audit_flush_delay{5};
 
@@ -110,6 +113,9 @@ int run(const config::Config& config, const RunOptions& options) {
     commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(),
                               {config.prefix, config.admin_group});
     engine.use_jobs(jobs);
+    polls::PollService polls(io.get_executor(), adapter, **store, engine.directory(),
+                             {config.prefix, config.admin_group, std::chrono::seconds(1)});
+    engine.serve("poll", polls);
     Inbox inbox(io.get_executor(), **store);
     Bot bot(engine, adapter, inbox);
 
@@ -144,12 +150,14 @@ int run(const config::Config& config, const RunOptions& options) {
 
     auto serve = [&]() -> asio::awaitable<void> {
         co_await jobs.recover();
+        co_await polls.recover();
         asio::co_spawn(io, bot.replay(replay_window), asio::detached);
         co_await adapter.run(bot);
         if (jobs.active() > 0 && !stopping.cancelled()) {
             spdlog::info("input ended; waiting for {} running job(s)", jobs.active());
             co_await jobs.drain(longest_drain, stopping);
         }
+        if (!stopping.cancelled()) co_await polls.settle(poll_settle_limit);
     };
     asio::co_spawn(io, serve(), [&](std::exception_ptr failure) {
         if (failure) {

@@ -1,9 +1,11 @@
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <array>
 #include <filesystem>
 #include <stdexcept>
 
+#include "bot/common/crypto.hpp"
 #include "bot/store/store.hpp"
 #include "bot/store/wal_checkpointer.hpp"
 
@@ -68,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 3> migrations{
+constexpr std::array<const char*, 4> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -127,6 +129,39 @@ CREATE TABLE inbox (
     finished_ms INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX inbox_received ON inbox (received_ms);
+)sql",
+    R"sql(
+CREATE TABLE polls (
+    id           TEXT PRIMARY KEY,
+    question     TEXT NOT NULL,
+    multi        INTEGER NOT NULL,
+    anonymous    INTEGER NOT NULL,
+    creator_id   TEXT NOT NULL,
+    creator_name TEXT NOT NULL,
+    adapter      TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    thread       TEXT NOT NULL,
+    message_id   TEXT NOT NULL,
+    voter_key    TEXT NOT NULL,
+    created_ms   INTEGER NOT NULL,
+    closes_ms    INTEGER,
+    closed_ms    INTEGER,
+    closed_by    TEXT NOT NULL
+);
+CREATE INDEX polls_open ON polls (created_ms) WHERE closed_ms IS NULL;
+CREATE TABLE poll_options (
+    poll_id  TEXT NOT NULL REFERENCES polls (id),
+    position INTEGER NOT NULL,
+    label    TEXT NOT NULL,
+    PRIMARY KEY (poll_id, position)
+) WITHOUT ROWID;
+CREATE TABLE poll_votes (
+    poll_id TEXT NOT NULL REFERENCES polls (id),
+    voter   TEXT NOT NULL,
+    option  INTEGER NOT NULL,
+    time_ms INTEGER NOT NULL,
+    PRIMARY KEY (poll_id, voter, option)
+) WITHOUT ROWID;
 )sql",
 };
 
@@ -212,16 +247,11 @@ public:
                                ", newer than this platbot knows (" + std::to_string(migrations.size()) +
                                ") — upgrade platbot");
         for (int version = current + 1; version <= static_cast<int>(migrations.size()); ++version) {
-            exec("BEGIN IMMEDIATE");
-            try {
+            in_transaction([&] {
                 exec(migrations[static_cast<std::size_t>(version - 1)]);
                 Statement mark(db_, "INSERT INTO schema_migrations (version, applied_ms) VALUES (?, ?)");
                 mark.bind(1, std::int64_t{version}).bind(2, now_ms()).step();
-                exec("COMMIT");
-            } catch (...) {
-                sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-                throw;
-            }
+            });
         }
         checkpointer_ = std::make_unique<WalCheckpointer>(db_, path_);
         insert_audit_ = std::make_unique<Statement>(
@@ -263,15 +293,10 @@ public:
         std::vector<AuditRecord> rows;
         rows.swap(pending_audit_);
         try {
-            exec("BEGIN IMMEDIATE");
-            try {
+            in_transaction([&] {
                 for (const auto& row : rows) insert(row);
-                exec("COMMIT");
-                return;
-            } catch (...) {
-                exec("ROLLBACK");
-                throw;
-            }
+            });
+            return;
         } catch (const std::exception& e) {
             spdlog::warn("store: writing {} audit rows together failed ({}); writing them one by one", rows.size(), e.what());
         }
@@ -331,8 +356,7 @@ public:
     std::vector<bool> write_inbox(const InboxWrite& write) override {
         std::vector<bool> fresh;
         fresh.reserve(write.arrived.size());
-        exec("BEGIN IMMEDIATE");
-        try {
+        in_transaction([&] {
             for (const auto& entry : write.arrived) {
                 auto& s = *insert_inbox_;
                 s.reset();
@@ -356,11 +380,7 @@ public:
                 s.step();
                 s.reset();
             }
-            exec("COMMIT");
-        } catch (...) {
-            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-            throw;
-        }
+        });
         return fresh;
     }
 
@@ -368,6 +388,147 @@ public:
         Statement s(db_, "SELECT id, payload, received_ms FROM inbox WHERE finished_ms IS NULL ORDER BY received_ms, id");
         std::vector<InboxEntry> out;
         while (s.step()) out.push_back({s.text(0), s.text(1), from_ms(s.integer(2))});
+        return out;
+    }
+
+    void insert_poll(const PollRecord& poll) override {
+        // 256 random bits: the voters' hashes cannot be recomputed without them.
+        const std::string key = poll.anonymous ? crypto::random_hex(32) : std::string();
+        in_transaction([&] {
+            Statement s(db_,
+                        "INSERT INTO polls (id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, "
+                        "thread, message_id, voter_key, created_ms, closes_ms, closed_ms, closed_by) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            s.bind(1, poll.id)
+                .bind(2, poll.question)
+                .bind(3, std::int64_t{poll.multi})
+                .bind(4, std::int64_t{poll.anonymous})
+                .bind(5, poll.creator_id)
+                .bind(6, poll.creator_name)
+                .bind(7, poll.adapter)
+                .bind(8, poll.conversation)
+                .bind(9, poll.thread)
+                .bind(10, poll.message_id)
+                .bind(11, key)
+                .bind(12, to_ms(poll.created));
+            if (poll.closes) s.bind(13, to_ms(*poll.closes)); else s.bind_null(13);
+            if (poll.closed) s.bind(14, to_ms(*poll.closed)); else s.bind_null(14);
+            s.bind(15, poll.closed_by);
+            s.step();
+            Statement option(db_, "INSERT INTO poll_options (poll_id, position, label) VALUES (?, ?, ?)");
+            for (std::size_t i = 0; i < poll.options.size(); ++i) {
+                option.reset();
+                option.bind(1, poll.id).bind(2, static_cast<std::int64_t>(i)).bind(3, poll.options[i]);
+                option.step();
+            }
+        });
+    }
+
+    void set_poll_message(std::string_view poll_id, std::string_view conversation, std::string_view message_id) override {
+        Statement s(db_, "UPDATE polls SET conversation = ?, message_id = ? WHERE id = ?");
+        s.bind(1, conversation).bind(2, message_id).bind(3, poll_id);
+        s.step();
+    }
+
+    std::optional<PollRecord> find_poll(std::string_view poll_id) override {
+        Statement s(db_, (poll_columns + " WHERE id = ?").c_str());
+        s.bind(1, poll_id);
+        if (!s.step()) return std::nullopt;
+        return read_poll(s);
+    }
+
+    std::vector<PollRecord> open_polls() override {
+        Statement s(db_, (poll_columns + " WHERE closed_ms IS NULL ORDER BY created_ms, id").c_str());
+        std::vector<PollRecord> out;
+        while (s.step()) out.push_back(read_poll(s));
+        return out;
+    }
+
+    std::string poll_key(std::string_view poll_id) override {
+        Statement s(db_, "SELECT voter_key FROM polls WHERE id = ?");
+        s.bind(1, poll_id);
+        return s.step() ? s.text(0) : std::string();
+    }
+
+    VoteOutcome vote(std::string_view poll_id, std::string_view voter, int option) override {
+        VoteOutcome outcome = VoteOutcome::unknown;
+        in_transaction([&] {
+            Statement poll(db_,
+                           "SELECT multi, closed_ms IS NOT NULL, (SELECT COUNT(*) FROM poll_options WHERE poll_id = ?1) "
+                           "FROM polls WHERE id = ?1");
+            poll.bind(1, poll_id);
+            if (!poll.step()) return;
+            const bool multi = poll.integer(0) != 0;
+            if (poll.integer(1) != 0) {
+                outcome = VoteOutcome::closed;
+                return;
+            }
+            if (option < 0 || option >= poll.integer(2)) return;
+            const auto insert = [&] {
+                Statement s(db_, "INSERT INTO poll_votes (poll_id, voter, option, time_ms) VALUES (?, ?, ?, ?)");
+                s.bind(1, poll_id).bind(2, voter).bind(3, std::int64_t{option}).bind(4, now_ms());
+                s.step();
+            };
+            const auto chosen = choices(poll_id, voter);
+            const bool had_it = std::find(chosen.begin(), chosen.end(), option) != chosen.end();
+            if (multi) {
+                if (had_it) {
+                    Statement s(db_, "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ? AND option = ?");
+                    s.bind(1, poll_id).bind(2, voter).bind(3, std::int64_t{option});
+                    s.step();
+                    outcome = VoteOutcome::withdrawn;
+                } else {
+                    insert();
+                    outcome = VoteOutcome::counted;
+                }
+                return;
+            }
+            if (had_it) {
+                outcome = VoteOutcome::unchanged;
+                return;
+            }
+            if (!chosen.empty()) {
+                Statement s(db_, "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?");
+                s.bind(1, poll_id).bind(2, voter);
+                s.step();
+            }
+            insert();
+            outcome = chosen.empty() ? VoteOutcome::counted : VoteOutcome::changed;
+        });
+        return outcome;
+    }
+
+    std::vector<int> choices(std::string_view poll_id, std::string_view voter) override {
+        Statement s(db_, "SELECT option FROM poll_votes WHERE poll_id = ? AND voter = ? ORDER BY option");
+        s.bind(1, poll_id).bind(2, voter);
+        std::vector<int> out;
+        while (s.step()) out.push_back(static_cast<int>(s.integer(0)));
+        return out;
+    }
+
+    bool close_poll(std::string_view poll_id, TimePoint when, std::string_view closed_by) override {
+        Statement s(db_, "UPDATE polls SET closed_ms = ?, closed_by = ?, voter_key = '' WHERE id = ? AND closed_ms IS NULL");
+        s.bind(1, to_ms(when)).bind(2, closed_by).bind(3, poll_id);
+        s.step();
+        return sqlite3_changes(db_) > 0;
+    }
+
+    PollTally tally(std::string_view poll_id) override {
+        PollTally out;
+        Statement options(db_, "SELECT COUNT(*) FROM poll_options WHERE poll_id = ?");
+        options.bind(1, poll_id);
+        options.step();
+        out.votes.assign(static_cast<std::size_t>(options.integer(0)), 0);
+        Statement counts(db_, "SELECT option, COUNT(*) FROM poll_votes WHERE poll_id = ? GROUP BY option");
+        counts.bind(1, poll_id);
+        while (counts.step()) {
+            const auto option = static_cast<std::size_t>(counts.integer(0));
+            if (option < out.votes.size()) out.votes[option] = static_cast<int>(counts.integer(1));
+        }
+        Statement voters(db_, "SELECT COUNT(DISTINCT voter) FROM poll_votes WHERE poll_id = ?");
+        voters.bind(1, poll_id);
+        voters.step();
+        out.voters = static_cast<int>(voters.integer(0));
         return out;
     }
 
@@ -432,6 +593,45 @@ public:
     }
 
 private:
+    inline static const std::string poll_columns =
+        "SELECT id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, thread, message_id, "
+        "created_ms, closes_ms, closed_ms, closed_by FROM polls";
+
+    PollRecord read_poll(const Statement& s) {
+        PollRecord poll;
+        poll.id = s.text(0);
+        poll.question = s.text(1);
+        poll.multi = s.integer(2) != 0;
+        poll.anonymous = s.integer(3) != 0;
+        poll.creator_id = s.text(4);
+        poll.creator_name = s.text(5);
+        poll.adapter = s.text(6);
+        poll.conversation = s.text(7);
+        poll.thread = s.text(8);
+        poll.message_id = s.text(9);
+        poll.created = from_ms(s.integer(10));
+        if (!s.is_null(11)) poll.closes = from_ms(s.integer(11));
+        if (!s.is_null(12)) poll.closed = from_ms(s.integer(12));
+        poll.closed_by = s.text(13);
+        Statement options(db_, "SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position");
+        options.bind(1, poll.id);
+        while (options.step()) poll.options.push_back(options.text(0));
+        return poll;
+    }
+
+    // Runs `work` in one transaction; rolls back and rethrows if it throws.
+    template <class Work>
+    void in_transaction(Work&& work) {
+        exec("BEGIN IMMEDIATE");
+        try {
+            work();
+            exec("COMMIT");
+        } catch (...) {
+            sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+            throw;
+        }
+    }
+
     inline static const std::string job_columns =
         "SELECT id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
         "status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, started_ms, "

@@ -9,10 +9,11 @@
 #include "bot/store/audit.hpp"
 #include "bot/store/inbox.hpp"
 #include "bot/store/jobs.hpp"
+#include "bot/store/polls.hpp"
 
 namespace platbot::store {
 
-class Store : public AuditLog, public JobStore, public Inbox {
+class Store : public AuditLog, public JobStore, public Inbox, public PollStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;

@@ -7,10 +7,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <random>
 #include <utility>
 
 #include "bot/common/text.hpp"
+#include "bot/net/spawn.hpp"
 #include "commands/values.hpp"
 
 namespace platbot::commands {
@@ -87,37 +87,14 @@ JobService::~JobService() {
     }
 }
 
-bool JobService::is_admin(const chat::User& who) const {
-    if (settings_.admin_group.empty()) return false;
-    const auto groups = directory_.groups_of(directory_.resolve(who));
-    return std::find(groups.begin(), groups.end(), settings_.admin_group) != groups.end();
-}
+bool JobService::is_admin(const chat::User& who) const { return directory_.in_group(who, settings_.admin_group); }
 
 std::string JobService::new_id() const {
-    // No 0/o, 1/l/i: ids are read aloud and typed by hand.
-    static constexpr std::string_view alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
-    static thread_local std::mt19937 random{std::random_device{}()};
-    std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
-    for (;;) {
-        std::string id;
-        for (int i = 0; i < 6; ++i) id += alphabet[pick(random)];
-        if (!live_.contains(id) && !store_.find_job(id)) return id;
-    }
+    return text::readable_id([this](const std::string& id) { return live_.contains(id) || store_.find_job(id).has_value(); });
 }
 
 void JobService::spawn(chat::Task<void> work, std::string what) {
-    // co_spawn starts the work on a later turn of the loop, when the service may be gone.
-    auto guarded = [](std::shared_ptr<bool> alive, chat::Task<void> work) -> chat::Task<void> {
-        if (*alive) co_await std::move(work);
-    };
-    asio::co_spawn(executor_, guarded(alive_, std::move(work)), [what = std::move(what)](std::exception_ptr failure) {
-        if (!failure) return;
-        try {
-            std::rethrow_exception(failure);
-        } catch (const std::exception& e) {
-            spdlog::error("{} failed: {}", what, e.what());
-        }
-    });
+    net::spawn_guarded(executor_, alive_, std::move(work), std::move(what));
 }
 
 chat::Reply JobService::say(std::string text, bool ephemeral) const {

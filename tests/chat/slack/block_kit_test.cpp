@@ -102,3 +102,36 @@ TEST_CASE("an empty reply still has a notification text", "[slack][blocks]") {
     const auto message = render_message(Reply{});
     CHECK_FALSE(message["text"].get<std::string>().empty());
 }
+
+TEST_CASE("a poll becomes its question, a section per option with its count, bar and vote button, and a note", "[slack][blocks]") {
+    Reply reply;
+    reply.text = "📊 Which day?";
+    Poll poll;
+    poll.question = "Which day <for> the demo?";
+    poll.voters = 3;
+    poll.note = "3 people answered · one answer · id p7k2qd";
+    poll.options = {{"Tue", 2, Button{"Tue", "run", "/platform poll vote p7k2qd 1", ButtonStyle::normal}},
+                    {"Thu & Fri", 1, Button{"Thu & Fri", "run", "/platform poll vote p7k2qd 2", ButtonStyle::normal}}};
+    reply.poll = poll;
+    const auto message = render_message(reply);
+
+    CHECK(message["text"] == "📊 Which day?");
+    const auto& blocks = message["blocks"];
+    REQUIRE(blocks.size() == 4);
+    CHECK(blocks[0]["text"]["text"] == "📊 *Which day &lt;for&gt; the demo?*");
+    CHECK(blocks[1]["text"]["text"] == "*Tue*\n`██████▋░░░` 2");
+    CHECK(blocks[2]["text"]["text"] == "*Thu &amp; Fri*\n`███▍░░░░░░` 1");
+    const auto& vote = blocks[2]["accessory"];
+    CHECK(vote["type"] == "button");
+    CHECK(vote["value"] == "/platform poll vote p7k2qd 2");
+    CHECK(neutral_action_id(vote["action_id"].get<std::string>()) == "run");
+    CHECK(blocks[1]["accessory"]["action_id"] != vote["action_id"]);
+    CHECK(blocks[3]["type"] == "context");
+
+    // Closed: the same counts, no buttons.
+    reply.poll->closed = true;
+    for (auto& option : reply.poll->options) option.vote.reset();
+    const auto closed = render_message(reply);
+    CHECK(closed["blocks"][0]["text"]["text"] == "📊 *Which day &lt;for&gt; the demo?* (closed)");
+    CHECK_FALSE(closed["blocks"][1].contains("accessory"));
+}

@@ -6,11 +6,14 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <deque>
 #include <mutex>
 #include <optional>
 #include <thread>
+
+#include "bot/common/text.hpp"
 
 namespace platbot::chat {
 
@@ -64,17 +67,44 @@ constexpr const char* verb_help =
 
 }  // namespace
 
+// What :click N presses: a poll's vote buttons first, then the reply's own.
+std::vector<Button> pressable(const Reply& reply) {
+    std::vector<Button> out;
+    if (reply.poll)
+        for (const auto& option : reply.poll->options)
+            if (option.vote) out.push_back(*option.vote);
+    out.insert(out.end(), reply.buttons.begin(), reply.buttons.end());
+    return out;
+}
+
+std::string render_poll(const Poll& poll) {
+    std::size_t widest = 0;
+    for (const auto& option : poll.options) widest = std::max(widest, option.label.size());
+    std::string out = "📊 " + poll.question + (poll.closed ? " (closed)" : "");
+    int number = 0;
+    for (const auto& option : poll.options) {
+        out += "\n  ";
+        out += option.vote ? "[" + std::to_string(++number) + "] " : "";
+        out += option.label + std::string(widest - option.label.size(), ' ') + "  ";
+        out += text::bar(poll.voters > 0 ? static_cast<double>(option.votes) / poll.voters : 0.0, 10);
+        out += "  " + std::to_string(option.votes);
+    }
+    if (!poll.note.empty()) out += "\n  " + poll.note;
+    return out;
+}
+
 std::string render_plain(const Reply& reply) {
     std::string out;
     if (reply.ephemeral) out += "(only you) ";
-    out += reply.text;
+    out += reply.poll ? render_poll(*reply.poll) : reply.text;
     for (const auto& field : reply.fields) out += "\n  " + field.label + ": " + field.value;
     if (!reply.buttons.empty()) {
         out += "\n ";
+        const std::size_t first = pressable(reply).size() - reply.buttons.size();
         for (std::size_t i = 0; i < reply.buttons.size(); ++i)
-            out += " [" + std::to_string(i + 1) + "] " + reply.buttons[i].label;
-        out += "   (:click N)";
+            out += " [" + std::to_string(first + i + 1) + "] " + reply.buttons[i].label;
     }
+    if (!pressable(reply).empty()) out += "   (:click N)";
     return out;
 }
 
@@ -244,14 +274,14 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
 }
 
 Task<MessageRef> ConsoleAdapter::post(const Origin& to, const Reply& reply) {
-    if (!reply.buttons.empty()) last_buttons_ = reply.buttons;
+    if (auto buttons = pressable(reply); !buttons.empty()) last_buttons_ = std::move(buttons);
     const std::string where = to.conversation == options_.channel ? "" : "[#" + to.conversation + "] ";
     print(where + render_plain(reply));
     co_return MessageRef{to.conversation, "console-message-" + std::to_string(next_message_++)};
 }
 
 Task<void> ConsoleAdapter::update(const MessageRef& message, const Reply& reply) {
-    if (!reply.buttons.empty()) last_buttons_ = reply.buttons;
+    if (auto buttons = pressable(reply); !buttons.empty()) last_buttons_ = std::move(buttons);
     print("(updated) " + render_plain(reply));
     (void)message;
     co_return;

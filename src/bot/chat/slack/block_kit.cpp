@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "bot/common/text.hpp"
+
 namespace platbot::chat::slack {
 
 using nlohmann::json;
@@ -66,14 +68,46 @@ std::string neutral_action_id(std::string_view slack_action_id) {
     return std::string(hash == std::string_view::npos ? slack_action_id : slack_action_id.substr(0, hash));
 }
 
+namespace {
+
+json vote_button(const Button& button, std::size_t index) {
+    return {{"type", "button"},
+            {"text", plain_text(truncate_utf8(button.label, max_button_text))},
+            {"action_id", truncate_utf8(button.action_id, max_action_id - 8) + "#v" + std::to_string(index)},
+            {"value", button.value}};
+}
+
+// The question, a section per option (its count and share as a bar, its vote button beside
+// it), and the note. Options come from a poll feature that allows at most 10.
+void render_poll(const Poll& poll, json& blocks) {
+    blocks.push_back({{"type", "section"},
+                      {"text", mrkdwn(truncate_utf8("📊 *" + escape_mrkdwn(poll.question) + "*" + (poll.closed ? " (closed)" : ""),
+                                                    max_section_text))}});
+    for (std::size_t i = 0; i < poll.options.size() && blocks.size() + 2 < max_blocks; ++i) {
+        const PollOption& option = poll.options[i];
+        const double share = poll.voters > 0 ? static_cast<double>(option.votes) / poll.voters : 0.0;
+        json section{{"type", "section"},
+                     {"text", mrkdwn(truncate_utf8("*" + escape_mrkdwn(option.label) + "*\n`" + text::bar(share, 10) + "` " +
+                                                       std::to_string(option.votes),
+                                                   max_section_text))}};
+        if (option.vote && option.vote->value.size() <= max_button_value) section["accessory"] = vote_button(*option.vote, i);
+        blocks.push_back(std::move(section));
+    }
+    if (!poll.note.empty()) blocks.push_back(context_block(truncate_utf8(escape_mrkdwn(poll.note), max_section_text)));
+}
+
+}  // namespace
+
 json render_message(const Reply& reply) {
     json blocks = json::array();
     std::vector<std::string> notes;
     // The last block is kept free for a note about what did not fit.
     const auto room = [&] { return blocks.size() + 1 < max_blocks; };
 
+    if (reply.poll) render_poll(*reply.poll, blocks);
     const std::string escaped = escape_mrkdwn(reply.text);
-    std::string_view body = escaped;
+    // With a poll, the text is only the notification's.
+    std::string_view body = reply.poll ? std::string_view() : std::string_view(escaped);
     while (!body.empty() && (body.back() == '\n' || body.back() == ' ')) body.remove_suffix(1);  // Slack shows no trailing blank
     if (body.size() > max_message_text) {
         notes.push_back("✂️ The message was shortened: " + std::to_string(escaped.size() - max_message_text) +

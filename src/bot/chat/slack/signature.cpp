@@ -2,9 +2,7 @@
 
 #include <charconv>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include "bot/common/crypto.hpp"
 
 namespace platbot::chat::slack {
 
@@ -13,17 +11,7 @@ std::string request_signature(std::string_view signing_secret, std::string_view 
     base.append(timestamp);
     base += ':';
     base.append(body);
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), signing_secret.data(), static_cast<int>(signing_secret.size()),
-         reinterpret_cast<const unsigned char*>(base.data()), base.size(), digest, &length);
-    static constexpr char hex[] = "0123456789abcdef";
-    std::string out = "v0=";
-    for (unsigned int i = 0; i < length; ++i) {
-        out += hex[digest[i] >> 4];
-        out += hex[digest[i] & 0x0F];
-    }
-    return out;
+    return "v0=" + crypto::hmac_sha256_hex(signing_secret, base);
 }
 
 SignatureCheck check_signature(std::string_view signing_secret, std::string_view timestamp, std::string_view body,
@@ -37,8 +25,7 @@ SignatureCheck check_signature(std::string_view signing_secret, std::string_view
     const long long apart = now_seconds > seconds ? now_seconds - seconds : seconds - now_seconds;
     if (apart > window.count()) return SignatureCheck::stale;
     const std::string expected = request_signature(signing_secret, timestamp, body);
-    if (signature.size() != expected.size() || CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) != 0)
-        return SignatureCheck::mismatch;
+    if (!crypto::constant_time_equal(signature, expected)) return SignatureCheck::mismatch;
     return SignatureCheck::valid;
 }
 

@@ -1,0 +1,225 @@
+#include "polls/poll_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <variant>
+
+#include "bot/common/crypto.hpp"
+#include "bot/common/text.hpp"
+#include "bot/net/retry.hpp"
+#include "bot/net/spawn.hpp"
+#include "polls/poll_view.hpp"
+
+namespace platbot::polls {
+
+using std::chrono::system_clock;
+
+namespace {
+
+// Only the one who asked sees it.
+chat::Reply for_requester(std::string text) {
+    chat::Reply reply;
+    reply.text = std::move(text);
+    reply.ephemeral = true;
+    return reply;
+}
+
+std::string display_name(const chat::User& who) { return who.name.empty() ? who.id : who.name; }
+
+template <class Duration>
+std::chrono::milliseconds until(Duration wait) {
+    return std::chrono::ceil<std::chrono::milliseconds>(wait);
+}
+
+}  // namespace
+
+PollService::PollService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::PollStore& store,
+                         const commands::Directory& directory, PollSettings settings)
+    : executor_(std::move(executor)), outbox_(outbox), store_(store), directory_(directory), settings_(std::move(settings)) {}
+
+PollService::~PollService() {
+    *alive_ = false;
+    stopping_.cancel();
+}
+
+chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, chat::User who, chat::Origin where) {
+    auto parsed = parse_poll_command(words, settings_.prefix);
+    if (!parsed) co_return for_requester(parsed.error().message);
+    if (auto* draft = std::get_if<NewPoll>(&*parsed)) {
+        NewPoll poll = std::move(*draft);
+        co_return co_await create(std::move(poll), std::move(who), std::move(where));
+    }
+    PollAction action = std::get<PollAction>(*parsed);
+    switch (action.verb) {
+        case PollAction::Verb::vote: co_return co_await vote(std::move(action.id), action.option, std::move(who));
+        case PollAction::Verb::close: co_return co_await close(std::move(action.id), std::move(who));
+        case PollAction::Verb::results: break;
+    }
+    co_return results(action.id);
+}
+
+chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat::Origin where) {
+    store::PollRecord poll;
+    poll.id = text::readable_id([this](const std::string& id) { return store_.find_poll(id).has_value(); });
+    poll.question = std::move(draft.question);
+    poll.options = std::move(draft.options);
+    poll.multi = draft.multi;
+    poll.anonymous = draft.anonymous;
+    poll.creator_id = who.id;
+    poll.creator_name = display_name(who);
+    poll.adapter = where.adapter;
+    poll.conversation = where.conversation;
+    poll.thread = where.thread;
+    poll.created = system_clock::now();
+    if (draft.closes_after) poll.closes = poll.created + *draft.closes_after;
+    store_.insert_poll(poll);
+    spdlog::info("poll {} opened by {} in {}: {}", poll.id, who.id, where.conversation, poll.question);
+
+    const store::PollTally nobody_yet{std::vector<int>(poll.options.size(), 0), 0};
+    const chat::Reply message = poll_message(poll, nobody_yet, settings_.prefix);
+    chat::Origin to = where;
+    to.requester.clear();  // for the whole channel
+    const chat::MessageRef posted = co_await outbox_.post(to, message);
+    poll.conversation = posted.conversation.empty() ? poll.conversation : posted.conversation;
+    poll.message_id = posted.id;
+    store_.set_poll_message(poll.id, poll.conversation, poll.message_id);
+    arm_close(poll);
+    std::string text = "Poll `" + poll.id + "` is open";
+    if (poll.closes) text += " until " + text::format_utc(*poll.closes);
+    co_return for_requester(text + " — close it with `" + settings_.prefix + " poll close " + poll.id + "`.");
+}
+
+chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who) {
+    const auto poll = store_.find_poll(id);
+    if (!poll) co_return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+    if (option < 0 || option >= static_cast<int>(poll->options.size()))
+        co_return for_requester("Poll `" + id + "` has options 1 to " + std::to_string(poll->options.size()) + ".");
+    const std::string& label = poll->options[static_cast<std::size_t>(option)];
+    switch (store_.vote(id, voter_of(*poll, who), option)) {
+        case store::VoteOutcome::closed:
+            co_return for_requester("Poll `" + id + "` is closed, so that vote was not counted — the results are in the channel.");
+        case store::VoteOutcome::unknown:
+            co_return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+        case store::VoteOutcome::unchanged: co_return for_requester("You had already chosen *" + label + "*.");
+        case store::VoteOutcome::counted:
+            schedule_refresh(id);
+            co_return for_requester("Counted: *" + label + "*." +
+                                    (poll->multi ? " Press it again to take it back." : ""));
+        case store::VoteOutcome::changed:
+            schedule_refresh(id);
+            co_return for_requester("Changed your answer to *" + label + "*.");
+        case store::VoteOutcome::withdrawn:
+            schedule_refresh(id);
+            co_return for_requester("Took back *" + label + "*.");
+    }
+    co_return for_requester("There is no poll `" + id + "`.");
+}
+
+chat::Task<chat::Reply> PollService::close(std::string id, chat::User who) {
+    const auto poll = store_.find_poll(id);
+    if (!poll) co_return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+    if (poll->closed) co_return for_requester("Poll `" + id + "` is already closed.");
+    if (who.id != poll->creator_id && !directory_.in_group(who, settings_.admin_group))
+        co_return for_requester("Only " + poll->creator_name + " or an admin can close poll `" + id + "`.");
+    co_await close_now(id, display_name(who));
+    co_return for_requester("Closed poll `" + id + "`; the results are in the channel.");
+}
+
+chat::Reply PollService::results(const std::string& id) const {
+    const auto poll = store_.find_poll(id);
+    if (!poll) return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+    std::string text = results_text(*poll, store_.tally(id));
+    if (!poll->closed) text += "\n_So far: the poll is still open._";
+    return for_requester(text);
+}
+
+chat::Task<void> PollService::close_now(std::string id, std::string closed_by) {
+    if (!store_.close_poll(id, system_clock::now(), closed_by)) co_return;  // closed already, by someone else
+    const auto poll = store_.find_poll(id);
+    if (!poll) co_return;
+    spdlog::info("poll {} closed{}", id, closed_by.empty() ? " on time" : " by " + closed_by);
+    co_await redraw(id);
+    if (const auto entry = refresh_.find(id); entry != refresh_.end() && !entry->second.pending) refresh_.erase(entry);
+    chat::Reply results;
+    results.text = results_text(*poll, store_.tally(id));
+    const chat::Origin to{poll->adapter, poll->conversation, poll->thread, "", ""};
+    try {
+        co_await outbox_.post(to, results);
+    } catch (const std::exception& e) {
+        spdlog::error("poll {}: could not post the results: {}", id, e.what());
+    }
+}
+
+chat::Task<void> PollService::close_when_due(std::string id, system_clock::time_point due) {
+    const auto wait = due - system_clock::now();
+    if (wait > wait.zero() && !co_await net::sleep_for(executor_, until(wait), stopping_)) co_return;
+    co_await close_now(std::move(id), "");
+}
+
+void PollService::arm_close(const store::PollRecord& poll) {
+    if (poll.closes && !poll.closed) spawn(close_when_due(poll.id, *poll.closes), "closing poll " + poll.id);
+}
+
+chat::Task<void> PollService::recover() {
+    const auto now = system_clock::now();
+    for (const auto& poll : store_.open_polls()) {
+        if (poll.closes && *poll.closes <= now) {
+            co_await close_now(poll.id, "");
+            continue;
+        }
+        arm_close(poll);
+    }
+}
+
+chat::Task<void> PollService::settle(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const auto waiting = [this] {
+        return std::any_of(refresh_.begin(), refresh_.end(), [](const auto& entry) { return entry.second.pending; });
+    };
+    for (int round = 0; round < 1000 && waiting() && std::chrono::steady_clock::now() < deadline; ++round)
+        if (!co_await net::sleep_for(executor_, std::chrono::milliseconds(20), stopping_)) break;
+}
+
+void PollService::schedule_refresh(const std::string& id) {
+    Refresh& refresh = refresh_[id];
+    if (refresh.pending) return;
+    refresh.pending = true;
+    const auto due = std::max(std::chrono::steady_clock::now(), refresh.last + settings_.update_interval);
+    spawn(refresh_after(id, due), "updating poll " + id);
+}
+
+chat::Task<void> PollService::refresh_after(std::string id, std::chrono::steady_clock::time_point due) {
+    const auto wait = due - std::chrono::steady_clock::now();
+    if (wait > wait.zero() && !co_await net::sleep_for(executor_, until(wait), stopping_)) co_return;
+    Refresh& refresh = refresh_[id];
+    refresh.pending = false;
+    refresh.last = std::chrono::steady_clock::now();
+    co_await redraw(id);
+}
+
+chat::Task<void> PollService::redraw(const std::string& id) {
+    const auto poll = store_.find_poll(id);
+    if (!poll || poll->message_id.empty()) co_return;
+    const chat::MessageRef message{poll->conversation, poll->message_id};
+    const chat::Reply view = poll_message(*poll, store_.tally(id), settings_.prefix);
+    try {
+        co_await outbox_.update(message, view);
+    } catch (const std::exception& e) {
+        spdlog::warn("poll {}: could not update its message: {}", id, e.what());
+    }
+}
+
+std::string PollService::voter_of(const store::PollRecord& poll, const chat::User& who) const {
+    if (!poll.anonymous) return who.id;
+    // The same person always gets the same hash within this poll, and nobody without the
+    // poll's key (forgotten at the close) can tell whose it is.
+    return crypto::hmac_sha256_hex(store_.poll_key(poll.id), poll.id + ":" + who.id);
+}
+
+void PollService::spawn(chat::Task<void> work, std::string what) {
+    net::spawn_guarded(executor_, alive_, std::move(work), std::move(what));
+}
+
+}  // namespace platbot::polls

@@ -1,0 +1,19 @@
+#pragma once
+// How a poll reads in chat: the live message (question, options with counts and vote
+// buttons, a footer) and the results posted when it closes (bars drawn with Unicode blocks).
+#include <string>
+#include <string_view>
+
+#include "bot/chat/chat.hpp"
+#include "bot/store/polls.hpp"
+
+namespace platbot::polls {
+
+// The poll message; buttons carry `<prefix> poll vote <id> <n>` (and `poll close <id>`), so
+// a press goes through the engine like typed text. A closed poll has no buttons.
+chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& tally, std::string_view prefix);
+
+// "📊 Results: …" with one bar per option, the share of people who chose it, and how many answered.
+std::string results_text(const store::PollRecord& poll, const store::PollTally& tally);
+
+}  // namespace platbot::polls
