@@ -118,6 +118,39 @@ TEST_CASE("Slack: confirm buttons run the action and its status message is updat
     bot.stop();
 }
 
+TEST_CASE("Slack: a poll shows live counts, takes votes from its buttons and posts results when closed", "[e2e][slack][polls]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.send_slash_command("poll \"Which day for the demo?\" Tue Thu", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return !m.ephemeral && text_has(m, "Which day"); }, wait_limit));
+    const auto poll = *find_message(slack, "Which day");
+    CHECK(poll.channel == "C0DEPLOYS");
+    // Question, one section per option with its vote button, the note, and the close button.
+    REQUIRE(poll.blocks.size() == 5);
+    const auto vote_thu = poll.blocks[2]["accessory"];
+    CHECK_THAT(vote_thu["value"].get<std::string>(), Contains("poll vote"));
+
+    slack.send_block_action(vote_thu["action_id"], vote_thu["value"], "U0ALICE01", poll.channel, poll.ts);
+    slack.send_block_action(vote_thu["action_id"], vote_thu["value"], "U0BOB0001", poll.channel, poll.ts);
+    // The voter hears it counted, only they; the poll message itself shows 2 for Thu.
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.ephemeral && text_has(m, "Counted"); }, wait_limit));
+    REQUIRE(slack.wait_for_message(
+        [&](const SlackMessage& m) { return m.ts == poll.ts && m.blocks.dump().find("` 2") != std::string::npos; }, wait_limit));
+
+    const auto close = poll.blocks[4]["elements"][0];
+    CHECK(close["text"]["text"] == "Close poll");
+    slack.send_block_action(close["action_id"], close["value"], "U0ALICE01", poll.channel, poll.ts);
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "Results: Which day"); }, wait_limit));
+    const auto results = *find_message(slack, "Results: Which day");
+    CHECK_FALSE(results.ephemeral);
+    CHECK(text_has(results, "2 people answered"));
+    REQUIRE(slack.wait_for_message([&](const SlackMessage& m) { return m.ts == poll.ts && text_has(m, "(closed)"); }, wait_limit));
+    bot.stop();
+}
+
 TEST_CASE("Slack: mentions and DMs are commands; joins reach the bot; bots are ignored", "[e2e][slack]") {
     FakeSlack slack;
     TempDir dir;
