@@ -49,6 +49,9 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     poll.free_form = true;
     poll.usage = "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | close <id> | "
                  "results <id> | vote <id> <option number>";
+    CommandSpec feedback = builtin("feedback", "Say how a job went, or see each command's satisfaction");
+    feedback.free_form = true;
+    feedback.usage = "<job id> good|bad [comment] | scores";
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
@@ -62,6 +65,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         builtin("deny", "Deny a job waiting for approval", {id, reason}),
         builtin("audit", "Read the job audit trail (admins)", {count}),
         poll,
+        feedback,
     };
 }
 

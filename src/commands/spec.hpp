@@ -52,6 +52,8 @@ struct CommandSpec {
     Template reply;                     // what a command without an action answers
     std::optional<ActionSpec> action;   // the work it does, when it does some
     Policy policy;
+    // The share of finished jobs whose requester is asked "How did that go?" (0: never).
+    double feedback_sample = 0;
     bool builtin = false;
     // A built-in whose words its feature reads itself (a poll's question and options): the
     // tokens after the name are kept as they are, and `usage` shows the form.

@@ -673,7 +673,7 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   "  commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, "
                                   "deploy-production, deploy) "
                                   "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
-                                  "deny, audit, poll)\n"
+                                  "deny, audit, poll, feedback)\n"
                                   "  groups:   deployers (2), platform-team (1), sre (2)\n"
                                   "  users:    3\n");
 }
@@ -694,7 +694,7 @@ TEST_CASE("summary of a config with nothing in it", "[config]") {
                                   "  adapter:  console (prefix !ops)\n"
                                   "  store:    :memory:\n"
                                   "  commands: 0 + built-ins (help, whoami, history, version, jobs, job, cancel, "
-                                  "confirm, approve, deny, audit, poll)\n"
+                                  "confirm, approve, deny, audit, poll, feedback)\n"
                                   "  groups:   none\n"
                                   "  users:    0\n");
 }
@@ -794,4 +794,25 @@ TEST_CASE("every slack key is read", "[config][slack]") {
     CHECK(slack.message_burst == 5);
     CHECK_FALSE(slack.verify_tls);
     CHECK(slack.ca_bundle == (dir.path() / "certs/ca.pem").string());
+}
+
+TEST_CASE("feedback.sample is a share of finished jobs, for commands with an action", "[config]") {
+    const std::string action_command =
+        "commands:\n"
+        "  restart:\n"
+        "    description: Restart\n"
+        "    action: {exec: {program: /bin/true}}\n";
+    TempDir dir;
+    const auto config = load_yaml(dir, action_command + "    feedback: {sample: 0.2}\n");
+    REQUIRE(config.ok());
+    CHECK(find_command(*config, "restart")->feedback_sample == Approx(0.2));
+    CHECK(find_command(*load_yaml(dir, action_command), "restart")->feedback_sample == 0);
+
+    check_error({"a share above 1", action_command + "    feedback: {sample: 1.5}\n", 5, 24,
+                 "restart'.feedback.sample: expected a number from 0 to 1, the share of finished jobs to ask about, such as 0.2 — found '1.5'"});
+    check_error({"not a number", action_command + "    feedback: {sample: often}\n", 5, 24, "found 'often'"});
+    check_error({"no sample", action_command + "    feedback: {}\n", 5, 15, "sample"});
+    check_error({"a typo", action_command + "    feedback: {smaple: 0.2}\n", 5, 16, "smaple"});
+    check_error({"without an action", "commands:\n" + ping_command + "    feedback: {sample: 0.2}\n", 5, 15,
+                 "only commands with an action can ask for feedback"});
 }

@@ -269,3 +269,20 @@ TEST_CASE("a newcomer runs a poll on the console: two people vote, it closes, th
                                            "2 people answered · closed by dev"));
     CHECK_THAT(result.out, Catch::Contains("Which day for the platform demo? (closed)"));
 }
+
+TEST_CASE("after the demo deploy the requester is asked how it went, and the scores show the answer", "[e2e][feedback]") {
+    TempDir data;
+    const auto result = run_platbot({"--config", source_path("config/demo.yaml")},
+                                    "/platform deploy api to staging\n"
+                                    ":sleep 2\n"
+                                    ":click 2\n"
+                                    "/platform feedback scores\n",
+                                    {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0"}});
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains("(only you) How did that go? `/platform deploy api to staging`"));
+    CHECK_THAT(result.out, Catch::Contains("[1] 👍 Good [2] 👎 Not good"));
+    CHECK_THAT(result.out, Catch::Contains("* dev clicked [👎 Not good]"));
+    CHECK_THAT(result.out, Catch::Contains("Thanks — noted 👎 for `deploy`"));
+    CHECK_THAT(result.out, Catch::Contains("`deploy` — asked 1, 0% 👍 of 1; nothing before"));
+}

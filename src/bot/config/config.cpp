@@ -326,7 +326,7 @@ private:
             if (std::find(builtins.begin(), builtins.end(), name) != builtins.end())
                 fail_at(it->first, where + ": '" + name + "' is a built-in command — pick another name");
             const YAML::Node body = it->second;  // a copy: it-> yields a temporary pair
-            std::vector<std::string> keys{"description", "params", "aliases", "reply", "action"};
+            std::vector<std::string> keys{"description", "params", "aliases", "reply", "action", "feedback"};
             keys.insert(keys.end(), policy_keys().begin(), policy_keys().end());
             yaml_.expect_map(body, where, keys);
             commands::CommandSpec spec;
@@ -363,6 +363,13 @@ private:
                 spec.reply = std::move(*compiled);
             }
             read_policy(yaml_, body, where, spec, context);
+            if (auto feedback = body["feedback"]) {
+                if (!spec.action) fail_at(feedback, where + ".feedback: only commands with an action can ask for feedback");
+                yaml_.expect_map(feedback, where + ".feedback", {"sample"});
+                spec.feedback_sample = yaml_.number(yaml_.required(feedback, "sample", where + ".feedback"),
+                                                   where + ".feedback.sample", 0, 1,
+                                                   "the share of finished jobs to ask about, such as 0.2");
+            }
             config.commands.push_back(std::move(spec));
         }
     }

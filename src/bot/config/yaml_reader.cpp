@@ -1,7 +1,9 @@
 #include "bot/config/yaml_reader.hpp"
 
 #include <charconv>
+#include <cstdlib>
 #include <set>
+#include <sstream>
 
 #include "bot/common/text.hpp"
 #include "commands/values.hpp"
@@ -68,6 +70,28 @@ std::int64_t YamlReader::integer(const YAML::Node& node, std::string_view what) 
     const auto [ptr, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), value);
     if (raw.empty() || ec != std::errc{} || ptr != raw.data() + raw.size())
         fail_at(node, std::string(what) + ": expected a whole number, found '" + raw + "'");
+    return value;
+}
+
+namespace {
+
+// 0.5 as "0.5" and 1 as "1", not "1.000000".
+std::string shortest(double value) {
+    std::ostringstream out;
+    out << value;
+    return out.str();
+}
+
+}  // namespace
+
+double YamlReader::number(const YAML::Node& node, std::string_view what, double minimum, double maximum,
+                         std::string_view meaning) const {
+    const std::string raw = string(node, what);
+    char* end = nullptr;
+    const double value = std::strtod(raw.c_str(), &end);
+    if (end == raw.c_str() || *end != '\0' || !(value >= minimum) || !(value <= maximum))
+        fail_at(node, std::string(what) + ": expected a number from " + shortest(minimum) + " to " + shortest(maximum) +
+                          ", " + std::string(meaning) + " — found '" + raw + "'");
     return value;
 }
 

@@ -38,6 +38,9 @@ public:
     std::string string(const YAML::Node& node, std::string_view what) const;
     std::int64_t integer(const YAML::Node& node, std::string_view what) const;
     bool boolean(const YAML::Node& node, std::string_view what) const;
+    // A decimal number within [minimum, maximum]; `meaning` ends the error, e.g. "such as 0.2".
+    double number(const YAML::Node& node, std::string_view what, double minimum, double maximum,
+                  std::string_view meaning) const;
     std::vector<std::string> string_list(const YAML::Node& node, std::string_view what) const;
     // `90s`, `5m`, `2h`, `1d`, and `250ms` for short test timeouts; between `minimum` and 7 days.
     std::chrono::milliseconds duration(const YAML::Node& node, const std::string& what,

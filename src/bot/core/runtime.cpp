@@ -27,6 +27,7 @@
 #include "commands/actions/action_runner.hpp"
 #include "commands/engine.hpp"
 #include "commands/jobs/job_service.hpp"
+#include "feedback/feedback_service.hpp"
 #include "polls/poll_service.hpp"
 
 namespace platbot::core {
@@ -116,6 +117,9 @@ int run(const config::Config& config, const RunOptions& options) {
     polls::PollService polls(io.get_executor(), adapter, **store, engine.directory(),
                              {config.prefix, config.admin_group, std::chrono::seconds(1)});
     engine.serve("poll", polls);
+    feedback::FeedbackService feedback(adapter, **store, **store, {config.prefix, {}});
+    engine.serve("feedback", feedback);
+    jobs.observe(feedback);
     Inbox inbox(io.get_executor(), **store);
     Bot bot(engine, adapter, inbox);
 

@@ -70,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 4> migrations{
+constexpr std::array<const char*, 5> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -162,6 +162,19 @@ CREATE TABLE poll_votes (
     time_ms INTEGER NOT NULL,
     PRIMARY KEY (poll_id, voter, option)
 ) WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE feedback (
+    job_id       TEXT PRIMARY KEY,
+    command      TEXT NOT NULL,
+    requester_id TEXT NOT NULL,
+    asked_ms     INTEGER,
+    good         INTEGER,
+    comment      TEXT NOT NULL DEFAULT '',
+    answered_ms  INTEGER
+);
+CREATE INDEX feedback_asked ON feedback (asked_ms);
+CREATE INDEX feedback_answered ON feedback (answered_ms);
 )sql",
 };
 
@@ -529,6 +542,54 @@ public:
         voters.bind(1, poll_id);
         voters.step();
         out.voters = static_cast<int>(voters.integer(0));
+        return out;
+    }
+
+    void record_ask(std::string_view job_id, std::string_view command, std::string_view requester_id,
+                    TimePoint when) override {
+        Statement s(db_,
+                    "INSERT INTO feedback (job_id, command, requester_id, asked_ms) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (job_id) DO UPDATE SET asked_ms = excluded.asked_ms");
+        s.bind(1, job_id).bind(2, command).bind(3, requester_id).bind(4, to_ms(when));
+        s.step();
+    }
+
+    void record_answer(const FeedbackAnswer& answer) override {
+        Statement s(db_,
+                    "INSERT INTO feedback (job_id, command, requester_id, good, comment, answered_ms) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (job_id) DO UPDATE SET good = excluded.good, comment = excluded.comment, "
+                    "answered_ms = excluded.answered_ms");
+        s.bind(1, answer.job_id)
+            .bind(2, answer.command)
+            .bind(3, answer.requester_id)
+            .bind(4, std::int64_t{answer.good})
+            .bind(5, answer.comment)
+            .bind(6, to_ms(answer.time));
+        s.step();
+    }
+
+    std::optional<FeedbackAnswer> answer_for(std::string_view job_id) override {
+        Statement s(db_,
+                    "SELECT job_id, command, requester_id, good, comment, answered_ms FROM feedback "
+                    "WHERE job_id = ? AND answered_ms IS NOT NULL");
+        s.bind(1, job_id);
+        if (!s.step()) return std::nullopt;
+        return FeedbackAnswer{s.text(0), s.text(1), s.text(2), s.integer(3) != 0, s.text(4), from_ms(s.integer(5))};
+    }
+
+    std::vector<FeedbackScore> feedback_scores(TimePoint from, TimePoint until) override {
+        Statement s(db_,
+                    "SELECT command, "
+                    "SUM(asked_ms >= ?1 AND asked_ms < ?2), "
+                    "SUM(answered_ms >= ?1 AND answered_ms < ?2 AND good = 1), "
+                    "SUM(answered_ms >= ?1 AND answered_ms < ?2 AND good = 0) "
+                    "FROM feedback WHERE (asked_ms >= ?1 AND asked_ms < ?2) OR (answered_ms >= ?1 AND answered_ms < ?2) "
+                    "GROUP BY command ORDER BY command");
+        s.bind(1, to_ms(from)).bind(2, to_ms(until));
+        std::vector<FeedbackScore> out;
+        while (s.step())
+            out.push_back({s.text(0), static_cast<int>(s.integer(1)), static_cast<int>(s.integer(2)),
+                           static_cast<int>(s.integer(3))});
         return out;
     }
 

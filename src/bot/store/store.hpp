@@ -7,13 +7,14 @@
 
 #include "bot/common/result.hpp"
 #include "bot/store/audit.hpp"
+#include "bot/store/feedback.hpp"
 #include "bot/store/inbox.hpp"
 #include "bot/store/jobs.hpp"
 #include "bot/store/polls.hpp"
 
 namespace platbot::store {
 
-class Store : public AuditLog, public JobStore, public Inbox, public PollStore {
+class Store : public AuditLog, public JobStore, public Inbox, public PollStore, public FeedbackStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;

@@ -400,6 +400,10 @@ chat::Task<void> JobService::run(LivePtr job) {
         self->live_.erase(job->record.id);
         self->release_slot(*job);
         co_await self->show_status(*job);
+        if (self->observer_ && state != JobState::cancelled) {
+            store::JobRecord finished = job->record;
+            co_await self->observer_->job_finished(std::move(finished), *job->spec);
+        }
     };
     spawn(work(this, job, alive_), "job " + job->record.id);
 }

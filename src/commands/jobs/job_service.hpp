@@ -38,6 +38,14 @@ struct JobRequest {
     std::string args_json;
 };
 
+// Told about each job that ran to its end (succeeded or failed), after its status message
+// says so. Never throws.
+class JobObserver {
+public:
+    virtual ~JobObserver() = default;
+    virtual chat::Task<void> job_finished(store::JobRecord job, const CommandSpec& command) = 0;
+};
+
 class JobService {
 public:
     JobService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
@@ -58,6 +66,7 @@ public:
     chat::Reply audit(const chat::User& who, std::size_t limit) const;
 
     bool is_admin(const chat::User& who) const;
+    void observe(JobObserver& observer) { observer_ = &observer; }
 
     // After a restart: jobs that were not finished are marked interrupted and each
     // requester is told in the channel where they asked.
@@ -99,6 +108,7 @@ private:
     std::map<std::string, std::deque<LivePtr>> waiting_per_key_;
     std::size_t active_ = 0;
     std::shared_ptr<bool> alive_;
+    JobObserver* observer_ = nullptr;
 };
 
 }  // namespace platbot::commands

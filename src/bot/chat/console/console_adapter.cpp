@@ -62,6 +62,7 @@ constexpr const char* verb_help =
     "  :channel NAME          switch the current channel\n"
     "  :click N               press button N of the last message that had buttons\n"
     "  :join USER [CHANNEL]   simulate USER joining CHANNEL (default: the current one)\n"
+    "  :sleep SECONDS         pause before the next line (scripts: let a job finish), at most 60\n"
     "  :quit                  leave (Ctrl-D works too)\n"
     "Lines starting with the bot's prefix (e.g. /platform help) are commands; other lines are chatter the bot ignores.";
 
@@ -220,6 +221,19 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
     const std::string& verb = args.front();
     if (verb == ":help") {
         print(verb_help);
+    } else if (verb == ":sleep") {
+        const std::string seconds = args.size() == 2 ? args[1] : "";
+        char* end = nullptr;
+        const double value = std::strtod(seconds.c_str(), &end);
+        if (seconds.empty() || *end != '\0' || !(value > 0) || value > 60) {
+            print(":sleep needs a number of seconds from 0 to 60, e.g. :sleep 1.5");
+            co_return;
+        }
+        asio::steady_timer pause(executor_, std::chrono::milliseconds(static_cast<long>(value * 1000)));
+        pausing_ = &pause;  // stop() cuts it short
+        boost::system::error_code ignored;
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        pausing_ = nullptr;
     } else if (verb == ":quit" || verb == ":exit") {
         stop();
     } else if (verb == ":as") {
@@ -290,6 +304,7 @@ Task<void> ConsoleAdapter::update(const MessageRef& message, const Reply& reply)
 void ConsoleAdapter::stop() {
     stopping_ = true;
     input_->signal.cancel();
+    if (pausing_) pausing_->cancel();
 }
 
 }  // namespace platbot::chat

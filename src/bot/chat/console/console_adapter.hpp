@@ -3,6 +3,7 @@
 // a chat user in a current channel; console verbs (`:as`, `:channel`, `:click`, `:join`)
 // simulate what a chat platform would deliver. Works interactively and with piped stdin.
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <cstdio>
 #include <memory>
@@ -52,6 +53,7 @@ private:
     std::uint64_t next_event_ = 1;
     std::uint64_t next_message_ = 1;
     bool stopping_ = false;
+    boost::asio::steady_timer* pausing_ = nullptr;  // the wait of a :sleep under way
 };
 
 // How a reply reads on a terminal: text, fields indented, buttons as numbered choices.
