@@ -13,6 +13,7 @@ packages=(
   libspdlog-dev               # logging
   libyaml-cpp-dev             # the config file
   libsqlite3-dev              # the embedded store
+  libhowardhinnant-date-dev   # time zones (the system tzdata) for survey schedules
   catch2                      # the test framework (2.13)
   git                         # the demo's new-service action commits the scaffolded repository
 )
