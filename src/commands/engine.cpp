@@ -52,6 +52,9 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     CommandSpec feedback = builtin("feedback", "Say how a job went, or see each command's satisfaction");
     feedback.free_form = true;
     feedback.usage = "<job id> good|bad [comment] | scores";
+    CommandSpec survey = builtin("survey", "Surveys: list them, answer, see results (admins: open and close rounds)");
+    survey.free_form = true;
+    survey.usage = "list | results <id> [round] | answer <id> <question> <text> | open <id> | close <id>";
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
@@ -66,6 +69,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         builtin("audit", "Read the job audit trail (admins)", {count}),
         poll,
         feedback,
+        survey,
     };
 }
 

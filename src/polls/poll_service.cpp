@@ -62,20 +62,29 @@ chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, cha
 
 chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat::Origin where) {
     store::PollRecord poll;
-    poll.id = text::readable_id([this](const std::string& id) { return store_.find_poll(id).has_value(); });
     poll.question = std::move(draft.question);
     poll.options = std::move(draft.options);
     poll.multi = draft.multi;
     poll.anonymous = draft.anonymous;
     poll.creator_id = who.id;
     poll.creator_name = display_name(who);
+    poll.created = system_clock::now();
+    if (draft.closes_after) poll.closes = poll.created + *draft.closes_after;
+    const auto closes = poll.closes;
+    const std::string id = co_await open_poll(std::move(poll), std::move(where));
+    std::string text = "Poll `" + id + "` is open";
+    if (closes) text += " until " + text::format_utc(*closes);
+    co_return for_requester(text + " — close it with `" + settings_.prefix + " poll close " + id + "`.");
+}
+
+chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Origin where) {
+    poll.id = text::readable_id([this](const std::string& id) { return store_.find_poll(id).has_value(); });
     poll.adapter = where.adapter;
     poll.conversation = where.conversation;
     poll.thread = where.thread;
-    poll.created = system_clock::now();
-    if (draft.closes_after) poll.closes = poll.created + *draft.closes_after;
+    if (poll.created == system_clock::time_point{}) poll.created = system_clock::now();
     store_.insert_poll(poll);
-    spdlog::info("poll {} opened by {} in {}: {}", poll.id, who.id, where.conversation, poll.question);
+    spdlog::info("poll {} opened by {} in {}: {}", poll.id, poll.creator_id, where.conversation, poll.question);
 
     const store::PollTally nobody_yet{std::vector<int>(poll.options.size(), 0), 0};
     const chat::Reply message = poll_message(poll, nobody_yet, settings_.prefix);
@@ -86,9 +95,7 @@ chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat:
     poll.message_id = posted.id;
     store_.set_poll_message(poll.id, poll.conversation, poll.message_id);
     arm_close(poll);
-    std::string text = "Poll `" + poll.id + "` is open";
-    if (poll.closes) text += " until " + text::format_utc(*poll.closes);
-    co_return for_requester(text + " — close it with `" + settings_.prefix + " poll close " + poll.id + "`.");
+    co_return poll.id;
 }
 
 chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who) {
@@ -123,7 +130,7 @@ chat::Task<chat::Reply> PollService::close(std::string id, chat::User who) {
     if (poll->closed) co_return for_requester("Poll `" + id + "` is already closed.");
     if (who.id != poll->creator_id && !directory_.in_group(who, settings_.admin_group))
         co_return for_requester("Only " + poll->creator_name + " or an admin can close poll `" + id + "`.");
-    co_await close_now(id, display_name(who));
+    co_await close_poll(id, display_name(who));
     co_return for_requester("Closed poll `" + id + "`; the results are in the channel.");
 }
 
@@ -135,13 +142,14 @@ chat::Reply PollService::results(const std::string& id) const {
     return for_requester(text);
 }
 
-chat::Task<void> PollService::close_now(std::string id, std::string closed_by) {
+chat::Task<void> PollService::close_poll(std::string id, std::string closed_by) {
     if (!store_.close_poll(id, system_clock::now(), closed_by)) co_return;  // closed already, by someone else
     const auto poll = store_.find_poll(id);
     if (!poll) co_return;
     spdlog::info("poll {} closed{}", id, closed_by.empty() ? " on time" : " by " + closed_by);
     co_await redraw(id);
     if (const auto entry = refresh_.find(id); entry != refresh_.end() && !entry->second.pending) refresh_.erase(entry);
+    if (!poll->survey_id.empty()) co_return;  // the survey posts one set of results for all its questions
     chat::Reply results;
     results.text = results_text(*poll, store_.tally(id));
     const chat::Origin to{poll->adapter, poll->conversation, poll->thread, "", ""};
@@ -155,7 +163,8 @@ chat::Task<void> PollService::close_now(std::string id, std::string closed_by) {
 chat::Task<void> PollService::close_when_due(std::string id, system_clock::time_point due) {
     const auto wait = due - system_clock::now();
     if (wait > wait.zero() && !co_await net::sleep_for(executor_, until(wait), stopping_)) co_return;
-    co_await close_now(std::move(id), "");
+    std::string on_time;
+    co_await close_poll(std::move(id), std::move(on_time));
 }
 
 void PollService::arm_close(const store::PollRecord& poll) {
@@ -164,9 +173,13 @@ void PollService::arm_close(const store::PollRecord& poll) {
 
 chat::Task<void> PollService::recover() {
     const auto now = system_clock::now();
-    for (const auto& poll : store_.open_polls()) {
+    // Named, not loop temporaries: g++ 12 ends a range-for temporary's life at a co_await.
+    const auto open = store_.open_polls();
+    for (const auto& poll : open) {
         if (poll.closes && *poll.closes <= now) {
-            co_await close_now(poll.id, "");
+            std::string id = poll.id;
+            std::string on_time;
+            co_await close_poll(std::move(id), std::move(on_time));
             continue;
         }
         arm_close(poll);

@@ -42,6 +42,13 @@ public:
     // After a restart: polls that should have closed meanwhile close now (results posted);
     // the others close on time.
     chat::Task<void> recover();
+
+    // For features that run polls themselves (surveys): records `poll` (its id is filled in
+    // here), posts it to `where` and returns the id.
+    chat::Task<std::string> open_poll(store::PollRecord poll, chat::Origin where);
+    // Closes it (unless it already was) and redraws it without buttons; a poll that is not
+    // part of a survey also gets its results posted.
+    chat::Task<void> close_poll(std::string id, std::string closed_by);
     // Returns once no redraw of a poll message is waiting (or after `limit`): at the end of
     // piped console input, so the last counts are shown before the bot exits.
     chat::Task<void> settle(std::chrono::milliseconds limit);
@@ -56,9 +63,6 @@ private:
     chat::Task<chat::Reply> vote(std::string id, int option, chat::User who);
     chat::Task<chat::Reply> close(std::string id, chat::User who);
     chat::Reply results(const std::string& id) const;
-    // Closes it in the store (unless it already was), redraws it without buttons and posts
-    // the results where it was asked.
-    chat::Task<void> close_now(std::string id, std::string closed_by);
     chat::Task<void> close_when_due(std::string id, std::chrono::system_clock::time_point due);
     chat::Task<void> refresh_after(std::string id, std::chrono::steady_clock::time_point due);
     chat::Task<void> redraw(const std::string& id);

@@ -673,7 +673,7 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   "  commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, "
                                   "deploy-production, deploy) "
                                   "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
-                                  "deny, audit, poll, feedback)\n"
+                                  "deny, audit, poll, feedback, survey)\n"
                                   "  groups:   deployers (2), platform-team (1), sre (2)\n"
                                   "  users:    3\n");
 }
@@ -694,7 +694,7 @@ TEST_CASE("summary of a config with nothing in it", "[config]") {
                                   "  adapter:  console (prefix !ops)\n"
                                   "  store:    :memory:\n"
                                   "  commands: 0 + built-ins (help, whoami, history, version, jobs, job, cancel, "
-                                  "confirm, approve, deny, audit, poll, feedback)\n"
+                                  "confirm, approve, deny, audit, poll, feedback, survey)\n"
                                   "  groups:   none\n"
                                   "  users:    0\n");
 }

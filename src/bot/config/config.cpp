@@ -18,8 +18,8 @@ namespace platbot::config {
 
 namespace {
 
-const std::vector<std::string> top_level_keys{"bot",   "log",    "store",  "http",    "console",
-                                              "slack", "users",  "groups", "commands"};
+const std::vector<std::string> top_level_keys{"bot",   "log",   "store",  "http",     "console",
+                                              "slack", "users", "groups", "commands", "surveys"};
 const std::vector<std::string> adapters{"console", "slack"};
 const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
@@ -51,6 +51,7 @@ public:
         if (!config.admin_group.empty() && !config.groups.contains(config.admin_group))
             fail_at(admin_node_, "bot.admins: no group named '" + config.admin_group + "' — declare it under groups:");
         if (auto commands = root["commands"]) read_commands(commands, config);
+        if (auto surveys = root["surveys"]) read_surveys(surveys, config);
         return config;
     }
 
@@ -371,6 +372,66 @@ private:
                                                    "the share of finished jobs to ask about, such as 0.2");
             }
             config.commands.push_back(std::move(spec));
+        }
+    }
+
+    void read_surveys(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "surveys", {});
+        for (auto it = node.begin(); it != node.end(); ++it) {
+            surveys::SurveySpec survey;
+            survey.id = it->first.Scalar();
+            const std::string where = "survey '" + survey.id + "'";
+            if (!is_identifier(survey.id, true))
+                fail_at(it->first, where + ": ids are lower-case letters, digits, - and _");
+            const YAML::Node body = it->second;  // a copy: it-> yields a temporary pair
+            yaml_.expect_map(body, where, {"title", "channel", "schedule", "open_for", "anonymous", "questions"});
+            survey.title = yaml_.string(yaml_.required(body, "title", where), where + ".title");
+            survey.channel = yaml_.string(yaml_.required(body, "channel", where), where + ".channel");
+            if (!survey.channel.empty() && survey.channel.front() == '#') survey.channel.erase(0, 1);
+            if (auto schedule = body["schedule"]) {
+                yaml_.expect_map(schedule, where + ".schedule", {"cron", "time_zone"});
+                const YAML::Node expression = yaml_.required(schedule, "cron", where + ".schedule");
+                const std::string zone =
+                    schedule["time_zone"] ? yaml_.string(schedule["time_zone"], where + ".schedule.time_zone") : "UTC";
+                auto parsed = cron::parse(yaml_.string(expression, where + ".schedule.cron"), zone);
+                if (!parsed) fail_at(schedule["time_zone"] && parsed.error().message.find("time zone") != std::string::npos
+                                         ? schedule["time_zone"] : expression,
+                                     where + ".schedule: " + parsed.error().message);
+                survey.schedule = std::move(*parsed);
+            }
+            if (auto open_for = body["open_for"])
+                survey.open_for = std::chrono::duration_cast<std::chrono::seconds>(
+                    yaml_.duration(open_for, where + ".open_for", std::chrono::minutes(1)));
+            if (auto anonymous = body["anonymous"]) survey.anonymous = yaml_.boolean(anonymous, where + ".anonymous");
+            const YAML::Node questions = yaml_.required(body, "questions", where);
+            yaml_.expect_sequence(questions, where + ".questions");
+            if (questions.size() == 0 || questions.size() > 20)
+                fail_at(questions, where + ".questions: a survey has 1 to 20 questions");
+            for (const auto& item : questions) {
+                const std::string at = where + " question";
+                yaml_.expect_map(item, at, {"id", "kind", "text", "options"});
+                surveys::QuestionSpec question;
+                question.id = yaml_.string(yaml_.required(item, "id", at), at + ".id");
+                if (!is_identifier(question.id, true)) fail_at(item["id"], at + ".id: lower-case letters, digits, - and _");
+                if (survey.question(question.id)) fail_at(item["id"], at + ": id '" + question.id + "' is used twice");
+                const YAML::Node kind = yaml_.required(item, "kind", at);
+                const auto parsed = surveys::parse_kind(yaml_.string(kind, at + ".kind"));
+                if (!parsed)
+                    fail_at(kind, at + " '" + question.id + "'.kind: expected rating, nps, choice, multi, yes_no or text");
+                question.kind = *parsed;
+                question.text = yaml_.string(yaml_.required(item, "text", at), at + ".text");
+                const bool takes_options = question.kind == surveys::QuestionKind::choice || question.kind == surveys::QuestionKind::multi;
+                if (auto options = item["options"]) {
+                    if (!takes_options)
+                        fail_at(options, at + " '" + question.id + "': only choice and multi questions have options");
+                    question.options = yaml_.string_list(options, at + ".options");
+                }
+                if (takes_options && (question.options.size() < 2 || question.options.size() > 10))
+                    fail_at(item, at + " '" + question.id + "': a " + std::string(surveys::kind_name(question.kind)) +
+                                      " question needs 2 to 10 options");
+                survey.questions.push_back(std::move(question));
+            }
+            config.surveys.push_back(std::move(survey));
         }
     }
 

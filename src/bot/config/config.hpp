@@ -12,6 +12,7 @@
 #include "bot/chat/chat.hpp"
 #include "bot/common/result.hpp"
 #include "commands/spec.hpp"
+#include "surveys/survey_spec.hpp"
 
 namespace platbot::config {
 
@@ -59,6 +60,7 @@ struct Config {
     std::vector<chat::User> users;
     std::map<std::string, std::vector<std::string>> groups;
     std::vector<commands::CommandSpec> commands;
+    std::vector<surveys::SurveySpec> surveys;
 };
 
 // Reads and validates the file. The error is one line: `file:line:column: message`.

@@ -29,6 +29,7 @@
 #include "commands/jobs/job_service.hpp"
 #include "feedback/feedback_service.hpp"
 #include "polls/poll_service.hpp"
+#include "surveys/survey_service.hpp"
 
 namespace platbot::core {
 
@@ -120,6 +121,9 @@ int run(const config::Config& config, const RunOptions& options) {
     feedback::FeedbackService feedback(adapter, **store, **store, {config.prefix, {}});
     engine.serve("feedback", feedback);
     jobs.observe(feedback);
+    surveys::SurveyService surveys(io.get_executor(), adapter, **store, **store, polls, engine.directory(), config.surveys,
+                                   {config.prefix, config.admin_group, adapter.name()});
+    engine.serve("survey", surveys);
     Inbox inbox(io.get_executor(), **store);
     Bot bot(engine, adapter, inbox);
 
@@ -155,6 +159,7 @@ int run(const config::Config& config, const RunOptions& options) {
     auto serve = [&]() -> asio::awaitable<void> {
         co_await jobs.recover();
         co_await polls.recover();
+        co_await surveys.start();
         asio::co_spawn(io, bot.replay(replay_window), asio::detached);
         co_await adapter.run(bot);
         if (jobs.active() > 0 && !stopping.cancelled()) {

@@ -27,6 +27,10 @@ struct PollRecord {
     std::optional<std::chrono::system_clock::time_point> closes;  // when it closes by itself
     std::optional<std::chrono::system_clock::time_point> closed;  // when it was closed
     std::string closed_by;   // who closed it; empty when it closed on time
+    // A question of a survey round: the survey posts one set of results for all of them.
+    std::string survey_id;
+    int round = 0;
+    std::string question_id;
 };
 
 enum class VoteOutcome {
@@ -65,6 +69,8 @@ public:
     virtual bool close_poll(std::string_view poll_id, std::chrono::system_clock::time_point when,
                             std::string_view closed_by) = 0;
     virtual PollTally tally(std::string_view poll_id) = 0;
+    // The polls of one survey round, in question order.
+    virtual std::vector<PollRecord> round_polls(std::string_view survey_id, int round) = 0;
 };
 
 }  // namespace platbot::store

@@ -70,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 5> migrations{
+constexpr std::array<const char*, 6> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -175,6 +175,31 @@ CREATE TABLE feedback (
 );
 CREATE INDEX feedback_asked ON feedback (asked_ms);
 CREATE INDEX feedback_answered ON feedback (answered_ms);
+)sql",
+    R"sql(
+ALTER TABLE polls ADD COLUMN survey_id TEXT NOT NULL DEFAULT '';
+ALTER TABLE polls ADD COLUMN round INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE polls ADD COLUMN question_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX polls_survey ON polls (survey_id, round) WHERE survey_id <> '';
+CREATE TABLE survey_rounds (
+    survey_id  TEXT NOT NULL,
+    round      INTEGER NOT NULL,
+    anonymous  INTEGER NOT NULL,
+    round_key  TEXT NOT NULL,
+    opened_ms  INTEGER NOT NULL,
+    closes_ms  INTEGER NOT NULL,
+    closed_ms  INTEGER,
+    PRIMARY KEY (survey_id, round)
+) WITHOUT ROWID;
+CREATE TABLE survey_text (
+    survey_id   TEXT NOT NULL,
+    round       INTEGER NOT NULL,
+    question_id TEXT NOT NULL,
+    respondent  TEXT NOT NULL,
+    text        TEXT NOT NULL,
+    time_ms     INTEGER NOT NULL,
+    PRIMARY KEY (survey_id, round, question_id, respondent)
+) WITHOUT ROWID;
 )sql",
 };
 
@@ -410,8 +435,8 @@ public:
         in_transaction([&] {
             Statement s(db_,
                         "INSERT INTO polls (id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, "
-                        "thread, message_id, voter_key, created_ms, closes_ms, closed_ms, closed_by) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "thread, message_id, voter_key, created_ms, closes_ms, closed_ms, closed_by, survey_id, round, "
+                        "question_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
             s.bind(1, poll.id)
                 .bind(2, poll.question)
                 .bind(3, std::int64_t{poll.multi})
@@ -426,7 +451,7 @@ public:
                 .bind(12, to_ms(poll.created));
             if (poll.closes) s.bind(13, to_ms(*poll.closes)); else s.bind_null(13);
             if (poll.closed) s.bind(14, to_ms(*poll.closed)); else s.bind_null(14);
-            s.bind(15, poll.closed_by);
+            s.bind(15, poll.closed_by).bind(16, poll.survey_id).bind(17, std::int64_t{poll.round}).bind(18, poll.question_id);
             s.step();
             Statement option(db_, "INSERT INTO poll_options (poll_id, position, label) VALUES (?, ?, ?)");
             for (std::size_t i = 0; i < poll.options.size(); ++i) {
@@ -593,6 +618,102 @@ public:
         return out;
     }
 
+    std::vector<PollRecord> round_polls(std::string_view survey_id, int round) override {
+        Statement s(db_, (poll_columns + " WHERE survey_id = ? AND round = ? ORDER BY created_ms, rowid").c_str());
+        s.bind(1, survey_id).bind(2, std::int64_t{round});
+        std::vector<PollRecord> out;
+        while (s.step()) out.push_back(read_poll(s));
+        return out;
+    }
+
+    SurveyRound open_round(std::string_view survey_id, bool anonymous, TimePoint opened, TimePoint closes) override {
+        SurveyRound round{std::string(survey_id), 0, anonymous, opened, closes, std::nullopt};
+        in_transaction([&] {
+            Statement last(db_, "SELECT COALESCE(MAX(round), 0) FROM survey_rounds WHERE survey_id = ?");
+            last.bind(1, survey_id);
+            last.step();
+            round.round = static_cast<int>(last.integer(0)) + 1;
+            Statement s(db_,
+                        "INSERT INTO survey_rounds (survey_id, round, anonymous, round_key, opened_ms, closes_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?)");
+            s.bind(1, survey_id)
+                .bind(2, std::int64_t{round.round})
+                .bind(3, std::int64_t{anonymous})
+                .bind(4, anonymous ? crypto::random_hex(32) : std::string())
+                .bind(5, to_ms(opened))
+                .bind(6, to_ms(closes));
+            s.step();
+        });
+        return round;
+    }
+
+    std::optional<SurveyRound> find_round(std::string_view survey_id, int round) override {
+        Statement s(db_, (round_columns + " WHERE survey_id = ? AND round = ?").c_str());
+        s.bind(1, survey_id).bind(2, std::int64_t{round});
+        if (!s.step()) return std::nullopt;
+        return read_round(s);
+    }
+
+    std::optional<SurveyRound> latest_round(std::string_view survey_id) override {
+        Statement s(db_, (round_columns + " WHERE survey_id = ? ORDER BY round DESC LIMIT 1").c_str());
+        s.bind(1, survey_id);
+        if (!s.step()) return std::nullopt;
+        return read_round(s);
+    }
+
+    std::vector<SurveyRound> open_rounds() override {
+        Statement s(db_, (round_columns + " WHERE closed_ms IS NULL ORDER BY opened_ms").c_str());
+        std::vector<SurveyRound> out;
+        while (s.step()) out.push_back(read_round(s));
+        return out;
+    }
+
+    std::string round_key(std::string_view survey_id, int round) override {
+        Statement s(db_, "SELECT round_key FROM survey_rounds WHERE survey_id = ? AND round = ?");
+        s.bind(1, survey_id).bind(2, std::int64_t{round});
+        return s.step() ? s.text(0) : std::string();
+    }
+
+    bool answer_text(std::string_view survey_id, int round, const TextAnswer& answer) override {
+        bool written = false;
+        in_transaction([&] {
+            Statement open(db_, "SELECT 1 FROM survey_rounds WHERE survey_id = ? AND round = ? AND closed_ms IS NULL");
+            open.bind(1, survey_id).bind(2, std::int64_t{round});
+            if (!open.step()) return;
+            Statement s(db_,
+                        "INSERT INTO survey_text (survey_id, round, question_id, respondent, text, time_ms) "
+                        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (survey_id, round, question_id, respondent) "
+                        "DO UPDATE SET text = excluded.text, time_ms = excluded.time_ms");
+            s.bind(1, survey_id)
+                .bind(2, std::int64_t{round})
+                .bind(3, answer.question_id)
+                .bind(4, answer.respondent)
+                .bind(5, answer.text)
+                .bind(6, to_ms(answer.time));
+            s.step();
+            written = true;
+        });
+        return written;
+    }
+
+    std::vector<TextAnswer> text_answers(std::string_view survey_id, int round) override {
+        Statement s(db_,
+                    "SELECT question_id, respondent, text, time_ms FROM survey_text WHERE survey_id = ? AND round = ? "
+                    "ORDER BY time_ms, respondent");
+        s.bind(1, survey_id).bind(2, std::int64_t{round});
+        std::vector<TextAnswer> out;
+        while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), from_ms(s.integer(3))});
+        return out;
+    }
+
+    bool close_round(std::string_view survey_id, int round, TimePoint when) override {
+        Statement s(db_,
+                    "UPDATE survey_rounds SET closed_ms = ?, round_key = '' WHERE survey_id = ? AND round = ? AND closed_ms IS NULL");
+        s.bind(1, to_ms(when)).bind(2, survey_id).bind(3, std::int64_t{round});
+        s.step();
+        return sqlite3_changes(db_) > 0;
+    }
+
     void insert_job(const JobRecord& job) override {
         Statement s(db_,
                     "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
@@ -656,7 +777,17 @@ public:
 private:
     inline static const std::string poll_columns =
         "SELECT id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, thread, message_id, "
-        "created_ms, closes_ms, closed_ms, closed_by FROM polls";
+        "created_ms, closes_ms, closed_ms, closed_by, survey_id, round, question_id FROM polls";
+
+    inline static const std::string round_columns =
+        "SELECT survey_id, round, anonymous, opened_ms, closes_ms, closed_ms FROM survey_rounds";
+
+    static SurveyRound read_round(const Statement& s) {
+        SurveyRound round{s.text(0), static_cast<int>(s.integer(1)), s.integer(2) != 0, from_ms(s.integer(3)),
+                          from_ms(s.integer(4)), std::nullopt};
+        if (!s.is_null(5)) round.closed = from_ms(s.integer(5));
+        return round;
+    }
 
     PollRecord read_poll(const Statement& s) {
         PollRecord poll;
@@ -674,6 +805,9 @@ private:
         if (!s.is_null(11)) poll.closes = from_ms(s.integer(11));
         if (!s.is_null(12)) poll.closed = from_ms(s.integer(12));
         poll.closed_by = s.text(13);
+        poll.survey_id = s.text(14);
+        poll.round = static_cast<int>(s.integer(15));
+        poll.question_id = s.text(16);
         Statement options(db_, "SELECT label FROM poll_options WHERE poll_id = ? ORDER BY position");
         options.bind(1, poll.id);
         while (options.step()) poll.options.push_back(options.text(0));

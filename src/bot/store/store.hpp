@@ -11,10 +11,12 @@
 #include "bot/store/inbox.hpp"
 #include "bot/store/jobs.hpp"
 #include "bot/store/polls.hpp"
+#include "bot/store/surveys.hpp"
 
 namespace platbot::store {
 
-class Store : public AuditLog, public JobStore, public Inbox, public PollStore, public FeedbackStore {
+class Store : public AuditLog, public JobStore, public Inbox, public PollStore, public FeedbackStore,
+              public SurveyStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;

@@ -1,0 +1,275 @@
+#include "surveys/survey_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "bot/common/crypto.hpp"
+#include "bot/common/text.hpp"
+#include "bot/net/retry.hpp"
+#include "bot/net/spawn.hpp"
+#include "surveys/survey_results.hpp"
+
+namespace platbot::surveys {
+
+using commands::Token;
+using std::chrono::system_clock;
+
+namespace {
+
+chat::Reply for_requester(std::string text) {
+    chat::Reply reply;
+    reply.text = std::move(text);
+    reply.ephemeral = true;
+    return reply;
+}
+
+// Long waits wake up now and then to follow changes of the wall clock.
+constexpr std::chrono::hours longest_sleep{6};
+
+chat::Task<bool> sleep_until(boost::asio::any_io_executor executor, system_clock::time_point due, CancelToken cancel) {
+    for (int wake = 0; wake < 100'000; ++wake) {
+        const auto left = due - system_clock::now();
+        if (left <= left.zero()) co_return true;
+        const auto step = std::min<system_clock::duration>(left, longest_sleep);
+        if (!co_await net::sleep_for(executor, std::chrono::ceil<std::chrono::milliseconds>(step), cancel)) co_return false;
+    }
+    co_return false;
+}
+
+}  // namespace
+
+SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::SurveyStore& surveys,
+                             store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
+                             std::vector<SurveySpec> specs, SurveySettings settings)
+    : executor_(std::move(executor)),
+      outbox_(outbox),
+      surveys_(surveys),
+      polls_(polls),
+      poll_service_(poll_service),
+      directory_(directory),
+      specs_(std::move(specs)),
+      settings_(std::move(settings)) {}
+
+SurveyService::~SurveyService() {
+    *alive_ = false;
+    stopping_.cancel();
+}
+
+const SurveySpec* SurveyService::find(const std::string& id) const {
+    for (const auto& spec : specs_)
+        if (spec.id == id) return &spec;
+    return nullptr;
+}
+
+void SurveyService::spawn(chat::Task<void> work, std::string what) {
+    net::spawn_guarded(executor_, alive_, std::move(work), std::move(what));
+}
+
+chat::Task<void> SurveyService::start() {
+    const auto now = system_clock::now();
+    // Named, not a loop temporary: g++ 12 ends a range-for temporary's life at a co_await.
+    const auto open = surveys_.open_rounds();
+    for (const auto& round : open) {
+        const SurveySpec* survey = find(round.survey_id);
+        if (!survey) {
+            spdlog::warn("survey: round {} of '{}' is open, but the config no longer has that survey; closing it",
+                         round.round, round.survey_id);
+            surveys_.close_round(round.survey_id, round.round, now);
+            continue;
+        }
+        if (round.closes <= now) {
+            co_await close_round(*survey, round.round);
+            continue;
+        }
+        arm_close(*survey, round.round, round.closes);
+    }
+    for (const auto& survey : specs_)
+        if (survey.schedule) arm_schedule(survey);
+}
+
+// Spawning happens in plain functions: g++ 12 mishandles a coroutine call made as the
+// argument of another call inside a coroutine body (the new frame is freed early).
+void SurveyService::arm_close(const SurveySpec& survey, int round, system_clock::time_point due) {
+    spawn(close_when_due(survey.id, round, due), "closing survey " + survey.id);
+}
+
+void SurveyService::arm_schedule(const SurveySpec& survey) {
+    spawn(follow_schedule(survey.id), "the schedule of survey " + survey.id);
+}
+
+chat::Task<void> SurveyService::follow_schedule(std::string survey_id) {
+    const SurveySpec* survey = find(survey_id);
+    if (!survey || !survey->schedule) co_return;
+    for (;;) {
+        const auto next = cron::next_run(*survey->schedule, system_clock::now());
+        if (!next) {
+            spdlog::warn("survey {}: its schedule '{}' never runs", survey->id, survey->schedule->expression);
+            co_return;
+        }
+        spdlog::info("survey {}: next round {}", survey->id, text::format_utc(*next));
+        if (!co_await sleep_until(executor_, *next, stopping_)) co_return;
+        co_await open_round(*survey);
+    }
+}
+
+chat::Task<void> SurveyService::close_when_due(std::string survey_id, int round, system_clock::time_point due) {
+    if (!co_await sleep_until(executor_, due, stopping_)) co_return;
+    if (const SurveySpec* survey = find(survey_id)) co_await close_round(*survey, round);
+}
+
+chat::Task<int> SurveyService::open_round(const SurveySpec& survey) {
+    if (const auto latest = surveys_.latest_round(survey.id); latest && !latest->closed) {
+        spdlog::info("survey {}: round {} is still open, so no new one opens", survey.id, latest->round);
+        co_return 0;
+    }
+    const auto now = system_clock::now();
+    const store::SurveyRound round = surveys_.open_round(survey.id, survey.anonymous, now, now + survey.open_for);
+    spdlog::info("survey {}: round {} opened, closes {}", survey.id, round.round, text::format_utc(round.closes));
+    // Named, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
+    const chat::Origin where{settings_.adapter, survey.channel, "", "", ""};
+    chat::Reply header;
+    header.text = "📋 *" + survey.title + "* — round " + std::to_string(round.round) + ", open until " +
+                  text::format_utc(round.closes) + ". " + std::to_string(survey.questions.size()) +
+                  (survey.questions.size() == 1 ? " question" : " questions") +
+                  (survey.anonymous ? "; anonymous: nobody, not even an admin, can see who answered what." : ".");
+    co_await outbox_.post(where, header);
+    for (const auto& question : survey.questions) {
+        if (question.kind == QuestionKind::text) {
+            chat::Reply ask;
+            ask.text = "✍️ *" + question.text + "*\nAnswer with `" + settings_.prefix + " survey answer " + survey.id + " " +
+                       question.id + " <your answer>`" + (survey.anonymous ? " (anonymous)." : ".");
+            co_await outbox_.post(where, ask);
+            continue;
+        }
+        store::PollRecord poll;
+        poll.question = question.text;
+        poll.options = answer_options(question);
+        poll.multi = question.kind == QuestionKind::multi;
+        poll.anonymous = survey.anonymous;
+        poll.creator_id = "platbot";
+        poll.creator_name = survey.title;
+        poll.closes = round.closes;
+        poll.survey_id = survey.id;
+        poll.round = round.round;
+        poll.question_id = question.id;
+        co_await poll_service_.open_poll(std::move(poll), where);
+    }
+    arm_close(survey, round.round, round.closes);
+    co_return round.round;
+}
+
+chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round) {
+    const auto questions = polls_.round_polls(survey.id, round);
+    for (const auto& poll : questions) {
+        std::string id = poll.id;
+        std::string on_time;
+        co_await poll_service_.close_poll(std::move(id), std::move(on_time));
+    }
+    if (!surveys_.close_round(survey.id, round, system_clock::now())) co_return;  // closed already
+    const auto closed = surveys_.find_round(survey.id, round);
+    if (!closed) co_return;
+    spdlog::info("survey {}: round {} closed", survey.id, round);
+    chat::Reply results;
+    results.text = results_text(collect_results(survey, *closed, surveys_, polls_));
+    try {
+        const chat::Origin where{settings_.adapter, survey.channel, "", "", ""};  // named: see open_round
+        co_await outbox_.post(where, results);
+    } catch (const std::exception& e) {
+        spdlog::error("survey {}: could not post the results of round {}: {}", survey.id, round, e.what());
+    }
+}
+
+chat::Task<chat::Reply> SurveyService::run(std::vector<Token> words, chat::User who, chat::Origin) {
+    const std::string& prefix = settings_.prefix;
+    const std::string usage = "usage: `" + prefix + " survey list`, `" + prefix + " survey results <id> [round]`, `" + prefix +
+                              " survey answer <id> <question> <text>`, and for admins `" + prefix + " survey open|close <id>`";
+    for (const auto& word : words)
+        if (word.kind != Token::Kind::word && &word - words.data() < 3) co_return for_requester(usage);
+    const std::string verb = words.empty() ? "" : text::to_lower(words[0].value);
+    if (verb == "list" && words.size() == 1) co_return list();
+    if (words.size() < 2) co_return for_requester(usage);
+    const SurveySpec* survey = find(words[1].value);
+    if (!survey) {
+        std::vector<std::string> ids;
+        for (const auto& spec : specs_) ids.push_back(spec.id);
+        const auto near = text::closest(words[1].value, ids, 1);
+        co_return for_requester("There is no survey '" + words[1].value + "'" +
+                                (near.empty() ? " — `" + prefix + " survey list` shows them" : " — did you mean " + near[0] + "?"));
+    }
+    if (verb == "results" && words.size() <= 3) {
+        std::optional<store::SurveyRound> round;
+        if (words.size() == 3) {
+            const int number = std::atoi(words[2].value.c_str());
+            round = number > 0 ? surveys_.find_round(survey->id, number) : std::nullopt;
+            if (!round) co_return for_requester("Survey " + survey->id + " has no round '" + words[2].value + "'.");
+        } else {
+            round = surveys_.latest_round(survey->id);
+            if (!round) co_return for_requester("Survey " + survey->id + " has had no round yet.");
+        }
+        co_return for_requester(results_text(collect_results(*survey, *round, surveys_, polls_)));
+    }
+    if (verb == "answer" && words.size() >= 4) {
+        std::vector<std::string> rest;
+        for (std::size_t i = 3; i < words.size(); ++i)
+            rest.push_back(words[i].kind == Token::Kind::key_value ? words[i].key + "=" + words[i].value
+                           : words[i].kind == Token::Kind::option ? "--" + words[i].key : words[i].value);
+        co_return answer(*survey, words[2].value, text::join(rest, " "), who);
+    }
+    if ((verb == "open" || verb == "close") && words.size() == 2) {
+        if (!directory_.in_group(who, settings_.admin_group))
+            co_return for_requester("Only admins can " + verb + " a survey round by hand.");
+        if (verb == "open") {
+            const int round = co_await open_round(*survey);
+            if (round == 0) co_return for_requester("A round of " + survey->id + " is still open — close it first.");
+            co_return for_requester("Opened round " + std::to_string(round) + " of " + survey->id + " in #" + survey->channel + ".");
+        }
+        const auto latest = surveys_.latest_round(survey->id);
+        if (!latest || latest->closed) co_return for_requester("No round of " + survey->id + " is open.");
+        co_await close_round(*survey, latest->round);
+        co_return for_requester("Closed round " + std::to_string(latest->round) + " of " + survey->id + "; the results are in #" +
+                                survey->channel + ".");
+    }
+    co_return for_requester(usage);
+}
+
+chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& question_id, std::string text,
+                                  const chat::User& who) {
+    const QuestionSpec* question = survey.question(question_id);
+    if (!question || question->kind != QuestionKind::text) {
+        std::vector<std::string> ids;
+        for (const auto& q : survey.questions)
+            if (q.kind == QuestionKind::text) ids.push_back(q.id);
+        return for_requester("Survey " + survey.id + " has no free-text question '" + question_id + "'" +
+                             (ids.empty() ? "." : " — it has " + text::join(ids, ", ") + "; the others are answered with their buttons."));
+    }
+    text = std::string(text::trim(text));
+    if (text.empty()) return for_requester("Say something after the question id.");
+    if (text.size() > 1000) return for_requester("That answer is too long (at most 1000 bytes).");
+    const auto round = surveys_.latest_round(survey.id);
+    if (!round || round->closed) return for_requester("No round of " + survey.id + " is open right now.");
+    const std::string respondent =
+        round->anonymous ? crypto::hmac_sha256_hex(surveys_.round_key(survey.id, round->round), question_id + ":" + who.id) : who.id;
+    if (!surveys_.answer_text(survey.id, round->round, {question_id, respondent, text, system_clock::now()}))
+        return for_requester("Round " + std::to_string(round->round) + " of " + survey.id + " has just closed; the answer was not counted.");
+    return for_requester("Thanks — your answer is in" + std::string(round->anonymous ? " (anonymously)" : "") +
+                         ". Answering again replaces it.");
+}
+
+chat::Reply SurveyService::list() const {
+    if (specs_.empty()) return for_requester("No surveys are configured.");
+    std::string text = "*Surveys*";
+    for (const auto& spec : specs_) {
+        text += "\n• `" + spec.id + "` — " + spec.title + " in #" + spec.channel;
+        if (spec.schedule) {
+            if (const auto next = cron::next_run(*spec.schedule, system_clock::now()))
+                text += ", next round " + text::format_utc(*next);
+        }
+        if (const auto latest = surveys_.latest_round(spec.id))
+            text += latest->closed ? ", last round " + std::to_string(latest->round) + " closed " + text::format_utc(*latest->closed)
+                                   : ", round " + std::to_string(latest->round) + " open until " + text::format_utc(latest->closes);
+    }
+    return for_requester(text);
+}
+
+}  // namespace platbot::surveys

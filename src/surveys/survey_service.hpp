@@ -1,0 +1,75 @@
+#pragma once
+// Surveys declared in config. A round opens on the survey's schedule (or with
+// `survey open <id>`): a header, then each question in the survey's channel — choices as a
+// poll with a button per answer, free text answered with `survey answer`. It closes after
+// `open_for` (or with `survey close <id>`), and the results go to the channel: bars,
+// averages, NPS, free-text answers and the trend against the round before. Anonymous
+// surveys keep only keyed hashes of respondents and forget the key at the close. Rounds
+// survive restarts: an open round still closes on time.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "bot/chat/adapter.hpp"
+#include "bot/common/cancel.hpp"
+#include "bot/store/polls.hpp"
+#include "bot/store/surveys.hpp"
+#include "commands/directory.hpp"
+#include "commands/engine.hpp"
+#include "polls/poll_service.hpp"
+#include "surveys/survey_spec.hpp"
+
+namespace platbot::surveys {
+
+struct SurveySettings {
+    std::string prefix = "/platform";
+    std::string admin_group;  // may open and close rounds by hand
+    std::string adapter;      // the adapter the surveys' channels belong to
+};
+
+class SurveyService final : public commands::FreeFormCommand {
+public:
+    SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::SurveyStore& surveys,
+                  store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
+                  std::vector<SurveySpec> specs, SurveySettings settings);
+    ~SurveyService() override;
+    SurveyService(const SurveyService&) = delete;
+    SurveyService& operator=(const SurveyService&) = delete;
+
+    // `survey list | open <id> | close <id> | results <id> [round] | answer <id> <question> <text…>`
+    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override;
+
+    // Closes rounds that should have closed while the bot was down, arms the closing of
+    // the open ones, and starts each schedule.
+    chat::Task<void> start();
+
+    // Opens the next round now; nullopt-like 0 when one is still open.
+    chat::Task<int> open_round(const SurveySpec& survey);
+    chat::Task<void> close_round(const SurveySpec& survey, int round);
+
+private:
+    const SurveySpec* find(const std::string& id) const;
+    chat::Task<void> follow_schedule(std::string survey_id);
+    chat::Task<void> close_when_due(std::string survey_id, int round, std::chrono::system_clock::time_point due);
+    chat::Reply answer(const SurveySpec& survey, const std::string& question_id, std::string text, const chat::User& who);
+    chat::Reply list() const;
+    void arm_close(const SurveySpec& survey, int round, std::chrono::system_clock::time_point due);
+    void arm_schedule(const SurveySpec& survey);
+    void spawn(chat::Task<void> work, std::string what);
+
+    boost::asio::any_io_executor executor_;
+    chat::Outbox& outbox_;
+    store::SurveyStore& surveys_;
+    store::PollStore& polls_;
+    polls::PollService& poll_service_;
+    const commands::Directory& directory_;
+    std::vector<SurveySpec> specs_;
+    SurveySettings settings_;
+    CancelToken stopping_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace platbot::surveys

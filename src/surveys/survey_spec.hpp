@@ -1,0 +1,42 @@
+#pragma once
+// A survey as declared in config: its questions, where it runs, when a round opens and how
+// long it stays open. Pure data; config/ fills it in.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bot/common/cron.hpp"
+
+namespace platbot::surveys {
+
+enum class QuestionKind { rating, nps, choice, multi, yes_no, text };
+
+std::string_view kind_name(QuestionKind kind);  // "yes_no"
+std::optional<QuestionKind> parse_kind(std::string_view name);
+
+struct QuestionSpec {
+    std::string id;
+    QuestionKind kind = QuestionKind::rating;
+    std::string text;
+    std::vector<std::string> options;  // choice and multi only
+};
+
+// What a question's buttons say: "1".."5", "0".."10", "Yes"/"No", or its options; empty
+// for free text.
+std::vector<std::string> answer_options(const QuestionSpec& question);
+
+struct SurveySpec {
+    std::string id;
+    std::string title;
+    std::string channel;                     // where the questions are posted
+    std::optional<cron::Schedule> schedule;  // without one, rounds open only with `survey open`
+    std::chrono::seconds open_for{std::chrono::hours(72)};
+    bool anonymous = false;
+    std::vector<QuestionSpec> questions;
+
+    const QuestionSpec* question(std::string_view id) const;
+};
+
+}  // namespace platbot::surveys
