@@ -13,11 +13,14 @@ namespace {
 constexpr const char* usage =
     "Usage: platbot [run] --config FILE [--log-level LEVEL]\n"
     "       platbot check --config FILE\n"
+    "       platbot export survey ID --config FILE --format csv|json|svg [--round N] [--output FILE]\n"
     "       platbot version\n"
     "\n"
     "  run      start the bot (the default); with the console adapter it talks on this terminal,\n"
     "           or reads commands from piped stdin and exits at the end of input\n"
     "  check    validate the config and print a summary, without starting anything\n"
+    "  export   write a survey round's results (the newest, or --round N) as CSV, JSON or an SVG chart,\n"
+    "           to stdout or --output FILE\n"
     "  version  print the version\n"
     "\n"
     "Options:\n"
@@ -30,6 +33,7 @@ struct Arguments {
     std::string verb = "run";
     std::string config;
     std::string log_level;
+    platbot::core::ExportOptions export_options;
 };
 
 int usage_error(const std::string& message) {
@@ -56,6 +60,22 @@ int main(int argc, char** argv) {
         if (arg == "--config" || arg == "--log-level") {
             if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
             (arg == "--config" ? args.config : args.log_level) = std::string(rest[++i]);
+        } else if (args.verb == "export" && (arg == "--format" || arg == "--round" || arg == "--output")) {
+            if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
+            const std::string value(rest[++i]);
+            if (arg == "--format") args.export_options.format = value;
+            else if (arg == "--output") args.export_options.output = value;
+            else if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6 ||
+                     std::stoi(value) < 1)
+                return usage_error("--round needs a round number, such as 2");
+            else args.export_options.round = std::stoi(value);
+        } else if (!verb_seen && arg == "export") {
+            if (i + 2 >= rest.size() || rest[i + 1] != "survey")
+                return usage_error("export needs what to export: platbot export survey ID --config FILE --format csv");
+            args.verb = "export";
+            args.export_options.survey = std::string(rest[i + 2]);
+            i += 2;
+            verb_seen = true;
         } else if (arg.starts_with("--config=")) {
             args.config = std::string(arg.substr(9));
         } else if (arg.starts_with("--log-level=")) {
@@ -78,5 +98,6 @@ int main(int argc, char** argv) {
         std::fputs(platbot::config::summary(*config).c_str(), stdout);
         return 0;
     }
+    if (args.verb == "export") return platbot::core::export_survey(*config, args.export_options);
     return platbot::core::run(*config, {args.log_level});
 }

@@ -816,3 +816,43 @@ TEST_CASE("feedback.sample is a share of finished jobs, for commands with an act
     check_error({"without an action", "commands:\n" + ping_command + "    feedback: {sample: 0.2}\n", 5, 15,
                  "only commands with an action can ask for feedback"});
 }
+
+TEST_CASE("surveys: questions of every kind, a schedule in a time zone, and clear errors", "[config]") {
+    const std::string survey =
+        "surveys:\n"
+        "  dx:\n"
+        "    title: DX\n"
+        "    channel: '#general'\n"
+        "    schedule: {cron: '0 10 * 1,4,7,10 MON#1', time_zone: Europe/Berlin}\n"
+        "    open_for: 2d\n"
+        "    anonymous: true\n"
+        "    questions:\n"
+        "      - {id: happy, kind: rating, text: 'How happy?'}\n"
+        "      - {id: slowest, kind: choice, text: 'Slowest?', options: [CI, docs]}\n";
+    TempDir dir;
+    const auto config = load_yaml(dir, survey);
+    REQUIRE(config.ok());
+    REQUIRE(config->surveys.size() == 1);
+    const auto& dx = config->surveys[0];
+    CHECK(dx.channel == "general");
+    CHECK(dx.anonymous);
+    CHECK(dx.open_for == std::chrono::hours(48));
+    REQUIRE(dx.schedule);
+    CHECK(dx.schedule->time_zone == "Europe/Berlin");
+    CHECK(dx.questions[1].options == std::vector<std::string>{"CI", "docs"});
+
+    const std::string head = "surveys:\n  dx:\n    title: DX\n    channel: general\n";
+    check_error({"a bad cron", head + "    schedule: {cron: '0 25 * * *'}\n    questions: [{id: a, kind: text, text: A}]\n", 5, 22,
+                 "survey 'dx'.schedule: cron '0 25 * * *': the hour field '25' is not valid"});
+    check_error({"an unknown zone", head + "    schedule: {cron: '0 10 * * *', time_zone: Mars/Base}\n    questions: [{id: a, kind: text, text: A}]\n",
+                 5, 47, "unknown time zone 'Mars/Base'"});
+    check_error({"an unknown kind", head + "    questions: [{id: a, kind: stars, text: A}]\n", 5, 31,
+                 "expected rating, nps, choice, multi, yes_no or text"});
+    check_error({"a choice without options", head + "    questions: [{id: a, kind: choice, text: A}]\n", 5, 17,
+                 "a choice question needs 2 to 10 options"});
+    check_error({"options on a rating", head + "    questions: [{id: a, kind: rating, text: A, options: [x, y]}]\n", 5, 57,
+                 "only choice and multi questions have options"});
+    check_error({"a repeated id", head + "    questions: [{id: a, kind: text, text: A}, {id: a, kind: text, text: B}]\n", 5, 52,
+                 "id 'a' is used twice"});
+    check_error({"no questions", head + "    questions: []\n", 5, 16, "a survey has 1 to 20 questions"});
+}

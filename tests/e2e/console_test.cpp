@@ -286,3 +286,42 @@ TEST_CASE("after the demo deploy the requester is asked how it went, and the sco
     CHECK_THAT(result.out, Catch::Contains("Thanks — noted 👎 for `deploy`"));
     CHECK_THAT(result.out, Catch::Contains("`deploy` — asked 1, 0% 👍 of 1; nothing before"));
 }
+
+TEST_CASE("the demo's quarterly survey: an admin opens a round, people answer, it closes with results, and exports", "[e2e][surveys]") {
+    TempDir data;
+    const auto result = demo(data,
+                             "/platform survey open dx-quarterly\n"
+                             ":click 1\n"  // the last question with buttons: self-service, Yes
+                             ":as bob\n"
+                             ":click 2\n"
+                             "/platform survey answer dx-quarterly fix-first flaky CI on main\n"
+                             ":as dev\n"
+                             "/platform survey close dx-quarterly\n");
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains("📋 *Developer experience, this quarter* — round 1, open until"));
+    CHECK_THAT(result.out, Catch::Contains("📊 How likely are you to recommend the platform to a colleague? (0–10)"));
+    CHECK_THAT(result.out, Catch::Contains("✍️ *One thing we should fix first?*"));
+    CHECK_THAT(result.out, Catch::Contains("Thanks — your answer is in (anonymously)"));
+    CHECK_THAT(result.out, Catch::Contains("📋 *Results: Developer experience, this quarter* — round 1, closed"));
+    CHECK_THAT(result.out, Catch::Contains("*Could you do your last deploy without asking anyone?*\n2 answers\n"
+                                           "`█████░░░░░` Yes — 1\n`█████░░░░░` No — 1"));
+    CHECK_THAT(result.out, Catch::Contains("> flaky CI on main"));
+
+    const std::string chart = data.file("dx.svg");
+    const auto exported = run_platbot({"export", "survey", "dx-quarterly", "--config", source_path("config/demo.yaml"),
+                                       "--format", "svg", "--output", chart},
+                                      "", {{"PLATBOT_DATA", data.path().string()}});
+    CHECK(exported.exit_code == 0);
+    std::ifstream file(chart);
+    const std::string svg((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    CHECK_THAT(svg, Catch::StartsWith("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    CHECK_THAT(svg, Catch::Contains("Could you do your last deploy without asking anyone? (2 answers)"));
+    const auto csv = run_platbot({"export", "survey", "dx-quarterly", "--config", source_path("config/demo.yaml"), "--format", "csv"},
+                                 "", {{"PLATBOT_DATA", data.path().string()}});
+    CHECK_THAT(csv.out, Catch::Contains("dx-quarterly,1,self-service,yes_no,Yes,1\n"));
+    const auto bad = run_platbot({"export", "survey", "dx-quarterly", "--config", source_path("config/demo.yaml"), "--format", "pdf"},
+                                 "", {{"PLATBOT_DATA", data.path().string()}});
+    CHECK(bad.exit_code == 1);
+    CHECK_THAT(bad.err, Catch::Contains("--format must be csv, json or svg, not 'pdf'"));
+}

@@ -13,6 +13,17 @@ struct RunOptions {
 // Returns the process exit code.
 int run(const config::Config& config, const RunOptions& options);
 
+struct ExportOptions {
+    std::string survey;
+    std::string format;  // csv, json or svg
+    int round = 0;       // 0: the newest
+    std::string output;  // empty: stdout
+};
+
+// `platbot export survey …`: reads the store, writes the results, returns the exit code;
+// errors are one line on stderr.
+int export_survey(const config::Config& config, const ExportOptions& options);
+
 std::string version();
 
 }  // namespace platbot::core

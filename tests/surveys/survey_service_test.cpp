@@ -1,0 +1,205 @@
+// Survey rounds over a real SQLite store: opening posts the questions, answers land as
+// votes and texts, anonymity holds in the database, the close posts results with the trend,
+// and a round left open by a stopped bot closes at the next start.
+#include "surveys/survey_service.hpp"
+
+#include <sqlite3.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <memory>
+
+#include "bot/store/store.hpp"
+#include "commands/tokenizer.hpp"
+#include "support/run_loop.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace platbot;
+using Catch::Contains;
+
+class RecordingOutbox final : public chat::Outbox {
+public:
+    std::vector<std::pair<chat::Origin, chat::Reply>> posted;
+    chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
+        posted.emplace_back(to, reply);
+        co_return chat::MessageRef{to.conversation, "m" + std::to_string(posted.size())};
+    }
+    chat::Task<void> update(const chat::MessageRef&, const chat::Reply&) override { co_return; }
+};
+
+surveys::SurveySpec dx_survey(bool anonymous) {
+    surveys::SurveySpec survey;
+    survey.id = "dx";
+    survey.title = "Developer experience";
+    survey.channel = "general";
+    survey.anonymous = anonymous;
+    survey.open_for = std::chrono::hours(72);
+    survey.questions = {{"happy", surveys::QuestionKind::rating, "How happy?", {}},
+                        {"recommend", surveys::QuestionKind::nps, "Recommend?", {}},
+                        {"slowest", surveys::QuestionKind::choice, "What slows you down?", {"CI", "docs"}},
+                        {"wish", surveys::QuestionKind::text, "One wish?", {}}};
+    return survey;
+}
+
+const chat::User alice{"U1", "alice"};
+const chat::User bob{"U2", "bob"};
+
+struct Rig {
+    Rig(const testing::TempDir& folder, bool anonymous = true) {
+        auto opened = store::open_sqlite(folder.file("surveys.db"));
+        REQUIRE(opened);
+        store = std::move(*opened);
+        directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}}, {{"admins", {"alice"}}});
+        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory,
+                                                     polls::PollSettings{"/platform", "admins", std::chrono::milliseconds(10)});
+        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, *store, *store, *polls, directory,
+                                                           std::vector{dx_survey(anonymous)},
+                                                           surveys::SurveySettings{"/platform", "admins", "test"});
+    }
+
+    template <class Service>
+    static chat::Task<void> say_into(Service& service, std::string line, chat::User who, chat::Reply& out) {
+        auto words = commands::tokenize(line);
+        REQUIRE(words);
+        chat::Origin where{"test", "general", "", "", who.id};
+        out = co_await service.run(std::move(*words), std::move(who), std::move(where));
+    }
+
+    template <class Service>
+    chat::Reply say(Service& service, const std::string& line, const chat::User& who) {
+        chat::Reply reply;
+        bool done = false;
+        boost::asio::co_spawn(io, say_into(service, line, who, reply), [&](std::exception_ptr failure) {
+            REQUIRE_FALSE(failure);
+            done = true;
+        });
+        REQUIRE(testing::run_until(io, [&] { return done; }));
+        return reply;
+    }
+    chat::Reply survey(const std::string& line, const chat::User& who) { return say(*surveys, line, who); }
+    chat::Reply poll(const std::string& line, const chat::User& who) { return say(*polls, line, who); }
+
+    // The poll of a question in the newest round.
+    std::string poll_of(const std::string& question, int round = 1) {
+        for (const auto& p : store->round_polls("dx", round))
+            if (p.question_id == question) return p.id;
+        FAIL("no poll for " << question);
+        return {};
+    }
+
+    boost::asio::io_context io;
+    std::unique_ptr<store::Store> store;
+    commands::Directory directory;
+    RecordingOutbox outbox;
+    std::unique_ptr<polls::PollService> polls;
+    std::unique_ptr<surveys::SurveyService> surveys;
+};
+
+int count_rows(const std::string& path, const std::string& sql) {
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    sqlite3_stmt* statement = nullptr;
+    REQUIRE(sqlite3_prepare_v2(raw, sql.c_str(), -1, &statement, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(statement) == SQLITE_ROW);
+    const int n = sqlite3_column_int(statement, 0);
+    sqlite3_finalize(statement);
+    sqlite3_close(raw);
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("Surveys: an admin opens a round: a header, a poll per choice question, and how to answer in text", "[surveys]") {
+    testing::TempDir folder;
+    Rig rig(folder);
+    CHECK_THAT(rig.survey("open dx", bob).text, Contains("Only admins"));
+    CHECK_THAT(rig.survey("open dx", alice).text, Contains("Opened round 1 of dx in #general"));
+    REQUIRE(rig.outbox.posted.size() == 5);
+    CHECK_THAT(rig.outbox.posted[0].second.text, Contains("Developer experience* — round 1, open until") && Contains("anonymous"));
+    CHECK(rig.outbox.posted[0].first.conversation == "general");
+    REQUIRE(rig.outbox.posted[1].second.poll);
+    CHECK(rig.outbox.posted[1].second.poll->options.size() == 5);   // rating 1–5
+    CHECK(rig.outbox.posted[2].second.poll->options.size() == 11);  // NPS 0–10
+    CHECK(rig.outbox.posted[3].second.poll->options[1].label == "docs");
+    CHECK_THAT(rig.outbox.posted[4].second.text, Contains("/platform survey answer dx wish <your answer>"));
+    CHECK_THAT(rig.survey("open dx", alice).text, Contains("still open"));
+    CHECK_THAT(rig.survey("open nosuch", alice).text, Contains("There is no survey 'nosuch'"));
+}
+
+TEST_CASE("Surveys: answers are counted once per person, and an anonymous round keeps no user ids", "[surveys]") {
+    testing::TempDir folder;
+    Rig rig(folder);
+    rig.survey("open dx", alice);
+    const std::string happy = rig.poll_of("happy");
+    const std::string recommend = rig.poll_of("recommend");
+    rig.poll("vote " + happy + " 4", alice);
+    rig.poll("vote " + happy + " 2", bob);
+    rig.poll("vote " + happy + " 5", bob);  // changes bob's answer
+    rig.poll("vote " + recommend + " 10", alice);
+    rig.poll("vote " + recommend + " 6", bob);
+    CHECK_THAT(rig.survey("answer dx wish faster CI", alice).text, Contains("anonymously"));
+    CHECK_THAT(rig.survey("answer dx wish fewer YAML files", bob).text, Contains("Thanks"));
+    CHECK_THAT(rig.survey("answer dx wish fewer YAML files, please", bob).text, Contains("Thanks"));  // replaces
+    CHECK_THAT(rig.survey("answer dx happy 5", bob).text, Contains("no free-text question 'happy'") && Contains("it has wish"));
+
+    const std::string db = folder.file("surveys.db");
+    CHECK(count_rows(db, "SELECT COUNT(*) FROM poll_votes") == 4);
+    CHECK(count_rows(db, "SELECT COUNT(*) FROM survey_text") == 2);
+    CHECK(count_rows(db, "SELECT COUNT(*) FROM poll_votes WHERE voter LIKE '%U1%' OR voter LIKE '%U2%'") == 0);
+    CHECK(count_rows(db, "SELECT COUNT(*) FROM survey_text WHERE respondent LIKE '%U1%' OR respondent LIKE '%U2%'") == 0);
+
+    CHECK_THAT(rig.survey("close dx", alice).text, Contains("Closed round 1"));
+    CHECK(count_rows(db, "SELECT COUNT(*) FROM survey_rounds WHERE round_key <> ''") == 0);
+    CHECK(count_rows(db, "SELECT COUNT(*) FROM polls WHERE voter_key <> ''") == 0);
+    const std::string& results = rig.outbox.posted.back().second.text;
+    CHECK_THAT(results, Contains("Results: Developer experience* — round 1, closed"));
+    CHECK_THAT(results, Contains("average 4.5 of 5 from 2 answers"));
+    CHECK_THAT(results, Contains("NPS 0 from 2 answers: 1 promoters, 0 passives, 1 detractors"));
+    CHECK_THAT(results, Contains("> faster CI") && Contains("> fewer YAML files, please"));
+    CHECK_THAT(rig.survey("answer dx wish too late", alice).text, Contains("No round of dx is open"));
+    CHECK_THAT(rig.poll("vote " + happy + " 1", alice).text, Contains("is closed"));
+}
+
+TEST_CASE("Surveys: the second round's results show the trend, and any round can be read again", "[surveys]") {
+    testing::TempDir folder;
+    Rig rig(folder, false);
+    rig.survey("open dx", alice);
+    rig.poll("vote " + rig.poll_of("happy") + " 2", alice);
+    rig.survey("close dx", alice);
+    rig.survey("open dx", alice);
+    rig.poll("vote " + rig.poll_of("happy", 2) + " 4", alice);
+    rig.survey("close dx", alice);
+    CHECK_THAT(rig.outbox.posted.back().second.text, Contains("average 4.0 of 5 from 1 answers (▲ +2.0 since the round before)"));
+    const auto first = rig.survey("results dx 1", bob);
+    CHECK(first.ephemeral);
+    CHECK_THAT(first.text, Contains("round 1") && Contains("average 2.0 of 5"));
+    CHECK_THAT(rig.survey("results dx 7", bob).text, Contains("has no round '7'"));
+    CHECK_THAT(rig.survey("list", bob).text, Contains("`dx` — Developer experience in #general, last round 2 closed"));
+}
+
+TEST_CASE("Surveys: a round left open by a stopped bot closes at the next start, with its results", "[surveys]") {
+    testing::TempDir folder;
+    {
+        Rig before(folder);
+        before.survey("open dx", alice);
+        before.poll("vote " + before.poll_of("happy") + " 3", bob);
+    }
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(folder.file("surveys.db").c_str(), &raw) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(raw, "UPDATE survey_rounds SET closes_ms = 1000", nullptr, nullptr, nullptr) == SQLITE_OK);
+    sqlite3_close(raw);
+
+    Rig after(folder);
+    bool started = false;
+    boost::asio::co_spawn(after.io, after.surveys->start(), [&](std::exception_ptr failure) {
+        REQUIRE_FALSE(failure);
+        started = true;
+    });
+    REQUIRE(testing::run_until(after.io, [&] { return started; }));
+    CHECK(after.store->find_round("dx", 1)->closed);
+    REQUIRE_FALSE(after.outbox.posted.empty());
+    CHECK_THAT(after.outbox.posted.back().second.text, Contains("round 1, closed") && Contains("average 3.0 of 5 from 1 answers"));
+}
