@@ -9,6 +9,8 @@
 
 namespace platbot::commands {
 
+using chat::for_requester;
+
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -100,14 +102,6 @@ nlohmann::json to_json(const Value& value) {
 chat::Reply say(std::string text) {
     chat::Reply reply;
     reply.text = std::move(text);
-    return reply;
-}
-
-// Only the requester sees it (errors, help), where the platform can do that.
-chat::Reply for_requester(std::string message) {
-    chat::Reply reply;
-    reply.text = std::move(message);
-    reply.ephemeral = true;
     return reply;
 }
 

@@ -114,4 +114,19 @@ Result<std::vector<Token>> tokenize(std::string_view line) {
     return tokens;
 }
 
+std::string as_typed(const Token& token) {
+    switch (token.kind) {
+        case Token::Kind::word: return token.value;
+        case Token::Kind::key_value: return token.key + "=" + token.value;
+        case Token::Kind::option: return "--" + token.key + (token.has_value ? "=" + token.value : "");
+    }
+    return token.value;
+}
+
+std::string as_typed(const std::vector<Token>& tokens, std::size_t first) {
+    std::string out;
+    for (std::size_t i = first; i < tokens.size(); ++i) out += (out.empty() ? "" : " ") + as_typed(tokens[i]);
+    return out;
+}
+
 }  // namespace platbot::commands

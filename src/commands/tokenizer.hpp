@@ -22,6 +22,11 @@ struct Token {
 
 Result<std::vector<Token>> tokenize(std::string_view line);
 
+// A token as the person typed it, quotes aside: `a=b`, `--flag`, `--key=value`.
+std::string as_typed(const Token& token);
+// The tokens from `first` on, as typed, joined by single spaces (free text after a command).
+std::string as_typed(const std::vector<Token>& tokens, std::size_t first);
+
 // Lines are checked before tokenizing: size, control characters, UTF-8.
 inline constexpr std::size_t max_line_bytes = 4000;
 Result<std::string_view> check_line(std::string_view line);

@@ -13,17 +13,12 @@ namespace platbot::feedback {
 using commands::Token;
 using std::chrono::system_clock;
 
+using chat::for_requester;
+
 namespace {
 
 constexpr auto period = std::chrono::hours(24 * 30);
 constexpr std::size_t max_comment_bytes = 500;
-
-chat::Reply for_requester(std::string text) {
-    chat::Reply reply;
-    reply.text = std::move(text);
-    reply.ephemeral = true;
-    return reply;
-}
 
 double uniform() {
     static thread_local std::mt19937 random{std::random_device{}()};
@@ -71,12 +66,7 @@ chat::Task<chat::Reply> FeedbackService::run(std::vector<Token> words, chat::Use
     const std::string rating = text::to_lower(words[1].value);
     if (rating != "good" && rating != "bad")
         co_return for_requester("say good or bad after the job id — " + usage);
-    std::vector<std::string> rest;
-    for (std::size_t i = 2; i < words.size(); ++i)
-        rest.push_back(words[i].kind == Token::Kind::key_value ? words[i].key + "=" + words[i].value
-                       : words[i].kind == Token::Kind::option ? "--" + words[i].key + (words[i].has_value ? "=" + words[i].value : "")
-                                                              : words[i].value);
-    co_return answer(text::to_lower(words[0].value), rating == "good", text::join(rest, " "), who);
+    co_return answer(text::to_lower(words[0].value), rating == "good", commands::as_typed(words, 2), who);
 }
 
 chat::Reply FeedbackService::answer(const std::string& job_id, bool good, std::string comment, const chat::User& who) {

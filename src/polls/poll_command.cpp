@@ -11,16 +11,6 @@ using commands::Token;
 
 namespace {
 
-// A token as the person typed it: `a=b` stays `a=b`.
-std::string token_text(const Token& token) {
-    switch (token.kind) {
-        case Token::Kind::word: return token.value;
-        case Token::Kind::key_value: return token.key + "=" + token.value;
-        case Token::Kind::option: return "--" + token.key + (token.has_value ? "=" + token.value : "");
-    }
-    return token.value;
-}
-
 Result<PollCommand> parse_action(const std::vector<Token>& words, std::string_view prefix) {
     const std::string verb = text::to_lower(words[0].value);
     PollAction action;
@@ -62,7 +52,7 @@ Result<PollCommand> parse_poll_command(const std::vector<Token>& words, std::str
     for (std::size_t i = 0; i < words.size(); ++i) {
         const Token& token = words[i];
         if (token.kind != Token::Kind::option) {
-            texts.push_back(std::string(text::trim(token_text(token))));
+            texts.push_back(std::string(text::trim(commands::as_typed(token))));
             continue;
         }
         const std::string key = text::to_lower(token.key);
@@ -82,7 +72,7 @@ Result<PollCommand> parse_poll_command(const std::vector<Token>& words, std::str
             poll.closes_after = *after;
         } else {
             const auto near = text::closest(key, {"multi", "anonymous", "closes"}, 1);
-            return fail("unknown option " + token_text(token) +
+            return fail("unknown option " + commands::as_typed(token) +
                         (near.empty() ? std::string(" — the options are --multi, --anonymous and --closes")
                                       : " — did you mean --" + near.front() + "?"));
         }

@@ -16,17 +16,13 @@ namespace platbot::polls {
 
 using std::chrono::system_clock;
 
+using chat::for_requester;
+
 namespace {
 
-// Only the one who asked sees it.
-chat::Reply for_requester(std::string text) {
-    chat::Reply reply;
-    reply.text = std::move(text);
-    reply.ephemeral = true;
-    return reply;
+chat::Reply no_such_poll(const std::string& id) {
+    return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
 }
-
-std::string display_name(const chat::User& who) { return who.name.empty() ? who.id : who.name; }
 
 template <class Duration>
 std::chrono::milliseconds until(Duration wait) {
@@ -67,7 +63,7 @@ chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat:
     poll.multi = draft.multi;
     poll.anonymous = draft.anonymous;
     poll.creator_id = who.id;
-    poll.creator_name = display_name(who);
+    poll.creator_name = chat::display_name(who);
     poll.created = system_clock::now();
     if (draft.closes_after) poll.closes = poll.created + *draft.closes_after;
     const auto closes = poll.closes;
@@ -100,7 +96,7 @@ chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Ori
 
 chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who) {
     const auto poll = store_.find_poll(id);
-    if (!poll) co_return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+    if (!poll) co_return no_such_poll(id);
     if (option < 0 || option >= static_cast<int>(poll->options.size()))
         co_return for_requester("Poll `" + id + "` has options 1 to " + std::to_string(poll->options.size()) + ".");
     const std::string& label = poll->options[static_cast<std::size_t>(option)];
@@ -108,7 +104,7 @@ chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User
         case store::VoteOutcome::closed:
             co_return for_requester("Poll `" + id + "` is closed, so that vote was not counted — the results are in the channel.");
         case store::VoteOutcome::unknown:
-            co_return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+            co_return no_such_poll(id);
         case store::VoteOutcome::unchanged: co_return for_requester("You had already chosen *" + label + "*.");
         case store::VoteOutcome::counted:
             schedule_refresh(id);
@@ -121,22 +117,23 @@ chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User
             schedule_refresh(id);
             co_return for_requester("Took back *" + label + "*.");
     }
-    co_return for_requester("There is no poll `" + id + "`.");
+    co_return no_such_poll(id);
 }
 
 chat::Task<chat::Reply> PollService::close(std::string id, chat::User who) {
     const auto poll = store_.find_poll(id);
-    if (!poll) co_return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+    if (!poll) co_return no_such_poll(id);
     if (poll->closed) co_return for_requester("Poll `" + id + "` is already closed.");
     if (who.id != poll->creator_id && !directory_.in_group(who, settings_.admin_group))
         co_return for_requester("Only " + poll->creator_name + " or an admin can close poll `" + id + "`.");
-    co_await close_poll(id, display_name(who));
+    std::string closer = chat::display_name(who);  // named: no temporaries inside co_await (g++ 12)
+    co_await close_poll(id, std::move(closer));
     co_return for_requester("Closed poll `" + id + "`; the results are in the channel.");
 }
 
 chat::Reply PollService::results(const std::string& id) const {
     const auto poll = store_.find_poll(id);
-    if (!poll) return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+    if (!poll) return no_such_poll(id);
     std::string text = results_text(*poll, store_.tally(id));
     if (!poll->closed) text += "\n_So far: the poll is still open._";
     return for_requester(text);

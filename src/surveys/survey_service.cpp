@@ -15,14 +15,9 @@ namespace platbot::surveys {
 using commands::Token;
 using std::chrono::system_clock;
 
-namespace {
+using chat::for_requester;
 
-chat::Reply for_requester(std::string text) {
-    chat::Reply reply;
-    reply.text = std::move(text);
-    reply.ephemeral = true;
-    return reply;
-}
+namespace {
 
 // Long waits wake up now and then to follow changes of the wall clock.
 constexpr std::chrono::hours longest_sleep{6};
@@ -184,8 +179,9 @@ chat::Task<chat::Reply> SurveyService::run(std::vector<Token> words, chat::User 
     const std::string& prefix = settings_.prefix;
     const std::string usage = "usage: `" + prefix + " survey list`, `" + prefix + " survey results <id> [round]`, `" + prefix +
                               " survey answer <id> <question> <text>`, and for admins `" + prefix + " survey open|close <id>`";
-    for (const auto& word : words)
-        if (word.kind != Token::Kind::word && &word - words.data() < 3) co_return for_requester(usage);
+    // The verb, the survey id and the question id are plain words; free text may hold anything.
+    for (std::size_t i = 0; i < words.size() && i < 3; ++i)
+        if (words[i].kind != Token::Kind::word) co_return for_requester(usage);
     const std::string verb = words.empty() ? "" : text::to_lower(words[0].value);
     if (verb == "list" && words.size() == 1) co_return list();
     if (words.size() < 2) co_return for_requester(usage);
@@ -210,11 +206,7 @@ chat::Task<chat::Reply> SurveyService::run(std::vector<Token> words, chat::User 
         co_return for_requester(results_text(collect_results(*survey, *round, surveys_, polls_)));
     }
     if (verb == "answer" && words.size() >= 4) {
-        std::vector<std::string> rest;
-        for (std::size_t i = 3; i < words.size(); ++i)
-            rest.push_back(words[i].kind == Token::Kind::key_value ? words[i].key + "=" + words[i].value
-                           : words[i].kind == Token::Kind::option ? "--" + words[i].key : words[i].value);
-        co_return answer(*survey, words[2].value, text::join(rest, " "), who);
+        co_return answer(*survey, words[2].value, commands::as_typed(words, 3), who);
     }
     if ((verb == "open" || verb == "close") && words.size() == 2) {
         if (!directory_.in_group(who, settings_.admin_group))

@@ -46,7 +46,7 @@ public:
     // the open ones, and starts each schedule.
     chat::Task<void> start();
 
-    // Opens the next round now; nullopt-like 0 when one is still open.
+    // Opens the next round now and returns its number; 0 when one is still open.
     chat::Task<int> open_round(const SurveySpec& survey);
     chat::Task<void> close_round(const SurveySpec& survey, int round);
 

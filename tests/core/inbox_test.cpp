@@ -64,13 +64,17 @@ std::vector<Admission> admit_together(boost::asio::io_context& io, core::Inbox& 
     return results;
 }
 
+// A fresh inbox over a real SQLite file, for the tests that need nothing else.
+struct InboxRig {
+    testing::TempDir folder;
+    CountingInbox store{folder};
+    boost::asio::io_context io;
+    core::Inbox inbox{io.get_executor(), store};
+};
+
 }  // namespace
 
-TEST_CASE("Inbox: events that arrive together share one write", "[core][inbox]") {
-    testing::TempDir folder;
-    CountingInbox store(folder);
-    boost::asio::io_context io;
-    core::Inbox inbox(io.get_executor(), store);
+TEST_CASE_METHOD(InboxRig, "Inbox: events that arrive together share one write", "[core][inbox]") {
 
     std::vector<std::string> ids;
     for (int i = 0; i < 50; ++i) ids.push_back("ev-" + std::to_string(i));
@@ -81,11 +85,7 @@ TEST_CASE("Inbox: events that arrive together share one write", "[core][inbox]")
     CHECK(store.unfinished_inbox().size() == 50);
 }
 
-TEST_CASE("Inbox: a second delivery is a duplicate, in the same write, in flight, and once finished", "[core][inbox]") {
-    testing::TempDir folder;
-    CountingInbox store(folder);
-    boost::asio::io_context io;
-    core::Inbox inbox(io.get_executor(), store);
+TEST_CASE_METHOD(InboxRig, "Inbox: a second delivery is a duplicate, in the same write, in flight, and once finished", "[core][inbox]") {
 
     CHECK(admit_together(io, inbox, {"a", "a"}) == std::vector{Admission::first, Admission::duplicate});
     const int writes = store.writes;
@@ -97,11 +97,7 @@ TEST_CASE("Inbox: a second delivery is a duplicate, in the same write, in flight
     CHECK(store.unfinished_inbox().empty());
 }
 
-TEST_CASE("Inbox: when the store fails, nothing is acknowledged, and the next delivery goes through", "[core][inbox]") {
-    testing::TempDir folder;
-    CountingInbox store(folder);
-    boost::asio::io_context io;
-    core::Inbox inbox(io.get_executor(), store);
+TEST_CASE_METHOD(InboxRig, "Inbox: when the store fails, nothing is acknowledged, and the next delivery goes through", "[core][inbox]") {
 
     store.broken = true;
     CHECK(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::unrecorded, Admission::unrecorded});
@@ -109,11 +105,7 @@ TEST_CASE("Inbox: when the store fails, nothing is acknowledged, and the next de
     CHECK(admit_together(io, inbox, {"a"}) == std::vector{Admission::first});
 }
 
-TEST_CASE("Inbox: a finished mark that could not be written is written with the next one", "[core][inbox]") {
-    testing::TempDir folder;
-    CountingInbox store(folder);
-    boost::asio::io_context io;
-    core::Inbox inbox(io.get_executor(), store);
+TEST_CASE_METHOD(InboxRig, "Inbox: a finished mark that could not be written is written with the next one", "[core][inbox]") {
 
     REQUIRE(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::first, Admission::first});
     store.broken = true;
@@ -198,11 +190,7 @@ TEST_CASE("Inbox: finished ids are forgotten once they are older than keep_ids",
     CHECK(admit_together(io, inbox, {"old"}) == std::vector{Admission::first});
 }
 
-TEST_CASE("Inbox: an event without an id goes through unrecorded", "[core][inbox]") {
-    testing::TempDir folder;
-    CountingInbox store(folder);
-    boost::asio::io_context io;
-    core::Inbox inbox(io.get_executor(), store);
+TEST_CASE_METHOD(InboxRig, "Inbox: an event without an id goes through unrecorded", "[core][inbox]") {
 
     CHECK(admit_together(io, inbox, {"", ""}) == std::vector{Admission::first, Admission::first});
     CHECK(store.writes == 0);

@@ -26,15 +26,21 @@ void exec(sqlite3* db, const std::string& sql) {
     REQUIRE(text.empty());
 }
 
+// The loop's connection, as the store opens it: WAL mode, one thread.
+sqlite3* open_wal(const std::string& path) {
+    sqlite3* db = nullptr;
+    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) ==
+            SQLITE_OK);
+    exec(db, "PRAGMA journal_mode=WAL");
+    return db;
+}
+
 }  // namespace
 
 TEST_CASE("WalCheckpointer copies a long log back into the database on its own thread", "[store]") {
     TempDir dir;
     const auto path = dir.file("wal.db");
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) ==
-            SQLITE_OK);
-    exec(db, "PRAGMA journal_mode=WAL");
+    sqlite3* db = open_wal(path);
     exec(db, "CREATE TABLE blobs (id INTEGER PRIMARY KEY, data BLOB NOT NULL)");
     {
         WalCheckpointer checkpointer(db, path);
@@ -54,10 +60,7 @@ TEST_CASE("WalCheckpointer copies a long log back into the database on its own t
 TEST_CASE("WalCheckpointer stays idle while the log is short, and stops at once", "[store]") {
     TempDir dir;
     const auto path = dir.file("quiet.db");
-    sqlite3* db = nullptr;
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr) ==
-            SQLITE_OK);
-    exec(db, "PRAGMA journal_mode=WAL");
+    sqlite3* db = open_wal(path);
     exec(db, "CREATE TABLE t (x)");
     {
         WalCheckpointer checkpointer(db, path);

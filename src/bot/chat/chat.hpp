@@ -82,6 +82,18 @@ struct Reply {
     bool ephemeral = false;  // only the requester sees it, where the platform can do that
 };
 
+// An answer only the requester sees (errors, help, confirmations of a vote), where the
+// platform can do that.
+inline Reply for_requester(std::string text) {
+    Reply reply;
+    reply.text = std::move(text);
+    reply.ephemeral = true;
+    return reply;
+}
+
+// How to call someone in a reply: their name, or their id when the platform sent none.
+inline const std::string& display_name(const User& user) { return user.name.empty() ? user.id : user.name; }
+
 // Identifies a message the bot posted, so it can be updated in place later.
 struct MessageRef {
     std::string conversation;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bot/common/json_field.hpp"
 #include "bot/net/one_shot.hpp"
 
 namespace platbot::core {
@@ -57,11 +58,7 @@ std::string serialise_event(const chat::ChatEvent& event) {
 std::optional<chat::ChatEvent> parse_event(const std::string& text) {
     const json in = json::parse(text, nullptr, false);
     if (!in.is_object()) return std::nullopt;
-    const auto string_at = [](const json& object, const char* key) {
-        const auto found = object.find(key);
-        return found != object.end() && found->is_string() ? found->get<std::string>() : std::string();
-    };
-    const auto kind = parse_kind(string_at(in, "kind"));
+    const auto kind = parse_kind(string_field(in, "kind"));
     if (!kind) return std::nullopt;
     static const json empty = json::object();
     const auto object_at = [&](const char* key) -> const json& {
@@ -70,16 +67,16 @@ std::optional<chat::ChatEvent> parse_event(const std::string& text) {
     };
     chat::ChatEvent event;
     event.kind = *kind;
-    event.id = string_at(in, "id");
-    event.correlation_id = string_at(in, "correlation_id");
+    event.id = string_field(in, "id");
+    event.correlation_id = string_field(in, "correlation_id");
     const json& user = object_at("user");
-    event.user = {string_at(user, "id"), string_at(user, "name")};
+    event.user = {string_field(user, "id"), string_field(user, "name")};
     const json& origin = object_at("origin");
-    event.origin = {string_at(origin, "adapter"), string_at(origin, "conversation"), string_at(origin, "thread"),
-                    string_at(origin, "message_id"), string_at(origin, "requester")};
-    event.text = string_at(in, "text");
-    event.action_id = string_at(in, "action_id");
-    event.value = string_at(in, "value");
+    event.origin = {string_field(origin, "adapter"), string_field(origin, "conversation"), string_field(origin, "thread"),
+                    string_field(origin, "message_id"), string_field(origin, "requester")};
+    event.text = string_field(in, "text");
+    event.action_id = string_field(in, "action_id");
+    event.value = string_field(in, "value");
     return event;
 }
 
@@ -90,16 +87,11 @@ struct Inbox::Batch {
     net::OneShot written;
 };
 
-struct Inbox::Timer {
-    explicit Timer(const asio::any_io_executor& executor) : timer(executor) {}
-    asio::steady_timer timer;
-};
-
 Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, InboxOptions options)
     : executor_(std::move(executor)),
       store_(store),
       options_(options),
-      timer_(std::make_unique<Timer>(executor_)),
+      timer_(executor_),
       alive_(std::make_shared<bool>(true)) {}
 
 Inbox::~Inbox() {
@@ -148,8 +140,8 @@ void Inbox::schedule_flush(std::chrono::steady_clock::time_point when) {
     flush_at_ = when;
     // A timer that is already due still fires only after the work queued now and the I/O
     // that is ready with it: that work's writes join this transaction.
-    timer_->timer.expires_at(when);
-    timer_->timer.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
+    timer_.expires_at(when);
+    timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
         if (error == asio::error::operation_aborted || !alive.lock()) return;  // moved earlier, or gone
         flush();
     });
@@ -159,7 +151,7 @@ void Inbox::flush() {
     last_flush_ = std::chrono::steady_clock::now();
     if (flush_at_) {
         flush_at_.reset();
-        timer_->timer.cancel();
+        timer_.cancel();
     }
     auto batch = std::move(batch_);
     batch_.reset();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "bot/chat/adapter.hpp"
 #include "bot/store/inbox.hpp"
@@ -56,7 +57,6 @@ public:
 
 private:
     struct Batch;
-    struct Timer;
     void schedule_flush(std::chrono::steady_clock::time_point when);
 
     boost::asio::any_io_executor executor_;
@@ -64,7 +64,7 @@ private:
     InboxOptions options_;
     std::shared_ptr<Batch> batch_;
     std::vector<std::string> finished_;
-    std::unique_ptr<Timer> timer_;
+    boost::asio::steady_timer timer_;
     std::optional<std::chrono::steady_clock::time_point> flush_at_;
     std::chrono::steady_clock::time_point last_flush_{};
     // Admitted and not yet finished: a second delivery in flight is a duplicate without

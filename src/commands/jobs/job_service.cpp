@@ -205,7 +205,7 @@ chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invo
     r.line = request.line;
     r.args_json = request.args_json;
     r.requester_id = request.user.id;
-    r.requester_name = request.user.name.empty() ? request.user.id : request.user.name;
+    r.requester_name = chat::display_name(request.user);
     r.adapter = request.origin.adapter;
     r.conversation = request.origin.conversation;
     r.thread = request.origin.thread;
@@ -449,7 +449,7 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
         co_return say("Only members of " + rule.group + " can approve job `" + job->record.id + "`.");
     if (!job->approvers.insert(who.id).second)
         co_return say("You already approved job `" + job->record.id + "`.");
-    const std::string name = who.name.empty() ? who.id : who.name;
+    const std::string name = chat::display_name(who);
     store_.add_job_event({job->record.id, SystemClock::now(), "approved", who.id,
                           std::to_string(job->approvers.size()) + "/" + std::to_string(rule.count)});
     if (static_cast<int>(job->approvers.size()) < rule.count) {
@@ -479,7 +479,7 @@ chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& 
     const auto groups = directory_.groups_of(directory_.resolve(who));
     if (who.id != job->record.requester_id && std::find(groups.begin(), groups.end(), rule.group) == groups.end())
         co_return say("Only members of " + rule.group + " can deny job `" + job->record.id + "`.");
-    const std::string name = who.name.empty() ? who.id : who.name;
+    const std::string name = chat::display_name(who);
     std::string why = "denied by " + name + (reason.empty() ? "" : ": " + reason);
     co_await finish_waiting(job, JobState::cancelled, std::move(why), who, "denied");
     co_return say("Denied job `" + job->record.id + "`.");
@@ -494,7 +494,7 @@ chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User
     }
     if (who.id != job->record.requester_id && !is_admin(who))
         co_return say("Only " + job->record.requester_name + " or an admin can cancel job `" + job->record.id + "`.");
-    const std::string name = who.name.empty() ? who.id : who.name;
+    const std::string name = chat::display_name(who);
     if (job->record.state == JobState::running) {
         job->record.outcome = "cancelled by " + name;
         store_.add_job_event({job->record.id, SystemClock::now(), "cancel-requested", who.id, ""});
@@ -558,7 +558,7 @@ chat::Reply JobService::audit(const chat::User& who, std::size_t limit) const {
         text += "\n• " + text::format_utc(event.time) + " `" + event.job_id + "` " + event.kind;
         if (!event.actor_id.empty()) {
             const auto actor = directory_.resolve({event.actor_id, ""});
-            text += " by " + (actor.name.empty() ? actor.id : actor.name);
+            text += " by " + chat::display_name(actor);
         }
         if (!event.detail.empty()) text += " — " + event.detail;
     }

@@ -126,7 +126,7 @@ void ConsoleAdapter::print(const std::string& text) {
 
 void ConsoleAdapter::prompt() {
     if (!options_.interactive) return;
-    const std::string name = options_.user.name.empty() ? options_.user.id : options_.user.name;
+    const std::string name = display_name(options_.user);
     std::fprintf(options_.output, "%s@#%s> ", name.c_str(), options_.channel.c_str());
     std::fflush(options_.output);
 }
@@ -242,7 +242,7 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
             co_return;
         }
         options_.user = user_named(args[1]);
-        print("* you are now " + (options_.user.name.empty() ? options_.user.id : options_.user.name) + " (" +
+        print("* you are now " + display_name(options_.user) + " (" +
               options_.user.id + ")");
     } else if (verb == ":channel") {
         if (args.size() != 2 || strip_hash(args[1]).empty()) {
@@ -264,7 +264,7 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
             co_return;
         }
         const Button button = last_buttons_[n - 1];
-        print("* " + (options_.user.name.empty() ? options_.user.id : options_.user.name) + " clicked [" +
+        print("* " + display_name(options_.user) + " clicked [" +
               button.label + "]");
         ChatEvent event = new_event(EventKind::button);
         event.action_id = button.action_id;
@@ -279,7 +279,7 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
         event.user = user_named(args[1]);
         event.origin.requester = event.user.id;
         if (args.size() == 3) event.origin.conversation = strip_hash(args[2]);
-        print("* " + (event.user.name.empty() ? event.user.id : event.user.name) + " joined #" +
+        print("* " + display_name(event.user) + " joined #" +
               event.origin.conversation);
         co_await sink.handle(std::move(event));
     } else {

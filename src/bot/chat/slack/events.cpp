@@ -50,79 +50,73 @@ ChatEvent base_event(EventKind kind, std::string id, User user, std::string chan
 }
 
 Translation slash_command(const json& payload, const std::string& envelope_id, const BotIdentity& bot) {
-    const std::string user_id = field(payload, "user_id");
-    const std::string channel = field(payload, "channel_id");
+    const std::string user_id = string_field(payload, "user_id");
+    const std::string channel = string_field(payload, "channel_id");
     if (user_id.empty() || channel.empty()) return skip("slash command without user_id or channel_id");
-    ChatEvent event = base_event(EventKind::message, envelope_id, {user_id, field(payload, "user_name")}, channel);
-    event.text = as_command(bot.prefix, decode_message_text(field(payload, "text")));
+    ChatEvent event = base_event(EventKind::message, envelope_id, {user_id, string_field(payload, "user_name")}, channel);
+    event.text = as_command(bot.prefix, decode_message_text(string_field(payload, "text")));
     return {std::move(event), {}};
 }
 
 Translation event_callback(const json& payload, const std::string& envelope_id, const BotIdentity& bot) {
-    if (field(payload, "type") != "event_callback") return skip("events_api payload of type '" + field(payload, "type") + "'");
+    if (string_field(payload, "type") != "event_callback") return skip("events_api payload of type '" + string_field(payload, "type") + "'");
     const json& event = obj(payload, "event");
-    std::string id = field(payload, "event_id");
+    std::string id = string_field(payload, "event_id");
     if (id.empty()) id = envelope_id;
-    const std::string type = field(event, "type");
+    const std::string type = string_field(event, "type");
 
     if (type == "member_joined_channel") {
-        const std::string user = field(event, "user");
+        const std::string user = string_field(event, "user");
         if (user.empty() || user == bot.user_id) return skip("member_joined_channel for the bot or nobody");
-        return {base_event(EventKind::member_joined, id, {user, ""}, field(event, "channel")), {}};
+        return {base_event(EventKind::member_joined, id, {user, ""}, string_field(event, "channel")), {}};
     }
     if (type == "team_join") {
         const json& user = obj(event, "user");
-        if (field(user, "id").empty()) return skip("team_join without a user id");
+        if (string_field(user, "id").empty()) return skip("team_join without a user id");
         if (user.value("is_bot", false)) return skip("team_join of a bot");
-        std::string name = field(obj(user, "profile"), "display_name");
-        if (name.empty()) name = field(user, "name");
-        return {base_event(EventKind::member_joined, id, {field(user, "id"), name}, ""), {}};
+        std::string name = string_field(obj(user, "profile"), "display_name");
+        if (name.empty()) name = string_field(user, "name");
+        return {base_event(EventKind::member_joined, id, {string_field(user, "id"), name}, ""), {}};
     }
     if (type != "message" && type != "app_mention") return skip("event type '" + type + "'");
 
     // The loop guard: anything a bot wrote, this one included.
-    if (!field(event, "bot_id").empty() || event.contains("bot_profile")) return skip("a bot's message");
-    const std::string user = field(event, "user");
+    if (!string_field(event, "bot_id").empty() || event.contains("bot_profile")) return skip("a bot's message");
+    const std::string user = string_field(event, "user");
     if (user.empty() || user == bot.user_id) return skip("a message without a person");
-    if (!field(event, "subtype").empty()) return skip("message subtype '" + field(event, "subtype") + "'");
-    if (type == "message" && field(event, "channel_type") != "im") return skip("a channel message without a mention");
+    if (!string_field(event, "subtype").empty()) return skip("message subtype '" + string_field(event, "subtype") + "'");
+    if (type == "message" && string_field(event, "channel_type") != "im") return skip("a channel message without a mention");
 
-    ChatEvent out = base_event(EventKind::message, id, {user, ""}, field(event, "channel"));
-    out.origin.thread = field(event, "thread_ts");
-    out.origin.message_id = field(event, "ts");
-    out.text = as_command(bot.prefix, decode_message_text(without_mentions_of(field(event, "text"), bot.user_id)));
+    ChatEvent out = base_event(EventKind::message, id, {user, ""}, string_field(event, "channel"));
+    out.origin.thread = string_field(event, "thread_ts");
+    out.origin.message_id = string_field(event, "ts");
+    out.text = as_command(bot.prefix, decode_message_text(without_mentions_of(string_field(event, "text"), bot.user_id)));
     return {std::move(out), {}};
 }
 
 Translation interactive(const json& payload, const std::string& envelope_id) {
-    const std::string type = field(payload, "type");
+    const std::string type = string_field(payload, "type");
     if (type != "block_actions") return skip("interactive payload of type '" + type + "'");
     const json& user = obj(payload, "user");
     const auto actions = payload.find("actions");
-    if (field(user, "id").empty() || actions == payload.end() || !actions->is_array() || actions->empty())
+    if (string_field(user, "id").empty() || actions == payload.end() || !actions->is_array() || actions->empty())
         return skip("block_actions without a user or an action");
     const json& action = actions->front();
     const json& container = obj(payload, "container");
-    std::string channel = field(obj(payload, "channel"), "id");
-    if (channel.empty()) channel = field(container, "channel_id");
+    std::string channel = string_field(obj(payload, "channel"), "id");
+    if (channel.empty()) channel = string_field(container, "channel_id");
     if (channel.empty()) return skip("block_actions outside a conversation");
-    std::string name = field(user, "username");
-    if (name.empty()) name = field(user, "name");
-    ChatEvent event = base_event(EventKind::button, envelope_id, {field(user, "id"), name}, channel);
-    event.action_id = neutral_action_id(field(action, "action_id"));
-    event.value = field(action, "value");
-    event.origin.message_id = field(container, "message_ts");
-    event.origin.thread = field(obj(payload, "message"), "thread_ts");
+    std::string name = string_field(user, "username");
+    if (name.empty()) name = string_field(user, "name");
+    ChatEvent event = base_event(EventKind::button, envelope_id, {string_field(user, "id"), name}, channel);
+    event.action_id = neutral_action_id(string_field(action, "action_id"));
+    event.value = string_field(action, "value");
+    event.origin.message_id = string_field(container, "message_ts");
+    event.origin.thread = string_field(obj(payload, "message"), "thread_ts");
     return {std::move(event), {}};
 }
 
 }  // namespace
-
-std::string field(const json& object, const char* key) {
-    if (!object.is_object()) return {};
-    auto it = object.find(key);
-    return it != object.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::string decode_message_text(std::string_view text) {
     std::string out;

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bot/common/json_field.hpp"  // string_field, for Slack payloads too
+
 #include "bot/chat/chat.hpp"
 
 namespace platbot::chat::slack {
@@ -28,9 +30,6 @@ struct Translation {
 // payload, `envelope_id` the dedupe fallback for payloads without their own id.
 Translation translate(std::string_view type, const nlohmann::json& payload, const std::string& envelope_id,
                       const BotIdentity& bot);
-
-// A string field of a Slack payload, or empty when it is absent, null or not a string.
-std::string field(const nlohmann::json& object, const char* key);
 
 // Slack's message text as typed: entities decoded and links (<https://x|label>) reduced to
 // the URL; user and channel mentions (<@U1>, <#C1|name>) stay for the parser to read.

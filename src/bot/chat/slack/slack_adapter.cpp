@@ -78,10 +78,10 @@ Task<void> SlackAdapter::run(EventSink& sink) {
         throw std::runtime_error("could not check the bot token with Slack at " + options_.api.base_url +
                                  " (auth.test: " + auth.error + ") — check slack.api_url and the network");
     }
-    identity_.user_id = field(auth.body, "user_id");
-    identity_.bot_id = field(auth.body, "bot_id");
-    spdlog::info("slack: signed in to team {} ({}) as {} ({})", field(auth.body, "team"), field(auth.body, "team_id"),
-                 field(auth.body, "user"), identity_.user_id);
+    identity_.user_id = string_field(auth.body, "user_id");
+    identity_.bot_id = string_field(auth.body, "bot_id");
+    spdlog::info("slack: signed in to team {} ({}) as {} ({})", string_field(auth.body, "team"), string_field(auth.body, "team_id"),
+                 string_field(auth.body, "user"), identity_.user_id);
 
     if (options_.delivery == Delivery::socket_mode) {
         for (int slot = 0; slot < options_.connections; ++slot) {
@@ -118,7 +118,7 @@ Task<void> SlackAdapter::keep_connected(int slot) {
             ++failures;
             continue;
         }
-        std::string url = field(opened.body, "url");
+        std::string url = string_field(opened.body, "url");
         if (const auto colon = url.find("://"); !options_.socket_scheme.empty() && colon != std::string::npos)
             url = options_.socket_scheme + url.substr(colon);
         net::WebSocketOptions socket_options;
@@ -156,13 +156,13 @@ Task<SlackAdapter::Ended> SlackAdapter::serve(std::shared_ptr<net::WebSocket> so
             spdlog::warn("slack: connection {}: ignored a frame that is not a JSON object ({} bytes)", slot, frame->size());
             continue;
         }
-        const std::string type = field(message, "type");
+        const std::string type = string_field(message, "type");
         if (type == "hello") {
             spdlog::info("slack: connection {} is open", slot);
             continue;
         }
         if (type == "disconnect") {
-            const std::string reason = field(message, "reason");
+            const std::string reason = string_field(message, "reason");
             if (reason == "link_disabled") {
                 fail_fatally("Slack disabled Socket Mode for this app (link_disabled) — turn Socket Mode on in the "
                              "app's settings, then start the bot again");
@@ -182,15 +182,15 @@ Task<SlackAdapter::Ended> SlackAdapter::serve(std::shared_ptr<net::WebSocket> so
 }
 
 void SlackAdapter::on_envelope(const std::shared_ptr<net::WebSocket>& socket, const json& message) {
-    std::string envelope_id = field(message, "envelope_id");
+    std::string envelope_id = string_field(message, "envelope_id");
     if (envelope_id.empty()) {
-        spdlog::warn("slack: ignored a frame of type '{}' without an envelope_id", field(message, "type"));
+        spdlog::warn("slack: ignored a frame of type '{}' without an envelope_id", string_field(message, "type"));
         return;
     }
     static const json no_payload;
     const auto payload = message.find("payload");
     Translation translation =
-        translate(field(message, "type"), payload != message.end() ? *payload : no_payload, envelope_id, identity_);
+        translate(string_field(message, "type"), payload != message.end() ? *payload : no_payload, envelope_id, identity_);
     if (!translation.event) {
         socket->send(json{{"envelope_id", envelope_id}}.dump());
         spdlog::debug("slack: envelope {} skipped: {}", envelope_id, translation.skipped);
@@ -253,9 +253,9 @@ Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net:
     if (endpoint == Endpoint::events) {
         payload = json::parse(request.body, nullptr, false);
         if (payload.is_discarded() || !payload.is_object()) co_return answer(400, R"({"error":"the body is not a JSON object"})");
-        if (field(payload, "type") == "url_verification") co_return answer(200, json{{"challenge", field(payload, "challenge")}}.dump());
+        if (string_field(payload, "type") == "url_verification") co_return answer(200, json{{"challenge", string_field(payload, "challenge")}}.dump());
         type = "events_api";
-        id = field(payload, "event_id");
+        id = string_field(payload, "event_id");
     } else {
         payload = json::object();
         for (auto& [name, value] : text::form_fields(request.body)) payload[name] = value;
@@ -264,10 +264,10 @@ Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net:
             if (payload.is_discarded() || !payload.is_object())
                 co_return answer(400, R"({"error":"the payload field is not a JSON object"})");
             type = "interactive";
-            id = field(payload, "trigger_id");
+            id = string_field(payload, "trigger_id");
         } else {
             type = "slash_commands";
-            id = field(payload, "trigger_id");
+            id = string_field(payload, "trigger_id");
         }
     }
     if (id.empty()) id = request.header("x-slack-request-timestamp") + ":" + request.header("x-slack-signature");
@@ -315,8 +315,8 @@ Task<SlackAdapter::Profile> SlackAdapter::profile(const std::string& user_id) {
     Profile found;
     if (info.ok) {
         const json& user = info.body.contains("user") ? info.body["user"] : json::object();
-        found = {field(user, "name"), field(user, "tz")};
-        if (found.name.empty() && user.contains("profile")) found.name = field(user["profile"], "display_name");
+        found = {string_field(user, "name"), string_field(user, "tz")};
+        if (found.name.empty() && user.contains("profile")) found.name = string_field(user["profile"], "display_name");
         profiles_[user_id] = {found, std::chrono::steady_clock::now() + options_.user_cache_ttl, nullptr};
     } else {
         profiles_.erase(user_id);  // not cached: the next event asks again
@@ -344,8 +344,8 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
     if (!to.thread.empty()) message["thread_ts"] = to.thread;
     const ApiResult sent = co_await api_.call("chat.postMessage", message);
     if (sent.ok) {
-        std::string where = field(sent.body, "channel");
-        co_return MessageRef{where.empty() ? channel : where, field(sent.body, "ts")};
+        std::string where = string_field(sent.body, "channel");
+        co_return MessageRef{where.empty() ? channel : where, string_field(sent.body, "ts")};
     }
     if (cannot_post_there(sent.error) && !to.requester.empty()) co_return co_await post_to_requester(to, reply, sent.error);
     co_return MessageRef{channel, ""};
@@ -359,7 +359,7 @@ Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& 
     } else {
         const json args{{"users", to.requester}};
         const ApiResult opened = co_await api_.call("conversations.open", args);
-        if (opened.ok && opened.body.contains("channel")) dm = field(opened.body["channel"], "id");
+        if (opened.ok && opened.body.contains("channel")) dm = string_field(opened.body["channel"], "id");
         if (dm.empty()) co_return MessageRef{to.conversation, ""};
         dm_channels_[to.requester] = dm;
     }
@@ -373,7 +373,7 @@ Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& 
     }
     const ApiResult sent = co_await api_.call("chat.postMessage", message);
     if (!sent.ok) co_return MessageRef{dm, ""};
-    co_return MessageRef{dm, field(sent.body, "ts")};
+    co_return MessageRef{dm, string_field(sent.body, "ts")};
 }
 
 Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {

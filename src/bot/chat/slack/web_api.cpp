@@ -7,6 +7,7 @@
 #include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/one_shot.hpp"
@@ -95,9 +96,8 @@ std::string form_encode(const json& args) {
 }
 
 std::string channel_of(const std::string& method, const json& args) {
-    if (method.rfind("chat.", 0) != 0 || !args.is_object()) return {};
-    auto it = args.find("channel");
-    return it != args.end() && it->is_string() ? it->get<std::string>() : std::string();
+    if (method.rfind("chat.", 0) != 0) return {};
+    return string_field(args, "channel");
 }
 
 ApiResult failed(std::string error, json body = nullptr) { return {false, std::move(body), std::move(error)}; }
