@@ -57,6 +57,14 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     CommandSpec survey = builtin("survey", "Surveys: list them, answer, see results (admins: open and close rounds)");
     survey.free_form = true;
     survey.usage = "list | results <id> [round] | answer <id> <question> <text> | open <id> | close <id>";
+    CommandSpec onboarding = builtin("onboarding", "Your onboarding checklist; pause, resume or restart it (admins: the report)");
+    onboarding.free_form = true;
+    onboarding.usage = "[pause|resume|restart [track]] | done|help <track> <step> | report [track]";
+    CommandSpec onboard = builtin("onboard", "Start someone's onboarding by hand (admins; anyone for themselves)");
+    onboard.free_form = true;
+    onboard.usage = "@user [track]";
+    CommandSpec tips = builtin("tips", "A tip about the platform, a new one each time");
+    tips.free_form = true;
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
@@ -72,6 +80,9 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         poll,
         feedback,
         survey,
+        onboarding,
+        onboard,
+        tips,
     };
 }
 

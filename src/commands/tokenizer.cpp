@@ -129,4 +129,13 @@ std::string as_typed(const std::vector<Token>& tokens, std::size_t first) {
     return out;
 }
 
+std::string quote(std::string_view value) {
+    std::string out = "\"";
+    for (const char c : value) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+    }
+    return out + "\"";
+}
+
 }  // namespace platbot::commands

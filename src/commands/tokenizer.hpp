@@ -27,6 +27,9 @@ std::string as_typed(const Token& token);
 // The tokens from `first` on, as typed, joined by single spaces (free text after a command).
 std::string as_typed(const std::vector<Token>& tokens, std::size_t first);
 
+// A value written so that it tokenizes back to exactly itself, as one token: "a \"b\"".
+std::string quote(std::string_view value);
+
 // Lines are checked before tokenizing: size, control characters, UTF-8.
 inline constexpr std::size_t max_line_bytes = 4000;
 Result<std::string_view> check_line(std::string_view line);

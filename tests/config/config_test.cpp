@@ -85,13 +85,16 @@ TEST_CASE("the demo config loads with its commands, groups and users", "[config]
     CHECK(config->store_path ==
           (std::filesystem::path(PLATBOT_SOURCE_DIR) / "var" / "demo.db").lexically_normal().string());
 
-    REQUIRE(config->users.size() == 3);
+    REQUIRE(config->users.size() == 4);
     CHECK(config->users[0].id == "U001");
     CHECK(config->users[0].name == "dev");
     CHECK(config->users[1].id == "U002");
     CHECK(config->users[1].name == "alice");
     CHECK(config->users[2].id == "U003");
     CHECK(config->users[2].name == "bob");
+    CHECK(config->users[3].name == "newbie");
+    CHECK(config->user_time_zones.at("U004") == "Europe/Lisbon");
+    CHECK_FALSE(config->user_time_zones.contains("U003"));
 
     // `user: dev` picks the listed person named dev.
     CHECK(config->console.user.id == "U001");
@@ -104,7 +107,7 @@ TEST_CASE("the demo config loads with its commands, groups and users", "[config]
     CHECK(config->groups.at("sre") == std::vector<std::string>{"alice", "bob"});
     CHECK(config->admin_group == "platform-team");
 
-    REQUIRE(config->commands.size() == 7);
+    REQUIRE(config->commands.size() == 8);
     CHECK(config->commands[0].name == "docs");
     CHECK(config->commands[1].name == "kudos");
     CHECK(config->commands[2].name == "remind-oncall");
@@ -112,7 +115,8 @@ TEST_CASE("the demo config loads with its commands, groups and users", "[config]
     CHECK(config->commands[4].name == "platform-health");
     CHECK(config->commands[5].name == "deploy-production");
     CHECK(config->commands[6].name == "deploy");
-    for (std::size_t i = 3; i < 7; ++i) CHECK(config->commands[i].action.has_value());
+    CHECK(config->commands[7].name == "service-exists");
+    for (std::size_t i = 3; i < 8; ++i) CHECK(config->commands[i].action.has_value());
     CHECK(config->http_host == "127.0.0.1");
     CHECK(config->http_port == 8765);
     for (const auto& spec : config->commands) CHECK_FALSE(spec.builtin);
@@ -670,12 +674,14 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   "  adapter:  console (prefix /platform)\n"
                                   "  store:    /srv/platbot/demo.db\n"
                                   "  http:     127.0.0.1:8765 (/healthz)\n"
-                                  "  commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, "
-                                  "deploy-production, deploy) "
+                                  "  commands: 8 (docs, kudos, remind-oncall, new-service, platform-health, "
+                                  "deploy-production, deploy, service-exists) "
                                   "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
-                                  "deny, audit, poll, feedback, survey)\n"
+                                  "deny, audit, poll, feedback, survey, onboarding, onboard, tips)\n"
                                   "  groups:   deployers (2), platform-team (1), sre (2)\n"
-                                  "  users:    3\n");
+                                  "  users:    4\n"
+                                  "  surveys:  dx-quarterly\n"
+                                  "  onboarding: first-week (6 steps), 5 tips\n");
 }
 
 TEST_CASE("summary of a config with nothing in it", "[config]") {
@@ -694,7 +700,7 @@ TEST_CASE("summary of a config with nothing in it", "[config]") {
                                   "  adapter:  console (prefix !ops)\n"
                                   "  store:    :memory:\n"
                                   "  commands: 0 + built-ins (help, whoami, history, version, jobs, job, cancel, "
-                                  "confirm, approve, deny, audit, poll, feedback, survey)\n"
+                                  "confirm, approve, deny, audit, poll, feedback, survey, onboarding, onboard, tips)\n"
                                   "  groups:   none\n"
                                   "  users:    0\n");
 }

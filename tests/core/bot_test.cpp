@@ -9,6 +9,7 @@
 #include "bot/core/bot.hpp"
 #include "bot/core/inbox.hpp"
 #include "bot/store/store.hpp"
+#include "support/recording_chat.hpp"
 #include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
@@ -16,18 +17,7 @@ namespace {
 
 using namespace platbot;
 
-class RecordingAdapter final : public chat::ChatAdapter {
-public:
-    std::vector<std::pair<chat::Origin, chat::Reply>> posted;
-    std::string name() const override { return "recording"; }
-    chat::Task<void> run(chat::EventSink&) override { co_return; }
-    chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
-        posted.emplace_back(to, reply);
-        co_return chat::MessageRef{to.conversation, std::to_string(posted.size())};
-    }
-    chat::Task<void> update(const chat::MessageRef&, const chat::Reply&) override { co_return; }
-    void stop() override {}
-};
+using RecordingAdapter = testing::RecordingChat;
 
 class MemoryAudit final : public store::AuditLog {
 public:
@@ -122,8 +112,8 @@ TEST_CASE("Bot answers a command once even when the platform redelivers it", "[c
 
     CHECK(admissions == std::vector{chat::Admission::first, chat::Admission::duplicate, chat::Admission::first});
     REQUIRE(rig.adapter.posted.size() == 2);
-    CHECK(rig.adapter.posted[0].second.text == "platbot 9.9.9");
-    CHECK(rig.adapter.posted[0].first.conversation == "general");
+    CHECK(rig.adapter.posted[0].reply.text == "platbot 9.9.9");
+    CHECK(rig.adapter.posted[0].to.conversation == "general");
     CHECK(rig.audit.rows.size() == 2);
 }
 
@@ -149,8 +139,8 @@ TEST_CASE("Bot handles after a restart what was acknowledged but not handled bef
     Rig restarted(folder, "2.0");
     restarted.run(restarted.bot.replay(std::chrono::minutes(10)));
     REQUIRE(restarted.adapter.posted.size() == 1);
-    CHECK(restarted.adapter.posted[0].second.text == "platbot 2.0");
-    CHECK(restarted.adapter.posted[0].first.conversation == "general");
+    CHECK(restarted.adapter.posted[0].reply.text == "platbot 2.0");
+    CHECK(restarted.adapter.posted[0].to.conversation == "general");
     // Handed over once: Slack delivering it again now is a duplicate, and a third start finds nothing.
     CHECK(restarted.deliver({message("ev-1", "/platform version")}) == std::vector{chat::Admission::duplicate});
     restarted.inbox.flush();
@@ -168,7 +158,8 @@ TEST_CASE("Bot does not run a command left over from long ago, and tells the req
     Rig restarted(folder);
     restarted.run(restarted.bot.replay(std::chrono::minutes(0)));  // everything is too old
     REQUIRE(restarted.adapter.posted.size() == 1);
-    const auto& [to, notice] = restarted.adapter.posted[0];
+    const auto& to = restarted.adapter.posted[0].to;
+    const auto& notice = restarted.adapter.posted[0].reply;
     CHECK_THAT(notice.text, Catch::Contains("`/platform version`") && Catch::Contains("was not run") &&
                                 Catch::Contains("run it again"));
     CHECK(notice.ephemeral);
@@ -197,14 +188,14 @@ TEST_CASE("Bot contains a failing handler, tells the user, and keeps going", "[c
     rig.audit.broken = true;
     rig.deliver({message("x-1", "/platform version")});
     REQUIRE(rig.adapter.posted.size() == 1);
-    CHECK_THAT(rig.adapter.posted[0].second.text, Catch::Contains("Something went wrong"));
-    CHECK_THAT(rig.adapter.posted[0].second.text, Catch::Contains("x-1"));
-    CHECK(rig.adapter.posted[0].second.ephemeral);
+    CHECK_THAT(rig.adapter.posted[0].reply.text, Catch::Contains("Something went wrong"));
+    CHECK_THAT(rig.adapter.posted[0].reply.text, Catch::Contains("x-1"));
+    CHECK(rig.adapter.posted[0].reply.ephemeral);
 
     rig.audit.broken = false;
     rig.deliver({message("x-2", "/platform version")});
     REQUIRE(rig.adapter.posted.size() == 2);
-    CHECK(rig.adapter.posted[1].second.text == "platbot 1");
+    CHECK(rig.adapter.posted[1].reply.text == "platbot 1");
 }
 
 TEST_CASE("Bot runs the command a run-button carries, as the person who pressed it", "[core]") {
@@ -222,8 +213,8 @@ TEST_CASE("Bot runs the command a run-button carries, as the person who pressed 
     rig.deliver({press, stale});
 
     REQUIRE(rig.adapter.posted.size() == 2);
-    CHECK(rig.adapter.posted[0].second.text == "You are alice.");
-    CHECK_THAT(rig.adapter.posted[1].second.text, Catch::Contains("no longer active"));
+    CHECK(rig.adapter.posted[0].reply.text == "You are alice.");
+    CHECK_THAT(rig.adapter.posted[1].reply.text, Catch::Contains("no longer active"));
     REQUIRE(rig.audit.rows.size() == 1);
     CHECK(rig.audit.rows[0].user_id == "U7");
 }

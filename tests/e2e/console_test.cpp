@@ -63,7 +63,7 @@ TEST_CASE("console verbs switch user and channel, simulate joins and explain the
                              "/platform whoami\n"
                              ":channel #ops\n"
                              ":join bob\n"
-                             ":join carol welcome\n"
+                             ":join carol lobby\n"
                              ":click 1\n"
                              ":click\n"
                              ":frobnicate\n"
@@ -76,7 +76,7 @@ TEST_CASE("console verbs switch user and channel, simulate joins and explain the
     CHECK_THAT(result.out, Catch::Contains("groups: deployers, everyone"));
     CHECK_THAT(result.out, Catch::Contains("* now in #ops"));
     CHECK_THAT(result.out, Catch::Contains("* bob joined #ops"));
-    CHECK_THAT(result.out, Catch::Contains("* carol joined #welcome"));
+    CHECK_THAT(result.out, Catch::Contains("* carol joined #lobby"));
     CHECK_THAT(result.out, Catch::Contains(":click has nothing to press"));
     CHECK_THAT(result.out, Catch::Contains("unknown console verb ':frobnicate' — type :help"));
     CHECK_THAT(result.out, Catch::Contains(":as needs one user"));
@@ -198,7 +198,7 @@ TEST_CASE("the command line: --help, --version, check, and mistakes", "[e2e]") {
     const auto check = run_platbot({"check", "--config", source_path("config/demo.yaml")}, "",
                                    {{"PLATBOT_DATA", data.path().string()}});
     CHECK(check.exit_code == 0);
-    CHECK_THAT(check.out, Catch::Contains("commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, deploy-production, deploy)"));
+    CHECK_THAT(check.out, Catch::Contains("commands: 8 (docs, kudos, remind-oncall, new-service, platform-health, deploy-production, deploy, service-exists)"));
     CHECK_THAT(check.out, Catch::Contains("adapter:  console"));
 
     const auto unknown = run_platbot({"--frob"}, "");

@@ -39,7 +39,24 @@ public:
     virtual Task<void> update(const MessageRef& message, const Reply& reply) = 0;
 };
 
-class ChatAdapter : public Outbox {
+// What the platform says about a person.
+struct Profile {
+    User user;
+    std::string time_zone;  // IANA name ("Europe/Berlin"); empty when the platform does not say
+};
+
+// The platform's people, for features that write first (onboarding DMs, help requests).
+class People {
+public:
+    virtual ~People() = default;
+    // The direct conversation with the user, opened when needed. Throws when the platform
+    // refuses (the feature tries again later).
+    virtual Task<Origin> direct(std::string user_id) = 0;
+    // What the platform knows of the user; the id alone when it knows nothing or cannot be asked.
+    virtual Task<Profile> profile(std::string user_id) = 0;
+};
+
+class ChatAdapter : public Outbox, public People {
 public:
     virtual std::string name() const = 0;
     // Delivers events to the sink until the platform connection ends or stop() is called.

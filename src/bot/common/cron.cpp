@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "bot/common/text.hpp"
+#include "bot/common/working_hours.hpp"
 
 namespace platbot::cron {
 
@@ -102,11 +103,9 @@ Result<Schedule> parse(std::string_view expression, std::string_view time_zone) 
     Schedule schedule;
     schedule.expression = std::string(text::trim(expression));
     schedule.time_zone = std::string(time_zone);
-    try {
-        schedule.zone = date::locate_zone(std::string(time_zone));
-    } catch (const std::exception&) {
-        return fail("unknown time zone '" + std::string(time_zone) + "' — use an IANA name such as Europe/Berlin or UTC");
-    }
+    auto zone = find_time_zone(time_zone);
+    if (!zone) return fail(zone.error().message);
+    schedule.zone = *zone;
     std::vector<std::string_view> fields;
     for (auto part : split(schedule.expression, ' '))
         if (!part.empty()) fields.push_back(part);

@@ -13,13 +13,14 @@
 #include "commands/engine.hpp"
 #include "commands/parser.hpp"
 #include "commands/values.hpp"
+#include "bot/common/working_hours.hpp"
 
 namespace platbot::config {
 
 namespace {
 
 const std::vector<std::string> top_level_keys{"bot",   "log",   "store",  "http",     "console",
-                                              "slack", "users", "groups", "commands", "surveys"};
+                                              "slack", "users", "groups", "commands", "surveys", "onboarding"};
 const std::vector<std::string> adapters{"console", "slack"};
 const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
@@ -52,6 +53,7 @@ public:
             fail_at(admin_node_, "bot.admins: no group named '" + config.admin_group + "' — declare it under groups:");
         if (auto commands = root["commands"]) read_commands(commands, config);
         if (auto surveys = root["surveys"]) read_surveys(surveys, config);
+        if (auto onboarding = root["onboarding"]) read_onboarding(onboarding, config);
         return config;
     }
 
@@ -209,8 +211,10 @@ private:
         config.http_port = static_cast<unsigned short>(number);
     }
 
-    chat::User read_user(const YAML::Node& node, std::string_view where) {
-        yaml_.expect_map(node, where, {"id", "name"});
+    // A person in config; in the users list they may have a time zone too.
+    chat::User read_user(const YAML::Node& node, std::string_view where, bool with_time_zone = false) {
+        yaml_.expect_map(node, where, with_time_zone ? std::vector<std::string>{"id", "name", "time_zone"}
+                                                     : std::vector<std::string>{"id", "name"});
         chat::User user;
         user.id = yaml_.string(yaml_.required(node, "id", where), std::string(where) + ".id");
         if (auto n = node["name"]) user.name = yaml_.string(n, std::string(where) + ".name");
@@ -220,7 +224,12 @@ private:
     void read_users(const YAML::Node& node, Config& config) {
         yaml_.expect_sequence(node, "users");
         for (const auto& item : node) {
-            chat::User user = read_user(item, "users[]");
+            chat::User user = read_user(item, "users[]", true);
+            if (auto zone = item["time_zone"]) {
+                const std::string name = yaml_.string(zone, "users[].time_zone");
+                if (auto found = find_time_zone(name); !found) fail_at(zone, "users[].time_zone: " + found.error().message);
+                config.user_time_zones[user.id] = name;
+            }
             for (const auto& other : config.users)
                 if (other.id == user.id) fail_at(item, "users: id '" + user.id + "' is listed twice");
             config.users.push_back(std::move(user));
@@ -386,8 +395,7 @@ private:
             const YAML::Node body = it->second;  // a copy: it-> yields a temporary pair
             yaml_.expect_map(body, where, {"title", "channel", "schedule", "open_for", "anonymous", "questions"});
             survey.title = yaml_.string(yaml_.required(body, "title", where), where + ".title");
-            survey.channel = yaml_.string(yaml_.required(body, "channel", where), where + ".channel");
-            if (!survey.channel.empty() && survey.channel.front() == '#') survey.channel.erase(0, 1);
+            survey.channel = without_hash(yaml_.string(yaml_.required(body, "channel", where), where + ".channel"));
             if (auto schedule = body["schedule"]) {
                 yaml_.expect_map(schedule, where + ".schedule", {"cron", "time_zone"});
                 const YAML::Node expression = yaml_.required(schedule, "cron", where + ".schedule");
@@ -433,6 +441,138 @@ private:
             }
             config.surveys.push_back(std::move(survey));
         }
+    }
+
+    commands::Template read_template(const YAML::Node& node, const std::string& what, const commands::TemplateScope& scope) {
+        auto compiled = commands::Template::compile(yaml_.string(node, what), scope);
+        if (!compiled) fail_at(node, what + ": " + compiled.error().message);
+        return std::move(*compiled);
+    }
+
+    static std::string without_hash(std::string channel) {
+        if (!channel.empty() && channel.front() == '#') channel.erase(0, 1);
+        return channel;
+    }
+
+    void read_onboarding(const YAML::Node& node, Config& config) {
+        auto& spec = config.onboarding;
+        yaml_.expect_map(node, "onboarding",
+                         {"time_zone", "working_hours", "help", "stuck_after", "tips", "tip_of_the_day", "tracks"});
+        if (auto zone = node["time_zone"]) {
+            spec.time_zone = yaml_.string(zone, "onboarding.time_zone");
+            if (auto found = find_time_zone(spec.time_zone); !found) fail_at(zone, "onboarding.time_zone: " + found.error().message);
+        }
+        if (auto hours = node["working_hours"]) {
+            yaml_.expect_map(hours, "onboarding.working_hours", {"from", "to", "weekends"});
+            for (const char* key : {"from", "to"}) {
+                const YAML::Node value = hours[key];
+                if (!value) continue;
+                auto parsed = parse_time_of_day(yaml_.string(value, std::string("onboarding.working_hours.") + key));
+                if (!parsed) fail_at(value, std::string("onboarding.working_hours.") + key + ": " + parsed.error().message);
+                (std::string_view(key) == "from" ? spec.working_hours.start : spec.working_hours.end) = *parsed;
+            }
+            if (spec.working_hours.end <= spec.working_hours.start)
+                fail_at(hours, "onboarding.working_hours: 'to' must be later than 'from', e.g. {from: \"09:00\", to: \"17:00\"}");
+            if (auto weekends = hours["weekends"]; weekends && yaml_.boolean(weekends, "onboarding.working_hours.weekends"))
+                spec.working_hours.days.set();
+        }
+        if (auto help = node["help"]) spec.help = without_hash(yaml_.string(help, "onboarding.help"));
+        if (auto stuck = node["stuck_after"])
+            spec.stuck_after = std::chrono::duration_cast<std::chrono::seconds>(
+                yaml_.duration(stuck, "onboarding.stuck_after", std::chrono::hours(1)));
+        if (auto tips = node["tips"]) spec.tips = yaml_.string_list(tips, "onboarding.tips");
+        if (auto daily = node["tip_of_the_day"]) {
+            const std::string where = "onboarding.tip_of_the_day";
+            yaml_.expect_map(daily, where, {"channel", "cron", "time_zone"});
+            if (spec.tips.empty()) fail_at(daily, where + ": there are no tips to post — add some under onboarding.tips");
+            const std::string zone = daily["time_zone"] ? yaml_.string(daily["time_zone"], where + ".time_zone") : spec.time_zone;
+            const YAML::Node expression = yaml_.required(daily, "cron", where);
+            auto schedule = cron::parse(yaml_.string(expression, where + ".cron"), zone);
+            if (!schedule) fail_at(expression, where + ": " + schedule.error().message);
+            spec.tip_of_the_day = onboarding::TipOfTheDay{
+                without_hash(yaml_.string(yaml_.required(daily, "channel", where), where + ".channel")), std::move(*schedule)};
+        }
+        const YAML::Node tracks = yaml_.required(node, "tracks", "onboarding");
+        yaml_.expect_map(tracks, "onboarding.tracks", {});
+        for (auto it = tracks.begin(); it != tracks.end(); ++it) {
+            onboarding::TrackSpec track;
+            track.id = it->first.Scalar();
+            const std::string where = "onboarding track '" + track.id + "'";
+            if (!is_identifier(track.id, true)) fail_at(it->first, where + ": ids are lower-case letters, digits, - and _");
+            const YAML::Node body = it->second;  // a copy: it-> yields a temporary pair
+            yaml_.expect_map(body, where, {"title", "trigger", "steps"});
+            track.title = yaml_.string(yaml_.required(body, "title", where), where + ".title");
+            if (auto trigger = body["trigger"]) {
+                yaml_.expect_map(trigger, where + ".trigger", {"channels", "workspace"});
+                if (auto channels = trigger["channels"])
+                    for (auto& channel : yaml_.string_list(channels, where + ".trigger.channels"))
+                        track.channels.push_back(without_hash(channel));
+                if (auto workspace = trigger["workspace"]) track.workspace = yaml_.boolean(workspace, where + ".trigger.workspace");
+            }
+            const YAML::Node steps = yaml_.required(body, "steps", where);
+            yaml_.expect_sequence(steps, where + ".steps");
+            if (steps.size() == 0 || steps.size() > 50) fail_at(steps, where + ".steps: a track has 1 to 50 steps");
+            for (const auto& item : steps) {
+                const std::string at = where + " step";
+                yaml_.expect_map(item, at, {"id", "after", "message", "item", "links", "verify"});
+                onboarding::StepSpec step;
+                step.id = yaml_.string(yaml_.required(item, "id", at), at + ".id");
+                if (!is_identifier(step.id, true)) fail_at(item["id"], at + ".id: lower-case letters, digits, - and _");
+                if (track.step(step.id)) fail_at(item["id"], at + ": id '" + step.id + "' is used twice");
+                const std::string named = where + " step '" + step.id + "'";
+                if (auto after = item["after"]) step.after = read_delay(after, named + ".after");
+                if (!track.steps.empty() && step.after < track.steps.back().after)
+                    fail_at(item["after"], named + ".after: steps go in order — this one comes before the step above it");
+                if (auto message = item["message"]) step.message = read_template(message, named + ".message", onboarding::message_scope());
+                if (auto title = item["item"]) step.item = yaml_.string(title, named + ".item");
+                if (step.message.empty() && step.item.empty())
+                    fail_at(item, named + ": a step needs a message, an item, or both");
+                if (auto links = item["links"]) {
+                    yaml_.expect_sequence(links, named + ".links");
+                    for (const auto& link : links) {
+                        yaml_.expect_map(link, named + ".links[]", {"title", "url"});
+                        step.links.push_back({yaml_.string(yaml_.required(link, "title", named + ".links[]"), named + ".links[].title"),
+                                              yaml_.string(yaml_.required(link, "url", named + ".links[]"), named + ".links[].url")});
+                    }
+                }
+                if (auto verify = item["verify"]) {
+                    if (step.item.empty()) fail_at(verify, named + ".verify: only checklist items (item:) can be verified");
+                    step.verify = read_template(verify, named + ".verify", onboarding::verify_scope());
+                    const std::string command = first_word(step.verify.source());
+                    const commands::CommandSpec* target = nullptr;
+                    for (const auto& spec_command : config.commands)
+                        if (spec_command.name == command) target = &spec_command;
+                    if (!target || !target->action)
+                        fail_at(verify, named + ".verify: '" + command +
+                                            "' is not a command with an action under commands: — name one that checks the item");
+                }
+                track.steps.push_back(std::move(step));
+            }
+            spec.tracks.push_back(std::move(track));
+        }
+        if (!spec.help.empty() && spec.help.front() == '@') {
+            const std::string who = spec.help.substr(1);
+            bool known = false;
+            for (const auto& user : config.users) known = known || user.id == who || user.name == who;
+            if (!known && config.adapter == "console")
+                fail_at(node["help"], "onboarding.help: no user '" + who + "' under users: — name a channel or a listed user");
+        }
+    }
+
+    static std::string first_word(const std::string& line) {
+        const auto start = line.find_first_not_of(' ');
+        if (start == std::string::npos) return "";
+        return line.substr(start, line.find(' ', start) - start);
+    }
+
+    // A step's delay: 0, or 30m, 2h, 1d … up to 90 days.
+    std::chrono::seconds read_delay(const YAML::Node& node, const std::string& what) {
+        const std::string raw = yaml_.string(node, what);
+        if (raw == "0") return std::chrono::seconds(0);
+        auto parsed = commands::parse_duration(raw);
+        if (!parsed) fail_at(node, what + ": " + parsed.error().message);
+        if (*parsed > std::chrono::hours(24 * 90)) fail_at(node, what + ": '" + raw + "' is too long — at most 90d");
+        return *parsed;
     }
 
     const YamlReader& yaml_;
@@ -495,6 +635,17 @@ std::string summary(const Config& config) {
     for (const auto& [name, members] : config.groups) groups.push_back(name + " (" + std::to_string(members.size()) + ")");
     out += "  groups:   " + (groups.empty() ? std::string("none") : text::join(groups, ", ")) + "\n";
     out += "  users:    " + std::to_string(config.users.size()) + "\n";
+    if (!config.surveys.empty()) {
+        std::vector<std::string> ids;
+        for (const auto& survey : config.surveys) ids.push_back(survey.id);
+        out += "  surveys:  " + text::join(ids, ", ") + "\n";
+    }
+    if (!config.onboarding.tracks.empty()) {
+        std::vector<std::string> ids;
+        for (const auto& track : config.onboarding.tracks)
+            ids.push_back(track.id + " (" + std::to_string(track.steps.size()) + " steps)");
+        out += "  onboarding: " + text::join(ids, ", ") + ", " + std::to_string(config.onboarding.tips.size()) + " tips\n";
+    }
     return out;
 }
 

@@ -12,6 +12,7 @@
 #include "bot/chat/chat.hpp"
 #include "bot/common/result.hpp"
 #include "commands/spec.hpp"
+#include "onboarding/onboarding_spec.hpp"
 #include "surveys/survey_spec.hpp"
 
 namespace platbot::config {
@@ -58,9 +59,11 @@ struct Config {
     std::string http_host;
     unsigned short http_port = 0;
     std::vector<chat::User> users;
+    std::map<std::string, std::string> user_time_zones;  // user id → IANA zone (users[].time_zone)
     std::map<std::string, std::vector<std::string>> groups;
     std::vector<commands::CommandSpec> commands;
     std::vector<surveys::SurveySpec> surveys;
+    onboarding::OnboardingSpec onboarding;
 };
 
 // Reads and validates the file. The error is one line: `file:line:column: message`.

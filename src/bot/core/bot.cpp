@@ -98,9 +98,15 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
             if (reply) co_await adapter_.post(event.origin, *reply);
             break;
         }
-        case chat::EventKind::member_joined:
-            spdlog::info("[{}] {} joined {}", event.correlation_id, event.user.id, event.origin.conversation);
+        case chat::EventKind::member_joined: {
+            spdlog::info("[{}] {} joined {}", event.correlation_id, event.user.id,
+                         event.origin.conversation.empty() ? "the workspace" : event.origin.conversation);
+            if (!onboarding_) break;
+            const chat::User who = engine_.directory().resolve(event.user);
+            const std::string where = event.origin.conversation;
+            co_await onboarding_->joined(who, where);
             break;
+        }
     }
 }
 

@@ -7,6 +7,7 @@
 #include "bot/chat/adapter.hpp"
 #include "bot/core/inbox.hpp"
 #include "commands/engine.hpp"
+#include "onboarding/onboarding_service.hpp"
 
 namespace platbot::core {
 
@@ -22,12 +23,16 @@ public:
     // since their moment has passed, and the requester is told so; older joins are handled.
     chat::Task<void> replay(std::chrono::minutes window);
 
+    // Joins go to onboarding; without it they are only logged.
+    void use_onboarding(onboarding::OnboardingService& onboarding) { onboarding_ = &onboarding; }
+
 private:
     chat::Task<void> route(const chat::ChatEvent& event);
 
     commands::Engine& engine_;
     chat::ChatAdapter& adapter_;
     Inbox& inbox_;
+    onboarding::OnboardingService* onboarding_ = nullptr;
 };
 
 }  // namespace platbot::core

@@ -24,10 +24,13 @@
 #include "bot/net/http_server.hpp"
 #include "bot/process/process_runner.hpp"
 #include "bot/store/store.hpp"
+#include "bot/net/clock.hpp"
 #include "commands/actions/action_runner.hpp"
+#include "commands/actions/command_check.hpp"
 #include "commands/engine.hpp"
 #include "commands/jobs/job_service.hpp"
 #include "feedback/feedback_service.hpp"
+#include "onboarding/onboarding_service.hpp"
 #include "polls/poll_service.hpp"
 #include "surveys/survey_service.hpp"
 
@@ -76,6 +79,7 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
     console.user = config.console.user;
     console.channel = config.console.channel;
     console.known_users = config.users;
+    console.time_zones = config.user_time_zones;
     console.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
     return std::make_unique<chat::ConsoleAdapter>(executor, console);
 }
@@ -124,8 +128,16 @@ int run(const config::Config& config, const RunOptions& options) {
     surveys::SurveyService surveys(io.get_executor(), adapter, **store, **store, polls, engine.directory(), config.surveys,
                                    {config.prefix, config.admin_group, adapter.name()});
     engine.serve("survey", surveys);
+    net::SystemClock clock(io.get_executor());
+    commands::CommandCheck checks(engine, runner);
+    onboarding::OnboardingService onboarding(io.get_executor(), adapter, adapter, **store, **store, clock, engine.directory(),
+                                             config.onboarding, {config.prefix, config.admin_group, adapter.name()}, &checks);
+    engine.serve("onboarding", onboarding.onboarding_command());
+    engine.serve("onboard", onboarding.onboard_command());
+    engine.serve("tips", onboarding.tips_command());
     Inbox inbox(io.get_executor(), **store);
     Bot bot(engine, adapter, inbox);
+    bot.use_onboarding(onboarding);
 
     const auto started = std::chrono::steady_clock::now();
     server.route("GET", "/healthz", [&](const net::ServerRequest&) {
@@ -160,6 +172,7 @@ int run(const config::Config& config, const RunOptions& options) {
         co_await jobs.recover();
         co_await polls.recover();
         co_await surveys.start();
+        onboarding.start();
         asio::co_spawn(io, bot.replay(replay_window), asio::detached);
         co_await adapter.run(bot);
         if (jobs.active() > 0 && !stopping.cancelled()) {

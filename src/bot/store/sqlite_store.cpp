@@ -70,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 6> migrations{
+constexpr std::array<const char*, 7> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -199,6 +199,43 @@ CREATE TABLE survey_text (
     text        TEXT NOT NULL,
     time_ms     INTEGER NOT NULL,
     PRIMARY KEY (survey_id, round, question_id, respondent)
+) WITHOUT ROWID;
+)sql",
+    R"sql(
+CREATE TABLE onboarding (
+    user_id      TEXT NOT NULL,
+    track_id     TEXT NOT NULL,
+    user_name    TEXT NOT NULL,
+    adapter      TEXT NOT NULL,
+    conversation TEXT NOT NULL,
+    time_zone    TEXT NOT NULL,
+    trigger      TEXT NOT NULL,
+    started_ms   INTEGER NOT NULL,
+    state        TEXT NOT NULL,
+    paused_ms    INTEGER,
+    completed_ms INTEGER,
+    next_step    INTEGER NOT NULL,
+    PRIMARY KEY (user_id, track_id)
+) WITHOUT ROWID;
+CREATE TABLE onboarding_steps (
+    user_id    TEXT NOT NULL,
+    track_id   TEXT NOT NULL,
+    step_id    TEXT NOT NULL,
+    sent_ms    INTEGER NOT NULL,
+    message_id TEXT NOT NULL,
+    done_ms    INTEGER,
+    done_how   TEXT NOT NULL DEFAULT '',
+    help_ms    INTEGER,
+    PRIMARY KEY (user_id, track_id, step_id)
+) WITHOUT ROWID;
+CREATE INDEX onboarding_steps_track ON onboarding_steps (track_id);
+CREATE TABLE tip_counters (
+    key   TEXT PRIMARY KEY,
+    given INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE schedule_runs (
+    key         TEXT PRIMARY KEY,
+    last_run_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
 };
@@ -714,6 +751,146 @@ public:
         return sqlite3_changes(db_) > 0;
     }
 
+    bool start_onboarding(const OnboardingProgress& p) override {
+        Statement s(db_,
+                    "INSERT INTO onboarding (user_id, track_id, user_name, adapter, conversation, time_zone, trigger, "
+                    "started_ms, state, paused_ms, completed_ms, next_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0) "
+                    "ON CONFLICT (user_id, track_id) DO NOTHING");
+        s.bind(1, p.user_id)
+            .bind(2, p.track_id)
+            .bind(3, p.user_name)
+            .bind(4, p.adapter)
+            .bind(5, p.conversation)
+            .bind(6, p.time_zone)
+            .bind(7, p.trigger)
+            .bind(8, to_ms(p.started))
+            .bind(9, onboarding_state_name(p.state));
+        s.step();
+        return sqlite3_changes(db_) > 0;
+    }
+
+    std::optional<OnboardingProgress> find_onboarding(std::string_view user_id, std::string_view track_id) override {
+        Statement s(db_, (onboarding_columns + " WHERE user_id = ? AND track_id = ?").c_str());
+        s.bind(1, user_id).bind(2, track_id);
+        if (!s.step()) return std::nullopt;
+        return read_onboarding(s);
+    }
+
+    std::vector<OnboardingProgress> onboarding_of(std::string_view user_id) override {
+        Statement s(db_, (onboarding_columns + " WHERE user_id = ? ORDER BY started_ms, track_id").c_str());
+        s.bind(1, user_id);
+        std::vector<OnboardingProgress> out;
+        while (s.step()) out.push_back(read_onboarding(s));
+        return out;
+    }
+
+    std::vector<OnboardingProgress> all_onboarding(std::string_view track_id) override {
+        Statement s(db_, (onboarding_columns + " WHERE ? = '' OR track_id = ? ORDER BY started_ms, user_id").c_str());
+        s.bind(1, track_id).bind(2, track_id);
+        std::vector<OnboardingProgress> out;
+        while (s.step()) out.push_back(read_onboarding(s));
+        return out;
+    }
+
+    void update_onboarding(const OnboardingProgress& p) override {
+        Statement s(db_,
+                    "UPDATE onboarding SET state = ?, paused_ms = ?, completed_ms = ?, started_ms = ?, next_step = ?, "
+                    "conversation = ? WHERE user_id = ? AND track_id = ?");
+        s.bind(1, onboarding_state_name(p.state));
+        if (p.paused) s.bind(2, to_ms(*p.paused)); else s.bind_null(2);
+        if (p.completed) s.bind(3, to_ms(*p.completed)); else s.bind_null(3);
+        s.bind(4, to_ms(p.started)).bind(5, std::int64_t{p.next_step}).bind(6, p.conversation).bind(7, p.user_id).bind(8, p.track_id);
+        s.step();
+    }
+
+    void restart_onboarding(std::string_view user_id, std::string_view track_id, TimePoint started) override {
+        in_transaction([&] {
+            Statement steps(db_, "DELETE FROM onboarding_steps WHERE user_id = ? AND track_id = ?");
+            steps.bind(1, user_id).bind(2, track_id);
+            steps.step();
+            Statement s(db_,
+                        "UPDATE onboarding SET state = 'active', paused_ms = NULL, completed_ms = NULL, started_ms = ?, "
+                        "next_step = 0 WHERE user_id = ? AND track_id = ?");
+            s.bind(1, to_ms(started)).bind(2, user_id).bind(3, track_id);
+            s.step();
+        });
+    }
+
+    bool record_step_sent(const OnboardingStep& step, int index) override {
+        bool recorded = false;
+        in_transaction([&] {
+            Statement advance(db_, "UPDATE onboarding SET next_step = next_step + 1 WHERE user_id = ? AND track_id = ? AND next_step = ?");
+            advance.bind(1, step.user_id).bind(2, step.track_id).bind(3, std::int64_t{index});
+            advance.step();
+            if (sqlite3_changes(db_) == 0) return;
+            Statement s(db_,
+                        "INSERT INTO onboarding_steps (user_id, track_id, step_id, sent_ms, message_id) VALUES (?, ?, ?, ?, ?) "
+                        "ON CONFLICT (user_id, track_id, step_id) DO UPDATE SET sent_ms = excluded.sent_ms, "
+                        "message_id = excluded.message_id");
+            s.bind(1, step.user_id).bind(2, step.track_id).bind(3, step.step_id).bind(4, to_ms(step.sent)).bind(5, step.message_id);
+            s.step();
+            recorded = true;
+        });
+        return recorded;
+    }
+
+    bool mark_step_done(std::string_view user_id, std::string_view track_id, std::string_view step_id, TimePoint when,
+                        std::string_view how) override {
+        Statement s(db_,
+                    "UPDATE onboarding_steps SET done_ms = ?, done_how = ? WHERE user_id = ? AND track_id = ? AND step_id = ? "
+                    "AND done_ms IS NULL");
+        s.bind(1, to_ms(when)).bind(2, how).bind(3, user_id).bind(4, track_id).bind(5, step_id);
+        s.step();
+        return sqlite3_changes(db_) > 0;
+    }
+
+    void mark_step_help(std::string_view user_id, std::string_view track_id, std::string_view step_id,
+                        TimePoint when) override {
+        Statement s(db_, "UPDATE onboarding_steps SET help_ms = ? WHERE user_id = ? AND track_id = ? AND step_id = ?");
+        s.bind(1, to_ms(when)).bind(2, user_id).bind(3, track_id).bind(4, step_id);
+        s.step();
+    }
+
+    std::vector<OnboardingStep> onboarding_steps(std::string_view user_id, std::string_view track_id) override {
+        Statement s(db_, (step_columns + " WHERE user_id = ? AND track_id = ? ORDER BY sent_ms, step_id").c_str());
+        s.bind(1, user_id).bind(2, track_id);
+        return read_steps(s);
+    }
+
+    std::vector<OnboardingStep> track_steps(std::string_view track_id) override {
+        Statement s(db_, (step_columns + " WHERE track_id = ? ORDER BY user_id, sent_ms, step_id").c_str());
+        s.bind(1, track_id);
+        return read_steps(s);
+    }
+
+    std::int64_t take_tip_number(std::string_view key) override {
+        std::int64_t given = 0;
+        in_transaction([&] {
+            Statement read(db_, "SELECT given FROM tip_counters WHERE key = ?");
+            read.bind(1, key);
+            if (read.step()) given = read.integer(0);
+            Statement write(db_, "INSERT INTO tip_counters (key, given) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET given = excluded.given");
+            write.bind(1, key).bind(2, given + 1);
+            write.step();
+        });
+        return given;
+    }
+
+    std::optional<TimePoint> last_run(std::string_view key) override {
+        Statement s(db_, "SELECT last_run_ms FROM schedule_runs WHERE key = ?");
+        s.bind(1, key);
+        if (!s.step()) return std::nullopt;
+        return from_ms(s.integer(0));
+    }
+
+    void set_last_run(std::string_view key, TimePoint when) override {
+        Statement s(db_,
+                    "INSERT INTO schedule_runs (key, last_run_ms) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
+                    "last_run_ms = excluded.last_run_ms");
+        s.bind(1, key).bind(2, to_ms(when));
+        s.step();
+    }
+
     void insert_job(const JobRecord& job) override {
         Statement s(db_,
                     "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
@@ -778,6 +955,52 @@ private:
     inline static const std::string poll_columns =
         "SELECT id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, thread, message_id, "
         "created_ms, closes_ms, closed_ms, closed_by, survey_id, round, question_id FROM polls";
+
+    inline static const std::string onboarding_columns =
+        "SELECT user_id, track_id, user_name, adapter, conversation, time_zone, trigger, started_ms, state, paused_ms, "
+        "completed_ms, next_step FROM onboarding";
+    inline static const std::string step_columns =
+        "SELECT user_id, track_id, step_id, sent_ms, message_id, done_ms, done_how, help_ms FROM onboarding_steps";
+
+    static const char* onboarding_state_name(OnboardingState state) {
+        switch (state) {
+            case OnboardingState::active: return "active";
+            case OnboardingState::paused: return "paused";
+            case OnboardingState::completed: return "completed";
+        }
+        return "active";
+    }
+
+    static OnboardingProgress read_onboarding(const Statement& s) {
+        OnboardingProgress p;
+        p.user_id = s.text(0);
+        p.track_id = s.text(1);
+        p.user_name = s.text(2);
+        p.adapter = s.text(3);
+        p.conversation = s.text(4);
+        p.time_zone = s.text(5);
+        p.trigger = s.text(6);
+        p.started = from_ms(s.integer(7));
+        const std::string state = s.text(8);
+        p.state = state == "paused" ? OnboardingState::paused
+                  : state == "completed" ? OnboardingState::completed : OnboardingState::active;
+        if (!s.is_null(9)) p.paused = from_ms(s.integer(9));
+        if (!s.is_null(10)) p.completed = from_ms(s.integer(10));
+        p.next_step = static_cast<int>(s.integer(11));
+        return p;
+    }
+
+    static std::vector<OnboardingStep> read_steps(Statement& s) {
+        std::vector<OnboardingStep> out;
+        while (s.step()) {
+            OnboardingStep step{s.text(0), s.text(1), s.text(2), from_ms(s.integer(3)), s.text(4), std::nullopt, s.text(6),
+                                std::nullopt};
+            if (!s.is_null(5)) step.done = from_ms(s.integer(5));
+            if (!s.is_null(7)) step.help = from_ms(s.integer(7));
+            out.push_back(std::move(step));
+        }
+        return out;
+    }
 
     inline static const std::string round_columns =
         "SELECT survey_id, round, anonymous, opened_ms, closes_ms, closed_ms FROM survey_rounds";

@@ -10,13 +10,15 @@
 #include "bot/store/feedback.hpp"
 #include "bot/store/inbox.hpp"
 #include "bot/store/jobs.hpp"
+#include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
+#include "bot/store/schedules.hpp"
 #include "bot/store/surveys.hpp"
 
 namespace platbot::store {
 
 class Store : public AuditLog, public JobStore, public Inbox, public PollStore, public FeedbackStore,
-              public SurveyStore {
+              public SurveyStore, public OnboardingStore, public ScheduleStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;

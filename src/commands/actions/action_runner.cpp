@@ -97,6 +97,25 @@ struct ActionRunner::Attempt {
     std::string error;       // one line when not completed, or why the run is not a success
 };
 
+namespace {
+// Numbers and booleans keep their type (a JSON body gets 3, not "3"); the rest is text.
+nlohmann::json arg_json(const Value& value) {
+    if (const auto* i = std::get_if<std::int64_t>(&value)) return *i;
+    if (const auto* b = std::get_if<bool>(&value)) return *b;
+    return to_text(value);
+}
+}  // namespace
+
+TemplateContext action_context(const Invocation& invocation, const chat::User& user, const chat::Origin& where,
+                               const std::string& job_id) {
+    nlohmann::json args = nlohmann::json::object();
+    for (const auto& arg : invocation.args) args[arg.name] = arg_json(arg.value);
+    return {{"args", args},
+            {"user", {{"id", user.id}, {"name", chat::display_name(user)}}},
+            {"channel", {{"id", where.conversation}}},
+            {"job", {{"id", job_id}}}};
+}
+
 Result<net::HttpRequest> render_http_request(const HttpAction& action, const TemplateContext& context) {
     net::HttpRequest request;
     request.method = action.method;

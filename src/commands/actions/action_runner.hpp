@@ -16,6 +16,7 @@
 #include "bot/common/env.hpp"
 #include "bot/common/result.hpp"
 #include "commands/actions/action_spec.hpp"
+#include "commands/parser.hpp"
 
 namespace platbot::net {
 class HttpClient;
@@ -66,6 +67,10 @@ private:
     process::ProcessRunner& processes_;
     EnvLookup env_;
 };
+
+// What an action's templates see: `args` (typed values), `user`, `channel` and `job`.
+TemplateContext action_context(const Invocation& invocation, const chat::User& user, const chat::Origin& where,
+                               const std::string& job_id);
 
 // The request an http action would send for this context: URL with percent-encoded
 // values, headers checked for CR/LF, a JSON body built structurally.

@@ -55,12 +55,6 @@ std::string tail(const std::string& text, std::size_t limit) {
     return "…" + text.substr(start);
 }
 
-nlohmann::json arg_json(const Value& value) {
-    if (const auto* i = std::get_if<std::int64_t>(&value)) return *i;
-    if (const auto* b = std::get_if<bool>(&value)) return *b;
-    return to_text(value);
-}
-
 chat::Button button(std::string label, std::string line, chat::ButtonStyle style = chat::ButtonStyle::normal) {
     return {std::move(label), chat::run_command_action, std::move(line), style};
 }
@@ -210,12 +204,7 @@ chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invo
     r.conversation = request.origin.conversation;
     r.thread = request.origin.thread;
     r.created = r.updated = now;
-    nlohmann::json args = nlohmann::json::object();
-    for (const auto& arg : invocation.args) args[arg.name] = arg_json(arg.value);
-    job->context = {{"args", args},
-                    {"user", {{"id", request.user.id}, {"name", r.requester_name}}},
-                    {"channel", {{"id", request.origin.conversation}}},
-                    {"job", {{"id", r.id}}}};
+    job->context = action_context(invocation, request.user, request.origin, r.id);
     const auto& policy = job->spec->policy;
     if (policy.concurrency) r.concurrency_key = r.command + ":" + policy.concurrency->key.render(job->context);
     store_.insert_job(r);

@@ -289,7 +289,9 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
 
 Task<MessageRef> ConsoleAdapter::post(const Origin& to, const Reply& reply) {
     if (auto buttons = pressable(reply); !buttons.empty()) last_buttons_ = std::move(buttons);
-    const std::string where = to.conversation == options_.channel ? "" : "[#" + to.conversation + "] ";
+    const std::string where = to.conversation == options_.channel ? ""
+                              : to.conversation.starts_with('@') ? "[DM " + display_name(user_named(to.conversation)) + "] "
+                                                                 : "[#" + to.conversation + "] ";
     print(where + render_plain(reply));
     co_return MessageRef{to.conversation, "console-message-" + std::to_string(next_message_++)};
 }
@@ -299,6 +301,13 @@ Task<void> ConsoleAdapter::update(const MessageRef& message, const Reply& reply)
     print("(updated) " + render_plain(reply));
     (void)message;
     co_return;
+}
+
+Task<Origin> ConsoleAdapter::direct(std::string user_id) { co_return Origin{name(), "@" + user_id, "", "", user_id}; }
+
+Task<Profile> ConsoleAdapter::profile(std::string user_id) {
+    const auto zone = options_.time_zones.find(user_id);
+    co_return Profile{user_named(user_id), zone == options_.time_zones.end() ? std::string() : zone->second};
 }
 
 void ConsoleAdapter::stop() {

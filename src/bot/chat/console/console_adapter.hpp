@@ -6,6 +6,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@ struct ConsoleOptions {
     User user;
     std::string channel = "general";
     std::vector<User> known_users;  // `:as alice` picks alice's id from here
+    std::map<std::string, std::string> time_zones;  // user id → IANA zone, the console's "profiles"
     bool interactive = false;       // print a banner and a prompt
     int input_fd = 0;               // read lines from this descriptor
     std::FILE* output = stdout;
@@ -33,6 +35,9 @@ public:
     Task<MessageRef> post(const Origin& to, const Reply& reply) override;
     Task<void> update(const MessageRef& message, const Reply& reply) override;
     void stop() override;
+    // A direct conversation is "@id"; its messages print with a [DM name] tag.
+    Task<Origin> direct(std::string user_id) override;
+    Task<Profile> profile(std::string user_id) override;
 
     struct Input;       // shared with the stdin reader thread
     struct ReaderGate;  // closed when the adapter goes, so the thread stops posting

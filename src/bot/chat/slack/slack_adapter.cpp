@@ -289,7 +289,7 @@ Task<void> SlackAdapter::deliver(ChatEvent event) {
     try {
         if (event.user.name.empty() && !event.user.id.empty()) {
             const Profile who = co_await profile(event.user.id);
-            event.user.name = who.name;
+            event.user.name = who.user.name;
         }
         co_await sink_->handle(std::move(event));
     } catch (const std::exception& e) {
@@ -298,25 +298,27 @@ Task<void> SlackAdapter::deliver(ChatEvent event) {
     --handlers_;
 }
 
-Task<SlackAdapter::Profile> SlackAdapter::profile(const std::string& user_id) {
+Task<Profile> SlackAdapter::profile(std::string user_id) {
     const auto now = std::chrono::steady_clock::now();
     if (auto it = profiles_.find(user_id); it != profiles_.end()) {
         if (auto loading = it->second.loading) {  // someone is asking already: wait for that answer
             co_await loading->wait();
             auto done = profiles_.find(user_id);
-            co_return done == profiles_.end() ? Profile{} : done->second.profile;
+            co_return done == profiles_.end() ? Profile{{user_id, ""}, ""} : done->second.profile;
         }
         if (it->second.expires > now) co_return it->second.profile;
     }
     auto loading = std::make_shared<net::OneShot>(executor_);
-    profiles_[user_id] = {Profile{}, now, loading};
+    profiles_[user_id] = {Profile{{user_id, ""}, ""}, now, loading};
     const json args{{"user", user_id}};
     const ApiResult info = co_await api_.call("users.info", args);
-    Profile found;
+    Profile found{{user_id, ""}, ""};
     if (info.ok) {
         const json& user = info.body.contains("user") ? info.body["user"] : json::object();
-        found = {string_field(user, "name"), string_field(user, "tz")};
-        if (found.name.empty() && user.contains("profile")) found.name = string_field(user["profile"], "display_name");
+        found.user.name = string_field(user, "name");
+        found.time_zone = string_field(user, "tz");
+        if (found.user.name.empty() && user.contains("profile"))
+            found.user.name = string_field(user["profile"], "display_name");
         profiles_[user_id] = {found, std::chrono::steady_clock::now() + options_.user_cache_ttl, nullptr};
     } else {
         profiles_.erase(user_id);  // not cached: the next event asks again
@@ -354,14 +356,12 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
 // A DM to the requester, saying first why the answer is not where they asked.
 Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& reply, const std::string& why) {
     std::string dm;
-    if (auto it = dm_channels_.find(to.requester); it != dm_channels_.end()) {
-        dm = it->second;
-    } else {
-        const json args{{"users", to.requester}};
-        const ApiResult opened = co_await api_.call("conversations.open", args);
-        if (opened.ok && opened.body.contains("channel")) dm = string_field(opened.body["channel"], "id");
-        if (dm.empty()) co_return MessageRef{to.conversation, ""};
-        dm_channels_[to.requester] = dm;
+    try {
+        const Origin opened = co_await direct(to.requester);
+        dm = opened.conversation;
+    } catch (const std::exception& e) {
+        spdlog::warn("slack: {}", e.what());
+        co_return MessageRef{to.conversation, ""};
     }
     json message = render_message(reply);
     message["channel"] = dm;
@@ -374,6 +374,19 @@ Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& 
     const ApiResult sent = co_await api_.call("chat.postMessage", message);
     if (!sent.ok) co_return MessageRef{dm, ""};
     co_return MessageRef{dm, string_field(sent.body, "ts")};
+}
+
+Task<Origin> SlackAdapter::direct(std::string user_id) {
+    if (auto it = dm_channels_.find(user_id); it != dm_channels_.end()) co_return Origin{name(), it->second, "", "", user_id};
+    const json args{{"users", user_id}};
+    const ApiResult opened = co_await api_.call("conversations.open", args);
+    std::string dm;
+    if (opened.ok && opened.body.contains("channel")) dm = string_field(opened.body["channel"], "id");
+    if (dm.empty())
+        throw std::runtime_error("cannot open a direct conversation with " + user_id + " (conversations.open: " +
+                                 (opened.error.empty() ? "no channel in the answer" : opened.error) + ")");
+    dm_channels_[user_id] = dm;
+    co_return Origin{name(), dm, "", "", user_id};
 }
 
 Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {

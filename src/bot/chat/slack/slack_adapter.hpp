@@ -67,13 +67,12 @@ public:
 
     const BotIdentity& identity() const { return identity_; }
 
-    // What users.info says about a person (cached for user_cache_ttl); empty fields when
-    // Slack could not say.
-    struct Profile {
-        std::string name;       // the handle, as slash commands give it; else the display name
-        std::string time_zone;  // IANA, e.g. Europe/Berlin
-    };
-    Task<Profile> profile(const std::string& user_id);
+    // What users.info says about a person (cached for user_cache_ttl): the handle as slash
+    // commands give it (else the display name) and the IANA time zone; empty when Slack
+    // could not say.
+    Task<Profile> profile(std::string user_id) override;
+    // The D… channel from conversations.open, remembered.
+    Task<Origin> direct(std::string user_id) override;
 
 private:
     enum class Ended { dropped, replaced, stopping };

@@ -1,0 +1,58 @@
+#include "bot/schedule/cron_runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <exception>
+
+#include "bot/common/text.hpp"
+#include "bot/net/spawn.hpp"
+
+namespace platbot::schedule {
+
+CronRunner::CronRunner(boost::asio::any_io_executor executor, net::Clock& clock, store::ScheduleStore& store)
+    : executor_(std::move(executor)), clock_(clock), store_(store) {}
+
+CronRunner::~CronRunner() {
+    *alive_ = false;
+    stopping_.cancel();
+}
+
+void CronRunner::add(std::string key, cron::Schedule schedule, Work work) {
+    const std::string what = "the schedule " + key;
+    net::spawn_guarded(executor_, alive_, follow(std::move(key), std::move(schedule), std::move(work)), what);
+}
+
+boost::asio::awaitable<void> CronRunner::follow(std::string key, cron::Schedule schedule, Work work) {
+    const CancelToken stopping = stopping_;
+    auto last = store_.last_run(key);
+    if (!last) {
+        last = clock_.now();
+        store_.set_last_run(key, *last);
+    }
+    for (;;) {
+        const auto next = cron::next_run(schedule, *last);
+        if (!next) {
+            spdlog::warn("schedule {}: '{}' never runs", key, schedule.expression);
+            co_return;
+        }
+        if (*next > clock_.now()) {
+            spdlog::debug("schedule {}: next run {}", key, text::format_utc(*next));
+            if (!co_await clock_.sleep_until(*next, stopping)) co_return;
+        } else {
+            spdlog::info("schedule {}: the run due {} was missed while the bot was down; running it now", key,
+                         text::format_utc(*next));
+        }
+        // Recorded first: a crash inside the work does not make it run again at the next start.
+        const auto now = clock_.now();
+        store_.set_last_run(key, now);
+        last = now;
+        try {
+            co_await work();
+        } catch (const std::exception& e) {
+            spdlog::error("schedule {}: the run failed: {}", key, e.what());
+        }
+        if (stopping.cancelled()) co_return;
+    }
+}
+
+}  // namespace platbot::schedule

@@ -1,0 +1,72 @@
+#pragma once
+// Onboarding progress per person and track: who started when and why, which steps went out,
+// which checklist items are done, and pauses. The due time of the next step is computed from
+// this (start + the step's delay, moved into working hours), so a restart recomputes it and
+// neither repeats nor skips a step. Features depend on this interface, never on a database.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace platbot::store {
+
+enum class OnboardingState { active, paused, completed };
+
+struct OnboardingProgress {
+    std::string user_id;
+    std::string user_name;
+    std::string track_id;
+    std::string adapter;
+    std::string conversation;  // the direct conversation the steps go to
+    std::string time_zone;     // the person's, from their profile; empty: the configured default
+    std::string trigger;       // "joined #general", "onboard by alice"
+    std::chrono::system_clock::time_point started;
+    OnboardingState state = OnboardingState::active;
+    std::optional<std::chrono::system_clock::time_point> paused;     // when paused, since when
+    std::optional<std::chrono::system_clock::time_point> completed;  // every step sent and every item done
+    int next_step = 0;  // index of the first step not sent yet
+};
+
+struct OnboardingStep {
+    std::string user_id;
+    std::string track_id;
+    std::string step_id;
+    std::chrono::system_clock::time_point sent;
+    std::string message_id;  // the direct message, for in-place updates
+    std::optional<std::chrono::system_clock::time_point> done;
+    std::string done_how;  // "button", "verified"
+    std::optional<std::chrono::system_clock::time_point> help;  // the last "Need help"
+};
+
+class OnboardingStore {
+public:
+    virtual ~OnboardingStore() = default;
+    // False, writing nothing, when the person already has this track (any state).
+    virtual bool start_onboarding(const OnboardingProgress& progress) = 0;
+    virtual std::optional<OnboardingProgress> find_onboarding(std::string_view user_id, std::string_view track_id) = 0;
+    virtual std::vector<OnboardingProgress> onboarding_of(std::string_view user_id) = 0;
+    // Every person's progress; with a track id, that track's only. Ordered by start.
+    virtual std::vector<OnboardingProgress> all_onboarding(std::string_view track_id = {}) = 0;
+    // Writes state, paused, completed, started and next_step.
+    virtual void update_onboarding(const OnboardingProgress& progress) = 0;
+    // Starts the track over at `started`: forgets its steps.
+    virtual void restart_onboarding(std::string_view user_id, std::string_view track_id,
+                                    std::chrono::system_clock::time_point started) = 0;
+    // Records the step as sent and moves next_step past it, in one transaction; false when
+    // next_step was not `index` any more (sent already).
+    virtual bool record_step_sent(const OnboardingStep& step, int index) = 0;
+    // False when the step was not sent or is done already.
+    virtual bool mark_step_done(std::string_view user_id, std::string_view track_id, std::string_view step_id,
+                                std::chrono::system_clock::time_point when, std::string_view how) = 0;
+    virtual void mark_step_help(std::string_view user_id, std::string_view track_id, std::string_view step_id,
+                                std::chrono::system_clock::time_point when) = 0;
+    virtual std::vector<OnboardingStep> onboarding_steps(std::string_view user_id, std::string_view track_id) = 0;
+    virtual std::vector<OnboardingStep> track_steps(std::string_view track_id) = 0;
+
+    // Which tip comes next for `key` (a person, or the tip-of-the-day channel): returns the
+    // count of tips given so far and adds one, atomically.
+    virtual std::int64_t take_tip_number(std::string_view key) = 0;
+};
+
+}  // namespace platbot::store

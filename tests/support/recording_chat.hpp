@@ -1,0 +1,66 @@
+#pragma once
+// A chat platform that records what the bot says: every post (with an id, so updates can
+// be matched to it), every update, and the direct conversations opened. Profiles are what
+// the test says they are; `refuse_direct` makes opening a direct conversation fail once per
+// entry, like a platform that is briefly unavailable.
+#include <utility>
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "bot/chat/adapter.hpp"
+
+namespace platbot::testing {
+
+class RecordingChat final : public chat::ChatAdapter {
+public:
+    struct Posted {
+        chat::Origin to;
+        chat::Reply reply;
+        std::string id;
+    };
+    std::vector<Posted> posted;
+    std::vector<std::pair<chat::MessageRef, chat::Reply>> updates;
+    std::map<std::string, std::string> time_zones;  // user id → IANA zone
+    std::set<std::string> refuse_direct;            // user ids whose next direct() throws
+    int refuse_posts = 0;                           // this many next posts are not delivered
+
+    std::string name() const override { return "test"; }
+    chat::Task<void> run(chat::EventSink&) override { co_return; }
+    void stop() override {}
+
+    chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
+        if (refuse_posts > 0) {
+            --refuse_posts;
+            co_return chat::MessageRef{to.conversation, ""};
+        }
+        const std::string id = "m" + std::to_string(posted.size() + 1);
+        posted.push_back({to, reply, id});
+        co_return chat::MessageRef{to.conversation, id};
+    }
+    chat::Task<void> update(const chat::MessageRef& message, const chat::Reply& reply) override {
+        updates.emplace_back(message, reply);
+        co_return;
+    }
+    chat::Task<chat::Origin> direct(std::string user_id) override {
+        if (refuse_direct.erase(user_id) > 0) throw std::runtime_error("cannot open a direct conversation with " + user_id);
+        co_return chat::Origin{"test", "D-" + user_id, "", "", user_id};
+    }
+    chat::Task<chat::Profile> profile(std::string user_id) override {
+        const auto zone = time_zones.find(user_id);
+        co_return chat::Profile{{user_id, ""}, zone == time_zones.end() ? std::string() : zone->second};
+    }
+
+    // What went to one conversation, in order.
+    std::vector<Posted> to(const std::string& conversation) const {
+        std::vector<Posted> out;
+        for (const auto& p : posted)
+            if (p.to.conversation == conversation) out.push_back(p);
+        return out;
+    }
+};
+
+}  // namespace platbot::testing
