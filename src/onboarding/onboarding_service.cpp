@@ -95,11 +95,12 @@ const date::time_zone* OnboardingService::zone_of(const OnboardingProgress& prog
 
 system_clock::time_point OnboardingService::due_at(const OnboardingProgress& progress, const StepSpec& step,
                                                    system_clock::time_point now) const {
-    const auto earliest = std::max(progress.started + step.after, now);
+    const auto* zone = zone_of(progress);
+    const auto earliest = std::max(add_local(progress.started, step.after, zone), now);
     // Someone who just joined is there right now: the steps meant for that moment go out at
     // once, whatever the hour. Everything later waits for their working hours.
     if (step.after.count() == 0 && progress.trigger.starts_with("joined")) return earliest;
-    return next_working_moment(earliest, spec_.working_hours, zone_of(progress));
+    return next_working_moment(earliest, spec_.working_hours, zone);
 }
 
 // ---- joining and starting ----
@@ -171,6 +172,7 @@ chat::Task<void> OnboardingService::drip() {
         auto stop_sleep = stopping.on_cancel([sleeping] { sleeping.cancel(); });
         const auto until = next.value_or(clock_.now() + idle_wake);
         co_await clock_.sleep_until(until, sleeping);
+        if (stopping.cancelled()) co_return;  // the service may be gone: touch nothing of it
         woken_ = false;
     }
 }
@@ -189,6 +191,11 @@ chat::Task<std::optional<system_clock::time_point>> OnboardingService::send_due(
 chat::Task<std::optional<system_clock::time_point>> OnboardingService::deliver(std::string user_id, std::string track_id) {
     const TrackSpec* track = spec_.track(track_id);
     if (!track) co_return std::nullopt;  // the track left the config; its progress stays for the report
+    const std::string key = user_id + "\n" + track_id;
+    if (const auto held = retry_at_.find(key); held != retry_at_.end()) {
+        if (clock_.now() < held->second) co_return held->second;
+        retry_at_.erase(held);
+    }
     for (int pass = 0; pass < most_steps_per_pass; ++pass) {
         const auto progress = store_.find_onboarding(user_id, track_id);
         if (!progress || progress->state != OnboardingState::active ||
@@ -199,7 +206,10 @@ chat::Task<std::optional<system_clock::time_point>> OnboardingService::deliver(s
         const auto due = due_at(*progress, step, now);
         if (due > now) co_return due;
         const bool sent = co_await send_step(*progress, track_id, progress->next_step);
-        if (!sent) co_return now + settings_.retry_after;
+        if (!sent) {
+            retry_at_[key] = now + settings_.retry_after;
+            co_return retry_at_[key];
+        }
     }
     co_return std::nullopt;
 }
@@ -351,7 +361,7 @@ chat::Reply OnboardingService::checklist(const chat::User& who) const {
             } else {
                 reply.text += "\n  ◦ " + spec.item;
                 if (progress.state == OnboardingState::active)
-                    reply.text += " — coming " + text::format_utc(due_at(progress, spec, now));
+                    reply.text += " — coming " + format_local(due_at(progress, spec, now), zone_of(progress));
             }
         }
     }

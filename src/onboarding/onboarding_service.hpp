@@ -9,6 +9,7 @@
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -122,6 +123,8 @@ private:
     CancelToken stopping_;
     CancelToken sleeping_;  // cancelled to wake the drip loop early
     bool woken_ = false;
+    // A track whose step the platform did not take waits until then before the next try.
+    std::map<std::string, std::chrono::system_clock::time_point> retry_at_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

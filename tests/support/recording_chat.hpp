@@ -6,6 +6,11 @@
 #include <utility>
 
 #include <map>
+#include <optional>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -27,6 +32,8 @@ public:
     std::map<std::string, std::string> time_zones;  // user id → IANA zone
     std::set<std::string> refuse_direct;            // user ids whose next direct() throws
     int refuse_posts = 0;                           // this many next posts are not delivered
+    // When set, profile() takes a loop turn like a real API call, so concurrent work interleaves.
+    std::optional<boost::asio::any_io_executor> yield_on;
 
     std::string name() const override { return "test"; }
     chat::Task<void> run(chat::EventSink&) override { co_return; }
@@ -50,6 +57,7 @@ public:
         co_return chat::Origin{"test", "D-" + user_id, "", "", user_id};
     }
     chat::Task<chat::Profile> profile(std::string user_id) override {
+        if (yield_on) co_await boost::asio::post(*yield_on, boost::asio::use_awaitable);
         const auto zone = time_zones.find(user_id);
         co_return chat::Profile{{user_id, ""}, zone == time_zones.end() ? std::string() : zone->second};
     }

@@ -58,4 +58,16 @@ system_clock::time_point next_working_moment(system_clock::time_point t, const W
     return t;  // unreachable with at least one working day
 }
 
+system_clock::time_point add_local(system_clock::time_point t, std::chrono::seconds by, const date::time_zone* zone) {
+    if (!zone) return t + by;
+    const auto local = zone->to_local(date::floor<std::chrono::seconds>(t));
+    return instant(zone, local + by);
+}
+
+std::string format_local(system_clock::time_point t, const date::time_zone* zone) {
+    if (!zone) return date::format("%a %d %b %H:%M UTC", date::floor<std::chrono::minutes>(t));
+    const auto local = zone->to_local(date::floor<std::chrono::minutes>(t));
+    return date::format("%a %d %b %H:%M ", local) + std::string(zone->name());
+}
+
 }  // namespace platbot

@@ -33,4 +33,12 @@ Result<std::chrono::minutes> parse_time_of_day(std::string_view text);
 std::chrono::system_clock::time_point next_working_moment(std::chrono::system_clock::time_point t,
                                                           const WorkingHours& hours, const date::time_zone* zone);
 
+// `t` moved by `by` on the wall clock in `zone`: one day after 10:00 is 10:00 the next day,
+// also across a DST change (when that is 23 or 25 hours).
+std::chrono::system_clock::time_point add_local(std::chrono::system_clock::time_point t, std::chrono::seconds by,
+                                                const date::time_zone* zone);
+
+// "Mon 30 Mar 09:00 Europe/Berlin": a moment as the person reads it on their wall clock.
+std::string format_local(std::chrono::system_clock::time_point t, const date::time_zone* zone);
+
 }  // namespace platbot

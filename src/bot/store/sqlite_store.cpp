@@ -255,7 +255,9 @@ public:
     Statement& operator=(const Statement&) = delete;
 
     Statement& bind(int index, std::string_view value) {
-        check(sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT));
+        // An empty string_view may have no data; SQLite would bind that as NULL, not ''.
+        check(sqlite3_bind_text(stmt_, index, value.data() ? value.data() : "", static_cast<int>(value.size()),
+                                SQLITE_TRANSIENT));
         return *this;
     }
     Statement& bind(int index, std::int64_t value) {

@@ -16,7 +16,8 @@ chat::Task<CheckResult> CommandCheck::run(std::string line, chat::User who, chat
     try {
         const TemplateContext context = action_context(*invocation, who, where, "check-" + crypto::random_hex(4));
         const ActionResult result = co_await runner_.run(*command.action, context, {});
-        std::string detail = result.ok || result.error.empty() ? result.message : result.error;
+        // The command's own reply says it best ("no service hello-alice yet"); else the error.
+        std::string detail = !result.message.empty() ? result.message : result.error;
         co_return CheckResult{result.ok, std::move(detail)};
     } catch (const std::exception& e) {
         co_return CheckResult{false, std::string("the check failed to run: ") + e.what()};
