@@ -325,3 +325,36 @@ TEST_CASE("the demo's quarterly survey: an admin opens a round, people answer, i
     CHECK(bad.exit_code == 1);
     CHECK_THAT(bad.err, Catch::Contains("--format must be csv, json or svg, not 'pdf'"));
 }
+
+TEST_CASE("a newcomer joins #general, gets a welcome DM with a checklist, clicks Done, and the report shows it", "[e2e][onboarding]") {
+    TempDir data;
+    const auto first = demo(data,
+                            ":join newbie #general\n"
+                            ":as newbie\n"
+                            ":click 1\n"
+                            "/platform onboarding\n"
+                            "/platform tips\n"
+                            ":as dev\n"
+                            "/platform onboarding report\n");
+    REQUIRE_FALSE(first.timed_out);
+    CHECK(first.exit_code == 0);
+    CHECK_THAT(first.out, Catch::Contains("[DM newbie] 👋 Welcome, newbie!"));
+    CHECK_THAT(first.out, Catch::Contains("Your checklist for *Your first week on the platform*:\n  ☐ Run your first command (day 1)"));
+    CHECK_THAT(first.out, Catch::Contains("[DM newbie] ☐ *Run your first command*"));
+    CHECK_THAT(first.out, Catch::Contains("[1] Done [2] Need help"));
+    CHECK_THAT(first.out, Catch::Contains("* newbie clicked [Done]"));
+    CHECK_THAT(first.out, Catch::Contains("(updated) ✅ ~Run your first command~ — done"));
+    CHECK_THAT(first.out, Catch::Contains("1 of 4 done"));
+    // Newbie's profile says Lisbon: the next item's time is given on the wall clock there.
+    CHECK_THAT(first.out, Catch::Contains("◦ Scaffold your first service — coming "));
+    CHECK_THAT(first.out, Catch::Contains(" Europe/Lisbon"));
+    CHECK_THAT(first.out, Catch::Contains("💡 Tip 1 of 5:"));
+    CHECK_THAT(first.out, Catch::Contains("Started 1 · completed 0 (0%) · median days to complete: –"));
+    CHECK_THAT(first.out, Catch::Contains("1/1 done (100%)"));
+
+    // Another run on the same store: joining the other trigger channel starts nothing new.
+    const auto second = demo(data, ":join newbie #welcome\n:as newbie\n/platform onboarding\n");
+    CHECK(second.exit_code == 0);
+    CHECK_THAT(second.out, !Catch::Contains("Welcome, newbie"));
+    CHECK_THAT(second.out, Catch::Contains("✅ Run your first command"));
+}

@@ -2,6 +2,8 @@
 // fake's URL, against the in-repo fake Slack (Web API and Socket Mode on 127.0.0.1).
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <yaml-cpp/yaml.h>
@@ -440,5 +442,64 @@ TEST_CASE("Slack: names come from users.info, asked once per person and cached",
     REQUIRE(answers.size() == 3);
     CHECK_THAT(answers[0].text, Contains("carol"));
     CHECK(slack.calls("users.info").size() == 1);
+    bot.stop();
+}
+
+TEST_CASE("Slack: a newcomer who joins a trigger channel gets the welcome by DM, ticks an item, asks for help", "[e2e][slack][onboarding]") {
+    FakeSlack slack;
+    slack.add_user("U0NEWBIE1", "newbie", "Asia/Tokyo");
+    TempDir dir;
+    const std::string path = config_for(slack, dir);
+    std::stringstream base;
+    base << std::ifstream(path).rdbuf();
+    const std::string config = base.str() +
+                               "onboarding:\n"
+                               "  help: C0HELP\n"
+                               "  tracks:\n"
+                               "    first-week:\n"
+                               "      title: First week\n"
+                               "      trigger: {channels: [C0GENERAL, C0WELCOME]}\n"
+                               "      steps:\n"
+                               "        - {id: welcome, after: 0, message: 'Welcome, {{ user.name }}!'}\n"
+                               "        - {id: whoami, after: 0, item: Run whoami}\n"
+                               "        - {id: docs, after: 0, item: Read the docs}\n"
+                               "        - {id: deploy, after: 2d, item: Deploy to staging}\n";
+    std::ofstream(path, std::ios::trunc) << config;
+    RunningPlatbot bot({"--config", path}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    const auto joined = slack.send_event({{"type", "member_joined_channel"}, {"user", "U0NEWBIE1"}, {"channel", "C0GENERAL"}});
+    REQUIRE(slack.wait_for_ack(joined, wait_limit));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "Read the docs") && !m.blocks.is_null() &&
+                                                                      m.blocks.dump().find("Need help") != std::string::npos; },
+                                   wait_limit));
+    const auto welcome = *find_message(slack, "Welcome, newbie!");
+    CHECK(welcome.channel == "D0NEWBIE1");  // the DM from conversations.open
+    CHECK(text_has(welcome, "Your checklist for *First week*"));
+    CHECK(slack.calls("conversations.open").size() == 1);
+
+    const auto item = *find_message(slack, "*Run whoami*");
+    CHECK(item.channel == "D0NEWBIE1");
+    const auto [done_id, done_value] = button(item, "Done");
+    const auto click = slack.send_block_action(done_id, done_value, "U0NEWBIE1", item.channel, item.ts);
+    REQUIRE(slack.wait_for_ack(click, wait_limit));
+    REQUIRE(slack.wait_for_message([&](const SlackMessage& m) { return m.ts == item.ts && text_has(m, "~Run whoami~ — done"); },
+                                   wait_limit));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "1 of 3 done"); }, wait_limit));
+
+    const auto docs = *find_message(slack, "*Read the docs*");
+    const auto [help_id, help_value] = button(docs, "Need help");
+    slack.send_block_action(help_id, help_value, "U0NEWBIE1", docs.channel, docs.ts);
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "C0HELP"; }, wait_limit));
+    CHECK(text_has(*find_message(slack, "is stuck on"), "newbie (U0NEWBIE1) is stuck on “Read the docs” — First week, day 1"));
+
+    // The other trigger channel starts nothing new; the checklist speaks Tokyo time.
+    const auto again = slack.send_event({{"type", "member_joined_channel"}, {"user", "U0NEWBIE1"}, {"channel", "C0WELCOME"}});
+    REQUIRE(slack.wait_for_ack(again, wait_limit));
+    slack.send_slash_command("onboarding", "U0NEWBIE1", "C0GENERAL", "newbie");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "Asia/Tokyo"); }, wait_limit));
+    std::size_t welcomes = 0;
+    for (const auto& m : slack.messages()) welcomes += text_has(m, "Welcome, newbie!");
+    CHECK(welcomes == 1);
     bot.stop();
 }
