@@ -862,3 +862,83 @@ TEST_CASE("surveys: questions of every kind, a schedule in a time zone, and clea
                  "id 'a' is used twice"});
     check_error({"no questions", head + "    questions: []\n", 5, 16, "a survey has 1 to 20 questions"});
 }
+
+TEST_CASE("onboarding: tracks, working hours, tips and clear errors", "[config]") {
+    const std::string valid =
+        "commands:\n"
+        "  has-access:\n"
+        "    description: Check access\n"
+        "    params: [{name: who, type: string, required: true}]\n"
+        "    action: {exec: {program: /bin/true}, reply: {success: yes, failure: no}}\n"
+        "users:\n"
+        "  - {id: U1, name: alice, time_zone: Asia/Tokyo}\n"
+        "onboarding:\n"
+        "  time_zone: Europe/Berlin\n"
+        "  working_hours: {from: '08:30', to: '16:00', weekends: true}\n"
+        "  help: '@alice'\n"
+        "  stuck_after: 2d\n"
+        "  tips: [one, two]\n"
+        "  tip_of_the_day: {channel: '#general', cron: '0 10 * * MON-FRI'}\n"
+        "  tracks:\n"
+        "    backend:\n"
+        "      title: Backend\n"
+        "      trigger: {channels: ['#general', backend], workspace: true}\n"
+        "      steps:\n"
+        "        - {id: hi, after: 0, message: 'Hi {{ user.name }}'}\n"
+        "        - id: access\n"
+        "          after: 1d\n"
+        "          item: Get access\n"
+        "          links: [{title: Guide, url: 'https://x'}]\n"
+        "          verify: 'has-access {{ user.id }}'\n"
+        "        - {id: later, after: 30d, message: Later}\n";
+    TempDir dir;
+    const auto config = load_yaml(dir, valid);
+    REQUIRE(config.ok());
+    const auto& spec = config->onboarding;
+    CHECK(config->user_time_zones.at("U1") == "Asia/Tokyo");
+    CHECK(spec.time_zone == "Europe/Berlin");
+    CHECK(spec.working_hours.start == std::chrono::minutes(510));
+    CHECK(spec.working_hours.end == std::chrono::minutes(960));
+    CHECK(spec.working_hours.days.all());
+    CHECK(spec.help == "@alice");
+    CHECK(spec.stuck_after == std::chrono::hours(48));
+    REQUIRE(spec.tip_of_the_day);
+    CHECK(spec.tip_of_the_day->channel == "general");
+    CHECK(spec.tip_of_the_day->schedule.time_zone == "Europe/Berlin");  // the onboarding default
+    REQUIRE(spec.tracks.size() == 1);
+    const auto& track = spec.tracks[0];
+    CHECK(track.channels == std::vector<std::string>{"general", "backend"});
+    CHECK(track.workspace);
+    REQUIRE(track.steps.size() == 3);
+    CHECK(track.steps[1].after == std::chrono::hours(24));
+    CHECK(track.steps[1].verify.source() == "has-access {{ user.id }}");
+    CHECK(track.steps[2].after == std::chrono::hours(24 * 30));
+    CHECK(track.items() == 1);
+
+    const std::string head = "onboarding:\n  tracks:\n    t:\n      title: T\n      steps:\n";
+    check_error({"a step with nothing to say", head + "        - {id: a, after: 0}\n", 6, 11,
+                 "onboarding track 't' step 'a': a step needs a message, an item, or both"});
+    check_error({"steps out of order", head + "        - {id: a, after: 2d, message: A}\n        - {id: b, after: 1d, message: B}\n", 7,
+                 26, "step 'b'.after: steps go in order"});
+    check_error({"a delay that is too long", head + "        - {id: a, after: 91d, message: A}\n", 6, 26, "at most 90d"});
+    check_error({"a template typo", head + "        - {id: a, after: 0, message: 'Hi {{ user.nmae }}'}\n", 6, 38, "user.nmae"});
+    check_error({"verify on a message", head + "        - {id: a, message: A, verify: 'x'}\n", 6, 39,
+                 "only checklist items (item:) can be verified"});
+    check_error({"verify with an unknown command", head + "        - {id: a, item: A, verify: 'nope {{ user.id }}'}\n", 6, 36,
+                 "'nope' is not a command with an action"});
+    check_error({"a repeated step id", head + "        - {id: a, message: A}\n        - {id: a, message: B}\n", 7, 16,
+                 "id 'a' is used twice"});
+    check_error({"an unknown step key", head + "        - {id: a, message: A, delay: 1d}\n", 6, 31, "delay"});
+    check_error({"an unknown time zone", "onboarding:\n  time_zone: Mars/Base\n  tracks: {}\n", 2, 14,
+                 "onboarding.time_zone: unknown time zone 'Mars/Base'"});
+    check_error({"hours the wrong way round", "onboarding:\n  working_hours: {from: '17:00', to: '09:00'}\n  tracks: {}\n", 2,
+                 18, "'to' must be later than 'from'"});
+    check_error({"a bad time of day", "onboarding:\n  working_hours: {from: '9am'}\n  tracks: {}\n", 2, 25,
+                 "'9am' is not a time of day — write HH:MM"});
+    check_error({"a tip of the day without tips", "onboarding:\n  tip_of_the_day: {channel: general, cron: '0 10 * * *'}\n  tracks: {}\n",
+                 2, 19, "there are no tips to post"});
+    check_error({"a user's unknown time zone", "users:\n  - {id: U1, time_zone: Moon/Base}\n", 2, 25,
+                 "users[].time_zone: unknown time zone 'Moon/Base'"});
+    check_error({"help by an unknown person", "onboarding:\n  help: '@zed'\n  tracks: {}\n", 2, 9,
+                 "onboarding.help: no user 'zed' under users:"});
+}
