@@ -17,27 +17,13 @@ using std::chrono::system_clock;
 
 using chat::for_requester;
 
-namespace {
-
-// Long waits wake up now and then to follow changes of the wall clock.
-constexpr std::chrono::hours longest_sleep{6};
-
-chat::Task<bool> sleep_until(boost::asio::any_io_executor executor, system_clock::time_point due, CancelToken cancel) {
-    for (int wake = 0; wake < 100'000; ++wake) {
-        const auto left = due - system_clock::now();
-        if (left <= left.zero()) co_return true;
-        const auto step = std::min<system_clock::duration>(left, longest_sleep);
-        if (!co_await net::sleep_for(executor, std::chrono::ceil<std::chrono::milliseconds>(step), cancel)) co_return false;
-    }
-    co_return false;
-}
-
-}  // namespace
-
 SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::SurveyStore& surveys,
                              store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
-                             std::vector<SurveySpec> specs, SurveySettings settings)
-    : executor_(std::move(executor)),
+                             net::Clock& clock, store::ScheduleStore& schedules, std::vector<SurveySpec> specs,
+                             SurveySettings settings)
+    : executor_(executor),
+      clock_(clock),
+      cron_(executor, clock, schedules),
       outbox_(outbox),
       surveys_(surveys),
       polls_(polls),
@@ -62,7 +48,7 @@ void SurveyService::spawn(chat::Task<void> work, std::string what) {
 }
 
 chat::Task<void> SurveyService::start() {
-    const auto now = system_clock::now();
+    const auto now = clock_.now();
     // Named, not a loop temporary: g++ 12 ends a range-for temporary's life at a co_await.
     const auto open = surveys_.open_rounds();
     for (const auto& round : open) {
@@ -90,26 +76,17 @@ void SurveyService::arm_close(const SurveySpec& survey, int round, system_clock:
 }
 
 void SurveyService::arm_schedule(const SurveySpec& survey) {
-    spawn(follow_schedule(survey.id), "the schedule of survey " + survey.id);
+    const std::string id = survey.id;
+    cron_.add("survey:" + id, *survey.schedule, [this, id] { return open_scheduled(id); });
 }
 
-chat::Task<void> SurveyService::follow_schedule(std::string survey_id) {
-    const SurveySpec* survey = find(survey_id);
-    if (!survey || !survey->schedule) co_return;
-    for (;;) {
-        const auto next = cron::next_run(*survey->schedule, system_clock::now());
-        if (!next) {
-            spdlog::warn("survey {}: its schedule '{}' never runs", survey->id, survey->schedule->expression);
-            co_return;
-        }
-        spdlog::info("survey {}: next round {}", survey->id, text::format_utc(*next));
-        if (!co_await sleep_until(executor_, *next, stopping_)) co_return;
-        co_await open_round(*survey);
-    }
+chat::Task<void> SurveyService::open_scheduled(std::string survey_id) {
+    if (const SurveySpec* survey = find(survey_id)) co_await open_round(*survey);
 }
 
 chat::Task<void> SurveyService::close_when_due(std::string survey_id, int round, system_clock::time_point due) {
-    if (!co_await sleep_until(executor_, due, stopping_)) co_return;
+    const CancelToken stopping = stopping_;
+    if (!co_await clock_.sleep_until(due, stopping)) co_return;
     if (const SurveySpec* survey = find(survey_id)) co_await close_round(*survey, round);
 }
 
@@ -118,7 +95,7 @@ chat::Task<int> SurveyService::open_round(const SurveySpec& survey) {
         spdlog::info("survey {}: round {} is still open, so no new one opens", survey.id, latest->round);
         co_return 0;
     }
-    const auto now = system_clock::now();
+    const auto now = clock_.now();
     const store::SurveyRound round = surveys_.open_round(survey.id, survey.anonymous, now, now + survey.open_for);
     spdlog::info("survey {}: round {} opened, closes {}", survey.id, round.round, text::format_utc(round.closes));
     // Named, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
@@ -161,7 +138,7 @@ chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round)
         std::string on_time;
         co_await poll_service_.close_poll(std::move(id), std::move(on_time));
     }
-    if (!surveys_.close_round(survey.id, round, system_clock::now())) co_return;  // closed already
+    if (!surveys_.close_round(survey.id, round, clock_.now())) co_return;  // closed already
     const auto closed = surveys_.find_round(survey.id, round);
     if (!closed) co_return;
     spdlog::info("survey {}: round {} closed", survey.id, round);
@@ -242,7 +219,7 @@ chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& q
     if (!round || round->closed) return for_requester("No round of " + survey.id + " is open right now.");
     const std::string respondent =
         round->anonymous ? crypto::hmac_sha256_hex(surveys_.round_key(survey.id, round->round), question_id + ":" + who.id) : who.id;
-    if (!surveys_.answer_text(survey.id, round->round, {question_id, respondent, text, system_clock::now()}))
+    if (!surveys_.answer_text(survey.id, round->round, {question_id, respondent, text, clock_.now()}))
         return for_requester("Round " + std::to_string(round->round) + " of " + survey.id + " has just closed; the answer was not counted.");
     return for_requester("Thanks — your answer is in" + std::string(round->anonymous ? " (anonymously)" : "") +
                          ". Answering again replaces it.");
@@ -254,7 +231,7 @@ chat::Reply SurveyService::list() const {
     for (const auto& spec : specs_) {
         text += "\n• `" + spec.id + "` — " + spec.title + " in #" + spec.channel;
         if (spec.schedule) {
-            if (const auto next = cron::next_run(*spec.schedule, system_clock::now()))
+            if (const auto next = cron::next_run(*spec.schedule, clock_.now()))
                 text += ", next round " + text::format_utc(*next);
         }
         if (const auto latest = surveys_.latest_round(spec.id))

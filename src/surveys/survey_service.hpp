@@ -5,7 +5,8 @@
 // `open_for` (or with `survey close <id>`), and the results go to the channel: bars,
 // averages, NPS, free-text answers and the trend against the round before. Anonymous
 // surveys keep only keyed hashes of respondents and forget the key at the close. Rounds
-// survive restarts: an open round still closes on time.
+// survive restarts: an open round still closes on time, and a round the schedule opened
+// while the bot was down opens once, late.
 #include <chrono>
 #include <memory>
 #include <string>
@@ -15,6 +16,8 @@
 
 #include "bot/chat/adapter.hpp"
 #include "bot/common/cancel.hpp"
+#include "bot/net/clock.hpp"
+#include "bot/schedule/cron_runner.hpp"
 #include "bot/store/polls.hpp"
 #include "bot/store/surveys.hpp"
 #include "commands/directory.hpp"
@@ -34,7 +37,8 @@ class SurveyService final : public commands::FreeFormCommand {
 public:
     SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::SurveyStore& surveys,
                   store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
-                  std::vector<SurveySpec> specs, SurveySettings settings);
+                  net::Clock& clock, store::ScheduleStore& schedules, std::vector<SurveySpec> specs,
+                  SurveySettings settings);
     ~SurveyService() override;
     SurveyService(const SurveyService&) = delete;
     SurveyService& operator=(const SurveyService&) = delete;
@@ -52,7 +56,7 @@ public:
 
 private:
     const SurveySpec* find(const std::string& id) const;
-    chat::Task<void> follow_schedule(std::string survey_id);
+    chat::Task<void> open_scheduled(std::string survey_id);
     chat::Task<void> close_when_due(std::string survey_id, int round, std::chrono::system_clock::time_point due);
     chat::Reply answer(const SurveySpec& survey, const std::string& question_id, std::string text, const chat::User& who);
     chat::Reply list() const;
@@ -61,6 +65,8 @@ private:
     void spawn(chat::Task<void> work, std::string what);
 
     boost::asio::any_io_executor executor_;
+    net::Clock& clock_;
+    schedule::CronRunner cron_;
     chat::Outbox& outbox_;
     store::SurveyStore& surveys_;
     store::PollStore& polls_;

@@ -5,6 +5,8 @@
 
 #include <sqlite3.h>
 
+#include <date/date.h>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
@@ -12,6 +14,8 @@
 
 #include "bot/store/store.hpp"
 #include "commands/tokenizer.hpp"
+#include "support/manual_clock.hpp"
+#include "support/recording_chat.hpp"
 #include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
@@ -19,16 +23,6 @@ namespace {
 
 using namespace platbot;
 using Catch::Contains;
-
-class RecordingOutbox final : public chat::Outbox {
-public:
-    std::vector<std::pair<chat::Origin, chat::Reply>> posted;
-    chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
-        posted.emplace_back(to, reply);
-        co_return chat::MessageRef{to.conversation, "m" + std::to_string(posted.size())};
-    }
-    chat::Task<void> update(const chat::MessageRef&, const chat::Reply&) override { co_return; }
-};
 
 surveys::SurveySpec dx_survey(bool anonymous) {
     surveys::SurveySpec survey;
@@ -47,16 +41,23 @@ surveys::SurveySpec dx_survey(bool anonymous) {
 const chat::User alice{"U1", "alice"};
 const chat::User bob{"U2", "bob"};
 
+// Wednesday 25 November 2026, 12:00 UTC.
+const auto t0 = std::chrono::system_clock::time_point{} + date::sys_days{date::year{2026} / 11 / 25}.time_since_epoch() +
+                std::chrono::hours(12);
+
 struct Rig {
-    Rig(const testing::TempDir& folder, bool anonymous = true) {
+    Rig(const testing::TempDir& folder, bool anonymous = true, surveys::SurveySpec spec = {},
+        std::chrono::system_clock::time_point start = t0)
+        : clock(io, start) {
         auto opened = store::open_sqlite(folder.file("surveys.db"));
         REQUIRE(opened);
         store = std::move(*opened);
         directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}}, {{"admins", {"alice"}}});
         polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory,
                                                      polls::PollSettings{"/platform", "admins", std::chrono::milliseconds(10)});
-        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, *store, *store, *polls, directory,
-                                                           std::vector{dx_survey(anonymous)},
+        if (spec.id.empty()) spec = dx_survey(anonymous);
+        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, *store, *store, *polls, directory, clock,
+                                                           *store, std::vector{spec},
                                                            surveys::SurveySettings{"/platform", "admins", "test"});
     }
 
@@ -80,6 +81,15 @@ struct Rig {
         return reply;
     }
     chat::Reply survey(const std::string& line, const chat::User& who) { return say(*surveys, line, who); }
+    void finish_start() {
+        bool started = false;
+        boost::asio::co_spawn(io, surveys->start(), [&](std::exception_ptr failure) {
+            REQUIRE_FALSE(failure);
+            started = true;
+        });
+        clock.settle();
+        REQUIRE(testing::run_until(io, [&] { return started; }));
+    }
     chat::Reply poll(const std::string& line, const chat::User& who) { return say(*polls, line, who); }
 
     // The poll of a question in the newest round.
@@ -91,9 +101,10 @@ struct Rig {
     }
 
     boost::asio::io_context io;
+    testing::ManualClock clock;
     std::unique_ptr<store::Store> store;
     commands::Directory directory;
-    RecordingOutbox outbox;
+    testing::RecordingChat outbox;
     std::unique_ptr<polls::PollService> polls;
     std::unique_ptr<surveys::SurveyService> surveys;
 };
@@ -118,13 +129,13 @@ TEST_CASE("Surveys: an admin opens a round: a header, a poll per choice question
     CHECK_THAT(rig.survey("open dx", bob).text, Contains("Only admins"));
     CHECK_THAT(rig.survey("open dx", alice).text, Contains("Opened round 1 of dx in #general"));
     REQUIRE(rig.outbox.posted.size() == 5);
-    CHECK_THAT(rig.outbox.posted[0].second.text, Contains("Developer experience* — round 1, open until") && Contains("anonymous"));
-    CHECK(rig.outbox.posted[0].first.conversation == "general");
-    REQUIRE(rig.outbox.posted[1].second.poll);
-    CHECK(rig.outbox.posted[1].second.poll->options.size() == 5);   // rating 1–5
-    CHECK(rig.outbox.posted[2].second.poll->options.size() == 11);  // NPS 0–10
-    CHECK(rig.outbox.posted[3].second.poll->options[1].label == "docs");
-    CHECK_THAT(rig.outbox.posted[4].second.text, Contains("/platform survey answer dx wish <your answer>"));
+    CHECK_THAT(rig.outbox.posted[0].reply.text, Contains("Developer experience* — round 1, open until") && Contains("anonymous"));
+    CHECK(rig.outbox.posted[0].to.conversation == "general");
+    REQUIRE(rig.outbox.posted[1].reply.poll);
+    CHECK(rig.outbox.posted[1].reply.poll->options.size() == 5);   // rating 1–5
+    CHECK(rig.outbox.posted[2].reply.poll->options.size() == 11);  // NPS 0–10
+    CHECK(rig.outbox.posted[3].reply.poll->options[1].label == "docs");
+    CHECK_THAT(rig.outbox.posted[4].reply.text, Contains("/platform survey answer dx wish <your answer>"));
     CHECK_THAT(rig.survey("open dx", alice).text, Contains("still open"));
     CHECK_THAT(rig.survey("open nosuch", alice).text, Contains("There is no survey 'nosuch'"));
 }
@@ -154,7 +165,7 @@ TEST_CASE("Surveys: answers are counted once per person, and an anonymous round 
     CHECK_THAT(rig.survey("close dx", alice).text, Contains("Closed round 1"));
     CHECK(count_rows(db, "SELECT COUNT(*) FROM survey_rounds WHERE round_key <> ''") == 0);
     CHECK(count_rows(db, "SELECT COUNT(*) FROM polls WHERE voter_key <> ''") == 0);
-    const std::string& results = rig.outbox.posted.back().second.text;
+    const std::string& results = rig.outbox.posted.back().reply.text;
     CHECK_THAT(results, Contains("Results: Developer experience* — round 1, closed"));
     CHECK_THAT(results, Contains("average 4.5 of 5 from 2 answers"));
     CHECK_THAT(results, Contains("NPS 0 from 2 answers: 1 promoters, 0 passives, 1 detractors"));
@@ -172,7 +183,7 @@ TEST_CASE("Surveys: the second round's results show the trend, and any round can
     rig.survey("open dx", alice);
     rig.poll("vote " + rig.poll_of("happy", 2) + " 4", alice);
     rig.survey("close dx", alice);
-    CHECK_THAT(rig.outbox.posted.back().second.text, Contains("average 4.0 of 5 from 1 answers (▲ +2.0 since the round before)"));
+    CHECK_THAT(rig.outbox.posted.back().reply.text, Contains("average 4.0 of 5 from 1 answers (▲ +2.0 since the round before)"));
     const auto first = rig.survey("results dx 1", bob);
     CHECK(first.ephemeral);
     CHECK_THAT(first.text, Contains("round 1") && Contains("average 2.0 of 5"));
@@ -201,5 +212,46 @@ TEST_CASE("Surveys: a round left open by a stopped bot closes at the next start,
     REQUIRE(testing::run_until(after.io, [&] { return started; }));
     CHECK(after.store->find_round("dx", 1)->closed);
     REQUIRE_FALSE(after.outbox.posted.empty());
-    CHECK_THAT(after.outbox.posted.back().second.text, Contains("round 1, closed") && Contains("average 3.0 of 5 from 1 answers"));
+    CHECK_THAT(after.outbox.posted.back().reply.text, Contains("round 1, closed") && Contains("average 3.0 of 5 from 1 answers"));
+}
+
+TEST_CASE("Surveys: a schedule opens rounds on time across months and DST, and a round missed while down opens once, late",
+          "[surveys]") {
+    testing::TempDir folder;
+    auto monthly = dx_survey(false);
+    auto schedule = cron::parse("0 10 * * MON#1", "Europe/Berlin");  // the first Monday of each month, 10:00 Berlin
+    REQUIRE(schedule);
+    monthly.schedule = *schedule;
+    monthly.open_for = std::chrono::hours(48);
+    const auto utc = [](int y, unsigned m, unsigned d, int h) {
+        return std::chrono::system_clock::time_point{} + date::sys_days{date::year{y} / m / d}.time_since_epoch() +
+               std::chrono::hours(h);
+    };
+    const auto opened = [](Rig& rig) {
+        std::vector<std::string> out;
+        for (int round = 1; round < 10; ++round)
+            if (const auto found = rig.store->find_round("dx", round))
+                out.push_back(date::format("%F %R", date::floor<std::chrono::minutes>(found->opened)) +
+                              (found->closed ? " closed " + date::format("%F %R", date::floor<std::chrono::minutes>(*found->closed)) : ""));
+        return out;
+    };
+    {
+        Rig rig(folder, false, monthly);
+        rig.finish_start();
+        rig.clock.advance_to(utc(2026, 12, 10, 0));
+        // Monday 7 December, 10:00 in Berlin is 09:00 UTC; open for two days.
+        CHECK(opened(rig) == std::vector<std::string>{"2026-12-07 09:00 closed 2026-12-09 09:00"});
+        CHECK_THAT(rig.outbox.posted.back().reply.text, Contains("round 1, closed"));
+    }
+    // The bot is down from 10 December to 2 February: January's and February's rounds fall in between.
+    Rig rig(folder, false, monthly, utc(2027, 2, 2, 12));
+    rig.finish_start();
+    CHECK(opened(rig).size() == 2);
+    CHECK(opened(rig)[1] == "2027-02-02 12:00");
+    rig.clock.advance_to(utc(2027, 4, 10, 0));
+    // March (winter time, UTC+1) and April (summer time since 28 March, UTC+2).
+    CHECK(opened(rig) == std::vector<std::string>{"2026-12-07 09:00 closed 2026-12-09 09:00",
+                                                   "2027-02-02 12:00 closed 2027-02-04 12:00",
+                                                   "2027-03-01 09:00 closed 2027-03-03 09:00",
+                                                   "2027-04-05 08:00 closed 2027-04-07 08:00"});
 }

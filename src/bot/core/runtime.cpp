@@ -125,10 +125,10 @@ int run(const config::Config& config, const RunOptions& options) {
     feedback::FeedbackService feedback(adapter, **store, **store, {config.prefix, {}});
     engine.serve("feedback", feedback);
     jobs.observe(feedback);
-    surveys::SurveyService surveys(io.get_executor(), adapter, **store, **store, polls, engine.directory(), config.surveys,
-                                   {config.prefix, config.admin_group, adapter.name()});
-    engine.serve("survey", surveys);
     net::SystemClock clock(io.get_executor());
+    surveys::SurveyService surveys(io.get_executor(), adapter, **store, **store, polls, engine.directory(), clock, **store,
+                                   config.surveys, {config.prefix, config.admin_group, adapter.name()});
+    engine.serve("survey", surveys);
     commands::CommandCheck checks(engine, runner);
     onboarding::OnboardingService onboarding(io.get_executor(), adapter, adapter, **store, **store, clock, engine.directory(),
                                              config.onboarding, {config.prefix, config.admin_group, adapter.name()}, &checks);
