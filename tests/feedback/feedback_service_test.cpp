@@ -10,6 +10,7 @@
 
 #include "bot/store/store.hpp"
 #include "support/run_loop.hpp"
+#include "support/recording_chat.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -18,15 +19,7 @@ using namespace platbot;
 using Catch::Contains;
 using std::chrono::system_clock;
 
-class RecordingOutbox final : public chat::Outbox {
-public:
-    std::vector<std::pair<chat::Origin, chat::Reply>> posted;
-    chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
-        posted.emplace_back(to, reply);
-        co_return chat::MessageRef{to.conversation, "m"};
-    }
-    chat::Task<void> update(const chat::MessageRef&, const chat::Reply&) override { co_return; }
-};
+using RecordingOutbox = testing::RecordingChat;
 
 struct Rig {
     explicit Rig(const testing::TempDir& folder) {
@@ -109,7 +102,7 @@ TEST_CASE("Feedback: a sampled finished job's requester is asked, only they see 
     rig.finished(rig.finished_job("job002"));
 
     REQUIRE(rig.outbox.posted.size() == 1);
-    const auto& [to, ask] = rig.outbox.posted[0];
+    const auto& [to, ask, ask_id] = rig.outbox.posted[0];
     CHECK(to.conversation == "C1");
     CHECK(to.thread == "t1");
     CHECK(to.requester == "U1");

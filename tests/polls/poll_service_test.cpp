@@ -14,6 +14,7 @@
 #include "bot/store/store.hpp"
 #include "commands/tokenizer.hpp"
 #include "support/run_loop.hpp"
+#include "support/recording_chat.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -21,24 +22,7 @@ namespace {
 using namespace platbot;
 using Catch::Contains;
 
-class RecordingOutbox final : public chat::Outbox {
-public:
-    struct Posted {
-        chat::Origin to;
-        chat::Reply reply;
-    };
-    std::vector<Posted> posted;
-    std::vector<std::pair<chat::MessageRef, chat::Reply>> updates;
-
-    chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
-        posted.push_back({to, reply});
-        co_return chat::MessageRef{to.conversation, "m" + std::to_string(posted.size())};
-    }
-    chat::Task<void> update(const chat::MessageRef& message, const chat::Reply& reply) override {
-        updates.emplace_back(message, reply);
-        co_return;
-    }
-};
+using RecordingOutbox = testing::RecordingChat;
 
 // The count a poll message shows for each option.
 std::vector<int> shown_counts(const chat::Reply& reply) {
@@ -127,7 +111,7 @@ TEST_CASE("Polls: a poll is posted to the channel with a vote button per option"
     const std::string id = rig.open("\"Which day for the demo?\" Tue Thu --closes 2h", alice);
 
     REQUIRE(rig.outbox.posted.size() == 1);
-    const auto& [to, message] = rig.outbox.posted[0];
+    const auto& [to, message, message_id] = rig.outbox.posted[0];
     CHECK(to.conversation == "C1");
     CHECK(to.requester.empty());
     CHECK_FALSE(message.ephemeral);
