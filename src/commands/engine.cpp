@@ -59,7 +59,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     survey.usage = "list | results <id> [round] | answer <id> <question> <text> | open <id> | close <id>";
     CommandSpec onboarding = builtin("onboarding", "Your onboarding checklist; pause, resume or restart it (admins: the report)");
     onboarding.free_form = true;
-    onboarding.usage = "[pause|resume|restart [track]] | done|help <track> <step> | report [track]";
+    onboarding.usage = "[pause|resume|restart [track]] | done|help <track> <step> | report [track] [--stuck 5d]";
     CommandSpec onboard = builtin("onboard", "Start someone's onboarding by hand (admins; anyone for themselves)");
     onboard.free_form = true;
     onboard.usage = "@user [track]";

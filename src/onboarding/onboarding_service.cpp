@@ -486,7 +486,8 @@ chat::Task<chat::Reply> OnboardingService::need_help(chat::User who, std::string
     co_return for_requester("🙋 I asked " + told + " to help you with “" + what + "” — someone will reach out.");
 }
 
-chat::Reply OnboardingService::report(const chat::User& who, const std::string& track_id) const {
+chat::Reply OnboardingService::report(const chat::User& who, const std::string& track_id,
+                                      std::chrono::seconds stuck_after) const {
     if (!directory_.in_group(who, settings_.admin_group))
         return for_requester("The onboarding report is for admins (group " +
                              (settings_.admin_group.empty() ? std::string("bot.admins, not set") : settings_.admin_group) + ").");
@@ -498,8 +499,8 @@ chat::Reply OnboardingService::report(const chat::User& who, const std::string& 
         if (!track_id.empty() && track.id != track_id) continue;
         const auto people = store_.all_onboarding(track.id);
         const auto steps = store_.track_steps(track.id);
-        const TrackReport numbers = compute_report(track, people, steps, now, spec_.stuck_after);
-        text += (text.empty() ? "" : "\n\n") + render_report(numbers, now, spec_.stuck_after);
+        const TrackReport numbers = compute_report(track, people, steps, now, stuck_after);
+        text += (text.empty() ? "" : "\n\n") + render_report(numbers, now, stuck_after);
     }
     if (text.empty()) text = "No onboarding tracks are configured (onboarding.tracks).";
     return for_requester(text);
@@ -511,7 +512,7 @@ chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> wor
     const std::string verb = words[0].value;
     const std::string usage = "Usage: `" + command("onboarding") + "` | `" + command("onboarding pause|resume|restart [track]") +
                               "` | `" + command("onboarding done|help <track> <step>") + "` | `" +
-                              command("onboarding report [track]") + "`";
+                              command("onboarding report [track] [--stuck 5d]") + "`";
     // Named, never temporaries inside co_await: g++ 12 destroys such temporaries twice.
     const std::string first = words.size() > 1 ? words[1].value : std::string();
     const std::string second = words.size() > 2 ? words[2].value : std::string();
@@ -525,8 +526,22 @@ chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> wor
         co_return co_await need_help(who, first, second);
     }
     if (verb == "report") {
-        if (words.size() > 2) co_return for_requester(usage);
-        co_return report(who, words.size() == 2 ? words[1].value : std::string());
+        std::string track_id;
+        std::chrono::seconds stuck_after = spec_.stuck_after;
+        for (std::size_t i = 1; i < words.size(); ++i) {
+            const Token& word = words[i];
+            if (word.kind == Token::Kind::option && word.key == "stuck") {
+                const std::string raw = word.has_value ? word.value : (i + 1 < words.size() ? words[++i].value : "");
+                auto parsed = commands::parse_duration(raw);
+                if (!parsed) co_return for_requester("--stuck needs a duration such as 5d: " + parsed.error().message);
+                stuck_after = *parsed;
+            } else if (word.kind == Token::Kind::word && track_id.empty()) {
+                track_id = word.value;
+            } else {
+                co_return for_requester(usage);
+            }
+        }
+        co_return report(who, track_id, stuck_after);
     }
     co_return for_requester("I don't know `onboarding " + verb + "`. " + usage);
 }

@@ -60,7 +60,7 @@ public:
     // Sends every step that is due now, in order; returns when the next one is due.
     chat::Task<std::optional<std::chrono::system_clock::time_point>> send_due();
 
-    // `onboarding [pause|resume|restart [track] | done|help <track> <step> | report [track]]`
+    // `onboarding [pause|resume|restart [track] | done|help <track> <step> | report [track] [--stuck 5d]]`
     commands::FreeFormCommand& onboarding_command() { return onboarding_command_; }
     // `onboard @user [track]`
     commands::FreeFormCommand& onboard_command() { return onboard_command_; }
@@ -93,7 +93,7 @@ private:
     chat::Task<void> drip();
 
     chat::Reply checklist(const chat::User& who) const;
-    chat::Reply report(const chat::User& who, const std::string& track_id) const;
+    chat::Reply report(const chat::User& who, const std::string& track_id, std::chrono::seconds stuck_after) const;
     chat::Reply render_step(const store::OnboardingProgress& progress, const TrackSpec& track, const StepSpec& step,
                             bool done) const;
     std::chrono::system_clock::time_point due_at(const store::OnboardingProgress& progress, const StepSpec& step,

@@ -102,3 +102,17 @@ TEST_CASE("cron: bad schedules and zones are one line that says what is expected
     CHECK_THAT(error_of("*/0 * * * *"), Contains("minute field"));
     CHECK_THAT(error_of("0 10 * * *", "Mars/Olympus"), Contains("unknown time zone 'Mars/Olympus'"));
 }
+
+TEST_CASE("cron: @daily-style shortcuts stand for their five fields, in the zone", "[cron]") {
+    CHECK(runs(parse_ok("@daily", "Europe/Berlin"), utc(2026, 11, 25, 12, 0), 2) ==
+          std::vector<std::string>{"2026-11-25 23:00 UTC", "2026-11-26 23:00 UTC"});
+    CHECK(show(cron::next_run(parse_ok("@weekly"), utc(2026, 11, 25, 12, 0))) == "2026-11-29 00:00 UTC");
+    CHECK(show(cron::next_run(parse_ok("@monthly"), utc(2026, 11, 25, 12, 0))) == "2026-12-01 00:00 UTC");
+    CHECK(show(cron::next_run(parse_ok("@YEARLY"), utc(2026, 11, 25, 12, 0))) == "2027-01-01 00:00 UTC");
+    CHECK(show(cron::next_run(parse_ok("@annually"), utc(2026, 11, 25, 12, 0))) == "2027-01-01 00:00 UTC");
+    CHECK(show(cron::next_run(parse_ok("@hourly"), utc(2026, 11, 25, 12, 0))) == "2026-11-25 13:00 UTC");
+    CHECK(show(cron::next_run(parse_ok("@midnight"), utc(2026, 11, 25, 12, 0))) == "2026-11-26 00:00 UTC");
+    auto reboot = cron::parse("@reboot", "UTC");
+    REQUIRE_FALSE(reboot);
+    CHECK_THAT(reboot.error().message, Contains("'@reboot' is not a cron shortcut — use @yearly, @monthly, @weekly, @daily or @hourly"));
+}

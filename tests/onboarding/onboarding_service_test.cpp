@@ -475,6 +475,11 @@ TEST_CASE("the report's funnel matches a hand count", "[onboarding]") {
     CHECK_THAT(shown, Contains("• bob — Get access to the deploy pipeline — for 13.1 days (since 2026-03-26 09:00 UTC)"));
     CHECK_THAT(shown, Contains("• dave — Ship a hello-world service — for 5.1 days (since 2026-04-03 09:00 UTC)"));
     CHECK(rig.onboarding("report first-week", admin).text == shown);
+    // A longer threshold: only bob has waited more than a week.
+    const auto week = rig.onboarding("report --stuck 7d", admin).text;
+    CHECK_THAT(week, Contains("Stuck on an item for more than 7d:\n  • bob"));
+    CHECK_THAT(week, !Contains("• dave"));
+    CHECK_THAT(rig.onboarding("report --stuck soon", admin).text, Contains("--stuck needs a duration such as 5d"));
     CHECK_THAT(rig.onboarding("report", alice).text, Contains("The onboarding report is for admins"));
     CHECK_THAT(rig.onboarding("report nope", admin).text, Contains("There is no onboarding track 'nope'"));
 }

@@ -106,8 +106,21 @@ Result<Schedule> parse(std::string_view expression, std::string_view time_zone) 
     auto zone = find_time_zone(time_zone);
     if (!zone) return fail(zone.error().message);
     schedule.zone = *zone;
+    // The shortcuts of Vixie cron; @reboot has no meaning for a schedule that survives restarts.
+    static const std::pair<std::string_view, std::string_view> shortcuts[] = {
+        {"@yearly", "0 0 1 1 *"}, {"@annually", "0 0 1 1 *"}, {"@monthly", "0 0 1 * *"},
+        {"@weekly", "0 0 * * 0"}, {"@daily", "0 0 * * *"},   {"@midnight", "0 0 * * *"}, {"@hourly", "0 * * * *"}};
+    std::string_view fields_text = schedule.expression;
+    if (!fields_text.empty() && fields_text.front() == '@') {
+        fields_text = {};
+        for (const auto& [name, meaning] : shortcuts)
+            if (text::to_lower(schedule.expression) == name) fields_text = meaning;
+        if (fields_text.empty())
+            return fail("'" + schedule.expression +
+                        "' is not a cron shortcut — use @yearly, @monthly, @weekly, @daily or @hourly, or five fields");
+    }
     std::vector<std::string_view> fields;
-    for (auto part : split(schedule.expression, ' '))
+    for (auto part : split(fields_text, ' '))
         if (!part.empty()) fields.push_back(part);
     if (fields.size() != 5)
         return fail("'" + schedule.expression + "' is not a cron schedule: it needs 5 fields (minute hour day month weekday), "

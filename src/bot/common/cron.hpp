@@ -8,6 +8,8 @@
 // the month). As in Vixie cron, when both day fields are restricted a day matching either
 // one runs. A time that does not exist on a spring-forward day runs at the first minute
 // after the gap; one that exists twice on a fall-back day runs once, the first time.
+// The shortcuts @yearly (@annually), @monthly, @weekly, @daily (@midnight) and @hourly
+// stand for their usual five fields.
 #include <bitset>
 #include <chrono>
 #include <optional>
