@@ -24,6 +24,14 @@ CommandSpec builtin(std::string name, std::string description, std::vector<Param
     return spec;
 }
 
+// A built-in that a feature outside the engine carries out (FreeFormCommand), with its usage.
+CommandSpec free_form_builtin(std::string name, std::string description, std::string usage) {
+    CommandSpec spec = builtin(std::move(name), std::move(description));
+    spec.free_form = true;
+    spec.usage = std::move(usage);
+    return spec;
+}
+
 std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     ParamSpec topic;
     topic.name = "command";
@@ -47,24 +55,19 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     reason.max_length = 300;
     ParamSpec count = limit;
     count.default_value = "20";
-    CommandSpec poll = builtin("poll", "Ask the channel: a poll with live counts; close it, vote, see results");
-    poll.free_form = true;
-    poll.usage = "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | close <id> | "
-                 "results <id> | vote <id> <option number>";
-    CommandSpec feedback = builtin("feedback", "Say how a job went, or see each command's satisfaction");
-    feedback.free_form = true;
-    feedback.usage = "<job id> good|bad [comment] | scores";
-    CommandSpec survey = builtin("survey", "Surveys: list them, answer, see results (admins: open and close rounds)");
-    survey.free_form = true;
-    survey.usage = "list | results <id> [round] | answer <id> <question> <text> | open <id> | close <id>";
-    CommandSpec onboarding = builtin("onboarding", "Your onboarding checklist; pause, resume or restart it (admins: the report)");
-    onboarding.free_form = true;
-    onboarding.usage = "[pause|resume|restart [track]] | done|help <track> <step> | report [track] [--stuck 5d]";
-    CommandSpec onboard = builtin("onboard", "Start someone's onboarding by hand (admins; anyone for themselves)");
-    onboard.free_form = true;
-    onboard.usage = "@user [track]";
-    CommandSpec tips = builtin("tips", "A tip about the platform, a new one each time");
-    tips.free_form = true;
+    CommandSpec poll = free_form_builtin("poll", "Ask the channel: a poll with live counts; close it, vote, see results",
+                                         "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | "
+                                         "close <id> | results <id> | vote <id> <option number>");
+    CommandSpec feedback = free_form_builtin("feedback", "Say how a job went, or see each command's satisfaction",
+                                             "<job id> good|bad [comment] | scores");
+    CommandSpec survey = free_form_builtin("survey", "Surveys: list them, answer, see results (admins: open and close rounds)",
+                                           "list | results <id> [round] | answer <id> <question> <text> | open <id> | close <id>");
+    CommandSpec onboarding =
+        free_form_builtin("onboarding", "Your onboarding checklist; pause, resume or restart it (admins: the report)",
+                          "[pause|resume|restart [track]] | done|help <track> <step> | report [track] [--stuck 5d]");
+    CommandSpec onboard =
+        free_form_builtin("onboard", "Start someone's onboarding by hand (admins; anyone for themselves)", "@user [track]");
+    CommandSpec tips = free_form_builtin("tips", "A tip about the platform, a new one each time", "");
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
