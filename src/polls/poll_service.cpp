@@ -73,14 +73,25 @@ chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat:
     co_return for_requester(text + " — close it with `" + settings_.prefix + " poll close " + id + "`.");
 }
 
-chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Origin where) {
+store::PollRecord PollService::record_poll(store::PollRecord poll, const chat::Origin& home) {
     poll.id = text::readable_id([this](const std::string& id) { return store_.find_poll(id).has_value(); });
-    poll.adapter = where.adapter;
-    poll.conversation = where.conversation;
-    poll.thread = where.thread;
+    poll.adapter = home.adapter;
+    poll.conversation = home.conversation;
+    poll.thread = home.thread;
     if (poll.created == system_clock::time_point{}) poll.created = system_clock::now();
     store_.insert_poll(poll);
-    spdlog::info("poll {} opened by {} in {}: {}", poll.id, poll.creator_id, where.conversation, poll.question);
+    spdlog::info("poll {} opened by {} in {}: {}", poll.id, poll.creator_id, home.conversation, poll.question);
+    arm_close(poll);
+    return poll;
+}
+
+bool PollService::has_voted(const std::string& poll_id, const chat::User& who) const {
+    const auto poll = store_.find_poll(poll_id);
+    return poll && !store_.choices(poll_id, voter_of(*poll, who)).empty();
+}
+
+chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Origin where) {
+    poll = record_poll(std::move(poll), where);
 
     const store::PollTally nobody_yet{std::vector<int>(poll.options.size(), 0), 0};
     const chat::Reply message = poll_message(poll, nobody_yet, settings_.prefix);
@@ -90,7 +101,6 @@ chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Ori
     poll.conversation = posted.conversation.empty() ? poll.conversation : posted.conversation;
     poll.message_id = posted.id;
     store_.set_poll_message(poll.id, poll.conversation, poll.message_id);
-    arm_close(poll);
     co_return poll.id;
 }
 

@@ -46,6 +46,11 @@ public:
     // For features that run polls themselves (surveys): records `poll` (its id is filled in
     // here), posts it to `where` and returns the id.
     chat::Task<std::string> open_poll(store::PollRecord poll, chat::Origin where);
+    // The same without posting it anywhere: people vote from ballots (poll_ballot) sent to
+    // them; `home` is where it belongs. Returns the poll with its id.
+    store::PollRecord record_poll(store::PollRecord poll, const chat::Origin& home);
+    // Whether this person has a vote in the poll (anonymous polls: by their keyed hash).
+    bool has_voted(const std::string& poll_id, const chat::User& who) const;
     // Closes it (unless it already was) and redraws it without buttons; a poll that is not
     // part of a survey also gets its results posted.
     chat::Task<void> close_poll(std::string id, std::string closed_by);

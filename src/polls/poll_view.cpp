@@ -17,7 +17,20 @@ std::string percent(int votes, int voters) {
     return std::to_string((votes * 100 + voters / 2) / voters) + "%";
 }
 
+chat::Button vote_button(const store::PollRecord& poll, std::size_t option, std::string_view prefix) {
+    return chat::Button{poll.options[option], chat::run_command_action,
+                        std::string(prefix) + " poll vote " + poll.id + " " + std::to_string(option + 1),
+                        chat::ButtonStyle::normal};
+}
+
 }  // namespace
+
+chat::Reply poll_ballot(const store::PollRecord& poll, std::string_view prefix) {
+    chat::Reply reply;
+    reply.text = "*" + poll.question + "*" + (poll.multi ? " (choose any)" : "");
+    for (std::size_t i = 0; i < poll.options.size(); ++i) reply.buttons.push_back(vote_button(poll, i, prefix));
+    return reply;
+}
 
 chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& tally, std::string_view prefix) {
     chat::Poll view;
@@ -28,10 +41,7 @@ chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& 
         chat::PollOption option;
         option.label = poll.options[i];
         option.votes = i < tally.votes.size() ? tally.votes[i] : 0;
-        if (!view.closed)
-            option.vote = chat::Button{poll.options[i], chat::run_command_action,
-                                       std::string(prefix) + " poll vote " + poll.id + " " + std::to_string(i + 1),
-                                       chat::ButtonStyle::normal};
+        if (!view.closed) option.vote = vote_button(poll, i, prefix);
         view.options.push_back(std::move(option));
     }
     std::vector<std::string> note{people(tally.voters) + " answered", poll.multi ? "several answers" : "one answer"};

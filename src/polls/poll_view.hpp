@@ -12,6 +12,9 @@ namespace platbot::polls {
 // The poll message; buttons carry `<prefix> poll vote <id> <n>` (and `poll close <id>`), so
 // a press goes through the engine like typed text. A closed poll has no buttons.
 chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& tally, std::string_view prefix);
+// The question with a vote button per option and no counts: what one person is asked by
+// direct message (a survey sent to each member of a channel).
+chat::Reply poll_ballot(const store::PollRecord& poll, std::string_view prefix);
 
 // "📊 Results: …" with one bar per option, the share of people who chose it, and how many answered.
 std::string results_text(const store::PollRecord& poll, const store::PollTally& tally);

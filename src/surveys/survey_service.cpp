@@ -8,6 +8,7 @@
 #include "bot/common/text.hpp"
 #include "bot/net/retry.hpp"
 #include "bot/net/spawn.hpp"
+#include "polls/poll_view.hpp"
 #include "surveys/survey_results.hpp"
 
 namespace platbot::surveys {
@@ -17,13 +18,16 @@ using std::chrono::system_clock;
 
 using chat::for_requester;
 
-SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::SurveyStore& surveys,
+SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
+                             store::SurveyStore& surveys,
                              store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
                              net::Clock& clock, store::ScheduleStore& schedules, std::vector<SurveySpec> specs,
                              SurveySettings settings)
     : executor_(executor),
       clock_(clock),
       cron_(executor, clock, schedules),
+      schedules_(schedules),
+      people_(people),
       outbox_(outbox),
       surveys_(surveys),
       polls_(polls),
@@ -64,6 +68,7 @@ chat::Task<void> SurveyService::start() {
             continue;
         }
         arm_close(*survey, round.round, round.closes);
+        arm_reminders(*survey, round);
     }
     for (const auto& survey : specs_)
         if (survey.schedule) arm_schedule(survey);
@@ -73,6 +78,80 @@ chat::Task<void> SurveyService::start() {
 // argument of another call inside a coroutine body (the new frame is freed early).
 void SurveyService::arm_close(const SurveySpec& survey, int round, system_clock::time_point due) {
     spawn(close_when_due(survey.id, round, due), "closing survey " + survey.id);
+}
+
+// Each reminder runs once: it is marked in the schedule store before anyone is reminded, so
+// a restart neither repeats it nor, when its time passed during the downtime, skips it.
+void SurveyService::arm_reminders(const SurveySpec& survey, const store::SurveyRound& round) {
+    for (std::size_t i = 0; i < survey.reminders.size(); ++i) {
+        std::string key = reminder_key(survey.id, round.round, i);
+        if (schedules_.last_run(key)) continue;
+        spawn(remind_when_due(survey.id, round.round, std::move(key), round.opened + survey.reminders[i]),
+              "reminding survey " + survey.id);
+    }
+}
+
+std::string SurveyService::reminder_key(const std::string& survey_id, int round, std::size_t index) {
+    return "survey:" + survey_id + ":" + std::to_string(round) + ":reminder:" + std::to_string(index + 1);
+}
+
+chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round, std::string key,
+                                                system_clock::time_point due) {
+    const CancelToken stopping = stopping_;
+    if (!co_await clock_.sleep_until(due, stopping)) co_return;
+    const SurveySpec* survey = find(survey_id);
+    const auto current = surveys_.find_round(survey_id, round);
+    if (!survey || !current || current->closed || schedules_.last_run(key)) co_return;
+    schedules_.set_last_run(key, clock_.now());
+    co_await remind(*survey, *current);
+}
+
+chat::Task<void> SurveyService::remind(const SurveySpec& survey, const store::SurveyRound& round) {
+    std::vector<chat::User> members;
+    try {
+        members = co_await people_.members(survey.channel);
+    } catch (const std::exception& e) {
+        spdlog::warn("survey {}: no reminders for round {}: {}", survey.id, round.round, e.what());
+        co_return;
+    }
+    const auto polls = polls_.round_polls(survey.id, round.round);
+    int reminded = 0;
+    for (const auto& member : members) {
+        if (answered_any(survey, round, polls, member)) continue;
+        chat::Reply nudge;
+        nudge.text = "⏰ *" + survey.title + "* is open until " + text::format_utc(round.closes) +
+                     " and you have not answered yet — it takes a minute" +
+                     (survey.audience == Audience::direct ? "; the questions are above, in this conversation."
+                                                          : ", in #" + survey.channel + ".") +
+                     (survey.anonymous ? " Your answers are anonymous." : "");
+        try {
+            const chat::Origin dm = co_await people_.direct(member.id);
+            co_await outbox_.post(dm, nudge);
+            ++reminded;
+        } catch (const std::exception& e) {
+            spdlog::warn("survey {}: could not remind {}: {}", survey.id, member.id, e.what());
+        }
+    }
+    spdlog::info("survey {}: reminded {} of {} member(s) about round {}", survey.id, reminded, members.size(), round.round);
+}
+
+bool SurveyService::answered_any(const SurveySpec& survey, const store::SurveyRound& round,
+                                 const std::vector<store::PollRecord>& polls, const chat::User& who) const {
+    for (const auto& poll : polls)
+        if (poll_service_.has_voted(poll.id, who)) return true;
+    const auto texts = surveys_.text_answers(survey.id, round.round);
+    for (const auto& question : survey.questions) {
+        if (question.kind != QuestionKind::text) continue;
+        const std::string respondent = round.anonymous ? text_respondent(survey.id, round.round, question.id, who) : who.id;
+        for (const auto& answer : texts)
+            if (answer.question_id == question.id && answer.respondent == respondent) return true;
+    }
+    return false;
+}
+
+std::string SurveyService::text_respondent(const std::string& survey_id, int round, const std::string& question_id,
+                                           const chat::User& who) const {
+    return crypto::hmac_sha256_hex(surveys_.round_key(survey_id, round), question_id + ":" + who.id);
 }
 
 void SurveyService::arm_schedule(const SurveySpec& survey) {
@@ -105,30 +184,86 @@ chat::Task<int> SurveyService::open_round(const SurveySpec& survey) {
                   text::format_utc(round.closes) + ". " + std::to_string(survey.questions.size()) +
                   (survey.questions.size() == 1 ? " question" : " questions") +
                   (survey.anonymous ? "; anonymous: nobody, not even an admin, can see who answered what." : ".");
+    if (survey.audience == Audience::direct) {
+        chat::Reply announcement = header;
+        announcement.text += " Everyone in #" + survey.channel + " gets the questions by direct message.";
+        co_await outbox_.post(where, announcement);
+        co_await ask_each_member(survey, round, header);
+        arm_close(survey, round.round, round.closes);
+        arm_reminders(survey, round);
+        co_return round.round;
+    }
     co_await outbox_.post(where, header);
     for (const auto& question : survey.questions) {
         if (question.kind == QuestionKind::text) {
-            chat::Reply ask;
-            ask.text = "✍️ *" + question.text + "*\nAnswer with `" + settings_.prefix + " survey answer " + survey.id + " " +
-                       question.id + " <your answer>`" + (survey.anonymous ? " (anonymous)." : ".");
+            const chat::Reply ask = text_question(survey, question);
             co_await outbox_.post(where, ask);
             continue;
         }
-        store::PollRecord poll;
-        poll.question = question.text;
-        poll.options = answer_options(question);
-        poll.multi = question.kind == QuestionKind::multi;
-        poll.anonymous = survey.anonymous;
-        poll.creator_id = "platbot";
-        poll.creator_name = survey.title;
-        poll.closes = round.closes;
-        poll.survey_id = survey.id;
-        poll.round = round.round;
-        poll.question_id = question.id;
+        store::PollRecord poll = question_poll(survey, round, question);
         co_await poll_service_.open_poll(std::move(poll), where);
     }
     arm_close(survey, round.round, round.closes);
+    arm_reminders(survey, round);
     co_return round.round;
+}
+
+store::PollRecord SurveyService::question_poll(const SurveySpec& survey, const store::SurveyRound& round,
+                                               const QuestionSpec& question) const {
+    store::PollRecord poll;
+    poll.question = question.text;
+    poll.options = answer_options(question);
+    poll.multi = question.kind == QuestionKind::multi;
+    poll.anonymous = survey.anonymous;
+    poll.creator_id = "platbot";
+    poll.creator_name = survey.title;
+    poll.closes = round.closes;
+    poll.survey_id = survey.id;
+    poll.round = round.round;
+    poll.question_id = question.id;
+    return poll;
+}
+
+chat::Reply SurveyService::text_question(const SurveySpec& survey, const QuestionSpec& question) const {
+    chat::Reply ask;
+    ask.text = "✍️ *" + question.text + "*\nAnswer with `" + settings_.prefix + " survey answer " + survey.id + " " +
+               question.id + " <your answer>`" + (survey.anonymous ? " (anonymous)." : ".");
+    return ask;
+}
+
+// One poll per question, voted on from ballots in each member's direct conversation; the
+// counts stay out of sight until the results.
+chat::Task<void> SurveyService::ask_each_member(const SurveySpec& survey, const store::SurveyRound& round, chat::Reply header) {
+    const chat::Origin home{settings_.adapter, survey.channel, "", "", ""};
+    std::vector<chat::Reply> questions;
+    for (const auto& question : survey.questions) {
+        if (question.kind == QuestionKind::text) {
+            questions.push_back(text_question(survey, question));
+            continue;
+        }
+        const store::PollRecord poll = poll_service_.record_poll(question_poll(survey, round, question), home);
+        questions.push_back(polls::poll_ballot(poll, settings_.prefix));
+    }
+    std::vector<chat::User> members;
+    try {
+        members = co_await people_.members(survey.channel);
+    } catch (const std::exception& e) {
+        spdlog::error("survey {}: cannot ask the members of #{}: {}", survey.id, survey.channel, e.what());
+        co_return;
+    }
+    int asked = 0;
+    for (const auto& member : members) {
+        try {
+            const chat::Origin dm = co_await people_.direct(member.id);
+            co_await outbox_.post(dm, header);
+            for (const auto& question : questions) co_await outbox_.post(dm, question);
+            ++asked;
+        } catch (const std::exception& e) {
+            spdlog::warn("survey {}: could not ask {}: {}", survey.id, member.id, e.what());
+        }
+    }
+    spdlog::info("survey {}: round {} sent to {} of {} member(s) of #{}", survey.id, round.round, asked, members.size(),
+                 survey.channel);
 }
 
 chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round) {
@@ -217,8 +352,7 @@ chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& q
     if (text.size() > 1000) return for_requester("That answer is too long (at most 1000 bytes).");
     const auto round = surveys_.latest_round(survey.id);
     if (!round || round->closed) return for_requester("No round of " + survey.id + " is open right now.");
-    const std::string respondent =
-        round->anonymous ? crypto::hmac_sha256_hex(surveys_.round_key(survey.id, round->round), question_id + ":" + who.id) : who.id;
+    const std::string respondent = round->anonymous ? text_respondent(survey.id, round->round, question_id, who) : who.id;
     if (!surveys_.answer_text(survey.id, round->round, {question_id, respondent, text, clock_.now()}))
         return for_requester("Round " + std::to_string(round->round) + " of " + survey.id + " has just closed; the answer was not counted.");
     return for_requester("Thanks — your answer is in" + std::string(round->anonymous ? " (anonymously)" : "") +

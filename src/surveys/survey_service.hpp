@@ -35,7 +35,8 @@ struct SurveySettings {
 
 class SurveyService final : public commands::FreeFormCommand {
 public:
-    SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::SurveyStore& surveys,
+    SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
+                  store::SurveyStore& surveys,
                   store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
                   net::Clock& clock, store::ScheduleStore& schedules, std::vector<SurveySpec> specs,
                   SurveySettings settings);
@@ -61,12 +62,27 @@ private:
     chat::Reply answer(const SurveySpec& survey, const std::string& question_id, std::string text, const chat::User& who);
     chat::Reply list() const;
     void arm_close(const SurveySpec& survey, int round, std::chrono::system_clock::time_point due);
+    void arm_reminders(const SurveySpec& survey, const store::SurveyRound& round);
+    static std::string reminder_key(const std::string& survey_id, int round, std::size_t index);
+    chat::Task<void> remind_when_due(std::string survey_id, int round, std::string key,
+                                     std::chrono::system_clock::time_point due);
+    chat::Task<void> remind(const SurveySpec& survey, const store::SurveyRound& round);
+    chat::Task<void> ask_each_member(const SurveySpec& survey, const store::SurveyRound& round, chat::Reply header);
+    bool answered_any(const SurveySpec& survey, const store::SurveyRound& round, const std::vector<store::PollRecord>& polls,
+                      const chat::User& who) const;
+    std::string text_respondent(const std::string& survey_id, int round, const std::string& question_id,
+                                const chat::User& who) const;
+    store::PollRecord question_poll(const SurveySpec& survey, const store::SurveyRound& round,
+                                    const QuestionSpec& question) const;
+    chat::Reply text_question(const SurveySpec& survey, const QuestionSpec& question) const;
     void arm_schedule(const SurveySpec& survey);
     void spawn(chat::Task<void> work, std::string what);
 
     boost::asio::any_io_executor executor_;
     net::Clock& clock_;
     schedule::CronRunner cron_;
+    store::ScheduleStore& schedules_;
+    chat::People& people_;
     chat::Outbox& outbox_;
     store::SurveyStore& surveys_;
     store::PollStore& polls_;

@@ -27,10 +27,18 @@ struct QuestionSpec {
 // for free text.
 std::vector<std::string> answer_options(const QuestionSpec& question);
 
+// Who is asked: the channel, where everyone sees the live counts, or each member of the
+// channel by direct message (the channel gets the header and the results).
+enum class Audience { channel, direct };
+
 struct SurveySpec {
     std::string id;
     std::string title;
     std::string channel;                     // where the questions are posted
+    Audience audience = Audience::channel;
+    // After these delays from the opening, members of the channel who have answered nothing
+    // yet get a reminder by direct message.
+    std::vector<std::chrono::seconds> reminders;
     std::optional<cron::Schedule> schedule;  // without one, rounds open only with `survey open`
     std::chrono::seconds open_for{std::chrono::hours(72)};
     bool anonymous = false;

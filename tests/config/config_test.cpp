@@ -861,6 +861,16 @@ TEST_CASE("surveys: questions of every kind, a schedule in a time zone, and clea
     check_error({"a repeated id", head + "    questions: [{id: a, kind: text, text: A}, {id: a, kind: text, text: B}]\n", 5, 52,
                  "id 'a' is used twice"});
     check_error({"no questions", head + "    questions: []\n", 5, 16, "a survey has 1 to 20 questions"});
+    check_error({"an unknown audience", head + "    audience: everyone\n    questions: [{id: a, kind: text, text: A}]\n", 5, 15,
+                 "survey 'dx'.audience: expected channel (questions in the channel) or dm (to each member)"});
+    check_error({"a reminder after the close", head + "    open_for: 1d\n    reminders: [12h, 2d]\n    questions: [{id: a, kind: text, text: A}]\n",
+                 6, 22, "a reminder after 2d comes when the round is closed (open_for 1d)"});
+
+    const auto direct = load_yaml(dir, head + "    audience: dm\n    reminders: [1d, 36h]\n    questions: [{id: a, kind: text, text: A}]\n");
+    REQUIRE(direct.ok());
+    CHECK(direct->surveys[0].audience == platbot::surveys::Audience::direct);
+    CHECK(direct->surveys[0].reminders == std::vector<std::chrono::seconds>{std::chrono::hours(24), std::chrono::hours(36)});
+    CHECK(config->surveys[0].audience == platbot::surveys::Audience::channel);
 }
 
 TEST_CASE("onboarding: tracks, working hours, tips and clear errors", "[config]") {

@@ -31,6 +31,7 @@ public:
     std::vector<std::pair<chat::MessageRef, chat::Reply>> updates;
     std::map<std::string, std::string> time_zones;  // user id → IANA zone
     std::set<std::string> refuse_direct;            // user ids whose next direct() throws
+    std::map<std::string, std::vector<chat::User>> channel_members;
     int refuse_posts = 0;                           // this many next posts are not delivered
     // When set, profile() takes a loop turn like a real API call, so concurrent work interleaves.
     std::optional<boost::asio::any_io_executor> yield_on;
@@ -60,6 +61,12 @@ public:
         if (yield_on) co_await boost::asio::post(*yield_on, boost::asio::use_awaitable);
         const auto zone = time_zones.find(user_id);
         co_return chat::Profile{{user_id, ""}, zone == time_zones.end() ? std::string() : zone->second};
+    }
+
+    chat::Task<std::vector<chat::User>> members(std::string conversation) override {
+        const auto found = channel_members.find(conversation);
+        if (found == channel_members.end()) throw std::runtime_error("channel_not_found: " + conversation);
+        co_return found->second;
     }
 
     // What went to one conversation, in order.

@@ -56,7 +56,7 @@ struct Rig {
         polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory,
                                                      polls::PollSettings{"/platform", "admins", std::chrono::milliseconds(10)});
         if (spec.id.empty()) spec = dx_survey(anonymous);
-        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, *store, *store, *polls, directory, clock,
+        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, outbox, *store, *store, *polls, directory, clock,
                                                            *store, std::vector{spec},
                                                            surveys::SurveySettings{"/platform", "admins", "test"});
     }
@@ -254,4 +254,78 @@ TEST_CASE("Surveys: a schedule opens rounds on time across months and DST, and a
                                                    "2027-02-02 12:00 closed 2027-02-04 12:00",
                                                    "2027-03-01 09:00 closed 2027-03-03 09:00",
                                                    "2027-04-05 08:00 closed 2027-04-07 08:00"});
+}
+
+TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one poll, reminders go only to who has not answered",
+          "[surveys]") {
+    testing::TempDir folder;
+    auto by_dm = dx_survey(true);
+    by_dm.audience = surveys::Audience::direct;
+    by_dm.reminders = {std::chrono::hours(24), std::chrono::hours(48)};
+    const chat::User carol{"U3", "carol"};
+    const auto reminders_to = [](Rig& rig, const std::string& dm) {
+        int n = 0;
+        for (const auto& p : rig.outbox.to(dm)) n += p.reply.text.find("⏰") != std::string::npos ? 1 : 0;
+        return n;
+    };
+    {
+        Rig rig(folder, true, by_dm);
+        rig.outbox.channel_members["general"] = {alice, bob, carol};
+        rig.finish_start();
+        rig.survey("open dx", alice);
+        const auto channel = rig.outbox.to("general");
+        REQUIRE(channel.size() == 1);  // the announcement; no poll is shown in the channel
+        CHECK_THAT(channel[0].reply.text, Contains("Everyone in #general gets the questions by direct message"));
+        for (const char* dm : {"D-U1", "D-U2", "D-U3"}) {
+            const auto asked = rig.outbox.to(dm);
+            REQUIRE(asked.size() == 5);  // the header, three ballots, the free-text question
+            CHECK_FALSE(asked[1].reply.poll.has_value());  // a ballot shows no counts
+            REQUIRE(asked[1].reply.buttons.size() == 5);
+            CHECK(asked[1].reply.buttons[2].value == "/platform poll vote " + rig.poll_of("happy") + " 3");
+            CHECK_THAT(asked[4].reply.text, Contains("/platform survey answer dx wish <your answer>"));
+        }
+        // alice votes from her ballot, bob answers in text; carol does nothing.
+        CHECK_THAT(rig.poll("vote " + rig.poll_of("happy") + " 3", alice).text, Contains("Counted"));
+        CHECK_THAT(rig.survey("answer dx wish faster CI please", bob).text, Contains("anonymously"));
+        rig.clock.advance(std::chrono::hours(25));
+        CHECK(reminders_to(rig, "D-U3") == 1);
+        CHECK(reminders_to(rig, "D-U1") == 0);
+        CHECK(reminders_to(rig, "D-U2") == 0);
+        CHECK_THAT(rig.outbox.to("D-U3").back().reply.text, Contains("the questions are above, in this conversation"));
+    }
+    // A restart after the first reminder repeats none and still sends the second.
+    Rig rig(folder, true, by_dm, t0 + std::chrono::hours(30));
+    rig.outbox.channel_members["general"] = {alice, bob, carol};
+    rig.finish_start();
+    rig.clock.advance_to(t0 + std::chrono::hours(49));
+    CHECK(reminders_to(rig, "D-U3") == 1);  // this run's: the second one
+    CHECK(reminders_to(rig, "D-U1") == 0);
+    rig.clock.advance_to(t0 + std::chrono::hours(73));
+    REQUIRE(rig.store->find_round("dx", 1)->closed);
+    CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("average 3.0 of 5 from 1 answers"));
+    CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("faster CI please"));
+}
+
+TEST_CASE("Surveys: reminders for an in-channel round skip who answered, and a channel that cannot be listed reminds nobody",
+          "[surveys]") {
+    testing::TempDir folder;
+    auto spec = dx_survey(false);
+    spec.reminders = {std::chrono::hours(1)};
+    Rig rig(folder, false, spec);
+    rig.finish_start();
+    rig.survey("open dx", alice);
+    rig.poll("vote " + rig.poll_of("recommend") + " 10", bob);
+    rig.clock.advance(std::chrono::hours(2));  // no member list for #general: logged, nobody reminded
+    CHECK(rig.outbox.to("D-U1").empty());
+
+    testing::TempDir other;
+    Rig listed(other, false, spec);
+    listed.outbox.channel_members["general"] = {alice, bob};
+    listed.finish_start();
+    listed.survey("open dx", alice);
+    listed.poll("vote " + listed.poll_of("recommend") + " 10", bob);
+    listed.clock.advance(std::chrono::hours(2));
+    REQUIRE(listed.outbox.to("D-U1").size() == 1);
+    CHECK_THAT(listed.outbox.to("D-U1")[0].reply.text, Contains("you have not answered yet — it takes a minute, in #general."));
+    CHECK(listed.outbox.to("D-U2").empty());
 }

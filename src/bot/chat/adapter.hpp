@@ -3,6 +3,8 @@
 // nothing else; the Bot hands them neutral replies and receives neutral events.
 #include <boost/asio/awaitable.hpp>
 
+#include <vector>
+
 #include "bot/chat/chat.hpp"
 
 namespace platbot::chat {
@@ -45,7 +47,8 @@ struct Profile {
     std::string time_zone;  // IANA name ("Europe/Berlin"); empty when the platform does not say
 };
 
-// The platform's people, for features that write first (onboarding DMs, help requests).
+// The platform's people, for features that write first (onboarding DMs, help requests,
+// survey questions and reminders by DM).
 class People {
 public:
     virtual ~People() = default;
@@ -54,6 +57,8 @@ public:
     virtual Task<Origin> direct(std::string user_id) = 0;
     // What the platform knows of the user; the id alone when it knows nothing or cannot be asked.
     virtual Task<Profile> profile(std::string user_id) = 0;
+    // The people in a channel, the bot itself left out. Throws when the platform refuses.
+    virtual Task<std::vector<User>> members(std::string conversation) = 0;
 };
 
 class ChatAdapter : public Outbox, public People {

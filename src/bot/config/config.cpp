@@ -393,7 +393,8 @@ private:
             if (!is_identifier(survey.id, true))
                 fail_at(it->first, where + ": ids are lower-case letters, digits, - and _");
             const YAML::Node body = it->second;  // a copy: it-> yields a temporary pair
-            yaml_.expect_map(body, where, {"title", "channel", "schedule", "open_for", "anonymous", "questions"});
+            yaml_.expect_map(body, where,
+                             {"title", "channel", "audience", "reminders", "schedule", "open_for", "anonymous", "questions"});
             survey.title = yaml_.string(yaml_.required(body, "title", where), where + ".title");
             survey.channel = without_hash(yaml_.string(yaml_.required(body, "channel", where), where + ".channel"));
             if (auto schedule = body["schedule"]) {
@@ -411,6 +412,23 @@ private:
                 survey.open_for = std::chrono::duration_cast<std::chrono::seconds>(
                     yaml_.duration(open_for, where + ".open_for", std::chrono::minutes(1)));
             if (auto anonymous = body["anonymous"]) survey.anonymous = yaml_.boolean(anonymous, where + ".anonymous");
+            if (auto audience = body["audience"]) {
+                const std::string value = yaml_.string(audience, where + ".audience");
+                if (value != "channel" && value != "dm")
+                    fail_at(audience, where + ".audience: expected channel (questions in the channel) or dm (to each member)");
+                survey.audience = value == "dm" ? surveys::Audience::direct : surveys::Audience::channel;
+            }
+            if (auto reminders = body["reminders"]) {
+                yaml_.expect_sequence(reminders, where + ".reminders");
+                for (const auto& item : reminders) {
+                    const auto after = std::chrono::duration_cast<std::chrono::seconds>(
+                        yaml_.duration(item, where + ".reminders[]", std::chrono::minutes(1)));
+                    if (after >= survey.open_for)
+                        fail_at(item, where + ".reminders: a reminder after " + commands::format_duration(after) +
+                                          " comes when the round is closed (open_for " + commands::format_duration(survey.open_for) + ")");
+                    survey.reminders.push_back(after);
+                }
+            }
             const YAML::Node questions = yaml_.required(body, "questions", where);
             yaml_.expect_sequence(questions, where + ".questions");
             if (questions.size() == 0 || questions.size() > 20)

@@ -126,7 +126,7 @@ int run(const config::Config& config, const RunOptions& options) {
     engine.serve("feedback", feedback);
     jobs.observe(feedback);
     net::SystemClock clock(io.get_executor());
-    surveys::SurveyService surveys(io.get_executor(), adapter, **store, **store, polls, engine.directory(), clock, **store,
+    surveys::SurveyService surveys(io.get_executor(), adapter, adapter, **store, **store, polls, engine.directory(), clock, **store,
                                    config.surveys, {config.prefix, config.admin_group, adapter.name()});
     engine.serve("survey", surveys);
     commands::CommandCheck checks(engine, runner);

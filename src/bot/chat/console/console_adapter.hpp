@@ -38,6 +38,8 @@ public:
     // A direct conversation is "@id"; its messages print with a [DM name] tag.
     Task<Origin> direct(std::string user_id) override;
     Task<Profile> profile(std::string user_id) override;
+    // The console has no channel lists: every person in the config's users is in every channel.
+    Task<std::vector<User>> members(std::string conversation) override;
 
     struct Input;       // shared with the stdin reader thread
     struct ReaderGate;  // closed when the adapter goes, so the thread stops posting

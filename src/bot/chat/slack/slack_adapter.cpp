@@ -389,6 +389,18 @@ Task<Origin> SlackAdapter::direct(std::string user_id) {
     co_return Origin{name(), dm, "", "", user_id};
 }
 
+Task<std::vector<User>> SlackAdapter::members(std::string conversation) {
+    const json args{{"channel", conversation}};
+    const ApiResult listed = co_await api_.call_all_pages("conversations.members", args, "members");
+    if (!listed.ok)
+        throw std::runtime_error("cannot list the members of " + conversation + " (conversations.members: " + listed.error + ")");
+    std::vector<User> out;
+    const json& ids = listed.body.contains("members") ? listed.body["members"] : json::array();
+    for (const auto& id : ids)
+        if (id.is_string() && id.get<std::string>() != identity_.user_id) out.push_back({id.get<std::string>(), ""});
+    co_return out;
+}
+
 Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {
     if (message.id.empty() || message.conversation.empty()) co_return;  // never posted, or ephemeral
     json body = render_message(reply);

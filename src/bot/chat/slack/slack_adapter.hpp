@@ -73,6 +73,8 @@ public:
     Task<Profile> profile(std::string user_id) override;
     // The D… channel from conversations.open, remembered.
     Task<Origin> direct(std::string user_id) override;
+    // conversations.members, every page; names are filled in later, from profiles.
+    Task<std::vector<User>> members(std::string conversation) override;
 
 private:
     enum class Ended { dropped, replaced, stopping };
