@@ -16,6 +16,7 @@ packages=(
   libhowardhinnant-date-dev   # time zones (the system tzdata) for survey schedules
   catch2                      # the test framework (2.13)
   git                         # the demo's new-service action commits the scaffolded repository
+  librsvg2-bin                # rsvg-convert draws the survey chart as PNG (export --format png)
 )
 
 missing=()

@@ -13,7 +13,7 @@ namespace {
 constexpr const char* usage =
     "Usage: platbot [run] --config FILE [--log-level LEVEL]\n"
     "       platbot check --config FILE\n"
-    "       platbot export survey ID --config FILE --format csv|json|svg [--round N] [--output FILE]\n"
+    "       platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
     "       platbot version\n"
     "\n"
     "  run      start the bot (the default); with the console adapter it talks on this terminal,\n"

@@ -323,7 +323,37 @@ TEST_CASE("the demo's quarterly survey: an admin opens a round, people answer, i
     const auto bad = run_platbot({"export", "survey", "dx-quarterly", "--config", source_path("config/demo.yaml"), "--format", "pdf"},
                                  "", {{"PLATBOT_DATA", data.path().string()}});
     CHECK(bad.exit_code == 1);
-    CHECK_THAT(bad.err, Catch::Contains("--format must be csv, json or svg, not 'pdf'"));
+    CHECK_THAT(bad.err, Catch::Contains("--format must be csv, json, svg or png, not 'pdf'"));
+
+    // The PNG is the same chart, drawn: a valid PNG as wide and tall as the SVG says.
+    const std::string picture = data.file("dx.png");
+    const auto png = run_platbot({"export", "survey", "dx-quarterly", "--config", source_path("config/demo.yaml"), "--format",
+                                  "png", "--output", picture},
+                                 "", {{"PLATBOT_DATA", data.path().string()}});
+    CHECK(png.exit_code == 0);
+    std::ifstream png_file(picture, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(png_file)), std::istreambuf_iterator<char>());
+    REQUIRE(bytes.size() > 33);
+    CHECK(bytes.substr(0, 8) == "\x89PNG\r\n\x1a\n");
+    CHECK(bytes.substr(12, 4) == "IHDR");
+    const auto be32 = [&](std::size_t at) {
+        return (static_cast<unsigned>(static_cast<unsigned char>(bytes[at])) << 24) |
+               (static_cast<unsigned>(static_cast<unsigned char>(bytes[at + 1])) << 16) |
+               (static_cast<unsigned>(static_cast<unsigned char>(bytes[at + 2])) << 8) |
+               static_cast<unsigned>(static_cast<unsigned char>(bytes[at + 3]));
+    };
+    const auto attribute = [&](const std::string& name) {
+        const auto at = svg.find(name + "=\"");
+        return std::stoul(svg.substr(at + name.size() + 2));
+    };
+    CHECK(be32(16) == attribute("width"));
+    CHECK(be32(20) == attribute("height"));
+    // Without rsvg-convert on the PATH, one line says what to install.
+    const auto missing = run_platbot({"export", "survey", "dx-quarterly", "--config", source_path("config/demo.yaml"), "--format",
+                                      "png", "--output", picture},
+                                     "", {{"PLATBOT_DATA", data.path().string()}, {"PATH", data.path().string()}});
+    CHECK(missing.exit_code == 1);
+    CHECK(missing.err == "platbot: --format png needs rsvg-convert: install the Debian package librsvg2-bin, or export --format svg\n");
 }
 
 TEST_CASE("a newcomer joins #general, gets a welcome DM with a checklist, clicks Done, and the report shows it", "[e2e][onboarding]") {

@@ -1,5 +1,12 @@
+#include <boost/process.hpp>
+
+#include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <sstream>
+
+#include <unistd.h>
 
 #include "bot/core/runtime.hpp"
 #include "bot/store/store.hpp"
@@ -7,13 +14,45 @@
 
 namespace platbot::core {
 
+namespace {
+
+// The PNG is the SVG chart drawn by librsvg's rsvg-convert (Debian: librsvg2-bin), so both
+// formats always show the same chart; the bot itself links nothing for it.
+Result<std::string> svg_to_png(const std::string& svg) {
+    namespace bp = boost::process;
+    const auto program = bp::search_path("rsvg-convert");
+    if (program.empty())
+        return fail("--format png needs rsvg-convert: install the Debian package librsvg2-bin, or export --format svg");
+    const auto folder = std::filesystem::temp_directory_path();
+    const std::string stem = "platbot-chart-" + std::to_string(::getpid());
+    const auto input = folder / (stem + ".svg");
+    const auto output = folder / (stem + ".png");
+    std::ofstream(input, std::ios::binary) << svg;
+    std::error_code ec;
+    bp::child converter(program, "--format", "png", "--output", output.string(), input.string(), bp::std_out > bp::null,
+                        bp::std_err > bp::null, ec);
+    const bool finished = !ec && converter.wait_for(std::chrono::seconds(30), ec);
+    if (!finished && converter.valid()) converter.terminate(ec);
+    const int status = finished ? converter.exit_code() : -1;
+    std::stringstream png;
+    png << std::ifstream(output, std::ios::binary).rdbuf();
+    std::filesystem::remove(input, ec);
+    std::filesystem::remove(output, ec);
+    if (!finished || status != 0 || png.str().empty())
+        return fail("rsvg-convert could not draw the chart (" + (finished ? "exit " + std::to_string(status) : std::string("no answer in 30s")) +
+                    ") — export --format svg instead");
+    return png.str();
+}
+
+}  // namespace
+
 int export_survey(const config::Config& config, const ExportOptions& options) {
     const auto failed = [](const std::string& message) {
         std::fprintf(stderr, "platbot: %s\n", message.c_str());
         return 1;
     };
-    if (options.format != "csv" && options.format != "json" && options.format != "svg")
-        return failed("--format must be csv, json or svg" +
+    if (options.format != "csv" && options.format != "json" && options.format != "svg" && options.format != "png")
+        return failed("--format must be csv, json, svg or png" +
                       (options.format.empty() ? std::string() : ", not '" + options.format + "'"));
     const surveys::SurveySpec* survey = nullptr;
     std::string known;
@@ -31,9 +70,14 @@ int export_survey(const config::Config& config, const ExportOptions& options) {
         return failed(options.round > 0 ? "survey " + survey->id + " has no round " + std::to_string(options.round)
                                         : "survey " + survey->id + " has had no round yet");
     const auto result = surveys::collect_results(*survey, *round, **store, **store);
-    const std::string text = options.format == "csv"    ? surveys::export_csv(result)
-                             : options.format == "json" ? surveys::export_json(result)
-                                                        : surveys::export_svg(result);
+    std::string text = options.format == "csv"    ? surveys::export_csv(result)
+                       : options.format == "json" ? surveys::export_json(result)
+                                                  : surveys::export_svg(result);
+    if (options.format == "png") {
+        auto png = svg_to_png(text);
+        if (!png) return failed(png.error().message);
+        text = std::move(*png);
+    }
     if (options.output.empty()) {
         std::fwrite(text.data(), 1, text.size(), stdout);
         return 0;

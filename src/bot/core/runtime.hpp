@@ -15,7 +15,7 @@ int run(const config::Config& config, const RunOptions& options);
 
 struct ExportOptions {
     std::string survey;
-    std::string format;  // csv, json or svg
+    std::string format;  // csv, json, svg or png
     int round = 0;       // 0: the newest
     std::string output;  // empty: stdout
 };
