@@ -179,8 +179,7 @@ chat::Reply Engine::unknown_command(std::string_view name) const {
     chat::Reply reply = for_requester("Unknown command '" + std::string(name) + "'. Did you mean " +
                                     text::join(near, " or ") + "?");
     for (const auto& suggestion : near)
-        reply.buttons.push_back({suggestion, chat::run_command_action, settings_.prefix + " " + suggestion,
-                                 chat::ButtonStyle::normal});
+        reply.buttons.push_back(chat::run_button(suggestion, settings_.prefix + " " + suggestion));
     return reply;
 }
 

@@ -47,8 +47,7 @@ chat::Task<void> FeedbackService::job_finished(store::JobRecord job, const comma
         const std::string base = settings_.prefix + " feedback " + job.id;
         chat::Reply ask = for_requester("How did that go? `" + settings_.prefix + " " + job.line + "` (job `" + job.id +
                                         "`) — press one, or add a comment: `" + base + " bad <what went wrong>`");
-        ask.buttons = {{"👍 Good", chat::run_command_action, base + " good", chat::ButtonStyle::normal},
-                       {"👎 Not good", chat::run_command_action, base + " bad", chat::ButtonStyle::normal}};
+        ask.buttons = {chat::run_button("👍 Good", base + " good"), chat::run_button("👎 Not good", base + " bad")};
         const chat::Origin to{job.adapter, job.conversation, job.thread, "", job.requester_id};
         co_await outbox_.post(to, ask);
     } catch (const std::exception& e) {

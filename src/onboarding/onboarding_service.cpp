@@ -35,10 +35,6 @@ chat::Reply say(std::string text) {
     return reply;
 }
 
-chat::Button run_button(std::string label, std::string line, chat::ButtonStyle style = chat::ButtonStyle::normal) {
-    return {std::move(label), chat::run_command_action, std::move(line), style};
-}
-
 chat::Origin origin_of(const OnboardingProgress& progress) {
     return {progress.adapter, progress.conversation, "", "", progress.user_id};
 }
@@ -225,8 +221,8 @@ chat::Reply OnboardingService::render_step(const OnboardingProgress& progress, c
         reply.text = (done ? "✅ ~" + step.item + "~ — done" : "☐ *" + step.item + "*") + (body.empty() ? "" : "\n" + body);
         if (!done) {
             const std::string which = track.id + " " + step.id;
-            reply.buttons.push_back(run_button("Done", command("onboarding done " + which), chat::ButtonStyle::primary));
-            reply.buttons.push_back(run_button("Need help", command("onboarding help " + which)));
+            reply.buttons.push_back(chat::run_button("Done", command("onboarding done " + which), chat::ButtonStyle::primary));
+            reply.buttons.push_back(chat::run_button("Need help", command("onboarding help " + which)));
         }
     } else {
         reply.text = body;
@@ -355,7 +351,7 @@ chat::Reply OnboardingService::checklist(const chat::User& who) const {
             } else if (sent != steps.end()) {
                 reply.text += "\n  ☐ " + spec.item;
                 if (reply.buttons.size() < most_buttons)
-                    reply.buttons.push_back(run_button("Done: " + shortened(spec.item, 40),
+                    reply.buttons.push_back(chat::run_button("Done: " + shortened(spec.item, 40),
                                                        command("onboarding done " + track->id + " " + spec.id),
                                                        chat::ButtonStyle::primary));
             } else {

@@ -18,9 +18,7 @@ std::string percent(int votes, int voters) {
 }
 
 chat::Button vote_button(const store::PollRecord& poll, std::size_t option, std::string_view prefix) {
-    return chat::Button{poll.options[option], chat::run_command_action,
-                        std::string(prefix) + " poll vote " + poll.id + " " + std::to_string(option + 1),
-                        chat::ButtonStyle::normal};
+    return chat::run_button(poll.options[option], std::string(prefix) + " poll vote " + poll.id + " " + std::to_string(option + 1));
 }
 
 }  // namespace
@@ -57,8 +55,7 @@ chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& 
     chat::Reply reply;
     reply.text = "📊 " + poll.question;  // where the poll cannot be drawn, and in notifications
     if (!view.closed)  // the engine lets only the creator or an admin through
-        reply.buttons.push_back({"Close poll", chat::run_command_action,
-                                 std::string(prefix) + " poll close " + poll.id, chat::ButtonStyle::danger});
+        reply.buttons.push_back(chat::run_button("Close poll", std::string(prefix) + " poll close " + poll.id, chat::ButtonStyle::danger));
     reply.poll = std::move(view);
     return reply;
 }

@@ -225,9 +225,11 @@ store::PollRecord SurveyService::question_poll(const SurveySpec& survey, const s
 }
 
 chat::Reply SurveyService::text_question(const SurveySpec& survey, const QuestionSpec& question) const {
+    const std::string command = settings_.prefix + " survey answer " + survey.id + " " + question.id;
     chat::Reply ask;
-    ask.text = "✍️ *" + question.text + "*\nAnswer with `" + settings_.prefix + " survey answer " + survey.id + " " +
-               question.id + " <your answer>`" + (survey.anonymous ? " (anonymous)." : ".");
+    ask.text = "✍️ *" + question.text + "*\nPress *Answer*, or answer with `" + command + " <your answer>`" +
+               (survey.anonymous ? " (anonymous)." : ".");
+    ask.buttons.push_back(chat::run_button("Answer", command, chat::ButtonStyle::primary, question.text));
     return ask;
 }
 

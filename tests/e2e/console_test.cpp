@@ -291,10 +291,13 @@ TEST_CASE("the demo's quarterly survey: an admin opens a round, people answer, i
     TempDir data;
     const auto result = demo(data,
                              "/platform survey open dx-quarterly\n"
-                             ":click 1\n"  // the last question with buttons: self-service, Yes
+                             ":click m5 1\n"  // message 5 is the self-service question: Yes
                              ":as bob\n"
-                             ":click 2\n"
-                             "/platform survey answer dx-quarterly fix-first flaky CI on main\n"
+                             ":click m5 2\n"
+                             ":click 1\n"  // the newest buttons: the free-text question's Answer, which asks for a line
+                             "flaky CI on main\n"
+                             ":as alice\n"
+                             "/platform survey answer dx-quarterly fix-first \"docs for \\\"platform deploy\\\"\"\n"
                              ":as dev\n"
                              "/platform survey close dx-quarterly\n");
     REQUIRE_FALSE(result.timed_out);
@@ -306,7 +309,10 @@ TEST_CASE("the demo's quarterly survey: an admin opens a round, people answer, i
     CHECK_THAT(result.out, Catch::Contains("📋 *Results: Developer experience, this quarter* — round 1, closed"));
     CHECK_THAT(result.out, Catch::Contains("*Could you do your last deploy without asking anyone?*\n2 answers\n"
                                            "`█████░░░░░` Yes — 1\n`█████░░░░░` No — 1"));
+    CHECK_THAT(result.out, Catch::Contains("[1] Answer   (:click N, or later :click m6 N)"));
+    CHECK_THAT(result.out, Catch::Contains("✍️ One thing we should fix first?\n  (type your answer on the next line; an empty line cancels)"));
     CHECK_THAT(result.out, Catch::Contains("> flaky CI on main"));
+    CHECK_THAT(result.out, Catch::Contains("> docs for \"platform deploy\""));
 
     const std::string chart = data.file("dx.svg");
     const auto exported = run_platbot({"export", "survey", "dx-quarterly", "--config", source_path("config/demo.yaml"),
@@ -387,4 +393,20 @@ TEST_CASE("a newcomer joins #general, gets a welcome DM with a checklist, clicks
     CHECK(second.exit_code == 0);
     CHECK_THAT(second.out, !Catch::Contains("Welcome, newbie"));
     CHECK_THAT(second.out, Catch::Contains("✅ Run your first command"));
+}
+
+TEST_CASE("console: :click mK presses an older message's buttons, and a prompt's empty answer cancels", "[e2e]") {
+    TempDir data;
+    const auto result = demo(data,
+                             "/platform survey open dx-quarterly\n"
+                             ":click m9 1\n"
+                             ":click m5 7\n"
+                             ":click 1\n"
+                             "\n"
+                             "/platform survey results dx-quarterly\n");
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Catch::Contains(":click m9 — no message with that label has buttons"));
+    CHECK_THAT(result.out, Catch::Contains(":click needs a button number from 1 to 3"));
+    CHECK_THAT(result.out, Catch::Contains("* no answer given — nothing was sent"));
+    CHECK_THAT(result.out, !Catch::Contains("Thanks — your answer is in"));
 }

@@ -503,3 +503,45 @@ TEST_CASE("Slack: a newcomer who joins a trigger channel gets the welcome by DM,
     CHECK(welcomes == 1);
     bot.stop();
 }
+
+TEST_CASE("Slack: a survey's free-text question is answered in a modal opened from its Answer button", "[e2e][slack][surveys]") {
+    FakeSlack slack;
+    TempDir dir;
+    const std::string path = config_for(slack, dir);
+    std::stringstream base;
+    base << std::ifstream(path).rdbuf();
+    std::string config = base.str();
+    const std::string bot_line = "bot: {name: platbot, prefix: /platform, adapter: slack}";
+    config.replace(config.find(bot_line), bot_line.size(), "bot: {name: platbot, prefix: /platform, adapter: slack, admins: admins}");
+    std::ofstream(path, std::ios::trunc) << config +
+                                                "groups: {admins: [U0ALICE01]}\n"
+                                                "surveys:\n"
+                                                "  pulse:\n"
+                                                "    title: Pulse\n"
+                                                "    channel: C0GENERAL\n"
+                                                "    questions: [{id: wish, kind: text, text: 'One wish?'}]\n";
+    RunningPlatbot bot({"--config", path}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+    slack.send_slash_command("survey open pulse", "U0ALICE01", "C0GENERAL", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "One wish?") && text_has(m, "Answer"); }, wait_limit));
+    const auto question = *find_message(slack, "One wish?");
+    const auto [action_id, value] = button(question, "Answer");
+    CHECK(action_id.rfind("prompt#", 0) == 0);
+
+    const auto press = slack.send_block_action(action_id, value, "U0BOB0001", question.channel, question.ts);
+    REQUIRE(slack.wait_for_ack(press, wait_limit));
+    for (int i = 0; i < 200 && slack.calls("views.open").empty(); ++i) std::this_thread::sleep_for(10ms);
+    REQUIRE(slack.calls("views.open").size() == 1);
+    const json view = slack.calls("views.open")[0].args["view"];
+    CHECK(view["type"] == "modal");
+    CHECK(view["blocks"][0]["label"]["text"] == "One wish?");
+
+    const auto submitted = slack.send_view_submission(
+        view, "U0BOB0001", {{"answer", {{"text", {{"type", "plain_text_input"}, {"value", "fewer \"manual\" steps"}}}}}});
+    REQUIRE(slack.wait_for_ack(submitted, wait_limit));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "your answer is in"); }, wait_limit));
+    slack.send_slash_command("survey close pulse", "U0ALICE01", "C0GENERAL", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "Results: Pulse"); }, wait_limit));
+    CHECK(text_has(*find_message(slack, "Results: Pulse"), "fewer \"manual\" steps"));
+    bot.stop();
+}

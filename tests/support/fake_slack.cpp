@@ -1081,6 +1081,31 @@ std::string FakeSlack::send_block_action(const std::string& action_id, const std
                           -1);
 }
 
+std::string FakeSlack::send_view_submission(const nlohmann::json& view, const std::string& user_id, const nlohmann::json& values) {
+    std::lock_guard lock(impl_->mutex);
+    const std::string n = impl_->next_id();
+    const std::string name = impl_->user_name(user_id);
+    json submitted = view;
+    submitted["id"] = view.value("id", "V0FAKE" + n);
+    submitted["team_id"] = team_id;
+    submitted["state"] = {{"values", values}};
+    submitted["hash"] = n + ".fakehash";
+    const json payload{{"type", "view_submission"},
+                       {"team", {{"id", team_id}, {"domain", "fake"}}},
+                       {"user", {{"id", user_id}, {"username", name}, {"name", name}, {"team_id", team_id}}},
+                       {"api_app_id", app_id},
+                       {"token", "fake-verification-token"},
+                       {"trigger_id", n + ".1700000000.fakeview" + n},
+                       {"view", submitted},
+                       {"response_urls", json::array()}};
+    return impl_->deliver(json{{"type", "interactive"},
+                               {"accepts_response_payload", true},
+                               {"retry_attempt", 0},
+                               {"retry_reason", ""},
+                               {"payload", payload}},
+                          -1);
+}
+
 void FakeSlack::send_raw(const std::string& text, int connection) {
     std::lock_guard lock(impl_->mutex);
     impl_->post_frame(impl_->pick(connection), text);

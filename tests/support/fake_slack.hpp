@@ -110,6 +110,9 @@ public:
     // that message, its blocks ride along and block_id/text come from the matching button.
     std::string send_block_action(const std::string& action_id, const std::string& value, const std::string& user_id,
                                   const std::string& channel_id, const std::string& message_ts);
+    // A modal submitted: `view` as views.open got it (callback_id, private_metadata), `values`
+    // the state as Slack sends it: {block_id: {action_id: {"type": …, "value": …}}}.
+    std::string send_view_submission(const nlohmann::json& view, const std::string& user_id, const nlohmann::json& values);
     void send_raw(const std::string& text, int connection = -1);  // any text frame, e.g. malformed JSON
     // {"type":"disconnect","reason":…}; for "warning" and "refresh_requested" the fake closes
     // that socket itself 2 s later (like Slack); for "link_disabled" right after the frame.

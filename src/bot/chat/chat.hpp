@@ -35,7 +35,7 @@ struct ChatEvent {
     std::string correlation_id;
     User user;
     Origin origin;
-    std::string text;       // message text
+    std::string text;       // message text; button: what the presser typed when the button asked (prompt)
     std::string action_id;  // button: what kind of button
     std::string value;      // button: its payload
 };
@@ -49,11 +49,14 @@ enum class ButtonStyle { normal, primary, danger };
 
 // A button's meaning travels with it: action_id says which feature handles the press,
 // value carries its payload (for "run", the command line to run).
+// A button with a prompt first asks the presser for a line of text (a modal on Slack, the
+// next line on the console); the press then carries it in ChatEvent::text.
 struct Button {
     std::string label;
     std::string action_id;
     std::string value;
     ButtonStyle style = ButtonStyle::normal;
+    std::string prompt;  // empty: a plain press
 };
 
 // A poll as people see it: the question, each option with its live count and the button
@@ -101,5 +104,11 @@ struct MessageRef {
 };
 
 inline constexpr const char* run_command_action = "run";
+
+// A button that runs `line` (a whole command line, prefix included) as its presser.
+inline Button run_button(std::string label, std::string line, ButtonStyle style = ButtonStyle::normal,
+                         std::string prompt = {}) {
+    return {std::move(label), run_command_action, std::move(line), style, std::move(prompt)};
+}
 
 }  // namespace platbot::chat

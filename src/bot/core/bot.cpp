@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bot/common/text.hpp"
+#include "commands/tokenizer.hpp"
 
 namespace platbot::core {
 
@@ -93,7 +94,9 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
                 co_await adapter_.post(event.origin, reply);
                 break;
             }
-            const commands::CommandRequest request{event.user, event.origin, event.value};
+            // A prompt's answer is one more argument, quoted so it stays one value whatever it holds.
+            const std::string line = event.text.empty() ? event.value : event.value + " " + commands::quote(event.text);
+            const commands::CommandRequest request{event.user, event.origin, line};
             auto reply = co_await engine_.handle(request);
             if (reply) co_await adapter_.post(event.origin, *reply);
             break;

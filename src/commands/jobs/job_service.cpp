@@ -55,10 +55,6 @@ std::string tail(const std::string& text, std::size_t limit) {
     return "…" + text.substr(start);
 }
 
-chat::Button button(std::string label, std::string line, chat::ButtonStyle style = chat::ButtonStyle::normal) {
-    return {std::move(label), chat::run_command_action, std::move(line), style};
-}
-
 }  // namespace
 
 JobService::JobService(asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
@@ -124,24 +120,24 @@ chat::Reply JobService::status_reply(const Live& job) const {
     switch (r.state) {
         case JobState::queued:
             phrase = "⏳ queued — waiting for a free slot";
-            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id));
+            reply.buttons.push_back(chat::run_button("Cancel", settings_.prefix + " cancel " + id));
             break;
         case JobState::awaiting_confirmation:
             phrase = "❔ waiting for " + r.requester_name + " to confirm (expires in " +
                      format_duration(job.spec->policy.confirm_expires) + ")";
-            reply.buttons.push_back(button("Confirm", settings_.prefix + " confirm " + id, chat::ButtonStyle::primary));
-            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id, chat::ButtonStyle::danger));
+            reply.buttons.push_back(chat::run_button("Confirm", settings_.prefix + " confirm " + id, chat::ButtonStyle::primary));
+            reply.buttons.push_back(chat::run_button("Cancel", settings_.prefix + " cancel " + id, chat::ButtonStyle::danger));
             break;
         case JobState::awaiting_approval: {
             const auto& rule = *job.spec->policy.approval;
             phrase = "✋ waiting for approval from " + rule.group + " (" + std::to_string(job.approvers.size()) + "/" +
                      std::to_string(rule.count) + ")";
-            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id));
+            reply.buttons.push_back(chat::run_button("Cancel", settings_.prefix + " cancel " + id));
             break;
         }
         case JobState::running:
             phrase = "▶️ running for " + seconds_text(elapsed);
-            reply.buttons.push_back(button("Cancel", settings_.prefix + " cancel " + id, chat::ButtonStyle::danger));
+            reply.buttons.push_back(chat::run_button("Cancel", settings_.prefix + " cancel " + id, chat::ButtonStyle::danger));
             break;
         case JobState::succeeded: phrase = "✅ succeeded in " + seconds_text(elapsed); break;
         case JobState::failed:
@@ -240,8 +236,8 @@ chat::Task<void> JobService::after_confirmation(LivePtr job) {
     request.text = "🔐 " + job->record.requester_name + " asks to run `" + job->record.line + "` (job `" +
                    job->record.id + "`). It needs " + std::to_string(rule.count) + " approval" +
                    (rule.count == 1 ? "" : "s") + " from " + rule.group + "; the requester cannot approve it.";
-    request.buttons.push_back(button("Approve", settings_.prefix + " approve " + job->record.id, chat::ButtonStyle::primary));
-    request.buttons.push_back(button("Deny", settings_.prefix + " deny " + job->record.id, chat::ButtonStyle::danger));
+    request.buttons.push_back(chat::run_button("Approve", settings_.prefix + " approve " + job->record.id, chat::ButtonStyle::primary));
+    request.buttons.push_back(chat::run_button("Deny", settings_.prefix + " deny " + job->record.id, chat::ButtonStyle::danger));
     job->approval_request = co_await outbox_.post(where, request);
     if (job->record.state != JobState::awaiting_approval) {
         // Cancelled (or denied) while the request was being posted: close it at once.

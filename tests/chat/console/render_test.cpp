@@ -16,8 +16,8 @@ TEST_CASE("fields are indented lines and buttons numbered choices", "[console]")
     Reply reply;
     reply.text = "Deploy api?";
     reply.fields = {{"env", "prod"}, {"version", "1.2.3"}};
-    reply.buttons = {{"Confirm", "confirm", "1", platbot::chat::ButtonStyle::primary},
-                     {"Cancel", "cancel", "1", platbot::chat::ButtonStyle::danger}};
+    reply.buttons = {{"Confirm", "confirm", "1", platbot::chat::ButtonStyle::primary, ""},
+                     {"Cancel", "cancel", "1", platbot::chat::ButtonStyle::danger, ""}};
     CHECK(render_plain(reply) == "Deploy api?\n  env: prod\n  version: 1.2.3\n  [1] Confirm [2] Cancel   (:click N)");
 }
 

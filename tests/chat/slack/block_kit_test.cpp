@@ -15,8 +15,8 @@ TEST_CASE("a reply becomes sections, fields and buttons with a notification text
     Reply reply;
     reply.text = "*deploy* `api` to staging";
     reply.fields = {{"Env", "staging"}, {"By", "<alice>"}};
-    reply.buttons = {{"Confirm", "run", "/platform confirm k3f9qz", ButtonStyle::primary},
-                     {"Cancel", "run", "/platform cancel k3f9qz", ButtonStyle::danger}};
+    reply.buttons = {{"Confirm", "run", "/platform confirm k3f9qz", ButtonStyle::primary, ""},
+                     {"Cancel", "run", "/platform cancel k3f9qz", ButtonStyle::danger, ""}};
     const auto message = render_message(reply);
 
     CHECK(message["text"] == "*deploy* `api` to staging");
@@ -58,8 +58,8 @@ TEST_CASE("what does not fit is cut with a visible note, never rejected", "[slac
     Reply reply;
     reply.text = std::string(100000, 'x');
     for (int i = 0; i < 30; ++i) reply.fields.push_back({"f" + std::to_string(i), std::string(3000, 'y')});
-    for (int i = 0; i < 60; ++i) reply.buttons.push_back({std::string(100, 'b'), "run", "/platform job " + std::to_string(i), ButtonStyle::normal});
-    reply.buttons.push_back({"huge", "run", std::string(3000, 'v'), ButtonStyle::normal});
+    for (int i = 0; i < 60; ++i) reply.buttons.push_back({std::string(100, 'b'), "run", "/platform job " + std::to_string(i), ButtonStyle::normal, ""});
+    reply.buttons.push_back({"huge", "run", std::string(3000, 'v'), ButtonStyle::normal, ""});
     const auto message = render_message(reply);
     const auto& blocks = message["blocks"];
 
@@ -110,8 +110,8 @@ TEST_CASE("a poll becomes its question, a section per option with its count, bar
     poll.question = "Which day <for> the demo?";
     poll.voters = 3;
     poll.note = "3 people answered · one answer · id p7k2qd";
-    poll.options = {{"Tue", 2, Button{"Tue", "run", "/platform poll vote p7k2qd 1", ButtonStyle::normal}},
-                    {"Thu & Fri", 1, Button{"Thu & Fri", "run", "/platform poll vote p7k2qd 2", ButtonStyle::normal}}};
+    poll.options = {{"Tue", 2, Button{"Tue", "run", "/platform poll vote p7k2qd 1", ButtonStyle::normal, ""}},
+                    {"Thu & Fri", 1, Button{"Thu & Fri", "run", "/platform poll vote p7k2qd 2", ButtonStyle::normal, ""}}};
     reply.poll = poll;
     const auto message = render_message(reply);
 

@@ -1,6 +1,7 @@
 // Slack payloads (the shared fixtures, as Slack sends them) become neutral chat events;
 // everything the bot must not act on is skipped with a reason.
 #include "bot/chat/slack/events.hpp"
+#include "bot/chat/slack/block_kit.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -141,4 +142,52 @@ TEST_CASE("message text is decoded as typed", "[slack][events]") {
     CHECK(decode_message_text("thanks <@U0BOB0001|bob> in <#C0DEPLOYS|deploys>") ==
           "thanks <@U0BOB0001|bob> in <#C0DEPLOYS|deploys>");
     CHECK(decode_message_text("unclosed <@U1") == "unclosed <@U1");
+}
+
+TEST_CASE("a prompt button's press asks for a modal; the modal's submission is the press with the typed text", "[slack][events]") {
+    using platbot::chat::Button;
+    using platbot::chat::Reply;
+    Reply reply;
+    reply.buttons.push_back(platbot::chat::run_button("Answer", "/platform survey answer dx wish",
+                                                      platbot::chat::ButtonStyle::primary, "One wish?"));
+    const json rendered = platbot::chat::slack::render_message(reply);
+    const json& element = rendered["blocks"].back()["elements"][0];
+    CHECK(element["action_id"] == "prompt#0");
+
+    const json press{{"type", "block_actions"},
+                     {"user", {{"id", "U0BOB"}, {"username", "bob"}}},
+                     {"trigger_id", "123.456.abc"},
+                     {"channel", {{"id", "C0GENERAL"}}},
+                     {"container", {{"message_ts", "1.2"}, {"channel_id", "C0GENERAL"}}},
+                     {"actions", json::array({{{"action_id", element["action_id"]}, {"value", element["value"]}}})}};
+    const auto asked = translate("interactive", press, "env-1", bot);
+    CHECK_FALSE(asked.event);
+    REQUIRE(asked.prompt);
+    CHECK(asked.prompt->trigger_id == "123.456.abc");
+    CHECK(asked.prompt->prompt == "One wish?");
+    CHECK(asked.prompt->action_id == "run");
+    CHECK(asked.prompt->value == "/platform survey answer dx wish");
+    CHECK(asked.prompt->channel == "C0GENERAL");
+
+    json view = platbot::chat::slack::prompt_view("One wish?", json{{"v", "/platform survey answer dx wish"}, {"a", "run"},
+                                                                    {"c", "C0GENERAL"}, {"t", ""}}.dump());
+    CHECK(view["callback_id"] == "platbot_prompt");
+    view["state"] = {{"values", {{"answer", {{"text", {{"type", "plain_text_input"}, {"value", "fewer steps"}}}}}}}};
+    const json submission{{"type", "view_submission"}, {"user", {{"id", "U0BOB"}, {"username", "bob"}}}, {"view", view}};
+    const auto answered = translate("interactive", submission, "env-2", bot);
+    REQUIRE(answered.event);
+    CHECK(answered.event->kind == EventKind::button);
+    CHECK(answered.event->action_id == "run");
+    CHECK(answered.event->value == "/platform survey answer dx wish");
+    CHECK(answered.event->text == "fewer steps");
+    CHECK(answered.event->origin.conversation == "C0GENERAL");
+    CHECK(answered.event->user.id == "U0BOB");
+
+    // Another app's modal, or one without text, is nothing for the bot.
+    json foreign = submission;
+    foreign["view"]["callback_id"] = "someone_else";
+    CHECK_FALSE(translate("interactive", foreign, "env-3", bot).event);
+    json empty = submission;
+    empty["view"]["state"]["values"]["answer"]["text"]["value"] = "";
+    CHECK_FALSE(translate("interactive", empty, "env-4", bot).event);
 }

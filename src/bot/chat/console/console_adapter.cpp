@@ -60,7 +60,8 @@ constexpr const char* verb_help =
     "  :help                  this list\n"
     "  :as USER               speak as another user (a name or id from the config's users)\n"
     "  :channel NAME          switch the current channel\n"
-    "  :click N               press button N of the last message that had buttons\n"
+    "  :click N               press button N of the last message that had buttons (some ask for a line of text next)\n"
+    "  :click mK N            press button N of message mK (the label shown beside its buttons)\n"
     "  :join USER [CHANNEL]   simulate USER joining CHANNEL (default: the current one)\n"
     "  :sleep SECONDS         pause before the next line (scripts: let a job finish), at most 60\n"
     "  :quit                  leave (Ctrl-D works too)\n"
@@ -94,7 +95,7 @@ std::string render_poll(const Poll& poll) {
     return out;
 }
 
-std::string render_plain(const Reply& reply) {
+std::string render_plain(const Reply& reply, const std::string& label) {
     std::string out;
     if (reply.ephemeral) out += "(only you) ";
     out += reply.poll ? render_poll(*reply.poll) : reply.text;
@@ -105,7 +106,7 @@ std::string render_plain(const Reply& reply) {
         for (std::size_t i = 0; i < reply.buttons.size(); ++i)
             out += " [" + std::to_string(first + i + 1) + "] " + reply.buttons[i].label;
     }
-    if (!pressable(reply).empty()) out += "   (:click N)";
+    if (!pressable(reply).empty()) out += label.empty() ? "   (:click N)" : "   (:click N, or later :click " + label + " N)";
     return out;
 }
 
@@ -206,6 +207,19 @@ Task<void> ConsoleAdapter::run(EventSink& sink) {
 }
 
 Task<void> ConsoleAdapter::handle_line(EventSink& sink, const std::string& line) {
+    if (prompting_) {  // the line after a prompt button is its answer; an empty one cancels
+        const Button button = *std::exchange(prompting_, std::nullopt);
+        if (line.empty()) {
+            print("* no answer given — nothing was sent");
+            co_return;
+        }
+        ChatEvent event = new_event(EventKind::button);
+        event.action_id = button.action_id;
+        event.value = button.value;
+        event.text = line;
+        co_await sink.handle(std::move(event));
+        co_return;
+    }
     if (line.empty()) co_return;
     if (line.front() == ':') {
         co_await handle_verb(sink, line);
@@ -256,16 +270,32 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
             print(":click has nothing to press — no message with buttons yet");
             co_return;
         }
+        const std::vector<Button>* buttons = &last_buttons_;
+        if (args.size() == 3) {
+            const auto found = std::find_if(buttons_by_label_.begin(), buttons_by_label_.end(),
+                                            [&](const auto& entry) { return entry.first == args[1]; });
+            if (found == buttons_by_label_.end()) {
+                print(":click " + args[1] + " — no message with that label has buttons (labels look like m4)");
+                co_return;
+            }
+            buttons = &found->second;
+        }
+        const std::string& wanted = args.back();
         std::size_t n = 0;
-        const bool number = args.size() == 2 && args[1].find_first_not_of("0123456789") == std::string::npos &&
-                            args[1].size() < 4 && (n = std::stoul(args[1])) >= 1 && n <= last_buttons_.size();
+        const bool number = (args.size() == 2 || args.size() == 3) && wanted.find_first_not_of("0123456789") == std::string::npos &&
+                            !wanted.empty() && wanted.size() < 4 && (n = std::stoul(wanted)) >= 1 && n <= buttons->size();
         if (!number) {
-            print(":click needs a button number from 1 to " + std::to_string(last_buttons_.size()) + ", e.g. :click 1");
+            print(":click needs a button number from 1 to " + std::to_string(buttons->size()) + ", e.g. :click 1 (or :click m4 1)");
             co_return;
         }
-        const Button button = last_buttons_[n - 1];
+        const Button button = (*buttons)[n - 1];
         print("* " + display_name(options_.user) + " clicked [" +
               button.label + "]");
+        if (!button.prompt.empty()) {
+            print("✍️ " + button.prompt + "\n  (type your answer on the next line; an empty line cancels)");
+            prompting_ = button;
+            co_return;
+        }
         ChatEvent event = new_event(EventKind::button);
         event.action_id = button.action_id;
         event.value = button.value;
@@ -287,19 +317,32 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
     }
 }
 
+// Messages with buttons are labelled m1, m2, …: `:click N` presses the newest one's, and
+// `:click m4 N` an older one's (the last few dozen are kept).
+std::string ConsoleAdapter::remember_buttons(const std::string& message_id, const Reply& reply) {
+    auto buttons = pressable(reply);
+    const std::string label = "m" + message_id.substr(message_id.rfind('-') + 1);
+    std::erase_if(buttons_by_label_, [&](const auto& entry) { return entry.first == label; });
+    if (buttons.empty()) return "";
+    last_buttons_ = buttons;
+    buttons_by_label_.emplace_back(label, std::move(buttons));
+    if (buttons_by_label_.size() > 50) buttons_by_label_.pop_front();
+    return label;
+}
+
 Task<MessageRef> ConsoleAdapter::post(const Origin& to, const Reply& reply) {
-    if (auto buttons = pressable(reply); !buttons.empty()) last_buttons_ = std::move(buttons);
+    const std::string id = "console-message-" + std::to_string(next_message_++);
+    const std::string label = remember_buttons(id, reply);
     const std::string where = to.conversation == options_.channel ? ""
                               : to.conversation.starts_with('@') ? "[DM " + display_name(user_named(to.conversation)) + "] "
                                                                  : "[#" + to.conversation + "] ";
-    print(where + render_plain(reply));
-    co_return MessageRef{to.conversation, "console-message-" + std::to_string(next_message_++)};
+    print(where + render_plain(reply, label));
+    co_return MessageRef{to.conversation, id};
 }
 
 Task<void> ConsoleAdapter::update(const MessageRef& message, const Reply& reply) {
-    if (auto buttons = pressable(reply); !buttons.empty()) last_buttons_ = std::move(buttons);
-    print("(updated) " + render_plain(reply));
-    (void)message;
+    const std::string label = message.id.starts_with("console-message-") ? remember_buttons(message.id, reply) : "";
+    print("(updated) " + render_plain(reply, label));
     co_return;
 }
 

@@ -6,8 +6,10 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <cstdio>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,7 +58,11 @@ private:
     ConsoleOptions options_;
     std::shared_ptr<Input> input_;
     std::shared_ptr<ReaderGate> gate_;
+    std::string remember_buttons(const std::string& message_id, const Reply& reply);
+
     std::vector<Button> last_buttons_;
+    std::deque<std::pair<std::string, std::vector<Button>>> buttons_by_label_;
+    std::optional<Button> prompting_;  // a pressed prompt button waiting for its line of text
     std::uint64_t next_event_ = 1;
     std::uint64_t next_message_ = 1;
     bool stopping_ = false;
@@ -64,6 +70,7 @@ private:
 };
 
 // How a reply reads on a terminal: text, fields indented, buttons as numbered choices.
-std::string render_plain(const Reply& reply);
+// `label` names the message for `:click mK N`; empty for none.
+std::string render_plain(const Reply& reply, const std::string& label = "");
 
 }  // namespace platbot::chat

@@ -1,5 +1,7 @@
 #include "bot/chat/slack/block_kit.hpp"
 
+#include "bot/chat/slack/events.hpp"
+
 #include <vector>
 
 #include "bot/common/text.hpp"
@@ -61,6 +63,21 @@ std::string truncate_utf8(std::string_view text, std::size_t limit) {
     if (limit <= ellipsis.size()) return {};
     const std::size_t cut = char_boundary(text, limit - ellipsis.size());
     return std::string(text.substr(0, cut)) + std::string(ellipsis);
+}
+
+json prompt_view(std::string_view prompt, std::string metadata) {
+    return {{"type", "modal"},
+            {"callback_id", prompt_callback},
+            {"title", plain_text(truncate_utf8("Your answer", max_view_title))},
+            {"submit", plain_text("Send")},
+            {"close", plain_text("Cancel")},
+            {"private_metadata", std::move(metadata)},
+            {"blocks",
+             json::array({{{"type", "input"},
+                           {"block_id", "answer"},
+                           {"label", plain_text(truncate_utf8(prompt.empty() ? "Your answer" : prompt, max_prompt))},
+                           {"element", {{"type", "plain_text_input"}, {"action_id", "text"}, {"multiline", true},
+                                        {"max_length", 1000}}}}})}};
 }
 
 std::string neutral_action_id(std::string_view slack_action_id) {
@@ -146,15 +163,21 @@ json render_message(const Reply& reply) {
     };
     for (std::size_t i = 0; i < reply.buttons.size(); ++i) {
         const Button& button = reply.buttons[i];
+        // A prompt button carries what the modal needs; the press is turned into the modal.
+        const std::string value =
+            button.prompt.empty()
+                ? button.value
+                : json{{"v", button.value}, {"a", button.action_id}, {"p", truncate_utf8(button.prompt, max_prompt)}}.dump();
+        const std::string& action_id = button.prompt.empty() ? button.action_id : std::string(prompt_action);
         // A value Slack would refuse cannot be cut without changing what the press means.
-        if (button.value.size() > max_button_value) {
+        if (value.size() > max_button_value) {
             ++dropped_buttons;
             continue;
         }
         json element{{"type", "button"},
                      {"text", plain_text(truncate_utf8(button.label, max_button_text))},
-                     {"action_id", truncate_utf8(button.action_id, max_action_id - 8) + "#" + std::to_string(i)},
-                     {"value", button.value}};
+                     {"action_id", truncate_utf8(action_id, max_action_id - 8) + "#" + std::to_string(i)},
+                     {"value", value}};
         if (button.style == ButtonStyle::primary) element["style"] = "primary";
         if (button.style == ButtonStyle::danger) element["style"] = "danger";
         elements.push_back(std::move(element));

@@ -20,6 +20,10 @@ inline constexpr std::size_t max_buttons_per_actions = 25;
 inline constexpr std::size_t max_button_text = 75;
 inline constexpr std::size_t max_action_id = 255;
 inline constexpr std::size_t max_button_value = 2000;
+// A modal's input label (the prompt) and its private_metadata.
+inline constexpr std::size_t max_prompt = 1000;
+inline constexpr std::size_t max_view_metadata = 3000;
+inline constexpr std::size_t max_view_title = 24;
 // Far below the 40,000 Slack accepts: longer messages are unreadable in a channel anyway.
 inline constexpr std::size_t max_message_text = 12000;
 
@@ -28,6 +32,9 @@ std::string escape_mrkdwn(std::string_view text);
 
 // {"text": fallback, "blocks": [...]} for chat.postMessage / chat.update / chat.postEphemeral.
 nlohmann::json render_message(const Reply& reply);
+
+// The modal that asks for a prompt button's text; `metadata` comes back with the submission.
+nlohmann::json prompt_view(std::string_view prompt, std::string metadata);
 
 // A context block: one line of small mrkdwn text (notes such as "shortened", "answered here
 // because…"). `mrkdwn_text` is used as given, so Slack's <#C…> links work in it.

@@ -16,7 +16,7 @@ const json& obj(const json& object, const char* key) {
     return it != object.end() && it->is_object() ? *it : empty;
 }
 
-Translation skip(std::string why) { return {std::nullopt, std::move(why)}; }
+Translation skip(std::string why) { return {std::nullopt, std::move(why), std::nullopt}; }
 
 // "<prefix> <text>" unless the text already starts with the prefix.
 std::string as_command(const std::string& prefix, std::string_view text) {
@@ -55,7 +55,7 @@ Translation slash_command(const json& payload, const std::string& envelope_id, c
     if (user_id.empty() || channel.empty()) return skip("slash command without user_id or channel_id");
     ChatEvent event = base_event(EventKind::message, envelope_id, {user_id, string_field(payload, "user_name")}, channel);
     event.text = as_command(bot.prefix, decode_message_text(string_field(payload, "text")));
-    return {std::move(event), {}};
+    return {std::move(event), {}, {}};
 }
 
 Translation event_callback(const json& payload, const std::string& envelope_id, const BotIdentity& bot) {
@@ -68,7 +68,7 @@ Translation event_callback(const json& payload, const std::string& envelope_id, 
     if (type == "member_joined_channel") {
         const std::string user = string_field(event, "user");
         if (user.empty() || user == bot.user_id) return skip("member_joined_channel for the bot or nobody");
-        return {base_event(EventKind::member_joined, id, {user, ""}, string_field(event, "channel")), {}};
+        return {base_event(EventKind::member_joined, id, {user, ""}, string_field(event, "channel")), {}, {}};
     }
     if (type == "team_join") {
         const json& user = obj(event, "user");
@@ -76,7 +76,7 @@ Translation event_callback(const json& payload, const std::string& envelope_id, 
         if (user.value("is_bot", false)) return skip("team_join of a bot");
         std::string name = string_field(obj(user, "profile"), "display_name");
         if (name.empty()) name = string_field(user, "name");
-        return {base_event(EventKind::member_joined, id, {string_field(user, "id"), name}, ""), {}};
+        return {base_event(EventKind::member_joined, id, {string_field(user, "id"), name}, ""), {}, {}};
     }
     if (type != "message" && type != "app_mention") return skip("event type '" + type + "'");
 
@@ -91,11 +91,31 @@ Translation event_callback(const json& payload, const std::string& envelope_id, 
     out.origin.thread = string_field(event, "thread_ts");
     out.origin.message_id = string_field(event, "ts");
     out.text = as_command(bot.prefix, decode_message_text(without_mentions_of(string_field(event, "text"), bot.user_id)));
-    return {std::move(out), {}};
+    return {std::move(out), {}, {}};
+}
+
+// The modal of a prompt button, submitted: the press it stands for, with the typed text.
+Translation view_submission(const json& payload, const std::string& envelope_id) {
+    const json& view = obj(payload, "view");
+    if (string_field(view, "callback_id") != prompt_callback) return skip("a view_submission of another app's modal");
+    const json meta = json::parse(string_field(view, "private_metadata"), nullptr, false);
+    const json& user = obj(payload, "user");
+    if (!meta.is_object() || string_field(user, "id").empty()) return skip("a prompt submission without its metadata or user");
+    const json& answer = obj(obj(obj(view, "state"), "values"), "answer");
+    std::string name = string_field(user, "username");
+    if (name.empty()) name = string_field(user, "name");
+    ChatEvent event = base_event(EventKind::button, envelope_id, {string_field(user, "id"), name}, string_field(meta, "c"));
+    event.origin.thread = string_field(meta, "t");
+    event.action_id = string_field(meta, "a");
+    event.value = string_field(meta, "v");
+    event.text = string_field(obj(answer, "text"), "value");
+    if (event.origin.conversation.empty() || event.text.empty()) return skip("a prompt submission without a channel or text");
+    return {std::move(event), {}, {}};
 }
 
 Translation interactive(const json& payload, const std::string& envelope_id) {
     const std::string type = string_field(payload, "type");
+    if (type == "view_submission") return view_submission(payload, envelope_id);
     if (type != "block_actions") return skip("interactive payload of type '" + type + "'");
     const json& user = obj(payload, "user");
     const auto actions = payload.find("actions");
@@ -108,12 +128,21 @@ Translation interactive(const json& payload, const std::string& envelope_id) {
     if (channel.empty()) return skip("block_actions outside a conversation");
     std::string name = string_field(user, "username");
     if (name.empty()) name = string_field(user, "name");
+    if (neutral_action_id(string_field(action, "action_id")) == prompt_action) {
+        const json button = json::parse(string_field(action, "value"), nullptr, false);
+        if (!button.is_object()) return skip("a prompt button without its value");
+        Translation asks;
+        asks.prompt = PromptRequest{string_field(payload, "trigger_id"), string_field(button, "p"), string_field(button, "a"),
+                                    string_field(button, "v"), string_field(user, "id"), channel,
+                                    string_field(obj(payload, "message"), "thread_ts")};
+        return asks;
+    }
     ChatEvent event = base_event(EventKind::button, envelope_id, {string_field(user, "id"), name}, channel);
     event.action_id = neutral_action_id(string_field(action, "action_id"));
     event.value = string_field(action, "value");
     event.origin.message_id = string_field(container, "message_ts");
     event.origin.thread = string_field(obj(payload, "message"), "thread_ts");
-    return {std::move(event), {}};
+    return {std::move(event), {}, {}};
 }
 
 }  // namespace

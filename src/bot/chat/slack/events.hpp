@@ -21,10 +21,27 @@ struct BotIdentity {
     std::string prefix;   // "/platform": slash commands and DMs become "<prefix> <text>"
 };
 
+// A press of a button that asks for text first: the adapter opens a modal with views.open
+// (its trigger_id is valid for 3 seconds); the modal's submission comes back as the press.
+struct PromptRequest {
+    std::string trigger_id;
+    std::string prompt;
+    std::string action_id;  // the neutral button's
+    std::string value;
+    std::string user_id;
+    std::string channel;
+    std::string thread;
+};
+
 struct Translation {
     std::optional<ChatEvent> event;  // empty: nothing for the bot
     std::string skipped;             // why not, for the debug log
+    std::optional<PromptRequest> prompt;
 };
+
+// The action_id of rendered prompt buttons, and the callback_id of their modals.
+inline constexpr const char* prompt_action = "prompt";
+inline constexpr const char* prompt_callback = "platbot_prompt";
 
 // `type` is the envelope's type (slash_commands, events_api, interactive), `payload` its
 // payload, `envelope_id` the dedupe fallback for payloads without their own id.

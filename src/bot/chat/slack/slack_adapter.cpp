@@ -191,6 +191,11 @@ void SlackAdapter::on_envelope(const std::shared_ptr<net::WebSocket>& socket, co
     const auto payload = message.find("payload");
     Translation translation =
         translate(string_field(message, "type"), payload != message.end() ? *payload : no_payload, envelope_id, identity_);
+    if (translation.prompt) {  // nothing to record yet: the answer comes back as its own envelope
+        socket->send(json{{"envelope_id", envelope_id}}.dump());
+        asio::co_spawn(executor_, open_prompt(std::move(*translation.prompt)), asio::detached);
+        return;
+    }
     if (!translation.event) {
         socket->send(json{{"envelope_id", envelope_id}}.dump());
         spdlog::debug("slack: envelope {} skipped: {}", envelope_id, translation.skipped);
@@ -272,6 +277,10 @@ Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net:
     }
     if (id.empty()) id = request.header("x-slack-request-timestamp") + ":" + request.header("x-slack-signature");
     Translation translation = translate(type, payload, id, identity_);
+    if (translation.prompt) {
+        asio::co_spawn(executor_, open_prompt(std::move(*translation.prompt)), asio::detached);
+        co_return answer(200, "");
+    }
     if (!translation.event) {
         spdlog::debug("slack: request to {} skipped: {}", request.path, translation.skipped);
         co_return answer(200, "");
@@ -374,6 +383,25 @@ Task<MessageRef> SlackAdapter::post_to_requester(const Origin& to, const Reply& 
     const ApiResult sent = co_await api_.call("chat.postMessage", message);
     if (!sent.ok) co_return MessageRef{dm, ""};
     co_return MessageRef{dm, string_field(sent.body, "ts")};
+}
+
+// Within Slack's 3 seconds for the trigger_id: a modal asking for the text. When Slack
+// refuses, the presser learns how to answer without it.
+Task<void> SlackAdapter::open_prompt(PromptRequest request) {
+    try {
+        const std::string metadata =
+            json{{"v", request.value}, {"a", request.action_id}, {"c", request.channel}, {"t", request.thread}}.dump();
+        if (metadata.size() > max_view_metadata) throw std::runtime_error("the button's value is too long for a modal");
+        const json args{{"trigger_id", request.trigger_id}, {"view", prompt_view(request.prompt, metadata)}};
+        const ApiResult opened = co_await api_.call("views.open", args);
+        if (opened.ok) co_return;
+        const Origin to{name(), request.channel, request.thread, "", request.user_id};
+        const Reply fallback = for_requester("I could not open the answer form (" + opened.error + "). Answer with `" +
+                                             request.value + " <your answer>` instead.");
+        co_await post(to, fallback);
+    } catch (const std::exception& e) {
+        spdlog::error("slack: opening a prompt failed: {}", e.what());
+    }
 }
 
 Task<Origin> SlackAdapter::direct(std::string user_id) {

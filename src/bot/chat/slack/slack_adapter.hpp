@@ -85,6 +85,7 @@ private:
     void on_envelope(const std::shared_ptr<net::WebSocket>& socket, const nlohmann::json& message);
     Task<void> admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry, ChatEvent event);
     Task<void> deliver(ChatEvent event);
+    Task<void> open_prompt(PromptRequest request);
     Task<MessageRef> post_to_requester(const Origin& to, const Reply& reply, const std::string& why);
     void fail_fatally(std::string message);
     Task<net::ServerResponse> on_request(Endpoint endpoint, const net::ServerRequest& request);
