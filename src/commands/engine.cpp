@@ -68,6 +68,8 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     CommandSpec onboard =
         free_form_builtin("onboard", "Start someone's onboarding by hand (admins; anyone for themselves)", "@user [track]");
     CommandSpec tips = free_form_builtin("tips", "A tip about the platform, a new one each time", "");
+    CommandSpec status = free_form_builtin("status", "The platform status board; one service's history (admins: announce)",
+                                           "[<service>] | announce \"<text>\" | clear");
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
@@ -86,6 +88,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         onboarding,
         onboard,
         tips,
+        status,
     };
 }
 

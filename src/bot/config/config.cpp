@@ -20,7 +20,8 @@ namespace platbot::config {
 namespace {
 
 const std::vector<std::string> top_level_keys{"bot",   "log",   "store",  "http",     "console",
-                                              "slack", "users", "groups", "commands", "surveys", "onboarding"};
+                                              "slack", "users", "groups", "commands", "surveys", "onboarding",
+                                              "status"};
 const std::vector<std::string> adapters{"console", "slack"};
 const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
@@ -54,6 +55,7 @@ public:
         if (auto commands = root["commands"]) read_commands(commands, config);
         if (auto surveys = root["surveys"]) read_surveys(surveys, config);
         if (auto onboarding = root["onboarding"]) read_onboarding(onboarding, config);
+        if (auto status = root["status"]) read_status(status, config);
         return config;
     }
 
@@ -577,6 +579,76 @@ private:
         }
     }
 
+    void read_status(const YAML::Node& node, Config& config) {
+        auto& spec = config.status;
+        yaml_.expect_map(node, "status", {"channel", "services"});
+        if (auto channel = node["channel"]) spec.channel = without_hash(yaml_.string(channel, "status.channel"));
+        const YAML::Node services = yaml_.required(node, "services", "status");
+        yaml_.expect_map(services, "status.services", {});
+        for (auto it = services.begin(); it != services.end(); ++it) {
+            status::ServiceSpec service;
+            service.id = it->first.Scalar();
+            const std::string where = "status service '" + service.id + "'";
+            if (!is_identifier(service.id, true)) fail_at(it->first, where + ": ids are lower-case letters, digits, - and _");
+            const YAML::Node body = it->second;  // a copy: it-> yields a temporary pair
+            yaml_.expect_map(body, where,
+                             {"name", "http", "exec", "interval", "timeout", "failures_to_down", "successes_to_recover", "slow"});
+            service.name = body["name"] ? yaml_.string(body["name"], where + ".name") : service.id;
+            if (body["http"] && body["exec"]) fail_at(body["exec"], where + ": a service has one probe — http or exec, not both");
+            if (auto http = body["http"]) {
+                yaml_.expect_map(http, where + ".http", {"url", "method", "expect_status", "condition"});
+                status::HttpProbe probe;
+                probe.url = yaml_.string(yaml_.required(http, "url", where + ".http"), where + ".http.url");
+                if (!probe.url.starts_with("http://") && !probe.url.starts_with("https://"))
+                    fail_at(http["url"], where + ".http.url: expected an http:// or https:// URL");
+                if (auto method = http["method"]) probe.method = yaml_.string(method, where + ".http.method");
+                if (probe.method != "GET" && probe.method != "HEAD" && probe.method != "POST")
+                    fail_at(http["method"], where + ".http.method: a probe uses GET, HEAD or POST");
+                if (auto expect = http["expect_status"]) {
+                    const auto add = [&](const YAML::Node& code) {
+                        const auto value = yaml_.integer(code, where + ".http.expect_status");
+                        if (value < 100 || value > 599) fail_at(code, where + ".http.expect_status: HTTP statuses are 100 to 599");
+                        probe.expect_status.push_back(static_cast<long>(value));
+                    };
+                    if (expect.IsSequence())
+                        for (const auto& code : expect) add(code);
+                    else
+                        add(expect);
+                }
+                if (auto condition = http["condition"]) {
+                    auto parsed = commands::JsonCondition::parse(yaml_.string(condition, where + ".http.condition"));
+                    if (!parsed) fail_at(condition, where + ".http.condition: " + parsed.error().message);
+                    probe.condition = std::move(*parsed);
+                }
+                service.probe = std::move(probe);
+            } else if (auto exec = body["exec"]) {
+                yaml_.expect_map(exec, where + ".exec", {"program", "args"});
+                status::ExecProbe probe;
+                probe.program = yaml_.string(yaml_.required(exec, "program", where + ".exec"), where + ".exec.program");
+                if (probe.program.find('/') != std::string::npos && !std::filesystem::path(probe.program).is_absolute())
+                    probe.program = relative_to(config.path, probe.program);
+                if (auto args = exec["args"]) probe.args = yaml_.string_list(args, where + ".exec.args");
+                service.probe = std::move(probe);
+            } else {
+                fail_at(body, where + ": needs a probe — http: {url: …} or exec: {program: …}");
+            }
+            if (auto interval = body["interval"]) service.interval = yaml_.duration(interval, where + ".interval", std::chrono::seconds(1));
+            if (auto timeout = body["timeout"]) service.timeout = yaml_.duration(timeout, where + ".timeout", std::chrono::milliseconds(100));
+            if (service.timeout > service.interval)
+                fail_at(body["timeout"] ? body["timeout"] : body, where + ".timeout: longer than the interval — probes would overlap");
+            for (const char* key : {"failures_to_down", "successes_to_recover"}) {
+                const YAML::Node count = body[key];
+                if (!count) continue;
+                const auto value = yaml_.integer(count, where + "." + key);
+                if (value < 1 || value > 100) fail_at(count, where + "." + key + ": between 1 and 100");
+                (std::string_view(key) == "failures_to_down" ? service.failures_to_down : service.successes_to_recover) =
+                    static_cast<int>(value);
+            }
+            if (auto slow = body["slow"]) service.slow = yaml_.duration(slow, where + ".slow", std::chrono::milliseconds(1));
+            spec.services.push_back(std::move(service));
+        }
+    }
+
     static std::string first_word(const std::string& line) {
         const auto start = line.find_first_not_of(' ');
         if (start == std::string::npos) return "";
@@ -663,6 +735,12 @@ std::string summary(const Config& config) {
         for (const auto& track : config.onboarding.tracks)
             ids.push_back(track.id + " (" + std::to_string(track.steps.size()) + " steps)");
         out += "  onboarding: " + text::join(ids, ", ") + ", " + std::to_string(config.onboarding.tips.size()) + " tips\n";
+    }
+    if (!config.status.services.empty()) {
+        std::vector<std::string> ids;
+        for (const auto& service : config.status.services) ids.push_back(service.id);
+        out += "  status:   " + text::join(ids, ", ") +
+               (config.status.channel.empty() ? "" : ", changes announced in #" + config.status.channel) + "\n";
     }
     return out;
 }

@@ -13,6 +13,7 @@
 #include "bot/common/result.hpp"
 #include "commands/spec.hpp"
 #include "onboarding/onboarding_spec.hpp"
+#include "status/status_spec.hpp"
 #include "surveys/survey_spec.hpp"
 
 namespace platbot::config {
@@ -64,6 +65,7 @@ struct Config {
     std::vector<commands::CommandSpec> commands;
     std::vector<surveys::SurveySpec> surveys;
     onboarding::OnboardingSpec onboarding;
+    status::StatusSpec status;
 };
 
 // Reads and validates the file. The error is one line: `file:line:column: message`.

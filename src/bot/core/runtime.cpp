@@ -32,6 +32,7 @@
 #include "feedback/feedback_service.hpp"
 #include "onboarding/onboarding_service.hpp"
 #include "polls/poll_service.hpp"
+#include "status/status_service.hpp"
 #include "surveys/survey_service.hpp"
 
 namespace platbot::core {
@@ -135,6 +136,9 @@ int run(const config::Config& config, const RunOptions& options) {
     engine.serve("onboarding", onboarding.onboarding_command());
     engine.serve("onboard", onboarding.onboard_command());
     engine.serve("tips", onboarding.tips_command());
+    status::StatusService board(io.get_executor(), adapter, **store, clock, http, processes, process_env, engine.directory(),
+                                config.status, {config.prefix, config.admin_group, adapter.name()});
+    engine.serve("status", board);
     Inbox inbox(io.get_executor(), **store);
     Bot bot(engine, adapter, inbox);
     bot.use_onboarding(onboarding);
@@ -173,6 +177,7 @@ int run(const config::Config& config, const RunOptions& options) {
         co_await polls.recover();
         co_await surveys.start();
         onboarding.start();
+        board.start();
         asio::co_spawn(io, bot.replay(replay_window), asio::detached);
         co_await adapter.run(bot);
         if (jobs.active() > 0 && !stopping.cancelled()) {

@@ -13,12 +13,14 @@
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
 #include "bot/store/schedules.hpp"
+#include "bot/store/status.hpp"
 #include "bot/store/surveys.hpp"
 
 namespace platbot::store {
 
 class Store : public AuditLog, public JobStore, public Inbox, public PollStore, public FeedbackStore,
-              public SurveyStore, public OnboardingStore, public ScheduleStore {
+              public SurveyStore, public OnboardingStore, public ScheduleStore,
+              public StatusStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;
