@@ -178,7 +178,13 @@ chat::Task<std::optional<system_clock::time_point>> OnboardingService::send_due(
     const std::vector<OnboardingProgress> everyone = store_.all_onboarding();
     for (const auto& person : everyone) {
         if (person.state != OnboardingState::active) continue;
-        const auto next = co_await deliver(person.user_id, person.track_id);
+        std::optional<system_clock::time_point> next;
+        try {
+            next = co_await deliver(person.user_id, person.track_id);
+        } catch (const std::exception& e) {  // one person's trouble does not hold up the others
+            spdlog::error("onboarding: delivering '{}' to {} failed: {}", person.track_id, person.user_id, e.what());
+            next = clock_.now() + settings_.retry_after;
+        }
         if (next && (!earliest || *next < *earliest)) earliest = next;
     }
     co_return earliest;
@@ -192,16 +198,21 @@ chat::Task<std::optional<system_clock::time_point>> OnboardingService::deliver(s
         if (clock_.now() < held->second) co_return held->second;
         retry_at_.erase(held);
     }
+    // One delivery per person and track at a time: a join and the loop could otherwise both
+    // post the same step before either has recorded it. The one that steps aside is covered:
+    // whoever is delivering sends everything due.
+    if (!delivering_->insert(key).second) co_return std::nullopt;
+    const DeliveryGuard guard{delivering_, key};
     for (int pass = 0; pass < most_steps_per_pass; ++pass) {
         const auto progress = store_.find_onboarding(user_id, track_id);
-        if (!progress || progress->state != OnboardingState::active ||
-            progress->next_step >= static_cast<int>(track->steps.size()))
-            co_return std::nullopt;
-        const StepSpec& step = track->steps[static_cast<std::size_t>(progress->next_step)];
+        if (!progress || progress->state != OnboardingState::active) co_return std::nullopt;
+        const StepSpec* step = next_step(*track, user_id);
+        if (!step) co_return std::nullopt;
         const auto now = clock_.now();
-        const auto due = due_at(*progress, step, now);
+        const auto due = due_at(*progress, *step, now);
         if (due > now) co_return due;
-        const bool sent = co_await send_step(*progress, track_id, progress->next_step);
+        const std::string step_id = step->id;
+        const bool sent = co_await send_step(*progress, track_id, step_id);
         if (!sent) {
             retry_at_[key] = now + settings_.retry_after;
             co_return retry_at_[key];
@@ -232,15 +243,26 @@ chat::Reply OnboardingService::render_step(const OnboardingProgress& progress, c
     return reply;
 }
 
-chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::string track_id, int index) {
+// The first step of the track, in its order, that this person has not been sent: by id, so
+// a track edited in config neither repeats a step nor skips the new one.
+const StepSpec* OnboardingService::next_step(const TrackSpec& track, const std::string& user_id) const {
+    const auto sent = store_.onboarding_steps(user_id, track.id);
+    for (const auto& step : track.steps)
+        if (std::none_of(sent.begin(), sent.end(), [&](const store::OnboardingStep& s) { return s.step_id == step.id; }))
+            return &step;
+    return nullptr;
+}
+
+chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::string track_id, std::string step_id) {
     const TrackSpec* track = spec_.track(track_id);
-    if (!track || index >= static_cast<int>(track->steps.size())) co_return false;
-    const StepSpec& step = track->steps[static_cast<std::size_t>(index)];
+    const StepSpec* found = track ? track->step(step_id) : nullptr;
+    if (!found) co_return false;
+    const StepSpec& step = *found;
     try {
         if (progress.conversation.empty()) {
             const chat::Origin direct = co_await people_.direct(progress.user_id);
             progress.conversation = direct.conversation;
-            store_.update_onboarding(progress);
+            store_.set_onboarding_conversation(progress.user_id, track_id, progress.conversation);
         }
         const chat::Reply reply = render_step(progress, *track, step, false);
         const chat::Origin where = origin_of(progress);
@@ -252,7 +274,7 @@ chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::
         }
         const store::OnboardingStep record{progress.user_id, track_id, step.id, clock_.now(), posted.id, std::nullopt, "",
                                            std::nullopt};
-        if (!store_.record_step_sent(record, index)) co_return true;  // another pass sent it
+        if (!store_.record_step_sent(record)) co_return true;  // sent already
         spdlog::info("onboarding: sent '{}' step '{}' to {}", track_id, step.id, progress.user_id);
     } catch (const std::exception& e) {
         spdlog::warn("onboarding: step '{}' of '{}' for {} failed: {}; trying again later", step.id, track_id,
@@ -283,7 +305,7 @@ chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::
 chat::Task<void> OnboardingService::complete_if_finished(std::string user_id, std::string track_id) {
     const TrackSpec* track = spec_.track(track_id);
     auto progress = store_.find_onboarding(user_id, track_id);
-    if (!track || !progress || progress->completed || progress->next_step < static_cast<int>(track->steps.size())) co_return;
+    if (!track || !progress || progress->completed || next_step(*track, user_id)) co_return;
     const auto steps = store_.onboarding_steps(user_id, track_id);
     for (const auto& spec : track->steps) {
         if (!spec.is_item()) continue;
@@ -321,7 +343,7 @@ std::string OnboardingService::progress_line(const OnboardingProgress& progress,
         if (step.done) ++done;
     const int items = track.items();
     const double fraction = items > 0 ? static_cast<double>(done) / items
-                                      : static_cast<double>(progress.next_step) / static_cast<double>(track.steps.size());
+                                      : static_cast<double>(steps.size()) / static_cast<double>(track.steps.size());
     std::string line = text::bar(fraction, 10) + " " + std::to_string(done) + " of " + std::to_string(items) + " done";
     if (progress.state == OnboardingState::paused) line += " · paused";
     if (progress.state == OnboardingState::completed) line += " · completed";
@@ -470,7 +492,8 @@ chat::Task<chat::Reply> OnboardingService::need_help(chat::User who, std::string
     const std::string name = progress->user_name.empty() ? who.id : progress->user_name;
     chat::Reply ask = say("🆘 " + name + " (" + who.id + ") is stuck on “" + what + "” — " + track->title + ", day " +
                           std::to_string(days) + ". Could someone reach out to them?");
-    chat::Origin where{settings_.adapter, spec_.help, "", "", who.id};
+    // No requester: where the platform cannot post there, the asker must not get their own alarm.
+    chat::Origin where{settings_.adapter, spec_.help, "", "", ""};
     std::string told = "#" + spec_.help;
     if (spec_.help.front() == '@') {
         const auto helper = directory_.find(spec_.help.substr(1));
@@ -478,7 +501,9 @@ chat::Task<chat::Reply> OnboardingService::need_help(chat::User who, std::string
         where = co_await people_.direct(helper_id);
         told = helper ? chat::display_name(*helper) : helper_id;
     }
-    co_await outbox_.post(where, ask);
+    const chat::MessageRef asked = co_await outbox_.post(where, ask);
+    if (asked.id.empty())
+        co_return for_requester("I could not reach " + told + " — please ask the platform team there yourself; I am sorry.");
     co_return for_requester("🙋 I asked " + told + " to help you with “" + what + "” — someone will reach out.");
 }
 

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -84,7 +85,8 @@ private:
 
     // Sends what is due of one person's track; returns when the next step is due.
     chat::Task<std::optional<std::chrono::system_clock::time_point>> deliver(std::string user_id, std::string track_id);
-    chat::Task<bool> send_step(store::OnboardingProgress progress, std::string track_id, int index);
+    chat::Task<bool> send_step(store::OnboardingProgress progress, std::string track_id, std::string step_id);
+    const StepSpec* next_step(const TrackSpec& track, const std::string& user_id) const;
     chat::Task<chat::Reply> done(chat::User who, std::string track_id, std::string step_id);
     chat::Task<chat::Reply> need_help(chat::User who, std::string track_id, std::string step_id);
     chat::Task<chat::Reply> change(chat::User who, std::string verb, std::string track_id);
@@ -125,6 +127,14 @@ private:
     bool woken_ = false;
     // A track whose step the platform did not take waits until then before the next try.
     std::map<std::string, std::chrono::system_clock::time_point> retry_at_;
+    // Person and track whose steps are being delivered right now. Shared with the guards in
+    // suspended deliveries, which may be destroyed after the service (with the loop).
+    std::shared_ptr<std::set<std::string>> delivering_ = std::make_shared<std::set<std::string>>();
+    struct DeliveryGuard {
+        std::shared_ptr<std::set<std::string>> delivering;
+        std::string key;
+        ~DeliveryGuard() { delivering->erase(key); }
+    };
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

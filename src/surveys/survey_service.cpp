@@ -91,6 +91,10 @@ void SurveyService::arm_reminders(const SurveySpec& survey, const store::SurveyR
     }
 }
 
+std::string SurveyService::asked_key(const std::string& survey_id, int round, const std::string& user_id) {
+    return "survey:" + survey_id + ":" + std::to_string(round) + ":asked:" + user_id;
+}
+
 std::string SurveyService::reminder_key(const std::string& survey_id, int round, std::size_t index) {
     return "survey:" + survey_id + ":" + std::to_string(round) + ":reminder:" + std::to_string(index + 1);
 }
@@ -117,6 +121,8 @@ chat::Task<void> SurveyService::remind(const SurveySpec& survey, const store::Su
     const auto polls = polls_.round_polls(survey.id, round.round);
     int reminded = 0;
     for (const auto& member : members) {
+        // A DM round reminds only those it asked: who joined later or could not be reached has no questions to answer.
+        if (survey.audience == Audience::direct && !schedules_.last_run(asked_key(survey.id, round.round, member.id))) continue;
         if (answered_any(survey, round, polls, member)) continue;
         chat::Reply nudge;
         nudge.text = "⏰ *" + survey.title + "* is open until " + text::format_utc(round.closes) +
@@ -259,6 +265,7 @@ chat::Task<void> SurveyService::ask_each_member(const SurveySpec& survey, const 
             const chat::Origin dm = co_await people_.direct(member.id);
             co_await outbox_.post(dm, header);
             for (const auto& question : questions) co_await outbox_.post(dm, question);
+            schedules_.set_last_run(asked_key(survey.id, round.round, member.id), clock_.now());
             ++asked;
         } catch (const std::exception& e) {
             spdlog::warn("survey {}: could not ask {}: {}", survey.id, member.id, e.what());
@@ -351,7 +358,7 @@ chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& q
     }
     text = std::string(text::trim(text));
     if (text.empty()) return for_requester("Say something after the question id.");
-    if (text.size() > 1000) return for_requester("That answer is too long (at most 1000 bytes).");
+    if (text.size() > 3000) return for_requester("That answer is too long (at most 3000 bytes) — shorten it and send it again.");
     const auto round = surveys_.latest_round(survey.id);
     if (!round || round->closed) return for_requester("No round of " + survey.id + " is open right now.");
     const std::string respondent = round->anonymous ? text_respondent(survey.id, round->round, question_id, who) : who.id;

@@ -64,6 +64,8 @@ private:
     void arm_close(const SurveySpec& survey, int round, std::chrono::system_clock::time_point due);
     void arm_reminders(const SurveySpec& survey, const store::SurveyRound& round);
     static std::string reminder_key(const std::string& survey_id, int round, std::size_t index);
+    // Marks who a DM round reached (in the schedule store), so reminders go only to them.
+    static std::string asked_key(const std::string& survey_id, int round, const std::string& user_id);
     chat::Task<void> remind_when_due(std::string survey_id, int round, std::string key,
                                      std::chrono::system_clock::time_point due);
     chat::Task<void> remind(const SurveySpec& survey, const store::SurveyRound& round);

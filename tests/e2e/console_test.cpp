@@ -310,7 +310,7 @@ TEST_CASE("the demo's quarterly survey: an admin opens a round, people answer, i
     CHECK_THAT(result.out, Catch::Contains("*Could you do your last deploy without asking anyone?*\n2 answers\n"
                                            "`█████░░░░░` Yes — 1\n`█████░░░░░` No — 1"));
     CHECK_THAT(result.out, Catch::Contains("[1] Answer   (:click N, or later :click m6 N)"));
-    CHECK_THAT(result.out, Catch::Contains("✍️ One thing we should fix first?\n  (type your answer on the next line; an empty line cancels)"));
+    CHECK_THAT(result.out, Catch::Contains("✍️ One thing we should fix first?\n  (type your answer on the next line; an empty line or a :verb cancels)"));
     CHECK_THAT(result.out, Catch::Contains("> flaky CI on main"));
     CHECK_THAT(result.out, Catch::Contains("> docs for \"platform deploy\""));
 

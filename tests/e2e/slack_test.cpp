@@ -537,7 +537,7 @@ TEST_CASE("Slack: a survey's free-text question is answered in a modal opened fr
     CHECK(view["blocks"][0]["label"]["text"] == "One wish?");
 
     const auto submitted = slack.send_view_submission(
-        view, "U0BOB0001", {{"answer", {{"text", {{"type", "plain_text_input"}, {"value", "fewer \"manual\" steps"}}}}}});
+        view, "U0BOB0001", {{"answer", {{"text", {{"type", "plain_text_input"}, {"value", "fewer \"manual\"\nsteps"}}}}}});
     REQUIRE(slack.wait_for_ack(submitted, wait_limit));
     REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "your answer is in"); }, wait_limit));
     slack.send_slash_command("survey close pulse", "U0ALICE01", "C0GENERAL", "alice");

@@ -534,3 +534,28 @@ TEST_CASE("an item with a verify command is ticked by the check, and Done asks t
     CHECK_THAT(rig.onboarding("done files make", alice).text, Contains("✅ “Make your file” done. "));
     CHECK(rig.store->onboarding_steps("U1", "files")[0].done_how == "verified");
 }
+
+TEST_CASE("a track edited in config sends the new step and repeats none, because progress is kept by step id", "[onboarding]") {
+    testing::TempDir folder;
+    Rig rig(folder);
+    rig.join(alice, "general");
+    rig.clock.advance_to(utc(2026, 3, 27, 12));  // welcome and access are out
+    rig.stop();
+    // The platform team inserts a step before "access" and one after it.
+    rig.spec.tracks[0].steps.insert(rig.spec.tracks[0].steps.begin() + 1, step("intro", std::chrono::hours(1), "Meet the team."));
+    rig.spec.tracks[0].steps.insert(rig.spec.tracks[0].steps.begin() + 3, step("tools", std::chrono::hours(26), "Install the CLI."));
+    rig.make();
+    CHECK(rig.sent(alice) == std::vector<std::string>{"welcome Wed 2026-03-25 09:00", "intro Fri 2026-03-27 12:00",
+                                                       "access Thu 2026-03-26 09:00", "tools Fri 2026-03-27 12:00"});
+    CHECK(rig.posts_of(alice, "Ask in #access") == 1);
+    CHECK(rig.posts_of(alice, "Welcome") == 1);
+}
+
+TEST_CASE("Need help that cannot be delivered says so instead of claiming it was", "[onboarding]") {
+    testing::TempDir folder;
+    Rig rig(folder);
+    rig.join(alice, "general");
+    rig.chat.refuse_posts = 1;
+    CHECK_THAT(rig.onboarding("help first-week welcome", alice).text, Contains("I could not reach #platform-help"));
+    CHECK(rig.chat.to("D-U1").size() == 1);  // only the welcome: she did not get her own alarm
+}

@@ -293,13 +293,16 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
         CHECK(reminders_to(rig, "D-U2") == 0);
         CHECK_THAT(rig.outbox.to("D-U3").back().reply.text, Contains("the questions are above, in this conversation"));
     }
-    // A restart after the first reminder repeats none and still sends the second.
+    // A restart after the first reminder repeats none and still sends the second. dave joined
+    // #general after the round opened: he was never asked, so he is not reminded.
+    const chat::User dave{"U4", "dave"};
     Rig rig(folder, true, by_dm, t0 + std::chrono::hours(30));
-    rig.outbox.channel_members["general"] = {alice, bob, carol};
+    rig.outbox.channel_members["general"] = {alice, bob, carol, dave};
     rig.finish_start();
     rig.clock.advance_to(t0 + std::chrono::hours(49));
     CHECK(reminders_to(rig, "D-U3") == 1);  // this run's: the second one
     CHECK(reminders_to(rig, "D-U1") == 0);
+    CHECK(rig.outbox.to("D-U4").empty());
     rig.clock.advance_to(t0 + std::chrono::hours(73));
     REQUIRE(rig.store->find_round("dx", 1)->closed);
     CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("average 3.0 of 5 from 1 answers"));

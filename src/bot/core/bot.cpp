@@ -94,8 +94,12 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
                 co_await adapter_.post(event.origin, reply);
                 break;
             }
-            // A prompt's answer is one more argument, quoted so it stays one value whatever it holds.
-            const std::string line = event.text.empty() ? event.value : event.value + " " + commands::quote(event.text);
+            // A prompt's answer is one more argument, quoted so it stays one value whatever it
+            // holds; line breaks (a multi-line form) become spaces, as a command line has none.
+            std::string answer = event.text;
+            for (char& c : answer)
+                if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+            const std::string line = answer.empty() ? event.value : event.value + " " + commands::quote(answer);
             const commands::CommandRequest request{event.user, event.origin, line};
             auto reply = co_await engine_.handle(request);
             if (reply) co_await adapter_.post(event.origin, *reply);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "bot/core/runtime.hpp"
@@ -23,10 +24,12 @@ Result<std::string> svg_to_png(const std::string& svg) {
     const auto program = bp::search_path("rsvg-convert");
     if (program.empty())
         return fail("--format png needs rsvg-convert: install the Debian package librsvg2-bin, or export --format svg");
-    const auto folder = std::filesystem::temp_directory_path();
-    const std::string stem = "platbot-chart-" + std::to_string(::getpid());
-    const auto input = folder / (stem + ".svg");
-    const auto output = folder / (stem + ".png");
+    // A private folder (mkdtemp, mode 0700): nobody can plant a link where the chart is written.
+    std::string pattern = (std::filesystem::temp_directory_path() / "platbot-chart-XXXXXX").string();
+    if (!::mkdtemp(pattern.data())) return fail("cannot create a temporary folder for the chart — check TMPDIR");
+    const std::filesystem::path folder = pattern;
+    const auto input = folder / "chart.svg";
+    const auto output = folder / "chart.png";
     std::ofstream(input, std::ios::binary) << svg;
     std::error_code ec;
     bp::child converter(program, "--format", "png", "--output", output.string(), input.string(), bp::std_out > bp::null,
@@ -36,8 +39,7 @@ Result<std::string> svg_to_png(const std::string& svg) {
     const int status = finished ? converter.exit_code() : -1;
     std::stringstream png;
     png << std::ifstream(output, std::ios::binary).rdbuf();
-    std::filesystem::remove(input, ec);
-    std::filesystem::remove(output, ec);
+    std::filesystem::remove_all(folder, ec);
     if (!finished || status != 0 || png.str().empty())
         return fail("rsvg-convert could not draw the chart (" + (finished ? "exit " + std::to_string(status) : std::string("no answer in 30s")) +
                     ") — export --format svg instead");

@@ -25,7 +25,7 @@ struct OnboardingProgress {
     OnboardingState state = OnboardingState::active;
     std::optional<std::chrono::system_clock::time_point> paused;     // when paused, since when
     std::optional<std::chrono::system_clock::time_point> completed;  // every step sent and every item done
-    int next_step = 0;  // index of the first step not sent yet
+    int next_step = 0;  // how many steps were sent (which ones: the step records, by id)
 };
 
 struct OnboardingStep {
@@ -53,9 +53,12 @@ public:
     // Starts the track over at `started`: forgets its steps.
     virtual void restart_onboarding(std::string_view user_id, std::string_view track_id,
                                     std::chrono::system_clock::time_point started) = 0;
-    // Records the step as sent and moves next_step past it, in one transaction; false when
-    // next_step was not `index` any more (sent already).
-    virtual bool record_step_sent(const OnboardingStep& step, int index) = 0;
+    // Records the step as sent and counts it in next_step, in one transaction; false, writing
+    // nothing, when it was sent already.
+    virtual bool record_step_sent(const OnboardingStep& step) = 0;
+    // Where the steps go, once the platform opened the direct conversation.
+    virtual void set_onboarding_conversation(std::string_view user_id, std::string_view track_id,
+                                             std::string_view conversation) = 0;
     // False when the step was not sent or is done already.
     virtual bool mark_step_done(std::string_view user_id, std::string_view track_id, std::string_view step_id,
                                 std::chrono::system_clock::time_point when, std::string_view how) = 0;

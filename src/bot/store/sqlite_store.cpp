@@ -854,22 +854,28 @@ public:
         });
     }
 
-    bool record_step_sent(const OnboardingStep& step, int index) override {
+    bool record_step_sent(const OnboardingStep& step) override {
         bool recorded = false;
         in_transaction([&] {
-            Statement advance(db_, "UPDATE onboarding SET next_step = next_step + 1 WHERE user_id = ? AND track_id = ? AND next_step = ?");
-            advance.bind(1, step.user_id).bind(2, step.track_id).bind(3, std::int64_t{index});
-            advance.step();
-            if (sqlite3_changes(db_) == 0) return;
             Statement s(db_,
                         "INSERT INTO onboarding_steps (user_id, track_id, step_id, sent_ms, message_id) VALUES (?, ?, ?, ?, ?) "
-                        "ON CONFLICT (user_id, track_id, step_id) DO UPDATE SET sent_ms = excluded.sent_ms, "
-                        "message_id = excluded.message_id");
+                        "ON CONFLICT (user_id, track_id, step_id) DO NOTHING");
             s.bind(1, step.user_id).bind(2, step.track_id).bind(3, step.step_id).bind(4, to_ms(step.sent)).bind(5, step.message_id);
             s.step();
+            if (sqlite3_changes(db_) == 0) return;
+            Statement count(db_, "UPDATE onboarding SET next_step = next_step + 1 WHERE user_id = ? AND track_id = ?");
+            count.bind(1, step.user_id).bind(2, step.track_id);
+            count.step();
             recorded = true;
         });
         return recorded;
+    }
+
+    void set_onboarding_conversation(std::string_view user_id, std::string_view track_id,
+                                     std::string_view conversation) override {
+        Statement s(db_, "UPDATE onboarding SET conversation = ? WHERE user_id = ? AND track_id = ?");
+        s.bind(1, conversation).bind(2, user_id).bind(3, track_id);
+        s.step();
     }
 
     bool mark_step_done(std::string_view user_id, std::string_view track_id, std::string_view step_id, TimePoint when,

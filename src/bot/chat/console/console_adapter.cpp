@@ -207,10 +207,11 @@ Task<void> ConsoleAdapter::run(EventSink& sink) {
 }
 
 Task<void> ConsoleAdapter::handle_line(EventSink& sink, const std::string& line) {
-    if (prompting_) {  // the line after a prompt button is its answer; an empty one cancels
+    if (prompting_) {  // the line after a prompt button is its answer; an empty one or a verb cancels
         const Button button = *std::exchange(prompting_, std::nullopt);
-        if (line.empty()) {
+        if (line.empty() || line.front() == ':') {
             print("* no answer given — nothing was sent");
+            if (!line.empty()) co_await handle_verb(sink, line);
             co_return;
         }
         ChatEvent event = new_event(EventKind::button);
@@ -292,7 +293,7 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
         print("* " + display_name(options_.user) + " clicked [" +
               button.label + "]");
         if (!button.prompt.empty()) {
-            print("✍️ " + button.prompt + "\n  (type your answer on the next line; an empty line cancels)");
+            print("✍️ " + button.prompt + "\n  (type your answer on the next line; an empty line or a :verb cancels)");
             prompting_ = button;
             co_return;
         }

@@ -76,8 +76,9 @@ json prompt_view(std::string_view prompt, std::string metadata) {
              json::array({{{"type", "input"},
                            {"block_id", "answer"},
                            {"label", plain_text(truncate_utf8(prompt.empty() ? "Your answer" : prompt, max_prompt))},
+                           // 700 characters stay within a command line's 4000 bytes in any script.
                            {"element", {{"type", "plain_text_input"}, {"action_id", "text"}, {"multiline", true},
-                                        {"max_length", 1000}}}}})}};
+                                        {"max_length", 700}}}}})}};
 }
 
 std::string neutral_action_id(std::string_view slack_action_id) {
