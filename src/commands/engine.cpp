@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/common/text.hpp"
+#include "bot/common/metrics.hpp"
 #include "commands/jobs/job_service.hpp"
 
 namespace platbot::commands {
@@ -207,6 +208,8 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
         record.outcome = std::move(outcome);
         record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
         audit_.record(record);
+        metrics::count("platbot_commands_total",
+                       {{"command", record.command.empty() ? "(unknown)" : record.command}, {"decision", std::string(store::decision_name(decision))}});
         return reply;
     };
 

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "bot/common/text.hpp"
+#include "bot/common/metrics.hpp"
 #include "bot/common/working_hours.hpp"
 #include "bot/net/spawn.hpp"
 #include "commands/tokenizer.hpp"
@@ -276,6 +277,7 @@ chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::
                                            std::nullopt};
         if (!store_.record_step_sent(record)) co_return true;  // sent already
         spdlog::info("onboarding: sent '{}' step '{}' to {}", track_id, step.id, progress.user_id);
+        metrics::count("platbot_onboarding_steps_sent_total", {{"track", track_id}});
     } catch (const std::exception& e) {
         spdlog::warn("onboarding: step '{}' of '{}' for {} failed: {}; trying again later", step.id, track_id,
                      progress.user_id, e.what());

@@ -1,3 +1,4 @@
+#include "bot/common/metrics.hpp"
 #include "polls/poll_service.hpp"
 
 #include <spdlog/spdlog.h>
@@ -118,10 +119,12 @@ chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User
         case store::VoteOutcome::unchanged: co_return for_requester("You had already chosen *" + label + "*.");
         case store::VoteOutcome::counted:
             schedule_refresh(id);
+            metrics::count("platbot_votes_total");
             co_return for_requester("Counted: *" + label + "*." +
                                     (poll->multi ? " Press it again to take it back." : ""));
         case store::VoteOutcome::changed:
             schedule_refresh(id);
+            metrics::count("platbot_votes_total");
             co_return for_requester("Changed your answer to *" + label + "*.");
         case store::VoteOutcome::withdrawn:
             schedule_refresh(id);

@@ -7,6 +7,7 @@
 #include <exception>
 
 #include "bot/common/text.hpp"
+#include "bot/common/metrics.hpp"
 #include "bot/net/spawn.hpp"
 #include "commands/tokenizer.hpp"
 #include "commands/values.hpp"
@@ -88,6 +89,8 @@ chat::Task<store::ServiceStatus> StatusService::probe_now(std::string service_id
     const ServiceSpec* service = spec_.service(service_id);
     if (!service) co_return store::ServiceStatus{};
     const ProbeOutcome outcome = co_await run_probe(*service, http_, processes_, env_);
+    metrics::observe("platbot_probe_duration_seconds", std::chrono::duration<double>(outcome.latency).count(),
+                     {{"service", service_id}, {"result", outcome.ok ? "ok" : "failed"}});
     if (stopping.cancelled()) co_return store::ServiceStatus{};  // the service is going: write nothing
     const auto now = clock_.now();
     store::ServiceStatus never_seen;

@@ -9,6 +9,7 @@
 
 #include "support/run_platbot.hpp"
 #include "support/fake_http_server.hpp"
+#include "support/http_get.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_identity.hpp"
 
@@ -17,6 +18,7 @@ using platbot::testing::run_platbot;
 using platbot::testing::source_path;
 using platbot::testing::TempDir;
 using Catch::Contains;
+using platbot::testing::free_port;
 
 namespace {
 
@@ -25,14 +27,6 @@ ProcessResult demo(const TempDir& data, const std::string& input, std::map<std::
     env.emplace("PLATBOT_DATA", data.path().string());
     env.emplace("DEMO_STEP_DELAY", "0.05");
     return run_platbot({"--config", source_path("config/demo.yaml")}, input, env);
-}
-
-// A port nothing listens on right now (the OS may hand it out again later; good enough
-// for one test that needs to know its port in advance).
-unsigned short free_port() {
-    boost::asio::io_context io;
-    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
-    return acceptor.local_endpoint().port();
 }
 
 // The ids of the jobs a run mentioned, in order of first mention.

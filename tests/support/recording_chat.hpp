@@ -39,6 +39,7 @@ public:
     std::string name() const override { return "test"; }
     chat::Task<void> run(chat::EventSink&) override { co_return; }
     void stop() override {}
+    bool connected() const override { return true; }
 
     chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
         if (refuse_posts > 0) {

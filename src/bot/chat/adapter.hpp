@@ -68,6 +68,8 @@ public:
     virtual Task<void> run(EventSink& sink) = 0;
     // Stops taking new events; run() returns soon after.
     virtual void stop() = 0;
+    // Whether events can arrive right now (Slack: a Socket Mode connection is open); /readyz.
+    virtual bool connected() const = 0;
 };
 
 }  // namespace platbot::chat

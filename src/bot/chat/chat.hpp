@@ -29,6 +29,16 @@ enum class EventKind {
     member_joined,  // a user joined a conversation the bot watches
 };
 
+// "message", "button", "member_joined": for storage and metrics.
+constexpr const char* kind_name(EventKind kind) {
+    switch (kind) {
+        case EventKind::message: return "message";
+        case EventKind::button: return "button";
+        case EventKind::member_joined: return "member_joined";
+    }
+    return "message";
+}
+
 struct ChatEvent {
     EventKind kind = EventKind::message;
     std::string id;  // unique per platform event; redeliveries repeat it (dedupe key)

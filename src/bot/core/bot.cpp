@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "bot/common/text.hpp"
+#include "bot/common/metrics.hpp"
 #include "commands/tokenizer.hpp"
 
 namespace platbot::core {
@@ -15,8 +16,11 @@ Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox)
 
 chat::Task<chat::Admission> Bot::admit(const chat::ChatEvent& event) {
     const chat::Admission admission = co_await inbox_.admit(event);
-    if (admission == chat::Admission::duplicate)
+    metrics::count("platbot_events_total", {{"kind", chat::kind_name(event.kind)}});
+    if (admission == chat::Admission::duplicate) {
         spdlog::debug("[{}] duplicate event {} ignored", event.correlation_id, event.id);
+        metrics::count("platbot_events_deduplicated_total");
+    }
     co_return admission;
 }
 

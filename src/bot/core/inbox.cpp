@@ -18,18 +18,9 @@ using std::chrono::system_clock;
 
 namespace {
 
-constexpr const char* kind_name(chat::EventKind kind) {
-    switch (kind) {
-        case chat::EventKind::message: return "message";
-        case chat::EventKind::button: return "button";
-        case chat::EventKind::member_joined: return "member_joined";
-    }
-    return "message";
-}
-
 std::optional<chat::EventKind> parse_kind(const std::string& name) {
     for (auto kind : {chat::EventKind::message, chat::EventKind::button, chat::EventKind::member_joined})
-        if (name == kind_name(kind)) return kind;
+        if (name == chat::kind_name(kind)) return kind;
     return std::nullopt;
 }
 
@@ -39,7 +30,7 @@ constexpr std::size_t forget_at_least = 64;
 }  // namespace
 
 std::string serialise_event(const chat::ChatEvent& event) {
-    const json out{{"kind", kind_name(event.kind)},
+    const json out{{"kind", chat::kind_name(event.kind)},
                    {"id", event.id},
                    {"correlation_id", event.correlation_id},
                    {"user", {{"id", event.user.id}, {"name", event.user.name}}},

@@ -19,6 +19,7 @@
 #include "bot/core/bot.hpp"
 #include "bot/core/inbox.hpp"
 #include "bot/common/env.hpp"
+#include "bot/common/metrics.hpp"
 #include "bot/core/logging.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/http_server.hpp"
@@ -49,6 +50,27 @@ constexpr std::chrono::minutes replay_window{10};
 constexpr std::chrono::seconds poll_settle_limit{3};
 // How long an audit row may wait for others to share its transaction; reads never wait.
 constexpr std::chrono::milliseconds audit_flush_delay{5};
+
+// Samples how late the loop runs a timer: the lag every handler waits behind.
+class LoopLag {
+public:
+    explicit LoopLag(asio::any_io_executor executor) : timer_(executor) { arm(); }
+    ~LoopLag() { timer_.cancel(); }
+
+private:
+    void arm() {
+        due_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+        timer_.expires_at(due_);
+        timer_.async_wait([this](const boost::system::error_code& ec) {
+            if (ec) return;
+            metrics::set("platbot_event_loop_lag_seconds",
+                         std::chrono::duration<double>(std::chrono::steady_clock::now() - due_).count());
+            arm();
+        });
+    }
+    asio::steady_timer timer_;
+    std::chrono::steady_clock::time_point due_;
+};
 
 std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, const asio::any_io_executor& executor,
                                                net::HttpClient& http, net::HttpServer& server) {
@@ -153,13 +175,27 @@ int run(const config::Config& config, const RunOptions& options) {
                                     {"jobs_active", jobs.active()}};
         return net::ServerResponse{200, "application/json", health.dump(), {}};
     });
+    // Ready: the chat platform can reach the bot and the store takes writes.
+    server.route("GET", "/readyz", [&](const net::ServerRequest&) {
+        const bool chat_ok = adapter.connected();
+        const bool store_ok = (*store)->writable();
+        const nlohmann::json ready{{"ready", chat_ok && store_ok}, {"chat", chat_ok ? "connected" : "not connected"},
+                                   {"store", store_ok ? "writable" : "not writable"}};
+        return net::ServerResponse{chat_ok && store_ok ? 200 : 503, "application/json", ready.dump(), {}};
+    });
+    server.route("GET", "/metrics", [&](const net::ServerRequest&) {
+        metrics::set("platbot_jobs_active", static_cast<double>(jobs.active()));
+        return net::ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics::exposition(), {}};
+    });
+    metrics::set("platbot_up", 1);
+    LoopLag lag(io.get_executor());
     if (!config.http_host.empty()) {
         auto port = server.listen(config.http_host, config.http_port);
         if (!port) {
             std::fprintf(stderr, "platbot: %s\n", port.error().message.c_str());
             return 1;
         }
-        spdlog::info("http endpoint on {}:{} (/healthz)", config.http_host, *port);
+        spdlog::info("http endpoint on {}:{} (/healthz, /readyz, /metrics)", config.http_host, *port);
     }
 
     int exit_code = 0;

@@ -390,6 +390,12 @@ public:
         return static_cast<int>(query.integer(0));
     }
 
+    bool writable() override {
+        if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) return false;
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        return true;
+    }
+
     void batch_audit_writes(FlushScheduler schedule) override { schedule_flush_ = std::move(schedule); }
 
     void record(const AuditRecord& r) override {

@@ -24,6 +24,8 @@ class Store : public AuditLog, public JobStore, public Inbox, public PollStore, 
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;
+    // Whether a write could start now (a write lock is taken and given back); /readyz.
+    virtual bool writable() = 0;
 
     // Lets audit rows written close together share a transaction: the first row of a batch
     // calls `schedule` with the flush to run soon (the runtime runs it a few milliseconds

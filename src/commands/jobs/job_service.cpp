@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "bot/common/metrics.hpp"
 #include "bot/common/text.hpp"
 #include "bot/net/spawn.hpp"
 #include "commands/values.hpp"
@@ -378,6 +379,9 @@ chat::Task<void> JobService::run(LivePtr job) {
         } else {
             job->record.outcome = result.error;
         }
+        metrics::observe("platbot_action_duration_seconds",
+                         std::chrono::duration<double>(SteadyClock::now() - job->run_started).count(),
+                         {{"command", job->record.command}, {"outcome", std::string(store::job_state_name(state))}});
         self->change_state(*job, state, "finished", "",
                            std::string(store::job_state_name(state)) + " after " +
                                seconds_text(SteadyClock::now() - job->run_started) +

@@ -37,6 +37,7 @@ public:
     Task<MessageRef> post(const Origin& to, const Reply& reply) override;
     Task<void> update(const MessageRef& message, const Reply& reply) override;
     void stop() override;
+    bool connected() const override { return !stopping_; }
     // A direct conversation is "@id"; its messages print with a [DM name] tag.
     Task<Origin> direct(std::string user_id) override;
     Task<Profile> profile(std::string user_id) override;

@@ -1,3 +1,4 @@
+#include "bot/common/metrics.hpp"
 #include "bot/chat/slack/slack_adapter.hpp"
 
 #include <stdexcept>
@@ -105,6 +106,7 @@ Task<void> SlackAdapter::keep_connected(int slot) {
         if (failures > 0) {
             const auto pause = net::jittered_backoff(failures, options_.reconnect_first, options_.reconnect_max);
             spdlog::info("slack: connection {} reconnects in {} ms", slot, pause.count());
+            metrics::count("platbot_chat_reconnects_total", {{"adapter", "slack"}});
             if (!co_await net::sleep_for(executor_, pause, stopping_)) break;
         }
         const json no_args = json::object();
@@ -140,7 +142,21 @@ Task<void> SlackAdapter::keep_connected(int slot) {
     --connection_loops_;
 }
 
+bool SlackAdapter::connected() const {
+    if (stopping_.cancelled() || identity_.user_id.empty()) return false;
+    return options_.delivery == Delivery::http || open_sockets_ > 0;
+}
+
+// Counts the open connection for connected(); not with a guard object, which the loop could
+// destroy after the adapter.
 Task<SlackAdapter::Ended> SlackAdapter::serve(std::shared_ptr<net::WebSocket> socket, int slot) {
+    ++open_sockets_;
+    const Ended ended = co_await read_frames(std::move(socket), slot);
+    --open_sockets_;
+    co_return ended;
+}
+
+Task<SlackAdapter::Ended> SlackAdapter::read_frames(std::shared_ptr<net::WebSocket> socket, int slot) {
     auto closing = stopping_.on_cancel([&socket] { socket->close(); });
     bool replaced = false;
     for (;;) {

@@ -61,6 +61,8 @@ public:
     // disables Socket Mode for the app (link_disabled).
     Task<void> run(EventSink& sink) override;
     void stop() override;
+    // Socket Mode: at least one connection is open; HTTP delivery: signed in and not stopping.
+    bool connected() const override;
 
     Task<MessageRef> post(const Origin& to, const Reply& reply) override;
     Task<void> update(const MessageRef& message, const Reply& reply) override;
@@ -82,6 +84,7 @@ private:
 
     Task<void> keep_connected(int slot);
     Task<Ended> serve(std::shared_ptr<net::WebSocket> socket, int slot);
+    Task<Ended> read_frames(std::shared_ptr<net::WebSocket> socket, int slot);
     void on_envelope(const std::shared_ptr<net::WebSocket>& socket, const nlohmann::json& message);
     Task<void> admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry, ChatEvent event);
     Task<void> deliver(ChatEvent event);
@@ -100,6 +103,7 @@ private:
     CancelToken stopping_;
     std::string fatal_;
     int connection_loops_ = 0;
+    int open_sockets_ = 0;
     int handlers_ = 0;
     struct CachedProfile {
         Profile profile;

@@ -1,3 +1,4 @@
+#include "bot/common/metrics.hpp"
 #include "bot/chat/slack/web_api.hpp"
 
 #include <algorithm>
@@ -192,6 +193,7 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
                     co_return failed("ratelimited");
                 }
                 spdlog::info("slack {}: rate limited, waiting {} ms before trying again", method, wait.count());
+                metrics::count("platbot_chat_rate_limit_waits_total", {{"adapter", "slack"}, {"method", method}});
                 paused_until[method] = std::max(paused_until[method], Clock::now() + wait);
                 continue;
             } else if (outcome.response().status >= 500) {
@@ -201,6 +203,7 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
                 if (stopping.cancelled()) co_return failed("shutting down");
                 if (++transport_failures >= max_transport_attempts) {
                     spdlog::error("slack {} failed: {}", method, trouble);
+                    metrics::count("platbot_chat_api_calls_total", {{"adapter", "slack"}, {"method", method}, {"result", "unreachable"}});
                     co_return failed(trouble);
                 }
                 spdlog::warn("slack {}: {}; trying again", method, trouble);
@@ -214,8 +217,12 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
                 spdlog::error("slack {} failed: the answer (HTTP {}) is not a JSON object", method, outcome.response().status);
                 co_return failed("invalid_response");
             }
-            if (body.value("ok", false)) co_return ApiResult{true, std::move(body), {}};
+            if (body.value("ok", false)) {
+                metrics::count("platbot_chat_api_calls_total", {{"adapter", "slack"}, {"method", method}, {"result", "ok"}});
+                co_return ApiResult{true, std::move(body), {}};
+            }
             std::string error = body.contains("error") && body["error"].is_string() ? body["error"].get<std::string>() : "unknown_error";
+            metrics::count("platbot_chat_api_calls_total", {{"adapter", "slack"}, {"method", method}, {"result", "error"}});
             spdlog::warn("slack {} failed: {}", method, error);
             co_return failed(std::move(error), std::move(body));
         }

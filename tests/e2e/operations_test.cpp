@@ -1,0 +1,172 @@
+// Running the bot like a production service: /healthz, /readyz and /metrics on its HTTP
+// endpoint, scraped from the real binary and parsed as Prometheus text; readiness that
+// follows the chat connection.
+#include <catch2/catch.hpp>
+
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "support/fake_slack.hpp"
+#include "support/http_get.hpp"
+#include "support/run_platbot.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace platbot::testing;
+using Catch::Contains;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Scrape {
+    std::map<std::string, std::string> types;   // family → counter, gauge, histogram
+    std::map<std::string, double> samples;      // the whole series text (name and labels) → value
+};
+
+// Parses the text format strictly enough to catch mistakes: every sample belongs to a family
+// with # TYPE, names and label sets are well formed, values are numbers.
+Scrape parse(const std::string& text) {
+    static const std::regex type_line(R"(# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram))");
+    static const std::regex help_line(R"(# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .+)");
+    static const std::regex sample_line(
+        R"(([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*"(,[a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*")*)?\})? (\S+))");
+    Scrape out;
+    std::istringstream lines(text);
+    std::string line;
+    int count = 0;
+    while (std::getline(lines, line) && ++count < 100'000) {
+        std::smatch match;
+        if (std::regex_match(line, match, type_line)) {
+            out.types[match[1]] = match[2];
+            continue;
+        }
+        if (std::regex_match(line, help_line)) continue;
+        INFO(line);
+        REQUIRE(std::regex_match(line, match, sample_line));
+        std::string family = match[1];
+        for (const char* suffix : {"_bucket", "_sum", "_count"})
+            if (!out.types.contains(family) && family.ends_with(suffix)) family.erase(family.size() - std::strlen(suffix));
+        REQUIRE(out.types.contains(family));
+        const std::string value = match[7];
+        out.samples[line.substr(0, line.rfind(' '))] = value == "+Inf" ? INFINITY : std::stod(value);
+    }
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("operations: /healthz, /readyz and /metrics of the running demo, with counters that go up", "[e2e][ops]") {
+    TempDir data;
+    const auto port = free_port();
+    // The console demo runs while its piped input sleeps; the checks run meanwhile.
+    GetResult health;
+    GetResult ready;
+    std::string first_text;
+    std::string second_text;
+    std::thread checks([&] {
+        for (int i = 0; i < 250 && health.status != 200; ++i) {
+            std::this_thread::sleep_for(20ms);
+            health = http_get(port, "/healthz");
+        }
+        ready = http_get(port, "/readyz");
+        first_text = http_get(port, "/metrics").body;
+        std::this_thread::sleep_for(1200ms);  // the loop-lag sampler runs every second
+        second_text = http_get(port, "/metrics").body;
+    });
+    const auto result = run_platbot({"--config", source_path("config/demo.yaml")}, ":sleep 4\n",
+                                    {{"PLATBOT_DATA", data.path().string()}, {"PLATBOT_HTTP_PORT", std::to_string(port)}});
+    checks.join();
+    CHECK(result.exit_code == 0);
+    REQUIRE(health.status == 200);
+    CHECK_THAT(health.body, Contains("\"status\":\"ok\""));
+    CHECK(ready.status == 200);
+    CHECK_THAT(ready.body, Contains("\"store\":\"writable\""));
+
+    const auto first = parse(first_text);
+    CHECK(first.types.at("platbot_commands_total") == "counter");
+    CHECK(first.types.at("platbot_action_duration_seconds") == "histogram");
+    CHECK(first.types.at("platbot_probe_duration_seconds") == "histogram");
+    CHECK(first.types.at("platbot_event_loop_lag_seconds") == "gauge");
+    for (const char* family : {"platbot_chat_api_calls_total", "platbot_chat_rate_limit_waits_total", "platbot_chat_reconnects_total",
+                               "platbot_events_deduplicated_total", "platbot_votes_total", "platbot_onboarding_steps_sent_total",
+                               "platbot_jobs_active", "platbot_up"})
+        CHECK(first.types.contains(family));
+    CHECK(first.samples.at("platbot_up") == 1);
+    // The status board probed the bot's own /healthz right at the start.
+    const auto second = parse(second_text);
+    CHECK(second.samples.at("platbot_probe_duration_seconds_count{service=\"platform-api\",result=\"ok\"}") >= 1);
+    CHECK(second.samples.at("platbot_jobs_active") == 0);
+    CHECK(second.samples.contains("platbot_event_loop_lag_seconds"));
+}
+
+TEST_CASE("operations: counters follow commands through the binary", "[e2e][ops]") {
+    TempDir data;
+    const auto port = free_port();
+    // Piped input: the bot runs the lines, then the :sleep keeps it up for the scrape.
+    std::atomic<bool> done{false};
+    GetResult scraped;
+    std::thread scraper([&] {
+        for (int i = 0; i < 300 && !done; ++i) {
+            std::this_thread::sleep_for(20ms);
+            auto got = http_get(port, "/metrics");
+            if (got.status == 200 && got.body.find("decision=\"invalid\"") != std::string::npos) {
+                scraped = got;
+                return;
+            }
+        }
+    });
+    const auto result = run_platbot({"--config", source_path("config/demo.yaml")},
+                                    "/platform version\n/platform version\n/platform nope\n:sleep 3\n",
+                                    {{"PLATBOT_DATA", data.path().string()}, {"PLATBOT_HTTP_PORT", std::to_string(port)}});
+    done = true;
+    scraper.join();
+    CHECK(result.exit_code == 0);
+    REQUIRE(scraped.status == 200);
+    const auto metrics = parse(scraped.body);
+    CHECK(metrics.samples.at("platbot_commands_total{command=\"version\",decision=\"ran\"}") == 2);
+    CHECK(metrics.samples.at("platbot_commands_total{command=\"(unknown)\",decision=\"invalid\"}") == 1);
+}
+
+TEST_CASE("operations: /readyz follows the Slack connection: ready while connected, 503 while it is gone", "[e2e][ops][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    const auto port = free_port();
+    const std::string path = dir.write("slack.yaml",
+                                       "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+                                       "store: {path: bot.db}\n"
+                                       "http: {listen: 127.0.0.1:" + std::to_string(port) + "}\n"
+                                       "slack:\n"
+                                       "  api_url: " + slack.api_url() + "\n");
+    RunningPlatbot bot({"--config", path}, {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}});
+    REQUIRE(slack.wait_for_connections(1, 10s));
+    GetResult ready;
+    for (int i = 0; i < 200 && ready.status != 200; ++i) {
+        std::this_thread::sleep_for(20ms);
+        ready = http_get(port, "/readyz");
+    }
+    CHECK(ready.status == 200);
+    // Slack goes away: the connection drops and new ones are refused for a while.
+    slack.rate_limit("apps.connections.open", 3, 2);
+    slack.drop_connection();
+    GetResult gone;
+    for (int i = 0; i < 200 && gone.status != 503; ++i) {
+        std::this_thread::sleep_for(20ms);
+        gone = http_get(port, "/readyz");
+    }
+    CHECK(gone.status == 503);
+    CHECK_THAT(gone.body, Contains("\"chat\":\"not connected\""));
+    // And comes back.
+    REQUIRE(slack.wait_for_connections(1, 20s));
+    GetResult back;
+    for (int i = 0; i < 500 && back.status != 200; ++i) {
+        std::this_thread::sleep_for(20ms);
+        back = http_get(port, "/readyz");
+    }
+    CHECK(back.status == 200);
+    const auto metrics = http_get(port, "/metrics").body;
+    CHECK_THAT(metrics, Contains("platbot_chat_reconnects_total{adapter=\"slack\"}"));
+    CHECK_THAT(metrics, Contains("platbot_chat_api_calls_total{adapter=\"slack\",method=\"auth.test\",result=\"ok\"} 1"));
+    bot.stop();
+}
