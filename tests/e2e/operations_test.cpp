@@ -170,3 +170,63 @@ TEST_CASE("operations: /readyz follows the Slack connection: ready while connect
     CHECK_THAT(metrics, Contains("platbot_chat_api_calls_total{adapter=\"slack\",method=\"auth.test\",result=\"ok\"} 1"));
     bot.stop();
 }
+
+namespace {
+
+std::string slow_job_config(const FakeSlack& slack, const TempDir& dir, const std::string& grace) {
+    return dir.write("slack.yaml",
+                     "bot: {name: platbot, prefix: /platform, adapter: slack, shutdown_grace: " + grace + "}\n"
+                     "store: {path: bot.db}\n"
+                     "slack:\n"
+                     "  api_url: " + slack.api_url() + "\n"
+                     "  messages_per_second: 50\n"
+                     "commands:\n"
+                     "  nap:\n"
+                     "    description: Sleep a while\n"
+                     "    params: [{name: seconds, type: int, min: 1, max: 60, required: true}]\n"
+                     "    action:\n"
+                     "      exec: {program: /bin/sleep, args: ['{{ args.seconds }}'], timeout: 2m}\n"
+                     "      reply: {success: 'rested', failure: 'not rested: {{ error }}'}\n");
+}
+
+bool says(const SlackMessage& message, const std::string& part) {
+    return message.text.find(part) != std::string::npos || message.blocks.dump().find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("operations: SIGTERM lets a running job finish within the grace period, then exits 0", "[e2e][ops][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", slow_job_config(slack, dir, "20s")},
+                       {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}});
+    REQUIRE(slack.wait_for_connections(1, 10s));
+    slack.send_slash_command("nap 1", "U0ALICE01", "C0OPS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return says(m, "running"); }, 10s));
+    const auto result = bot.stop(std::chrono::seconds(20));
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.err, Contains("taking no new work"));
+    CHECK(slack.wait_for_message([](const SlackMessage& m) { return says(m, "succeeded"); }, 1s));
+}
+
+TEST_CASE("operations: a job still running when the grace period ends is marked interrupted, and the bot exits 0",
+          "[e2e][ops][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", slow_job_config(slack, dir, "300ms")},
+                       {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}});
+    REQUIRE(slack.wait_for_connections(1, 10s));
+    slack.send_slash_command("nap 30", "U0ALICE01", "C0OPS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return says(m, "running"); }, 10s));
+    const auto started = std::chrono::steady_clock::now();
+    const auto result = bot.stop(std::chrono::seconds(20));
+    CHECK(result.exit_code == 0);
+    CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+    CHECK_THAT(result.err, Contains("interrupting 1 job(s) that did not finish in time"));
+    CHECK(slack.wait_for_message([](const SlackMessage& m) { return says(m, "interrupted: the bot was stopped before it finished"); }, 1s));
+    // The store agrees: a restart finds nothing left running to recover.
+    RunningPlatbot again({"--config", dir.file("slack.yaml")}, {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}});
+    REQUIRE(slack.wait_for_connections(1, 10s));
+    again.stop();
+    for (const auto& message : slack.messages()) CHECK_FALSE(says(message, "interrupted by a restart"));
+}

@@ -67,7 +67,8 @@ private:
     }
 
     void read_bot(const YAML::Node& node, Config& config) {
-        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins"});
+        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins", "shutdown_grace"});
+        if (auto n = node["shutdown_grace"]) config.shutdown_grace = yaml_.duration(n, "bot.shutdown_grace", std::chrono::milliseconds(0));
         if (auto n = node["admins"]) {
             config.admin_group = yaml_.string(n, "bot.admins");
             admin_node_ = n;

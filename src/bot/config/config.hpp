@@ -53,6 +53,8 @@ struct Config {
     std::string log_level = "info";
     std::string store_path = "platbot.db";  // relative paths are relative to the config file
     std::size_t history_limit = 10;
+    // On SIGTERM/SIGINT running jobs may finish for this long; then they are interrupted.
+    std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
     std::string admin_group;  // its members see everyone's jobs, cancel any job, read the audit trail
     ConsoleSettings console;
     SlackSettings slack;

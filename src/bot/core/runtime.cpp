@@ -9,6 +9,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <nlohmann/json.hpp>
@@ -48,6 +49,8 @@ constexpr std::chrono::hours longest_drain{24};
 constexpr std::chrono::minutes replay_window{10};
 // At the end of piped input, how long the last poll counts may take to show.
 constexpr std::chrono::seconds poll_settle_limit{3};
+// After interrupting jobs at shutdown, how long their processes get to end and be recorded.
+constexpr std::chrono::seconds interrupt_wait{5};
 // How long an audit row may wait for others to share its transaction; reads never wait.
 constexpr std::chrono::milliseconds audit_flush_delay{5};
 
@@ -199,14 +202,22 @@ int run(const config::Config& config, const RunOptions& options) {
     }
 
     int exit_code = 0;
-    CancelToken stopping;
+    CancelToken stopping;  // the first SIGTERM/SIGINT: take no new work, let jobs finish
+    CancelToken hurry;     // a second one: stop waiting for them
     asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int signal) {
         if (ec) return;
-        spdlog::info("signal {} received, stopping", signal);
-        stopping.cancel();
-        adapter.stop();
-    });
+        if (!stopping.cancelled()) {
+            spdlog::info("signal {} received: stopping — taking no new work, running jobs may finish", signal);
+            stopping.cancel();
+            adapter.stop();
+        } else {
+            spdlog::warn("signal {} received again: interrupting running jobs now", signal);
+            hurry.cancel();
+        }
+        signals.async_wait(on_signal);
+    };
+    signals.async_wait(on_signal);
 
     auto serve = [&]() -> asio::awaitable<void> {
         co_await jobs.recover();
@@ -219,6 +230,17 @@ int run(const config::Config& config, const RunOptions& options) {
         if (jobs.active() > 0 && !stopping.cancelled()) {
             spdlog::info("input ended; waiting for {} running job(s)", jobs.active());
             co_await jobs.drain(longest_drain, stopping);
+        }
+        if (stopping.cancelled() && jobs.active() > 0) {
+            spdlog::info("stopping: {} job(s) still running may take up to {} ms", jobs.active(), config.shutdown_grace.count());
+            co_await jobs.drain(config.shutdown_grace, hurry);
+            if (jobs.active() > 0) {
+                spdlog::warn("stopping: interrupting {} job(s) that did not finish in time", jobs.active());
+                const std::string reason = "interrupted: the bot was stopped before it finished";
+                co_await jobs.interrupt_all(reason);
+                const CancelToken never;  // named: g++ 12 and temporaries in co_await
+                co_await jobs.drain(interrupt_wait, never);
+            }
         }
         if (!stopping.cancelled()) co_await polls.settle(poll_settle_limit);
     };

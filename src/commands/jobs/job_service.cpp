@@ -370,7 +370,9 @@ chat::Task<void> JobService::run(LivePtr job) {
         if (!result.link.empty()) job->link = result.link;
         job->record.output_tail = tail(result.output_tail, self->settings_.output_tail_limit);
         JobState state = JobState::failed;
-        if (result.cancelled) {
+        if (result.cancelled && self->interrupting_) {
+            state = JobState::interrupted;
+        } else if (result.cancelled) {
             state = JobState::cancelled;
             if (job->record.outcome.empty()) job->record.outcome = "cancelled";
         } else if (result.ok) {
@@ -572,6 +574,23 @@ chat::Task<void> JobService::recover() {
                                                                          : " — run it again if you still need it."),
                                          false);
             co_await outbox_.post(origin, note);
+        }
+    }
+}
+
+chat::Task<void> JobService::interrupt_all(std::string reason) {
+    interrupting_ = true;
+    // Named: the loop below co_awaits, and finishing a job erases it from live_.
+    std::vector<LivePtr> jobs;
+    for (const auto& [id, job] : live_) jobs.push_back(job);
+    for (const auto& job : jobs) {
+        if (job->record.state == JobState::running) {
+            job->record.outcome = reason;
+            store_.add_job_event({job->record.id, SystemClock::now(), "interrupt-requested", "", reason});
+            job->cancel.cancel();
+        } else if (job->record.state == JobState::queued) {
+            const chat::User nobody;
+            co_await finish_waiting(job, JobState::interrupted, reason, nobody, "interrupted");
         }
     }
 }

@@ -76,8 +76,13 @@ public:
     chat::Task<void> drain(std::chrono::milliseconds limit, CancelToken stop = {});
     // Jobs running or waiting for a slot.
     std::size_t active() const;
+    // A shutdown that cannot wait any longer: running jobs are cancelled and end as
+    // interrupted with `reason`, queued ones are interrupted before they start; each
+    // requester's status message says so.
+    chat::Task<void> interrupt_all(std::string reason);
 
 private:
+    bool interrupting_ = false;
     struct Live;
     using LivePtr = std::shared_ptr<Live>;
 
