@@ -26,8 +26,37 @@ constexpr const char* usage =
     "Options:\n"
     "  --config FILE      the YAML config (see docs/config.md); e.g. config/demo.yaml\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off (overrides log.level)\n"
-    "  --help, -h         this text\n"
+    "  --help, -h         this text; after a verb, that verb's help (platbot check --help)\n"
     "  --version          print the version\n";
+
+// `platbot VERB --help`: what one verb does and takes.
+constexpr const char* run_help =
+    "Usage: platbot [run] --config FILE [--log-level LEVEL]\n"
+    "\n"
+    "Starts the bot with the configured adapter. On the console it talks on this terminal, or\n"
+    "reads commands from piped stdin and exits at the end of input once running jobs are done.\n"
+    "SIGTERM or SIGINT: no new work; running jobs get bot.shutdown_grace to finish, then are\n"
+    "interrupted; exit 0. Exit 1 when the store cannot be opened or the adapter fails, 2 for a\n"
+    "bad config or command line.\n"
+    "\n"
+    "  --config FILE      the YAML config (see docs/config.md), e.g. config/demo.yaml\n"
+    "  --log-level LEVEL  trace, debug, info, warn, error or off (overrides log.level)\n";
+constexpr const char* check_help =
+    "Usage: platbot check --config FILE\n"
+    "\n"
+    "Validates the config without starting anything and prints a summary: adapter, store,\n"
+    "commands, groups, users, surveys, onboarding tracks and status services. A mistake is one\n"
+    "line, FILE:LINE:COLUMN: what is wrong, and exit 2.\n";
+constexpr const char* export_help =
+    "Usage: platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
+    "\n"
+    "Writes one round of a survey's results (the newest, or --round N) from the store: CSV or\n"
+    "JSON rows per answer, or a bar chart as SVG or PNG (PNG needs rsvg-convert, Debian package\n"
+    "librsvg2-bin). To stdout, or to --output FILE.\n";
+constexpr const char* version_help =
+    "Usage: platbot version\n"
+    "\n"
+    "Prints the version (the same as platbot --version).\n";
 
 struct Arguments {
     std::string verb = "run";
@@ -50,7 +79,15 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < rest.size(); ++i) {
         const std::string_view arg = rest[i];
         if (arg == "--help" || arg == "-h" || arg == "help") {
-            std::fputs(usage, stdout);
+            std::fputs(!verb_seen ? usage
+                       : args.verb == "check"  ? check_help
+                       : args.verb == "export" ? export_help
+                                               : run_help,
+                       stdout);
+            return 0;
+        }
+        if (arg == "version" && !verb_seen && i + 1 < rest.size() && (rest[i + 1] == "--help" || rest[i + 1] == "-h")) {
+            std::fputs(version_help, stdout);
             return 0;
         }
         if (arg == "--version" || (arg == "version" && !verb_seen)) {
@@ -70,6 +107,10 @@ int main(int argc, char** argv) {
                 return usage_error("--round needs a round number, such as 2");
             else args.export_options.round = std::stoi(value);
         } else if (!verb_seen && arg == "export") {
+            if (i + 1 < rest.size() && (rest[i + 1] == "--help" || rest[i + 1] == "-h")) {
+                std::fputs(export_help, stdout);
+                return 0;
+            }
             if (i + 2 >= rest.size() || rest[i + 1] != "survey")
                 return usage_error("export needs what to export: platbot export survey ID --config FILE --format csv");
             args.verb = "export";

@@ -201,6 +201,15 @@ TEST_CASE("the command line: --help, --version, check, and mistakes", "[e2e]") {
     CHECK_THAT(check.out, Catch::Contains("commands: 8 (docs, kudos, remind-oncall, new-service, platform-health, deploy-production, deploy, service-exists)"));
     CHECK_THAT(check.out, Catch::Contains("adapter:  console"));
 
+    // Each verb explains itself.
+    const auto run_help = run_platbot({"run", "--help"}, "");
+    CHECK(run_help.exit_code == 0);
+    CHECK_THAT(run_help.out, Catch::StartsWith("Usage: platbot [run] --config FILE") && Catch::Contains("shutdown_grace"));
+    CHECK_THAT(run_platbot({"check", "--help"}, "").out, Catch::StartsWith("Usage: platbot check --config FILE"));
+    CHECK_THAT(run_platbot({"export", "--help"}, "").out, Catch::StartsWith("Usage: platbot export survey ID"));
+    CHECK_THAT(run_platbot({"version", "--help"}, "").out, Catch::StartsWith("Usage: platbot version"));
+    CHECK_THAT(run_platbot({"--help"}, "").out, Catch::Contains("platbot check --config FILE\n"));
+
     const auto unknown = run_platbot({"--frob"}, "");
     CHECK(unknown.exit_code == 2);
     CHECK_THAT(unknown.err, Catch::Contains("unknown argument '--frob'"));
