@@ -9,6 +9,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "support/fake_slack.hpp"
 #include "support/http_get.hpp"
 #include "support/run_platbot.hpp"
@@ -229,4 +231,46 @@ TEST_CASE("operations: a job still running when the grace period ends is marked 
     REQUIRE(slack.wait_for_connections(1, 10s));
     again.stop();
     for (const auto& message : slack.messages()) CHECK_FALSE(says(message, "interrupted by a restart"));
+}
+
+TEST_CASE("operations: JSON logs of a whole Slack session hold no token the config gave the bot", "[e2e][ops][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    const std::string webhook_secret = "whsec-0123456789abcdef";
+    const std::string path = dir.write("slack.yaml",
+                                       "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+                                       "log: {level: trace, format: json}\n"
+                                       "store: {path: bot.db}\n"
+                                       "slack:\n"
+                                       "  api_url: " + slack.api_url() + "\n"
+                                       "commands:\n"
+                                       "  ping:\n"
+                                       "    description: Ping the webhook\n"
+                                       "    action:\n"
+                                       "      http: {url: 'http://127.0.0.1:9/hook', auth: {bearer: '" + webhook_secret + "'}, timeout: 2s}\n"
+                                       "      reply: {success: pong, failure: 'no pong: {{ error }}'}\n");
+    RunningPlatbot bot({"--config", path}, {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}});
+    REQUIRE(slack.wait_for_connections(1, 10s));
+    slack.send_slash_command("ping", "U0ALICE01", "C0OPS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return says(m, "no pong"); }, 10s));
+    const auto result = bot.stop();
+    REQUIRE_FALSE(result.err.empty());
+    for (const std::string& secret : {slack.bot_token(), slack.app_token(), webhook_secret}) {
+        INFO(secret);
+        CHECK(result.err.find(secret) == std::string::npos);
+    }
+    std::istringstream lines(result.err);
+    std::string line;
+    int parsed = 0;
+    bool correlated = false;
+    while (std::getline(lines, line) && parsed < 100'000) {
+        INFO(line);
+        const auto entry = nlohmann::json::parse(line, nullptr, false);
+        REQUIRE_FALSE(entry.is_discarded());
+        REQUIRE(entry.contains("level"));
+        correlated = correlated || entry.contains("correlation_id");
+        ++parsed;
+    }
+    CHECK(parsed > 5);
+    CHECK(correlated);
 }

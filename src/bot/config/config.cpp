@@ -94,7 +94,12 @@ private:
     }
 
     void read_log(const YAML::Node& node, Config& config) {
-        yaml_.expect_map(node, "log", {"level"});
+        yaml_.expect_map(node, "log", {"level", "format"});
+        if (auto n = node["format"]) {
+            config.log_format = yaml_.string(n, "log.format");
+            if (config.log_format != "text" && config.log_format != "json")
+                fail_at(n, "log.format: expected text (one line per entry) or json (one JSON object per line)");
+        }
         if (auto n = node["level"]) {
             config.log_level = text::to_lower(yaml_.string(n, "log.level"));
             if (std::find(log_levels.begin(), log_levels.end(), config.log_level) == log_levels.end())
@@ -705,6 +710,23 @@ Result<Config> load_config(const std::string& path,
     } catch (const YAML::Exception& e) {
         return located(e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.column + 1, e.msg);
     }
+}
+
+std::vector<std::string> secrets(const Config& config) {
+    std::vector<std::string> out{config.slack.bot_token, config.slack.app_token, config.slack.signing_secret};
+    const auto credentials = [&out](const std::optional<commands::HttpAction>& http) {
+        if (!http) return;
+        out.push_back(http->bearer_token);
+        out.push_back(http->basic_password);
+    };
+    for (const auto& command : config.commands) {
+        if (!command.action) continue;
+        credentials(command.action->http);
+        if (command.action->track) credentials(command.action->track->http);
+    }
+    // Short values would redact ordinary words; real secrets are long.
+    std::erase_if(out, [](const std::string& secret) { return secret.size() < 6; });
+    return out;
 }
 
 std::string summary(const Config& config) {

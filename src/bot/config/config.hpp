@@ -51,6 +51,7 @@ struct Config {
     std::string prefix = "/platform";
     std::string adapter = "console";
     std::string log_level = "info";
+    std::string log_format = "text";  // or json: one object per line
     std::string store_path = "platbot.db";  // relative paths are relative to the config file
     std::size_t history_limit = 10;
     // On SIGTERM/SIGINT running jobs may finish for this long; then they are interrupted.
@@ -76,6 +77,10 @@ Result<Config> load_config(const std::string& path);
 // The same, reading environment variables through `env` (tests inject their own).
 Result<Config> load_config(const std::string& path,
                            const std::function<std::optional<std::string>(const std::string&)>& env);
+
+// The config's secrets (chat tokens, signing secret, action credentials), for the logs to
+// redact wherever they would appear.
+std::vector<std::string> secrets(const Config& config);
 
 // What `platbot check` prints about a valid config: commands, groups, adapter, store.
 std::string summary(const Config& config);

@@ -26,6 +26,9 @@ chat::Task<chat::Admission> Bot::admit(const chat::ChatEvent& event) {
 
 chat::Task<void> Bot::handle(chat::ChatEvent event) {
     std::string failure;
+    const auto started = std::chrono::steady_clock::now();
+    spdlog::debug("[{}] {} from {} in {}", event.correlation_id, chat::kind_name(event.kind), event.user.id,
+                  event.origin.conversation.empty() ? "the workspace" : event.origin.conversation);
     try {
         co_await route(event);
     } catch (const std::exception& e) {
@@ -35,6 +38,9 @@ chat::Task<void> Bot::handle(chat::ChatEvent event) {
     }
     // Finished even when it failed: the requester is told below, and a replay would fail again.
     inbox_.finished(event.id);
+    spdlog::debug("[{}] handled in {} ms{}", event.correlation_id,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
+                  failure.empty() ? "" : " (failed)");
     if (failure.empty()) co_return;
     spdlog::error("[{}] handling event {} failed: {}", event.correlation_id, event.id, failure);
     try {

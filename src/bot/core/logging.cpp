@@ -1,18 +1,87 @@
 #include "bot/core/logging.hpp"
 
-#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <ctime>
+#include <mutex>
+#include <nlohmann/json.hpp>
 
 namespace platbot::core {
 
-Result<bool> setup_logging(const std::string& level) {
-    const auto parsed = spdlog::level::from_str(level);
+namespace {
+
+class Sink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    Sink(bool json, std::vector<std::string> secrets, std::FILE* output)
+        : json_(json), secrets_(std::move(secrets)), output_(output) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& message) override {
+        std::string text = redact(std::string(message.payload.data(), message.payload.size()), secrets_);
+        const std::string time = utc(message.time);
+        const std::string level(spdlog::level::to_string_view(message.level).data(),
+                                spdlog::level::to_string_view(message.level).size());
+        std::string line;
+        if (json_) {
+            nlohmann::json entry{{"time", time}, {"level", level}};
+            if (text.size() > 2 && text.front() == '[') {
+                const auto close = text.find("] ");
+                if (close != std::string::npos && close > 1 && text.find(' ') > close) {
+                    entry["correlation_id"] = text.substr(1, close - 1);
+                    text.erase(0, close + 2);
+                }
+            }
+            entry["message"] = text;
+            line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        } else {
+            line = time + " " + level + " " + text;
+        }
+        line += '\n';
+        std::fwrite(line.data(), 1, line.size(), output_);
+    }
+    void flush_() override { std::fflush(output_); }
+
+private:
+    static std::string utc(spdlog::log_clock::time_point when) {
+        const auto seconds = std::chrono::system_clock::to_time_t(when);
+        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
+        std::tm parts{};
+        gmtime_r(&seconds, &parts);
+        char buffer[40];
+        const auto n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &parts);
+        std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", static_cast<int>(millis));
+        return buffer;
+    }
+
+    bool json_;
+    std::vector<std::string> secrets_;
+    std::FILE* output_;
+};
+
+}  // namespace
+
+std::string redact(std::string text, const std::vector<std::string>& secrets) {
+    for (const auto& secret : secrets) {
+        if (secret.empty()) continue;
+        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1))
+            text.replace(at, secret.size(), "«redacted»");
+    }
+    return text;
+}
+
+Result<bool> setup_logging(const LogOptions& options) {
+    const auto parsed = spdlog::level::from_str(options.level);
     // from_str maps anything unknown to "off"; only accept "off" when it was asked for.
-    if (parsed == spdlog::level::off && level != "off")
-        return fail("unknown log level '" + level + "' — use trace, debug, info, warn, error or off");
-    auto logger = spdlog::stderr_logger_st("platbot");
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    if (parsed == spdlog::level::off && options.level != "off")
+        return fail("unknown log level '" + options.level + "' — use trace, debug, info, warn, error or off");
+    if (options.format != "text" && options.format != "json")
+        return fail("unknown log format '" + options.format + "' — use text or json");
+    auto sink = std::make_shared<Sink>(options.format == "json", options.secrets, options.output);
+    auto logger = std::make_shared<spdlog::logger>("platbot", sink);
     logger->set_level(parsed);
+    logger->flush_on(spdlog::level::trace);
     spdlog::set_default_logger(logger);
     return true;
 }

@@ -1,12 +1,26 @@
 #pragma once
-// spdlog on stderr, so stdout stays the console conversation.
+// Logs on stderr, so stdout stays the console conversation: text lines, or one JSON object
+// per line for log collectors. Every configured secret is replaced before a line is written,
+// whatever logged it. A "[correlation-id] " at the start of a message (the id of the chat
+// event it belongs to) becomes the JSON field correlation_id.
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include "bot/common/result.hpp"
 
 namespace platbot::core {
 
-// level: trace, debug, info, warn, error or off.
-Result<bool> setup_logging(const std::string& level);
+struct LogOptions {
+    std::string level = "info";  // trace, debug, info, warn, error or off
+    std::string format = "text";  // or json
+    std::vector<std::string> secrets;
+    std::FILE* output = stderr;
+};
+
+Result<bool> setup_logging(const LogOptions& options);
+
+// The text with every secret replaced by «redacted».
+std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 }  // namespace platbot::core

@@ -115,7 +115,9 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
 std::string version() { return PLATBOT_VERSION; }
 
 int run(const config::Config& config, const RunOptions& options) {
-    if (auto logging = setup_logging(options.log_level.empty() ? config.log_level : options.log_level); !logging) {
+    const LogOptions log{options.log_level.empty() ? config.log_level : options.log_level, config.log_format,
+                         config::secrets(config), stderr};
+    if (auto logging = setup_logging(log); !logging) {
         std::fprintf(stderr, "platbot: %s\n", logging.error().message.c_str());
         return 2;
     }
