@@ -68,10 +68,7 @@ TEST_CASE("operations: /healthz, /readyz and /metrics of the running demo, with 
     std::string first_text;
     std::string second_text;
     std::thread checks([&] {
-        for (int i = 0; i < 250 && health.status != 200; ++i) {
-            std::this_thread::sleep_for(20ms);
-            health = http_get(port, "/healthz");
-        }
+        health = wait_for_get(port, "/healthz", 200);
         ready = http_get(port, "/readyz");
         first_text = http_get(port, "/metrics").body;
         std::this_thread::sleep_for(1200ms);  // the loop-lag sampler runs every second
@@ -143,30 +140,16 @@ TEST_CASE("operations: /readyz follows the Slack connection: ready while connect
                                        "  api_url: " + slack.api_url() + "\n");
     RunningPlatbot bot({"--config", path}, {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}});
     REQUIRE(slack.wait_for_connections(1, 10s));
-    GetResult ready;
-    for (int i = 0; i < 200 && ready.status != 200; ++i) {
-        std::this_thread::sleep_for(20ms);
-        ready = http_get(port, "/readyz");
-    }
-    CHECK(ready.status == 200);
+    CHECK(wait_for_get(port, "/readyz", 200).status == 200);
     // Slack goes away: the connection drops and new ones are refused for a while.
     slack.rate_limit("apps.connections.open", 3, 2);
     slack.drop_connection();
-    GetResult gone;
-    for (int i = 0; i < 200 && gone.status != 503; ++i) {
-        std::this_thread::sleep_for(20ms);
-        gone = http_get(port, "/readyz");
-    }
+    const GetResult gone = wait_for_get(port, "/readyz", 503);
     CHECK(gone.status == 503);
     CHECK_THAT(gone.body, Contains("\"chat\":\"not connected\""));
     // And comes back.
     REQUIRE(slack.wait_for_connections(1, 20s));
-    GetResult back;
-    for (int i = 0; i < 500 && back.status != 200; ++i) {
-        std::this_thread::sleep_for(20ms);
-        back = http_get(port, "/readyz");
-    }
-    CHECK(back.status == 200);
+    CHECK(wait_for_get(port, "/readyz", 200, 10s).status == 200);
     const auto metrics = http_get(port, "/metrics").body;
     CHECK_THAT(metrics, Contains("platbot_chat_reconnects_total{adapter=\"slack\"}"));
     CHECK_THAT(metrics, Contains("platbot_chat_api_calls_total{adapter=\"slack\",method=\"auth.test\",result=\"ok\"} 1"));

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <string>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -37,6 +38,17 @@ inline GetResult http_get(unsigned short port, const std::string& path) {
     } catch (const std::exception&) {
         return {};
     }
+}
+
+// Asks again every 20 ms until the answer has `status` or `limit` passed; the last answer.
+inline GetResult wait_for_get(unsigned short port, const std::string& path, int status,
+                              std::chrono::milliseconds limit = std::chrono::seconds(5)) {
+    GetResult got = http_get(port, path);
+    for (auto waited = std::chrono::milliseconds(0); got.status != status && waited < limit; waited += std::chrono::milliseconds(20)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        got = http_get(port, path);
+    }
+    return got;
 }
 
 // A port nothing listens on right now (the OS may hand it out again later; good enough for
