@@ -11,6 +11,7 @@
 namespace platbot::commands {
 
 using chat::for_requester;
+using chat::say;
 
 namespace {
 
@@ -115,12 +116,6 @@ nlohmann::json to_json(const Value& value) {
         nlohmann::json operator()(const ChannelRef& c) const { return {{"id", c.id}, {"name", c.name}}; }
     };
     return std::visit(Visitor{}, value);
-}
-
-chat::Reply say(std::string text) {
-    chat::Reply reply;
-    reply.text = std::move(text);
-    return reply;
 }
 
 }  // namespace

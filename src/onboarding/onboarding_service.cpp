@@ -17,6 +17,7 @@
 namespace platbot::onboarding {
 
 using chat::for_requester;
+using chat::say;
 using commands::Token;
 using std::chrono::system_clock;
 using store::OnboardingProgress;
@@ -29,12 +30,6 @@ constexpr std::chrono::hours idle_wake{12};
 // Bounds one pass over a person's track (a track has at most 50 steps).
 constexpr int most_steps_per_pass = 64;
 constexpr std::size_t most_buttons = 5;
-
-chat::Reply say(std::string text) {
-    chat::Reply reply;
-    reply.text = std::move(text);
-    return reply;
-}
 
 chat::Origin origin_of(const OnboardingProgress& progress) {
     return {progress.adapter, progress.conversation, "", "", progress.user_id};

@@ -137,8 +137,7 @@ chat::Task<void> StatusService::announce(const ServiceSpec& service, const store
         case ServiceState::unknown: co_return;
     }
     const chat::Origin where{settings_.adapter, spec_.channel, "", "", ""};
-    chat::Reply message;
-    message.text = text;
+    const chat::Reply message = chat::say(text);
     try {
         co_await outbox_.post(where, message);
     } catch (const std::exception& e) {
@@ -219,8 +218,7 @@ chat::Task<chat::Reply> StatusService::run(std::vector<Token> words, chat::User 
         store_.set_announcement(note);
         if (!spec_.channel.empty()) {
             const chat::Origin channel{settings_.adapter, spec_.channel, "", "", ""};
-            chat::Reply message;
-            message.text = "📣 " + text + " — " + note.by;
+            const chat::Reply message = chat::say("📣 " + text + " — " + note.by);
             co_await outbox_.post(channel, message);
         }
         co_return for_requester("📣 On the board until `" + settings_.prefix + " status clear`.");

@@ -95,6 +95,13 @@ struct Reply {
     bool ephemeral = false;  // only the requester sees it, where the platform can do that
 };
 
+// An answer everyone in the conversation sees.
+inline Reply say(std::string text) {
+    Reply reply;
+    reply.text = std::move(text);
+    return reply;
+}
+
 // An answer only the requester sees (errors, help, confirmations of a vote), where the
 // platform can do that.
 inline Reply for_requester(std::string text) {
