@@ -131,9 +131,15 @@ const std::vector<std::string>& builtin_names() {
 
 Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory,
                store::AuditLog& audit)
-    : settings_(std::move(settings)), commands_(builtin_commands(settings_.history_limit)),
-      directory_(std::move(directory)), audit_(audit), guard_(directory_) {
-    for (auto& spec : catalogue) commands_.push_back(std::move(spec));
+    : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit), guard_(directory_) {
+    reconfigure(std::move(catalogue), directory_);
+}
+
+void Engine::reconfigure(std::vector<CommandSpec> catalogue, Directory directory) {
+    auto commands = builtin_commands(settings_.history_limit);
+    for (auto& spec : catalogue) commands.push_back(std::move(spec));
+    commands_ = std::make_shared<const std::vector<CommandSpec>>(std::move(commands));
+    directory_ = std::move(directory);
 }
 
 bool Engine::addressed(std::string_view text) const {
@@ -144,7 +150,7 @@ bool Engine::addressed(std::string_view text) const {
 }
 
 const CommandSpec* Engine::find(std::string_view name) const {
-    for (const auto& spec : commands_)
+    for (const auto& spec : *commands_)
         if (text::iequals(spec.name, name)) return &spec;
     return nullptr;
 }
@@ -156,7 +162,7 @@ Result<Invocation> Engine::parse(std::string_view line) const {
     if (line.empty()) return fail("say what to do after " + settings_.prefix + ", for example `" + settings_.prefix + " help`");
     auto tokens = tokenize(line);
     if (!tokens) return tokens.error();
-    for (const auto& spec : commands_) {
+    for (const auto& spec : *commands_) {
         if (auto matched = match_alias(spec, *tokens, settings_.prefix)) return std::move(*matched);
     }
     const Token& first = tokens->front();
@@ -170,7 +176,7 @@ Result<Invocation> Engine::parse(std::string_view line) const {
 
 chat::Reply Engine::unknown_command(std::string_view name) const {
     std::vector<std::string> names;
-    for (const auto& spec : commands_) names.push_back(spec.name);
+    for (const auto& spec : *commands_) names.push_back(spec.name);
     const auto near = text::closest(name, names);
     if (near.empty())
         return for_requester("Unknown command '" + std::string(name) + "' — type `" + settings_.prefix +
@@ -184,6 +190,7 @@ chat::Reply Engine::unknown_command(std::string_view name) const {
 
 chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& request) {
     if (!addressed(request.text)) co_return std::nullopt;
+    const auto catalogue = commands_;  // the specs parsed below stay valid across a reload
     const auto started = Clock::now();
     std::string_view line = text::trim(request.text);
     line.remove_prefix(settings_.prefix.size());
@@ -216,7 +223,7 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
             if (tokens && !tokens->empty() && tokens->front().kind == Token::Kind::word) {
                 // The command parse() tried, in its order: a matching alias, else the first word.
                 const CommandSpec* tried = nullptr;
-                for (const auto& spec : commands_)
+                for (const auto& spec : *catalogue)
                     if (match_alias(spec, *tokens, settings_.prefix)) {
                         tried = &spec;
                         break;
@@ -306,7 +313,7 @@ chat::Reply Engine::help(const Invocation& invocation) const {
     const Value* topic = invocation.arg("command");
     if (!topic) {
         std::string text = "*Commands* — `" + prefix + " help <command>` explains one:";
-        for (const auto& spec : commands_)
+        for (const auto& spec : *commands_)
             text += "\n• `" + usage_line(spec, prefix) + "` — " + spec.description;
         return for_requester(text);
     }

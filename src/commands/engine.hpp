@@ -2,6 +2,7 @@
 // The command engine: a line addressed to the bot becomes a typed invocation of a
 // catalogue command (or a built-in), runs, and is written to the audit log.
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -61,7 +62,11 @@ public:
     // The same parse the engine runs, without running or auditing anything.
     Result<Invocation> parse(std::string_view line_after_prefix) const;
 
-    const std::vector<CommandSpec>& catalogue() const { return commands_; }
+    // A reloaded config: the new catalogue and people take effect for the next command.
+    // Commands already running keep the specs they started with.
+    void reconfigure(std::vector<CommandSpec> catalogue, Directory directory);
+
+    const std::vector<CommandSpec>& catalogue() const { return *commands_; }
     const Directory& directory() const { return directory_; }
     const EngineSettings& settings() const { return settings_; }
 
@@ -76,7 +81,9 @@ private:
     chat::Reply history(const Invocation& invocation, const CommandRequest& request) const;
 
     EngineSettings settings_;
-    std::vector<CommandSpec> commands_;  // built-ins first, then the configured catalogue
+    // Built-ins first, then the configured catalogue. Shared: a command in flight holds the
+    // catalogue it was parsed against, so a reload cannot pull its spec from under it.
+    std::shared_ptr<const std::vector<CommandSpec>> commands_;
     Directory directory_;
     store::AuditLog& audit_;
     Guard guard_;

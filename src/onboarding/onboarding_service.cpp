@@ -54,7 +54,7 @@ OnboardingService::OnboardingService(boost::asio::any_io_executor executor, chat
       store_(store),
       clock_(clock),
       directory_(directory),
-      spec_(std::move(spec)),
+      spec_(std::make_shared<const OnboardingSpec>(std::move(spec))),
       settings_(std::move(settings)),
       check_(check),
       cron_(executor, clock, schedules) {}
@@ -66,9 +66,21 @@ OnboardingService::~OnboardingService() {
 }
 
 void OnboardingService::start() {
-    if (!spec_.tracks.empty()) net::spawn_guarded(executor_, alive_, drip(), "onboarding");
-    if (spec_.tip_of_the_day)
-        cron_.add("tip-of-the-day", spec_.tip_of_the_day->schedule, [this] { return post_tip_of_the_day(); });
+    started_ = true;
+    if (!spec_->tracks.empty() && !dripping_) {
+        dripping_ = true;
+        net::spawn_guarded(executor_, alive_, drip(), "onboarding");
+    }
+    if (spec_->tip_of_the_day)
+        cron_.add("tip-of-the-day", spec_->tip_of_the_day->schedule, [this] { return post_tip_of_the_day(); });
+}
+
+void OnboardingService::reconfigure(OnboardingSpec spec) {
+    spec_ = std::make_shared<const OnboardingSpec>(std::move(spec));
+    if (!started_) return;
+    cron_.clear();
+    start();
+    wake();
 }
 
 void OnboardingService::wake() {
@@ -81,7 +93,7 @@ std::string OnboardingService::command(const std::string& words) const { return 
 const date::time_zone* OnboardingService::zone_of(const OnboardingProgress& progress) const {
     if (!progress.time_zone.empty())
         if (auto zone = find_time_zone(progress.time_zone)) return *zone;
-    auto fallback = find_time_zone(spec_.time_zone);
+    auto fallback = find_time_zone(spec_->time_zone);
     return fallback ? *fallback : nullptr;
 }
 
@@ -92,14 +104,15 @@ system_clock::time_point OnboardingService::due_at(const OnboardingProgress& pro
     // Someone who just joined is there right now: the steps meant for that moment go out at
     // once, whatever the hour. Everything later waits for their working hours.
     if (step.after.count() == 0 && progress.trigger.starts_with("joined")) return earliest;
-    return next_working_moment(earliest, spec_.working_hours, zone);
+    return next_working_moment(earliest, spec_->working_hours, zone);
 }
 
 // ---- joining and starting ----
 
 chat::Task<void> OnboardingService::joined(chat::User who, std::string conversation) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     std::vector<std::string> triggered;
-    for (const auto& track : spec_.tracks) {
+    for (const auto& track : spec->tracks) {
         const bool triggers = conversation.empty()
                                   ? track.workspace
                                   : std::find(track.channels.begin(), track.channels.end(), conversation) != track.channels.end();
@@ -110,7 +123,8 @@ chat::Task<void> OnboardingService::joined(chat::User who, std::string conversat
 }
 
 chat::Task<bool> OnboardingService::begin(chat::User who, std::string track_id, std::string trigger) {
-    const TrackSpec* track = spec_.track(track_id);
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
     if (!track || store_.find_onboarding(who.id, track_id)) co_return false;
     chat::Profile profile{who, ""};
     try {
@@ -187,7 +201,8 @@ chat::Task<std::optional<system_clock::time_point>> OnboardingService::send_due(
 }
 
 chat::Task<std::optional<system_clock::time_point>> OnboardingService::deliver(std::string user_id, std::string track_id) {
-    const TrackSpec* track = spec_.track(track_id);
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
     if (!track) co_return std::nullopt;  // the track left the config; its progress stays for the report
     const std::string key = user_id + "\n" + track_id;
     if (const auto held = retry_at_.find(key); held != retry_at_.end()) {
@@ -250,7 +265,8 @@ const StepSpec* OnboardingService::next_step(const TrackSpec& track, const std::
 }
 
 chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::string track_id, std::string step_id) {
-    const TrackSpec* track = spec_.track(track_id);
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
     const StepSpec* found = track ? track->step(step_id) : nullptr;
     if (!found) co_return false;
     const StepSpec& step = *found;
@@ -300,7 +316,8 @@ chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::
 }
 
 chat::Task<void> OnboardingService::complete_if_finished(std::string user_id, std::string track_id) {
-    const TrackSpec* track = spec_.track(track_id);
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
     auto progress = store_.find_onboarding(user_id, track_id);
     if (!track || !progress || progress->completed || next_step(*track, user_id)) co_return;
     const auto steps = store_.onboarding_steps(user_id, track_id);
@@ -356,7 +373,7 @@ chat::Reply OnboardingService::checklist(const chat::User& who) const {
     reply.ephemeral = true;
     const auto now = clock_.now();
     for (const auto& progress : mine) {
-        const TrackSpec* track = spec_.track(progress.track_id);
+        const TrackSpec* track = spec_->track(progress.track_id);
         if (!track) continue;
         const auto steps = store_.onboarding_steps(progress.user_id, progress.track_id);
         if (!reply.text.empty()) reply.text += "\n\n";
@@ -404,10 +421,11 @@ std::optional<OnboardingProgress> OnboardingService::pick_track(const std::strin
 }
 
 chat::Task<chat::Reply> OnboardingService::change(chat::User who, std::string verb, std::string track_id) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     std::string error;
     auto progress = pick_track(who.id, track_id, error);
     if (!progress) co_return for_requester(error);
-    const TrackSpec* track = spec_.track(progress->track_id);
+    const TrackSpec* track = spec->track(progress->track_id);
     const std::string title = track ? track->title : progress->track_id;
     const auto now = clock_.now();
     if (verb == "pause") {
@@ -437,7 +455,8 @@ chat::Task<chat::Reply> OnboardingService::change(chat::User who, std::string ve
 }
 
 chat::Task<chat::Reply> OnboardingService::done(chat::User who, std::string track_id, std::string step_id) {
-    const TrackSpec* track = spec_.track(track_id);
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
     const StepSpec* step = track ? track->step(step_id) : nullptr;
     if (!step || !step->is_item())
         co_return for_requester("There is no checklist item '" + step_id + "' in track '" + track_id + "' — `" +
@@ -475,13 +494,14 @@ chat::Task<chat::Reply> OnboardingService::done(chat::User who, std::string trac
 }
 
 chat::Task<chat::Reply> OnboardingService::need_help(chat::User who, std::string track_id, std::string step_id) {
-    const TrackSpec* track = spec_.track(track_id);
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
     const StepSpec* step = track ? track->step(step_id) : nullptr;
     const auto progress = store_.find_onboarding(who.id, track_id);
     if (!step || !progress)
         co_return for_requester("There is no step '" + step_id + "' of yours in track '" + track_id + "' — `" +
                                 command("onboarding") + "` shows your items.");
-    if (spec_.help.empty())
+    if (spec->help.empty())
         co_return for_requester("Nobody is set up to receive help requests here — ask the platform team in their channel.");
     store_.mark_step_help(who.id, track_id, step_id, clock_.now());
     const auto days = std::chrono::duration_cast<std::chrono::hours>(clock_.now() - progress->started).count() / 24 + 1;
@@ -490,11 +510,11 @@ chat::Task<chat::Reply> OnboardingService::need_help(chat::User who, std::string
     chat::Reply ask = say("🆘 " + name + " (" + who.id + ") is stuck on “" + what + "” — " + track->title + ", day " +
                           std::to_string(days) + ". Could someone reach out to them?");
     // No requester: where the platform cannot post there, the asker must not get their own alarm.
-    chat::Origin where{settings_.adapter, spec_.help, "", "", ""};
-    std::string told = "#" + spec_.help;
-    if (spec_.help.front() == '@') {
-        const auto helper = directory_.find(spec_.help.substr(1));
-        const std::string helper_id = helper ? helper->id : spec_.help.substr(1);
+    chat::Origin where{settings_.adapter, spec->help, "", "", ""};
+    std::string told = "#" + spec->help;
+    if (spec->help.front() == '@') {
+        const auto helper = directory_.find(spec->help.substr(1));
+        const std::string helper_id = helper ? helper->id : spec->help.substr(1);
         where = co_await people_.direct(helper_id);
         told = helper ? chat::display_name(*helper) : helper_id;
     }
@@ -509,11 +529,11 @@ chat::Reply OnboardingService::report(const chat::User& who, const std::string& 
     if (!directory_.in_group(who, settings_.admin_group))
         return for_requester("The onboarding report is for admins (group " +
                              (settings_.admin_group.empty() ? std::string("bot.admins, not set") : settings_.admin_group) + ").");
-    if (!track_id.empty() && !spec_.track(track_id))
+    if (!track_id.empty() && !spec_->track(track_id))
         return for_requester("There is no onboarding track '" + track_id + "' — the tracks are listed under onboarding.tracks.");
     const auto now = clock_.now();
     std::string text;
-    for (const auto& track : spec_.tracks) {
+    for (const auto& track : spec_->tracks) {
         if (!track_id.empty() && track.id != track_id) continue;
         const auto people = store_.all_onboarding(track.id);
         const auto steps = store_.track_steps(track.id);
@@ -525,6 +545,7 @@ chat::Reply OnboardingService::report(const chat::User& who, const std::string& 
 }
 
 chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> words, chat::User who, chat::Origin where) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     (void)where;
     if (words.empty()) co_return checklist(who);
     const std::string verb = words[0].value;
@@ -545,7 +566,7 @@ chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> wor
     }
     if (verb == "report") {
         std::string track_id;
-        std::chrono::seconds stuck_after = spec_.stuck_after;
+        std::chrono::seconds stuck_after = spec->stuck_after;
         for (std::size_t i = 1; i < words.size(); ++i) {
             const Token& word = words[i];
             if (word.kind == Token::Kind::option && word.key == "stuck") {
@@ -565,9 +586,10 @@ chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> wor
 }
 
 chat::Task<chat::Reply> OnboardingService::run_onboard(std::vector<Token> words, chat::User who, chat::Origin where) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     (void)where;
     const std::string usage = "Usage: `" + command("onboard @user [track]") + "`, e.g. `" +
-                              command("onboard @newbie" + (spec_.tracks.empty() ? std::string() : " " + spec_.tracks.front().id)) + "`";
+                              command("onboard @newbie" + (spec->tracks.empty() ? std::string() : " " + spec->tracks.front().id)) + "`";
     if (words.empty() || words.size() > 2) co_return for_requester(usage);
     commands::ParamSpec person;
     person.name = "user";
@@ -578,38 +600,40 @@ chat::Task<chat::Reply> OnboardingService::run_onboard(std::vector<Token> words,
     if (target.id != who.id && !directory_.in_group(who, settings_.admin_group))
         co_return for_requester("Only admins can start someone else's onboarding; you can start your own with `" +
                                 command("onboard @" + chat::display_name(who)) + "`.");
-    if (spec_.tracks.empty()) co_return for_requester("No onboarding tracks are configured (onboarding.tracks).");
-    const std::string track_id = words.size() == 2 ? words[1].value : spec_.tracks.front().id;
-    if (!spec_.track(track_id)) {
+    if (spec->tracks.empty()) co_return for_requester("No onboarding tracks are configured (onboarding.tracks).");
+    const std::string track_id = words.size() == 2 ? words[1].value : spec->tracks.front().id;
+    if (!spec->track(track_id)) {
         std::string names;
-        for (const auto& track : spec_.tracks) names += (names.empty() ? "" : ", ") + track.id;
+        for (const auto& track : spec->tracks) names += (names.empty() ? "" : ", ") + track.id;
         co_return for_requester("There is no onboarding track '" + track_id + "' — the tracks are: " + names + ".");
     }
     const std::string trigger = "onboard by " + chat::display_name(who);
     if (!co_await begin(target, track_id, trigger))
         co_return for_requester(chat::display_name(target) + " is on track '" + track_id + "' already — `" +
                                 command("onboarding report " + track_id) + "` shows how far they are.");
-    co_return for_requester("👋 Started *" + spec_.track(track_id)->title + "* for " + chat::display_name(target) +
+    co_return for_requester("👋 Started *" + spec->track(track_id)->title + "* for " + chat::display_name(target) +
                             "; the first step goes to them as a direct message" +
-                            (spec_.track(track_id)->steps.front().after.count() == 0 ? " in working hours." : "."));
+                            (spec->track(track_id)->steps.front().after.count() == 0 ? " in working hours." : "."));
 }
 
 chat::Task<chat::Reply> OnboardingService::run_tips(std::vector<Token> words, chat::User who, chat::Origin where) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     (void)where;
     if (!words.empty()) co_return for_requester("Usage: `" + command("tips") + "` — one tip at a time, a new one each time.");
-    if (spec_.tips.empty()) co_return for_requester("No tips are configured yet (onboarding.tips).");
+    if (spec->tips.empty()) co_return for_requester("No tips are configured yet (onboarding.tips).");
     const auto given = store_.take_tip_number("user:" + who.id);
-    const auto index = static_cast<std::size_t>(given) % spec_.tips.size();
-    co_return for_requester("💡 Tip " + std::to_string(index + 1) + " of " + std::to_string(spec_.tips.size()) + ": " +
-                            spec_.tips[index]);
+    const auto index = static_cast<std::size_t>(given) % spec->tips.size();
+    co_return for_requester("💡 Tip " + std::to_string(index + 1) + " of " + std::to_string(spec->tips.size()) + ": " +
+                            spec->tips[index]);
 }
 
 chat::Task<void> OnboardingService::post_tip_of_the_day() {
-    if (spec_.tips.empty() || !spec_.tip_of_the_day) co_return;
-    const auto given = store_.take_tip_number("channel:" + spec_.tip_of_the_day->channel);
-    const auto index = static_cast<std::size_t>(given) % spec_.tips.size();
-    const chat::Origin where{settings_.adapter, spec_.tip_of_the_day->channel, "", "", ""};
-    const chat::Reply tip = say("💡 *Tip of the day:* " + spec_.tips[index]);
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    if (spec->tips.empty() || !spec->tip_of_the_day) co_return;
+    const auto given = store_.take_tip_number("channel:" + spec->tip_of_the_day->channel);
+    const auto index = static_cast<std::size_t>(given) % spec->tips.size();
+    const chat::Origin where{settings_.adapter, spec->tip_of_the_day->channel, "", "", ""};
+    const chat::Reply tip = say("💡 *Tip of the day:* " + spec->tips[index]);
     co_await outbox_.post(where, tip);
 }
 

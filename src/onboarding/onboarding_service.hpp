@@ -52,6 +52,11 @@ public:
     // Starts delivering due steps and the tip of the day.
     void start();
 
+    // A reloaded config: the tracks, tips and working hours take effect at once (due steps
+    // are looked at again; progress is by step id, so an edited track neither repeats nor
+    // skips a step), and the tip of the day follows its new schedule.
+    void reconfigure(OnboardingSpec spec);
+
     // Someone joined `conversation` (empty: the workspace): the tracks it triggers begin,
     // each once per person however often they join.
     chat::Task<void> joined(chat::User who, std::string conversation);
@@ -115,7 +120,8 @@ private:
     store::OnboardingStore& store_;
     net::Clock& clock_;
     const commands::Directory& directory_;
-    OnboardingSpec spec_;
+    // Shared: a delivery in flight keeps the spec it began with through a reload.
+    std::shared_ptr<const OnboardingSpec> spec_;
     OnboardingSettings settings_;
     commands::CommandCheck* check_;
     schedule::CronRunner cron_;
@@ -125,6 +131,8 @@ private:
     CancelToken stopping_;
     CancelToken sleeping_;  // cancelled to wake the drip loop early
     bool woken_ = false;
+    bool started_ = false;
+    bool dripping_ = false;  // the delivery loop runs (once there are tracks)
     // A track whose step the platform did not take waits until then before the next try.
     std::map<std::string, std::chrono::system_clock::time_point> retry_at_;
     // Person and track whose steps are being delivered right now. Shared with the guards in

@@ -58,35 +58,46 @@ StatusService::StatusService(boost::asio::any_io_executor executor, chat::Outbox
       processes_(processes),
       env_(std::move(env)),
       directory_(directory),
-      spec_(std::move(spec)),
+      spec_(std::make_shared<const StatusSpec>(std::move(spec))),
       settings_(std::move(settings)) {}
 
 StatusService::~StatusService() {
     *alive_ = false;
     stopping_.cancel();
+    probing_.cancel();
 }
 
 void StatusService::start() {
+    started_ = true;
     store_.prune_probes(clock_.now() - keep_probes);
-    for (const auto& service : spec_.services)
+    for (const auto& service : spec_->services)
         net::spawn_guarded(executor_, alive_, follow(service.id), "probing " + service.id);
 }
 
+void StatusService::reconfigure(StatusSpec spec) {
+    spec_ = std::make_shared<const StatusSpec>(std::move(spec));
+    if (!started_) return;
+    probing_.cancel();
+    probing_ = CancelToken();
+    start();
+}
+
 chat::Task<void> StatusService::follow(std::string service_id) {
-    const CancelToken stopping = stopping_;
-    const ServiceSpec* service = spec_.service(service_id);
+    const CancelToken probing = probing_;
+    const ServiceSpec* service = spec_->service(service_id);
     if (!service) co_return;
     const auto interval = service->interval;
     for (;;) {
         co_await probe_now(service_id);
-        if (stopping.cancelled()) co_return;
-        if (!co_await clock_.sleep_until(clock_.now() + interval, stopping)) co_return;
+        if (probing.cancelled()) co_return;
+        if (!co_await clock_.sleep_until(clock_.now() + interval, probing)) co_return;
     }
 }
 
 chat::Task<store::ServiceStatus> StatusService::probe_now(std::string service_id) {
     const CancelToken stopping = stopping_;
-    const ServiceSpec* service = spec_.service(service_id);
+    const std::shared_ptr<const StatusSpec> spec = spec_;  // kept through a reload
+    const ServiceSpec* service = spec->service(service_id);
     if (!service) co_return store::ServiceStatus{};
     const ProbeOutcome outcome = co_await run_probe(*service, http_, processes_, env_);
     metrics::observe("platbot_probe_duration_seconds", std::chrono::duration<double>(outcome.latency).count(),
@@ -112,7 +123,7 @@ chat::Task<store::ServiceStatus> StatusService::probe_now(std::string service_id
 
 chat::Task<void> StatusService::announce(const ServiceSpec& service, const store::StatusChange& change,
                                          const store::ServiceStatus& status) {
-    if (spec_.channel.empty()) co_return;
+    if (spec_->channel.empty()) co_return;
     std::string text;
     switch (change.to) {
         case ServiceState::down:
@@ -136,7 +147,7 @@ chat::Task<void> StatusService::announce(const ServiceSpec& service, const store
             break;
         case ServiceState::unknown: co_return;
     }
-    const chat::Origin where{settings_.adapter, spec_.channel, "", "", ""};
+    const chat::Origin where{settings_.adapter, spec_->channel, "", "", ""};
     const chat::Reply message = chat::say(text);
     try {
         co_await outbox_.post(where, message);
@@ -153,14 +164,14 @@ std::string StatusService::uptime_text(const std::string& service_id) const {
 
 chat::Reply StatusService::board() const {
     chat::Reply reply;
-    if (spec_.services.empty()) {
+    if (spec_->services.empty()) {
         reply.text = "No services are configured for the status board (status.services).";
         return reply;
     }
     reply.text = "*Platform status* — " + text::format_utc(clock_.now());
     if (const auto note = store_.announcement())
         reply.text += "\n📣 " + note->text + " — " + note->by + ", " + text::format_utc(note->time);
-    for (const auto& service : spec_.services) {
+    for (const auto& service : spec_->services) {
         const auto status = store_.service_status(service.id);
         const ServiceState state = status ? status->state : ServiceState::unknown;
         reply.text += "\n" + state_icon(state) + " *" + service.name + "* — ";
@@ -216,17 +227,17 @@ chat::Task<chat::Reply> StatusService::run(std::vector<Token> words, chat::User 
                                     " status announce \"Deploys paused until 14:00\"`");
         const store::Announcement note{text, chat::display_name(who), clock_.now()};
         store_.set_announcement(note);
-        if (!spec_.channel.empty()) {
-            const chat::Origin channel{settings_.adapter, spec_.channel, "", "", ""};
+        if (!spec_->channel.empty()) {
+            const chat::Origin channel{settings_.adapter, spec_->channel, "", "", ""};
             const chat::Reply message = chat::say("📣 " + text + " — " + note.by);
             co_await outbox_.post(channel, message);
         }
         co_return for_requester("📣 On the board until `" + settings_.prefix + " status clear`.");
     }
     if (words.size() != 1) co_return for_requester(usage);
-    if (const ServiceSpec* service = spec_.service(verb)) co_return history(*service);
+    if (const ServiceSpec* service = spec_->service(verb)) co_return history(*service);
     std::vector<std::string> ids;
-    for (const auto& service : spec_.services) ids.push_back(service.id);
+    for (const auto& service : spec_->services) ids.push_back(service.id);
     co_return for_requester("There is no service '" + verb + "' on the board" +
                             (ids.empty() ? "." : " — the services are: " + text::join(ids, ", ") + "."));
 }

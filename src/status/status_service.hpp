@@ -42,6 +42,9 @@ public:
 
     // Starts probing every service on its interval.
     void start();
+    // A reloaded config: probing restarts with the new services (each probed at once, then
+    // on its interval); the state and history of a kept service carry on.
+    void reconfigure(StatusSpec spec);
     // Probes one service now and acts on the result; returns its status afterwards.
     chat::Task<store::ServiceStatus> probe_now(std::string service_id);
 
@@ -64,10 +67,13 @@ private:
     process::ProcessRunner& processes_;
     EnvLookup env_;
     const commands::Directory& directory_;
-    StatusSpec spec_;
+    // Shared: a probe in flight keeps the spec it began with through a reload.
+    std::shared_ptr<const StatusSpec> spec_;
     StatusSettings settings_;
     int probes_since_prune_ = 0;
     CancelToken stopping_;
+    CancelToken probing_;  // the probe loops of the current spec; a reload starts new ones
+    bool started_ = false;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

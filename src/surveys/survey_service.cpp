@@ -33,7 +33,7 @@ SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox
       polls_(polls),
       poll_service_(poll_service),
       directory_(directory),
-      specs_(std::move(specs)),
+      specs_(std::make_shared<const std::vector<SurveySpec>>(std::move(specs))),
       settings_(std::move(settings)) {}
 
 SurveyService::~SurveyService() {
@@ -41,10 +41,28 @@ SurveyService::~SurveyService() {
     stopping_.cancel();
 }
 
-const SurveySpec* SurveyService::find(const std::string& id) const {
-    for (const auto& spec : specs_)
-        if (spec.id == id) return &spec;
+std::shared_ptr<const SurveySpec> SurveyService::find(const std::string& id) const {
+    for (const auto& spec : *specs_)
+        if (spec.id == id) return {specs_, &spec};
     return nullptr;
+}
+
+void SurveyService::reconfigure(std::vector<SurveySpec> specs) {
+    specs_ = std::make_shared<const std::vector<SurveySpec>>(std::move(specs));
+    close_orphaned_rounds();
+    cron_.clear();
+    for (const auto& survey : *specs_)
+        if (survey.schedule) arm_schedule(survey);
+}
+
+void SurveyService::close_orphaned_rounds() {
+    const auto now = clock_.now();
+    for (const auto& round : surveys_.open_rounds()) {
+        if (find(round.survey_id)) continue;
+        spdlog::warn("survey: round {} of '{}' is open, but the config no longer has that survey; closing it", round.round,
+                     round.survey_id);
+        surveys_.close_round(round.survey_id, round.round, now);
+    }
 }
 
 void SurveyService::spawn(chat::Task<void> work, std::string what) {
@@ -52,17 +70,13 @@ void SurveyService::spawn(chat::Task<void> work, std::string what) {
 }
 
 chat::Task<void> SurveyService::start() {
+    close_orphaned_rounds();
     const auto now = clock_.now();
     // Named, not a loop temporary: g++ 12 ends a range-for temporary's life at a co_await.
     const auto open = surveys_.open_rounds();
     for (const auto& round : open) {
-        const SurveySpec* survey = find(round.survey_id);
-        if (!survey) {
-            spdlog::warn("survey: round {} of '{}' is open, but the config no longer has that survey; closing it",
-                         round.round, round.survey_id);
-            surveys_.close_round(round.survey_id, round.round, now);
-            continue;
-        }
+        const auto survey = find(round.survey_id);
+        if (!survey) continue;
         if (round.closes <= now) {
             co_await close_round(*survey, round.round);
             continue;
@@ -70,7 +84,7 @@ chat::Task<void> SurveyService::start() {
         arm_close(*survey, round.round, round.closes);
         arm_reminders(*survey, round);
     }
-    for (const auto& survey : specs_)
+    for (const auto& survey : *specs_)
         if (survey.schedule) arm_schedule(survey);
 }
 
@@ -103,7 +117,7 @@ chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round
                                                 system_clock::time_point due) {
     const CancelToken stopping = stopping_;
     if (!co_await clock_.sleep_until(due, stopping)) co_return;
-    const SurveySpec* survey = find(survey_id);
+    const auto survey = find(survey_id);
     const auto current = surveys_.find_round(survey_id, round);
     if (!survey || !current || current->closed || schedules_.last_run(key)) co_return;
     schedules_.set_last_run(key, clock_.now());
@@ -166,13 +180,13 @@ void SurveyService::arm_schedule(const SurveySpec& survey) {
 }
 
 chat::Task<void> SurveyService::open_scheduled(std::string survey_id) {
-    if (const SurveySpec* survey = find(survey_id)) co_await open_round(*survey);
+    if (const auto survey = find(survey_id)) co_await open_round(*survey);
 }
 
 chat::Task<void> SurveyService::close_when_due(std::string survey_id, int round, system_clock::time_point due) {
     const CancelToken stopping = stopping_;
     if (!co_await clock_.sleep_until(due, stopping)) co_return;
-    if (const SurveySpec* survey = find(survey_id)) co_await close_round(*survey, round);
+    if (const auto survey = find(survey_id)) co_await close_round(*survey, round);
 }
 
 chat::Task<int> SurveyService::open_round(const SurveySpec& survey) {
@@ -306,10 +320,10 @@ chat::Task<chat::Reply> SurveyService::run(std::vector<Token> words, chat::User 
     const std::string verb = words.empty() ? "" : text::to_lower(words[0].value);
     if (verb == "list" && words.size() == 1) co_return list();
     if (words.size() < 2) co_return for_requester(usage);
-    const SurveySpec* survey = find(words[1].value);
+    const auto survey = find(words[1].value);
     if (!survey) {
         std::vector<std::string> ids;
-        for (const auto& spec : specs_) ids.push_back(spec.id);
+        for (const auto& spec : *specs_) ids.push_back(spec.id);
         const auto near = text::closest(words[1].value, ids, 1);
         co_return for_requester("There is no survey '" + words[1].value + "'" +
                                 (near.empty() ? " — `" + prefix + " survey list` shows them" : " — did you mean " + near[0] + "?"));
@@ -369,9 +383,9 @@ chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& q
 }
 
 chat::Reply SurveyService::list() const {
-    if (specs_.empty()) return for_requester("No surveys are configured.");
+    if (specs_->empty()) return for_requester("No surveys are configured.");
     std::string text = "*Surveys*";
-    for (const auto& spec : specs_) {
+    for (const auto& spec : *specs_) {
         text += "\n• `" + spec.id + "` — " + spec.title + " in #" + spec.channel;
         if (spec.schedule) {
             if (const auto next = cron::next_run(*spec.schedule, clock_.now()))

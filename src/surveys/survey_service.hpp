@@ -51,12 +51,19 @@ public:
     // the open ones, and starts each schedule.
     chat::Task<void> start();
 
+    // A reloaded config: the surveys' schedules follow the new specs (a changed schedule
+    // counts from now), and an open round of a survey the config no longer has is closed.
+    // Rounds already open keep their closing time and reminders.
+    void reconfigure(std::vector<SurveySpec> specs);
+
     // Opens the next round now and returns its number; 0 when one is still open.
     chat::Task<int> open_round(const SurveySpec& survey);
     chat::Task<void> close_round(const SurveySpec& survey, int round);
 
 private:
-    const SurveySpec* find(const std::string& id) const;
+    // Shared with the current specs: work in flight keeps its survey through a reload.
+    std::shared_ptr<const SurveySpec> find(const std::string& id) const;
+    void close_orphaned_rounds();
     chat::Task<void> open_scheduled(std::string survey_id);
     chat::Task<void> close_when_due(std::string survey_id, int round, std::chrono::system_clock::time_point due);
     chat::Reply answer(const SurveySpec& survey, const std::string& question_id, std::string text, const chat::User& who);
@@ -90,7 +97,7 @@ private:
     store::PollStore& polls_;
     polls::PollService& poll_service_;
     const commands::Directory& directory_;
-    std::vector<SurveySpec> specs_;
+    std::shared_ptr<const std::vector<SurveySpec>> specs_;
     SurveySettings settings_;
     CancelToken stopping_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -31,6 +31,32 @@ bool is_identifier(const std::string& s, bool allow_dash) {
     return std::regex_match(s, allow_dash ? dashed : plain);
 }
 
+// The YAML of each setting by dotted path; list items are named by their id or name.
+void collect_sources(const YAML::Node& node, const std::string& path, int depth, std::map<std::string, std::string>& out) {
+    constexpr int deepest = 3;
+    const auto child = [&](const std::string& name) { return path.empty() ? name : path + "." + name; };
+    if (depth < deepest && node.IsMap() && node.size() > 0) {
+        for (const auto& entry : node) collect_sources(entry.second, child(entry.first.Scalar()), depth + 1, out);
+        return;
+    }
+    if (depth < deepest && node.IsSequence() && node.size() > 0) {
+        for (std::size_t i = 0; i < node.size(); ++i) {
+            const YAML::Node item = node[i];
+            std::string name = std::to_string(i + 1);
+            for (const char* key : {"id", "name"})
+                if (item.IsMap() && item[key] && item[key].IsScalar()) {
+                    name = item[key].Scalar();
+                    break;
+                }
+            collect_sources(item, child(name), depth + 1, out);
+        }
+        return;
+    }
+    YAML::Emitter emitter;
+    emitter << node;
+    out[path] = emitter.c_str();
+}
+
 class Loader {
 public:
     Loader(const YamlReader& reader) : yaml_(reader) {}
@@ -56,6 +82,7 @@ public:
         if (auto surveys = root["surveys"]) read_surveys(surveys, config);
         if (auto onboarding = root["onboarding"]) read_onboarding(onboarding, config);
         if (auto status = root["status"]) read_status(status, config);
+        collect_sources(root, "", 0, config.sources);
         return config;
     }
 

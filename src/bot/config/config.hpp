@@ -69,6 +69,9 @@ struct Config {
     std::vector<surveys::SurveySpec> surveys;
     onboarding::OnboardingSpec onboarding;
     status::StatusSpec status;
+    // Each setting's YAML by its dotted path (commands.deploy.policy, onboarding.tracks.newcomer),
+    // three levels deep: how a reload tells what changed.
+    std::map<std::string, std::string> sources;
 };
 
 // Reads and validates the file. The error is one line: `file:line:column: message`.

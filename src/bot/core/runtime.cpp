@@ -20,8 +20,10 @@
 #include "bot/core/bot.hpp"
 #include "bot/core/inbox.hpp"
 #include "bot/common/env.hpp"
+#include "bot/common/text.hpp"
 #include "bot/common/metrics.hpp"
 #include "bot/core/logging.hpp"
+#include "bot/core/reload.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/http_server.hpp"
 #include "bot/process/process_runner.hpp"
@@ -115,9 +117,11 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
 std::string version() { return PLATBOT_VERSION; }
 
 int run(const config::Config& config, const RunOptions& options) {
-    const LogOptions log{options.log_level.empty() ? config.log_level : options.log_level, config.log_format,
-                         config::secrets(config), stderr};
-    if (auto logging = setup_logging(log); !logging) {
+    const auto log_options = [&options](const config::Config& settings) {
+        return LogOptions{options.log_level.empty() ? settings.log_level : options.log_level, settings.log_format,
+                          config::secrets(settings), stderr};
+    };
+    if (auto logging = setup_logging(log_options(config)); !logging) {
         std::fprintf(stderr, "platbot: %s\n", logging.error().message.c_str());
         return 2;
     }
@@ -203,6 +207,48 @@ int run(const config::Config& config, const RunOptions& options) {
         spdlog::info("http endpoint on {}:{} (/healthz, /readyz, /metrics)", config.http_host, *port);
     }
 
+    // SIGHUP: read the file again; apply it whole, or keep everything as it is.
+    config::Config running = config;
+    const auto reload = [&] {
+        auto next = config::load_config(running.path);
+        if (!next) {
+            spdlog::error("reload: {} — keeping the running config; fix the file and send SIGHUP again", next.error().message);
+            metrics::count("platbot_config_reloads_total", {{"result", "rejected"}});
+            return;
+        }
+        const ConfigChanges changes = compare(running, *next);
+        if (changes.empty()) {
+            spdlog::info("reload: {}: nothing changed", running.path);
+            metrics::count("platbot_config_reloads_total", {{"result", "unchanged"}});
+            return;
+        }
+        config::Config applied = keep_restart_only(running, std::move(*next));
+        if (auto logging = setup_logging(log_options(applied)); !logging)  // validated by load_config: cannot fail
+            spdlog::error("reload: logging kept as it was: {}", logging.error().message);
+        engine.reconfigure(applied.commands, commands::Directory(applied.users, applied.groups));
+        surveys.reconfigure(applied.surveys);
+        onboarding.reconfigure(applied.onboarding);
+        board.reconfigure(applied.status);
+        running = std::move(applied);
+        spdlog::info("reload: {}: {}", running.path, describe(changes));
+        if (!changes.need_restart.empty())
+            spdlog::warn("reload: {} changed, which takes effect only after a restart; running with the old value meanwhile",
+                         text::join(changes.need_restart, ", "));
+        metrics::count("platbot_config_reloads_total", {{"result", "applied"}});
+    };
+    asio::signal_set hangups(io, SIGHUP);
+    std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        try {
+            reload();
+        } catch (const std::exception& e) {
+            spdlog::error("reload: applying the new config failed part-way: {} — send SIGHUP again once the cause is fixed",
+                          e.what());
+        }
+        hangups.async_wait(on_hangup);
+    };
+    hangups.async_wait(on_hangup);
+
     int exit_code = 0;
     CancelToken stopping;  // the first SIGTERM/SIGINT: take no new work, let jobs finish
     CancelToken hurry;     // a second one: stop waiting for them
@@ -234,8 +280,8 @@ int run(const config::Config& config, const RunOptions& options) {
             co_await jobs.drain(longest_drain, stopping);
         }
         if (stopping.cancelled() && jobs.active() > 0) {
-            spdlog::info("stopping: {} job(s) still running may take up to {} ms", jobs.active(), config.shutdown_grace.count());
-            co_await jobs.drain(config.shutdown_grace, hurry);
+            spdlog::info("stopping: {} job(s) still running may take up to {} ms", jobs.active(), running.shutdown_grace.count());
+            co_await jobs.drain(running.shutdown_grace, hurry);
             if (jobs.active() > 0) {
                 spdlog::warn("stopping: interrupting {} job(s) that did not finish in time", jobs.active());
                 const std::string reason = "interrupted: the bot was stopped before it finished";
@@ -256,6 +302,7 @@ int run(const config::Config& config, const RunOptions& options) {
             exit_code = 1;
         }
         signals.cancel();
+        hangups.cancel();
         server.stop();
         io.stop();
     });

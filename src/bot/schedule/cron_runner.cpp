@@ -18,8 +18,21 @@ CronRunner::~CronRunner() {
 }
 
 void CronRunner::add(std::string key, cron::Schedule schedule, Work work) {
+    const std::string expression =
+        schedule.expression + (schedule.time_zone.empty() ? std::string() : " (" + schedule.time_zone + ")");
+    const auto known = expressions_.find(key);
+    if (known != expressions_.end() && known->second != expression) {
+        spdlog::info("schedule {}: now '{}' (was '{}'); the next run counts from now", key, expression, known->second);
+        store_.set_last_run(key, clock_.now());
+    }
+    expressions_[key] = expression;
     const std::string what = "the schedule " + key;
     net::spawn_guarded(executor_, alive_, follow(std::move(key), std::move(schedule), std::move(work)), what);
+}
+
+void CronRunner::clear() {
+    stopping_.cancel();
+    stopping_ = CancelToken();
 }
 
 boost::asio::awaitable<void> CronRunner::follow(std::string key, cron::Schedule schedule, Work work) {

@@ -5,6 +5,7 @@
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -27,9 +28,15 @@ public:
     CronRunner(const CronRunner&) = delete;
     CronRunner& operator=(const CronRunner&) = delete;
 
-    // Follows `schedule` under `key` (unique per schedule) until the runner goes. A
-    // schedule seen for the first time starts from now: nothing from its past runs.
+    // Follows `schedule` under `key` (unique per schedule) until the runner goes or is
+    // cleared. A schedule seen for the first time starts from now: nothing from its past
+    // runs. So does one whose expression changed since this runner last followed it: a
+    // reloaded "every Monday" that became "every day" does not count days as missed.
     void add(std::string key, cron::Schedule schedule, Work work);
+
+    // Stops following every schedule added so far; a run in progress finishes. A config
+    // reload clears, then adds the schedules it has now.
+    void clear();
 
 private:
     boost::asio::awaitable<void> follow(std::string key, cron::Schedule schedule, Work work);
@@ -38,6 +45,7 @@ private:
     net::Clock& clock_;
     store::ScheduleStore& store_;
     CancelToken stopping_;
+    std::map<std::string, std::string> expressions_;  // key → the expression last followed
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

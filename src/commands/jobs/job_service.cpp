@@ -23,7 +23,9 @@ using SystemClock = std::chrono::system_clock;
 
 struct JobService::Live {
     store::JobRecord record;
-    const CommandSpec* spec = nullptr;
+    // A copy: the job runs to its end with the spec it was submitted with, even when a
+    // config reload changes or removes its command meanwhile.
+    std::shared_ptr<const CommandSpec> spec;
     TemplateContext context;
     chat::Origin origin;
     CancelToken cancel;
@@ -187,7 +189,7 @@ chat::Task<void> JobService::show_status(Live& job) {
 
 chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invocation, const JobRequest& request) {
     auto job = std::make_shared<Live>();
-    job->spec = invocation.command;
+    job->spec = std::make_shared<const CommandSpec>(*invocation.command);
     job->origin = request.origin;
     const auto now = SystemClock::now();
     auto& r = job->record;
