@@ -36,8 +36,9 @@ constexpr const char* run_help =
     "Starts the bot with the configured adapter. On the console it talks on this terminal, or\n"
     "reads commands from piped stdin and exits at the end of input once running jobs are done.\n"
     "SIGTERM or SIGINT: no new work; running jobs get bot.shutdown_grace to finish, then are\n"
-    "interrupted; exit 0. Exit 1 when the store cannot be opened or the adapter fails, 2 for a\n"
-    "bad config or command line.\n"
+    "interrupted; exit 0. SIGHUP: read the config again and apply it, or keep the running one\n"
+    "when the file is wrong (docs/config.md, Reloading). Exit 1 when the store cannot be opened\n"
+    "or the adapter fails, 2 for a bad config or command line.\n"
     "\n"
     "  --config FILE      the YAML config (see docs/config.md), e.g. config/demo.yaml\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off (overrides log.level)\n";

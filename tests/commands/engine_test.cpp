@@ -672,3 +672,17 @@ TEST_CASE("the engine lists built-ins before the catalogue", "[engine]") {
     CHECK(commands[names.size()].name == "deploy");
     CHECK_FALSE(commands[names.size()].builtin);
 }
+
+TEST_CASE("a reconfigured engine runs the new catalogue and knows the new people for the next command", "[engine][reload]") {
+    Fixture f;
+    CHECK_THAT(f.send("/platform deploy api").text, Catch::Contains("Deploying api"));
+    f.engine.reconfigure({echo_spec()}, Directory({{"U001", "bob"}, {"U002", "alice"}}, {{"deployers", {"bob"}}}));
+    CHECK_THAT(f.send("/platform deploy api").text, Catch::Contains("Unknown command 'deploy'"));
+    CHECK(f.last().decision == store::Decision::invalid);
+    CHECK(f.send("/platform whoami", bob).fields[2].value == "deployers, everyone");
+    CHECK(f.send("/platform whoami", alice).fields[2].value == "everyone");
+    // Built-ins stay, and the catalogue comes after them.
+    const auto& names = f.engine.catalogue();
+    CHECK(names.front().name == builtin_names().front());
+    CHECK(names.back().name == echo_spec().name);
+}

@@ -257,3 +257,60 @@ TEST_CASE("operations: JSON logs of a whole Slack session hold no token the conf
     CHECK(parsed > 5);
     CHECK(correlated);
 }
+
+TEST_CASE("operations: SIGHUP applies a good config at once and keeps running on the old one when the new one is broken",
+          "[e2e][ops][slack][reload]") {
+    FakeSlack slack;
+    TempDir dir;
+    const std::string head = "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+                             "store: {path: bot.db}\n"
+                             "slack:\n"
+                             "  api_url: " + slack.api_url() + "\n"
+                             "  messages_per_second: 50\n"
+                             "commands:\n"
+                             "  nap:\n"
+                             "    description: Sleep a while\n"
+                             "    params: [{name: seconds, type: int, min: 1, max: 60, required: true}]\n"
+                             "    action:\n"
+                             "      exec: {program: /bin/sleep, args: ['{{ args.seconds }}'], timeout: 2m}\n"
+                             "      reply: {success: 'rested', failure: 'not rested: {{ error }}'}\n";
+    const std::string path = dir.write("slack.yaml", head);
+    const std::map<std::string, std::string> env{{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
+    RunningPlatbot bot({"--config", path}, env);
+    REQUIRE(slack.wait_for_connections(1, 10s));
+    slack.send_slash_command("hello", "U0ALICE01", "C0OPS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return says(m, "Unknown command 'hello'"); }, 10s));
+    slack.send_slash_command("nap 2", "U0ALICE01", "C0OPS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return says(m, "running"); }, 10s));
+
+    // The new file drops nap (while it runs), adds hello, and changes a restart-only setting.
+    dir.write("slack.yaml", "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+                            "store: {path: bot.db}\n"
+                            "slack:\n"
+                            "  api_url: " + slack.api_url() + "\n"
+                            "  messages_per_second: 40\n"
+                            "commands:\n"
+                            "  hello:\n"
+                            "    description: Say hello\n"
+                            "    reply: 'hi {{ user.name }}'\n");
+    bot.signal(SIGHUP);
+    REQUIRE(bot.wait_for_log("reload: " + path + ": added commands.hello", 10s));
+    CHECK_THAT(bot.err_so_far(), Contains("removed commands.nap"));
+    CHECK_THAT(bot.err_so_far(), Contains("slack.messages_per_second changed, which takes effect only after a restart"));
+    slack.send_slash_command("hello", "U0ALICE01", "C0OPS", "alice");
+    CHECK(slack.wait_for_message([](const SlackMessage& m) { return says(m, "hi alice"); }, 10s));
+    // The job started before the reload finishes with the command it started with.
+    CHECK(slack.wait_for_message([](const SlackMessage& m) { return says(m, "rested"); }, 10s));
+
+    // A broken file: the bot says why, and goes on with what it runs.
+    dir.write("slack.yaml", "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+                            "commands:\n"
+                            "  hello: {description: Say hello, reply: 'hi', params: [{name: x, type: strnig}]}\n");
+    bot.signal(SIGHUP);
+    REQUIRE(bot.wait_for_log("keeping the running config", 10s));
+    CHECK_THAT(bot.err_so_far(), Contains("strnig"));
+    slack.send_slash_command("hello", "U0BOB0001", "C0OPS", "bob");
+    CHECK(slack.wait_for_message([](const SlackMessage& m) { return says(m, "hi bob"); }, 10s));
+    const auto result = bot.stop();
+    CHECK(result.exit_code == 0);
+}

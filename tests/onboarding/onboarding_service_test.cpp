@@ -559,3 +559,41 @@ TEST_CASE("Need help that cannot be delivered says so instead of claiming it was
     CHECK_THAT(rig.onboarding("help first-week welcome", alice).text, Contains("I could not reach #platform-help"));
     CHECK(rig.chat.to("D-U1").size() == 1);  // only the welcome: she did not get her own alarm
 }
+
+TEST_CASE("a reload takes effect without a restart: new tracks start, edited ones send their new steps, the tip follows its new schedule",
+          "[onboarding][reload]") {
+    testing::TempDir folder;
+    auto weekdays = cron::parse("0 10 * * MON-FRI", "Europe/Berlin");
+    REQUIRE(weekdays);
+    auto tips_only = first_week();
+    tips_only.tracks.clear();
+    tips_only.tip_of_the_day = onboarding::TipOfTheDay{"general", *weekdays};
+    Rig rig(folder, tips_only);
+    rig.join(alice, "general");
+    CHECK(rig.chat.to("D-U1").empty());  // no tracks yet
+
+    // The reloaded config has the track, and the tip of the day moved to #random at 11:00.
+    auto reloaded = first_week();
+    auto later = cron::parse("0 11 * * MON-FRI", "Europe/Berlin");
+    REQUIRE(later);
+    reloaded.tip_of_the_day = onboarding::TipOfTheDay{"random", *later};
+    rig.spec = reloaded;
+    rig.service->reconfigure(reloaded);
+    rig.clock.settle();
+    rig.join(bob, "general");
+    CHECK(rig.posts_of(bob, "Welcome bob to First week!") == 1);
+    // To Thursday noon: bob's access step, and tips at 11:00 Berlin on Wednesday and Thursday, in #random only.
+    rig.clock.advance_to(utc(2026, 3, 26, 12));
+    CHECK(rig.posts_of(bob, "Ask in #access") == 1);
+    CHECK(rig.chat.to("general").empty());
+    CHECK(rig.chat.to("random").size() == 2);
+
+    // An edit while bob is on the track: a step inserted after "access" goes out, nothing repeats.
+    reloaded.tracks[0].steps.insert(reloaded.tracks[0].steps.begin() + 2, step("tools", std::chrono::hours(26), "Install the CLI."));
+    rig.spec = reloaded;
+    rig.service->reconfigure(reloaded);
+    rig.clock.advance_to(utc(2026, 3, 26, 14));
+    CHECK(rig.posts_of(bob, "Install the CLI.") == 1);
+    CHECK(rig.posts_of(bob, "Ask in #access") == 1);
+    CHECK(rig.posts_of(bob, "Welcome") == 1);
+}

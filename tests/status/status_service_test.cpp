@@ -276,3 +276,35 @@ TEST_CASE("status: admins pin an announcement on the board until they clear it",
     CHECK_FALSE(rig.store->announcement());
     CHECK_THAT(rig.say("", bob).text, Contains("No services are configured"));
 }
+
+TEST_CASE("status: a reload stops probing the services it removed and starts on the new ones at once", "[status][reload]") {
+    testing::FakeHttpServer server;
+    server.route("GET", "/a", testing::FakeResponse{200, {}, R"({"status":"ok"})", milliseconds(0)});
+    server.route("GET", "/b", testing::FakeResponse{200, {}, R"({"status":"ok"})", milliseconds(0)});
+    const auto hits = [&server](const std::string& path) {
+        const auto requests = server.requests();
+        return std::count_if(requests.begin(), requests.end(), [&](const testing::ReceivedRequest& r) { return r.path == path; });
+    };
+    testing::TempDir folder;
+    status::StatusSpec first;
+    first.services = {http_service(server.url("/a"))};
+    Rig rig(folder, first);
+    rig.service->start();
+    REQUIRE(testing::run_until(rig.io, [&] { return rig.store->service_status("api").has_value(); }));
+    CHECK(hits("/a") == 1);
+
+    status::StatusSpec second;
+    second.services = {http_service(server.url("/b"))};
+    second.services[0].id = "web";
+    second.services[0].name = "Web";
+    rig.service->reconfigure(second);
+    REQUIRE(testing::run_until(rig.io, [&] { return rig.store->service_status("web").has_value(); }));
+    for (int i = 0; i < 3; ++i) {
+        rig.clock.advance(std::chrono::seconds(30));
+        CHECK(testing::run_until(rig.io, [&] { return hits("/b") == i + 2; }));
+    }
+    CHECK(hits("/a") == 1);
+    const auto board = rig.say("", bob).text;
+    CHECK_THAT(board, Contains("*Web*"));
+    CHECK_FALSE(board.find("*API*") != std::string::npos);
+}

@@ -5,6 +5,7 @@
 #include <boost/process.hpp>
 #include <fstream>
 #include <optional>
+#include <thread>
 #include <sstream>
 
 #include "support/temp_dir.hpp"
@@ -109,5 +110,22 @@ ProcessResult RunningPlatbot::crash() {
 ProcessResult RunningPlatbot::wait(std::chrono::seconds timeout) { return impl_->finish(timeout); }
 
 std::string RunningPlatbot::err_so_far() const { return slurp(impl_->err); }
+
+void RunningPlatbot::signal(int number) {
+    if (!impl_->result && impl_->child.running()) ::kill(impl_->child.id(), number);
+}
+
+bool RunningPlatbot::wait_for_log(const std::string& text, std::chrono::milliseconds timeout, int times) const {
+    const auto count = [&] {
+        const std::string err = err_so_far();
+        int found = 0;
+        for (auto at = err.find(text); at != std::string::npos && found < times; at = err.find(text, at + text.size())) ++found;
+        return found;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (int poll = 0; poll < 10'000 && count() < times && std::chrono::steady_clock::now() < deadline; ++poll)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    return count() >= times;
+}
 
 }  // namespace platbot::testing

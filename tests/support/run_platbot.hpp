@@ -38,6 +38,10 @@ public:
     ProcessResult wait(std::chrono::seconds timeout = std::chrono::seconds(10));
     // What it has written to stderr so far.
     std::string err_so_far() const;
+    // Sends a signal (SIGHUP to reload) and returns at once.
+    void signal(int number);
+    // Waits until stderr holds `text` `times` times in all, at most `timeout`.
+    bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout, int times = 1) const;
 
 private:
     struct Impl;

@@ -332,3 +332,42 @@ TEST_CASE("Surveys: reminders for an in-channel round skip who answered, and a c
     CHECK_THAT(listed.outbox.to("D-U1")[0].reply.text, Contains("you have not answered yet — it takes a minute, in #general."));
     CHECK(listed.outbox.to("D-U2").empty());
 }
+
+TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an open round of a survey it removed", "[surveys][reload]") {
+    testing::TempDir folder;
+    auto monthly = dx_survey(false);
+    auto first_monday = cron::parse("0 10 * * MON#1", "Europe/Berlin");
+    REQUIRE(first_monday);
+    monthly.schedule = *first_monday;
+    monthly.open_for = std::chrono::hours(48);
+    const auto utc = [](int y, unsigned m, unsigned d, int h) {
+        return std::chrono::system_clock::time_point{} + date::sys_days{date::year{y} / m / d}.time_since_epoch() +
+               std::chrono::hours(h);
+    };
+    Rig rig(folder, false, monthly);
+    rig.finish_start();
+    rig.clock.advance_to(utc(2026, 12, 10, 0));
+    REQUIRE(rig.store->latest_round("dx")->round == 1);
+
+    // Daily at 10:00 from now on: the days since the last round are not "missed".
+    auto daily = monthly;
+    auto every_day = cron::parse("0 10 * * *", "Europe/Berlin");
+    REQUIRE(every_day);
+    daily.schedule = *every_day;
+    rig.surveys->reconfigure({daily});
+    rig.clock.settle();
+    CHECK(rig.store->latest_round("dx")->round == 1);
+    rig.clock.advance_to(utc(2026, 12, 11, 12));  // the 11th's run finds round 2 still open
+    const auto second = rig.store->latest_round("dx");
+    REQUIRE(second->round == 2);
+    CHECK(date::format("%F %R", date::floor<std::chrono::minutes>(second->opened)) == "2026-12-10 09:00");
+
+    // The survey leaves the config while round 2 is open: the round closes, and no schedule opens another.
+    const auto posts_before = rig.outbox.posted.size();
+    rig.surveys->reconfigure({});
+    CHECK(rig.store->latest_round("dx")->closed);
+    CHECK_THAT(rig.survey("list", alice).text, Contains("No surveys are configured"));
+    rig.clock.advance_to(utc(2027, 1, 10, 0));
+    CHECK(rig.store->latest_round("dx")->round == 2);
+    CHECK(rig.outbox.posted.size() == posts_before);
+}
