@@ -3,6 +3,7 @@
 #include <chrono>
 #include <ctime>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "bot/common/text.hpp"
 #include "bot/common/metrics.hpp"
@@ -210,6 +211,9 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
         record.outcome = std::move(outcome);
         record.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
         audit_.record(record);
+        spdlog::log(decision == store::Decision::ran ? spdlog::level::debug : spdlog::level::info, "[{}] {} by {}: {}{}",
+                    request.correlation_id, record.command.empty() ? "(no command)" : record.command, request.user.id,
+                    store::decision_name(decision), decision == store::Decision::ran ? "" : " — " + record.outcome);
         metrics::count("platbot_commands_total",
                        {{"command", record.command.empty() ? "(unknown)" : record.command}, {"decision", std::string(store::decision_name(decision))}});
         return reply;
@@ -277,7 +281,8 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
     }
     if (spec.action) {
         if (!jobs_) co_return for_requester(spec.name + " has an action, but actions are not running in this process.");
-        const JobRequest job{directory_.resolve(request.user), request.origin, std::move(line), std::move(args_json)};
+        const JobRequest job{directory_.resolve(request.user), request.origin, std::move(line), std::move(args_json),
+                             request.correlation_id};
         co_return co_await jobs_->submit(invocation, job);
     }
     const chat::User who = directory_.resolve(request.user);

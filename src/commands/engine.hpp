@@ -28,6 +28,7 @@ struct CommandRequest {
     chat::User user;
     chat::Origin origin;
     std::string text;  // the whole message, prefix included
+    std::string correlation_id;  // the chat event's, carried into the logs and the job
 };
 
 // Names the catalogue may not use because the engine provides them.

@@ -144,7 +144,7 @@ struct Fixture {
     chat::Reply send(const std::string& text, const chat::User& user = alice) {
         INFO("line: " << text.substr(0, 200));
         const auto before = audit.rows.size();
-        auto reply = handle(engine, {user, {"test", "C-general", "", "m1", ""}, text});
+        auto reply = handle(engine, {user, {"test", "C-general", "", "m1", ""}, text, "ev-1"});
         REQUIRE(reply.has_value());
         REQUIRE(audit.rows.size() == before + 1);
         return std::move(*reply);
@@ -202,10 +202,10 @@ TEST_CASE("addressed() follows the configured prefix", "[engine]") {
     CHECK(engine.addressed("!ops version"));
     CHECK_FALSE(engine.addressed("/platform version"));
     CHECK_FALSE(engine.addressed("!opsversion"));
-    const auto reply = handle(engine, {alice, {"test", "C1", "", "", ""}, "!ops version"});
+    const auto reply = handle(engine, {alice, {"test", "C1", "", "", ""}, "!ops version", "ev-2"});
     REQUIRE(reply.has_value());
     CHECK(reply->text == "platbot 1");
-    const auto help = handle(engine, {alice, {"test", "C1", "", "", ""}, "!ops help"});
+    const auto help = handle(engine, {alice, {"test", "C1", "", "", ""}, "!ops help", "ev-3"});
     REQUIRE(help.has_value());
     CHECK_THAT(help->text, StartsWith("*Commands* — `!ops help <command>` explains one:"));
     CHECK_THAT(help->text, Contains("• `!ops version` — Show which platbot is answering"));
@@ -215,7 +215,7 @@ TEST_CASE("lines not addressed to the bot are ignored and not audited", "[engine
     Fixture f;
     for (const char* text : {"hello", "/platformx help", "good morning /platform help", "", "/platform\x01help"}) {
         INFO(text);
-        CHECK_FALSE(handle(f.engine, {alice, {"test", "C1", "", "", ""}, text}).has_value());
+        CHECK_FALSE(handle(f.engine, {alice, {"test", "C1", "", "", ""}, text, "ev-4"}).has_value());
     }
     CHECK(f.audit.rows.empty());
 }

@@ -174,6 +174,12 @@ std::string slow_job_config(const FakeSlack& slack, const TempDir& dir, const st
                      "      reply: {success: 'rested', failure: 'not rested: {{ error }}'}\n");
 }
 
+std::string text_of(const std::vector<std::string>& messages) {
+    std::string out;
+    for (const auto& message : messages) out += message + "\n";
+    return out;
+}
+
 bool says(const SlackMessage& message, const std::string& part) {
     return message.text.find(part) != std::string::npos || message.blocks.dump().find(part) != std::string::npos;
 }
@@ -245,17 +251,31 @@ TEST_CASE("operations: JSON logs of a whole Slack session hold no token the conf
     std::istringstream lines(result.err);
     std::string line;
     int parsed = 0;
-    bool correlated = false;
+    std::map<std::string, std::vector<std::string>> by_event;  // correlation id → its messages
+    std::string ping_event;
     while (std::getline(lines, line) && parsed < 100'000) {
         INFO(line);
         const auto entry = nlohmann::json::parse(line, nullptr, false);
         REQUIRE_FALSE(entry.is_discarded());
         REQUIRE(entry.contains("level"));
-        correlated = correlated || entry.contains("correlation_id");
+        if (entry.contains("correlation_id")) {
+            const std::string id = entry["correlation_id"];
+            const std::string message = entry["message"];
+            by_event[id].push_back(message);
+            if (message.find("ping requested by U0ALICE01") != std::string::npos) ping_event = id;
+        }
         ++parsed;
     }
     CHECK(parsed > 5);
-    CHECK(correlated);
+    // One id follows the slash command from its arrival through its job to the end of its handling.
+    REQUIRE_FALSE(ping_event.empty());
+    const std::string journey = text_of(by_event[ping_event]);
+    INFO(journey);
+    CHECK_THAT(journey, Contains("from U0ALICE01 in C0OPS"));
+    CHECK_THAT(journey, Contains("ping requested by U0ALICE01"));
+    CHECK_THAT(journey, Contains(": running"));
+    CHECK_THAT(journey, Contains(": failed"));
+    CHECK_THAT(journey, Contains("handled in"));
 }
 
 TEST_CASE("operations: SIGHUP applies a good config at once and keeps running on the old one when the new one is broken",

@@ -90,7 +90,7 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
     switch (event.kind) {
         case chat::EventKind::message: {
             // Named, not a temporary: g++ 12 mishandles temporaries inside co_await expressions.
-            const commands::CommandRequest request{event.user, event.origin, event.text};
+            const commands::CommandRequest request{event.user, event.origin, event.text, event.correlation_id};
             auto reply = co_await engine_.handle(request);
             if (reply) co_await adapter_.post(event.origin, *reply);
             break;
@@ -110,7 +110,7 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
             for (char& c : answer)
                 if (c == '\n' || c == '\r' || c == '\t') c = ' ';
             const std::string line = answer.empty() ? event.value : event.value + " " + commands::quote(answer);
-            const commands::CommandRequest request{event.user, event.origin, line};
+            const commands::CommandRequest request{event.user, event.origin, line, event.correlation_id};
             auto reply = co_await engine_.handle(request);
             if (reply) co_await adapter_.post(event.origin, *reply);
             break;

@@ -21,6 +21,17 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// "[correlation-id] job id: " from the context, so the runner's lines join their event's.
+std::string log_tag(const TemplateContext& context) {
+    const auto id = lookup(context, "job.id");
+    const auto correlation = lookup(context, "job.correlation_id");
+    std::string tag = correlation.is_string() && !correlation.get<std::string>().empty()
+                          ? "[" + correlation.get<std::string>() + "] "
+                          : "";
+    if (id.is_string()) tag += "job " + id.get<std::string>() + ": ";
+    return tag;
+}
+
 // Enough of a body to show in chat and in `job <id>`; the full body stays with curl.
 constexpr std::size_t body_excerpt = 2000;
 constexpr milliseconds first_backoff{500};
@@ -107,13 +118,13 @@ nlohmann::json arg_json(const Value& value) {
 }  // namespace
 
 TemplateContext action_context(const Invocation& invocation, const chat::User& user, const chat::Origin& where,
-                               const std::string& job_id) {
+                               const std::string& job_id, const std::string& correlation_id) {
     nlohmann::json args = nlohmann::json::object();
     for (const auto& arg : invocation.args) args[arg.name] = arg_json(arg.value);
     return {{"args", args},
             {"user", {{"id", user.id}, {"name", chat::display_name(user)}}},
             {"channel", {{"id", where.conversation}}},
-            {"job", {{"id", job_id}}}};
+            {"job", {{"id", job_id}, {"correlation_id", correlation_id}}}};
 }
 
 Result<net::HttpRequest> render_http_request(const HttpAction& action, const TemplateContext& context) {
@@ -223,7 +234,7 @@ asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_http(const HttpActi
             if (!may_retry || n >= action.attempts || !transient) co_return attempt;
         }
         const auto pause = wait.value_or(net::jittered_backoff(n, first_backoff, max_backoff));
-        spdlog::info("http {}: attempt {} of {} failed ({}), retrying in {} ms", action.method, n,
+        spdlog::info("{}http {}: attempt {} of {} failed ({}), retrying in {} ms", log_tag(context), action.method, n,
                      action.attempts, attempt.completed ? "HTTP " + std::to_string(attempt.status) : attempt.error,
                      pause.count());
         if (!co_await net::sleep_for(executor_, pause, cancel)) {
@@ -353,7 +364,7 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
             const bool poll_ok = poll.completed && (!track.http || (poll.status >= 200 && poll.status < 300));
             if (!poll_ok) {
                 const std::string why = poll.completed ? "HTTP " + std::to_string(poll.status) : poll.error;
-                spdlog::warn("tracking poll failed: {}", why);
+                spdlog::warn("{}tracking poll failed: {}", log_tag(context), why);
                 if (++failed_polls >= max_failed_polls) {
                     ok = false;
                     attempt.error = "could not follow it: " + std::to_string(failed_polls) + " polls in a row failed (" + why + ")";

@@ -68,9 +68,10 @@ private:
     EnvLookup env_;
 };
 
-// What an action's templates see: `args` (typed values), `user`, `channel` and `job`.
+// What an action's templates see: `args` (typed values), `user`, `channel` and `job` (its
+// id, and the correlation id of the chat event that asked for it, to pass on as a request id).
 TemplateContext action_context(const Invocation& invocation, const chat::User& user, const chat::Origin& where,
-                               const std::string& job_id);
+                               const std::string& job_id, const std::string& correlation_id = "");
 
 // The request an http action would send for this context: URL with percent-encoded
 // values, headers checked for CR/LF, a JSON body built structurally.

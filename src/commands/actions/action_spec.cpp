@@ -5,6 +5,7 @@ namespace platbot::commands {
 TemplateScope request_scope(const TemplateScope& command_scope) {
     TemplateScope scope = command_scope;
     scope.insert("job.id");
+    scope.insert("job.correlation_id");
     return scope;
 }
 

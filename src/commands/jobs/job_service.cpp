@@ -26,6 +26,7 @@ struct JobService::Live {
     // A copy: the job runs to its end with the spec it was submitted with, even when a
     // config reload changes or removes its command meanwhile.
     std::shared_ptr<const CommandSpec> spec;
+    std::string correlation_id;
     TemplateContext context;
     chat::Origin origin;
     CancelToken cancel;
@@ -110,6 +111,8 @@ void JobService::change_state(Live& job, JobState state, std::string_view event,
     if (state == JobState::running && !job.record.started) job.record.started = now;
     if (store::is_final(state)) job.record.finished = now;
     store_.update_job(job.record);
+    spdlog::info("[{}] job {}: {}{}{}", job.correlation_id, job.record.id, store::job_state_name(state),
+                 actor.empty() ? "" : " by " + actor, detail.empty() ? "" : " — " + detail);
     if (!event.empty()) store_.add_job_event({job.record.id, now, std::string(event), actor, std::move(detail)});
 }
 
@@ -191,6 +194,7 @@ chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invo
     auto job = std::make_shared<Live>();
     job->spec = std::make_shared<const CommandSpec>(*invocation.command);
     job->origin = request.origin;
+    job->correlation_id = request.correlation_id;
     const auto now = SystemClock::now();
     auto& r = job->record;
     r.id = new_id();
@@ -203,11 +207,12 @@ chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invo
     r.conversation = request.origin.conversation;
     r.thread = request.origin.thread;
     r.created = r.updated = now;
-    job->context = action_context(invocation, request.user, request.origin, r.id);
+    job->context = action_context(invocation, request.user, request.origin, r.id, request.correlation_id);
     const auto& policy = job->spec->policy;
     if (policy.concurrency) r.concurrency_key = r.command + ":" + policy.concurrency->key.render(job->context);
     store_.insert_job(r);
     store_.add_job_event({r.id, now, "requested", r.requester_id, r.line});
+    spdlog::info("[{}] job {}: {} requested by {}", job->correlation_id, r.id, r.command, r.requester_id);
     live_[r.id] = job;
 
     if (policy.confirm) {
@@ -361,7 +366,7 @@ chat::Task<void> JobService::run(LivePtr job) {
         try {
             result = co_await self->runner_.run(*job->spec->action, job->context, on_progress, job->cancel);
         } catch (const std::exception& e) {
-            spdlog::error("job {}: the runner failed: {}", job->record.id, e.what());
+            spdlog::error("[{}] job {}: the runner failed: {}", job->correlation_id, job->record.id, e.what());
             result.error = "platbot could not run it (" + std::string(e.what()) + ")";
         }
         // The service was destroyed (a shutdown) while this ran: the store still says

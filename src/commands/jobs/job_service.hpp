@@ -36,6 +36,7 @@ struct JobRequest {
     chat::Origin origin;
     std::string line;       // the command line after the prefix
     std::string args_json;
+    std::string correlation_id;  // the chat event that asked for it: in its log lines and `job.correlation_id`
 };
 
 // Told about each job that ran to its end (succeeded or failed), after its status message

@@ -299,7 +299,8 @@ struct Harness {
 
     std::shared_ptr<Spawned> spawn_line(const std::string& text, const chat::User& user,
                                         const std::string& channel = "C-general") {
-        requests.push_back({user, {"test", channel, "", "m" + std::to_string(++message_number), user.id}, text});
+        requests.push_back({user, {"test", channel, "", "m" + std::to_string(++message_number), user.id}, text,
+                            "ev-" + std::to_string(message_number)});
         auto spawned = std::make_shared<Spawned>();
         asio::co_spawn(io, engine.handle(requests.back()),
                        [spawned](std::exception_ptr failure, std::optional<chat::Reply> reply) {
@@ -408,7 +409,7 @@ chat::Task<void> handle_when_succeeded(Harness& h, chat::Reply reply, std::strin
                                        chat::User user, std::shared_ptr<Spawned> out) {
     if (out->done || reply.text.find("job `" + first + "` ✅") == std::string::npos) co_return;
     out->done = true;
-    h.requests.push_back({user, {"test", "C-general", "", "m-hook", ""}, line});
+    h.requests.push_back({user, {"test", "C-general", "", "m-hook", ""}, line, "ev-hook"});
     const CommandRequest& request = h.requests.back();
     out->reply = co_await h.engine.handle(request);
 }
@@ -499,6 +500,16 @@ TEST_CASE("a plain action runs and its status message is updated in place", "[jo
         CHECK(refused.text ==
               "Only admins (bot.admins) can read the audit trail; `/platform jobs` shows your own.");
     }
+}
+
+TEST_CASE("a job's action sees the correlation id of the chat event that asked for it", "[jobs]") {
+    // `echo <service> <correlation id>`: what a team would send on as X-Request-Id.
+    CommandSpec traced = exec_command("trace", "echo \"$1 $2\"");
+    traced.action->exec->args.push_back(compile("{{ job.correlation_id }}", request_scope(template_variables(traced))));
+    Harness h({traced});
+    const std::string id = h.submit("/platform trace api", alice);
+    h.wait_status(id, "succeeded");
+    CHECK(h.job(id).output_tail == "api ev-" + std::to_string(h.message_number) + "\n");
 }
 
 TEST_CASE("a failing action ends failed with its reason and the failure reply", "[jobs]") {
