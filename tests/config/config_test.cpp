@@ -313,7 +313,7 @@ TEST_CASE("unknown and duplicate keys", "[config]") {
         {"nothing close",
          "bot: {name: x}\n"
          "zzzzzzzz: 1\n",
-         2, 1, "unknown key 'zzzzzzzz' in the top level — expected one of: bot, log, store, http, console, slack, users, groups, commands"},
+         2, 1, "unknown key 'zzzzzzzz' in the top level — expected one of: bot, log, store, http, console, slack, matrix, users, groups, commands"},
         {"duplicate key in bot",
          "bot:\n"
          "  name: a\n"
@@ -613,10 +613,18 @@ TEST_CASE("values that break the rules", "[config]") {
          "bot:\n"
          "  prefix: \"/plat form\"\n",
          2, 11, "bot.prefix: expected one word such as /platform or !platform"},
-        {"adapter not built",
+        {"an adapter that does not exist",
+         "bot:\n"
+         "  adapter: irc\n",
+         2, 12, "bot.adapter: 'irc' is not an adapter — use console, slack, matrix"},
+        {"matrix without a homeserver",
          "bot:\n"
          "  adapter: matrix\n",
-         2, 12, "bot.adapter: 'matrix' is not available in this build — use console or slack"},
+         2, 12, "bot.adapter matrix needs matrix.homeserver"},
+        {"matrix join users that are not user ids",
+         "matrix:\n"
+         "  join: {users: [alice]}\n",
+         2, 17, "matrix.join.users: expected Matrix user ids such as @alice:example.org, got 'alice'"},
         {"slack without its tokens",
          "bot:\n"
          "  adapter: slack\n",

@@ -20,9 +20,9 @@ namespace platbot::config {
 namespace {
 
 const std::vector<std::string> top_level_keys{"bot",   "log",   "store",  "http",     "console",
-                                              "slack", "users", "groups", "commands", "surveys", "onboarding",
+                                              "slack", "matrix", "users", "groups", "commands", "surveys", "onboarding",
                                               "status"};
-const std::vector<std::string> adapters{"console", "slack"};
+const std::vector<std::string> adapters{"console", "slack", "matrix"};
 const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
 bool is_identifier(const std::string& s, bool allow_dash) {
@@ -76,6 +76,8 @@ public:
         if (auto console = root["console"]) read_console(console, config);
         if (auto slack = root["slack"]) read_slack(slack, config, path);
         if (config.adapter == "slack") require_slack_tokens(root, config);
+        if (auto matrix = root["matrix"]) read_matrix(matrix, config, path);
+        if (config.adapter == "matrix") require_matrix_login(root, config);
         if (!config.admin_group.empty() && !config.groups.contains(config.admin_group))
             fail_at(admin_node_, "bot.admins: no group named '" + config.admin_group + "' — declare it under groups:");
         if (auto commands = root["commands"]) read_commands(commands, config);
@@ -109,8 +111,7 @@ private:
         if (auto n = node["adapter"]) {
             config.adapter = yaml_.string(n, "bot.adapter");
             if (std::find(adapters.begin(), adapters.end(), config.adapter) == adapters.end())
-                fail_at(n, "bot.adapter: '" + config.adapter + "' is not available in this build — use " +
-                               text::join(adapters, " or ") + " (the Matrix adapter is on the way)");
+                fail_at(n, "bot.adapter: '" + config.adapter + "' is not an adapter — use " + text::join(adapters, ", "));
             adapter_node_ = n;
         }
         if (auto n = node["history_limit"]) {
@@ -207,6 +208,56 @@ private:
     }
 
     // Tokens not in the file come from the environment; without them the bot cannot start.
+    void read_matrix(const YAML::Node& node, Config& config, const std::string& path) {
+        yaml_.expect_map(node, "matrix", {"homeserver", "access_token", "user", "password", "join", "sync_timeout", "timeout", "tls"});
+        auto& matrix = config.matrix;
+        if (auto n = node["homeserver"]) {
+            matrix.homeserver = yaml_.string(n, "matrix.homeserver");
+            if (matrix.homeserver.rfind("https://", 0) != 0 && matrix.homeserver.rfind("http://", 0) != 0)
+                fail_at(n, "matrix.homeserver: expected the homeserver's base URL, such as https://matrix.example.org");
+        }
+        if (auto n = node["access_token"]) {
+            matrix.access_token = yaml_.string(n, "matrix.access_token");
+            matrix.access_token_source = "matrix.access_token";
+        }
+        if (auto n = node["user"]) matrix.user = yaml_.string(n, "matrix.user");
+        if (auto n = node["password"]) matrix.password = yaml_.string(n, "matrix.password");
+        if (auto join = node["join"]) {
+            yaml_.expect_map(join, "matrix.join", {"users", "servers"});
+            if (auto users = join["users"]) {
+                for (const auto& user : yaml_.string_list(users, "matrix.join.users")) {
+                    if (!user.starts_with("@") || user.find(':') == std::string::npos)
+                        fail_at(users, "matrix.join.users: expected Matrix user ids such as @alice:example.org, got '" + user + "'");
+                    matrix.join_users.push_back(user);
+                }
+            }
+            if (auto servers = join["servers"]) matrix.join_servers = yaml_.string_list(servers, "matrix.join.servers");
+        }
+        if (auto n = node["sync_timeout"]) {
+            matrix.sync_timeout = yaml_.duration(n, "matrix.sync_timeout", std::chrono::milliseconds(1000));
+            if (matrix.sync_timeout > std::chrono::minutes(5)) fail_at(n, "matrix.sync_timeout: at most 5m (30s is usual)");
+        }
+        if (auto n = node["timeout"]) matrix.timeout = yaml_.duration(n, "matrix.timeout", std::chrono::milliseconds(200));
+        if (auto tls = node["tls"]) {
+            yaml_.expect_map(tls, "matrix.tls", {"verify", "ca_bundle"});
+            if (auto v = tls["verify"]) matrix.verify_tls = yaml_.boolean(v, "matrix.tls.verify");
+            if (auto c = tls["ca_bundle"]) matrix.ca_bundle = relative_to(path, yaml_.string(c, "matrix.tls.ca_bundle"));
+        }
+    }
+
+    void require_matrix_login(const YAML::Node& root, Config& config) {
+        auto& matrix = config.matrix;
+        const YAML::Node where = root["matrix"] ? root["matrix"] : adapter_node_;
+        if (matrix.homeserver.empty())
+            fail_at(where, "bot.adapter matrix needs matrix.homeserver, the homeserver's base URL (https://matrix.example.org)");
+        if (matrix.access_token.empty() && matrix.access_token_source == "MATRIX_ACCESS_TOKEN")
+            matrix.access_token = yaml_.expand("${MATRIX_ACCESS_TOKEN:-}", where.Mark());
+        if (matrix.password.empty() && !matrix.user.empty()) matrix.password = yaml_.expand("${MATRIX_PASSWORD:-}", where.Mark());
+        if (matrix.access_token.empty() && (matrix.user.empty() || matrix.password.empty()))
+            fail_at(where, "bot.adapter matrix needs an access token (set " + matrix.access_token_source +
+                               ") or matrix.user with a password (matrix.password or MATRIX_PASSWORD)");
+    }
+
     void require_slack_tokens(const YAML::Node& root, Config& config) {
         auto& slack = config.slack;
         const YAML::Node where = root["slack"] ? root["slack"] : adapter_node_;
@@ -740,7 +791,8 @@ Result<Config> load_config(const std::string& path,
 }
 
 std::vector<std::string> secrets(const Config& config) {
-    std::vector<std::string> out{config.slack.bot_token, config.slack.app_token, config.slack.signing_secret};
+    std::vector<std::string> out{config.slack.bot_token, config.slack.app_token, config.slack.signing_secret,
+                                 config.matrix.access_token, config.matrix.password};
     const auto credentials = [&out](const std::optional<commands::HttpAction>& http) {
         if (!http) return;
         out.push_back(http->bearer_token);
@@ -759,6 +811,9 @@ std::vector<std::string> secrets(const Config& config) {
 std::string summary(const Config& config) {
     std::string out = config.path + ": ok\n";
     out += "  adapter:  " + config.adapter + " (prefix " + config.prefix + ")\n";
+    if (config.adapter == "matrix")
+        out += "  matrix:   " + config.matrix.homeserver + " as " +
+               (config.matrix.user.empty() ? std::string("the token's user") : config.matrix.user) + "\n";
     if (config.adapter == "slack")
         out += "  slack:    " + config.slack.api_url + ", " +
                (config.slack.mode == "http" ? "HTTP delivery at " + config.slack.http_path + "/…"

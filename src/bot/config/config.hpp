@@ -45,6 +45,22 @@ struct SlackSettings {
     std::string ca_bundle;
 };
 
+// Matrix (bot.adapter: matrix). The access token defaults to MATRIX_ACCESS_TOKEN; without one
+// the bot logs in with user and password (MATRIX_PASSWORD) and keeps the token it gets.
+struct MatrixSettings {
+    std::string homeserver;                     // https://matrix.example.org
+    std::string access_token;
+    std::string access_token_source = "MATRIX_ACCESS_TOKEN";
+    std::string user;                           // platbot or @platbot:example.org, for password login
+    std::string password;
+    std::vector<std::string> join_users;        // invites from them are joined
+    std::vector<std::string> join_servers;      // or from anyone on these servers; both empty: the bot's own server
+    std::chrono::milliseconds sync_timeout{30000};  // how long the homeserver may hold a /sync
+    std::chrono::milliseconds timeout{30000};       // any other request, retried (same transaction) after it
+    bool verify_tls = true;
+    std::string ca_bundle;
+};
+
 struct Config {
     std::string path;
     std::string bot_name = "platbot";
@@ -59,6 +75,7 @@ struct Config {
     std::string admin_group;  // its members see everyone's jobs, cancel any job, read the audit trail
     ConsoleSettings console;
     SlackSettings slack;
+    MatrixSettings matrix;
     // The bot's own HTTP endpoint (health); empty host means off.
     std::string http_host;
     unsigned short http_port = 0;

@@ -11,7 +11,8 @@ namespace {
 
 // Settings a running bot cannot change: its connection, its files and its address.
 const std::vector<std::string_view> restart_only{"bot.name", "bot.prefix", "bot.adapter", "bot.admins",
-                                                 "bot.history_limit", "store", "http", "console", "slack"};
+                                                 "bot.history_limit", "store", "http", "console", "slack",
+                                                 "matrix"};
 
 bool needs_restart(std::string_view path) {
     return std::any_of(restart_only.begin(), restart_only.end(), [path](std::string_view root) {
@@ -57,6 +58,7 @@ config::Config keep_restart_only(const config::Config& running, config::Config n
     next.http_port = running.http_port;
     next.console = running.console;
     next.slack = running.slack;
+    next.matrix = running.matrix;
     std::erase_if(next.sources, [](const auto& entry) { return needs_restart(entry.first); });
     for (const auto& [path, source] : running.sources)
         if (needs_restart(path)) next.sources[path] = source;

@@ -2,7 +2,7 @@
 // SIGHUP reloads the config file: it is read and validated again; a broken file changes
 // nothing; a good one replaces, in one step on the loop, every setting that can change
 // in flight (commands, users, groups, surveys, onboarding, status, logging). Settings
-// bound to connections and files (adapter, prefix, store, http, slack, console, admins)
+// bound to connections and files (adapter, prefix, store, http, slack, matrix, console, admins)
 // keep their running values until a restart, and the log says so.
 #include <string>
 #include <vector>

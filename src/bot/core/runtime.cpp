@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bot/chat/console/console_adapter.hpp"
+#include "bot/chat/matrix/matrix_adapter.hpp"
 #include "bot/chat/slack/slack_adapter.hpp"
 #include "bot/core/bot.hpp"
 #include "bot/core/inbox.hpp"
@@ -78,7 +79,23 @@ private:
 };
 
 std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, const asio::any_io_executor& executor,
-                                               net::HttpClient& http, net::HttpServer& server) {
+                                               net::HttpClient& http, net::HttpServer& server, store::StateStore& state) {
+    if (config.adapter == "matrix") {
+        chat::matrix::MatrixOptions matrix;
+        matrix.client.homeserver = config.matrix.homeserver;
+        matrix.client.access_token = config.matrix.access_token;
+        matrix.client.user = config.matrix.user;
+        matrix.client.password = config.matrix.password;
+        matrix.client.verify_tls = config.matrix.verify_tls;
+        matrix.client.ca_bundle = config.matrix.ca_bundle;
+        matrix.client.timeout = config.matrix.timeout;
+        matrix.token_source = config.matrix.access_token_source;
+        matrix.prefix = config.prefix;
+        matrix.sync_timeout = config.matrix.sync_timeout;
+        matrix.join_users = config.matrix.join_users;
+        matrix.join_servers = config.matrix.join_servers;
+        return std::make_unique<chat::matrix::MatrixAdapter>(executor, http, state, matrix);
+    }
     if (config.adapter == "slack") {
         chat::slack::SlackOptions slack;
         slack.api.base_url = config.slack.api_url;
@@ -143,7 +160,7 @@ int run(const config::Config& config, const RunOptions& options) {
     });
     net::HttpClient http(io.get_executor());
     net::HttpServer server(io.get_executor());
-    const auto chosen = make_adapter(config, io.get_executor(), http, server);
+    const auto chosen = make_adapter(config, io.get_executor(), http, server, **store);
     chat::ChatAdapter& adapter = *chosen;
 
     process::ProcessRunner processes(io);

@@ -70,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 8> migrations{
+constexpr std::array<const char*, 9> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -273,6 +273,12 @@ CREATE TABLE status_announcement (
     by      TEXT NOT NULL,
     time_ms INTEGER NOT NULL
 );
+)sql",
+    R"sql(
+CREATE TABLE adapter_state (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 
@@ -938,6 +944,19 @@ public:
                     "INSERT INTO schedule_runs (key, last_run_ms) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
                     "last_run_ms = excluded.last_run_ms");
         s.bind(1, key).bind(2, to_ms(when));
+        s.step();
+    }
+
+    std::optional<std::string> state(std::string_view key) override {
+        Statement s(db_, "SELECT value FROM adapter_state WHERE key = ?");
+        s.bind(1, key);
+        if (!s.step()) return std::nullopt;
+        return s.text(0);
+    }
+
+    void set_state(std::string_view key, std::string_view value) override {
+        Statement s(db_, "INSERT INTO adapter_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+        s.bind(1, key).bind(2, value);
         s.step();
     }
 

@@ -13,6 +13,7 @@
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
 #include "bot/store/schedules.hpp"
+#include "bot/store/state.hpp"
 #include "bot/store/status.hpp"
 #include "bot/store/surveys.hpp"
 
@@ -20,7 +21,7 @@ namespace platbot::store {
 
 class Store : public AuditLog, public JobStore, public Inbox, public PollStore, public FeedbackStore,
               public SurveyStore, public OnboardingStore, public ScheduleStore,
-              public StatusStore {
+              public StatusStore, public StateStore {
 public:
     // The highest migration applied.
     virtual int schema_version() = 0;

@@ -1,0 +1,88 @@
+#pragma once
+// The Matrix Client-Server API (v3) over the shared HttpClient, with the homeserver's rules
+// built in: M_LIMIT_EXCEEDED waits retry_after_ms (or Retry-After) and the same request is
+// tried again; 5xx answers, timeouts and refused connections back off with jitter and try
+// again; a dead token (M_UNKNOWN_TOKEN) logs in again when a password is configured.
+// Sends carry a transaction id that stays the same across retries, so a retried send never
+// posts twice.
+#include <utility>  // before Asio's awaitable: g++ 12 needs it
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <nlohmann/json.hpp>
+
+#include "bot/common/cancel.hpp"
+
+namespace platbot::net {
+class HttpClient;
+class OneShot;
+}
+
+namespace platbot::chat::matrix {
+
+struct ClientOptions {
+    std::string homeserver;    // https://matrix.example.org
+    std::string access_token;  // from the environment, or from an earlier password login
+    std::string user;          // for password login: "platbot" or "@platbot:example.org"
+    std::string password;      // empty: no login; a dead token then ends the bot
+    std::string device_id;     // reused by a later login, so no new device piles up
+    std::chrono::milliseconds timeout{30000};
+    bool verify_tls = true;
+    std::string ca_bundle;
+    int attempts = 6;  // for 5xx, timeouts and refused connections; 429s are always waited out
+    std::chrono::milliseconds first_backoff{500};
+    std::chrono::milliseconds max_backoff{30000};
+    std::chrono::milliseconds max_retry_after{std::chrono::minutes(5)};
+};
+
+struct ClientResult {
+    bool ok = false;
+    long status = 0;        // HTTP status; 0 when no answer came
+    nlohmann::json body;    // the homeserver's JSON (null when there was none or it was not JSON)
+    std::string errcode;    // M_FORBIDDEN …, or "unreachable", "not_json", "cancelled"
+    std::string error;      // one line for the log
+};
+
+class Client {
+public:
+    Client(boost::asio::any_io_executor executor, net::HttpClient& http, ClientOptions options);
+
+    // `path` starts with /_matrix/…; path parameters must be encoded with `segment`.
+    // `timeout` overrides the options' for long polls.
+    boost::asio::awaitable<ClientResult> call(std::string method, std::string path, nlohmann::json body = nullptr,
+                                              CancelToken cancel = {}, std::chrono::milliseconds timeout = {});
+
+    // m.login.password; keeps the new token and device id and tells on_login.
+    boost::asio::awaitable<ClientResult> login(CancelToken cancel = {});
+    bool can_login() const { return !options_.password.empty(); }
+
+    // A transaction id unique for this token: the start time and a counter.
+    std::string new_transaction_id();
+    // A path segment, percent-encoded ("!ops:example.org" → "%21ops%3Aexample.org").
+    static std::string segment(const std::string& value);
+
+    const std::string& access_token() const { return options_.access_token; }
+    void set_access_token(std::string token) { options_.access_token = std::move(token); }
+    // Called with (access_token, device_id) after each successful login, to remember them.
+    void on_login(std::function<void(const std::string&, const std::string&)> remember) { on_login_ = std::move(remember); }
+
+private:
+    boost::asio::awaitable<ClientResult> once(const std::string& method, const std::string& path, const nlohmann::json& body,
+                                              const CancelToken& cancel, std::chrono::milliseconds timeout,
+                                              std::chrono::milliseconds& retry_after);
+
+    boost::asio::any_io_executor executor_;
+    net::HttpClient& http_;
+    ClientOptions options_;
+    std::function<void(const std::string&, const std::string&)> on_login_;
+    std::shared_ptr<net::OneShot> relogin_;  // a login in flight that other calls wait for
+    std::string transaction_prefix_;
+    unsigned long long transactions_ = 0;
+};
+
+}  // namespace platbot::chat::matrix

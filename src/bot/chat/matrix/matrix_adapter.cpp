@@ -1,0 +1,370 @@
+#include "bot/chat/matrix/matrix_adapter.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "bot/chat/matrix/render.hpp"
+#include "bot/common/json_field.hpp"
+#include "bot/common/metrics.hpp"
+#include "bot/net/http_client.hpp"
+#include "bot/net/one_shot.hpp"
+#include "bot/net/retry.hpp"
+
+namespace platbot::chat::matrix {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+
+namespace {
+
+constexpr std::size_t most_remembered_options = 2000;
+// At stop, how long events being handled get to finish, in steps.
+constexpr int wind_down_steps = 50;
+constexpr std::chrono::milliseconds wind_down_step{100};
+// A held /sync may take this much longer than the timeout it asked for before it counts as lost.
+constexpr std::chrono::seconds sync_grace{15};
+
+const char* const client_path = "/_matrix/client/v3";
+
+std::string server_of(const std::string& user_id) {
+    const auto colon = user_id.find(':');
+    return colon == std::string::npos ? std::string() : user_id.substr(colon + 1);
+}
+
+}  // namespace
+
+MatrixAdapter::MatrixAdapter(asio::any_io_executor executor, net::HttpClient& http, store::StateStore& state,
+                             MatrixOptions options)
+    : executor_(executor), client_(executor, http, options.client), state_(state), options_(std::move(options)) {
+    identity_.prefix = options_.prefix;
+    client_.on_login([this](const std::string& token, const std::string& device) {
+        state_.set_state(state_key("access_token"), token);
+        state_.set_state(state_key("device_id"), device);
+    });
+}
+
+void MatrixAdapter::stop() { stopping_.cancel(); }
+
+bool MatrixAdapter::connected() const { return synced_ && !stopping_.cancelled(); }
+
+// Keys are per homeserver and login, so two bots sharing a store never share a position.
+std::string MatrixAdapter::state_key(const std::string& what) const {
+    return "matrix:" + options_.client.homeserver + ":" + (options_.client.user.empty() ? identity_.user_id : options_.client.user) +
+           ":" + what;
+}
+
+void MatrixAdapter::refuse_token(const ClientResult& result) const {
+    throw std::runtime_error("the Matrix homeserver refused the access token (" + result.errcode +
+                             (result.error.empty() ? "" : ": " + result.error) + ") — set " + options_.token_source +
+                             " to a valid token, or configure matrix.user and matrix.password so the bot can log in");
+}
+
+Task<void> MatrixAdapter::sign_in() {
+    if (client_.access_token().empty()) {
+        if (auto stored = state_.state(state_key("access_token")); stored && !stored->empty()) {
+            client_.set_access_token(*stored);
+        } else if (client_.can_login()) {
+            const auto login = co_await client_.login(stopping_);
+            if (!login.ok) throw std::runtime_error("Matrix " + login.error + " — check matrix.user and matrix.password");
+        } else {
+            throw std::runtime_error("no Matrix access token — set " + options_.token_source +
+                                     ", or configure matrix.user and matrix.password");
+        }
+    }
+    const auto whoami = co_await client_.call("GET", std::string(client_path) + "/account/whoami", nullptr, stopping_);
+    if (!whoami.ok) {
+        if (whoami.errcode == "M_UNKNOWN_TOKEN" || whoami.errcode == "M_MISSING_TOKEN") refuse_token(whoami);
+        throw std::runtime_error("could not reach the Matrix homeserver at " + options_.client.homeserver + " (whoami: " +
+                                 whoami.errcode + (whoami.error.empty() ? "" : " " + whoami.error) +
+                                 ") — check matrix.homeserver and the network");
+    }
+    identity_.user_id = string_field(whoami.body, "user_id");
+    if (identity_.user_id.empty()) throw std::runtime_error("the Matrix homeserver's whoami named no user_id");
+    const auto name = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(identity_.user_id) + "/displayname",
+                                            nullptr, stopping_);
+    identity_.display_name = name.ok ? string_field(name.body, "displayname") : "";
+    spdlog::info("matrix: signed in to {} as {}{}", options_.client.homeserver, identity_.user_id,
+                 identity_.display_name.empty() ? "" : " (" + identity_.display_name + ")");
+}
+
+Task<std::string> MatrixAdapter::make_filter() {
+    const json filter{{"presence", {{"not_types", {"*"}}}},
+                      {"account_data", {{"types", {"m.direct"}}}},
+                      {"room",
+                       {{"timeline", {{"limit", 50}}},
+                        {"state", {{"lazy_load_members", true}}},
+                        {"ephemeral", {{"not_types", {"*"}}}},
+                        {"account_data", {{"not_types", {"*"}}}}}}};
+    const auto made = co_await client_.call("POST", std::string(client_path) + "/user/" + Client::segment(identity_.user_id) + "/filter",
+                                            filter, stopping_);
+    const std::string id = made.ok ? string_field(made.body, "filter_id") : "";
+    if (!id.empty()) co_return id;
+    spdlog::warn("matrix: could not create a sync filter ({}); sending it inline", made.errcode);
+    co_return filter.dump();
+}
+
+Task<void> MatrixAdapter::run(EventSink& sink) {
+    sink_ = &sink;
+    co_await sign_in();
+    const std::string filter = co_await make_filter();
+    std::string since = state_.state(state_key("since")).value_or("");
+    int failures = 0;
+    while (!stopping_.cancelled()) {
+        if (failures > 0) {
+            const auto pause = net::jittered_backoff(failures, options_.reconnect_first, options_.reconnect_max);
+            spdlog::info("matrix: syncing again in {} ms", pause.count());
+            metrics::count("platbot_chat_reconnects_total", {{"adapter", "matrix"}});
+            if (!co_await net::sleep_for(executor_, pause, stopping_)) break;
+        }
+        // The first sync of a new bot only looks: it must not hold, and answers nothing old.
+        const bool initial = since.empty();
+        std::string path = std::string(client_path) + "/sync?filter=" + Client::segment(filter) +
+                           "&timeout=" + std::to_string(initial ? 0 : options_.sync_timeout.count());
+        if (!initial) path += "&since=" + Client::segment(since);
+        const auto synced = co_await client_.call("GET", path, nullptr, stopping_,
+                                                  options_.sync_timeout + std::chrono::milliseconds(sync_grace));
+        if (stopping_.cancelled()) break;
+        if (!synced.ok) {
+            if (synced.errcode == "M_UNKNOWN_TOKEN" || synced.errcode == "M_MISSING_TOKEN") refuse_token(synced);
+            if (synced_) spdlog::warn("matrix: sync failed: {} {}", synced.errcode, synced.error);
+            synced_ = false;
+            ++failures;
+            continue;
+        }
+        auto batch = read_sync(synced.body, identity_);
+        if (!batch) {
+            spdlog::warn("matrix: {}", batch.error().message);
+            synced_ = false;
+            ++failures;
+            continue;
+        }
+        if (!synced_) spdlog::info("matrix: syncing{}", initial ? " (first sync: earlier messages are not answered)" : "");
+        synced_ = true;
+        if (!co_await take(*batch, initial)) {
+            ++failures;
+            continue;
+        }
+        failures = 0;
+        since = batch->next_batch;
+        state_.set_state(state_key("since"), since);
+    }
+    synced_ = false;
+    const CancelToken never;  // named: g++ 12 mishandles temporaries inside co_await expressions
+    for (int step = 0; step < wind_down_steps && handlers_ > 0; ++step) co_await net::sleep_for(executor_, wind_down_step, never);
+}
+
+Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
+    if (batch.direct) read_direct(*batch.direct);
+    encrypted_rooms_.insert(batch.encrypted_rooms.begin(), batch.encrypted_rooms.end());
+    for (const auto& invite : batch.invites) co_await join_invite(invite);
+    if (initial) {
+        if (!batch.events.empty() || !batch.reactions.empty())
+            spdlog::info("matrix: first sync: {} earlier event(s) left unanswered", batch.events.size() + batch.reactions.size());
+        co_return true;
+    }
+    std::vector<ChatEvent> offered = batch.events;
+    for (const auto& reaction : batch.reactions)
+        if (auto press = button_press(reaction)) offered.push_back(std::move(*press));
+    std::vector<ChatEvent> fresh;
+    for (const auto& event : offered) {
+        const Admission admission = co_await sink_->admit(event);
+        if (admission == Admission::unrecorded) {
+            spdlog::warn("[{}] matrix: could not record event {}; the batch is synced again", event.correlation_id, event.id);
+            co_return false;
+        }
+        if (admission == Admission::first) fresh.push_back(event);
+    }
+    for (auto& event : fresh) {
+        ++handlers_;
+        asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
+    }
+    for (const auto& room : batch.unreadable_rooms) co_await tell_unreadable(room);
+    co_return true;
+}
+
+Task<void> MatrixAdapter::deliver(ChatEvent event) {
+    try {
+        if (event.user.name.empty() && !event.user.id.empty()) {
+            const Profile who = co_await profile(event.user.id);
+            event.user.name = who.user.name;
+        }
+        co_await sink_->handle(std::move(event));
+    } catch (const std::exception& e) {
+        spdlog::error("matrix: handling an event failed: {}", e.what());
+    }
+    --handlers_;
+}
+
+bool MatrixAdapter::may_invite(const std::string& inviter) const {
+    if (std::find(options_.join_users.begin(), options_.join_users.end(), inviter) != options_.join_users.end()) return true;
+    const std::string server = server_of(inviter);
+    if (options_.join_users.empty() && options_.join_servers.empty()) return server == server_of(identity_.user_id);
+    return std::find(options_.join_servers.begin(), options_.join_servers.end(), server) != options_.join_servers.end();
+}
+
+Task<void> MatrixAdapter::join_invite(Invite invite) {
+    if (!may_invite(invite.inviter)) {
+        spdlog::info("matrix: not joining {}: invited by {}, who is not allowed by matrix.join_users or matrix.join_servers",
+                     invite.room_id, invite.inviter.empty() ? "someone unknown" : invite.inviter);
+        co_return;
+    }
+    const auto joined = co_await client_.call("POST", std::string(client_path) + "/join/" + Client::segment(invite.room_id),
+                                              json::object(), stopping_);
+    if (joined.ok) spdlog::info("matrix: joined {} (invited by {})", invite.room_id, invite.inviter);
+    else spdlog::warn("matrix: could not join {}: {} {}", invite.room_id, joined.errcode, joined.error);
+}
+
+Task<void> MatrixAdapter::tell_unreadable(std::string room_id) {
+    const std::string key = state_key("told-encrypted:" + room_id);
+    if (state_.state(key)) co_return;
+    Reply notice;
+    notice.text = "🔒 This room is end-to-end encrypted, and I cannot read encrypted messages, so I do not see commands "
+                  "sent here. Talk to me in a room without encryption, or in a direct message without encryption.";
+    try {
+        const Origin room{name(), room_id, "", "", ""};
+        co_await post(room, notice);
+        state_.set_state(key, "told");
+        spdlog::info("matrix: told {} that encrypted messages cannot be read", room_id);
+    } catch (const std::exception& e) {
+        spdlog::warn("matrix: could not tell {} about encryption: {}", room_id, e.what());
+    }
+}
+
+std::optional<ChatEvent> MatrixAdapter::button_press(const Reaction& reaction) const {
+    const auto options = options_by_event_.find(reaction.target);
+    const auto number = keycap_number(reaction.key);
+    if (options == options_by_event_.end() || !number || *number > options->second.size()) return std::nullopt;
+    const Button& button = options->second[*number - 1];
+    ChatEvent press;
+    press.kind = EventKind::button;
+    press.id = "matrix:" + reaction.event_id;
+    press.correlation_id = reaction.event_id.starts_with("$") ? reaction.event_id.substr(1) : reaction.event_id;
+    press.user = reaction.sender;
+    press.origin = {name(), reaction.room_id, "", reaction.target, reaction.sender.id};
+    press.action_id = button.action_id;
+    press.value = button.value;
+    return press;
+}
+
+void MatrixAdapter::remember_options(const std::string& event_id, const Reply& reply) {
+    auto options = options_of(reply);
+    if (options.empty()) {
+        options_by_event_.erase(event_id);
+        return;
+    }
+    if (!options_by_event_.contains(event_id)) options_order_.push_back(event_id);
+    options_by_event_[event_id] = std::move(options);
+    while (options_order_.size() > most_remembered_options) {
+        options_by_event_.erase(options_order_.front());
+        options_order_.pop_front();
+    }
+}
+
+void MatrixAdapter::read_direct(const json& direct) {
+    for (const auto& [user, rooms] : direct.items())
+        if (rooms.is_array() && !rooms.empty() && rooms.front().is_string()) direct_rooms_[user] = rooms.front().get<std::string>();
+}
+
+Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, json content) {
+    const std::string path = std::string(client_path) + "/rooms/" + Client::segment(room_id) + "/send/" + Client::segment(type) + "/" +
+                             Client::segment(client_.new_transaction_id());
+    const CancelToken never;  // a reply in flight at shutdown still goes out
+    const auto sent = co_await client_.call("PUT", path, std::move(content), never);
+    const std::string event_id = sent.ok ? string_field(sent.body, "event_id") : "";
+    if (event_id.empty())
+        throw std::runtime_error("cannot send to " + room_id + " (" + (sent.errcode.empty() ? "no event_id" : sent.errcode) +
+                                 (sent.error.empty() ? "" : ": " + sent.error) + ")");
+    co_return event_id;
+}
+
+Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
+    const std::string room = to.conversation;
+    json content = render_message(reply, to.message_id, to.thread);
+    const std::string event_id = co_await send(room, "m.room.message", std::move(content));
+    remember_options(event_id, reply);
+    co_return MessageRef{room, event_id};
+}
+
+Task<void> MatrixAdapter::update(const MessageRef& message, const Reply& reply) {
+    if (message.id.empty() || message.conversation.empty()) co_return;
+    const std::string room = message.conversation;
+    const std::string original = message.id;
+    json content = render_edit(reply, original);
+    co_await send(room, "m.room.message", std::move(content));
+    remember_options(original, reply);
+}
+
+Task<Origin> MatrixAdapter::direct(std::string user_id) {
+    if (auto it = direct_rooms_.find(user_id); it != direct_rooms_.end()) co_return Origin{name(), it->second, "", "", user_id};
+    // One opening per person at a time: two steps due together must not make two rooms.
+    if (auto opening = opening_direct_->find(user_id); opening != opening_direct_->end()) {
+        const auto wait = opening->second;
+        co_await wait->wait();
+        if (auto it = direct_rooms_.find(user_id); it != direct_rooms_.end()) co_return Origin{name(), it->second, "", "", user_id};
+        throw std::runtime_error("cannot open a direct room with " + user_id);
+    }
+    auto done = std::make_shared<net::OneShot>(executor_);
+    (*opening_direct_)[user_id] = done;
+    struct Opened {
+        std::shared_ptr<Openings> opening;
+        std::string user;
+        std::shared_ptr<net::OneShot> done;
+        ~Opened() {
+            opening->erase(user);
+            done->fire();
+        }
+    } opened{opening_direct_, user_id, done};
+    // m.direct first: the sync may not have brought it (a restart continues from its position).
+    const std::string data_path = std::string(client_path) + "/user/" + Client::segment(identity_.user_id) + "/account_data/m.direct";
+    const auto current = co_await client_.call("GET", data_path, nullptr, stopping_);
+    json direct = current.ok ? current.body : json::object();
+    if (current.ok) read_direct(direct);
+    if (auto it = direct_rooms_.find(user_id); it != direct_rooms_.end()) co_return Origin{name(), it->second, "", "", user_id};
+    const json request{{"preset", "trusted_private_chat"}, {"is_direct", true}, {"invite", {user_id}}};
+    const auto created = co_await client_.call("POST", std::string(client_path) + "/createRoom", request, stopping_);
+    const std::string room = created.ok ? string_field(created.body, "room_id") : "";
+    if (room.empty())
+        throw std::runtime_error("cannot open a direct room with " + user_id + " (createRoom: " + created.errcode +
+                                 (created.error.empty() ? "" : " " + created.error) + ")");
+    direct_rooms_[user_id] = room;
+    // Recorded in m.direct, merged with what is there, so the room is found again after a restart.
+    if (!current.ok && current.errcode != "M_NOT_FOUND") {
+        spdlog::warn("matrix: could not read m.direct ({}); {} is not recorded there", current.errcode, room);
+        co_return Origin{name(), room, "", "", user_id};
+    }
+    json rooms = direct.contains(user_id) && direct[user_id].is_array() ? direct[user_id] : json::array();
+    rooms.insert(rooms.begin(), room);
+    direct[user_id] = rooms;
+    const auto stored = co_await client_.call("PUT", data_path, direct, stopping_);
+    if (!stored.ok) spdlog::warn("matrix: could not record {} in m.direct ({})", room, stored.errcode);
+    co_return Origin{name(), room, "", "", user_id};
+}
+
+Task<Profile> MatrixAdapter::profile(std::string user_id) {
+    const auto now = std::chrono::steady_clock::now();
+    if (auto it = profiles_.find(user_id); it != profiles_.end() && it->second.expires > now) co_return it->second.profile;
+    const auto asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(user_id) + "/displayname",
+                                             nullptr, stopping_);
+    Profile found{{user_id, asked.ok ? string_field(asked.body, "displayname") : ""}, ""};
+    if (asked.ok || asked.errcode == "M_NOT_FOUND") profiles_[user_id] = {found, now + options_.profile_ttl};
+    co_return found;
+}
+
+Task<std::vector<User>> MatrixAdapter::members(std::string conversation) {
+    const auto listed = co_await client_.call("GET", std::string(client_path) + "/rooms/" + Client::segment(conversation) + "/joined_members",
+                                              nullptr, stopping_);
+    if (!listed.ok)
+        throw std::runtime_error("cannot list the members of " + conversation + " (joined_members: " + listed.errcode + ")");
+    std::vector<User> out;
+    const json& joined = listed.body.contains("joined") ? listed.body["joined"] : json::object();
+    if (joined.is_object())
+        for (const auto& [id, info] : joined.items())
+            if (id != identity_.user_id) out.push_back({id, string_field(info, "display_name")});
+    co_return out;
+}
+
+}  // namespace platbot::chat::matrix

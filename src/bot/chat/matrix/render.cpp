@@ -1,0 +1,196 @@
+#include "bot/chat/matrix/render.hpp"
+
+#include "bot/common/text.hpp"
+
+namespace platbot::chat::matrix {
+
+namespace {
+
+constexpr const char* variation_selector = "\xEF\xB8\x8F";   // U+FE0F
+constexpr const char* combining_keycap = "\xE2\x83\xA3";     // U+20E3
+constexpr const char* keycap_ten = "\xF0\x9F\x94\x9F";       // 🔟
+
+// Cuts to `limit` bytes on a UTF-8 boundary, with a note when cut.
+std::string bounded(std::string text, std::size_t limit) {
+    if (text.size() <= limit) return text;
+    std::size_t end = limit;
+    while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    text.resize(end);
+    return text + "\n… (shortened: the whole text did not fit in one Matrix message)";
+}
+
+std::string plain_poll(const Poll& poll) {
+    std::string out = "📊 " + poll.question + (poll.closed ? " (closed)" : "");
+    std::size_t number = 0;
+    for (const auto& option : poll.options) {
+        out += "\n";
+        out += option.vote ? keycap(++number) + " " : "• ";
+        out += option.label + " — " + text::bar(poll.voters > 0 ? static_cast<double>(option.votes) / poll.voters : 0.0, 10) +
+               " " + std::to_string(option.votes);
+    }
+    if (!poll.note.empty()) out += "\n" + poll.note;
+    return out;
+}
+
+std::string html_poll(const Poll& poll) {
+    std::string out = "📊 <b>" + escape_html(poll.question) + "</b>" + (poll.closed ? " (closed)" : "") + "<ul>";
+    std::size_t number = 0;
+    for (const auto& option : poll.options) {
+        out += "<li>";
+        out += option.vote ? keycap(++number) + " " : "";
+        out += escape_html(option.label) + " — <code>" +
+               text::bar(poll.voters > 0 ? static_cast<double>(option.votes) / poll.voters : 0.0, 10) + "</code> " +
+               std::to_string(option.votes) + "</li>";
+    }
+    out += "</ul>";
+    if (!poll.note.empty()) out += "<i>" + escape_html(poll.note) + "</i>";
+    return out;
+}
+
+// The numbered options and how to answer them.
+void add_options(const Reply& reply, std::string& plain, std::string& html) {
+    const auto options = options_of(reply);
+    if (options.empty()) return;
+    const std::size_t first_own = options.size() - reply.buttons.size();
+    std::vector<std::string> plain_parts;
+    std::vector<std::string> html_parts;
+    std::vector<std::string> commands;
+    for (std::size_t i = first_own; i < options.size(); ++i) {
+        const Button& button = options[i];
+        plain_parts.push_back(keycap(i + 1) + " " + button.label);
+        html_parts.push_back(keycap(i + 1) + " " + escape_html(button.label));
+        if (button.action_id == run_command_action && button.prompt.empty()) commands.push_back(button.value);
+    }
+    if (!plain_parts.empty()) {
+        plain += "\n" + text::join(plain_parts, " · ");
+        html += "<br>" + text::join(html_parts, " · ");
+    }
+    std::string how = options.size() <= 10 ? "React with the number to choose" : "React with a number (1–10) to choose";
+    if (!commands.empty()) {
+        plain += "\n" + how + ", or send: " + text::join(commands, " | ");
+        std::vector<std::string> coded;
+        for (const auto& command : commands) coded.push_back("<code>" + escape_html(command) + "</code>");
+        html += "<br><i>" + escape_html(how) + ", or send:</i> " + text::join(coded, " | ");
+    } else {
+        plain += "\n" + how + ".";
+        html += "<br><i>" + escape_html(how) + ".</i>";
+    }
+}
+
+nlohmann::json notice(const Reply& reply) {
+    std::string plain = reply.poll ? plain_poll(*reply.poll) : reply.text;
+    std::string html = reply.poll ? html_poll(*reply.poll) : markdown_to_html(reply.text);
+    for (const auto& field : reply.fields) {
+        plain += "\n" + field.label + ": " + field.value;
+        html += "<br><b>" + escape_html(field.label) + ":</b> " + escape_html(field.value);
+    }
+    add_options(reply, plain, html);
+    return {{"msgtype", "m.notice"},
+            {"body", bounded(std::move(plain), max_body)},
+            {"format", "org.matrix.custom.html"},
+            {"formatted_body", bounded(std::move(html), max_body)}};
+}
+
+}  // namespace
+
+std::string escape_html(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        switch (c) {
+            case '&': out += "&amp;"; break;
+            case '<': out += "&lt;"; break;
+            case '>': out += "&gt;"; break;
+            case '"': out += "&quot;"; break;
+            case '\'': out += "&#39;"; break;
+            default: out += c;
+        }
+    }
+    return out;
+}
+
+std::string markdown_to_html(std::string_view text) {
+    std::string out;
+    bool bold = false;
+    bool italic = false;
+    bool code = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        const bool word_start = i == 0 || text[i - 1] == ' ' || text[i - 1] == '\n' || text[i - 1] == '(';
+        const bool word_end = i + 1 == text.size() || text[i + 1] == ' ' || text[i + 1] == '\n' ||
+                              std::string_view(".,:;!?)").find(text[i + 1]) != std::string_view::npos;
+        if (c == '`') {
+            const bool closes = code;
+            if (closes || text.find('`', i + 1) != std::string_view::npos) {
+                out += closes ? "</code>" : "<code>";
+                code = !code;
+                continue;
+            }
+        } else if (!code && c == '*' && (bold ? word_end : word_start && text.find('*', i + 1) != std::string_view::npos)) {
+            out += bold ? "</b>" : "<b>";
+            bold = !bold;
+            continue;
+        } else if (!code && c == '_' && (italic ? word_end : word_start && text.find('_', i + 1) != std::string_view::npos)) {
+            out += italic ? "</i>" : "<i>";
+            italic = !italic;
+            continue;
+        } else if (c == '\n') {
+            out += "<br>";
+            continue;
+        }
+        out += escape_html(std::string_view(&text[i], 1));
+    }
+    if (code) out += "</code>";
+    if (italic) out += "</i>";
+    if (bold) out += "</b>";
+    return out;
+}
+
+std::string keycap(std::size_t number) {
+    if (number >= 1 && number <= 9) return std::string(1, static_cast<char>('0' + number)) + variation_selector + combining_keycap;
+    if (number == 10) return keycap_ten;
+    return "";
+}
+
+std::optional<std::size_t> keycap_number(std::string_view key) {
+    if (key == keycap_ten) return 10;
+    if (key.size() < 1 || key[0] < '1' || key[0] > '9') return std::nullopt;
+    const std::string_view rest = key.substr(1);
+    if (rest == std::string(variation_selector) + combining_keycap || rest == combining_keycap)
+        return static_cast<std::size_t>(key[0] - '0');
+    return std::nullopt;
+}
+
+std::vector<Button> options_of(const Reply& reply) {
+    std::vector<Button> out;
+    if (reply.poll)
+        for (const auto& option : reply.poll->options)
+            if (option.vote) out.push_back(*option.vote);
+    out.insert(out.end(), reply.buttons.begin(), reply.buttons.end());
+    return out;
+}
+
+nlohmann::json render_message(const Reply& reply, const std::string& in_reply_to, const std::string& thread_root) {
+    nlohmann::json content = notice(reply);
+    if (!thread_root.empty()) {
+        content["m.relates_to"] = {{"rel_type", "m.thread"},
+                                   {"event_id", thread_root},
+                                   {"is_falling_back", true},
+                                   {"m.in_reply_to", {{"event_id", in_reply_to.empty() ? thread_root : in_reply_to}}}};
+    } else if (!in_reply_to.empty()) {
+        content["m.relates_to"] = {{"m.in_reply_to", {{"event_id", in_reply_to}}}};
+    }
+    return content;
+}
+
+nlohmann::json render_edit(const Reply& reply, const std::string& original) {
+    const nlohmann::json fresh = notice(reply);
+    nlohmann::json content = fresh;
+    content["body"] = "* " + fresh["body"].get<std::string>();
+    content["formatted_body"] = "* " + fresh["formatted_body"].get<std::string>();
+    content["m.new_content"] = fresh;
+    content["m.relates_to"] = {{"rel_type", "m.replace"}, {"event_id", original}};
+    return content;
+}
+
+}  // namespace platbot::chat::matrix

@@ -1,0 +1,196 @@
+#include "bot/chat/matrix/sync.hpp"
+
+#include <algorithm>
+
+#include "bot/common/json_field.hpp"
+#include "bot/common/text.hpp"
+
+namespace platbot::chat::matrix {
+
+namespace {
+
+using json = nlohmann::json;
+
+const json& member(const json& object, const char* key) {
+    static const json null;
+    if (!object.is_object()) return null;
+    const auto it = object.find(key);
+    return it == object.end() ? null : *it;
+}
+
+const json& events_of(const json& section) {
+    static const json empty = json::array();
+    const json& events = member(section, "events");
+    return events.is_array() ? events : empty;
+}
+
+// A reply's body starts with the quoted original ("> <@alice:x> …" lines, then a blank line).
+std::string without_reply_fallback(std::string body) {
+    if (!body.starts_with("> ")) return body;
+    std::size_t at = 0;
+    while (at < body.size() && body.compare(at, 2, "> ") == 0) {
+        const auto end = body.find('\n', at);
+        if (end == std::string::npos) return {};
+        at = end + 1;
+    }
+    if (at < body.size() && body[at] == '\n') ++at;
+    return body.substr(at);
+}
+
+bool starts_with_word(std::string_view text, std::string_view word) {
+    if (word.empty() || text.size() < word.size() || !text::iequals(text.substr(0, word.size()), word)) return false;
+    return text.size() == word.size() || text[word.size()] == ' ' || text[word.size()] == '\t' || text[word.size()] == ':' ||
+           text[word.size()] == ',';
+}
+
+bool mentions(const json& content, const Identity& bot) {
+    const json& ids = member(member(content, "m.mentions"), "user_ids");
+    if (ids.is_array())
+        for (const auto& id : ids)
+            if (id.is_string() && id.get<std::string>() == bot.user_id) return true;
+    const std::string html = string_field(content, "formatted_body");
+    if (html.empty()) return false;
+    std::string encoded = bot.user_id;  // pills may percent-encode the @ and :
+    if (!encoded.empty() && encoded[0] == '@') encoded = "%40" + encoded.substr(1);
+    const auto colon = encoded.find(':');
+    const std::string fully_encoded = colon == std::string::npos ? encoded : encoded.substr(0, colon) + "%3A" + encoded.substr(colon + 1);
+    return html.find("matrix.to/#/" + bot.user_id) != std::string::npos || html.find("matrix.to/#/" + encoded) != std::string::npos ||
+           html.find("matrix.to/#/" + fully_encoded) != std::string::npos;
+}
+
+ChatEvent base_event(EventKind kind, const std::string& event_id, User user, const std::string& room_id) {
+    ChatEvent event;
+    event.kind = kind;
+    event.id = "matrix:" + event_id;
+    event.correlation_id = event_id.starts_with("$") ? event_id.substr(1) : event_id;
+    event.user = std::move(user);
+    event.origin.adapter = "matrix";
+    event.origin.conversation = room_id;
+    event.origin.message_id = event_id;
+    event.origin.requester = event.user.id;
+    return event;
+}
+
+std::string thread_root(const json& content) {
+    const json& relation = member(content, "m.relates_to");
+    return string_field(relation, "rel_type") == "m.thread" ? string_field(relation, "event_id") : std::string();
+}
+
+void read_timeline_event(const json& event, const std::string& room_id, const Identity& bot, SyncBatch& batch) {
+    const std::string type = string_field(event, "type");
+    const std::string sender = string_field(event, "sender");
+    const std::string event_id = string_field(event, "event_id");
+    const json& content = member(event, "content");
+    if (type.empty() || sender.empty() || event_id.empty() || !content.is_object()) {
+        ++batch.skipped;
+        return;
+    }
+    if (type == "m.room.member") {
+        const std::string who = string_field(event, "state_key");
+        if (who == bot.user_id && string_field(content, "membership") != "join") batch.left_rooms.push_back(room_id);
+        const bool joined = string_field(content, "membership") == "join";
+        const std::string before = string_field(member(member(event, "unsigned"), "prev_content"), "membership");
+        if (who.empty() || who == bot.user_id || !joined || before == "join") {
+            ++batch.skipped;  // not a new join: a profile change, a leave, the bot itself
+            return;
+        }
+        batch.events.push_back(base_event(EventKind::member_joined, event_id, {who, string_field(content, "displayname")}, room_id));
+        return;
+    }
+    if (type == "m.room.encryption") {
+        batch.encrypted_rooms.push_back(room_id);
+        return;
+    }
+    if (sender == bot.user_id) {
+        ++batch.skipped;
+        return;
+    }
+    if (type == "m.room.encrypted") {
+        batch.unreadable_rooms.push_back(room_id);
+        return;
+    }
+    if (type == "m.reaction") {
+        const json& relation = member(content, "m.relates_to");
+        if (string_field(relation, "rel_type") != "m.annotation" || string_field(relation, "event_id").empty()) {
+            ++batch.skipped;
+            return;
+        }
+        batch.reactions.push_back({event_id, room_id, {sender, ""}, string_field(relation, "event_id"), string_field(relation, "key")});
+        return;
+    }
+    if (type != "m.room.message" || string_field(content, "msgtype") != "m.text" ||
+        string_field(member(content, "m.relates_to"), "rel_type") == "m.replace") {
+        ++batch.skipped;  // notices (other bots), emotes, media, edits of earlier messages
+        return;
+    }
+    auto text = command_text(content, bot);
+    if (!text) {
+        ++batch.skipped;
+        return;
+    }
+    ChatEvent command = base_event(EventKind::message, event_id, {sender, ""}, room_id);
+    command.text = std::move(*text);
+    command.origin.thread = thread_root(content);
+    batch.events.push_back(std::move(command));
+}
+
+}  // namespace
+
+std::optional<std::string> command_text(const json& content, const Identity& bot) {
+    std::string body = without_reply_fallback(string_field(content, "body"));
+    std::string_view text = text::trim(body);
+    if (starts_with_word(text, bot.prefix)) return std::string(text);
+    const std::string localpart = bot.user_id.size() > 1 ? bot.user_id.substr(1, bot.user_id.find(':') - 1) : "";
+    for (const std::string& name : {bot.user_id, bot.display_name, localpart, "@" + localpart}) {
+        if (!starts_with_word(text, name)) continue;
+        std::string_view rest = text.substr(name.size());
+        while (!rest.empty() && (rest.front() == ':' || rest.front() == ',' || rest.front() == ' ' || rest.front() == '\t'))
+            rest.remove_prefix(1);
+        return rest.empty() ? bot.prefix : bot.prefix + " " + std::string(rest);
+    }
+    // Mentioned somewhere else in the message: the whole line is the command.
+    if (mentions(content, bot)) return text.empty() ? bot.prefix : bot.prefix + " " + std::string(text);
+    return std::nullopt;
+}
+
+Result<SyncBatch> read_sync(const json& body, const Identity& bot) {
+    if (!body.is_object() || !body.contains("next_batch") || !body["next_batch"].is_string())
+        return fail("the sync response has no next_batch");
+    SyncBatch batch;
+    batch.next_batch = body["next_batch"].get<std::string>();
+    for (const auto& data : events_of(member(body, "account_data")))
+        if (string_field(data, "type") == "m.direct" && member(data, "content").is_object()) batch.direct = data["content"];
+    const json& rooms = member(body, "rooms");
+    const json& joined = member(rooms, "join");
+    if (joined.is_object()) {
+        for (const auto& [room_id, room] : joined.items()) {
+            for (const auto& event : events_of(member(room, "state")))
+                if (string_field(event, "type") == "m.room.encryption") batch.encrypted_rooms.push_back(room_id);
+            for (const auto& event : events_of(member(room, "timeline"))) read_timeline_event(event, room_id, bot, batch);
+        }
+    }
+    const json& invited = member(rooms, "invite");
+    if (invited.is_object()) {
+        for (const auto& [room_id, room] : invited.items()) {
+            std::string inviter;
+            for (const auto& event : events_of(member(room, "invite_state")))
+                if (string_field(event, "type") == "m.room.member" && string_field(event, "state_key") == bot.user_id &&
+                    string_field(member(event, "content"), "membership") == "invite")
+                    inviter = string_field(event, "sender");
+            batch.invites.push_back({room_id, inviter});
+        }
+    }
+    const json& left = member(rooms, "leave");
+    if (left.is_object())
+        for (const auto& [room_id, room] : left.items()) batch.left_rooms.push_back(room_id);
+    const auto unique = [](std::vector<std::string>& list) {
+        std::sort(list.begin(), list.end());
+        list.erase(std::unique(list.begin(), list.end()), list.end());
+    };
+    unique(batch.unreadable_rooms);
+    unique(batch.encrypted_rooms);
+    unique(batch.left_rooms);
+    return batch;
+}
+
+}  // namespace platbot::chat::matrix

@@ -1,0 +1,57 @@
+#pragma once
+// A /sync response read into what the bot acts on: commands (messages that start with the
+// prefix or mention the bot), joins, reactions, invites, encrypted messages it cannot read,
+// and the m.direct map. Homeservers add fields and event types all the time, so everything
+// is read defensively: an event that cannot be used is skipped, never an exception.
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bot/chat/chat.hpp"
+#include "bot/common/result.hpp"
+
+namespace platbot::chat::matrix {
+
+struct Identity {
+    std::string user_id;       // @platbot:example.org: its own events are ignored, mentions of it stripped
+    std::string display_name;  // "platbot": a plain-text mention ("platbot: status") counts too
+    std::string prefix;        // "!platform": commands start with it
+};
+
+struct Reaction {
+    std::string event_id;
+    std::string room_id;
+    User sender;
+    std::string target;  // the event reacted to
+    std::string key;     // "1️⃣"
+};
+
+struct Invite {
+    std::string room_id;
+    std::string inviter;
+};
+
+struct SyncBatch {
+    std::string next_batch;
+    std::vector<ChatEvent> events;     // commands and joins, in timeline order per room
+    std::vector<Reaction> reactions;
+    std::vector<Invite> invites;
+    std::vector<std::string> unreadable_rooms;   // someone sent an encrypted message there
+    std::vector<std::string> encrypted_rooms;    // m.room.encryption seen in their state
+    std::vector<std::string> left_rooms;         // the bot is no longer in them
+    std::optional<nlohmann::json> direct;        // m.direct account data, when it came
+    std::size_t skipped = 0;                     // events nothing was done with
+};
+
+// Errors only for a body that is not a sync response at all (no next_batch).
+Result<SyncBatch> read_sync(const nlohmann::json& body, const Identity& bot);
+
+// The command a message body holds for the bot: "!platform status" as is; "platbot: status",
+// "@platbot:example.org status" or a message mentioning the bot become "!platform status".
+// Reply fallbacks ("> <@alice> …" lines) are dropped first. nullopt: not for the bot.
+std::optional<std::string> command_text(const nlohmann::json& content, const Identity& bot);
+
+}  // namespace platbot::chat::matrix

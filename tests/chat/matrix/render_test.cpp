@@ -1,0 +1,101 @@
+// Replies as Matrix content: an m.notice with plain and escaped HTML bodies, relations for
+// replies, threads and edits, and buttons as numbered options answered by keycap reactions.
+#include "bot/chat/matrix/render.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace {
+
+using namespace platbot::chat;
+using namespace platbot::chat::matrix;
+using Catch::Contains;
+
+}  // namespace
+
+TEST_CASE("matrix render: a notice with a plain body and escaped HTML", "[matrix][render]") {
+    const auto content = render_message(say("*Deploy* `api` to <prod> & \"eu\""), "$cmd1");
+    CHECK(content["msgtype"] == "m.notice");
+    CHECK(content["body"] == "*Deploy* `api` to <prod> & \"eu\"");
+    CHECK(content["format"] == "org.matrix.custom.html");
+    CHECK(content["formatted_body"] == "<b>Deploy</b> <code>api</code> to &lt;prod&gt; &amp; &quot;eu&quot;");
+    CHECK(content["m.relates_to"]["m.in_reply_to"]["event_id"] == "$cmd1");
+}
+
+TEST_CASE("matrix render: HTML a user typed stays text", "[matrix][render]") {
+    const auto content = render_message(say("<script>alert('x')</script> <a href=\"javascript:x\">y</a>"));
+    const std::string html = content["formatted_body"];
+    CHECK(html == "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &lt;a href=&quot;javascript:x&quot;&gt;y&lt;/a&gt;");
+    CHECK_FALSE(content.contains("m.relates_to"));
+}
+
+TEST_CASE("matrix render: markdown marks only pair up at word edges", "[matrix][render]") {
+    CHECK(markdown_to_html("a*b*c and 2 * 3") == "a*b*c and 2 * 3");
+    CHECK(markdown_to_html("*bold*, _it_ and `co*de*`") == "<b>bold</b>, <i>it</i> and <code>co*de*</code>");
+    CHECK(markdown_to_html("line\nnext") == "line<br>next");
+    CHECK(markdown_to_html("an `unclosed tick") == "an `unclosed tick");
+}
+
+TEST_CASE("matrix render: buttons become numbered options with the commands to send", "[matrix][render]") {
+    Reply reply = say("Deploy api to prod?");
+    reply.buttons = {run_button("Confirm", "!platform confirm k3f9qz", ButtonStyle::primary),
+                     run_button("Cancel", "!platform cancel k3f9qz", ButtonStyle::danger)};
+    reply.fields = {{"requested by", "alice"}};
+    const auto content = render_message(reply);
+    const std::string body = content["body"];
+    CHECK_THAT(body, Contains("requested by: alice"));
+    CHECK_THAT(body, Contains("1️⃣ Confirm · 2️⃣ Cancel"));
+    CHECK_THAT(body, Contains("React with the number to choose, or send: !platform confirm k3f9qz | !platform cancel k3f9qz"));
+    CHECK_THAT(content["formatted_body"].get<std::string>(), Contains("<code>!platform confirm k3f9qz</code>"));
+    CHECK(options_of(reply).size() == 2);
+}
+
+TEST_CASE("matrix render: a poll lists its options by number, votes first among the options", "[matrix][render]") {
+    Reply reply;
+    Poll poll;
+    poll.question = "Lunch?";
+    poll.options = {{"Pizza", 2, run_button("Pizza", "!platform poll vote p1 1")}, {"Soup", 1, run_button("Soup", "!platform poll vote p1 2")}};
+    poll.voters = 3;
+    poll.note = "one answer · id p1";
+    reply.poll = poll;
+    reply.buttons = {run_button("Close", "!platform poll close p1")};
+    const auto content = render_message(reply);
+    const std::string body = content["body"];
+    CHECK_THAT(body, Contains("📊 Lunch?"));
+    CHECK_THAT(body, Contains("1️⃣ Pizza"));
+    CHECK_THAT(body, Contains("2️⃣ Soup"));
+    CHECK_THAT(body, Contains("3️⃣ Close"));
+    const auto options = options_of(reply);
+    REQUIRE(options.size() == 3);
+    CHECK(options[2].value == "!platform poll close p1");
+}
+
+TEST_CASE("matrix render: an edit replaces the original with m.new_content", "[matrix][render]") {
+    const auto edit = render_edit(say("job `j1` ✅ succeeded"), "$status1");
+    CHECK(edit["body"] == "* job `j1` ✅ succeeded");
+    CHECK(edit["m.new_content"]["body"] == "job `j1` ✅ succeeded");
+    CHECK(edit["m.new_content"]["msgtype"] == "m.notice");
+    CHECK(edit["m.relates_to"]["rel_type"] == "m.replace");
+    CHECK(edit["m.relates_to"]["event_id"] == "$status1");
+}
+
+TEST_CASE("matrix render: keycaps map to numbers and back", "[matrix][render]") {
+    for (std::size_t n = 1; n <= 10; ++n) CHECK(keycap_number(keycap(n)) == n);
+    CHECK(keycap_number("1\xE2\x83\xA3") == 1u);  // without the variation selector
+    CHECK_FALSE(keycap_number("👍"));
+    CHECK_FALSE(keycap_number("0️⃣"));
+    CHECK(keycap(11).empty());
+}
+
+TEST_CASE("matrix render: a thread reply falls back to a reply for older clients", "[matrix][render]") {
+    const auto content = render_message(say("ok"), "$cmd", "$root");
+    CHECK(content["m.relates_to"]["rel_type"] == "m.thread");
+    CHECK(content["m.relates_to"]["event_id"] == "$root");
+    CHECK(content["m.relates_to"]["is_falling_back"] == true);
+    CHECK(content["m.relates_to"]["m.in_reply_to"]["event_id"] == "$cmd");
+}
+
+TEST_CASE("matrix render: a very long reply is cut to fit one event, with a note", "[matrix][render]") {
+    const auto content = render_message(say(std::string(100'000, 'x')));
+    CHECK(content.dump().size() < 65'536);
+    CHECK_THAT(content["body"].get<std::string>(), Contains("shortened"));
+}

@@ -1,0 +1,145 @@
+// /sync responses (the shared fixtures, as homeservers send them) read into what the bot acts
+// on: commands by prefix or mention, new joins but not profile changes, invites, encrypted
+// rooms, reactions, m.direct; the bot's own events and other bots' notices are ignored.
+#include "bot/chat/matrix/sync.hpp"
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+using namespace platbot::chat;
+using namespace platbot::chat::matrix;
+using json = nlohmann::json;
+
+json fixture(const std::string& name) {
+    std::ifstream in(std::string(PLATBOT_SOURCE_DIR) + "/../shared/fixtures/matrix/" + name);
+    REQUIRE(in);
+    std::stringstream text;
+    text << in.rdbuf();
+    return json::parse(text.str());
+}
+
+const Identity bot{"@platbot:example.org", "platbot", "!platform"};
+
+json sync_with(const std::string& room, const json& event) {
+    return {{"next_batch", "s9"}, {"rooms", {{"join", {{room, {{"timeline", {{"events", {event}}}}}}}}}}};
+}
+
+}  // namespace
+
+TEST_CASE("matrix sync: a prefixed command becomes a message event; the bot's own notice is ignored", "[matrix][sync]") {
+    const auto batch = read_sync(fixture("sync-command.json"), bot);
+    REQUIRE(batch);
+    CHECK(batch->next_batch == "s72595_4483_1934");
+    REQUIRE(batch->events.size() == 1);
+    const ChatEvent& command = batch->events[0];
+    CHECK(command.kind == EventKind::message);
+    CHECK(command.id == "matrix:$cmd1");
+    CHECK(command.correlation_id == "cmd1");
+    CHECK(command.user.id == "@alice:example.org");
+    CHECK(command.text == "!platform deploy api to \"staging eu\"");
+    CHECK(command.origin.adapter == "matrix");
+    CHECK(command.origin.conversation == "!ops:example.org");
+    CHECK(command.origin.message_id == "$cmd1");
+    CHECK(command.origin.requester == "@alice:example.org");
+    CHECK(batch->skipped == 1);  // $own1
+}
+
+TEST_CASE("matrix sync: a mention (m.mentions and a pill) becomes the command after it", "[matrix][sync]") {
+    const auto batch = read_sync(fixture("sync-mention.json"), bot);
+    REQUIRE(batch);
+    REQUIRE(batch->events.size() == 1);
+    CHECK(batch->events[0].text == "!platform status");
+}
+
+TEST_CASE("matrix sync: the initial sync carries m.direct and its limited timeline", "[matrix][sync]") {
+    const auto batch = read_sync(fixture("sync-initial.json"), bot);
+    REQUIRE(batch);
+    REQUIRE(batch->direct);
+    CHECK((*batch->direct)["@alice:example.org"][0] == "!dmAlice:example.org");
+    REQUIRE(batch->events.size() == 1);  // the adapter decides not to answer it: it is the first sync
+    CHECK(batch->events[0].text == "!platform status");
+}
+
+TEST_CASE("matrix sync: an invite names the room and who invited the bot", "[matrix][sync]") {
+    const auto batch = read_sync(fixture("sync-invite.json"), bot);
+    REQUIRE(batch);
+    REQUIRE(batch->invites.size() == 1);
+    CHECK(batch->invites[0].room_id == "!newteam:example.org");
+    CHECK(batch->invites[0].inviter == "@carol:example.org");
+}
+
+TEST_CASE("matrix sync: a new join is a member_joined event, a profile change is not", "[matrix][sync]") {
+    const auto joined = read_sync(fixture("sync-member-join-new.json"), bot);
+    REQUIRE(joined);
+    REQUIRE(joined->events.size() == 1);
+    CHECK(joined->events[0].kind == EventKind::member_joined);
+    CHECK(joined->events[0].user.id == "@newbie:example.org");
+    CHECK(joined->events[0].user.name == "Newbie");
+    CHECK(joined->events[0].origin.conversation == "!general:example.org");
+    const auto renamed = read_sync(fixture("sync-member-profile-change.json"), bot);
+    REQUIRE(renamed);
+    CHECK(renamed->events.empty());
+}
+
+TEST_CASE("matrix sync: an encrypted message marks its room unreadable; a reaction is kept for the adapter", "[matrix][sync]") {
+    const auto encrypted = read_sync(sync_with("!secret:example.org", fixture("encrypted-event.json")), bot);
+    REQUIRE(encrypted);
+    CHECK(encrypted->unreadable_rooms == std::vector<std::string>{"!secret:example.org"});
+    CHECK(encrypted->events.empty());
+    const auto reacted = read_sync(sync_with("!ops:example.org", fixture("reaction.json")), bot);
+    REQUIRE(reacted);
+    REQUIRE(reacted->reactions.size() == 1);
+    CHECK(reacted->reactions[0].target == "$confirm1");
+    CHECK(reacted->reactions[0].key == "1️⃣");
+    CHECK(reacted->reactions[0].sender.id == "@bob:example.org");
+}
+
+TEST_CASE("matrix sync: notices, edits, chatter and broken events are skipped without an error", "[matrix][sync]") {
+    const json events = json::array({
+        {{"type", "m.room.message"}, {"sender", "@otherbot:example.org"}, {"event_id", "$n"}, {"content", {{"msgtype", "m.notice"}, {"body", "!platform help"}}}},
+        {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", "$e"},
+         {"content", {{"msgtype", "m.text"}, {"body", "* !platform help"}, {"m.relates_to", {{"rel_type", "m.replace"}, {"event_id", "$x"}}}}}},
+        {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", "$c"}, {"content", {{"msgtype", "m.text"}, {"body", "lunch?"}}}},
+        {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", "$b"}, {"content", "not an object"}},
+        {{"type", "m.room.message"}, {"event_id", "$nosender"}, {"content", {{"msgtype", "m.text"}, {"body", "!platform help"}}}},
+        "not an event",
+        {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", "$p"}, {"content", {{"msgtype", "m.text"}, {"body", "!platformer"}}}},
+    });
+    json body{{"next_batch", "s1"}, {"rooms", {{"join", {{"!ops:example.org", {{"timeline", {{"events", events}}}}}}}}}};
+    const auto batch = read_sync(body, bot);
+    REQUIRE(batch);
+    CHECK(batch->events.empty());
+    CHECK(batch->skipped == 7);
+    CHECK_FALSE(read_sync(json{{"rooms", json::object()}}, bot));
+    CHECK_FALSE(read_sync(json::array(), bot));
+}
+
+TEST_CASE("matrix sync: a reply's quoted fallback is dropped and a thread is kept", "[matrix][sync]") {
+    const json reply{{"type", "m.room.message"},
+                     {"sender", "@bob:example.org"},
+                     {"event_id", "$r"},
+                     {"content",
+                      {{"msgtype", "m.text"},
+                       {"body", "> <@alice:example.org> can you deploy?\n> twice\n\n!platform deploy api"},
+                       {"m.relates_to", {{"rel_type", "m.thread"}, {"event_id", "$root"}}}}}};
+    const auto batch = read_sync(sync_with("!ops:example.org", reply), bot);
+    REQUIRE(batch);
+    REQUIRE(batch->events.size() == 1);
+    CHECK(batch->events[0].text == "!platform deploy api");
+    CHECK(batch->events[0].origin.thread == "$root");
+}
+
+TEST_CASE("matrix sync: the plain-text mention forms all mean the bot", "[matrix][sync]") {
+    for (const std::string body : {"platbot: status", "platbot, status", "@platbot:example.org status", "Platbot status"}) {
+        INFO(body);
+        const auto text = command_text(json{{"body", body}}, bot);
+        REQUIRE(text);
+        CHECK(*text == "!platform status");
+    }
+    CHECK(*command_text(json{{"body", "platbot"}}, bot) == "!platform");
+    CHECK_FALSE(command_text(json{{"body", "platbotty status"}}, bot));
+    CHECK_FALSE(command_text(json{{"body", "ask platbot later"}}, bot));
+}

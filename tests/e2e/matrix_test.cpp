@@ -1,0 +1,362 @@
+// End to end over Matrix: the real binary, configured with the homeserver URL and a token (or
+// a user and password), against the in-repo fake homeserver on 127.0.0.1 — commands and
+// replies, confirmations by reaction with the status edited in place, invites, DMs, encrypted
+// rooms, and the faults a homeserver produces: rate limits, restarts mid long-poll, the same
+// event twice, timeouts, malformed JSON, oversized events, expired tokens, and a bot restart.
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <thread>
+
+#include "support/fake_matrix.hpp"
+#include "support/run_platbot.hpp"
+#include "support/temp_dir.hpp"
+
+using platbot::testing::FakeMatrix;
+using platbot::testing::MatrixEvent;
+using platbot::testing::RunningPlatbot;
+using platbot::testing::TempDir;
+using Catch::Contains;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto wait_limit = 10s;
+const std::string ops = "!ops:example.org";
+const std::string alice = "@alice:example.org";
+
+std::string config_for(const FakeMatrix& matrix, const TempDir& dir, const std::string& extra_matrix = "",
+                       const std::string& extra = "") {
+    return dir.write("matrix.yaml",
+                     "bot: {name: platbot, prefix: '!platform', adapter: matrix}\n"
+                     "log: {level: debug}\n"
+                     "store: {path: bot.db}\n"
+                     "matrix:\n"
+                     "  homeserver: " + matrix.base_url() + "\n"
+                     "  sync_timeout: 5s\n"
+                     "  timeout: 2s\n" + extra_matrix +
+                     "commands:\n"
+                     "  restart:\n"
+                     "    description: Restart a service\n"
+                     "    params: [{name: service, type: string, required: true}]\n"
+                     "    action:\n"
+                     "      exec: {program: /bin/echo, args: ['restarted {{ args.service }}']}\n"
+                     "      reply: {success: '♻️ {{ output }}'}\n"
+                     "    confirm: {expires: 5m}\n"
+                     "  echo:\n"
+                     "    description: Say it back\n"
+                     "    params: [{name: words, type: string, required: true}]\n"
+                     "    reply: 'you said {{ args.words }}'\n" + extra);
+}
+
+std::map<std::string, std::string> token(const FakeMatrix& matrix) { return {{"MATRIX_ACCESS_TOKEN", matrix.access_token()}}; }
+
+std::string body_of(const MatrixEvent& event) {
+    if (event.content.contains("m.new_content")) return event.content["m.new_content"].value("body", "");
+    return event.content.value("body", "");
+}
+
+bool says(const MatrixEvent& event, const std::string& part) { return body_of(event).find(part) != std::string::npos; }
+
+std::string replied_to(const MatrixEvent& event) {
+    const auto relation = event.content.value("m.relates_to", json::object());
+    return relation.contains("m.in_reply_to") ? relation["m.in_reply_to"].value("event_id", "") : "";
+}
+
+std::string edited(const MatrixEvent& event) {
+    const auto relation = event.content.value("m.relates_to", json::object());
+    return relation.value("rel_type", "") == "m.replace" ? relation.value("event_id", "") : "";
+}
+
+// The bot is syncing incrementally: its first sync is done, so what comes now is answered.
+bool wait_until_live(const FakeMatrix& matrix) {
+    for (int i = 0; i < 500; ++i) {
+        for (const auto& since : matrix.sync_sinces())
+            if (!since.empty()) return true;
+        std::this_thread::sleep_for(20ms);
+    }
+    return false;
+}
+
+std::size_t count_sent(const FakeMatrix& matrix, const std::function<bool(const MatrixEvent&)>& match) {
+    std::size_t n = 0;
+    for (const auto& event : matrix.sent()) n += match(event) ? 1 : 0;
+    return n;
+}
+
+}  // namespace
+
+TEST_CASE("Matrix: a command is answered with a notice that replies to it", "[e2e][matrix]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    matrix.add_user(alice, "Alice");
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(matrix, dir)}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    CHECK(matrix.calls("/account/whoami").size() == 1);
+    CHECK(matrix.calls("/whoami")[0].authorization == "Bearer " + matrix.access_token());
+    CHECK(matrix.calls("/filter").size() == 1);
+
+    const auto command = matrix.send_text(ops, alice, "!platform echo hello");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+    const auto reply = matrix.sent(ops).back();
+    CHECK(reply.type == "m.room.message");
+    CHECK(reply.content["msgtype"] == "m.notice");
+    CHECK(body_of(reply) == "you said hello");
+    CHECK(reply.content["format"] == "org.matrix.custom.html");
+
+    // A mention works too; chatter and other bots' notices do not.
+    matrix.send_text(ops, alice, "lunch anyone?");
+    matrix.send_event(ops, "m.room.message", "@otherbot:example.org", {{"msgtype", "m.notice"}, {"body", "!platform echo loop"}});
+    const auto mention = matrix.send_text(ops, alice, "platbot: echo there");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == mention; }, wait_limit));
+    CHECK(count_sent(matrix, [](const MatrixEvent& e) { return says(e, "loop"); }) == 0);
+    const auto result = bot.stop();
+    CHECK(result.exit_code == 0);
+}
+
+TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs loses no command and answers none twice",
+          "[e2e][matrix]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    const auto old = matrix.send_text(ops, alice, "!platform echo before-the-bot");
+    TempDir dir;
+    const auto config = config_for(matrix, dir);
+    {
+        RunningPlatbot bot({"--config", config}, token(matrix));
+        REQUIRE(wait_until_live(matrix));
+        const auto first = matrix.send_text(ops, alice, "!platform echo one");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == first; }, wait_limit));
+        CHECK(bot.stop().exit_code == 0);
+    }
+    // While the bot is down.
+    const auto second = matrix.send_text(ops, alice, "!platform echo two");
+    RunningPlatbot bot({"--config", config}, token(matrix));
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == second; }, wait_limit));
+    std::this_thread::sleep_for(300ms);
+    CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said one"); }) == 1);
+    CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said two"); }) == 1);
+    CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return replied_to(e) == old; }) == 0);
+    bot.stop();
+}
+
+TEST_CASE("Matrix: a confirmation is answered by reaction, and the job's status is edited in place", "[e2e][matrix]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(matrix, dir)}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+
+    matrix.send_text(ops, alice, "!platform restart billing");
+    REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return says(e, "1️⃣ Confirm"); }, wait_limit));
+    MatrixEvent status;
+    for (const auto& e : matrix.sent(ops))
+        if (says(e, "1️⃣ Confirm") && edited(e).empty()) status = e;
+    REQUIRE_FALSE(status.event_id.empty());
+    CHECK_THAT(body_of(status), Contains("!platform confirm"));
+
+    matrix.send_event(ops, "m.reaction", alice,
+                      {{"m.relates_to", {{"rel_type", "m.annotation"}, {"event_id", status.event_id}, {"key", "1️⃣"}}}});
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return edited(e) == status.event_id && says(e, "restarted billing"); },
+                                 wait_limit));
+    // Edits always point at the original message, never at an earlier edit.
+    for (const auto& e : matrix.sent(ops))
+        if (!edited(e).empty()) CHECK(edited(e) == status.event_id);
+    bot.stop();
+}
+
+TEST_CASE("Matrix: invites from allowed people are joined, others are not", "[e2e][matrix]") {
+    FakeMatrix matrix;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(matrix, dir, "  join: {users: ['@carol:example.org'], servers: [partner.org]}\n")},
+                       token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    matrix.invite_bot("!team:example.org", "@carol:example.org");
+    matrix.invite_bot("!partner:partner.org", "@pat:partner.org");
+    matrix.invite_bot("!spam:evil.org", "@eve:evil.org");
+    REQUIRE(matrix.wait_for_calls("/join/", 2, wait_limit));
+    std::this_thread::sleep_for(300ms);
+    const auto joined = matrix.joined_rooms();
+    CHECK(std::count(joined.begin(), joined.end(), "!team:example.org") == 1);
+    CHECK(std::count(joined.begin(), joined.end(), "!partner:partner.org") == 1);
+    CHECK(std::count(joined.begin(), joined.end(), "!spam:evil.org") == 0);
+    // And it answers there.
+    const auto command = matrix.send_text("!team:example.org", "@carol:example.org", "!platform echo hi");
+    CHECK(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+    bot.stop();
+}
+
+TEST_CASE("Matrix: a join starts onboarding in a direct room that is created once, kept in m.direct and reused", "[e2e][matrix]") {
+    FakeMatrix matrix;
+    matrix.add_room("!general:example.org", {alice});
+    matrix.add_room("!welcome:example.org", {alice});
+    matrix.add_user("@newbie:example.org", "Newbie");
+    TempDir dir;
+    const std::string onboarding = "onboarding:\n"
+                                   "  tracks:\n"
+                                   "    first-week:\n"
+                                   "      title: First week\n"
+                                   "      trigger: {channels: ['!general:example.org']}\n"
+                                   "      steps:\n"
+                                   "        - {id: welcome, after: 0, message: 'Welcome, {{ user.name }}!'}\n"
+                                   "    tools:\n"
+                                   "      title: Tools\n"
+                                   "      trigger: {channels: ['!welcome:example.org']}\n"
+                                   "      steps:\n"
+                                   "        - {id: cli, after: 0, message: 'Install the CLI.'}\n";
+    const auto config = config_for(matrix, dir, "", onboarding);
+    {
+        RunningPlatbot bot({"--config", config}, token(matrix));
+        REQUIRE(wait_until_live(matrix));
+        matrix.join("!general:example.org", "@newbie:example.org", "Newbie");
+        REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return says(e, "Welcome, Newbie!"); }, wait_limit));
+        bot.stop();
+    }
+    const auto created = matrix.calls("/createRoom");
+    REQUIRE(created.size() == 1);
+    CHECK(created[0].body["is_direct"] == true);
+    CHECK(created[0].body["invite"] == json::array({"@newbie:example.org"}));
+    const auto direct = matrix.account_data("m.direct");
+    REQUIRE(direct.contains("@newbie:example.org"));
+    const std::string dm = direct["@newbie:example.org"][0];
+    const auto in_dm = [&](const std::string& part) {
+        for (const auto& e : matrix.sent(dm))
+            if (says(e, part)) return true;
+        return false;
+    };
+    CHECK(in_dm("Welcome, Newbie!"));
+
+    // After a restart the room comes from m.direct: no second room.
+    RunningPlatbot bot({"--config", config}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    matrix.join("!welcome:example.org", "@newbie:example.org", "Newbie");
+    REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return says(e, "Install the CLI."); }, wait_limit));
+    CHECK(matrix.calls("/createRoom").size() == 1);
+    CHECK(in_dm("Install the CLI."));
+    bot.stop();
+}
+
+TEST_CASE("Matrix: an encrypted room is told once that the bot cannot read it", "[e2e][matrix]") {
+    FakeMatrix matrix;
+    matrix.add_room("!secret:example.org", {"@dave:example.org"}, true);
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(matrix, dir)}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    const json ciphertext{{"algorithm", "m.megolm.v1.aes-sha2"}, {"ciphertext", "AwgAEnAC"}, {"sender_key", "k"}, {"session_id", "s"},
+                          {"device_id", "DAVEPHONE"}};
+    matrix.send_event("!secret:example.org", "m.room.encrypted", "@dave:example.org", ciphertext);
+    REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return says(e, "end-to-end encrypted"); }, wait_limit));
+    matrix.send_event("!secret:example.org", "m.room.encrypted", "@dave:example.org", ciphertext);
+    const auto marker = matrix.send_text("!secret:example.org", "@dave:example.org", "!platform echo plain");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == marker; }, wait_limit));
+    CHECK(count_sent(matrix, [](const MatrixEvent& e) { return says(e, "end-to-end encrypted"); }) == 1);
+    bot.stop();
+}
+
+TEST_CASE("Matrix faults: rate limits, a homeserver restart mid long-poll, the same event twice, timeouts and bad JSON",
+          "[e2e][matrix][faults]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(matrix, dir)}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+
+    SECTION("a rate-limited send waits retry_after_ms and goes out once") {
+        matrix.rate_limit("/send/", 2, 300);
+        const auto command = matrix.send_text(ops, alice, "!platform echo patient");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+        CHECK(count_sent(matrix, [](const MatrixEvent& e) { return says(e, "patient"); }) == 1);
+        CHECK(matrix.wait_for_calls("/send/", 3, wait_limit));  // two 429s, then the send
+    }
+    SECTION("a restart of the homeserver during a held sync") {
+        std::this_thread::sleep_for(300ms);  // a long poll is held now
+        matrix.restart();
+        const auto command = matrix.send_text(ops, alice, "!platform echo again");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+    }
+    SECTION("the same event in two syncs is answered once") {
+        const auto command = matrix.send_text(ops, alice, "!platform echo once");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+        matrix.redeliver(command);
+        const auto marker = matrix.send_text(ops, alice, "!platform echo marker");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == marker; }, wait_limit));
+        CHECK(count_sent(matrix, [](const MatrixEvent& e) { return says(e, "you said once"); }) == 1);
+    }
+    SECTION("a send that times out is retried with the same transaction: one message") {
+        matrix.stall("/send/", 1, 3s);
+        const auto command = matrix.send_text(ops, alice, "!platform echo slow");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+        std::this_thread::sleep_for(3500ms);  // the stalled first attempt has been answered by now
+        CHECK(count_sent(matrix, [](const MatrixEvent& e) { return says(e, "you said slow"); }) == 1);
+        const auto sends = matrix.calls("/send/");
+        REQUIRE(sends.size() >= 2);
+        CHECK(sends[sends.size() - 1].path == sends[sends.size() - 2].path);  // the same txnId
+    }
+    SECTION("a sync answered with malformed JSON or a 502 is tried again") {
+        matrix.fail("/sync", 1, 200, "{\"next_batch\": ");
+        matrix.fail("/sync", 1, 502, "<html>bad gateway</html>");
+        const auto command = matrix.send_text(ops, alice, "!platform echo sturdy");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+    }
+    SECTION("a 65 KB message gets a clear refusal, and the next command still works") {
+        const auto huge = matrix.send_text(ops, alice, "!platform echo " + std::string(65'000, 'x'));
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == huge; }, wait_limit));
+        const auto command = matrix.send_text(ops, alice, "!platform echo small");
+        REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+    }
+    CHECK(bot.stop().exit_code == 0);
+}
+
+TEST_CASE("Matrix: an expired token ends the bot with a clear message when it cannot log in again", "[e2e][matrix][faults]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(matrix, dir)}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    matrix.expire_tokens();
+    matrix.send_text(ops, alice, "!platform echo anyone");
+    const auto result = bot.wait(20s);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Contains("refused the access token") && Contains("MATRIX_ACCESS_TOKEN"));
+}
+
+TEST_CASE("Matrix: with a password the bot logs in, keeps the token, and logs in again when it expires", "[e2e][matrix][faults]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    TempDir dir;
+    const auto config = config_for(matrix, dir, "  user: platbot\n");
+    RunningPlatbot bot({"--config", config}, {{"MATRIX_PASSWORD", matrix.password()}});
+    REQUIRE(wait_until_live(matrix));
+    const auto logins = matrix.calls("/login");
+    REQUIRE(logins.size() == 1);
+    CHECK(logins[0].body["identifier"]["user"] == "platbot");
+    CHECK(logins[0].body["password"] == matrix.password());
+    matrix.expire_tokens();
+    const auto command = matrix.send_text(ops, alice, "!platform echo relogged");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, wait_limit));
+    CHECK(matrix.calls("/login").size() == 2);
+    CHECK(matrix.calls("/login")[1].body.value("device_id", "") != "");  // the same device, not a new one
+    const auto result = bot.stop();
+    CHECK(result.exit_code == 0);
+    CHECK(result.err.find(matrix.password()) == std::string::npos);
+    CHECK(result.err.find(matrix.access_token()) == std::string::npos);
+}
+
+TEST_CASE("Matrix: the sample config checks out, and a Matrix config without a way to sign in says what to set",
+          "[e2e][matrix]") {
+    const auto check = platbot::testing::run_platbot({"check", "--config", platbot::testing::source_path("config/matrix.yaml")}, "",
+                                                     {{"MATRIX_ACCESS_TOKEN", "syt_sample"}});
+    CHECK(check.exit_code == 0);
+    CHECK_THAT(check.out, Contains("adapter:  matrix (prefix !platform)"));
+    CHECK_THAT(check.out, Contains("matrix:   https://matrix.example.org"));
+
+    TempDir dir;
+    const auto path = dir.write("m.yaml", "bot: {adapter: matrix, prefix: '!platform'}\nmatrix: {homeserver: 'https://m.example.org'}\n");
+    const auto refused = platbot::testing::run_platbot({"check", "--config", path}, "", {});
+    CHECK(refused.exit_code == 2);
+    CHECK_THAT(refused.err, Contains("needs an access token (set MATRIX_ACCESS_TOKEN) or matrix.user with a password"));
+    const auto no_server = dir.write("n.yaml", "bot: {adapter: matrix}\n");
+    CHECK_THAT(platbot::testing::run_platbot({"check", "--config", no_server}, "", {{"MATRIX_ACCESS_TOKEN", "t"}}).err,
+               Contains("needs matrix.homeserver"));
+}
