@@ -35,6 +35,8 @@ chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& 
     view.question = poll.question;
     view.voters = tally.voters;
     view.closed = poll.closed.has_value();
+    view.multi = poll.multi;
+    view.anonymous = poll.anonymous;
     for (std::size_t i = 0; i < poll.options.size(); ++i) {
         chat::PollOption option;
         option.label = poll.options[i];

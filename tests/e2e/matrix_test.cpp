@@ -360,3 +360,57 @@ TEST_CASE("Matrix: the sample config checks out, and a Matrix config without a w
     CHECK_THAT(platbot::testing::run_platbot({"check", "--config", no_server}, "", {{"MATRIX_ACCESS_TOKEN", "t"}}).err,
                Contains("needs matrix.homeserver"));
 }
+
+TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count, the latest per person wins, the end is m.poll.end",
+          "[e2e][matrix][polls]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice, "@bob:example.org", "@carol:example.org"});
+    TempDir dir;
+    const auto config = config_for(matrix, dir);
+    std::optional<RunningPlatbot> bot;
+    bot.emplace(std::vector<std::string>{"--config", config}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    matrix.send_text(ops, alice, "!platform poll \"Lunch?\" Pizza Soup");
+    REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return e.type == "m.poll.start"; }, wait_limit));
+    MatrixEvent start;
+    for (const auto& e : matrix.sent(ops))
+        if (e.type == "m.poll.start") start = e;
+    CHECK(start.content["m.poll"]["answers"][0]["m.text"][0]["body"] == "Pizza");
+    const std::string fallback = start.content["m.text"][0]["body"];
+    const auto id_at = fallback.find("id ");
+    REQUIRE(id_at != std::string::npos);
+    const std::string poll_id = fallback.substr(id_at + 3, fallback.find_first_of(" \n", id_at + 3) - id_at - 3);
+    const auto relates = [&](const std::string& answer_key, const std::string& answer) {
+        json content{{"m.relates_to", {{"rel_type", "m.reference"}, {"event_id", start.event_id}}}};
+        if (answer_key == "stable") content["m.selections"] = json::array({answer});
+        else content["org.matrix.msc3381.poll.response"] = {{"answers", json::array({answer})}};
+        return content;
+    };
+    matrix.send_event(ops, "m.poll.response", "@bob:example.org", relates("stable", "a1"));
+    matrix.send_event(ops, "org.matrix.msc3381.poll.response", "@carol:example.org", relates("unstable", "a2"));
+    matrix.send_event(ops, "m.poll.response", "@dave:example.org", relates("stable", "a9"));  // spoiled: no such answer
+    // The bot restarts between answers: the poll is still known.
+    bot->stop();
+    bot.emplace(std::vector<std::string>{"--config", config}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    matrix.send_event(ops, "m.poll.response", "@bob:example.org", relates("stable", "a2"));  // bob changes his mind
+    const auto marker = matrix.send_text(ops, alice, "!platform echo marker");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == marker; }, wait_limit));
+    std::this_thread::sleep_for(300ms);
+    // No "Counted" message per vote: the clients show the votes.
+    CHECK(count_sent(matrix, [](const MatrixEvent& e) { return says(e, "Counted") || says(e, "Changed your answer"); }) == 0);
+
+    matrix.send_text(ops, alice, "!platform poll close " + poll_id);
+    REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return e.type == "m.poll.end"; }, wait_limit));
+    MatrixEvent end;
+    for (const auto& e : matrix.sent(ops))
+        if (e.type == "m.poll.end") end = e;
+    CHECK(end.content["m.relates_to"]["event_id"] == start.event_id);
+    CHECK(end.content["m.text"][0]["body"] == "The poll has closed. Pizza: 0, Soup: 2");
+    // An answer after the end changes nothing, and ends nothing twice.
+    matrix.send_event(ops, "m.poll.response", "@dave:example.org", relates("stable", "a1"));
+    const auto last = matrix.send_text(ops, alice, "!platform echo last");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == last; }, wait_limit));
+    CHECK(count_sent(matrix, [](const MatrixEvent& e) { return e.type == "m.poll.end"; }) == 1);
+    bot->stop();
+}

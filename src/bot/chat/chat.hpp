@@ -83,6 +83,8 @@ struct Poll {
     std::vector<PollOption> options;
     int voters = 0;       // people who answered (with several answers each, votes add up to more)
     bool closed = false;
+    bool multi = false;      // several answers per person
+    bool anonymous = false;  // the bot keeps no voter ids (a platform whose votes are public events says so)
     std::string note;     // one line under it: "one answer · anonymous · closes 14:00 UTC · id p7k2qd"
 };
 

@@ -99,3 +99,41 @@ TEST_CASE("matrix render: a very long reply is cut to fit one event, with a note
     CHECK(content.dump().size() < 65'536);
     CHECK_THAT(content["body"].get<std::string>(), Contains("shortened"));
 }
+
+TEST_CASE("matrix render: an open poll is a stable m.poll.start with a text fallback; its end carries the results",
+          "[matrix][render][polls]") {
+    Reply reply;
+    Poll poll;
+    poll.question = "Lunch?";
+    poll.options = {{"Pizza", 0, run_button("Pizza", "!platform poll vote p1 1")}, {"Soup", 0, run_button("Soup", "!platform poll vote p1 2")}};
+    poll.note = "one answer · id p1";
+    reply.poll = poll;
+    reply.buttons = {run_button("Close poll", "!platform poll close p1")};
+    const auto start = render_poll_start(reply);
+    CHECK(start["m.poll"]["kind"] == "m.disclosed");
+    CHECK(start["m.poll"]["max_selections"] == 1);
+    CHECK(start["m.poll"]["question"]["m.text"][0]["body"] == "Lunch?");
+    REQUIRE(start["m.poll"]["answers"].size() == 2);
+    CHECK(start["m.poll"]["answers"][1]["m.id"] == "a2");
+    CHECK(start["m.poll"]["answers"][1]["m.text"][0]["body"] == "Soup");
+    const std::string fallback = start["m.text"][0]["body"];
+    CHECK_THAT(fallback, Contains("Lunch?\n1. Pizza\n2. Soup"));
+    CHECK_THAT(fallback, Contains("Close poll: !platform poll close p1"));
+    CHECK(poll_answer_number("a2") == 2u);
+    CHECK_FALSE(poll_answer_number("b2"));
+    CHECK_FALSE(poll_answer_number("a"));
+    CHECK_FALSE(poll_answer_number("a0"));
+
+    reply.poll->multi = true;
+    reply.poll->anonymous = true;
+    const auto several = render_poll_start(reply);
+    CHECK(several["m.poll"]["max_selections"] == 2);
+    CHECK_THAT(several["m.text"][0]["body"].get<std::string>(), Contains("to answer anonymously"));
+
+    reply.poll->closed = true;
+    reply.poll->options[1].votes = 2;
+    const auto end = render_poll_end(reply, "$poll1");
+    CHECK(end["m.relates_to"]["rel_type"] == "m.reference");
+    CHECK(end["m.relates_to"]["event_id"] == "$poll1");
+    CHECK(end["m.text"][0]["body"] == "The poll has closed. Pizza: 0, Soup: 2");
+}

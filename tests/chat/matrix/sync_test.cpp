@@ -143,3 +143,24 @@ TEST_CASE("matrix sync: the plain-text mention forms all mean the bot", "[matrix
     CHECK_FALSE(command_text(json{{"body", "platbotty status"}}, bot));
     CHECK_FALSE(command_text(json{{"body", "ask platbot later"}}, bot));
 }
+
+TEST_CASE("matrix sync: poll answers in both forms name the poll, the answers and the time", "[matrix][sync][polls]") {
+    const auto stable = read_sync(sync_with("!ops:example.org", fixture("poll-response-stable.json")), bot);
+    REQUIRE(stable);
+    REQUIRE(stable->poll_responses.size() == 1);
+    CHECK(stable->poll_responses[0].poll == "$poll1");
+    CHECK(stable->poll_responses[0].answers == std::vector<std::string>{"r3"});
+    CHECK(stable->poll_responses[0].sender.id == "@bob:example.org");
+    CHECK(stable->poll_responses[0].time == 1764000420000);
+    const auto unstable = read_sync(sync_with("!ops:example.org", fixture("poll-response-unstable.json")), bot);
+    REQUIRE(unstable);
+    REQUIRE(unstable->poll_responses.size() == 1);
+    CHECK(unstable->poll_responses[0].answers == std::vector<std::string>{"r2"});
+    CHECK(unstable->poll_responses[0].sender.id == "@carol:example.org");
+}
+
+TEST_CASE("matrix sync: a limited timeline is reported as a gap", "[matrix][sync]") {
+    const auto batch = read_sync(fixture("sync-initial.json"), bot);
+    REQUIRE(batch);
+    CHECK(batch->gaps == std::vector<std::string>{"!ops:example.org"});
+}

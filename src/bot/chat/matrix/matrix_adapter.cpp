@@ -166,9 +166,17 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
             spdlog::info("matrix: first sync: {} earlier event(s) left unanswered", batch.events.size() + batch.reactions.size());
         co_return true;
     }
+    for (const auto& room : batch.gaps) {
+        spdlog::warn("matrix: the homeserver skipped events in {} (a limited timeline); commands sent there meanwhile were "
+                     "not seen — ask people to repeat them",
+                     room);
+        metrics::count("platbot_events_total", {{"kind", "matrix_gap"}});
+    }
     std::vector<ChatEvent> offered = batch.events;
     for (const auto& reaction : batch.reactions)
         if (auto press = button_press(reaction)) offered.push_back(std::move(*press));
+    for (const auto& response : batch.poll_responses)
+        for (auto& press : poll_presses(response)) offered.push_back(std::move(press));
     std::vector<ChatEvent> fresh;
     for (const auto& event : offered) {
         const Admission admission = co_await sink_->admit(event);
@@ -250,6 +258,65 @@ std::optional<ChatEvent> MatrixAdapter::button_press(const Reaction& reaction) c
     return press;
 }
 
+MatrixAdapter::NativePoll* MatrixAdapter::native_poll(const std::string& event_id) {
+    if (auto it = polls_.find(event_id); it != polls_.end()) return &it->second;
+    const auto stored = state_.state(state_key("poll:" + event_id));
+    if (!stored) return nullptr;
+    const auto saved = json::parse(*stored, nullptr, false);
+    if (!saved.is_object() || !saved.contains("votes") || !saved["votes"].is_array()) return nullptr;
+    NativePoll poll;
+    for (const auto& vote : saved["votes"])
+        poll.votes.push_back(run_button(string_field(vote, "label"), string_field(vote, "value")));
+    poll.multi = saved.value("multi", false);
+    poll.ended = saved.value("ended", false);
+    return &(polls_[event_id] = std::move(poll));
+}
+
+void MatrixAdapter::save_poll(const std::string& event_id, const NativePoll& poll) {
+    json votes = json::array();
+    for (const auto& vote : poll.votes) votes.push_back({{"label", vote.label}, {"value", vote.value}});
+    state_.set_state(state_key("poll:" + event_id), json{{"votes", votes}, {"multi", poll.multi}, {"ended", poll.ended}}.dump());
+}
+
+std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response) {
+    std::vector<ChatEvent> presses;
+    NativePoll* poll = native_poll(response.poll);
+    if (!poll || poll->ended) return presses;  // not ours, or answered after the end
+    LastAnswer& last = last_answers_[response.poll + "\n" + response.sender.id];
+    if (response.time < last.time) return presses;  // an older answer arriving late: the latest wins
+    std::vector<std::size_t> chosen;
+    for (const auto& answer : response.answers) {
+        const auto number = poll_answer_number(answer);
+        if (!number || *number > poll->votes.size()) return presses;  // unknown ids spoil the answer
+        if (std::find(chosen.begin(), chosen.end(), *number) == chosen.end()) chosen.push_back(*number);
+    }
+    if (chosen.size() > (poll->multi ? poll->votes.size() : 1)) return presses;  // more than allowed: spoiled
+    // Single choice: the new answer is the vote. Several: votes toggle, so press what changed.
+    std::vector<std::size_t> press;
+    if (!poll->multi) {
+        if (!chosen.empty()) press = chosen;
+    } else {
+        for (const auto n : chosen)
+            if (std::find(last.chosen.begin(), last.chosen.end(), n) == last.chosen.end()) press.push_back(n);
+        for (const auto n : last.chosen)
+            if (std::find(chosen.begin(), chosen.end(), n) == chosen.end()) press.push_back(n);
+    }
+    last = {response.time, chosen};
+    for (const auto n : press) {
+        const Button& vote = poll->votes[n - 1];
+        ChatEvent event;
+        event.kind = EventKind::button;
+        event.id = "matrix:" + response.event_id + "#" + std::to_string(n);
+        event.correlation_id = response.event_id.starts_with("$") ? response.event_id.substr(1) : response.event_id;
+        event.user = response.sender;
+        event.origin = {name(), response.room_id, "", response.poll, response.sender.id};
+        event.action_id = vote.action_id;
+        event.value = vote.value;
+        presses.push_back(std::move(event));
+    }
+    return presses;
+}
+
 void MatrixAdapter::remember_options(const std::string& event_id, const Reply& reply) {
     auto options = options_of(reply);
     if (options.empty()) {
@@ -283,6 +350,23 @@ Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, jso
 
 Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
     const std::string room = to.conversation;
+    // "Counted: Pizza" for a native poll's answer: the client shows the vote already, and
+    // Matrix has no private answers, so the room is spared one message per vote.
+    if (reply.ephemeral && !to.message_id.empty() && native_poll(to.message_id)) {
+        spdlog::debug("matrix: not posting the answer to a poll vote: {}", reply.text);
+        co_return MessageRef{};
+    }
+    if (reply.poll && !reply.poll->closed) {
+        json start = render_poll_start(reply);
+        const std::string event_id = co_await send(room, "m.poll.start", std::move(start));
+        NativePoll poll;
+        for (const auto& option : reply.poll->options)
+            if (option.vote) poll.votes.push_back(*option.vote);
+        poll.multi = reply.poll->multi;
+        save_poll(event_id, poll);
+        polls_[event_id] = std::move(poll);
+        co_return MessageRef{room, event_id};
+    }
     json content = render_message(reply, to.message_id, to.thread);
     const std::string event_id = co_await send(room, "m.room.message", std::move(content));
     remember_options(event_id, reply);
@@ -293,6 +377,15 @@ Task<void> MatrixAdapter::update(const MessageRef& message, const Reply& reply) 
     if (message.id.empty() || message.conversation.empty()) co_return;
     const std::string room = message.conversation;
     const std::string original = message.id;
+    if (NativePoll* poll = native_poll(original)) {
+        // Clients count a native poll's answers themselves; the bot only ends it, once.
+        if (!reply.poll || !reply.poll->closed || poll->ended) co_return;
+        poll->ended = true;
+        save_poll(original, *poll);
+        json end = render_poll_end(reply, original);
+        co_await send(room, "m.poll.end", std::move(end));
+        co_return;
+    }
     json content = render_edit(reply, original);
     co_await send(room, "m.room.message", std::move(content));
     remember_options(original, reply);

@@ -82,6 +82,16 @@ private:
     Task<void> deliver(ChatEvent event);
     Task<std::string> send(std::string room_id, std::string type, nlohmann::json content);
     std::optional<ChatEvent> button_press(const Reaction& reaction) const;
+    // The votes a poll answer stands for: the latest answer per person, compared with their last.
+    std::vector<ChatEvent> poll_presses(const PollResponse& response);
+    struct NativePoll {
+        std::vector<Button> votes;  // answer a<N> presses votes[N-1]
+        bool multi = false;
+        bool ended = false;
+    };
+    // A poll this bot started, from memory or the store (polls outlive restarts).
+    NativePoll* native_poll(const std::string& event_id);
+    void save_poll(const std::string& event_id, const NativePoll& poll);
     void remember_options(const std::string& event_id, const Reply& reply);
     void read_direct(const nlohmann::json& direct);
     bool may_invite(const std::string& inviter) const;
@@ -107,6 +117,12 @@ private:
     // the oldest are forgotten first (their commands still work when typed).
     std::map<std::string, std::vector<Button>> options_by_event_;
     std::deque<std::string> options_order_;
+    std::map<std::string, NativePoll> polls_;  // by m.poll.start event id
+    struct LastAnswer {
+        long long time = 0;
+        std::vector<std::size_t> chosen;
+    };
+    std::map<std::string, LastAnswer> last_answers_;  // poll event id + '\n' + user id
     struct CachedProfile {
         Profile profile;
         std::chrono::steady_clock::time_point expires;

@@ -183,6 +183,51 @@ nlohmann::json render_message(const Reply& reply, const std::string& in_reply_to
     return content;
 }
 
+nlohmann::json render_poll_start(const Reply& reply) {
+    const Poll& poll = *reply.poll;
+    nlohmann::json answers = nlohmann::json::array();
+    std::string fallback = poll.question;
+    std::size_t number = 0;
+    for (const auto& option : poll.options) {
+        if (!option.vote) continue;
+        ++number;
+        answers.push_back({{"m.id", "a" + std::to_string(number)}, {"m.text", {{{"body", option.label}}}}});
+        fallback += "\n" + std::to_string(number) + ". " + option.label;
+    }
+    if (!poll.note.empty()) fallback += "\n" + poll.note;
+    if (poll.anonymous)
+        fallback += "\nAnswers to a Matrix poll are visible in the room; to answer anonymously, send the bot the vote "
+                    "command in a direct message.";
+    for (const auto& button : reply.buttons)
+        if (button.action_id == run_command_action) fallback += "\n" + button.label + ": " + button.value;
+    return {{"m.poll",
+             {{"kind", "m.disclosed"},
+              {"max_selections", poll.multi ? static_cast<int>(number) : 1},
+              {"question", {{"m.text", {{{"body", poll.question}}}}}},
+              {"answers", answers}}},
+            {"m.text", {{{"body", bounded(fallback, max_body)}}}}};
+}
+
+std::optional<std::size_t> poll_answer_number(std::string_view answer_id) {
+    if (answer_id.size() < 2 || answer_id.size() > 4 || answer_id[0] != 'a') return std::nullopt;
+    std::size_t number = 0;
+    for (const char c : answer_id.substr(1)) {
+        if (c < '0' || c > '9') return std::nullopt;
+        number = number * 10 + static_cast<std::size_t>(c - '0');
+    }
+    return number == 0 ? std::nullopt : std::optional<std::size_t>(number);
+}
+
+nlohmann::json render_poll_end(const Reply& reply, const std::string& start) {
+    std::string results = "The poll has closed.";
+    if (reply.poll) {
+        std::vector<std::string> counts;
+        for (const auto& option : reply.poll->options) counts.push_back(option.label + ": " + std::to_string(option.votes));
+        results += " " + text::join(counts, ", ");
+    }
+    return {{"m.relates_to", {{"rel_type", "m.reference"}, {"event_id", start}}}, {"m.text", {{{"body", bounded(results, max_body)}}}}};
+}
+
 nlohmann::json render_edit(const Reply& reply, const std::string& original) {
     const nlohmann::json fresh = notice(reply);
     nlohmann::json content = fresh;

@@ -36,6 +36,14 @@ std::vector<Button> options_of(const Reply& reply);
 nlohmann::json render_message(const Reply& reply, const std::string& in_reply_to = "",
                               const std::string& thread_root = "");
 
+// A native poll (stable m.poll.start, with a text fallback) for a reply whose poll is open:
+// answer "a<N>" is the reply's N-th numbered option (its N-th vote button).
+nlohmann::json render_poll_start(const Reply& reply);
+// The answer id's option number (1-based), or nullopt.
+std::optional<std::size_t> poll_answer_number(std::string_view answer_id);
+// m.poll.end for the poll started by `start`, carrying the results as text.
+nlohmann::json render_poll_end(const Reply& reply, const std::string& start);
+
 // An edit of `original` (always the first event, never a previous edit) to show `reply`.
 nlohmann::json render_edit(const Reply& reply, const std::string& original);
 

@@ -118,6 +118,23 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
         batch.reactions.push_back({event_id, room_id, {sender, ""}, string_field(relation, "event_id"), string_field(relation, "key")});
         return;
     }
+    if (type == "m.poll.response" || type == "org.matrix.msc3381.poll.response") {
+        const json& relation = member(content, "m.relates_to");
+        const json& stable = member(content, "m.selections");
+        const json& unstable = member(member(content, "org.matrix.msc3381.poll.response"), "answers");
+        const json& chosen = stable.is_array() ? stable : unstable;
+        if (string_field(relation, "event_id").empty() || !chosen.is_array()) {
+            ++batch.skipped;
+            return;
+        }
+        PollResponse response{event_id, room_id, {sender, ""}, string_field(relation, "event_id"), {}, 0};
+        for (const auto& answer : chosen)
+            if (answer.is_string()) response.answers.push_back(answer.get<std::string>());
+        const json& ts = member(event, "origin_server_ts");
+        response.time = ts.is_number_integer() ? ts.get<long long>() : 0;
+        batch.poll_responses.push_back(std::move(response));
+        return;
+    }
     if (type != "m.room.message" || string_field(content, "msgtype") != "m.text" ||
         string_field(member(content, "m.relates_to"), "rel_type") == "m.replace") {
         ++batch.skipped;  // notices (other bots), emotes, media, edits of earlier messages
@@ -166,7 +183,9 @@ Result<SyncBatch> read_sync(const json& body, const Identity& bot) {
         for (const auto& [room_id, room] : joined.items()) {
             for (const auto& event : events_of(member(room, "state")))
                 if (string_field(event, "type") == "m.room.encryption") batch.encrypted_rooms.push_back(room_id);
-            for (const auto& event : events_of(member(room, "timeline"))) read_timeline_event(event, room_id, bot, batch);
+            const json& timeline = member(room, "timeline");
+            if (member(timeline, "limited").is_boolean() && timeline["limited"].get<bool>()) batch.gaps.push_back(room_id);
+            for (const auto& event : events_of(timeline)) read_timeline_event(event, room_id, bot, batch);
         }
     }
     const json& invited = member(rooms, "invite");

@@ -29,6 +29,16 @@ struct Reaction {
     std::string key;     // "1️⃣"
 };
 
+// An answer to a poll, stable (m.poll.response) or unstable (org.matrix.msc3381.poll.response).
+struct PollResponse {
+    std::string event_id;
+    std::string room_id;
+    User sender;
+    std::string poll;                  // the m.poll.start event answered
+    std::vector<std::string> answers;  // answer ids; empty: the answer was taken back
+    long long time = 0;                // origin_server_ts: the latest answer per person wins
+};
+
 struct Invite {
     std::string room_id;
     std::string inviter;
@@ -38,7 +48,9 @@ struct SyncBatch {
     std::string next_batch;
     std::vector<ChatEvent> events;     // commands and joins, in timeline order per room
     std::vector<Reaction> reactions;
+    std::vector<PollResponse> poll_responses;
     std::vector<Invite> invites;
+    std::vector<std::string> gaps;               // rooms whose timeline was limited: events were skipped
     std::vector<std::string> unreadable_rooms;   // someone sent an encrypted message there
     std::vector<std::string> encrypted_rooms;    // m.room.encryption seen in their state
     std::vector<std::string> left_rooms;         // the bot is no longer in them
