@@ -71,6 +71,8 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     CommandSpec onboard =
         free_form_builtin("onboard", "Start someone's onboarding by hand (admins; anyone for themselves)", "@user [track]");
     CommandSpec tips = free_form_builtin("tips", "A tip about the platform, a new one each time", "");
+    CommandSpec leave = free_form_builtin("leave", "Make the bot leave this conversation, or the one named (admins)",
+                                          "[<conversation id>]");
     CommandSpec status = free_form_builtin("status", "The platform status board; one service's history (admins: announce)",
                                            "[<service>] | announce \"<text>\" | clear");
     return {
@@ -92,6 +94,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         onboard,
         tips,
         status,
+        leave,
     };
 }
 

@@ -685,7 +685,7 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   "  commands: 8 (docs, kudos, remind-oncall, new-service, platform-health, "
                                   "deploy-production, deploy, service-exists) "
                                   "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
-                                  "deny, audit, poll, feedback, survey, onboarding, onboard, tips, status)\n"
+                                  "deny, audit, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
                                   "  groups:   deployers (2), platform-team (1), sre (2)\n"
                                   "  users:    4\n"
                                   "  surveys:  dx-quarterly\n"
@@ -709,7 +709,7 @@ TEST_CASE("summary of a config with nothing in it", "[config]") {
                                   "  adapter:  console (prefix !ops)\n"
                                   "  store:    :memory:\n"
                                   "  commands: 0 + built-ins (help, whoami, history, version, jobs, job, cancel, "
-                                  "confirm, approve, deny, audit, poll, feedback, survey, onboarding, onboard, tips, status)\n"
+                                  "confirm, approve, deny, audit, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
                                   "  groups:   none\n"
                                   "  users:    0\n");
 }

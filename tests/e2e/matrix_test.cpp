@@ -414,3 +414,24 @@ TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count,
     CHECK(count_sent(matrix, [](const MatrixEvent& e) { return e.type == "m.poll.end"; }) == 1);
     bot->stop();
 }
+
+TEST_CASE("Matrix: an admin's leave makes the bot say goodbye and leave the room; others may not", "[e2e][matrix]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice, "@bob:example.org"});
+    TempDir dir;
+    const auto config = dir.write("admins.yaml", "bot: {prefix: '!platform', adapter: matrix, admins: admins}\n"
+                                                 "store: {path: bot.db}\n"
+                                                 "groups: {admins: ['@alice:example.org']}\n"
+                                                 "matrix: {homeserver: '" + matrix.base_url() + "', sync_timeout: 5s}\n");
+    RunningPlatbot bot({"--config", config}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    const auto refused = matrix.send_text(ops, "@bob:example.org", "!platform leave");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == refused && says(e, "Only admins"); }, wait_limit));
+    matrix.send_text(ops, alice, "!platform leave");
+    REQUIRE(matrix.wait_for_calls("/leave", 1, wait_limit));
+    CHECK(count_sent(matrix, [](const MatrixEvent& e) { return says(e, "Leaving, as alice asked"); }) == 1);
+    std::this_thread::sleep_for(200ms);
+    const auto rooms = matrix.joined_rooms();
+    CHECK(std::count(rooms.begin(), rooms.end(), ops) == 0);
+    CHECK(bot.stop().exit_code == 0);
+}

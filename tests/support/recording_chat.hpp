@@ -64,6 +64,12 @@ public:
         co_return chat::Profile{{user_id, ""}, zone == time_zones.end() ? std::string() : zone->second};
     }
 
+    chat::Task<void> leave(std::string conversation) override {
+        left.push_back(std::move(conversation));
+        co_return;
+    }
+    std::vector<std::string> left;  // conversations the bot left, in order
+
     chat::Task<std::vector<chat::User>> members(std::string conversation) override {
         const auto found = channel_members.find(conversation);
         if (found == channel_members.end()) throw std::runtime_error("channel_not_found: " + conversation);

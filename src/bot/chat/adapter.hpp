@@ -61,7 +61,15 @@ public:
     virtual Task<std::vector<User>> members(std::string conversation) = 0;
 };
 
-class ChatAdapter : public Outbox, public People {
+// The conversations the bot is in.
+class Conversations {
+public:
+    virtual ~Conversations() = default;
+    // The bot leaves the conversation (an admin asked). Throws when the platform refuses.
+    virtual Task<void> leave(std::string conversation) = 0;
+};
+
+class ChatAdapter : public Outbox, public People, public Conversations {
 public:
     virtual std::string name() const = 0;
     // Delivers events to the sink until the platform connection ends or stop() is called.

@@ -97,6 +97,11 @@ struct Reply {
     bool ephemeral = false;  // only the requester sees it, where the platform can do that
 };
 
+// A reply with nothing to show: a command that answered in its own way (or left) says nothing more.
+inline bool is_empty(const Reply& reply) {
+    return reply.text.empty() && reply.fields.empty() && reply.buttons.empty() && !reply.poll;
+}
+
 // An answer everyone in the conversation sees.
 inline Reply say(std::string text) {
     Reply reply;

@@ -92,7 +92,7 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
             // Named, not a temporary: g++ 12 mishandles temporaries inside co_await expressions.
             const commands::CommandRequest request{event.user, event.origin, event.text, event.correlation_id};
             auto reply = co_await engine_.handle(request);
-            if (reply) co_await adapter_.post(event.origin, *reply);
+            if (reply && !chat::is_empty(*reply)) co_await adapter_.post(event.origin, *reply);
             break;
         }
         case chat::EventKind::button: {
@@ -112,7 +112,7 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
             const std::string line = answer.empty() ? event.value : event.value + " " + commands::quote(answer);
             const commands::CommandRequest request{event.user, event.origin, line, event.correlation_id};
             auto reply = co_await engine_.handle(request);
-            if (reply) co_await adapter_.post(event.origin, *reply);
+            if (reply && !chat::is_empty(*reply)) co_await adapter_.post(event.origin, *reply);
             break;
         }
         case chat::EventKind::member_joined: {

@@ -34,6 +34,7 @@
 #include "commands/actions/command_check.hpp"
 #include "commands/engine.hpp"
 #include "commands/jobs/job_service.hpp"
+#include "commands/leave_command.hpp"
 #include "feedback/feedback_service.hpp"
 #include "onboarding/onboarding_service.hpp"
 #include "polls/poll_service.hpp"
@@ -187,6 +188,8 @@ int run(const config::Config& config, const RunOptions& options) {
     status::StatusService board(io.get_executor(), adapter, **store, clock, http, processes, process_env, engine.directory(),
                                 config.status, {config.prefix, config.admin_group, adapter.name()});
     engine.serve("status", board);
+    commands::LeaveCommand leave(adapter, adapter, engine.directory(), config.admin_group, config.prefix);
+    engine.serve("leave", leave);
     Inbox inbox(io.get_executor(), **store);
     Bot bot(engine, adapter, inbox);
     bot.use_onboarding(onboarding);

@@ -354,6 +354,11 @@ Task<Profile> ConsoleAdapter::profile(std::string user_id) {
     co_return Profile{user_named(user_id), zone == options_.time_zones.end() ? std::string() : zone->second};
 }
 
+Task<void> ConsoleAdapter::leave(std::string conversation) {
+    print("* platbot left #" + conversation);
+    co_return;
+}
+
 Task<std::vector<User>> ConsoleAdapter::members(std::string conversation) {
     (void)conversation;
     co_return options_.known_users;

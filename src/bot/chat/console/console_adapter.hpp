@@ -43,6 +43,8 @@ public:
     Task<Profile> profile(std::string user_id) override;
     // The console has no channel lists: every person in the config's users is in every channel.
     Task<std::vector<User>> members(std::string conversation) override;
+    // Says so on the terminal: there is nothing to leave.
+    Task<void> leave(std::string conversation) override;
 
     struct Input;       // shared with the stdin reader thread
     struct ReaderGate;  // closed when the adapter goes, so the thread stops posting

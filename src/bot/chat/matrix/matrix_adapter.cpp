@@ -447,6 +447,17 @@ Task<Profile> MatrixAdapter::profile(std::string user_id) {
     co_return found;
 }
 
+Task<void> MatrixAdapter::leave(std::string conversation) {
+    const auto left = co_await client_.call("POST", std::string(client_path) + "/rooms/" + Client::segment(conversation) + "/leave",
+                                            json::object(), stopping_);
+    if (!left.ok)
+        throw std::runtime_error("cannot leave " + conversation + " (" + left.errcode + (left.error.empty() ? "" : ": " + left.error) + ")");
+    direct_rooms_.erase(std::find_if(direct_rooms_.begin(), direct_rooms_.end(),
+                                     [&](const auto& entry) { return entry.second == conversation; }),
+                        direct_rooms_.end());
+    spdlog::info("matrix: left {}", conversation);
+}
+
 Task<std::vector<User>> MatrixAdapter::members(std::string conversation) {
     const auto listed = co_await client_.call("GET", std::string(client_path) + "/rooms/" + Client::segment(conversation) + "/joined_members",
                                               nullptr, stopping_);

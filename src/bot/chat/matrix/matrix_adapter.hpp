@@ -69,6 +69,8 @@ public:
     // The display name; Matrix has no time zone to give.
     Task<Profile> profile(std::string user_id) override;
     Task<std::vector<User>> members(std::string conversation) override;
+    // POST /rooms/{id}/leave.
+    Task<void> leave(std::string conversation) override;
 
     const Identity& identity() const { return identity_; }
 

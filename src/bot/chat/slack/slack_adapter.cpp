@@ -433,6 +433,13 @@ Task<Origin> SlackAdapter::direct(std::string user_id) {
     co_return Origin{name(), dm, "", "", user_id};
 }
 
+Task<void> SlackAdapter::leave(std::string conversation) {
+    const json args{{"channel", conversation}};
+    const ApiResult left = co_await api_.call("conversations.leave", args);
+    if (!left.ok) throw std::runtime_error("cannot leave " + conversation + " (conversations.leave: " + left.error + ")");
+    spdlog::info("slack: left {}", conversation);
+}
+
 Task<std::vector<User>> SlackAdapter::members(std::string conversation) {
     const json args{{"channel", conversation}};
     const ApiResult listed = co_await api_.call_all_pages("conversations.members", args, "members");

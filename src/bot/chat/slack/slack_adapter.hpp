@@ -77,6 +77,8 @@ public:
     Task<Origin> direct(std::string user_id) override;
     // conversations.members, every page; names are filled in later, from profiles.
     Task<std::vector<User>> members(std::string conversation) override;
+    // conversations.leave.
+    Task<void> leave(std::string conversation) override;
 
 private:
     enum class Ended { dropped, replaced, stopping };
