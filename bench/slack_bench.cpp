@@ -28,6 +28,7 @@
 
 #include <boost/process.hpp>
 
+#include "bench_support.hpp"
 #include "support/fake_slack.hpp"
 #include "support/temp_dir.hpp"
 
@@ -38,6 +39,7 @@ using platbot::testing::FakeSlack;
 using platbot::testing::SlackCall;
 using platbot::testing::TempDir;
 using namespace std::chrono_literals;
+using namespace platbot::bench;
 
 namespace {
 
@@ -70,70 +72,7 @@ Options parse(int argc, char** argv) {
     return o;
 }
 
-// A field of /proc/<pid>/status in KiB: VmRSS, RssAnon (private memory), RssFile (pages of
-// the binary and shared libraries).
-long status_kib(int pid, const std::string& field = "VmRSS") {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    for (std::string line; std::getline(status, line);)
-        if (line.rfind(field + ":", 0) == 0) return std::strtol(line.c_str() + field.size() + 1, nullptr, 10);
-    return 0;
-}
 long rss_kib(int pid) { return status_kib(pid); }
-
-// Resident KiB per mapped file (or [heap], [stack], anonymous), largest first.
-void print_rss_by_mapping(int pid) {
-    std::ifstream smaps("/proc/" + std::to_string(pid) + "/smaps");
-    std::map<std::string, long> by_name;
-    std::string name;
-    for (std::string line; std::getline(smaps, line);) {
-        if (line.empty()) continue;
-        if (std::isxdigit(static_cast<unsigned char>(line[0])) && line.find('-') < line.find(' ')) {
-            std::istringstream fields(line);
-            std::string range, perms, offset, device, inode;
-            fields >> range >> perms >> offset >> device >> inode;
-            std::getline(fields >> std::ws, name);
-            if (name.empty()) name = "(anonymous)";
-        } else if (line.rfind("Rss:", 0) == 0) {
-            by_name[name] += std::strtol(line.c_str() + 4, nullptr, 10);
-        }
-    }
-    std::vector<std::pair<long, std::string>> sorted;
-    for (const auto& [n, kib] : by_name) sorted.emplace_back(kib, n);
-    std::sort(sorted.rbegin(), sorted.rend());
-    for (const auto& [kib, n] : sorted)
-        if (kib >= 64) std::printf("               %6ld KiB  %s\n", kib, n.c_str());
-}
-
-// CPU time (user + system) the process has used so far, from /proc/<pid>/stat.
-double cpu_seconds(int pid) {
-    std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-    std::string content((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-    const auto close = content.rfind(')');
-    if (close == std::string::npos) return 0;
-    std::istringstream fields(content.substr(close + 2));
-    std::string skip;
-    for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
-    double user = 0, system = 0;
-    fields >> user >> system;
-    return (user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// Arrival times of answers, by command number; written on the fake's thread.
-struct Answers {
-    explicit Answers(std::size_t n) : at(n) {}
-    std::vector<std::atomic<std::int64_t>> at;  // ns since the clock's epoch; 0 = not yet
-    std::atomic<std::size_t> count{0};
-    std::atomic<std::size_t> unknown{0};
-};
-
-std::int64_t now_ns() { return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count(); }
-
-double percentile(std::vector<double> values, double p) {
-    if (values.empty()) return 0;
-    std::sort(values.begin(), values.end());
-    const auto index = static_cast<std::size_t>(p / 100.0 * static_cast<double>(values.size() - 1) + 0.5);
-    return values[std::min(index, values.size() - 1)];
-}
 
 }  // namespace
 
@@ -148,13 +87,7 @@ int main(int argc, char** argv) {
     FakeSlack slack;
     slack.respond("chat.postMessage", [&](const SlackCall& call) {
         const std::string text = call.args.value("text", "");
-        const std::size_t n = text.size() > 1 ? std::strtoull(text.c_str() + 1, nullptr, 10) : total;
-        if (text.size() > 1 && text[0] == 'n' && n < total && answers.at[n].load() == 0) {
-            answers.at[n] = now_ns();
-            ++answers.count;
-        } else {
-            ++answers.unknown;
-        }
+        answers.arrived(text.size() > 1 && text[0] == 'n' ? std::strtoull(text.c_str() + 1, nullptr, 10) : total);
         return json{{"ok", true}, {"channel", call.args.value("channel", "")}, {"ts", "1.000100"}};
     });
 

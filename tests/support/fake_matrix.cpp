@@ -241,6 +241,7 @@ struct FakeMatrix::Impl {
     std::map<std::string, json> filters;
     std::size_t filter_counter = 0;
     std::map<std::string, std::string> txns;  // token + '\n' + decoded path → event id
+    std::function<void(const MatrixEvent&)> sent_observer;
 
     // --- faults ---
     struct Fault {
@@ -874,8 +875,10 @@ struct FakeMatrix::Impl {
         stored.event.transaction_id = txn;
         stored.by_api = true;
         stored.token = token;
-        const std::string id = stream[append(std::move(stored))].event.event_id;
+        const std::size_t index = append(std::move(stored));
+        const std::string id = stream[index].event.event_id;
         txns[key] = id;
+        if (sent_observer) sent_observer(stream[index].event);
         return json_answer(200, json{{"event_id", id}});
     }
 
@@ -1257,6 +1260,11 @@ nlohmann::json FakeMatrix::account_data(const std::string& type) const {
 void FakeMatrix::set_account_data(const std::string& type, const nlohmann::json& content) {
     std::lock_guard lock(impl_->mutex);
     impl_->set_account(type, content);
+}
+
+void FakeMatrix::on_sent(std::function<void(const MatrixEvent&)> observer) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->sent_observer = std::move(observer);
 }
 
 std::vector<std::string> FakeMatrix::sync_sinces() const {

@@ -196,6 +196,9 @@ public:
     // off by restart(), or answered 429) is in the list. A non-empty entry means the bot has
     // finished its initial sync and is syncing incrementally.
     std::vector<std::string> sync_sinces() const;
+    // Called for each event the bot sends, as it enters the stream, on the fake's thread with
+    // its lock held: it must not call the fake (benchmarks note arrival times here).
+    void on_sent(std::function<void(const MatrixEvent&)> observer);
 
     // --- extras beyond the first interface ---
     // Sets the bot's account data as a PUT would (m.direct before the bot starts, say).

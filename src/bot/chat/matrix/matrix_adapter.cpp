@@ -177,21 +177,39 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
         if (auto press = button_press(reaction)) offered.push_back(std::move(*press));
     for (const auto& response : batch.poll_responses)
         for (auto& press : poll_presses(response)) offered.push_back(std::move(press));
-    std::vector<ChatEvent> fresh;
-    for (const auto& event : offered) {
-        const Admission admission = co_await sink_->admit(event);
-        if (admission == Admission::unrecorded) {
-            spdlog::warn("[{}] matrix: could not record event {}; the batch is synced again", event.correlation_id, event.id);
-            co_return false;
-        }
-        if (admission == Admission::first) fresh.push_back(event);
+    // All of the batch is admitted at once, so the inbox writes it in a few shared commits.
+    const auto admissions = co_await admit_all(offered);
+    for (std::size_t i = 0; i < offered.size(); ++i) {
+        if (admissions[i] != Admission::unrecorded) continue;
+        spdlog::warn("[{}] matrix: could not record event {}; the batch is synced again", offered[i].correlation_id, offered[i].id);
+        co_return false;
     }
-    for (auto& event : fresh) {
+    for (std::size_t i = 0; i < offered.size(); ++i) {
+        if (admissions[i] != Admission::first) continue;
         ++handlers_;
-        asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
+        asio::co_spawn(executor_, deliver(std::move(offered[i])), asio::detached);
     }
     for (const auto& room : batch.unreadable_rooms) co_await tell_unreadable(room);
     co_return true;
+}
+
+Task<std::vector<Admission>> MatrixAdapter::admit_all(const std::vector<ChatEvent>& events) {
+    struct Progress {
+        explicit Progress(const asio::any_io_executor& executor, std::size_t n) : done(executor), results(n, Admission::unrecorded), left(n) {}
+        net::OneShot done;
+        std::vector<Admission> results;
+        std::size_t left;
+    };
+    auto progress = std::make_shared<Progress>(executor_, events.size());
+    if (events.empty()) co_return progress->results;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        asio::co_spawn(executor_, sink_->admit(events[i]), [progress, i](std::exception_ptr failure, Admission admission) {
+            progress->results[i] = failure ? Admission::unrecorded : admission;
+            if (--progress->left == 0) progress->done.fire();
+        });
+    }
+    co_await progress->done.wait();
+    co_return progress->results;
 }
 
 Task<void> MatrixAdapter::deliver(ChatEvent event) {
@@ -337,6 +355,27 @@ void MatrixAdapter::read_direct(const json& direct) {
 }
 
 Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, json content) {
+    auto& slot = lanes_[room_id];
+    if (!slot) slot = std::make_shared<Lane>();
+    const std::shared_ptr<Lane> lane = slot;
+    if (lane->busy) {
+        auto turn = std::make_shared<net::OneShot>(executor_);
+        lane->waiting.push_back(turn);
+        co_await turn->wait();  // the lane is handed over busy
+    }
+    lane->busy = true;
+    struct Release {
+        std::shared_ptr<Lane> lane;
+        ~Release() {
+            if (lane->waiting.empty()) {
+                lane->busy = false;
+                return;
+            }
+            auto next = lane->waiting.front();
+            lane->waiting.pop_front();
+            next->fire();
+        }
+    } release{lane};
     const std::string path = std::string(client_path) + "/rooms/" + Client::segment(room_id) + "/send/" + Client::segment(type) + "/" +
                              Client::segment(client_.new_transaction_id());
     const CancelToken never;  // a reply in flight at shutdown still goes out
@@ -439,11 +478,23 @@ Task<Origin> MatrixAdapter::direct(std::string user_id) {
 
 Task<Profile> MatrixAdapter::profile(std::string user_id) {
     const auto now = std::chrono::steady_clock::now();
-    if (auto it = profiles_.find(user_id); it != profiles_.end() && it->second.expires > now) co_return it->second.profile;
+    if (auto it = profiles_.find(user_id); it != profiles_.end()) {
+        if (auto loading = it->second.loading) {
+            co_await loading->wait();
+            const auto done = profiles_.find(user_id);
+            co_return done == profiles_.end() ? Profile{{user_id, ""}, ""} : done->second.profile;
+        }
+        if (it->second.expires > now) co_return it->second.profile;
+    }
+    auto loading = std::make_shared<net::OneShot>(executor_);
+    profiles_[user_id].loading = loading;
     const auto asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(user_id) + "/displayname",
                                              nullptr, stopping_);
     Profile found{{user_id, asked.ok ? string_field(asked.body, "displayname") : ""}, ""};
-    if (asked.ok || asked.errcode == "M_NOT_FOUND") profiles_[user_id] = {found, now + options_.profile_ttl};
+    // A failure is not remembered (the next event asks again), but its waiters go on with the id.
+    if (asked.ok || asked.errcode == "M_NOT_FOUND") profiles_[user_id] = {found, now + options_.profile_ttl, nullptr};
+    else profiles_[user_id] = {found, now, nullptr};
+    loading->fire();
     co_return found;
 }
 

@@ -81,6 +81,8 @@ private:
     Task<bool> take(const SyncBatch& batch, bool initial);
     Task<void> join_invite(Invite invite);
     Task<void> tell_unreadable(std::string room_id);
+    // Has the sink record every event; the results in the same order.
+    Task<std::vector<Admission>> admit_all(const std::vector<ChatEvent>& events);
     Task<void> deliver(ChatEvent event);
     Task<std::string> send(std::string room_id, std::string type, nlohmann::json content);
     std::optional<ChatEvent> button_press(const Reaction& reaction) const;
@@ -120,6 +122,14 @@ private:
     std::map<std::string, std::vector<Button>> options_by_event_;
     std::deque<std::string> options_order_;
     std::map<std::string, NativePoll> polls_;  // by m.poll.start event id
+    // Sends to one room go out one at a time, in order (a status edit never overtakes its
+    // post), which also bounds how many requests are in flight. Shared with the guards of
+    // suspended sends, which may be destroyed after the adapter (with the loop).
+    struct Lane {
+        bool busy = false;
+        std::deque<std::shared_ptr<net::OneShot>> waiting;
+    };
+    std::map<std::string, std::shared_ptr<Lane>> lanes_;
     struct LastAnswer {
         long long time = 0;
         std::vector<std::size_t> chosen;
@@ -128,6 +138,8 @@ private:
     struct CachedProfile {
         Profile profile;
         std::chrono::steady_clock::time_point expires;
+        // Set while the homeserver is being asked: others wait for that answer instead of asking too.
+        std::shared_ptr<net::OneShot> loading;
     };
     std::map<std::string, CachedProfile> profiles_;
 };
