@@ -418,6 +418,7 @@ TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count,
 TEST_CASE("Matrix: an admin's leave makes the bot say goodbye and leave the room; others may not", "[e2e][matrix]") {
     FakeMatrix matrix;
     matrix.add_room(ops, {alice, "@bob:example.org"});
+    matrix.add_user(alice, "alice");
     TempDir dir;
     const auto config = dir.write("admins.yaml", "bot: {prefix: '!platform', adapter: matrix, admins: admins}\n"
                                                  "store: {path: bot.db}\n"

@@ -137,3 +137,10 @@ TEST_CASE("matrix render: an open poll is a stable m.poll.start with a text fall
     CHECK(end["m.relates_to"]["event_id"] == "$poll1");
     CHECK(end["m.text"][0]["body"] == "The poll has closed. Pizza: 0, Soup: 2");
 }
+
+TEST_CASE("matrix render: an option that asks for text shows the command to type with the answer", "[matrix][render]") {
+    Reply reply = say("One wish?");
+    reply.buttons = {run_button("Answer", "!platform survey answer dx wish", ButtonStyle::normal, "One wish?")};
+    const std::string body = render_message(reply)["body"];
+    CHECK_THAT(body, Contains("or send: !platform survey answer dx wish <your answer>"));
+}

@@ -265,6 +265,11 @@ std::optional<ChatEvent> MatrixAdapter::button_press(const Reaction& reaction) c
     const auto number = keycap_number(reaction.key);
     if (options == options_by_event_.end() || !number || *number > options->second.size()) return std::nullopt;
     const Button& button = options->second[*number - 1];
+    if (!button.prompt.empty()) {
+        // A reaction carries no text; the message shows the command to type with the answer.
+        spdlog::debug("matrix: reaction {} on an option that needs text ignored", reaction.event_id);
+        return std::nullopt;
+    }
     ChatEvent press;
     press.kind = EventKind::button;
     press.id = "matrix:" + reaction.event_id;

@@ -59,7 +59,9 @@ void add_options(const Reply& reply, std::string& plain, std::string& html) {
         const Button& button = options[i];
         plain_parts.push_back(keycap(i + 1) + " " + button.label);
         html_parts.push_back(keycap(i + 1) + " " + escape_html(button.label));
-        if (button.action_id == run_command_action && button.prompt.empty()) commands.push_back(button.value);
+        // A button that asks for text first is answered by typing: the command, then the answer.
+        if (button.action_id == run_command_action)
+            commands.push_back(button.prompt.empty() ? button.value : button.value + " <your answer>");
     }
     if (!plain_parts.empty()) {
         plain += "\n" + text::join(plain_parts, " · ");
