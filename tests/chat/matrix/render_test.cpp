@@ -94,9 +94,10 @@ TEST_CASE("matrix render: a thread reply falls back to a reply for older clients
     CHECK(content["m.relates_to"]["m.in_reply_to"]["event_id"] == "$cmd");
 }
 
-TEST_CASE("matrix render: a very long reply is cut to fit one event, with a note", "[matrix][render]") {
+TEST_CASE("matrix render: a very long reply, or an edit to one, is cut to fit one event, with a note", "[matrix][render]") {
     const auto content = render_message(say(std::string(100'000, 'x')));
     CHECK(content.dump().size() < 65'536);
+    CHECK(render_edit(say(std::string(100'000, 'x')), "$status").dump().size() < 65'536);
     CHECK_THAT(content["body"].get<std::string>(), Contains("shortened"));
 }
 

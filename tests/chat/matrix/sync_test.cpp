@@ -164,3 +164,20 @@ TEST_CASE("matrix sync: a limited timeline is reported as a gap", "[matrix][sync
     REQUIRE(batch);
     CHECK(batch->gaps == std::vector<std::string>{"!ops:example.org"});
 }
+
+TEST_CASE("matrix sync: in a room the bot joined in this batch, what came before its join is left out", "[matrix][sync]") {
+    const json events = json::array({
+        {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", "$old"}, {"content", {{"msgtype", "m.text"}, {"body", "!platform echo old"}}}},
+        {{"type", "m.room.member"}, {"sender", "@platbot:example.org"}, {"state_key", "@platbot:example.org"}, {"event_id", "$me"},
+         {"content", {{"membership", "join"}}}},
+        {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", "$new"}, {"content", {{"msgtype", "m.text"}, {"body", "!platform echo new"}}},
+         {"origin_server_ts", 1764000000000}},
+    });
+    json body{{"next_batch", "s1"}, {"rooms", {{"join", {{"!team:example.org", {{"timeline", {{"events", events}}}}}}}}}};
+    const auto batch = read_sync(body, bot);
+    REQUIRE(batch);
+    REQUIRE(batch->events.size() == 1);
+    CHECK(batch->events[0].text == "!platform echo new");
+    REQUIRE(batch->event_times.size() == 1);
+    CHECK(batch->event_times[0] == 1764000000000);
+}

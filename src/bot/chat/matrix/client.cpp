@@ -151,7 +151,10 @@ boost::asio::awaitable<ClientResult> Client::login(CancelToken cancel) {
     ClientResult result;
     for (int waits = 0; waits < 100; ++waits) {
         retry_after = std::chrono::milliseconds(-1);
-        result = co_await once("POST", "/_matrix/client/v3/login", body, cancel, {}, retry_after);
+        const std::string post = "POST";  // named: g++ 12 and temporaries in co_await expressions
+        const std::string path = "/_matrix/client/v3/login";
+        const std::chrono::milliseconds default_timeout{0};
+        result = co_await once(post, path, body, cancel, default_timeout, retry_after);
         if (retry_after.count() < 0 || retry_after > options_.max_retry_after) break;
         if (!co_await net::sleep_for(executor_, retry_after, cancel)) co_return result;
     }

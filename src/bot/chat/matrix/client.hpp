@@ -68,6 +68,8 @@ public:
 
     const std::string& access_token() const { return options_.access_token; }
     void set_access_token(std::string token) { options_.access_token = std::move(token); }
+    // The device an earlier login made: logging in again keeps it, rather than adding one.
+    void set_device_id(std::string device) { options_.device_id = std::move(device); }
     // Called with (access_token, device_id) after each successful login, to remember them.
     void on_login(std::function<void(const std::string&, const std::string&)> remember) { on_login_ = std::move(remember); }
 

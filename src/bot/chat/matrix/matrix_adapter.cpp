@@ -25,6 +25,9 @@ constexpr std::size_t most_remembered_options = 2000;
 // At stop, how long events being handled get to finish, in steps.
 constexpr int wind_down_steps = 50;
 constexpr std::chrono::milliseconds wind_down_step{100};
+// Events older than this when they reach the bot are not run: their moment has passed (the
+// same window the inbox gives what a crash left unfinished).
+constexpr std::chrono::minutes stale_after{10};
 // A held /sync may take this much longer than the timeout it asked for before it counts as lost.
 constexpr std::chrono::seconds sync_grace{15};
 
@@ -65,6 +68,7 @@ void MatrixAdapter::refuse_token(const ClientResult& result) const {
 
 Task<void> MatrixAdapter::sign_in() {
     if (client_.access_token().empty()) {
+        if (auto device = state_.state(state_key("device_id")); device && !device->empty()) client_.set_device_id(*device);
         if (auto stored = state_.state(state_key("access_token")); stored && !stored->empty()) {
             client_.set_access_token(*stored);
         } else if (client_.can_login()) {
@@ -109,6 +113,7 @@ Task<std::string> MatrixAdapter::make_filter() {
 
 Task<void> MatrixAdapter::run(EventSink& sink) {
     sink_ = &sink;
+    started_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     co_await sign_in();
     const std::string filter = co_await make_filter();
     std::string since = state_.state(state_key("since")).value_or("");
@@ -144,13 +149,20 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
         }
         if (!synced_) spdlog::info("matrix: syncing{}", initial ? " (first sync: earlier messages are not answered)" : "");
         synced_ = true;
-        if (!co_await take(*batch, initial)) {
+        bool taken = false;
+        try {
+            taken = co_await take(*batch, initial);
+            if (taken) state_.set_state(state_key("since"), batch->next_batch);
+        } catch (const std::exception& e) {  // the store failed: the same batch comes again
+            spdlog::error("matrix: could not take a sync batch: {}", e.what());
+            taken = false;
+        }
+        if (!taken) {
             ++failures;
             continue;
         }
         failures = 0;
         since = batch->next_batch;
-        state_.set_state(state_key("since"), since);
     }
     synced_ = false;
     const CancelToken never;  // named: g++ 12 mishandles temporaries inside co_await expressions
@@ -172,25 +184,54 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
                      room);
         metrics::count("platbot_events_total", {{"kind", "matrix_gap"}});
     }
-    std::vector<ChatEvent> offered = batch.events;
-    for (const auto& reaction : batch.reactions)
-        if (auto press = button_press(reaction)) offered.push_back(std::move(*press));
+    // What was said long before this run (a sync resumed after downtime) is not run now,
+    // as with the inbox's leftovers after a crash.
+    const long long oldest = started_ms_ - std::chrono::duration_cast<std::chrono::milliseconds>(stale_after).count();
+    std::size_t stale = 0;
+    std::vector<ChatEvent> offered;
+    for (std::size_t i = 0; i < batch.events.size(); ++i) {
+        if (i < batch.event_times.size() && batch.event_times[i] > 0 && batch.event_times[i] < oldest) ++stale;
+        else offered.push_back(batch.events[i]);
+    }
+    for (const auto& reaction : batch.reactions) {
+        if (reaction.time > 0 && reaction.time < oldest) ++stale;
+        else if (auto press = button_press(reaction)) offered.push_back(std::move(*press));
+    }
+    std::vector<std::pair<std::string, LastAnswer>> answers;
     for (const auto& response : batch.poll_responses)
-        for (auto& press : poll_presses(response)) offered.push_back(std::move(press));
+        for (auto& press : poll_presses(response, answers)) offered.push_back(std::move(press));
+    if (stale > 0) spdlog::info("matrix: {} event(s) older than {} min left unanswered", stale, stale_after.count());
     // All of the batch is admitted at once, so the inbox writes it in a few shared commits.
     const auto admissions = co_await admit_all(offered);
+    bool complete = true;
     for (std::size_t i = 0; i < offered.size(); ++i) {
-        if (admissions[i] != Admission::unrecorded) continue;
-        spdlog::warn("[{}] matrix: could not record event {}; the batch is synced again", offered[i].correlation_id, offered[i].id);
-        co_return false;
+        if (admissions[i] == Admission::unrecorded) {
+            spdlog::warn("[{}] matrix: could not record event {}; the batch is synced again", offered[i].correlation_id,
+                         offered[i].id);
+            complete = false;
+        }
     }
-    for (std::size_t i = 0; i < offered.size(); ++i) {
-        if (admissions[i] != Admission::first) continue;
-        ++handlers_;
-        asio::co_spawn(executor_, deliver(std::move(offered[i])), asio::detached);
+    // What was recorded is handled now, even when the batch comes again (then as duplicates).
+    for (std::size_t i = 0; i < offered.size(); ++i)
+        if (admissions[i] == Admission::first) spawn_delivery(std::move(offered[i]));
+    if (!complete) co_return false;
+    for (auto& [key, answer] : answers) {
+        state_.set_state(state_key("poll-answer:" + key), json{{"time", answer.time}, {"chosen", answer.chosen}}.dump());
+        last_answers_[key] = std::move(answer);
     }
     for (const auto& room : batch.unreadable_rooms) co_await tell_unreadable(room);
     co_return true;
+}
+
+// Spawning happens in plain functions: g++ 12 mishandles a coroutine call made as the
+// argument of another call inside a coroutine body.
+void MatrixAdapter::spawn_delivery(ChatEvent event) {
+    ++handlers_;
+    asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
+}
+
+void MatrixAdapter::spawn_admission(const ChatEvent& event, std::function<void(std::exception_ptr, Admission)> done) {
+    asio::co_spawn(executor_, sink_->admit(event), std::move(done));
 }
 
 Task<std::vector<Admission>> MatrixAdapter::admit_all(const std::vector<ChatEvent>& events) {
@@ -203,7 +244,7 @@ Task<std::vector<Admission>> MatrixAdapter::admit_all(const std::vector<ChatEven
     auto progress = std::make_shared<Progress>(executor_, events.size());
     if (events.empty()) co_return progress->results;
     for (std::size_t i = 0; i < events.size(); ++i) {
-        asio::co_spawn(executor_, sink_->admit(events[i]), [progress, i](std::exception_ptr failure, Admission admission) {
+        spawn_admission(events[i], [progress, i](std::exception_ptr failure, Admission admission) {
             progress->results[i] = failure ? Admission::unrecorded : admission;
             if (--progress->left == 0) progress->done.fire();
         });
@@ -246,7 +287,12 @@ Task<void> MatrixAdapter::join_invite(Invite invite) {
 
 Task<void> MatrixAdapter::tell_unreadable(std::string room_id) {
     const std::string key = state_key("told-encrypted:" + room_id);
-    if (state_.state(key)) co_return;
+    try {
+        if (state_.state(key)) co_return;
+    } catch (const std::exception& e) {
+        spdlog::warn("matrix: {}", e.what());
+        co_return;
+    }
     Reply notice;
     notice.text = "🔒 This room is end-to-end encrypted, and I cannot read encrypted messages, so I do not see commands "
                   "sent here. Talk to me in a room without encryption, or in a direct message without encryption.";
@@ -301,11 +347,29 @@ void MatrixAdapter::save_poll(const std::string& event_id, const NativePoll& pol
     state_.set_state(state_key("poll:" + event_id), json{{"votes", votes}, {"multi", poll.multi}, {"ended", poll.ended}}.dump());
 }
 
-std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response) {
+MatrixAdapter::LastAnswer MatrixAdapter::last_answer(const std::string& key) {
+    if (const auto it = last_answers_.find(key); it != last_answers_.end()) return it->second;
+    LastAnswer last;
+    const auto stored = state_.state(state_key("poll-answer:" + key));
+    const auto saved = stored ? json::parse(*stored, nullptr, false) : json();
+    if (saved.is_object() && saved.contains("chosen") && saved["chosen"].is_array()) {
+        last.time = saved.value("time", 0LL);
+        for (const auto& n : saved["chosen"])
+            if (n.is_number_unsigned()) last.chosen.push_back(n.get<std::size_t>());
+    }
+    return last;
+}
+
+std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
+                                                   std::vector<std::pair<std::string, LastAnswer>>& answers) {
     std::vector<ChatEvent> presses;
     NativePoll* poll = native_poll(response.poll);
     if (!poll || poll->ended) return presses;  // not ours, or answered after the end
-    LastAnswer& last = last_answers_[response.poll + "\n" + response.sender.id];
+    const std::string key = response.poll + "\n" + response.sender.id;
+    // The newest answer so far: one earlier in this batch, else the one remembered.
+    LastAnswer last = last_answer(key);
+    for (const auto& [pending, answer] : answers)
+        if (pending == key) last = answer;
     if (response.time < last.time) return presses;  // an older answer arriving late: the latest wins
     std::vector<std::size_t> chosen;
     for (const auto& answer : response.answers) {
@@ -324,7 +388,7 @@ std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response)
         for (const auto n : last.chosen)
             if (std::find(chosen.begin(), chosen.end(), n) == chosen.end()) press.push_back(n);
     }
-    last = {response.time, chosen};
+    answers.emplace_back(key, LastAnswer{response.time, chosen});
     for (const auto n : press) {
         const Button& vote = poll->votes[n - 1];
         ChatEvent event;
@@ -359,8 +423,8 @@ void MatrixAdapter::read_direct(const json& direct) {
         if (rooms.is_array() && !rooms.empty() && rooms.front().is_string()) direct_rooms_[user] = rooms.front().get<std::string>();
 }
 
-Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, json content) {
-    auto& slot = lanes_[room_id];
+Task<std::shared_ptr<void>> MatrixAdapter::take_turn(std::string key) {
+    auto& slot = lanes_[key];
     if (!slot) slot = std::make_shared<Lane>();
     const std::shared_ptr<Lane> lane = slot;
     if (lane->busy) {
@@ -369,18 +433,19 @@ Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, jso
         co_await turn->wait();  // the lane is handed over busy
     }
     lane->busy = true;
-    struct Release {
-        std::shared_ptr<Lane> lane;
-        ~Release() {
-            if (lane->waiting.empty()) {
-                lane->busy = false;
-                return;
-            }
-            auto next = lane->waiting.front();
-            lane->waiting.pop_front();
-            next->fire();
+    co_return std::shared_ptr<void>(nullptr, [lane](void*) {
+        if (lane->waiting.empty()) {
+            lane->busy = false;
+            return;
         }
-    } release{lane};
+        auto next = lane->waiting.front();
+        lane->waiting.pop_front();
+        next->fire();
+    });
+}
+
+Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, json content) {
+    const auto turn = co_await take_turn(room_id);
     const std::string path = std::string(client_path) + "/rooms/" + Client::segment(room_id) + "/send/" + Client::segment(type) + "/" +
                              Client::segment(client_.new_transaction_id());
     const CancelToken never;  // a reply in flight at shutdown still goes out
@@ -458,8 +523,7 @@ Task<Origin> MatrixAdapter::direct(std::string user_id) {
     // m.direct first: the sync may not have brought it (a restart continues from its position).
     const std::string data_path = std::string(client_path) + "/user/" + Client::segment(identity_.user_id) + "/account_data/m.direct";
     const auto current = co_await client_.call("GET", data_path, nullptr, stopping_);
-    json direct = current.ok ? current.body : json::object();
-    if (current.ok) read_direct(direct);
+    if (current.ok) read_direct(current.body);
     if (auto it = direct_rooms_.find(user_id); it != direct_rooms_.end()) co_return Origin{name(), it->second, "", "", user_id};
     const json request{{"preset", "trusted_private_chat"}, {"is_direct", true}, {"invite", {user_id}}};
     const auto created = co_await client_.call("POST", std::string(client_path) + "/createRoom", request, stopping_);
@@ -469,16 +533,30 @@ Task<Origin> MatrixAdapter::direct(std::string user_id) {
                                  (created.error.empty() ? "" : " " + created.error) + ")");
     direct_rooms_[user_id] = room;
     // Recorded in m.direct, merged with what is there, so the room is found again after a restart.
-    if (!current.ok && current.errcode != "M_NOT_FOUND") {
-        spdlog::warn("matrix: could not read m.direct ({}); {} is not recorded there", current.errcode, room);
-        co_return Origin{name(), room, "", "", user_id};
-    }
-    json rooms = direct.contains(user_id) && direct[user_id].is_array() ? direct[user_id] : json::array();
-    rooms.insert(rooms.begin(), room);
-    direct[user_id] = rooms;
-    const auto stored = co_await client_.call("PUT", data_path, direct, stopping_);
-    if (!stored.ok) spdlog::warn("matrix: could not record {} in m.direct ({})", room, stored.errcode);
+    const std::string user = user_id;
+    std::function<void(json&)> record = [user, room](json& direct) {  // named: g++ 12 and co_await temporaries
+        json rooms = direct.contains(user) && direct[user].is_array() ? direct[user] : json::array();
+        rooms.insert(rooms.begin(), room);
+        direct[user] = rooms;
+    };
+    co_await change_direct(std::move(record));
     co_return Origin{name(), room, "", "", user_id};
+}
+
+// Read, change, write back: one change at a time, each on a fresh read, so two never undo each other.
+Task<void> MatrixAdapter::change_direct(std::function<void(json&)> change) {
+    const std::string lane = "\nm.direct";
+    const auto turn = co_await take_turn(lane);
+    const std::string data_path = std::string(client_path) + "/user/" + Client::segment(identity_.user_id) + "/account_data/m.direct";
+    const auto current = co_await client_.call("GET", data_path, nullptr, stopping_);
+    if (!current.ok && current.errcode != "M_NOT_FOUND") {
+        spdlog::warn("matrix: could not read m.direct ({}); it stays as it is", current.errcode);
+        co_return;
+    }
+    json direct = current.ok ? current.body : json::object();
+    change(direct);
+    const auto stored = co_await client_.call("PUT", data_path, direct, stopping_);
+    if (!stored.ok) spdlog::warn("matrix: could not write m.direct ({})", stored.errcode);
 }
 
 Task<Profile> MatrixAdapter::profile(std::string user_id) {
@@ -493,8 +571,13 @@ Task<Profile> MatrixAdapter::profile(std::string user_id) {
     }
     auto loading = std::make_shared<net::OneShot>(executor_);
     profiles_[user_id].loading = loading;
-    const auto asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(user_id) + "/displayname",
-                                             nullptr, stopping_);
+    ClientResult asked;
+    try {
+        asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(user_id) + "/displayname",
+                                      nullptr, stopping_);
+    } catch (const std::exception& e) {
+        asked.errcode = e.what();
+    }
     Profile found{{user_id, asked.ok ? string_field(asked.body, "displayname") : ""}, ""};
     // A failure is not remembered (the next event asks again), but its waiters go on with the id.
     if (asked.ok || asked.errcode == "M_NOT_FOUND") profiles_[user_id] = {found, now + options_.profile_ttl, nullptr};
@@ -508,9 +591,14 @@ Task<void> MatrixAdapter::leave(std::string conversation) {
                                             json::object(), stopping_);
     if (!left.ok)
         throw std::runtime_error("cannot leave " + conversation + " (" + left.errcode + (left.error.empty() ? "" : ": " + left.error) + ")");
-    direct_rooms_.erase(std::find_if(direct_rooms_.begin(), direct_rooms_.end(),
-                                     [&](const auto& entry) { return entry.second == conversation; }),
-                        direct_rooms_.end());
+    std::erase_if(direct_rooms_, [&](const auto& entry) { return entry.second == conversation; });
+    // Forgotten in m.direct too, or a later DM would go to a room the bot is no longer in.
+    const std::string room = conversation;
+    std::function<void(json&)> forget = [room](json& direct) {  // named: g++ 12 and co_await temporaries
+        for (auto& [user, rooms] : direct.items())
+            if (rooms.is_array()) rooms.erase(std::remove(rooms.begin(), rooms.end(), json(room)), rooms.end());
+    };
+    co_await change_direct(std::move(forget));
     spdlog::info("matrix: left {}", conversation);
 }
 

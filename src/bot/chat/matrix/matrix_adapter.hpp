@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -85,9 +86,20 @@ private:
     Task<std::vector<Admission>> admit_all(const std::vector<ChatEvent>& events);
     Task<void> deliver(ChatEvent event);
     Task<std::string> send(std::string room_id, std::string type, nlohmann::json content);
+    // Waits for `key`'s turn (a room's sends, m.direct's updates); the turn lasts while the result lives.
+    Task<std::shared_ptr<void>> take_turn(std::string key);
+    Task<void> change_direct(std::function<void(nlohmann::json&)> change);
     std::optional<ChatEvent> button_press(const Reaction& reaction) const;
-    // The votes a poll answer stands for: the latest answer per person, compared with their last.
-    std::vector<ChatEvent> poll_presses(const PollResponse& response);
+    struct LastAnswer {
+        long long time = 0;
+        std::vector<std::size_t> chosen;
+    };
+    // The votes a poll answer stands for: the latest answer per person, compared with their
+    // last. The new last answers go to `answers`, kept once the batch is recorded.
+    std::vector<ChatEvent> poll_presses(const PollResponse& response, std::vector<std::pair<std::string, LastAnswer>>& answers);
+    LastAnswer last_answer(const std::string& key);
+    void spawn_delivery(ChatEvent event);
+    void spawn_admission(const ChatEvent& event, std::function<void(std::exception_ptr, Admission)> done);
     struct NativePoll {
         std::vector<Button> votes;  // answer a<N> presses votes[N-1]
         bool multi = false;
@@ -122,6 +134,7 @@ private:
     std::map<std::string, std::vector<Button>> options_by_event_;
     std::deque<std::string> options_order_;
     std::map<std::string, NativePoll> polls_;  // by m.poll.start event id
+    long long started_ms_ = 0;  // when this run began, ms since the epoch
     // Sends to one room go out one at a time, in order (a status edit never overtakes its
     // post), which also bounds how many requests are in flight. Shared with the guards of
     // suspended sends, which may be destroyed after the adapter (with the loop).
@@ -130,10 +143,6 @@ private:
         std::deque<std::shared_ptr<net::OneShot>> waiting;
     };
     std::map<std::string, std::shared_ptr<Lane>> lanes_;
-    struct LastAnswer {
-        long long time = 0;
-        std::vector<std::size_t> chosen;
-    };
     std::map<std::string, LastAnswer> last_answers_;  // poll event id + '\n' + user id
     struct CachedProfile {
         Profile profile;

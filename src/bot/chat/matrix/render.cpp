@@ -79,7 +79,7 @@ void add_options(const Reply& reply, std::string& plain, std::string& html) {
     }
 }
 
-nlohmann::json notice(const Reply& reply) {
+nlohmann::json notice(const Reply& reply, std::size_t limit = max_body) {
     std::string plain = reply.poll ? plain_poll(*reply.poll) : reply.text;
     std::string html = reply.poll ? html_poll(*reply.poll) : markdown_to_html(reply.text);
     for (const auto& field : reply.fields) {
@@ -88,9 +88,9 @@ nlohmann::json notice(const Reply& reply) {
     }
     add_options(reply, plain, html);
     return {{"msgtype", "m.notice"},
-            {"body", bounded(std::move(plain), max_body)},
+            {"body", bounded(std::move(plain), limit)},
             {"format", "org.matrix.custom.html"},
-            {"formatted_body", bounded(std::move(html), max_body)}};
+            {"formatted_body", bounded(std::move(html), limit)}};
 }
 
 }  // namespace
@@ -231,7 +231,8 @@ nlohmann::json render_poll_end(const Reply& reply, const std::string& start) {
 }
 
 nlohmann::json render_edit(const Reply& reply, const std::string& original) {
-    const nlohmann::json fresh = notice(reply);
+    // An edit carries the text twice (the fallback and m.new_content): half each, to stay one event.
+    const nlohmann::json fresh = notice(reply, max_body / 2);
     nlohmann::json content = fresh;
     content["body"] = "* " + fresh["body"].get<std::string>();
     content["formatted_body"] = "* " + fresh["formatted_body"].get<std::string>();

@@ -76,6 +76,11 @@ std::string thread_root(const json& content) {
     return string_field(relation, "rel_type") == "m.thread" ? string_field(relation, "event_id") : std::string();
 }
 
+long long time_of(const json& event) {
+    const json& ts = member(event, "origin_server_ts");
+    return ts.is_number_integer() ? ts.get<long long>() : 0;
+}
+
 void read_timeline_event(const json& event, const std::string& room_id, const Identity& bot, SyncBatch& batch) {
     const std::string type = string_field(event, "type");
     const std::string sender = string_field(event, "sender");
@@ -95,6 +100,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
             return;
         }
         batch.events.push_back(base_event(EventKind::member_joined, event_id, {who, string_field(content, "displayname")}, room_id));
+        batch.event_times.push_back(time_of(event));
         return;
     }
     if (type == "m.room.encryption") {
@@ -115,7 +121,8 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
             ++batch.skipped;
             return;
         }
-        batch.reactions.push_back({event_id, room_id, {sender, ""}, string_field(relation, "event_id"), string_field(relation, "key")});
+        batch.reactions.push_back(
+            {event_id, room_id, {sender, ""}, string_field(relation, "event_id"), string_field(relation, "key"), time_of(event)});
         return;
     }
     if (type == "m.poll.response" || type == "org.matrix.msc3381.poll.response") {
@@ -130,8 +137,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
         PollResponse response{event_id, room_id, {sender, ""}, string_field(relation, "event_id"), {}, 0};
         for (const auto& answer : chosen)
             if (answer.is_string()) response.answers.push_back(answer.get<std::string>());
-        const json& ts = member(event, "origin_server_ts");
-        response.time = ts.is_number_integer() ? ts.get<long long>() : 0;
+        response.time = time_of(event);
         batch.poll_responses.push_back(std::move(response));
         return;
     }
@@ -149,6 +155,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
     command.text = std::move(*text);
     command.origin.thread = thread_root(content);
     batch.events.push_back(std::move(command));
+    batch.event_times.push_back(time_of(event));
 }
 
 }  // namespace
@@ -185,7 +192,15 @@ Result<SyncBatch> read_sync(const json& body, const Identity& bot) {
                 if (string_field(event, "type") == "m.room.encryption") batch.encrypted_rooms.push_back(room_id);
             const json& timeline = member(room, "timeline");
             if (member(timeline, "limited").is_boolean() && timeline["limited"].get<bool>()) batch.gaps.push_back(room_id);
-            for (const auto& event : events_of(timeline)) read_timeline_event(event, room_id, bot, batch);
+            const json& events = events_of(timeline);
+            // Joined in this batch: the history before the bot's own join is not for it.
+            std::size_t first = 0;
+            for (std::size_t i = 0; i < events.size(); ++i)
+                if (string_field(events[i], "type") == "m.room.member" && string_field(events[i], "state_key") == bot.user_id &&
+                    string_field(member(events[i], "content"), "membership") == "join")
+                    first = i + 1;
+            batch.skipped += first;
+            for (std::size_t i = first; i < events.size(); ++i) read_timeline_event(events[i], room_id, bot, batch);
         }
     }
     const json& invited = member(rooms, "invite");

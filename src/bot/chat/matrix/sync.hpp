@@ -27,6 +27,7 @@ struct Reaction {
     User sender;
     std::string target;  // the event reacted to
     std::string key;     // "1️⃣"
+    long long time = 0;  // origin_server_ts
 };
 
 // An answer to a poll, stable (m.poll.response) or unstable (org.matrix.msc3381.poll.response).
@@ -47,6 +48,7 @@ struct Invite {
 struct SyncBatch {
     std::string next_batch;
     std::vector<ChatEvent> events;     // commands and joins, in timeline order per room
+    std::vector<long long> event_times;  // origin_server_ts of events[i] (ms since the epoch; 0 when absent)
     std::vector<Reaction> reactions;
     std::vector<PollResponse> poll_responses;
     std::vector<Invite> invites;
@@ -58,7 +60,9 @@ struct SyncBatch {
     std::size_t skipped = 0;                     // events nothing was done with
 };
 
-// Errors only for a body that is not a sync response at all (no next_batch).
+// Errors only for a body that is not a sync response at all (no next_batch). A room the bot
+// joined in this batch brings history from before the join: what precedes the bot's own
+// join event there is left out.
 Result<SyncBatch> read_sync(const nlohmann::json& body, const Identity& bot);
 
 // The command a message body holds for the bot: "!platform status" as is; "platbot: status",
