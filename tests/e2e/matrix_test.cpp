@@ -116,7 +116,8 @@ TEST_CASE("Matrix: a command is answered with a notice that replies to it", "[e2
     CHECK(result.exit_code == 0);
 }
 
-TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs loses no command and answers none twice",
+TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs loses no command, answers none twice and "
+          "runs none that waited too long",
           "[e2e][matrix]") {
     FakeMatrix matrix;
     matrix.add_room(ops, {alice});
@@ -130,7 +131,10 @@ TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs l
         REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == first; }, wait_limit));
         CHECK(bot.stop().exit_code == 0);
     }
-    // While the bot is down.
+    // While the bot is down: one command from an hour ago, one from now.
+    matrix.backdate(std::chrono::hours(1));
+    const auto stale = matrix.send_text(ops, alice, "!platform echo an-hour-ago");
+    matrix.backdate(std::chrono::milliseconds(0));
     const auto second = matrix.send_text(ops, alice, "!platform echo two");
     RunningPlatbot bot({"--config", config}, token(matrix));
     REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == second; }, wait_limit));
@@ -138,6 +142,7 @@ TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs l
     CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said one"); }) == 1);
     CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said two"); }) == 1);
     CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return replied_to(e) == old; }) == 0);
+    CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return replied_to(e) == stale; }) == 0);
     bot.stop();
 }
 
@@ -419,6 +424,8 @@ TEST_CASE("Matrix: an admin's leave makes the bot say goodbye and leave the room
     FakeMatrix matrix;
     matrix.add_room(ops, {alice, "@bob:example.org"});
     matrix.add_user(alice, "alice");
+    matrix.add_room("!dm:example.org", {"@bob:example.org"});
+    matrix.set_account_data("m.direct", {{"@bob:example.org", {"!dm:example.org"}}, {"@carol:example.org", {ops}}});
     TempDir dir;
     const auto config = dir.write("admins.yaml", "bot: {prefix: '!platform', adapter: matrix, admins: admins}\n"
                                                  "store: {path: bot.db}\n"
@@ -434,5 +441,10 @@ TEST_CASE("Matrix: an admin's leave makes the bot say goodbye and leave the room
     std::this_thread::sleep_for(200ms);
     const auto rooms = matrix.joined_rooms();
     CHECK(std::count(rooms.begin(), rooms.end(), ops) == 0);
+    // m.direct forgets the room it left, and keeps the others.
+    REQUIRE(matrix.wait_for_calls("/account_data/m.direct", 2, wait_limit));
+    std::this_thread::sleep_for(200ms);
+    CHECK(matrix.account_data("m.direct") ==
+          json{{"@bob:example.org", json::array({"!dm:example.org"})}, {"@carol:example.org", json::array()}});
     CHECK(bot.stop().exit_code == 0);
 }

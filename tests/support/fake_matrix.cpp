@@ -242,6 +242,7 @@ struct FakeMatrix::Impl {
     std::size_t filter_counter = 0;
     std::map<std::string, std::string> txns;  // token + '\n' + decoded path → event id
     std::function<void(const MatrixEvent&)> sent_observer;
+    long long backdated_ms = 0;
 
     // --- faults ---
     struct Fault {
@@ -314,7 +315,7 @@ struct FakeMatrix::Impl {
         MatrixEvent& event = stored.event;
         event.position = ++position;
         event.event_id = "$e" + std::to_string(event.position);
-        event.origin_server_ts = now_ms();
+        event.origin_server_ts = now_ms() - backdated_ms;
         if (!event.unsigned_data.is_object()) event.unsigned_data = json::object();
         const std::size_t index = stream.size();
         if (event.state_key) {
@@ -1260,6 +1261,11 @@ nlohmann::json FakeMatrix::account_data(const std::string& type) const {
 void FakeMatrix::set_account_data(const std::string& type, const nlohmann::json& content) {
     std::lock_guard lock(impl_->mutex);
     impl_->set_account(type, content);
+}
+
+void FakeMatrix::backdate(std::chrono::milliseconds by) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->backdated_ms = by.count();
 }
 
 void FakeMatrix::on_sent(std::function<void(const MatrixEvent&)> observer) {

@@ -162,6 +162,9 @@ public:
     // The next sync marks this room's timeline limited (a gap), with a prev_batch; it releases a
     // held /sync even without new events in the room.
     void mark_limited(const std::string& room_id);
+    // Events entering the stream from now on carry an origin_server_ts this much in the past
+    // (zero: the wall clock again), as if they had waited on the server while the bot was down.
+    void backdate(std::chrono::milliseconds by);
 
     // --- faults ---
     // The next `times` requests whose path contains `path_part` (e.g. "/send/", "/sync") answer
