@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,5 +30,35 @@ struct Answers {
 
 std::int64_t now_ns();
 double percentile(std::vector<double> values, double p);
+
+// The load every chat benchmark drives: a warm-up, a fixed rate, then a saturating burst.
+struct Load {
+    int rate = 1000;
+    int seconds = 5;
+    int burst = 20000;
+    int rss_detail = 0;  // 1: print the idle RSS of each mapping
+    std::size_t warmup = 500;
+    std::size_t total() const {
+        return warmup + static_cast<std::size_t>(rate) * static_cast<std::size_t>(seconds) + static_cast<std::size_t>(burst);
+    }
+};
+
+struct Results {
+    bool complete = false;         // every command was answered
+    std::vector<double> latencies;  // ms, of the fixed-rate commands answered
+    double burst_send_ms = 0;      // how long sending the burst took
+    double burst_seconds = 0;      // until its last answer
+    double burst_cpu = 0;          // the bot's CPU seconds meanwhile
+    long idle_kib = 0, idle_anon_kib = 0, idle_file_kib = 0, peak_kib = 0;
+};
+
+// Drives `load` into the bot `pid`: `send(n)` sends command n, whose answer the fake reports
+// with answers.arrived(n) (Answers sized load.total()). Empty results when the warm-up
+// goes unanswered (the bot is not serving).
+Results drive(const Load& load, int pid, const std::function<void(std::size_t)>& send, Answers& answers);
+
+// The lines every chat benchmark prints after its own header; `latency_span` says what a
+// latency measures ("envelope sent -> answer received").
+void print_results(const Load& load, const Results& results, const Answers& answers, const char* latency_span);
 
 }  // namespace platbot::bench

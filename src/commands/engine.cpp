@@ -259,12 +259,13 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
             co_return finish(for_requester("Not now: " + *limited + "."), store::Decision::denied, *limited);
     }
     std::string command_line(text::trim(line));
-    auto reply = co_await run(invocation, request, std::move(command_line), record.args_json);
+    auto reply = co_await run(invocation, request, std::move(command_line), record.args_json, catalogue);
     co_return finish(std::move(reply), store::Decision::ran, "ok");
 }
 
 chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation, const CommandRequest& request,
-                                                   std::string line, std::string args_json) {
+                                                   std::string line, std::string args_json,
+                                                   std::shared_ptr<const std::vector<CommandSpec>> catalogue) {
     const CommandSpec& spec = *invocation.command;
     if (spec.builtin) {
         if (spec.name == "help") co_return help(invocation);
@@ -284,8 +285,9 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
     }
     if (spec.action) {
         if (!jobs_) co_return for_requester(spec.name + " has an action, but actions are not running in this process.");
+        // The job holds its spec through the catalogue it came from: a reload cannot pull it away.
         const JobRequest job{directory_.resolve(request.user), request.origin, std::move(line), std::move(args_json),
-                             request.correlation_id};
+                             request.correlation_id, std::shared_ptr<const CommandSpec>(catalogue, &spec)};
         co_return co_await jobs_->submit(invocation, job);
     }
     const chat::User who = directory_.resolve(request.user);

@@ -74,8 +74,10 @@ public:
 private:
     const CommandSpec* find(std::string_view name) const;
     chat::Reply unknown_command(std::string_view name) const;
+    // `catalogue` is the one `invocation` was parsed against, kept alive for a job to hold.
     chat::Task<std::optional<chat::Reply>> run(const Invocation& invocation, const CommandRequest& request,
-                                               std::string line, std::string args_json);
+                                               std::string line, std::string args_json,
+                                               std::shared_ptr<const std::vector<CommandSpec>> catalogue);
     chat::Task<chat::Reply> run_job_builtin(const Invocation& invocation, const CommandRequest& request);
     chat::Reply help(const Invocation& invocation) const;
     chat::Reply whoami(const CommandRequest& request) const;

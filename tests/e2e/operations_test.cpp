@@ -282,19 +282,7 @@ TEST_CASE("operations: SIGHUP applies a good config at once and keeps running on
           "[e2e][ops][slack][reload]") {
     FakeSlack slack;
     TempDir dir;
-    const std::string head = "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
-                             "store: {path: bot.db}\n"
-                             "slack:\n"
-                             "  api_url: " + slack.api_url() + "\n"
-                             "  messages_per_second: 50\n"
-                             "commands:\n"
-                             "  nap:\n"
-                             "    description: Sleep a while\n"
-                             "    params: [{name: seconds, type: int, min: 1, max: 60, required: true}]\n"
-                             "    action:\n"
-                             "      exec: {program: /bin/sleep, args: ['{{ args.seconds }}'], timeout: 2m}\n"
-                             "      reply: {success: 'rested', failure: 'not rested: {{ error }}'}\n";
-    const std::string path = dir.write("slack.yaml", head);
+    const std::string path = slow_job_config(slack, dir, "30s");
     const std::map<std::string, std::string> env{{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
     RunningPlatbot bot({"--config", path}, env);
     REQUIRE(slack.wait_for_connections(1, 10s));
@@ -304,7 +292,7 @@ TEST_CASE("operations: SIGHUP applies a good config at once and keeps running on
     REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return says(m, "running"); }, 10s));
 
     // The new file drops nap (while it runs), adds hello, and changes a restart-only setting.
-    dir.write("slack.yaml", "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+    dir.write("slack.yaml", "bot: {name: platbot, prefix: /platform, adapter: slack, shutdown_grace: 30s}\n"
                             "store: {path: bot.db}\n"
                             "slack:\n"
                             "  api_url: " + slack.api_url() + "\n"

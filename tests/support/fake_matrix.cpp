@@ -868,6 +868,14 @@ struct FakeMatrix::Impl {
         const auto room = rooms.find(room_id);
         if (room == rooms.end() || !bot_is(room->second, "join")) return not_in_room(room_id);
         if (auto big = too_large(room_id, type, content, std::nullopt, txn)) return *big;
+        const std::size_t index = append_sent(room_id, type, content, token, txn, key);
+        if (sent_observer) sent_observer(stream[index].event);
+        return json_answer(200, json{{"event_id", stream[index].event.event_id}});
+    }
+
+    // An event the bot sent through the API, remembered under its transaction; with the lock held.
+    std::size_t append_sent(const std::string& room_id, const std::string& type, const json& content, const std::string& token,
+                            const std::string& txn, const std::string& key) {
         Stored stored;
         stored.event.room_id = room_id;
         stored.event.type = type;
@@ -877,10 +885,8 @@ struct FakeMatrix::Impl {
         stored.by_api = true;
         stored.token = token;
         const std::size_t index = append(std::move(stored));
-        const std::string id = stream[index].event.event_id;
-        txns[key] = id;
-        if (sent_observer) sent_observer(stream[index].event);
-        return json_answer(200, json{{"event_id", id}});
+        txns[key] = stream[index].event.event_id;
+        return index;
     }
 
     std::optional<Answer> too_large(const std::string& room_id, const std::string& type, const json& content,
@@ -902,19 +908,10 @@ struct FakeMatrix::Impl {
         if (const auto done = txns.find(key); done != txns.end()) return json_answer(200, json{{"event_id", done->second}});
         const auto room = rooms.find(room_id);
         if (room == rooms.end() || !bot_is(room->second, "join")) return not_in_room(room_id);
-        Stored stored;
-        stored.event.room_id = room_id;
-        stored.event.type = "m.room.redaction";
-        stored.event.sender = bot;
-        stored.event.content = content;
-        stored.event.transaction_id = txn;
-        stored.by_api = true;
-        stored.token = token;
-        const std::size_t index = append(std::move(stored));
+        const std::size_t index = append_sent(room_id, "m.room.redaction", content, token, txn, key);
         const std::string id = stream[index].event.event_id;
         redacts[id] = target;
         redacted_by[target] = index;
-        txns[key] = id;
         return json_answer(200, json{{"event_id", id}});
     }
 

@@ -23,8 +23,8 @@ using SystemClock = std::chrono::system_clock;
 
 struct JobService::Live {
     store::JobRecord record;
-    // A copy: the job runs to its end with the spec it was submitted with, even when a
-    // config reload changes or removes its command meanwhile.
+    // Shared with the catalogue it was submitted from: the job runs to its end with that
+    // spec, even when a config reload changes or removes its command meanwhile.
     std::shared_ptr<const CommandSpec> spec;
     std::string correlation_id;
     TemplateContext context;
@@ -192,7 +192,7 @@ chat::Task<void> JobService::show_status(Live& job) {
 
 chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invocation, const JobRequest& request) {
     auto job = std::make_shared<Live>();
-    job->spec = std::make_shared<const CommandSpec>(*invocation.command);
+    job->spec = request.spec;
     job->origin = request.origin;
     job->correlation_id = request.correlation_id;
     const auto now = SystemClock::now();

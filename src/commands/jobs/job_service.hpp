@@ -37,6 +37,7 @@ struct JobRequest {
     std::string line;       // the command line after the prefix
     std::string args_json;
     std::string correlation_id;  // the chat event that asked for it: in its log lines and `job.correlation_id`
+    std::shared_ptr<const CommandSpec> spec;  // the invocation's command, kept alive while the job lives
 };
 
 // Told about each job that ran to its end (succeeded or failed), after its status message

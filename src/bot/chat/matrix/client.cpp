@@ -147,17 +147,9 @@ boost::asio::awaitable<ClientResult> Client::login(CancelToken cancel) {
                         {"password", options_.password},
                         {"initial_device_display_name", "platbot"}};
     if (!options_.device_id.empty()) body["device_id"] = options_.device_id;
-    std::chrono::milliseconds retry_after{-1};
-    ClientResult result;
-    for (int waits = 0; waits < 100; ++waits) {
-        retry_after = std::chrono::milliseconds(-1);
-        const std::string post = "POST";  // named: g++ 12 and temporaries in co_await expressions
-        const std::string path = "/_matrix/client/v3/login";
-        const std::chrono::milliseconds default_timeout{0};
-        result = co_await once(post, path, body, cancel, default_timeout, retry_after);
-        if (retry_after.count() < 0 || retry_after > options_.max_retry_after) break;
-        if (!co_await net::sleep_for(executor_, retry_after, cancel)) co_return result;
-    }
+    // Through call(): rate limits and transient failures as for any request (it never logs in
+    // again for /login itself).
+    ClientResult result = co_await call("POST", "/_matrix/client/v3/login", std::move(body), cancel);
     if (!result.ok) {
         result.error = "login as " + options_.user + " failed: " + result.errcode + (result.error.empty() ? "" : " " + result.error);
         co_return result;

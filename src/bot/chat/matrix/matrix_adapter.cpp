@@ -88,9 +88,9 @@ Task<void> MatrixAdapter::sign_in() {
     }
     identity_.user_id = string_field(whoami.body, "user_id");
     if (identity_.user_id.empty()) throw std::runtime_error("the Matrix homeserver's whoami named no user_id");
-    const auto name = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(identity_.user_id) + "/displayname",
-                                            nullptr, stopping_);
-    identity_.display_name = name.ok ? string_field(name.body, "displayname") : "";
+    const std::string own_id = identity_.user_id;
+    const Profile own = co_await profile(own_id);
+    identity_.display_name = own.user.name;
     spdlog::info("matrix: signed in to {} as {}{}", options_.client.homeserver, identity_.user_id,
                  identity_.display_name.empty() ? "" : " (" + identity_.display_name + ")");
 }
@@ -316,12 +316,14 @@ std::optional<ChatEvent> MatrixAdapter::button_press(const Reaction& reaction) c
         spdlog::debug("matrix: reaction {} on an option that needs text ignored", reaction.event_id);
         return std::nullopt;
     }
-    ChatEvent press;
-    press.kind = EventKind::button;
-    press.id = "matrix:" + reaction.event_id;
-    press.correlation_id = reaction.event_id.starts_with("$") ? reaction.event_id.substr(1) : reaction.event_id;
-    press.user = reaction.sender;
-    press.origin = {name(), reaction.room_id, "", reaction.target, reaction.sender.id};
+    return press_of(button, reaction.event_id, reaction.sender, reaction.room_id, reaction.target);
+}
+
+// A press of `button` on the bot's message `target`, made by the Matrix event `event_id`.
+ChatEvent MatrixAdapter::press_of(const Button& button, const std::string& event_id, const User& who, const std::string& room_id,
+                                  const std::string& target) {
+    ChatEvent press = event_from(EventKind::button, event_id, who, room_id);
+    press.origin.message_id = target;
     press.action_id = button.action_id;
     press.value = button.value;
     return press;
@@ -390,15 +392,8 @@ std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
     }
     answers.emplace_back(key, LastAnswer{response.time, chosen});
     for (const auto n : press) {
-        const Button& vote = poll->votes[n - 1];
-        ChatEvent event;
-        event.kind = EventKind::button;
-        event.id = "matrix:" + response.event_id + "#" + std::to_string(n);
-        event.correlation_id = response.event_id.starts_with("$") ? response.event_id.substr(1) : response.event_id;
-        event.user = response.sender;
-        event.origin = {name(), response.room_id, "", response.poll, response.sender.id};
-        event.action_id = vote.action_id;
-        event.value = vote.value;
+        ChatEvent event = press_of(poll->votes[n - 1], response.event_id, response.sender, response.room_id, response.poll);
+        event.id += "#" + std::to_string(n);  // one answer may press several options
         presses.push_back(std::move(event));
     }
     return presses;
@@ -461,7 +456,8 @@ Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
     const std::string room = to.conversation;
     // "Counted: Pizza" for a native poll's answer: the client shows the vote already, and
     // Matrix has no private answers, so the room is spared one message per vote.
-    if (reply.ephemeral && !to.message_id.empty() && native_poll(to.message_id)) {
+    // (A vote's press came through poll_presses, which has the poll in memory: no store read here.)
+    if (reply.ephemeral && !to.message_id.empty() && polls_.contains(to.message_id)) {
         spdlog::debug("matrix: not posting the answer to a poll vote: {}", reply.text);
         co_return MessageRef{};
     }
@@ -486,7 +482,7 @@ Task<void> MatrixAdapter::update(const MessageRef& message, const Reply& reply) 
     if (message.id.empty() || message.conversation.empty()) co_return;
     const std::string room = message.conversation;
     const std::string original = message.id;
-    if (NativePoll* poll = native_poll(original)) {
+    if (NativePoll* poll = reply.poll ? native_poll(original) : nullptr) {
         // Clients count a native poll's answers themselves; the bot only ends it, once.
         if (!reply.poll || !reply.poll->closed || poll->ended) co_return;
         poll->ended = true;

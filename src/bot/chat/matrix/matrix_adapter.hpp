@@ -90,6 +90,8 @@ private:
     Task<std::shared_ptr<void>> take_turn(std::string key);
     Task<void> change_direct(std::function<void(nlohmann::json&)> change);
     std::optional<ChatEvent> button_press(const Reaction& reaction) const;
+    static ChatEvent press_of(const Button& button, const std::string& event_id, const User& who, const std::string& room_id,
+                              const std::string& target);
     struct LastAnswer {
         long long time = 0;
         std::vector<std::size_t> chosen;

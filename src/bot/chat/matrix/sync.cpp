@@ -58,19 +58,6 @@ bool mentions(const json& content, const Identity& bot) {
            html.find("matrix.to/#/" + fully_encoded) != std::string::npos;
 }
 
-ChatEvent base_event(EventKind kind, const std::string& event_id, User user, const std::string& room_id) {
-    ChatEvent event;
-    event.kind = kind;
-    event.id = "matrix:" + event_id;
-    event.correlation_id = event_id.starts_with("$") ? event_id.substr(1) : event_id;
-    event.user = std::move(user);
-    event.origin.adapter = "matrix";
-    event.origin.conversation = room_id;
-    event.origin.message_id = event_id;
-    event.origin.requester = event.user.id;
-    return event;
-}
-
 std::string thread_root(const json& content) {
     const json& relation = member(content, "m.relates_to");
     return string_field(relation, "rel_type") == "m.thread" ? string_field(relation, "event_id") : std::string();
@@ -99,7 +86,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
             ++batch.skipped;  // not a new join: a profile change, a leave, the bot itself
             return;
         }
-        batch.events.push_back(base_event(EventKind::member_joined, event_id, {who, string_field(content, "displayname")}, room_id));
+        batch.events.push_back(event_from(EventKind::member_joined, event_id, {who, string_field(content, "displayname")}, room_id));
         batch.event_times.push_back(time_of(event));
         return;
     }
@@ -151,7 +138,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
         ++batch.skipped;
         return;
     }
-    ChatEvent command = base_event(EventKind::message, event_id, {sender, ""}, room_id);
+    ChatEvent command = event_from(EventKind::message, event_id, {sender, ""}, room_id);
     command.text = std::move(*text);
     command.origin.thread = thread_root(content);
     batch.events.push_back(std::move(command));
@@ -159,6 +146,19 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
 }
 
 }  // namespace
+
+ChatEvent event_from(EventKind kind, const std::string& event_id, User user, const std::string& room_id) {
+    ChatEvent event;
+    event.kind = kind;
+    event.id = "matrix:" + event_id;
+    event.correlation_id = event_id.starts_with("$") ? event_id.substr(1) : event_id;
+    event.user = std::move(user);
+    event.origin.adapter = "matrix";
+    event.origin.conversation = room_id;
+    event.origin.message_id = event_id;
+    event.origin.requester = event.user.id;
+    return event;
+}
 
 std::optional<std::string> command_text(const json& content, const Identity& bot) {
     std::string body = without_reply_fallback(string_field(content, "body"));

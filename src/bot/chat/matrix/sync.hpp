@@ -65,6 +65,10 @@ struct SyncBatch {
 // join event there is left out.
 Result<SyncBatch> read_sync(const nlohmann::json& body, const Identity& bot);
 
+// The neutral event for Matrix event `event_id` in `room_id` (its id also the dedupe key and,
+// without the `$`, the correlation id).
+ChatEvent event_from(EventKind kind, const std::string& event_id, User user, const std::string& room_id);
+
 // The command a message body holds for the bot: "!platform status" as is; "platbot: status",
 // "@platbot:example.org status" or a message mentioning the bot become "!platform status".
 // Reply fallbacks ("> <@alice> …" lines) are dropped first. nullopt: not for the bot.
