@@ -146,6 +146,47 @@ TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs l
     bot.stop();
 }
 
+TEST_CASE("Matrix: more commands than a sync's timeline holds, sent while the bot was down, are fetched back and all answered "
+          "once",
+          "[e2e][matrix][faults]") {
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    TempDir dir;
+    const auto config = config_for(matrix, dir);
+    {
+        RunningPlatbot bot({"--config", config}, token(matrix));
+        REQUIRE(wait_until_live(matrix));
+        CHECK(bot.stop().exit_code == 0);
+    }
+    // The bot's filter keeps 50 events per room and sync; the other 130 take two pages of /messages.
+    constexpr int burst = 180;
+    for (int i = 0; i < burst; ++i) matrix.send_text(ops, alice, "!platform echo n" + std::to_string(i) + "x");
+    matrix.fail("/messages", 1, 502, R"({"errcode":"M_UNKNOWN"})");  // asked again
+    RunningPlatbot bot({"--config", config}, token(matrix));
+    const auto all_answered = [&] {
+        return count_sent(matrix, [](const MatrixEvent& e) { return says(e, "you said n"); }) >= burst;
+    };
+    for (int i = 0; i < 500 && !all_answered(); ++i) std::this_thread::sleep_for(20ms);
+    std::this_thread::sleep_for(300ms);
+    for (int i = 0; i < burst; ++i) {
+        INFO("command " << i);
+        const std::string said = "you said n" + std::to_string(i) + "x";
+        CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return body_of(e) == said; }) == 1);
+    }
+    CHECK(matrix.calls("/messages").size() >= 3);
+    CHECK(matrix.calls("/messages")[0].query.at("to") == matrix.sync_sinces().at(1));
+
+    // A homeserver that will not page back: what the sync holds is answered, and the gap is logged.
+    bot.stop();
+    matrix.fail("/messages", 1, 403, R"({"errcode":"M_FORBIDDEN","error":"history is hidden"})");
+    for (int i = 0; i < 60; ++i) matrix.send_text(ops, alice, "!platform echo m" + std::to_string(i) + "x");
+    RunningPlatbot again({"--config", config}, token(matrix));
+    REQUIRE(again.wait_for_log("could not all be fetched", wait_limit));
+    REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return body_of(e) == "you said m59x"; }, wait_limit));
+    CHECK(count_sent(matrix, [](const MatrixEvent& e) { return body_of(e) == "you said m0x"; }) == 0);
+    again.stop();
+}
+
 TEST_CASE("Matrix: a confirmation is answered by reaction, and the job's status is edited in place", "[e2e][matrix]") {
     FakeMatrix matrix;
     matrix.add_room(ops, {alice});

@@ -175,6 +175,7 @@ struct Incoming {
 // A /sync waiting for news.
 struct SyncWait {
     std::size_t since = 0;
+    std::optional<std::size_t> limit;  // the filter's room.timeline.limit
     std::string token;
     Clock::time_point deadline;
 };
@@ -441,7 +442,9 @@ struct FakeMatrix::Impl {
     }
 
     // A /sync answer; `since` empty for an initial sync. `news`: anything for the client. With the lock held.
-    json build_sync(std::optional<std::size_t> since, const std::string& token, bool& news) const {
+    // `limit`: the filter's timeline limit (an initial sync without one uses Synapse's 10).
+    json build_sync(std::optional<std::size_t> since, const std::string& token, bool& news,
+                    std::optional<std::size_t> limit) const {
         const long long now = now_ms();
         json join = json::object(), invite = json::object(), leave = json::object();
         for (const auto& [room_id, room] : rooms) {
@@ -454,14 +457,15 @@ struct FakeMatrix::Impl {
                 for (const std::size_t index : room.events)
                     if (index >= membership.index && !stream[index].setup && (!since || stream[index].event.position > *since))
                         visible.push_back(index);
+                const std::size_t most = limit ? *limit : since ? visible.size() : initial_timeline_limit;
+                const std::size_t skipped = visible.size() > most ? visible.size() - most : 0;
+                const std::vector<std::size_t> window(visible.begin() + static_cast<std::ptrdiff_t>(skipped), visible.end());
                 if (!since) {
-                    const std::size_t skipped = visible.size() > initial_timeline_limit ? visible.size() - initial_timeline_limit : 0;
-                    const std::vector<std::size_t> window(visible.begin() + static_cast<std::ptrdiff_t>(skipped), visible.end());
                     join[room_id] = joined_entry(room, window, skipped > 0 || room.limited_next, true, position, token, now);
                 } else {
                     const bool newly = membership_position > *since;
                     if (newly || !visible.empty() || room.limited_next)
-                        join[room_id] = joined_entry(room, visible, room.limited_next, newly, *since, token, now);
+                        join[room_id] = joined_entry(room, window, skipped > 0 || room.limited_next, newly, *since, token, now);
                 }
             } else if (membership.membership == "invite") {
                 if (!since || membership_position > *since) invite[room_id] = invite_entry(room);
@@ -629,7 +633,7 @@ struct FakeMatrix::Impl {
             {
                 std::lock_guard lock(mutex);
                 bool news = false;
-                json body = build_sync(wait.since, wait.token, news);
+                json body = build_sync(wait.since, wait.token, news, wait.limit);
                 if (news || Clock::now() >= wait.deadline) {
                     end_hold(*conn);
                     delivered(body);
@@ -784,6 +788,7 @@ struct FakeMatrix::Impl {
         if (route(r, {"user", "*", "account_data", "*"}) && (method == "GET" || method == "PUT"))
             return account_data_call(in, r[1], r[3]);
         if (route(r, {"rooms", "*", "joined_members"}) && method == "GET") return joined_members(r[1]);
+        if (route(r, {"rooms", "*", "messages"}) && method == "GET") return messages(in, token, r[1]);
         if (route(r, {"joined_rooms"}) && method == "GET") {
             json ids = json::array();
             for (const auto& [room_id, room] : rooms)
@@ -825,14 +830,20 @@ struct FakeMatrix::Impl {
 
     Answer sync(const Incoming& in, const std::string& token, std::optional<SyncWait>& wait) {
         const auto& query = in.call.query;
-        if (const auto filter = query.find("filter"); filter != query.end() && !filter->second.empty()) {
-            if (filter->second.front() == '{') {
-                if (!json::parse(filter->second, nullptr, false).is_object())
-                    return matrix_error(400, "M_INVALID_PARAM", "filter is neither JSON nor a filter id");
-            } else if (filters.count(filter->second) == 0) {
-                return matrix_error(400, "M_INVALID_PARAM", "No such filter: " + filter->second);
+        json filter = json::object();
+        if (const auto given = query.find("filter"); given != query.end() && !given->second.empty()) {
+            if (given->second.front() == '{') {
+                filter = json::parse(given->second, nullptr, false);
+                if (!filter.is_object()) return matrix_error(400, "M_INVALID_PARAM", "filter is neither JSON nor a filter id");
+            } else if (const auto stored = filters.find(given->second); stored != filters.end()) {
+                filter = stored->second;
+            } else {
+                return matrix_error(400, "M_INVALID_PARAM", "No such filter: " + given->second);
             }
         }
+        std::optional<std::size_t> limit;
+        const json limit_value = filter.value("room", json::object()).value("timeline", json::object()).value("limit", json());
+        if (limit_value.is_number_integer() && limit_value.get<long long>() > 0) limit = limit_value.get<std::size_t>();
         long long timeout = 0;
         if (const auto it = query.find("timeout"); it != query.end()) {
             if (!all_digits(it->second)) return matrix_error(400, "M_INVALID_PARAM", "timeout must be milliseconds");
@@ -841,7 +852,7 @@ struct FakeMatrix::Impl {
         const auto since = query.find("since");
         if (since == query.end() || since->second.empty()) {
             bool news = false;
-            json body = build_sync(std::nullopt, token, news);
+            json body = build_sync(std::nullopt, token, news, limit);
             delivered(body);
             return json_answer(200, body);
         }
@@ -851,9 +862,53 @@ struct FakeMatrix::Impl {
         SyncWait pending;
         pending.since = static_cast<std::size_t>(std::stoull(text.substr(1)));
         pending.token = token;
+        pending.limit = limit;
         pending.deadline = Clock::now() + std::chrono::milliseconds(timeout);
         wait = pending;
         return Answer{};
+    }
+
+    // A page of the room's timeline as the bot may see it (from its latest join on), newest
+    // first for dir=b. Tokens are stream positions: "s<k>" lies just after event k.
+    Answer messages(const Incoming& in, const std::string& token, const std::string& room_id) const {
+        const auto room = rooms.find(room_id);
+        if (room == rooms.end() || !bot_is(room->second, "join")) return not_in_room(room_id);
+        const auto& query = in.call.query;
+        const auto dir = query.find("dir");
+        if (dir == query.end() || (dir->second != "b" && dir->second != "f"))
+            return matrix_error(400, "M_INVALID_PARAM", "dir must be b or f");
+        const bool backwards = dir->second == "b";
+        const auto position_of = [&](const char* name, std::size_t fallback) -> std::optional<std::size_t> {
+            const auto it = query.find(name);
+            if (it == query.end() || it->second.empty()) return fallback;
+            if (it->second.size() < 2 || it->second[0] != 's' || !all_digits(it->second.substr(1))) return std::nullopt;
+            return static_cast<std::size_t>(std::stoull(it->second.substr(1)));
+        };
+        const auto from = position_of("from", backwards ? position : 0);
+        const auto to = position_of("to", backwards ? 0 : position);
+        const auto limit_text = query.count("limit") ? query.at("limit") : std::string("10");
+        if (!from || !to || !all_digits(limit_text) || limit_text.empty())
+            return matrix_error(400, "M_INVALID_PARAM", "Invalid from, to or limit");
+        const std::size_t limit = std::min<std::size_t>(std::stoull(limit_text), 1000);
+        const std::size_t joined_at = room->second.members.at(bot).index;
+        std::vector<std::size_t> chosen;
+        for (const std::size_t index : room->second.events) {
+            const std::size_t at = stream[index].event.position;
+            if (index < joined_at || stream[index].setup) continue;
+            if (backwards ? (at <= *from && at > *to) : (at > *from && at <= *to)) chosen.push_back(index);
+        }
+        if (backwards) std::reverse(chosen.begin(), chosen.end());
+        const bool more = chosen.size() > limit;
+        if (more) chosen.resize(limit);
+        const long long now = now_ms();
+        json chunk = json::array();
+        for (const std::size_t index : chosen) chunk.push_back(wire(stream[index], token, now));
+        json body{{"chunk", chunk}, {"start", "s" + std::to_string(*from)}};
+        if (more) {
+            const std::size_t last = stream[chosen.back()].event.position;
+            body["end"] = "s" + std::to_string(backwards ? last - 1 : last);
+        }
+        return json_answer(200, body);
     }
 
     // The same txnId with the same token (and the same decoded path) is the same request.

@@ -13,27 +13,30 @@
 // came after k, grouped by room; with nothing new it holds the request (a long poll) until
 // something arrives or `timeout` ms pass (capped at 30 s), then answers with the same
 // next_batch. /sync without since is an initial sync: every joined room's state (create,
-// name, encryption, members) and its latest timeline events (limit 10, `limited` true when
+// name, encryption, members) and its latest timeline events (limit 10 or the filter's, `limited` true when
 // there were more), pending invites, and the m.direct account data.
 //
 // Made precise by the implementation:
 // - "state" is the room's state just before the first event of the returned timeline (as the
 //   spec says); state events inside the timeline are not repeated there. Events add_room() and
 //   invite_bot() create are set-up state: they appear under `state` (or `invite_state`), never
-//   in a timeline. An incremental sync has no timeline limit (only mark_limited() makes it
-//   limited); a room the bot joined after `since` comes with its full state.
+//   in a timeline. An incremental sync is limited only by the filter's limit (below) or
+//   mark_limited(); a room the bot joined after `since` comes with its full state.
 // - Only events from the bot's (latest) join on are visible in its room's timeline; a room the
 //   bot left after `since` shows under rooms.leave with the leave event.
 // - Account data changes (PUT or set_account_data()) take a stream position of their own, so
 //   positions have gaps; an incremental sync carries the types changed after `since`.
-// - prev_batch is "s<position before the first timeline event>"; /messages is not served.
+// - prev_batch is "s<position before the first timeline event>"; /messages pages back (or on)
+//   from it. A token "s<k>" lies just after position k, for `from` and `to` alike.
+// - The filter's room.timeline.limit applies to every sync: a room with more new events shows
+//   the latest ones, `limited` (without a limit, an initial sync shows 10 and an incremental one all).
 // - Every state event that replaces an earlier one (same type and state_key) gets
 //   unsigned.prev_content and unsigned.replaces_state, unless the test gave its own.
 // - A held /sync answers as soon as there is anything for it: an event it may see, an invite,
 //   account data, or a mark_limited() room. next_batch is always the current position (so
 //   "the same" after a quiet timeout, unless only events the bot cannot see came). Its
 //   `filter` must be a filter id issued here or inline JSON (else 400 M_INVALID_PARAM); the
-//   filter's contents are otherwise not applied (the initial timeline limit stays 10).
+//   filter's other contents are not applied.
 //   No `timeout` means 0: answer at once. The token is checked when the request arrives.
 // - Faults apply in this order: stall() (then the request goes on), rate_limit(), fail(), then
 //   the normal answer (auth checks included). Path parts match the decoded path.
@@ -61,6 +64,9 @@
 //        invite, with is_direct when asked, then a join whose prev_content is the invite)
 //   GET/PUT /_matrix/client/v3/user/{userId}/account_data/{type}   (404 M_NOT_FOUND when unset)
 //   GET  /_matrix/client/v3/rooms/{roomId}/joined_members
+//   GET  /_matrix/client/v3/rooms/{roomId}/messages?dir=b|f&from=&to=&limit=   (default 10, at most
+//        1000) → {"chunk","start","end"}: events the bot may see, `end` only when more remain;
+//        403 M_FORBIDDEN when the bot is not in the room
 //   GET  /_matrix/client/v3/profile/{userId}/displayname   (and /profile/{userId}: the same body)
 //   GET  /_matrix/client/v3/login (flows), GET /_matrix/client/v3/joined_rooms,
 //   GET  /_matrix/client/v3/user/{userId}/filter/{filterId}   (extras)

@@ -774,3 +774,45 @@ TEST_CASE("fake matrix: redact marks the event redacted in later syncs, idempote
     CHECK(events[0]["unsigned"]["redacted_because"]["event_id"] == redaction.body["event_id"]);
     CHECK(events[1]["redacts"] == target);
 }
+
+TEST_CASE("fake matrix: the filter's timeline limit cuts a sync; /messages pages back through the gap", "[fake-matrix]") {
+    FakeMatrix fake;
+    const std::string ops = fake.add_room("!ops:example.org", {"@alice:example.org"});
+    const std::string token = fake.access_token();
+    const std::string filter = enc(R"({"room":{"timeline":{"limit":3}}})");
+    const std::string since = batch_now(fake);
+    std::vector<std::string> said;
+    for (int i = 0; i < 8; ++i) said.push_back(fake.send_text(ops, "@alice:example.org", "line " + std::to_string(i)));
+
+    Reply cut = get(fake, v3 + "/sync?filter=" + filter + "&since=" + since, token);
+    REQUIRE(cut.status == 200);
+    CHECK(timeline(cut.body, ops)["limited"] == true);
+    CHECK(event_ids(timeline(cut.body, ops)["events"]) == std::vector<std::string>(said.begin() + 5, said.end()));
+    const std::string prev_batch = timeline(cut.body, ops).value("prev_batch", "");
+
+    // Back from prev_batch to the old since, three at a time: newest first, `end` while more remain.
+    const std::string messages = v3 + "/rooms/" + enc(ops) + "/messages?dir=b&limit=3&to=" + since + "&from=";
+    Reply first = get(fake, messages + prev_batch, token);
+    REQUIRE(first.status == 200);
+    CHECK(event_ids(first.body["chunk"]) == std::vector<std::string>{said[4], said[3], said[2]});
+    REQUIRE(first.body["end"].is_string());
+    Reply second = get(fake, messages + first.body["end"].get<std::string>(), token);
+    CHECK(event_ids(second.body["chunk"]) == std::vector<std::string>{said[1], said[0]});
+    CHECK_FALSE(second.body.contains("end"));
+
+    // Forwards, and the errors.
+    Reply forwards = get(fake, v3 + "/rooms/" + enc(ops) + "/messages?dir=f&limit=2&from=" + since, token);
+    CHECK(event_ids(forwards.body["chunk"]) == std::vector<std::string>{said[0], said[1]});
+    CHECK(get(fake, v3 + "/rooms/" + enc(ops) + "/messages?from=" + since, token).status == 400);
+    CHECK(get(fake, v3 + "/rooms/" + enc(ops) + "/messages?dir=b&from=nope", token).status == 400);
+    CHECK(get(fake, v3 + "/rooms/" + enc("!other:example.org") + "/messages?dir=b", token).body["errcode"] == "M_FORBIDDEN");
+
+    // Without a limit in the filter an incremental sync has every new event.
+    fake.send_text(ops, "@alice:example.org", "a");
+    fake.send_text(ops, "@alice:example.org", "b");
+    fake.send_text(ops, "@alice:example.org", "c");
+    fake.send_text(ops, "@alice:example.org", "d");
+    Reply whole = get(fake, v3 + "/sync?since=" + cut.body.value("next_batch", ""), token);
+    CHECK(timeline(whole.body, ops)["events"].size() == 4);
+    CHECK(timeline(whole.body, ops)["limited"] == false);
+}

@@ -163,6 +163,53 @@ TEST_CASE("matrix sync: a limited timeline is reported as a gap", "[matrix][sync
     const auto batch = read_sync(fixture("sync-initial.json"), bot);
     REQUIRE(batch);
     CHECK(batch->gaps == std::vector<std::string>{"!ops:example.org"});
+    const auto gaps = limited_timelines(fixture("sync-initial.json"));
+    REQUIRE(gaps.size() == 1);
+    CHECK(gaps[0].room_id == "!ops:example.org");
+    CHECK_FALSE(gaps[0].prev_batch.empty());
+}
+
+namespace {
+json text_event(const std::string& id, const std::string& body) {
+    return {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", id},
+            {"content", {{"msgtype", "m.text"}, {"body", body}}}};
+}
+}  // namespace
+
+TEST_CASE("matrix sync: a page of history stops at the bot's own join; filled gaps read as one timeline", "[matrix][sync]") {
+    const json own_join{{"type", "m.room.member"}, {"sender", "@platbot:example.org"}, {"state_key", "@platbot:example.org"},
+                        {"event_id", "$me"}, {"content", {{"membership", "join"}}}};
+    const auto page = read_history(json{{"chunk", {text_event("$3", "!platform echo 3"), own_join, text_event("$1", "before")}},
+                                        {"start", "t9"}, {"end", "t1"}},
+                                   bot);
+    REQUIRE(page.events.size() == 2);
+    CHECK(page.reached_join);
+    CHECK(page.next.empty());
+    const auto more = read_history(json{{"chunk", {text_event("$5", "x"), 7}}, {"end", "t4"}}, bot);
+    CHECK(more.events.size() == 1);  // what is not an event is dropped
+    CHECK(more.next == "t4");
+    CHECK(read_history(json{{"chunk", json::array()}, {"end", "t4"}}, bot).next.empty());  // nothing left, whatever end says
+    CHECK(read_history(json("nonsense"), bot).events.empty());
+
+    json body{{"next_batch", "s9"},
+              {"rooms", {{"join", {{"!ops:example.org", {{"timeline", {{"events", {text_event("$9", "!platform echo 9")}},
+                                                                       {"limited", true}, {"prev_batch", "p8"}}}}}}}}}};
+    prepend_timeline(body, "!ops:example.org", {text_event("$7", "!platform echo 7"), text_event("$8", "!platform echo 8")}, true);
+    const auto batch = read_sync(body, bot);
+    REQUIRE(batch);
+    CHECK(batch->gaps.empty());
+    REQUIRE(batch->events.size() == 3);
+    CHECK(batch->events[0].text == "!platform echo 7");
+    CHECK(batch->events[2].text == "!platform echo 9");
+
+    // A gap filled only partly stays a gap.
+    json partly{{"next_batch", "s9"},
+                {"rooms", {{"join", {{"!ops:example.org", {{"timeline", {{"events", json::array()}, {"limited", true}}}}}}}}}};
+    prepend_timeline(partly, "!ops:example.org", {text_event("$8", "!platform echo 8")}, false);
+    const auto still = read_sync(partly, bot);
+    REQUIRE(still);
+    CHECK(still->gaps == std::vector<std::string>{"!ops:example.org"});
+    CHECK(still->events.size() == 1);
 }
 
 TEST_CASE("matrix sync: in a room the bot joined in this batch, what came before its join is left out", "[matrix][sync]") {

@@ -28,6 +28,9 @@ constexpr std::chrono::milliseconds wind_down_step{100};
 // Events older than this when they reach the bot are not run: their moment has passed (the
 // same window the inbox gives what a crash left unfinished).
 constexpr std::chrono::minutes stale_after{10};
+// A gap is filled from at most this many events back (pages of 100); anything longer is reported.
+constexpr int most_gap_pages = 10;
+constexpr int gap_page_size = 100;
 // A held /sync may take this much longer than the timeout it asked for before it counts as lost.
 constexpr std::chrono::seconds sync_grace{15};
 
@@ -140,7 +143,13 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
             ++failures;
             continue;
         }
-        auto batch = read_sync(synced.body, identity_);
+        json body = synced.body;
+        if (!initial && !co_await fill_gaps(body, since)) {
+            if (stopping_.cancelled()) break;
+            ++failures;
+            continue;
+        }
+        auto batch = read_sync(body, identity_);
         if (!batch) {
             spdlog::warn("matrix: {}", batch.error().message);
             synced_ = false;
@@ -169,6 +178,45 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
     for (int step = 0; step < wind_down_steps && handlers_ > 0; ++step) co_await net::sleep_for(executor_, wind_down_step, never);
 }
 
+Task<bool> MatrixAdapter::fill_gaps(json& body, const std::string& since) {
+    for (const Gap& gap : limited_timelines(body)) {
+        if (gap.prev_batch.empty()) continue;
+        std::vector<json> older;  // newest first
+        std::string from = gap.prev_batch;
+        bool complete = false;
+        for (int page = 0; page < most_gap_pages && !complete; ++page) {
+            const std::string path = std::string(client_path) + "/rooms/" + Client::segment(gap.room_id) +
+                                     "/messages?dir=b&limit=" + std::to_string(gap_page_size) + "&from=" + Client::segment(from) +
+                                     "&to=" + Client::segment(since);
+            const auto fetched = co_await client_.call("GET", path, nullptr, stopping_);
+            if (!fetched.ok) {
+                const bool refused = fetched.status >= 400 && fetched.status < 500 && fetched.status != 429;
+                if (!refused) {
+                    spdlog::warn("matrix: could not fetch the events skipped in {} ({} {}); syncing that batch again", gap.room_id,
+                                 fetched.errcode, fetched.error);
+                    co_return false;
+                }
+                spdlog::warn("matrix: the homeserver would not give the events skipped in {} ({} {})", gap.room_id, fetched.errcode,
+                             fetched.error);
+                break;
+            }
+            HistoryPage history = read_history(fetched.body, identity_);
+            for (auto& event : history.events) older.push_back(std::move(event));
+            complete = history.next.empty();
+            from = history.next;
+        }
+        if (!complete)
+            spdlog::warn("matrix: more than {} events were skipped in {}; only the latest {} are read", most_gap_pages * gap_page_size,
+                         gap.room_id, older.size());
+        else
+            metrics::count("platbot_events_total", {{"kind", "matrix_gap_filled"}});
+        spdlog::debug("matrix: {} skipped event(s) fetched in {}", older.size(), gap.room_id);
+        std::reverse(older.begin(), older.end());
+        prepend_timeline(body, gap.room_id, std::move(older), complete);
+    }
+    co_return true;
+}
+
 Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
     if (batch.direct) read_direct(*batch.direct);
     encrypted_rooms_.insert(batch.encrypted_rooms.begin(), batch.encrypted_rooms.end());
@@ -179,8 +227,8 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
         co_return true;
     }
     for (const auto& room : batch.gaps) {
-        spdlog::warn("matrix: the homeserver skipped events in {} (a limited timeline); commands sent there meanwhile were "
-                     "not seen — ask people to repeat them",
+        spdlog::warn("matrix: events skipped in {} (a limited timeline) could not all be fetched; commands sent there "
+                     "meanwhile may not have been seen — ask people to repeat them",
                      room);
         metrics::count("platbot_events_total", {{"kind", "matrix_gap"}});
     }

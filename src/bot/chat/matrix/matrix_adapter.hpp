@@ -78,6 +78,10 @@ public:
 private:
     Task<void> sign_in();
     Task<std::string> make_filter();
+    // Fetches what limited timelines in a /sync answer skipped, back to `since`, and puts it
+    // in place. False when the homeserver could not be asked (try the batch again); a gap it
+    // refuses to fill, or one too long, stays in the answer and is reported.
+    Task<bool> fill_gaps(nlohmann::json& body, const std::string& since);
     // Reads one batch; false when its events could not all be recorded (the position stays).
     Task<bool> take(const SyncBatch& batch, bool initial);
     Task<void> join_invite(Invite invite);

@@ -177,6 +177,49 @@ std::optional<std::string> command_text(const json& content, const Identity& bot
     return std::nullopt;
 }
 
+std::vector<Gap> limited_timelines(const json& body) {
+    std::vector<Gap> gaps;
+    const json& joined = member(member(body, "rooms"), "join");
+    if (!joined.is_object()) return gaps;
+    for (const auto& [room_id, room] : joined.items()) {
+        const json& timeline = member(room, "timeline");
+        if (member(timeline, "limited").is_boolean() && timeline["limited"].get<bool>())
+            gaps.push_back({room_id, string_field(timeline, "prev_batch")});
+    }
+    return gaps;
+}
+
+HistoryPage read_history(const json& body, const Identity& bot) {
+    HistoryPage page;
+    const json& chunk = member(body, "chunk");
+    if (chunk.is_array()) {
+        for (const auto& event : chunk) {
+            if (!event.is_object()) continue;
+            page.events.push_back(event);
+            if (string_field(event, "type") == "m.room.member" && string_field(event, "state_key") == bot.user_id &&
+                string_field(member(event, "content"), "membership") == "join") {
+                page.reached_join = true;
+                break;
+            }
+        }
+    }
+    // No events means the start of the room (or of `to`), whatever `end` says.
+    if (!page.reached_join && !page.events.empty()) page.next = string_field(body, "end");
+    return page;
+}
+
+void prepend_timeline(json& body, const std::string& room_id, std::vector<json> older, bool complete) {
+    if (!body.is_object() || !body["rooms"].is_object() || !body["rooms"]["join"].is_object()) return;
+    json& timeline = body["rooms"]["join"][room_id]["timeline"];
+    if (!timeline.is_object()) timeline = json::object();
+    json events = json::array();
+    for (auto& event : older) events.push_back(std::move(event));
+    if (timeline["events"].is_array())
+        for (auto& event : timeline["events"]) events.push_back(std::move(event));
+    timeline["events"] = std::move(events);
+    if (complete) timeline["limited"] = false;
+}
+
 Result<SyncBatch> read_sync(const json& body, const Identity& bot) {
     if (!body.is_object() || !body.contains("next_batch") || !body["next_batch"].is_string())
         return fail("the sync response has no next_batch");

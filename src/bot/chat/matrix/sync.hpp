@@ -65,6 +65,26 @@ struct SyncBatch {
 // join event there is left out.
 Result<SyncBatch> read_sync(const nlohmann::json& body, const Identity& bot);
 
+// A room whose timeline in a /sync answer is `limited`: the homeserver skipped events before
+// it, which /rooms/{id}/messages fetches back from `prev_batch`.
+struct Gap {
+    std::string room_id;
+    std::string prev_batch;  // empty when the homeserver gave none: the gap cannot be filled
+};
+std::vector<Gap> limited_timelines(const nlohmann::json& body);
+
+// One page of /rooms/{id}/messages?dir=b read defensively.
+struct HistoryPage {
+    std::vector<nlohmann::json> events;  // newest first, as sent; up to and including the bot's own join
+    std::string next;                    // the `end` token to page on; empty when there is no more
+    bool reached_join = false;           // the bot's own join came: nothing older matters to it
+};
+HistoryPage read_history(const nlohmann::json& body, const Identity& bot);
+
+// Puts `older` (oldest first) before the room's timeline events in a /sync answer; with
+// `complete` the timeline is no longer limited (read_sync then reports no gap there).
+void prepend_timeline(nlohmann::json& body, const std::string& room_id, std::vector<nlohmann::json> older, bool complete);
+
 // The neutral event for Matrix event `event_id` in `room_id` (its id also the dedupe key and,
 // without the `$`, the correlation id).
 ChatEvent event_from(EventKind kind, const std::string& event_id, User user, const std::string& room_id);
