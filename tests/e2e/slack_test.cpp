@@ -545,3 +545,35 @@ TEST_CASE("Slack: a survey's free-text question is answered in a modal opened fr
     CHECK(text_has(*find_message(slack, "Results: Pulse"), "fewer \"manual\" steps"));
     bot.stop();
 }
+
+TEST_CASE("Slack: an admin's leave says goodbye and calls conversations.leave; a refusal is told to the admin", "[e2e][slack]") {
+    FakeSlack slack;
+    slack.respond("conversations.leave", [](const platbot::testing::SlackCall& call) {
+        if (call.args.value("channel", "") == "C0GENERAL") return json{{"ok", false}, {"error", "cant_leave_general"}};
+        return json{{"ok", true}};
+    });
+    TempDir dir;
+    const auto config = dir.write("admins.yaml", "bot: {prefix: /platform, adapter: slack, admins: admins}\n"
+                                                 "store: {path: bot.db}\n"
+                                                 "groups: {admins: [U0ALICE01]}\n"
+                                                 "slack: {api_url: '" + slack.api_url() + "'}\n");
+    RunningPlatbot bot({"--config", config}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    slack.send_slash_command("leave", "U0BOB0001", "C0DEPLOYS", "bob");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "Only admins"); }, wait_limit));
+    CHECK(slack.calls("conversations.leave").empty());
+
+    slack.send_slash_command("leave", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_calls("conversations.leave", 1, wait_limit));
+    CHECK(slack.calls("conversations.leave")[0].args.value("channel", "") == "C0DEPLOYS");
+    const auto goodbye = find_message(slack, "Leaving, as");
+    REQUIRE(goodbye);
+    CHECK(goodbye->channel == "C0DEPLOYS");
+    CHECK_FALSE(goodbye->ephemeral);
+
+    slack.send_slash_command("leave C0GENERAL", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "cant_leave_general"); }, wait_limit));
+    CHECK(find_message(slack, "cant_leave_general")->user == "U0ALICE01");
+    CHECK(bot.stop().exit_code == 0);
+}
