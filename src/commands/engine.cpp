@@ -58,7 +58,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     reason.max_length = 300;
     ParamSpec count = limit;
     count.default_value = "20";
-    CommandSpec poll = free_form_builtin("poll", "Ask the channel: a poll with live counts; close it, vote, see results",
+    CommandSpec poll = free_form_builtin("poll", "Ask the channel: a poll with live counts; close it, vote, take a vote back, see results",
                                          "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | "
                                          "close <id> | results <id> | vote <id> <option number>");
     CommandSpec feedback = free_form_builtin("feedback", "Say how a job went, or see each command's satisfaction",

@@ -14,7 +14,10 @@ namespace {
 Result<PollCommand> parse_action(const std::vector<Token>& words, std::string_view prefix) {
     const std::string verb = text::to_lower(words[0].value);
     PollAction action;
-    action.verb = verb == "close" ? PollAction::Verb::close : verb == "vote" ? PollAction::Verb::vote : PollAction::Verb::results;
+    action.verb = verb == "close"    ? PollAction::Verb::close
+                  : verb == "vote"   ? PollAction::Verb::vote
+                  : verb == "unvote" ? PollAction::Verb::unvote
+                                     : PollAction::Verb::results;
     const std::string usage = verb == "vote" ? std::string(prefix) + " poll vote <id> <option number>"
                                              : std::string(prefix) + " poll " + verb + " <id>";
     const std::size_t wanted = action.verb == PollAction::Verb::vote ? 3 : 2;
@@ -44,7 +47,7 @@ Result<PollCommand> parse_poll_command(const std::vector<Token>& words, std::str
     if (words.empty()) return fail("say what to ask and the options, e.g. `" + example + "`");
     if (words[0].kind == Token::Kind::word && !words[0].quoted) {
         const std::string verb = text::to_lower(words[0].value);
-        if (verb == "close" || verb == "results" || verb == "vote") return parse_action(words, prefix);
+        if (verb == "close" || verb == "results" || verb == "vote" || verb == "unvote") return parse_action(words, prefix);
     }
 
     NewPoll poll;

@@ -1,7 +1,7 @@
 #pragma once
 // What `poll …` asks for, read from the words after the command name:
 //   poll "Which day?" "Tue" "Thu" [--multi] [--anonymous] [--closes 2h]
-//   poll close <id> | poll results <id> | poll vote <id> <option number>
+//   poll close <id> | poll results <id> | poll vote <id> <option number> | poll unvote <id>
 // Bad input is a one-line error that shows the right form.
 #include <chrono>
 #include <optional>
@@ -31,7 +31,7 @@ struct NewPoll {
 };
 
 struct PollAction {
-    enum class Verb { close, results, vote };
+    enum class Verb { close, results, vote, unvote };  // unvote: take back every answer
     Verb verb = Verb::results;
     std::string id;
     int option = -1;  // vote: 0-based

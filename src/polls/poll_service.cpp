@@ -51,6 +51,7 @@ chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, cha
     PollAction action = std::get<PollAction>(*parsed);
     switch (action.verb) {
         case PollAction::Verb::vote: co_return co_await vote(std::move(action.id), action.option, std::move(who));
+        case PollAction::Verb::unvote: co_return unvote(action.id, who);
         case PollAction::Verb::close: co_return co_await close(std::move(action.id), std::move(who));
         case PollAction::Verb::results: break;
     }
@@ -131,6 +132,20 @@ chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User
             co_return for_requester("Took back *" + label + "*.");
     }
     co_return no_such_poll(id);
+}
+
+chat::Reply PollService::unvote(const std::string& id, const chat::User& who) {
+    const auto poll = store_.find_poll(id);
+    if (!poll) return no_such_poll(id);
+    switch (store_.unvote(id, voter_of(*poll, who))) {
+        case store::VoteOutcome::closed:
+            return for_requester("Poll `" + id + "` is closed, so answers can no longer be taken back.");
+        case store::VoteOutcome::withdrawn:
+            schedule_refresh(id);
+            return for_requester("Took back your answer to poll `" + id + "`.");
+        case store::VoteOutcome::unchanged: return for_requester("You have no answer in poll `" + id + "` to take back.");
+        default: return no_such_poll(id);
+    }
 }
 
 chat::Task<chat::Reply> PollService::close(std::string id, chat::User who) {

@@ -66,6 +66,7 @@ private:
 
     chat::Task<chat::Reply> create(NewPoll poll, chat::User who, chat::Origin where);
     chat::Task<chat::Reply> vote(std::string id, int option, chat::User who);
+    chat::Reply unvote(const std::string& id, const chat::User& who);
     chat::Task<chat::Reply> close(std::string id, chat::User who);
     chat::Reply results(const std::string& id) const;
     chat::Task<void> close_when_due(std::string id, std::chrono::system_clock::time_point due);

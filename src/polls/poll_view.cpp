@@ -44,6 +44,7 @@ chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& 
         if (!view.closed) option.vote = vote_button(poll, i, prefix);
         view.options.push_back(std::move(option));
     }
+    if (!view.closed) view.unvote = chat::run_button("Take back my answer", std::string(prefix) + " poll unvote " + poll.id);
     std::vector<std::string> note{people(tally.voters) + " answered", poll.multi ? "several answers" : "one answer"};
     if (poll.anonymous) note.push_back("anonymous");
     if (view.closed)

@@ -9,7 +9,8 @@
 
 namespace platbot::polls {
 
-// The poll message; buttons carry `<prefix> poll vote <id> <n>` (and `poll close <id>`), so
+// The poll message; buttons carry `<prefix> poll vote <id> <n>` (and `poll close <id>`, and
+// `poll unvote <id>` for platforms whose poll widget can withdraw), so
 // a press goes through the engine like typed text. A closed poll has no buttons.
 chat::Reply poll_message(const store::PollRecord& poll, const store::PollTally& tally, std::string_view prefix);
 // The question with a vote button per option and no counts: what one person is asked by

@@ -407,7 +407,8 @@ TEST_CASE("Matrix: the sample config checks out, and a Matrix config without a w
                Contains("needs matrix.homeserver"));
 }
 
-TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count, the latest per person wins, the end is m.poll.end",
+TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count, the latest per person wins (an empty or "
+          "spoiled one takes the vote back), the end is m.poll.end",
           "[e2e][matrix][polls]") {
     FakeMatrix matrix;
     matrix.add_room(ops, {alice, "@bob:example.org", "@carol:example.org"});
@@ -435,11 +436,16 @@ TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count,
     matrix.send_event(ops, "m.poll.response", "@bob:example.org", relates("stable", "a1"));
     matrix.send_event(ops, "org.matrix.msc3381.poll.response", "@carol:example.org", relates("unstable", "a2"));
     matrix.send_event(ops, "m.poll.response", "@dave:example.org", relates("stable", "a9"));  // spoiled: no such answer
+    matrix.send_event(ops, "m.poll.response", "@erin:example.org", relates("stable", "a1"));
+    matrix.send_event(ops, "m.poll.response", "@erin:example.org", relates("stable", "a1"));  // sent again: still one vote
     // The bot restarts between answers: the poll is still known.
     bot->stop();
     bot.emplace(std::vector<std::string>{"--config", config}, token(matrix));
     REQUIRE(wait_until_live(matrix));
     matrix.send_event(ops, "m.poll.response", "@bob:example.org", relates("stable", "a2"));  // bob changes his mind
+    json withdrawn = relates("stable", "a2");
+    withdrawn["m.selections"] = json::array();  // carol takes her vote back
+    matrix.send_event(ops, "m.poll.response", "@carol:example.org", withdrawn);
     const auto marker = matrix.send_text(ops, alice, "!platform echo marker");
     REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == marker; }, wait_limit));
     std::this_thread::sleep_for(300ms);
@@ -452,7 +458,7 @@ TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count,
     for (const auto& e : matrix.sent(ops))
         if (e.type == "m.poll.end") end = e;
     CHECK(end.content["m.relates_to"]["event_id"] == start.event_id);
-    CHECK(end.content["m.text"][0]["body"] == "The poll has closed. Pizza: 0, Soup: 2");
+    CHECK(end.content["m.text"][0]["body"] == "The poll has closed. Pizza: 1, Soup: 1");
     // An answer after the end changes nothing, and ends nothing twice.
     matrix.send_event(ops, "m.poll.response", "@dave:example.org", relates("stable", "a1"));
     const auto last = matrix.send_text(ops, alice, "!platform echo last");

@@ -49,6 +49,8 @@ TEST_CASE("poll: close, results and vote take an id; vote numbers options from 1
     CHECK(action.option == 2);
     CHECK(std::get<polls::PollAction>(*parse("close p7k2qd")).verb == polls::PollAction::Verb::close);
     CHECK(std::get<polls::PollAction>(*parse("results p7k2qd")).verb == polls::PollAction::Verb::results);
+    CHECK(std::get<polls::PollAction>(*parse("unvote p7k2qd")).verb == polls::PollAction::Verb::unvote);
+    CHECK_FALSE(parse("unvote p7k2qd 1"));
     // Quoted, "close" is a question like any other.
     CHECK(std::holds_alternative<polls::NewPoll>(*parse(R"("close" a b)")));
 }

@@ -120,6 +120,8 @@ TEST_CASE("Polls: a poll is posted to the channel with a vote button per option"
     REQUIRE(message.poll->options.size() == 2);
     REQUIRE(message.poll->options[1].vote);
     CHECK(message.poll->options[1].vote->value == "/platform poll vote " + id + " 2");
+    REQUIRE(message.poll->unvote);
+    CHECK(message.poll->unvote->value == "/platform poll unvote " + id);
     REQUIRE(message.buttons.size() == 1);
     CHECK(message.buttons[0].value == "/platform poll close " + id);
     CHECK_THAT(message.poll->note, Contains("one answer") && Contains("closes") && Contains("id " + id));
@@ -278,6 +280,31 @@ TEST_CASE("Polls: with --multi a person may choose several, and a second press t
     const auto tally = rig.store->tally(id);
     CHECK(tally.votes == std::vector<int>{0, 0, 2});
     CHECK(tally.voters == 2);
+}
+
+TEST_CASE("Polls: unvote takes back every answer, in one-answer and several-answer polls alike", "[polls]") {
+    testing::TempDir folder;
+    Rig rig(folder);
+    const std::string one = rig.open("\"Lunch?\" pizza soup", alice);
+    rig.say("vote " + one + " 1", alice);
+    rig.say("vote " + one + " 2", bob);
+    CHECK(rig.say("unvote " + one, alice).text == "Took back your answer to poll `" + one + "`.");
+    CHECK(rig.say("unvote " + one, alice).text == "You have no answer in poll `" + one + "` to take back.");
+    CHECK(rig.store->tally(one).votes == std::vector<int>{0, 1});
+    CHECK(rig.store->tally(one).voters == 1);
+
+    const std::string several = rig.open("\"Which talks?\" k8s rust sql --multi", alice);
+    rig.say("vote " + several + " 1", bob);
+    rig.say("vote " + several + " 3", bob);
+    CHECK_THAT(rig.say("unvote " + several, bob).text, Contains("Took back"));
+    CHECK(rig.store->tally(several).votes == std::vector<int>{0, 0, 0});
+
+    rig.say("close " + one, alice);
+    CHECK_THAT(rig.say("unvote " + one, bob).text, Contains("is closed"));
+    CHECK(rig.store->tally(one).votes == std::vector<int>{0, 1});
+    CHECK_THAT(rig.say("unvote zzz999", bob).text, Contains("zzz999"));
+    rig.settle();
+    REQUIRE_FALSE(rig.outbox.posted.empty());
 }
 
 TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[polls]") {

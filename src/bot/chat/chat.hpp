@@ -86,6 +86,9 @@ struct Poll {
     bool multi = false;      // several answers per person
     bool anonymous = false;  // the bot keeps no voter ids (a platform whose votes are public events says so)
     std::string note;     // one line under it: "one answer · anonymous · closes 14:00 UTC · id p7k2qd"
+    // Takes back the presser's answers (absent once closed): for platforms whose own poll
+    // widget can withdraw a vote. Elsewhere the typed command does it.
+    std::optional<Button> unvote;
 };
 
 // Light markdown text (*bold*, `code`, links) plus structure adapters render natively.

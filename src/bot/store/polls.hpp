@@ -36,7 +36,7 @@ struct PollRecord {
 enum class VoteOutcome {
     counted,    // a new answer
     changed,    // replaced the voter's earlier answer (one-answer polls)
-    withdrawn,  // took back this option (several-answer polls: a second press)
+    withdrawn,  // took back this option (several-answer polls: a second press), or every answer (unvote)
     unchanged,  // the same answer again
     closed,     // the poll is closed: nothing was written
     unknown,    // no such poll or option
@@ -63,6 +63,8 @@ public:
     // `voter` is the user id, or for an anonymous poll the keyed hash (then the id is not
     // stored anywhere).
     virtual VoteOutcome vote(std::string_view poll_id, std::string_view voter, int option) = 0;
+    // Takes back every answer of `voter`: withdrawn, or unchanged when there was none.
+    virtual VoteOutcome unvote(std::string_view poll_id, std::string_view voter) = 0;
     // The options `voter` has chosen, ascending.
     virtual std::vector<int> choices(std::string_view poll_id, std::string_view voter) = 0;
     // False when it was closed already (or does not exist). Forgets the anonymous key.

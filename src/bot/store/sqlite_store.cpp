@@ -623,6 +623,24 @@ public:
         return outcome;
     }
 
+    VoteOutcome unvote(std::string_view poll_id, std::string_view voter) override {
+        VoteOutcome outcome = VoteOutcome::unknown;
+        in_transaction([&] {
+            Statement poll(db_, "SELECT closed_ms IS NOT NULL FROM polls WHERE id = ?");
+            poll.bind(1, poll_id);
+            if (!poll.step()) return;
+            if (poll.integer(0) != 0) {
+                outcome = VoteOutcome::closed;
+                return;
+            }
+            Statement s(db_, "DELETE FROM poll_votes WHERE poll_id = ? AND voter = ?");
+            s.bind(1, poll_id).bind(2, voter);
+            s.step();
+            outcome = sqlite3_changes(db_) > 0 ? VoteOutcome::withdrawn : VoteOutcome::unchanged;
+        });
+        return outcome;
+    }
+
     std::vector<int> choices(std::string_view poll_id, std::string_view voter) override {
         Statement s(db_, "SELECT option FROM poll_votes WHERE poll_id = ? AND voter = ? ORDER BY option");
         s.bind(1, poll_id).bind(2, voter);

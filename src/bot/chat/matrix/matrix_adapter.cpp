@@ -386,6 +386,7 @@ MatrixAdapter::NativePoll* MatrixAdapter::native_poll(const std::string& event_i
     NativePoll poll;
     for (const auto& vote : saved["votes"])
         poll.votes.push_back(run_button(string_field(vote, "label"), string_field(vote, "value")));
+    if (const std::string unvote = string_field(saved, "unvote"); !unvote.empty()) poll.unvote = run_button("unvote", unvote);
     poll.multi = saved.value("multi", false);
     poll.ended = saved.value("ended", false);
     return &(polls_[event_id] = std::move(poll));
@@ -394,7 +395,11 @@ MatrixAdapter::NativePoll* MatrixAdapter::native_poll(const std::string& event_i
 void MatrixAdapter::save_poll(const std::string& event_id, const NativePoll& poll) {
     json votes = json::array();
     for (const auto& vote : poll.votes) votes.push_back({{"label", vote.label}, {"value", vote.value}});
-    state_.set_state(state_key("poll:" + event_id), json{{"votes", votes}, {"multi", poll.multi}, {"ended", poll.ended}}.dump());
+    state_.set_state(state_key("poll:" + event_id), json{{"votes", votes},
+                                                          {"unvote", poll.unvote ? poll.unvote->value : ""},
+                                                          {"multi", poll.multi},
+                                                          {"ended", poll.ended}}
+                                                         .dump());
 }
 
 MatrixAdapter::LastAnswer MatrixAdapter::last_answer(const std::string& key) {
@@ -422,23 +427,31 @@ std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
         if (pending == key) last = answer;
     if (response.time < last.time) return presses;  // an older answer arriving late: the latest wins
     std::vector<std::size_t> chosen;
+    bool spoiled = false;  // unknown ids, or more than allowed: the latest answer is no vote at all
     for (const auto& answer : response.answers) {
         const auto number = poll_answer_number(answer);
-        if (!number || *number > poll->votes.size()) return presses;  // unknown ids spoil the answer
-        if (std::find(chosen.begin(), chosen.end(), *number) == chosen.end()) chosen.push_back(*number);
+        if (!number || *number > poll->votes.size()) spoiled = true;
+        else if (std::find(chosen.begin(), chosen.end(), *number) == chosen.end()) chosen.push_back(*number);
     }
-    if (chosen.size() > (poll->multi ? poll->votes.size() : 1)) return presses;  // more than allowed: spoiled
-    // Single choice: the new answer is the vote. Several: votes toggle, so press what changed.
+    if (spoiled || chosen.size() > (poll->multi ? poll->votes.size() : 1)) chosen.clear();
+    answers.emplace_back(key, LastAnswer{response.time, chosen});
+    // No answer (empty or spoiled) takes back the earlier ones.
+    if (chosen.empty()) {
+        if (!last.chosen.empty() && poll->unvote)
+            presses.push_back(press_of(*poll->unvote, response.event_id, response.sender, response.room_id, response.poll));
+        return presses;
+    }
+    // Single choice: a new option replaces the vote. Several: votes toggle (a second press
+    // takes one back), so press what changed.
     std::vector<std::size_t> press;
     if (!poll->multi) {
-        if (!chosen.empty()) press = chosen;
+        if (chosen != last.chosen) press = chosen;
     } else {
         for (const auto n : chosen)
             if (std::find(last.chosen.begin(), last.chosen.end(), n) == last.chosen.end()) press.push_back(n);
         for (const auto n : last.chosen)
             if (std::find(chosen.begin(), chosen.end(), n) == chosen.end()) press.push_back(n);
     }
-    answers.emplace_back(key, LastAnswer{response.time, chosen});
     for (const auto n : press) {
         ChatEvent event = press_of(poll->votes[n - 1], response.event_id, response.sender, response.room_id, response.poll);
         event.id += "#" + std::to_string(n);  // one answer may press several options
@@ -515,6 +528,7 @@ Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
         NativePoll poll;
         for (const auto& option : reply.poll->options)
             if (option.vote) poll.votes.push_back(*option.vote);
+        poll.unvote = reply.poll->unvote;
         poll.multi = reply.poll->multi;
         save_poll(event_id, poll);
         polls_[event_id] = std::move(poll);

@@ -108,6 +108,7 @@ private:
     void spawn_admission(const ChatEvent& event, std::function<void(std::exception_ptr, Admission)> done);
     struct NativePoll {
         std::vector<Button> votes;  // answer a<N> presses votes[N-1]
+        std::optional<Button> unvote;  // an empty or spoiled answer presses it
         bool multi = false;
         bool ended = false;
     };
