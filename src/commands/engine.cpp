@@ -8,6 +8,7 @@
 #include "bot/common/text.hpp"
 #include "bot/common/metrics.hpp"
 #include "commands/jobs/job_service.hpp"
+#include "commands/policy/decide.hpp"
 
 namespace platbot::commands {
 
@@ -135,7 +136,7 @@ const std::vector<std::string>& builtin_names() {
 
 Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory,
                store::AuditLog& audit)
-    : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit), guard_(directory_) {
+    : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit) {
     reconfigure(std::move(catalogue), directory_);
 }
 
@@ -252,20 +253,24 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
     for (const auto& arg : invocation.args) args[arg.name] = to_json(arg.value);
     record.args_json = args.dump();
     const CommandSpec& spec = *invocation.command;
+    GuardRails rails;
     if (!spec.builtin) {
-        if (auto denied = guard_.check_access(spec, directory_.resolve(request.user), request.origin.conversation))
-            co_return finish(for_requester("Denied: " + *denied + "."), store::Decision::denied, *denied);
+        const PolicyDecision decision = decide(invocation, request.user, request.origin.conversation, directory_);
+        record.rule = decision.rule;
+        if (!decision.allowed)
+            co_return finish(for_requester("Denied: " + decision.reason + "."), store::Decision::denied, decision.reason);
         if (auto limited = guard_.take_rate(spec, request.user))
             co_return finish(for_requester("Not now: " + *limited + "."), store::Decision::denied, *limited);
+        rails = decision.rails;
     }
     std::string command_line(text::trim(line));
-    auto reply = co_await run(invocation, request, std::move(command_line), record.args_json, catalogue);
+    auto reply = co_await run(invocation, request, std::move(command_line), record.args_json, catalogue, std::move(rails));
     co_return finish(std::move(reply), store::Decision::ran, "ok");
 }
 
 chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation, const CommandRequest& request,
                                                    std::string line, std::string args_json,
-                                                   std::shared_ptr<const std::vector<CommandSpec>> catalogue) {
+                                                   std::shared_ptr<const std::vector<CommandSpec>> catalogue, GuardRails rails) {
     const CommandSpec& spec = *invocation.command;
     if (spec.builtin) {
         if (spec.name == "help") co_return help(invocation);
@@ -287,7 +292,7 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
         if (!jobs_) co_return for_requester(spec.name + " has an action, but actions are not running in this process.");
         // The job holds its spec through the catalogue it came from: a reload cannot pull it away.
         const JobRequest job{directory_.resolve(request.user), request.origin, std::move(line), std::move(args_json),
-                             request.correlation_id, std::shared_ptr<const CommandSpec>(catalogue, &spec)};
+                             request.correlation_id, std::shared_ptr<const CommandSpec>(catalogue, &spec), std::move(rails)};
         co_return co_await jobs_->submit(invocation, job);
     }
     const chat::User who = directory_.resolve(request.user);

@@ -77,7 +77,7 @@ private:
     // `catalogue` is the one `invocation` was parsed against, kept alive for a job to hold.
     chat::Task<std::optional<chat::Reply>> run(const Invocation& invocation, const CommandRequest& request,
                                                std::string line, std::string args_json,
-                                               std::shared_ptr<const std::vector<CommandSpec>> catalogue);
+                                               std::shared_ptr<const std::vector<CommandSpec>> catalogue, GuardRails rails);
     chat::Task<chat::Reply> run_job_builtin(const Invocation& invocation, const CommandRequest& request);
     chat::Reply help(const Invocation& invocation) const;
     chat::Reply whoami(const CommandRequest& request) const;

@@ -233,15 +233,20 @@ TEST_CASE("an http action loads with its request, success rule, fields, tracking
     CHECK(action.on_failure.source() == "Deploy failed ({{ response.status }}): {{ error }}");
 
     const auto& policy = deploy.policy;
-    CHECK(policy.allow.groups == std::vector<std::string>{"ops"});
-    CHECK(policy.allow.users == std::vector<std::string>{"U9"});
+    REQUIRE(policy.rules.size() == 1);  // the command-level keys are one rule
+    const auto& only = policy.rules[0];
+    CHECK(only.name == "commands.deploy");
+    CHECK(only.when.empty());
+    CHECK(only.allow.groups == std::vector<std::string>{"ops"});
+    CHECK(only.allow.users == std::vector<std::string>{"U9"});
     CHECK(policy.sensitive);
-    CHECK(policy.confirm);
-    CHECK(policy.confirm_expires == 90s);
-    REQUIRE(policy.approval.has_value());
-    CHECK(policy.approval->group == "ops");
-    CHECK(policy.approval->count == 2);
-    CHECK(policy.approval->expires == 1h);
+    CHECK(policy.deny_unmatched);
+    CHECK(only.rails.confirm);
+    CHECK(only.rails.confirm_expires == 90s);
+    REQUIRE(only.rails.approval.has_value());
+    CHECK(only.rails.approval->group == "ops");
+    CHECK(only.rails.approval->count == 2);
+    CHECK(only.rails.approval->expires == 1h);
     REQUIRE(policy.per_user.has_value());
     CHECK(policy.per_user->count == 5);
     CHECK(policy.per_user->window == 60s);
@@ -329,7 +334,7 @@ TEST_CASE("an exec action loads with its program made absolute against the confi
     CHECK(exec.output_limit == 2048);
     CHECK(scaffold.action->success.exit_codes == std::vector<int>{0, 3});
     CHECK(scaffold.action->on_success.source() == "Created {{ args.name }}: {{ output }} ({{ exit_code }})");
-    CHECK(scaffold.policy.confirm);
+    CHECK(scaffold.policy.rules.at(0).rails.confirm);
 
     const auto& lint = command(*config, "lint");
     REQUIRE(lint.action.has_value());
@@ -715,6 +720,116 @@ TEST_CASE("mistakes in guard rails", "[config][action][policy]") {
          "groups:\n"
          "  ops: [U1]\n",
          2, 11, "bot.admins: no group named 'admin' — declare it under groups:"},
+    }));
+    check_error(c);
+}
+
+namespace {
+
+// Lines 1-17: a deploy command with one parameter of each kind a rule compares; its
+// policy: list starts on line 18, indented four spaces.
+std::string with_rules(const std::string& rules, const std::string& bot = "") {
+    return bot +
+           "groups:\n"
+           "  deployers: [U1]\n"
+           "  sre: [U2]\n"
+           "commands:\n"
+           "  deploy:\n"
+           "    description: Deploy\n"
+           "    params:\n"
+           "      - {name: service, required: true}\n"
+           "      - {name: env, type: enum, choices: [prod, staging, dev], default: staging}\n"
+           "      - {name: replicas, type: int}\n"
+           "      - {name: window, type: duration}\n"
+           "      - {name: force, type: bool}\n"
+           "      - {name: owner, type: user}\n"
+           "    action:\n"
+           "      http:\n"
+           "        url: https://ci.test/deploy\n"
+           "    policy:\n" +
+           rules;
+}
+
+}  // namespace
+
+TEST_CASE("policy rules load with typed conditions, who they admit, and their guard rails", "[config][policy]") {
+    TempDir dir;
+    const auto config = load_yaml(dir, with_rules("      - when: {env: prod, service: 'legacy-*'}\n"
+                                                  "        deny: legacy services are frozen\n"
+                                                  "      - when: {env: prod}\n"
+                                                  "        allow: {groups: [deployers]}\n"
+                                                  "        confirm: {expires: 2m}\n"
+                                                  "        approval: {group: sre, count: 1, expires: 1h}\n"
+                                                  "      - when: {env: [staging, dev], replicas: 1..3, window: ..1h, force: false}\n"
+                                                  "        allow: {groups: [everyone]}\n"
+                                                  "      - when: {replicas: {min: 4}, owner: [alice, U9]}\n"
+                                                  "        deny: true\n"));
+    REQUIRE(config.ok());
+    const auto& policy = command(*config, "deploy").policy;
+    REQUIRE(policy.rules.size() == 4);
+    CHECK(policy.deny_unmatched);  // bot.policy_default is deny unless set
+    const auto& frozen = policy.rules[0];
+    CHECK(frozen.name == "commands.deploy.policy[0]");
+    CHECK(frozen.deny);
+    CHECK(frozen.deny_reason == "legacy services are frozen");
+    REQUIRE(frozen.when.size() == 2);
+    CHECK(frozen.when[0].source == "env=prod");
+    CHECK(frozen.when[1].patterns == std::vector<std::string>{"legacy-*"});
+    const auto& prod = policy.rules[1];
+    CHECK(prod.allow.groups == std::vector<std::string>{"deployers"});
+    CHECK(prod.rails.confirm);
+    CHECK(prod.rails.confirm_expires == 120s);
+    REQUIRE(prod.rails.approval);
+    CHECK(prod.rails.approval->group == "sre");
+    const auto& others = policy.rules[2];
+    REQUIRE(others.when.size() == 4);
+    CHECK(others.when[0].source == "env=staging|dev");
+    CHECK(others.when[1].source == "replicas=1..3");
+    CHECK(others.when[1].ranges.at(0).min == 1);
+    CHECK(others.when[1].ranges.at(0).max == 3);
+    CHECK(others.when[2].ranges.at(0).max == 3600);  // durations compare in seconds
+    CHECK_FALSE(others.when[2].ranges.at(0).min);
+    CHECK(others.when[3].flag == false);
+    CHECK(policy.rules[3].when[0].ranges.at(0).min == 4);
+    CHECK(policy.rules[3].when[1].patterns == std::vector<std::string>{"alice", "U9"});
+    CHECK(policy.rules[3].deny_reason.empty());
+
+    const auto open = load_yaml(dir, with_rules("      - when: {env: prod}\n", "bot: {policy_default: allow}\n"));
+    REQUIRE(open.ok());
+    CHECK_FALSE(command(*open, "deploy").policy.deny_unmatched);
+    const auto sensitive = load_yaml(dir, with_rules("      - when: {env: prod}\n", "bot: {policy_default: allow}\n") +
+                                              "    sensitive: true\n");
+    REQUIRE(sensitive.ok());
+    CHECK(command(*sensitive, "deploy").policy.deny_unmatched);
+}
+
+TEST_CASE("mistakes in policy rules", "[config][policy]") {
+    const auto c = GENERATE(values<ErrorCase>({
+        {"a parameter the command does not have", with_rules("      - when: {evn: prod}\n"), 18, 16,
+         "unknown key 'evn' in command 'deploy'.policy[0].when — did you mean 'env'?"},
+        {"an enum value that is not a choice", with_rules("      - when: {env: prd}\n"), 18, 21,
+         "command 'deploy'.policy[0].when.env: 'prd' is not one of prod, staging, dev — did you mean 'prod'?"},
+        {"a range that is not numbers", with_rules("      - when: {replicas: 1..many}\n"), 18, 26,
+         "command 'deploy'.policy[0].when.replicas: 'many' is not a whole number — write it like 3, 1..5, 10.. or {min: 1, max: 5}"},
+        {"an empty range", with_rules("      - when: {replicas: 5..1}\n"), 18, 26,
+         "command 'deploy'.policy[0].when.replicas: '5..1' is an empty range — the lower bound comes first"},
+        {"a duration that is not one", with_rules("      - when: {window: soon}\n"), 18, 24,
+         "command 'deploy'.policy[0].when.window: 'soon' is not a duration"},
+        {"a yes/no with a list", with_rules("      - when: {force: [true, false]}\n"), 18, 23,
+         "command 'deploy'.policy[0].when.force: a yes/no parameter takes one value, true or false"},
+        {"an empty list", with_rules("      - when: {env: []}\n"), 18, 21,
+         "command 'deploy'.policy[0].when.env: an empty list matches nothing"},
+        {"an unknown group", with_rules("      - allow: {groups: [deployer]}\n"), 18, 25,
+         "command 'deploy'.policy[0].allow.groups: unknown group 'deployer' — did you mean 'deployers'?"},
+        {"deny with an approval", with_rules("      - deny: true\n        approval: {group: sre}\n"), 18, 15,
+         "command 'deploy'.policy[0]: a deny rule cannot also ask for a confirmation or an approval"},
+        {"an unknown key in a rule", with_rules("      - alow: {groups: [sre]}\n"), 18, 9,
+         "unknown key 'alow' in command 'deploy'.policy[0] — did you mean 'allow'?"},
+        {"no rules", with_rules("      []\n"), 18, 7, "command 'deploy'.policy: give at least one rule"},
+        {"allow next to policy", with_rules("      - when: {env: prod}\n") + "    allow: {groups: [sre]}\n", 19, 12,
+         "command 'deploy'.allow: with policy: rules, put allow inside the rules it belongs to"},
+        {"a bad default", with_rules("      - when: {env: prod}\n", "bot: {policy_default: maybe}\n"), 1, 23,
+         "bot.policy_default: expected deny or allow"},
     }));
     check_error(c);
 }

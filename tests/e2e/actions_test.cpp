@@ -114,7 +114,8 @@ TEST_CASE("people outside deployers are denied production deploys, and it is aud
     TempDir data;
     const auto result = demo(data, ":as bob\n/platform deploy api to production\n/platform history\n");
     CHECK(result.exit_code == 0);
-    CHECK_THAT(result.out, Contains("Denied: you may not run deploy-production here — it is open to members of deployers"));
+    CHECK_THAT(result.out, Contains("Denied: `deploy-production` needs group deployers; you are in: everyone, sre "
+                                    "(rule commands.deploy-production)."));
     CHECK_THAT(result.out, Contains("`/platform deploy api to production` — denied"));
 }
 

@@ -22,7 +22,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite_store.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 9;
+constexpr int latest_schema = 10;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
@@ -174,6 +174,7 @@ TEST_CASE("an audit record round-trips with every field", "[store]") {
     in.decision = decision;
     in.outcome = decision == Decision::ran ? "ok" : "you are not in group deployers";
     in.duration = milliseconds{1234};
+    in.rule = "commands.deploy.policy[1]";
     store->record(in);
 
     const auto out = store->recent_for_user("U024BE7LH", 10);
@@ -191,6 +192,7 @@ TEST_CASE("an audit record round-trips with every field", "[store]") {
     CHECK(r.decision == decision);
     CHECK(r.outcome == in.outcome);
     CHECK(r.duration == milliseconds{1234});
+    CHECK(r.rule == "commands.deploy.policy[1]");
 
     RawDb raw(dir.file("audit.db"));
     CHECK(raw.scalar("SELECT decision FROM audit_log") == std::optional<std::string>(decision_name(decision)));

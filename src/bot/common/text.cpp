@@ -75,6 +75,29 @@ bool iequals(std::string_view a, std::string_view b) {
            });
 }
 
+bool glob_match(std::string_view pattern, std::string_view text) {
+    // Greedy with one backtrack point: linear in practice, no recursion.
+    std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
+    while (t < text.size()) {
+        if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
+            ++p;
+            ++t;
+        } else if (p < pattern.size() && pattern[p] == '*') {
+            star = p++;
+            resume = t;
+        } else if (star != std::string_view::npos) {
+            p = star + 1;
+            t = ++resume;
+        } else {
+            return false;
+        }
+    }
+    while (p < pattern.size() && pattern[p] == '*') ++p;
+    return p == pattern.size();
+}
+
+bool has_glob(std::string_view pattern) { return pattern.find_first_of("*?") != std::string_view::npos; }
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
     std::string out;
     for (std::size_t i = 0; i < parts.size(); ++i) {

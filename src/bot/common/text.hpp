@@ -22,6 +22,9 @@ std::string to_lower(std::string_view s);
 std::string_view trim(std::string_view s);
 bool iequals(std::string_view a, std::string_view b);
 std::string join(const std::vector<std::string>& parts, std::string_view separator);
+// Shell-style wildcards over the whole text: `*` any run of characters, `?` one byte.
+bool glob_match(std::string_view pattern, std::string_view text);
+bool has_glob(std::string_view pattern);
 
 // Percent-encodes every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~),
 // so a value can never add a path segment, a query parameter or a fragment.

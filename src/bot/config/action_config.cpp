@@ -287,68 +287,232 @@ commands::ActionSpec read_action(const YamlReader& yaml, const YAML::Node& node,
 }
 
 const std::vector<std::string>& policy_keys() {
-    static const std::vector<std::string> keys{"allow", "sensitive", "confirm", "approval", "rate_limit", "concurrency"};
+    static const std::vector<std::string> keys{"allow", "sensitive", "confirm", "approval", "policy", "rate_limit", "concurrency"};
     return keys;
 }
+
+namespace {
+
+// Reads who a rule admits, its confirmation and its approval: at the command level (one
+// implicit rule) or inside a `policy:` rule.
+class RuleReader {
+public:
+    RuleReader(const YamlReader& yaml, const commands::CommandSpec& spec, const ActionContext& context)
+        : yaml_(yaml), spec_(spec), context_(context), reader_(yaml, context) {}
+
+    commands::AccessRule allow(const YAML::Node& n, const std::string& at) const {
+        commands::AccessRule allow;
+        yaml_.expect_map(n, at, {"users", "groups", "channels"});
+        if (auto u = n["users"]) allow.users = yaml_.string_list(u, at + ".users");
+        if (auto g = n["groups"]) {
+            allow.groups = yaml_.string_list(g, at + ".groups");
+            for (const auto& group : allow.groups) known_group(g, group, at + ".groups");
+        }
+        if (auto c = n["channels"]) allow.channels = yaml_.string_list(c, at + ".channels");
+        return allow;
+    }
+
+    void confirm(const YAML::Node& n, const std::string& at, commands::GuardRails& rails) const {
+        needs_action(n, at);
+        if (n.IsMap()) {
+            yaml_.expect_map(n, at, {"expires"});
+            rails.confirm = true;
+            if (auto e = n["expires"])
+                rails.confirm_expires =
+                    std::chrono::duration_cast<std::chrono::seconds>(reader_.duration(e, at + ".expires", std::chrono::seconds(1)));
+        } else {
+            rails.confirm = yaml_.boolean(n, at);
+        }
+    }
+
+    void approval(const YAML::Node& n, const std::string& at, commands::GuardRails& rails) const {
+        needs_action(n, at);
+        yaml_.expect_map(n, at, {"group", "count", "channel", "expires"});
+        commands::ApprovalRule rule;
+        const YAML::Node group = yaml_.required(n, "group", at);
+        rule.group = yaml_.string(group, at + ".group");
+        known_group(group, rule.group, at + ".group");
+        if (auto c = n["count"]) {
+            const auto count = yaml_.integer(c, at + ".count");
+            if (count < 1 || count > 10) fail_at(c, at + ".count: expected 1 to 10");
+            rule.count = static_cast<int>(count);
+        }
+        if (auto c = n["channel"]) rule.channel = yaml_.string(c, at + ".channel");
+        if (auto e = n["expires"])
+            rule.expires = std::chrono::duration_cast<std::chrono::seconds>(reader_.duration(e, at + ".expires", std::chrono::seconds(1)));
+        rails.approval = std::move(rule);
+    }
+
+    // `when: {env: prod, replicas: 1..3, service: "legacy-*"}`: each value validated for its
+    // parameter's type, so rules compare typed values.
+    std::vector<commands::ValueCondition> when(const YAML::Node& n, const std::string& at) const {
+        if (!n.IsMap()) fail_at(n, at + ": expected a mapping of parameter to value, such as {env: prod}");
+        std::vector<std::string> names;
+        for (const auto& param : spec_.params) names.push_back(param.name);
+        yaml_.expect_map(n, at, names);
+        std::vector<commands::ValueCondition> out;
+        for (const auto& item : n) {
+            const std::string name = item.first.as<std::string>();
+            const commands::ParamSpec& param = *commands::find_param(spec_, name);
+            out.push_back(condition(item.second, param, at + "." + name));
+        }
+        return out;
+    }
+
+private:
+    commands::ValueCondition condition(const YAML::Node& n, const commands::ParamSpec& param, const std::string& at) const {
+        using commands::ParamType;
+        commands::ValueCondition condition;
+        condition.param = param.name;
+        std::vector<YAML::Node> items;
+        if (n.IsSequence()) {
+            if (n.size() == 0) fail_at(n, at + ": an empty list matches nothing — list the values, or drop the condition");
+            for (const auto& item : n) items.push_back(item);
+        } else {
+            items.push_back(n);
+        }
+        std::vector<std::string> written;
+        for (const auto& item : items) {
+            if (param.type == ParamType::boolean) {
+                if (items.size() > 1) fail_at(n, at + ": a yes/no parameter takes one value, true or false");
+                condition.flag = yaml_.boolean(item, at);
+                written.push_back(*condition.flag ? "true" : "false");
+            } else if (param.type == ParamType::integer || param.type == ParamType::duration) {
+                written.push_back(range(item, param, at, condition));
+            } else {
+                if (!item.IsScalar()) fail_at(item, at + ": expected a value or a list of values");
+                const std::string pattern = yaml_.string(item, at);
+                if (pattern.empty()) fail_at(item, at + ": an empty value matches nothing");
+                if (param.type == ParamType::enumeration) {
+                    const bool any = std::any_of(param.choices.begin(), param.choices.end(),
+                                                 [&](const std::string& choice) { return text::glob_match(pattern, choice); });
+                    if (!any) {
+                        const auto near = text::closest(pattern, param.choices, 1);
+                        fail_at(item, at + ": '" + pattern + "' is not one of " + text::join(param.choices, ", ") +
+                                          (near.empty() ? "" : " — did you mean '" + near[0] + "'?"));
+                    }
+                }
+                condition.patterns.push_back(pattern);
+                written.push_back(pattern);
+            }
+        }
+        condition.source = param.name + "=" + text::join(written, "|");
+        return condition;
+    }
+
+    // `5`, `1..3`, `..10`, `30m..2h`, or {min: 1, max: 3}; durations in seconds.
+    std::string range(const YAML::Node& item, const commands::ParamSpec& param, const std::string& at,
+                      commands::ValueCondition& condition) const {
+        const bool duration = param.type == commands::ParamType::duration;
+        const std::string example = duration ? "30m, 10m..1h, ..2h or {min: 10m, max: 1h}" : "3, 1..5, 10.. or {min: 1, max: 5}";
+        const auto bound = [&](const YAML::Node& node, const std::string& raw) -> std::int64_t {
+            if (duration) {
+                auto parsed = commands::parse_duration(raw);
+                if (!parsed) fail_at(node, at + ": '" + raw + "' is not a duration — write it like " + example);
+                return parsed->count();
+            }
+            std::int64_t value = 0;
+            const auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), value);
+            if (raw.empty() || ec != std::errc{} || end != raw.data() + raw.size())
+                fail_at(node, at + ": '" + raw + "' is not a whole number — write it like " + example);
+            return value;
+        };
+        commands::ValueCondition::Range r;
+        std::string written;
+        if (item.IsMap()) {
+            yaml_.expect_map(item, at, {"min", "max"});
+            if (auto m = item["min"]) r.min = bound(m, yaml_.string(m, at + ".min"));
+            if (auto m = item["max"]) r.max = bound(m, yaml_.string(m, at + ".max"));
+            if (!r.min && !r.max) fail_at(item, at + ": give min, max or both");
+            written = (item["min"] ? yaml_.string(item["min"], at) : "") + ".." + (item["max"] ? yaml_.string(item["max"], at) : "");
+        } else {
+            written = std::string(text::trim(yaml_.string(item, at)));
+            const auto dots = written.find("..");
+            if (dots == std::string::npos) {
+                r.min = r.max = bound(item, written);
+            } else {
+                const std::string low(text::trim(std::string_view(written).substr(0, dots)));
+                const std::string high(text::trim(std::string_view(written).substr(dots + 2)));
+                if (low.empty() && high.empty()) fail_at(item, at + ": '..' has no bounds — write it like " + example);
+                if (!low.empty()) r.min = bound(item, low);
+                if (!high.empty()) r.max = bound(item, high);
+            }
+        }
+        if (r.min && r.max && *r.min > *r.max) fail_at(item, at + ": '" + written + "' is an empty range — the lower bound comes first");
+        condition.ranges.push_back(r);
+        return written;
+    }
+
+    void known_group(const YAML::Node& node, const std::string& group, const std::string& what) const {
+        if (group == "everyone" || (context_.groups && context_.groups->contains(group))) return;
+        std::vector<std::string> names{"everyone"};
+        if (context_.groups)
+            for (const auto& [name, members] : *context_.groups) names.push_back(name);
+        const auto near = text::closest(group, names, 1);
+        fail_at(node, what + ": unknown group '" + group + "'" +
+                          (near.empty() ? " — declare it under groups:" : " — did you mean '" + near[0] + "'?"));
+    }
+
+    void needs_action(const YAML::Node& node, const std::string& at) const {
+        const std::string key = at.substr(at.rfind('.') + 1);
+        if (!spec_.action) fail_at(node, at + ": only commands with an action can use " + key);
+    }
+
+    const YamlReader& yaml_;
+    const commands::CommandSpec& spec_;
+    const ActionContext& context_;
+    ActionReader reader_;
+};
+
+}  // namespace
 
 void read_policy(const YamlReader& yaml, const YAML::Node& body, const std::string& where, commands::CommandSpec& spec,
                  const ActionContext& context) {
     ActionReader reader(yaml, context);
+    const RuleReader rules(yaml, spec, context);
     commands::Policy& policy = spec.policy;
-    const auto known_group = [&](const YAML::Node& node, const std::string& group, const std::string& what) {
-        if (group == "everyone" || (context.groups && context.groups->contains(group))) return;
-        std::vector<std::string> names{"everyone"};
-        if (context.groups)
-            for (const auto& [name, members] : *context.groups) names.push_back(name);
-        const auto near = text::closest(group, names, 1);
-        fail_at(node, what + ": unknown group '" + group + "'" +
-                          (near.empty() ? " — declare it under groups:" : " — did you mean '" + near[0] + "'?"));
-    };
-    if (auto n = body["allow"]) {
-        yaml.expect_map(n, where + ".allow", {"users", "groups", "channels"});
-        if (auto u = n["users"]) policy.allow.users = yaml.string_list(u, where + ".allow.users");
-        if (auto g = n["groups"]) {
-            policy.allow.groups = yaml.string_list(g, where + ".allow.groups");
-            for (const auto& group : policy.allow.groups) known_group(g, group, where + ".allow.groups");
-        }
-        if (auto c = n["channels"]) policy.allow.channels = yaml.string_list(c, where + ".allow.channels");
-    }
     if (auto n = body["sensitive"]) policy.sensitive = yaml.boolean(n, where + ".sensitive");
-    if (policy.sensitive && policy.allow.empty())
-        fail_at(body["sensitive"], where + ": a sensitive command needs an allow list, or nobody could run it");
-    const bool has_action = spec.action.has_value();
-    const auto needs_action = [&](const YAML::Node& node, const std::string& key) {
-        if (!has_action) fail_at(node, where + "." + key + ": only commands with an action can use " + key);
-    };
-    if (auto n = body["confirm"]) {
-        needs_action(n, "confirm");
-        if (n.IsMap()) {
-            yaml.expect_map(n, where + ".confirm", {"expires"});
-            policy.confirm = true;
-            if (auto e = n["expires"])
-                policy.confirm_expires = std::chrono::duration_cast<std::chrono::seconds>(
-                    reader.duration(e, where + ".confirm.expires", std::chrono::seconds(1)));
-        } else {
-            policy.confirm = yaml.boolean(n, where + ".confirm");
+    if (auto list = body["policy"]) {
+        for (const char* key : {"allow", "confirm", "approval"})
+            if (body[key])
+                fail_at(body[key], where + "." + key + ": with policy: rules, put " + key + " inside the rules it belongs to");
+        const std::string at = where + ".policy";
+        yaml.expect_sequence(list, at);
+        if (list.size() == 0) fail_at(list, at + ": give at least one rule, such as {allow: {groups: [everyone]}}");
+        for (std::size_t i = 0; i < list.size(); ++i) {
+            const YAML::Node item = list[i];
+            const std::string rule_at = at + "[" + std::to_string(i) + "]";
+            yaml.expect_map(item, rule_at, {"when", "allow", "deny", "confirm", "approval"});
+            commands::PolicyRule rule;
+            rule.name = "commands." + spec.name + ".policy[" + std::to_string(i) + "]";
+            if (auto w = item["when"]) rule.when = rules.when(w, rule_at + ".when");
+            if (auto a = item["allow"]) rule.allow = rules.allow(a, rule_at + ".allow");
+            if (auto d = item["deny"]) {
+                if (item["confirm"] || item["approval"])
+                    fail_at(d, rule_at + ": a deny rule cannot also ask for a confirmation or an approval");
+                if (d.IsScalar() && (d.Scalar() == "true" || d.Scalar() == "false")) {
+                    rule.deny = yaml.boolean(d, rule_at + ".deny");
+                } else {
+                    rule.deny = true;
+                    rule.deny_reason = yaml.string(d, rule_at + ".deny");
+                }
+            }
+            if (auto c = item["confirm"]) rules.confirm(c, rule_at + ".confirm", rule.rails);
+            if (auto a = item["approval"]) rules.approval(a, rule_at + ".approval", rule.rails);
+            policy.rules.push_back(std::move(rule));
         }
-    }
-    if (auto n = body["approval"]) {
-        needs_action(n, "approval");
-        const std::string at = where + ".approval";
-        yaml.expect_map(n, at, {"group", "count", "channel", "expires"});
-        commands::ApprovalRule rule;
-        const YAML::Node group = yaml.required(n, "group", at);
-        rule.group = yaml.string(group, at + ".group");
-        known_group(group, rule.group, at + ".group");
-        if (auto c = n["count"]) {
-            const auto count = yaml.integer(c, at + ".count");
-            if (count < 1 || count > 10) fail_at(c, at + ".count: expected 1 to 10");
-            rule.count = static_cast<int>(count);
-        }
-        if (auto c = n["channel"]) rule.channel = yaml.string(c, at + ".channel");
-        if (auto e = n["expires"])
-            rule.expires = std::chrono::duration_cast<std::chrono::seconds>(reader.duration(e, at + ".expires", std::chrono::seconds(1)));
-        policy.approval = std::move(rule);
+        policy.deny_unmatched = policy.sensitive || context.deny_unmatched;
+    } else {
+        // The command-level keys are one rule that matches any values.
+        commands::PolicyRule rule;
+        rule.name = "commands." + spec.name;
+        if (auto a = body["allow"]) rule.allow = rules.allow(a, where + ".allow");
+        if (policy.sensitive && rule.allow.empty())
+            fail_at(body["sensitive"], where + ": a sensitive command needs an allow list, or nobody could run it");
+        if (auto c = body["confirm"]) rules.confirm(c, where + ".confirm", rule.rails);
+        if (auto a = body["approval"]) rules.approval(a, where + ".approval", rule.rails);
+        policy.rules.push_back(std::move(rule));
+        policy.deny_unmatched = true;
     }
     if (auto n = body["rate_limit"]) {
         const std::string at = where + ".rate_limit";
@@ -366,8 +530,8 @@ void read_policy(const YamlReader& yaml, const YAML::Node& body, const std::stri
         }
     }
     if (auto n = body["concurrency"]) {
-        needs_action(n, "concurrency");
         const std::string at = where + ".concurrency";
+        if (!spec.action) fail_at(n, at + ": only commands with an action can use concurrency");
         yaml.expect_map(n, at, {"key", "max_running", "when_busy"});
         commands::ConcurrencyRule rule;
         if (auto k = n["key"]) rule.key = reader.compile(k, at + ".key", commands::template_variables(spec));

@@ -13,6 +13,7 @@ namespace platbot::config {
 struct ActionContext {
     std::string config_dir;  // relative programs and paths are resolved against it
     const std::map<std::string, std::vector<std::string>>* groups = nullptr;
+    bool deny_unmatched = true;  // bot.policy_default: what a command's policy rules leave open
 };
 
 commands::ActionSpec read_action(const YamlReader& yaml, const YAML::Node& node, const std::string& where,

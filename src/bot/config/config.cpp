@@ -96,7 +96,12 @@ private:
     }
 
     void read_bot(const YAML::Node& node, Config& config) {
-        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins", "shutdown_grace"});
+        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins", "shutdown_grace", "policy_default"});
+        if (auto n = node["policy_default"]) {
+            const std::string value = yaml_.string(n, "bot.policy_default");
+            if (value != "deny" && value != "allow") fail_at(n, "bot.policy_default: expected deny or allow");
+            config.policy_default_deny = value == "deny";
+        }
         if (auto n = node["shutdown_grace"]) config.shutdown_grace = yaml_.duration(n, "bot.shutdown_grace", std::chrono::milliseconds(0));
         if (auto n = node["admins"]) {
             config.admin_group = yaml_.string(n, "bot.admins");
@@ -445,7 +450,8 @@ private:
                     spec.aliases.push_back(std::move(*alias));
                 }
             }
-            const ActionContext context{std::filesystem::path(config.path).parent_path().string(), &config.groups};
+            const ActionContext context{std::filesystem::path(config.path).parent_path().string(), &config.groups,
+                                        config.policy_default_deny};
             if (auto action = body["action"]) {
                 if (body["reply"])
                     fail_at(body["reply"], where + ": a command with an action replies through action.reply.success "

@@ -25,6 +25,7 @@ struct AuditRecord {
     Decision decision = Decision::invalid;
     std::string outcome;    // "ok", or the error the user saw
     std::chrono::milliseconds duration{0};
+    std::string rule;       // the policy rule that decided ("commands.deploy.policy[0]"); empty for built-ins
 };
 
 class AuditLog {

@@ -70,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 9> migrations{
+constexpr std::array<const char*, 10> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -280,6 +280,9 @@ CREATE TABLE adapter_state (
     value TEXT NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN rule TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 struct StoreFailure : std::runtime_error {
@@ -376,11 +379,11 @@ public:
         insert_audit_ = std::make_unique<Statement>(
             db_,
             "INSERT INTO audit_log (time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, "
-            "decision, outcome, duration_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "decision, outcome, duration_ms, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         select_audit_ = std::make_unique<Statement>(
             db_,
             "SELECT id, time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, decision, "
-            "outcome, duration_ms FROM audit_log WHERE user_id = ? ORDER BY time_ms DESC, id DESC LIMIT ?");
+            "outcome, duration_ms, rule FROM audit_log WHERE user_id = ? ORDER BY time_ms DESC, id DESC LIMIT ?");
         insert_inbox_ = std::make_unique<Statement>(
             db_, "INSERT OR IGNORE INTO inbox (id, payload, received_ms) VALUES (?, ?, ?)");
         finish_inbox_ = std::make_unique<Statement>(
@@ -447,7 +450,8 @@ public:
             .bind(8, r.args_json.empty() ? std::string_view("{}") : std::string_view(r.args_json))
             .bind(9, decision_name(r.decision))
             .bind(10, r.outcome)
-            .bind(11, static_cast<std::int64_t>(r.duration.count()));
+            .bind(11, static_cast<std::int64_t>(r.duration.count()))
+            .bind(12, r.rule);
         s.step();
         s.reset();
     }
@@ -472,6 +476,7 @@ public:
             r.decision = parse_decision(s.text(9));
             r.outcome = s.text(10);
             r.duration = std::chrono::milliseconds(s.integer(11));
+            r.rule = s.text(12);
             out.push_back(std::move(r));
         }
         s.reset();

@@ -26,6 +26,7 @@ struct JobService::Live {
     // Shared with the catalogue it was submitted from: the job runs to its end with that
     // spec, even when a config reload changes or removes its command meanwhile.
     std::shared_ptr<const CommandSpec> spec;
+    GuardRails rails;  // from the policy rule that allowed it
     std::string correlation_id;
     TemplateContext context;
     chat::Origin origin;
@@ -130,12 +131,12 @@ chat::Reply JobService::status_reply(const Live& job) const {
             break;
         case JobState::awaiting_confirmation:
             phrase = "❔ waiting for " + r.requester_name + " to confirm (expires in " +
-                     format_duration(job.spec->policy.confirm_expires) + ")";
+                     format_duration(job.rails.confirm_expires) + ")";
             reply.buttons.push_back(chat::run_button("Confirm", settings_.prefix + " confirm " + id, chat::ButtonStyle::primary));
             reply.buttons.push_back(chat::run_button("Cancel", settings_.prefix + " cancel " + id, chat::ButtonStyle::danger));
             break;
         case JobState::awaiting_approval: {
-            const auto& rule = *job.spec->policy.approval;
+            const auto& rule = *job.rails.approval;
             phrase = "✋ waiting for approval from " + rule.group + " (" + std::to_string(job.approvers.size()) + "/" +
                      std::to_string(rule.count) + ")";
             reply.buttons.push_back(chat::run_button("Cancel", settings_.prefix + " cancel " + id));
@@ -193,6 +194,7 @@ chat::Task<void> JobService::show_status(Live& job) {
 chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invocation, const JobRequest& request) {
     auto job = std::make_shared<Live>();
     job->spec = request.spec;
+    job->rails = request.rails;
     job->origin = request.origin;
     job->correlation_id = request.correlation_id;
     const auto now = SystemClock::now();
@@ -215,10 +217,10 @@ chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invo
     spdlog::info("[{}] job {}: {} requested by {}", job->correlation_id, r.id, r.command, r.requester_id);
     live_[r.id] = job;
 
-    if (policy.confirm) {
+    if (job->rails.confirm) {
         change_state(*job, JobState::awaiting_confirmation, "", "", "");
         co_await show_status(*job);
-        arm_expiry(job, policy.confirm_expires, JobState::awaiting_confirmation);
+        arm_expiry(job, job->rails.confirm_expires, JobState::awaiting_confirmation);
         co_return std::nullopt;
     }
     co_await after_confirmation(job);
@@ -226,12 +228,11 @@ chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invo
 }
 
 chat::Task<void> JobService::after_confirmation(LivePtr job) {
-    const auto& policy = job->spec->policy;
-    if (!policy.approval) {
+    if (!job->rails.approval) {
         co_await start_or_queue(job);
         co_return;
     }
-    const auto& rule = *policy.approval;
+    const auto& rule = *job->rails.approval;
     change_state(*job, JobState::awaiting_approval, "approval-requested", "",
                  std::to_string(rule.count) + " from " + rule.group);
     co_await show_status(*job);
@@ -438,7 +439,7 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
     auto job = live(id);
     if (!job || job->record.state != JobState::awaiting_approval)
         co_return say("Job `" + std::string(id) + "` is not waiting for an approval.");
-    const auto& rule = *job->spec->policy.approval;
+    const auto& rule = *job->rails.approval;
     if (who.id == job->record.requester_id)
         co_return say("You asked for job `" + job->record.id + "`, so you cannot approve it — someone else in " +
                       rule.group + " has to.");
@@ -473,7 +474,7 @@ chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& 
     auto job = live(id);
     if (!job || job->record.state != JobState::awaiting_approval)
         co_return say("Job `" + std::string(id) + "` is not waiting for an approval.");
-    const auto& rule = *job->spec->policy.approval;
+    const auto& rule = *job->rails.approval;
     const auto groups = directory_.groups_of(directory_.resolve(who));
     if (who.id != job->record.requester_id && std::find(groups.begin(), groups.end(), rule.group) == groups.end())
         co_return say("Only members of " + rule.group + " can deny job `" + job->record.id + "`.");

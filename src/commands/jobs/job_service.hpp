@@ -38,6 +38,7 @@ struct JobRequest {
     std::string args_json;
     std::string correlation_id;  // the chat event that asked for it: in its log lines and `job.correlation_id`
     std::shared_ptr<const CommandSpec> spec;  // the invocation's command, kept alive while the job lives
+    GuardRails rails;  // what the deciding policy rule asks for: a confirmation, an approval
 };
 
 // Told about each job that ran to its end (succeeded or failed), after its status message

@@ -1,6 +1,6 @@
 #pragma once
-// Enforces a command's access rule and rate limits before anything runs. A refusal is
-// one line that says why and what to do, and the engine audits it as denied.
+// Enforces a command's rate limits before anything runs (who may run it is policy::decide).
+// A refusal is one line that says when to try again, and the engine audits it as denied.
 #include <chrono>
 #include <deque>
 #include <map>
@@ -8,7 +8,6 @@
 #include <string>
 
 #include "bot/chat/chat.hpp"
-#include "commands/directory.hpp"
 #include "commands/spec.hpp"
 
 namespace platbot::commands {
@@ -16,12 +15,6 @@ namespace platbot::commands {
 class Guard {
 public:
     using Clock = std::chrono::steady_clock;
-
-    explicit Guard(const Directory& directory) : directory_(directory) {}
-
-    // nullopt when `user` may run `spec` in `channel`; otherwise the reason.
-    std::optional<std::string> check_access(const CommandSpec& spec, const chat::User& user,
-                                            const std::string& channel) const;
 
     // Counts one run against the command's limits; nullopt when within them, otherwise
     // when to try again. A refused run is not counted.
@@ -34,7 +27,6 @@ private:
     };
     static std::optional<Clock::duration> wait_needed(Window& window, const RateLimit& limit, Clock::time_point now);
 
-    const Directory& directory_;
     std::map<std::string, Window> per_user_;     // command + '\n' + user id
     std::map<std::string, Window> per_command_;
 };

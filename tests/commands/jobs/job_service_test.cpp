@@ -190,21 +190,33 @@ CommandSpec deploy_command() { return exec_command("deploy", "echo \"deployed $1
 // Prints its pid (its first progress line) and sleeps until it is cancelled.
 CommandSpec slow_command() { return exec_command("slow", "echo \"pid $$\"; exec sleep 30"); }
 
-CommandSpec confirm_command(std::chrono::seconds expires = 300s) {
+// A policy of one rule that admits everyone with these guard rails.
+Policy open_with(GuardRails rails) {
+    PolicyRule rule;
+    rule.name = "test";
+    rule.rails = std::move(rails);
     Policy policy;
-    policy.confirm = true;
-    policy.confirm_expires = expires;
+    policy.rules = {std::move(rule)};
+    return policy;
+}
+
+CommandSpec confirm_command(std::chrono::seconds expires = 300s) {
+    GuardRails rails;
+    rails.confirm = true;
+    rails.confirm_expires = expires;
+    Policy policy = open_with(rails);
     return exec_command("restart", "echo \"restarted $1\"", std::move(policy));
 }
 
 CommandSpec approval_command(int count, std::chrono::seconds expires = 3600s, std::string channel = "C-approvals") {
-    Policy policy;
     ApprovalRule rule;
     rule.group = "sre";
     rule.count = count;
     rule.channel = std::move(channel);
     rule.expires = expires;
-    policy.approval = rule;
+    GuardRails rails;
+    rails.approval = rule;
+    Policy policy = open_with(rails);
     return exec_command("release", "echo \"released $1\"", std::move(policy));
 }
 
@@ -1165,7 +1177,10 @@ TEST_CASE("drain returns once running and queued jobs have finished", "[jobs][dr
 
 TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs][policy]") {
     Policy restricted;
-    restricted.allow.groups = {"sre"};
+    PolicyRule sre_only;
+    sre_only.name = "commands.secret";
+    sre_only.allow.groups = {"sre"};
+    restricted.rules = {sre_only};
     auto limited_policy = Policy{};
     auto per_user = parse_rate_limit("1/min");
     REQUIRE(per_user.ok());
@@ -1177,21 +1192,21 @@ TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs
         const auto denied = h.reply("/platform secret api", alice);
         CHECK(denied.ephemeral);
         CHECK(one_line(denied.text));
-        CHECK(denied.text ==
-              "Denied: you may not run secret here — it is open to members of sre; ask the platform team for access.");
+        CHECK(denied.text == "Denied: `secret` needs group sre; you are in: deployers, everyone (rule commands.secret).");
         const auto rows = h.store->recent_for_user("U1", 5);
         REQUIRE(rows.size() == 1);
         CHECK(rows[0].decision == store::Decision::denied);
         CHECK(rows[0].command == "secret");
         CHECK(rows[0].raw_line == "/platform secret api");
-        CHECK(rows[0].outcome ==
-              "you may not run secret here — it is open to members of sre; ask the platform team for access");
+        CHECK(rows[0].outcome == "`secret` needs group sre; you are in: deployers, everyone (rule commands.secret)");
+        CHECK(rows[0].rule == "commands.secret");
         CHECK(h.store->recent_jobs("", 10).empty());
         CHECK(h.outbox.messages.empty());
         // A member runs it.
         const std::string id = h.submit("/platform secret api", carol);
         h.wait_status(id, "succeeded");
         CHECK(h.store->recent_for_user("U3", 5).at(0).decision == store::Decision::ran);
+        CHECK(h.store->recent_for_user("U3", 5).at(0).rule == "commands.secret");
     }
     SECTION("rate limited") {
         const std::string id = h.submit("/platform ping api", alice);
