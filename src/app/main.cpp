@@ -12,13 +12,17 @@ namespace {
 
 constexpr const char* usage =
     "Usage: platbot [run] --config FILE [--log-level LEVEL]\n"
-    "       platbot check --config FILE\n"
+    "       platbot check --config FILE [--policy]\n"
+    "       platbot policy --config FILE --user USER [--channel CHANNEL] \"COMMAND LINE\"\n"
     "       platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
     "       platbot version\n"
     "\n"
     "  run      start the bot (the default); with the console adapter it talks on this terminal,\n"
     "           or reads commands from piped stdin and exits at the end of input\n"
-    "  check    validate the config and print a summary, without starting anything\n"
+    "  check    validate the config and print a summary, without starting anything; --policy adds\n"
+    "           the table of what each group may run\n"
+    "  policy   what a command line would lead to for that person: the rule that decides, the\n"
+    "           confirmation or approval it needs, the request it would send; nothing runs\n"
     "  export   write a survey round's results (the newest, or --round N) as CSV, JSON or an SVG chart,\n"
     "           to stdout or --output FILE\n"
     "  version  print the version\n"
@@ -43,11 +47,24 @@ constexpr const char* run_help =
     "  --config FILE      the YAML config (see docs/config.md), e.g. config/demo.yaml\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off (overrides log.level)\n";
 constexpr const char* check_help =
-    "Usage: platbot check --config FILE\n"
+    "Usage: platbot check --config FILE [--policy]\n"
     "\n"
     "Validates the config without starting anything and prints a summary: adapter, store,\n"
-    "commands, groups, users, surveys, onboarding tracks and status services. A mistake is one\n"
-    "line, FILE:LINE:COLUMN: what is wrong, and exit 2.\n";
+    "commands, groups, users, surveys, onboarding tracks and status services, then a warning\n"
+    "for each policy rule that can never match (an earlier rule takes every case it would).\n"
+    "A mistake is one line, FILE:LINE:COLUMN: what is wrong, and exit 2.\n"
+    "\n"
+    "  --policy  also print, for each command (and each set of values its rules tell apart),\n"
+    "            what a member of each group, or anyone in a listed channel, gets: allowed,\n"
+    "            confirm, approval:GROUP or denied\n";
+constexpr const char* policy_help =
+    "Usage: platbot policy --config FILE --user USER [--channel CHANNEL] \"COMMAND LINE\"\n"
+    "\n"
+    "Explains what the command line would lead to for USER (an id or a name under users:) in\n"
+    "CHANNEL, from the config alone: how it parses, the policy rule that decides and why, the\n"
+    "confirmation or approval it needs, and the request or program the action would run, with\n"
+    "secrets masked. Nothing runs and nothing is stored. The prefix is optional.\n"
+    "Exit 0 when it would run, 1 when it would not, 2 for a bad config or command line.\n";
 constexpr const char* export_help =
     "Usage: platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
     "\n"
@@ -64,6 +81,8 @@ struct Arguments {
     std::string config;
     std::string log_level;
     platbot::core::ExportOptions export_options;
+    platbot::core::PolicyQuery policy_query;
+    bool policy_table = false;
 };
 
 int usage_error(const std::string& message) {
@@ -83,6 +102,7 @@ int main(int argc, char** argv) {
             std::fputs(!verb_seen ? usage
                        : args.verb == "check"  ? check_help
                        : args.verb == "export" ? export_help
+                       : args.verb == "policy" ? policy_help
                                                : run_help,
                        stdout);
             return 0;
@@ -107,6 +127,14 @@ int main(int argc, char** argv) {
                      std::stoi(value) < 1)
                 return usage_error("--round needs a round number, such as 2");
             else args.export_options.round = std::stoi(value);
+        } else if (args.verb == "policy" && (arg == "--user" || arg == "--channel")) {
+            if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
+            (arg == "--user" ? args.policy_query.user : args.policy_query.channel) = std::string(rest[++i]);
+        } else if (args.verb == "policy" && !arg.starts_with("--")) {
+            if (!args.policy_query.line.empty()) return usage_error("give the command line as one quoted argument");
+            args.policy_query.line = std::string(arg);
+        } else if (args.verb == "check" && arg == "--policy") {
+            args.policy_table = true;
         } else if (!verb_seen && arg == "export") {
             if (i + 1 < rest.size() && (rest[i + 1] == "--help" || rest[i + 1] == "-h")) {
                 std::fputs(export_help, stdout);
@@ -122,7 +150,7 @@ int main(int argc, char** argv) {
             args.config = std::string(arg.substr(9));
         } else if (arg.starts_with("--log-level=")) {
             args.log_level = std::string(arg.substr(12));
-        } else if (!verb_seen && (arg == "run" || arg == "check")) {
+        } else if (!verb_seen && (arg == "run" || arg == "check" || arg == "policy")) {
             args.verb = std::string(arg);
             verb_seen = true;
         } else {
@@ -130,6 +158,10 @@ int main(int argc, char** argv) {
         }
     }
     if (args.config.empty()) return usage_error("--config FILE is required (try --config config/demo.yaml)");
+    if (args.verb == "policy" && args.policy_query.user.empty())
+        return usage_error("policy needs --user USER: an id or a name under users:");
+    if (args.verb == "policy" && args.policy_query.line.empty())
+        return usage_error("policy needs the command line to explain, in quotes: \"deploy api to prod\"");
 
     auto config = platbot::config::load_config(args.config);
     if (!config) {
@@ -137,9 +169,10 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (args.verb == "check") {
-        std::fputs(platbot::config::summary(*config).c_str(), stdout);
+        std::fputs(platbot::core::check_report(*config, args.policy_table).c_str(), stdout);
         return 0;
     }
+    if (args.verb == "policy") return platbot::core::explain_policy(*config, args.policy_query);
     if (args.verb == "export") return platbot::core::export_survey(*config, args.export_options);
     return platbot::core::run(*config, {args.log_level});
 }

@@ -74,6 +74,8 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     CommandSpec tips = free_form_builtin("tips", "A tip about the platform, a new one each time", "");
     CommandSpec leave = free_form_builtin("leave", "Make the bot leave this conversation, or the one named (admins)",
                                           "[<conversation id>]");
+    CommandSpec why = free_form_builtin("why", "What a command would do for you — rule, approvals, the request — without running it",
+                                        "<command line>");
     CommandSpec status = free_form_builtin("status", "The platform status board; one service's history (admins: announce)",
                                            "[<service>] | announce \"<text>\" | clear");
     return {
@@ -88,6 +90,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         builtin("approve", "Approve someone else's job (two-person rule)", {id}),
         builtin("deny", "Deny a job waiting for approval", {id, reason}),
         builtin("audit", "Read the job audit trail (admins)", {count}),
+        why,
         poll,
         feedback,
         survey,
@@ -137,10 +140,11 @@ const std::vector<std::string>& builtin_names() {
 Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory,
                store::AuditLog& audit)
     : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit) {
-    reconfigure(std::move(catalogue), directory_);
+    reconfigure(std::move(catalogue), directory_, settings_.secrets);
 }
 
-void Engine::reconfigure(std::vector<CommandSpec> catalogue, Directory directory) {
+void Engine::reconfigure(std::vector<CommandSpec> catalogue, Directory directory, std::vector<std::string> secrets) {
+    settings_.secrets = std::move(secrets);
     auto commands = builtin_commands(settings_.history_limit);
     for (auto& spec : catalogue) commands.push_back(std::move(spec));
     commands_ = std::make_shared<const std::vector<CommandSpec>>(std::move(commands));
@@ -161,6 +165,14 @@ const CommandSpec* Engine::find(std::string_view name) const {
 }
 
 Result<Invocation> Engine::parse(std::string_view line) const {
+    auto parsed = bind(line);
+    if (parsed)  // people named in arguments are the directory's, as the policy compares them
+        for (auto& arg : parsed->args)
+            if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory_.resolve(*user);
+    return parsed;
+}
+
+Result<Invocation> Engine::bind(std::string_view line) const {
     auto checked = check_line(line);
     if (!checked) return checked.error();
     line = text::trim(line);
@@ -177,6 +189,12 @@ Result<Invocation> Engine::parse(std::string_view line) const {
     std::vector<Token> rest(tokens->begin() + 1, tokens->end());
     if (spec->free_form) return Invocation{spec, {}, std::move(rest)};
     return bind_arguments(*spec, rest, settings_.prefix);
+}
+
+DryRun Engine::dry_run(std::string_view line, const chat::User& who, const chat::Origin& where) const {
+    const auto parsed = parse(line);
+    const DryRunSettings settings{settings_.prefix, settings_.env, settings_.secrets};
+    return commands::dry_run(parsed, line, who, where, directory_, settings);
 }
 
 chat::Reply Engine::unknown_command(std::string_view name) const {
@@ -246,8 +264,6 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
     }
 
     Invocation& invocation = *parsed;
-    for (auto& arg : invocation.args)
-        if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory_.resolve(*user);
     record.command = invocation.command->name;
     nlohmann::json args = nlohmann::json::object();
     for (const auto& arg : invocation.args) args[arg.name] = to_json(arg.value);
@@ -277,6 +293,14 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
         if (spec.name == "whoami") co_return whoami(request);
         if (spec.name == "history") co_return history(invocation, request);
         if (spec.name == "version") co_return say("platbot " + settings_.version);
+        if (spec.name == "why") {
+            // The words after `why`, as typed: the line to explain.
+            std::string_view rest = text::trim(line);
+            rest = text::trim(rest.substr(std::min(rest.size(), rest.find_first_of(" \t"))));
+            if (rest.empty())
+                co_return for_requester("Say which command line to explain, e.g. `" + settings_.prefix + " why deploy api to prod`.");
+            co_return for_requester(dry_run(rest, request.user, request.origin).text);
+        }
         if (spec.free_form) {
             const auto handler = free_form_.find(spec.name);
             if (handler == free_form_.end()) co_return for_requester(spec.name + " is not running in this process.");
@@ -296,11 +320,7 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
         co_return co_await jobs_->submit(invocation, job);
     }
     const chat::User who = directory_.resolve(request.user);
-    nlohmann::json values{{"user", {{"id", who.id}, {"name", who.name}}},
-                          {"channel", {{"id", request.origin.conversation}}},
-                          {"args", nlohmann::json::object()}};
-    for (const auto& arg : invocation.args) values["args"][arg.name] = to_text(arg.value);
-    co_return say(spec.reply.render(values));
+    co_return say(spec.reply.render(reply_context(invocation, who, request.origin)));
 }
 
 chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, const CommandRequest& request) {

@@ -13,6 +13,7 @@
 #include "bot/chat/adapter.hpp"
 #include "commands/directory.hpp"
 #include "commands/parser.hpp"
+#include "commands/policy/dry_run.hpp"
 #include "commands/policy/guard.hpp"
 #include "commands/spec.hpp"
 
@@ -22,6 +23,8 @@ struct EngineSettings {
     std::string prefix = "/platform";
     std::string version;
     std::size_t history_limit = 10;
+    EnvLookup env;                     // `why` shows an exec action's environment as it would be built
+    std::vector<std::string> secrets;  // `why` masks them in the requests it shows
 };
 
 struct CommandRequest {
@@ -62,10 +65,12 @@ public:
 
     // The same parse the engine runs, without running or auditing anything.
     Result<Invocation> parse(std::string_view line_after_prefix) const;
+    // What `who` typing the line in `where` would lead to, without running or recording anything.
+    DryRun dry_run(std::string_view line_after_prefix, const chat::User& who, const chat::Origin& where) const;
 
     // A reloaded config: the new catalogue and people take effect for the next command.
     // Commands already running keep the specs they started with.
-    void reconfigure(std::vector<CommandSpec> catalogue, Directory directory);
+    void reconfigure(std::vector<CommandSpec> catalogue, Directory directory, std::vector<std::string> secrets);
 
     const std::vector<CommandSpec>& catalogue() const { return *commands_; }
     const Directory& directory() const { return directory_; }
@@ -73,6 +78,8 @@ public:
 
 private:
     const CommandSpec* find(std::string_view name) const;
+    // parse() before the people in the arguments are looked up in the directory.
+    Result<Invocation> bind(std::string_view line_after_prefix) const;
     chat::Reply unknown_command(std::string_view name) const;
     // `catalogue` is the one `invocation` was parsed against, kept alive for a job to hold.
     chat::Task<std::optional<chat::Reply>> run(const Invocation& invocation, const CommandRequest& request,

@@ -138,7 +138,7 @@ struct Fixture {
     Engine engine;
 
     explicit Fixture(std::size_t history_limit = 10)
-        : engine({"/platform", "1.2.3", history_limit}, {deploy_spec(), echo_spec(), page_spec()}, make_directory(),
+        : engine({"/platform", "1.2.3", history_limit, nullptr, {"s3cr3t-token"}}, {deploy_spec(), echo_spec(), page_spec()}, make_directory(),
                  audit) {}
 
     chat::Reply send(const std::string& text, const chat::User& user = alice) {
@@ -198,7 +198,7 @@ TEST_CASE("addressed() wants the prefix as a whole first word", "[engine]") {
 
 TEST_CASE("addressed() follows the configured prefix", "[engine]") {
     VectorAudit audit;
-    Engine engine({"!ops", "1", 10}, {}, {}, audit);
+    Engine engine({"!ops", "1", 10, nullptr, {}}, {}, {}, audit);
     CHECK(engine.addressed("!ops version"));
     CHECK_FALSE(engine.addressed("/platform version"));
     CHECK_FALSE(engine.addressed("!opsversion"));
@@ -676,7 +676,7 @@ TEST_CASE("the engine lists built-ins before the catalogue", "[engine]") {
 TEST_CASE("a reconfigured engine runs the new catalogue and knows the new people for the next command", "[engine][reload]") {
     Fixture f;
     CHECK_THAT(f.send("/platform deploy api").text, Catch::Contains("Deploying api"));
-    f.engine.reconfigure({echo_spec()}, Directory({{"U001", "bob"}, {"U002", "alice"}}, {{"deployers", {"bob"}}}));
+    f.engine.reconfigure({echo_spec()}, Directory({{"U001", "bob"}, {"U002", "alice"}}, {{"deployers", {"bob"}}}), {});
     CHECK_THAT(f.send("/platform deploy api").text, Catch::Contains("Unknown command 'deploy'"));
     CHECK(f.last().decision == store::Decision::invalid);
     CHECK(f.send("/platform whoami", bob).fields[2].value == "deployers, everyone");

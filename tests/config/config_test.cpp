@@ -107,16 +107,16 @@ TEST_CASE("the demo config loads with its commands, groups and users", "[config]
     CHECK(config->groups.at("sre") == std::vector<std::string>{"alice", "bob"});
     CHECK(config->admin_group == "platform-team");
 
-    REQUIRE(config->commands.size() == 8);
+    REQUIRE(config->commands.size() == 7);
     CHECK(config->commands[0].name == "docs");
     CHECK(config->commands[1].name == "kudos");
     CHECK(config->commands[2].name == "remind-oncall");
     CHECK(config->commands[3].name == "new-service");
     CHECK(config->commands[4].name == "platform-health");
-    CHECK(config->commands[5].name == "deploy-production");
-    CHECK(config->commands[6].name == "deploy");
-    CHECK(config->commands[7].name == "service-exists");
-    for (std::size_t i = 3; i < 8; ++i) CHECK(config->commands[i].action.has_value());
+    CHECK(config->commands[5].name == "deploy");
+    CHECK(config->commands[6].name == "service-exists");
+    for (std::size_t i = 3; i < 7; ++i) CHECK(config->commands[i].action.has_value());
+    CHECK(config->commands[5].policy.rules.size() == 2);
     CHECK(config->http_host == "127.0.0.1");
     CHECK(config->http_port == 8765);
     for (const auto& spec : config->commands) CHECK_FALSE(spec.builtin);
@@ -682,10 +682,10 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   "  adapter:  console (prefix /platform)\n"
                                   "  store:    /srv/platbot/demo.db\n"
                                   "  http:     127.0.0.1:8765 (/healthz)\n"
-                                  "  commands: 8 (docs, kudos, remind-oncall, new-service, platform-health, "
-                                  "deploy-production, deploy, service-exists) "
+                                  "  commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, "
+                                  "deploy, service-exists) "
                                   "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
-                                  "deny, audit, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
+                                  "deny, audit, why, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
                                   "  groups:   deployers (2), platform-team (1), sre (2)\n"
                                   "  users:    4\n"
                                   "  surveys:  dx-quarterly\n"
@@ -709,7 +709,7 @@ TEST_CASE("summary of a config with nothing in it", "[config]") {
                                   "  adapter:  console (prefix !ops)\n"
                                   "  store:    :memory:\n"
                                   "  commands: 0 + built-ins (help, whoami, history, version, jobs, job, cancel, "
-                                  "confirm, approve, deny, audit, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
+                                  "confirm, approve, deny, audit, why, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
                                   "  groups:   none\n"
                                   "  users:    0\n");
 }

@@ -46,7 +46,7 @@ struct Rig {
     explicit Rig(const testing::TempDir& folder, const std::string& version = "1")
         : store(open_store(folder)),
           inbox(io.get_executor(), *store),
-          engine({"/platform", version, 10}, {}, {}, audit),
+          engine({"/platform", version, 10, nullptr, {}}, {}, {}, audit),
           bot(engine, adapter, inbox) {}
 
     static std::unique_ptr<store::Store> open_store(const testing::TempDir& folder) {

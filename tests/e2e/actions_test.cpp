@@ -85,7 +85,7 @@ TEST_CASE("a failing deploy says why, and job shows the trail and output", "[e2e
 TEST_CASE("a production deploy needs the requester's confirmation and another person's approval", "[e2e][actions]") {
     TempDir data;
     const auto result = demo(data,
-                             "/platform deploy api to production\n"
+                             "/platform deploy api to prod\n"
                              ":click 1\n"     // Confirm, as dev
                              ":click 1\n"     // Approve, as dev: refused, dev asked for it
                              ":as bob\n"
@@ -96,10 +96,10 @@ TEST_CASE("a production deploy needs the requester's confirmation and another pe
     CHECK_THAT(result.out, Contains("❔ waiting for dev to confirm"));
     CHECK_THAT(result.out, Contains("[1] Confirm"));
     CHECK_THAT(result.out, Contains("✋ waiting for approval from sre (0/1)"));
-    CHECK_THAT(result.out, Contains("🔐 dev asks to run `deploy api to production`"));
+    CHECK_THAT(result.out, Contains("🔐 dev asks to run `deploy api to prod`"));
     CHECK_THAT(result.out, Contains("so you cannot approve it"));
     CHECK_THAT(result.out, Contains("approved by bob"));
-    CHECK_THAT(result.out, Contains("🚀 api is live in production"));
+    CHECK_THAT(result.out, Contains("🚀 api is live on prod"));
 
     const auto ids = job_ids(result.out);
     REQUIRE(ids.size() == 1);
@@ -110,19 +110,22 @@ TEST_CASE("a production deploy needs the requester's confirmation and another pe
     CHECK_THAT(audit.out, Contains("`" + ids[0] + "` finished — succeeded"));
 }
 
-TEST_CASE("people outside deployers are denied production deploys, and it is audited", "[e2e][actions]") {
+TEST_CASE("people outside deployers are denied production deploys and told why; staging is open; it is audited",
+          "[e2e][actions]") {
     TempDir data;
-    const auto result = demo(data, ":as bob\n/platform deploy api to production\n/platform history\n");
+    const auto result = demo(data, ":as bob\n/platform deploy api to prod\n/platform deploy api to staging\n/platform history\n");
     CHECK(result.exit_code == 0);
-    CHECK_THAT(result.out, Contains("Denied: `deploy-production` needs group deployers; you are in: everyone, sre "
-                                    "(rule commands.deploy-production)."));
-    CHECK_THAT(result.out, Contains("`/platform deploy api to production` — denied"));
+    CHECK_THAT(result.out, Contains("Denied: `deploy … env=prod` needs group deployers; you are in: everyone, sre "
+                                    "(rule commands.deploy.policy[0])."));
+    CHECK_THAT(result.out, Contains("`/platform deploy api to prod` — denied"));
+    // Staging is open to everyone.
+    CHECK_THAT(result.out, Contains("🚀 api is live on staging"));
 }
 
 TEST_CASE("a denied approval and a cancelled job are reported to the requester", "[e2e][actions]") {
     TempDir fresh;
     const auto result = demo(fresh,
-                             "/platform deploy api to production\n"
+                             "/platform deploy api to prod\n"
                              ":click 1\n"
                              ":as alice\n"
                              ":click 2\n");  // Deny
@@ -130,7 +133,7 @@ TEST_CASE("a denied approval and a cancelled job are reported to the requester",
     CHECK_THAT(result.out, Contains("🛑 denied by alice"));
     CHECK_THAT(result.out, Contains("dev: your job `"));
 
-    const auto cancelled = demo(fresh, "/platform deploy api to production\n:click 2\n");  // Cancel before confirming
+    const auto cancelled = demo(fresh, "/platform deploy api to prod\n:click 2\n");  // Cancel before confirming
     CHECK_THAT(cancelled.out, Contains("🛑 cancelled by dev"));
 }
 

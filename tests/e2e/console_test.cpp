@@ -198,7 +198,7 @@ TEST_CASE("the command line: --help, --version, check, and mistakes", "[e2e]") {
     const auto check = run_platbot({"check", "--config", source_path("config/demo.yaml")}, "",
                                    {{"PLATBOT_DATA", data.path().string()}});
     CHECK(check.exit_code == 0);
-    CHECK_THAT(check.out, Catch::Contains("commands: 8 (docs, kudos, remind-oncall, new-service, platform-health, deploy-production, deploy, service-exists)"));
+    CHECK_THAT(check.out, Catch::Contains("commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, deploy, service-exists)"));
     CHECK_THAT(check.out, Catch::Contains("adapter:  console"));
 
     // Each verb explains itself.
@@ -208,7 +208,9 @@ TEST_CASE("the command line: --help, --version, check, and mistakes", "[e2e]") {
     CHECK_THAT(run_platbot({"check", "--help"}, "").out, Catch::StartsWith("Usage: platbot check --config FILE"));
     CHECK_THAT(run_platbot({"export", "--help"}, "").out, Catch::StartsWith("Usage: platbot export survey ID"));
     CHECK_THAT(run_platbot({"version", "--help"}, "").out, Catch::StartsWith("Usage: platbot version"));
-    CHECK_THAT(run_platbot({"--help"}, "").out, Catch::Contains("platbot check --config FILE\n"));
+    CHECK_THAT(run_platbot({"policy", "--help"}, "").out, Catch::StartsWith("Usage: platbot policy --config FILE --user USER"));
+    CHECK_THAT(run_platbot({"--help"}, "").out, Catch::Contains("platbot check --config FILE [--policy]\n") &&
+                                                     Catch::Contains("platbot policy --config FILE"));
 
     const auto unknown = run_platbot({"--frob"}, "");
     CHECK(unknown.exit_code == 2);

@@ -98,6 +98,15 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 
 bool has_glob(std::string_view pattern) { return pattern.find_first_of("*?") != std::string_view::npos; }
 
+std::string redact(std::string text, const std::vector<std::string>& secrets) {
+    for (const auto& secret : secrets) {
+        if (secret.empty()) continue;
+        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1))
+            text.replace(at, secret.size(), "«redacted»");
+    }
+    return text;
+}
+
 std::string join(const std::vector<std::string>& parts, std::string_view separator) {
     std::string out;
     for (std::size_t i = 0; i < parts.size(); ++i) {

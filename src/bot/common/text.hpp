@@ -25,6 +25,8 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
 // Shell-style wildcards over the whole text: `*` any run of characters, `?` one byte.
 bool glob_match(std::string_view pattern, std::string_view text);
 bool has_glob(std::string_view pattern);
+// The text with every secret replaced by «redacted»: for logs and anything else people read.
+std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 // Percent-encodes every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~),
 // so a value can never add a path segment, a query parameter or a fragment.

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
+#include "bot/common/text.hpp"
+
 namespace platbot::core {
 
 namespace {
@@ -19,7 +21,7 @@ public:
 
 protected:
     void sink_it_(const spdlog::details::log_msg& message) override {
-        std::string text = redact(std::string(message.payload.data(), message.payload.size()), secrets_);
+        std::string text = text::redact(std::string(message.payload.data(), message.payload.size()), secrets_);
         const std::string time = utc(message.time);
         const std::string level(spdlog::level::to_string_view(message.level).data(),
                                 spdlog::level::to_string_view(message.level).size());
@@ -61,15 +63,6 @@ private:
 };
 
 }  // namespace
-
-std::string redact(std::string text, const std::vector<std::string>& secrets) {
-    for (const auto& secret : secrets) {
-        if (secret.empty()) continue;
-        for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1))
-            text.replace(at, secret.size(), "«redacted»");
-    }
-    return text;
-}
 
 Result<bool> setup_logging(const LogOptions& options) {
     const auto parsed = spdlog::level::from_str(options.level);

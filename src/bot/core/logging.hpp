@@ -20,7 +20,5 @@ struct LogOptions {
 
 Result<bool> setup_logging(const LogOptions& options);
 
-// The text with every secret replaced by «redacted».
-std::string redact(std::string text, const std::vector<std::string>& secrets);
 
 }  // namespace platbot::core

@@ -150,8 +150,8 @@ int run(const config::Config& config, const RunOptions& options) {
     }
     spdlog::info("store {} at schema version {}", config.store_path, (*store)->schema_version());
 
-    commands::Engine engine({config.prefix, version(), config.history_limit}, config.commands,
-                            commands::Directory(config.users, config.groups), **store);
+    commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
+                            config.commands, commands::Directory(config.users, config.groups), **store);
 
     asio::io_context io;
     // Group commit: the audit rows of the next few milliseconds share one transaction.
@@ -245,7 +245,7 @@ int run(const config::Config& config, const RunOptions& options) {
         config::Config applied = keep_restart_only(running, std::move(*next));
         if (auto logging = setup_logging(log_options(applied)); !logging)  // validated by load_config: cannot fail
             spdlog::error("reload: logging kept as it was: {}", logging.error().message);
-        engine.reconfigure(applied.commands, commands::Directory(applied.users, applied.groups));
+        engine.reconfigure(applied.commands, commands::Directory(applied.users, applied.groups), config::secrets(applied));
         surveys.reconfigure(applied.surveys);
         onboarding.reconfigure(applied.onboarding);
         board.reconfigure(applied.status);

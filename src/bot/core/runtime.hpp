@@ -24,6 +24,20 @@ struct ExportOptions {
 // errors are one line on stderr.
 int export_survey(const config::Config& config, const ExportOptions& options);
 
+struct PolicyQuery {
+    std::string user;     // an id or a name under users:
+    std::string channel;  // a channel id or name; empty: none
+    std::string line;     // the command line, with or without the prefix
+};
+
+// `platbot policy`: what the line would lead to for that person there, from the config
+// alone (nothing runs, nothing is stored). Exit 0 when it would run, 1 when not.
+int explain_policy(const config::Config& config, const PolicyQuery& query);
+
+// `platbot check`: the config summary, then a warning line for each policy rule that can
+// never match; with `policy`, the table of what each group gets.
+std::string check_report(const config::Config& config, bool policy);
+
 std::string version();
 
 }  // namespace platbot::core

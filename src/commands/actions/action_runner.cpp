@@ -127,6 +127,14 @@ TemplateContext action_context(const Invocation& invocation, const chat::User& u
             {"job", {{"id", job_id}, {"correlation_id", correlation_id}}}};
 }
 
+TemplateContext reply_context(const Invocation& invocation, const chat::User& user, const chat::Origin& where) {
+    nlohmann::json values{{"user", {{"id", user.id}, {"name", user.name}}},
+                          {"channel", {{"id", where.conversation}}},
+                          {"args", nlohmann::json::object()}};
+    for (const auto& arg : invocation.args) values["args"][arg.name] = to_text(arg.value);
+    return values;
+}
+
 Result<net::HttpRequest> render_http_request(const HttpAction& action, const TemplateContext& context) {
     net::HttpRequest request;
     request.method = action.method;

@@ -73,6 +73,10 @@ private:
 TemplateContext action_context(const Invocation& invocation, const chat::User& user, const chat::Origin& where,
                                const std::string& job_id, const std::string& correlation_id = "");
 
+// What a command's `reply` template sees (a command without an action): `args` as text,
+// `user` and `channel`.
+TemplateContext reply_context(const Invocation& invocation, const chat::User& user, const chat::Origin& where);
+
 // The request an http action would send for this context: URL with percent-encoded
 // values, headers checked for CR/LF, a JSON body built structurally.
 Result<net::HttpRequest> render_http_request(const HttpAction& action, const TemplateContext& context);

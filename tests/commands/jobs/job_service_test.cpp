@@ -277,7 +277,7 @@ struct Harness {
     explicit Harness(std::vector<CommandSpec> catalogue, JobSettings job_settings = test_settings())
         : store(open_store(dir)),
           settings(std::move(job_settings)),
-          engine({"/platform", "test", 10}, std::move(catalogue), make_directory(), *store) {
+          engine({"/platform", "test", 10, nullptr, {}}, std::move(catalogue), make_directory(), *store) {
         start_service();
     }
 
