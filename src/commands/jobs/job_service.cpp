@@ -435,10 +435,40 @@ chat::Task<chat::Reply> JobService::confirm(std::string_view id, const chat::Use
     co_return say("Confirmed job `" + job->record.id + "`.");
 }
 
+// An approval (or denial) that comes too late or too early — replayed after the job moved
+// on, pressed after it expired — is refused, saying why.
+chat::Reply JobService::no_approval_now(std::string_view id) const {
+    std::optional<store::JobRecord> record;
+    if (const auto job = live(id)) record = job->record;
+    else record = store_.find_job(id);
+    const std::string job = "Job `" + std::string(id) + "`";
+    if (!record) return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
+    switch (record->state) {
+        case JobState::awaiting_confirmation:
+            return say(job + " waits for " + record->requester_name + " to confirm it first; approvals come after that.");
+        case JobState::queued:
+        case JobState::running:
+            return say(job + " no longer waits for an approval: it is " + std::string(store::job_state_name(record->state)) +
+                       ", so this changes nothing.");
+        case JobState::succeeded:
+        case JobState::failed:
+            return say(job + " no longer waits for an approval: it has finished (" +
+                       std::string(store::job_state_name(record->state)) + "), so this changes nothing.");
+        case JobState::expired:
+            return say(job + " " + record->outcome + " — approvals no longer count; " + record->requester_name +
+                       " can ask for it again.");
+        case JobState::cancelled:
+        case JobState::interrupted:
+        case JobState::awaiting_approval:
+            break;
+    }
+    return say(job + " is over (" + record->outcome + ") — approvals no longer count.");
+}
+
 chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::User& who) {
     auto job = live(id);
     if (!job || job->record.state != JobState::awaiting_approval)
-        co_return say("Job `" + std::string(id) + "` is not waiting for an approval.");
+        co_return no_approval_now(id);
     const auto& rule = *job->rails.approval;
     if (who.id == job->record.requester_id)
         co_return say("You asked for job `" + job->record.id + "`, so you cannot approve it — someone else in " +
@@ -473,7 +503,7 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
 chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& who, std::string reason) {
     auto job = live(id);
     if (!job || job->record.state != JobState::awaiting_approval)
-        co_return say("Job `" + std::string(id) + "` is not waiting for an approval.");
+        co_return no_approval_now(id);
     const auto& rule = *job->rails.approval;
     const auto groups = directory_.groups_of(directory_.resolve(who));
     if (who.id != job->record.requester_id && std::find(groups.begin(), groups.end(), rule.group) == groups.end())

@@ -99,6 +99,7 @@ private:
     void release_slot(const Live& job);
     void change_state(Live& job, store::JobState state, std::string_view event, const std::string& actor,
                       std::string detail);
+    chat::Reply no_approval_now(std::string_view id) const;
     chat::Reply status_reply(const Live& job) const;
     LivePtr live(std::string_view id) const;
     std::string new_id() const;

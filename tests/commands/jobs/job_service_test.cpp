@@ -682,7 +682,7 @@ TEST_CASE("a job that needs one approval", "[jobs][approval]") {
                 std::vector<std::string>{"requested", "approval-requested", "approved", "started", "finished"});
         CHECK(events[2].actor_id == "U3");
         CHECK(events[2].detail == "1/1");
-        CHECK(h.reply(approve_button, dave, "C-approvals").text == "Job `" + id + "` is not waiting for an approval.");
+        CHECK(h.reply(approve_button, dave, "C-approvals").text == "Job `" + id + "` no longer waits for an approval: it has finished (succeeded), so this changes nothing.");
     }
     SECTION("a member denies it with a reason") {
         const auto denied = h.reply(deny_button + " \"change freeze\"", carol, "C-approvals");
@@ -702,7 +702,7 @@ TEST_CASE("a job that needs one approval", "[jobs][approval]") {
         const auto events = h.store->job_events(id);
         CHECK(events.back().kind == "denied");
         CHECK(events.back().actor_id == "U3");
-        CHECK(h.reply(approve_button, dave, "C-approvals").text == "Job `" + id + "` is not waiting for an approval.");
+        CHECK(h.reply(approve_button, dave, "C-approvals").text == "Job `" + id + "` is over (denied by carol: change freeze) — approvals no longer count.");
     }
     SECTION("a non-member cannot deny it") {
         CHECK(h.reply(deny_button + " nope", mallory, "C-approvals").text ==
@@ -742,6 +742,38 @@ TEST_CASE("a job that needs two approvals counts each approver once", "[jobs][ap
     CHECK(approvers == std::vector<std::string>{"U3 1/2", "U4 2/2"});
 }
 
+TEST_CASE("an approver must be in the group when approving; early and replayed approvals are refused", "[jobs][approval]") {
+    Harness h({approval_command(2, 3600s, ""), confirm_command()});
+    const std::string id = h.submit("/platform release api", alice);
+    const std::string approve = "/platform approve " + id;
+    CHECK(h.reply(approve, carol).text == "Approved job `" + id + "` (1/2).");
+    // dave leaves sre (a reload) before he approves: his approval no longer counts.
+    h.engine.reconfigure({approval_command(2, 3600s, ""), confirm_command()},
+                         Directory({alice, bob, carol, dave, erin, mallory}, {{"sre", {"carol"}}, {"bot.admins", {"erin"}}}), {});
+    CHECK(h.reply(approve, dave).text == "Only members of sre can approve job `" + id + "`.");
+    CHECK(h.job(id).state == JobState::awaiting_approval);
+    // erin joins sre: hers counts, at the moment she approves.
+    h.engine.reconfigure({approval_command(2, 3600s, ""), confirm_command()},
+                         Directory({alice, bob, carol, dave, erin, mallory}, {{"sre", {"carol", "erin"}}}), {});
+    CHECK(h.reply(approve, erin).text == "Approved job `" + id + "` — it is on its way.");
+    h.wait_status(id, "succeeded");
+    // A replay of the button is refused and changes nothing.
+    CHECK(h.reply(approve, carol).text ==
+          "Job `" + id + "` no longer waits for an approval: it has finished (succeeded), so this changes nothing.");
+    // The request, each approval and the run are separate rows of the trail.
+    std::vector<std::string> trail;
+    for (const auto& event : h.store->job_events(id))
+        trail.push_back(event.kind + " " + event.actor_id + " " + (event.kind == "finished" ? "" : event.detail));
+    CHECK(trail == std::vector<std::string>{"requested U1 release api", "approval-requested  2 from sre", "approved U3 1/2",
+                                            "approved U5 2/2", "started  ", "finished  "});
+
+    // An approval before the requester confirmed, and for a job that does not exist.
+    const std::string unconfirmed = h.submit("/platform restart api", alice);
+    CHECK(h.reply("/platform approve " + unconfirmed, carol).text ==
+          "Job `" + unconfirmed + "` waits for alice to confirm it first; approvals come after that.");
+    CHECK(h.reply("/platform approve zz9zz9", carol).text == "There is no job `zz9zz9` — see `/platform jobs`.");
+}
+
 TEST_CASE("an unapproved job expires and the requester is told", "[jobs][approval]") {
     Harness h({approval_command(1, 1s)});
     const std::string id = h.submit("/platform release api", alice);
@@ -756,7 +788,7 @@ TEST_CASE("an unapproved job expires and the requester is told", "[jobs][approva
     REQUIRE(requests.size() == 1);
     CHECK(requests[0]->latest().text ==
           "🔐 Approval request for `release api` (job `" + id + "`) is closed: expired: not approved within 1s.");
-    CHECK(h.reply("/platform approve " + id, carol).text == "Job `" + id + "` is not waiting for an approval.");
+    CHECK(h.reply("/platform approve " + id, carol).text == "Job `" + id + "` expired: not approved within 1s — approvals no longer count; alice can ask for it again.");
     CHECK_FALSE(h.job(id).started.has_value());
 }
 
@@ -778,7 +810,7 @@ TEST_CASE("approvals racing a slow chat API start the job once", "[jobs][approva
         REQUIRE(first->reply);
         REQUIRE(second->reply);
         CHECK(first->reply->text == "Approved job `" + id + "` — it is on its way.");
-        CHECK(second->reply->text == "Job `" + id + "` is not waiting for an approval.");
+        CHECK_THAT(second->reply->text, StartsWith("Job `" + id + "` no longer waits for an approval: it "));
     }
     SECTION("a deny meanwhile") {
         auto denial = h.spawn_line("/platform deny " + id + " late", dave, "C-approvals");
@@ -787,7 +819,7 @@ TEST_CASE("approvals racing a slow chat API start the job once", "[jobs][approva
         h.outbox.release();
         REQUIRE(h.run_until([&] { return first->done && denial->done; }));
         REQUIRE(denial->reply);
-        CHECK(denial->reply->text == "Job `" + id + "` is not waiting for an approval.");
+        CHECK_THAT(denial->reply->text, StartsWith("Job `" + id + "` no longer waits for an approval: it "));
     }
     h.wait_status(id, "succeeded");
     REQUIRE(h.run_until([&] { return h.processes.running() == 0; }));
@@ -830,7 +862,7 @@ TEST_CASE("an approval request posted after its job was cancelled is closed", "[
           "🔐 Approval request for `release api` (job `" + id + "`) is closed: cancelled by alice.");
     CHECK(requests[0]->latest().buttons.empty());
     CHECK(h.reply("/platform approve " + id, carol, "C-approvals").text ==
-          "Job `" + id + "` is not waiting for an approval.");
+          "Job `" + id + "` is over (cancelled by alice) — approvals no longer count.");
 }
 
 TEST_CASE("a running job can be cancelled by its requester or an admin", "[jobs][cancel]") {
@@ -1120,7 +1152,7 @@ TEST_CASE("after a restart, unfinished jobs are marked interrupted and requester
     CHECK(h.reply("/platform confirm " + confirming, bob).text ==
           "Job `" + confirming + "` is not waiting for a confirmation — see `/platform jobs`.");
     CHECK(h.reply("/platform approve " + approving, dave).text ==
-          "Job `" + approving + "` is not waiting for an approval.");
+          "Job `" + approving + "` is over (interrupted by a restart while awaiting-approval) — approvals no longer count.");
     CHECK(h.reply("/platform cancel " + running, alice).text == "Job `" + running + "` already ended: interrupted.");
     CHECK_THAT(h.reply("/platform jobs", alice).text,
                Contains("`slow api` — interrupted: interrupted by a restart while running"));
