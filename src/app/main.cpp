@@ -15,6 +15,7 @@ constexpr const char* usage =
     "       platbot check --config FILE [--policy]\n"
     "       platbot policy --config FILE --user USER [--channel CHANNEL] \"COMMAND LINE\"\n"
     "       platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
+    "       platbot export audit --config FILE --format jsonl|csv [--since DATE] [--output FILE]\n"
     "       platbot version\n"
     "\n"
     "  run      start the bot (the default); with the console adapter it talks on this terminal,\n"
@@ -24,7 +25,7 @@ constexpr const char* usage =
     "  policy   what a command line would lead to for that person: the rule that decides, the\n"
     "           confirmation or approval it needs, the request it would send; nothing runs\n"
     "  export   write a survey round's results (the newest, or --round N) as CSV, JSON or an SVG chart,\n"
-    "           to stdout or --output FILE\n"
+    "           or the audit log as JSON lines or CSV, to stdout or --output FILE\n"
     "  version  print the version\n"
     "\n"
     "Options:\n"
@@ -67,8 +68,14 @@ constexpr const char* policy_help =
     "Exit 0 when it would run, 1 when it would not, 2 for a bad config or command line.\n";
 constexpr const char* export_help =
     "Usage: platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
+    "       platbot export audit --config FILE --format jsonl|csv [--since DATE] [--output FILE]\n"
     "\n"
-    "Writes one round of a survey's results (the newest, or --round N) from the store: CSV or\n"
+    "audit: every command line the bot handled, oldest first, one per line: time, actor,\n"
+    "channel, line, arguments (secrets masked), the policy rule that decided, the decision,\n"
+    "who approved its job, how it ended and how long it took. --since takes a date\n"
+    "(2026-11-01), a UTC time (2026-11-01T09:30:00Z) or an age (7d).\n"
+    "\n"
+    "survey: one round of a survey's results (the newest, or --round N) from the store: CSV or\n"
     "JSON rows per answer, or a bar chart as SVG or PNG (PNG needs rsvg-convert, Debian package\n"
     "librsvg2-bin). To stdout, or to --output FILE.\n";
 constexpr const char* version_help =
@@ -82,6 +89,7 @@ struct Arguments {
     std::string log_level;
     platbot::core::ExportOptions export_options;
     platbot::core::PolicyQuery policy_query;
+    bool export_audit = false;
     bool policy_table = false;
 };
 
@@ -118,10 +126,11 @@ int main(int argc, char** argv) {
         if (arg == "--config" || arg == "--log-level") {
             if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
             (arg == "--config" ? args.config : args.log_level) = std::string(rest[++i]);
-        } else if (args.verb == "export" && (arg == "--format" || arg == "--round" || arg == "--output")) {
+        } else if (args.verb == "export" && (arg == "--format" || arg == "--round" || arg == "--output" || arg == "--since")) {
             if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
             const std::string value(rest[++i]);
             if (arg == "--format") args.export_options.format = value;
+            else if (arg == "--since") args.export_options.since = value;
             else if (arg == "--output") args.export_options.output = value;
             else if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6 ||
                      std::stoi(value) < 1)
@@ -140,8 +149,15 @@ int main(int argc, char** argv) {
                 std::fputs(export_help, stdout);
                 return 0;
             }
+            if (i + 1 < rest.size() && rest[i + 1] == "audit") {
+                args.verb = "export";
+                args.export_audit = true;
+                i += 1;
+                verb_seen = true;
+                continue;
+            }
             if (i + 2 >= rest.size() || rest[i + 1] != "survey")
-                return usage_error("export needs what to export: platbot export survey ID --config FILE --format csv");
+                return usage_error("export needs what to export: platbot export survey ID, or platbot export audit");
             args.verb = "export";
             args.export_options.survey = std::string(rest[i + 2]);
             i += 2;
@@ -173,6 +189,8 @@ int main(int argc, char** argv) {
         return 0;
     }
     if (args.verb == "policy") return platbot::core::explain_policy(*config, args.policy_query);
-    if (args.verb == "export") return platbot::core::export_survey(*config, args.export_options);
+    if (args.verb == "export")
+        return args.export_audit ? platbot::core::export_audit(*config, args.export_options)
+                                 : platbot::core::export_survey(*config, args.export_options);
     return platbot::core::run(*config, {args.log_level});
 }

@@ -59,6 +59,19 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     reason.max_length = 300;
     ParamSpec count = limit;
     count.default_value = "20";
+    ParamSpec person;
+    person.name = "user";
+    person.description = "only this person's command lines: a name, @name or id";
+    person.max_length = 120;
+    ParamSpec command;
+    command.name = "command";
+    command.description = "only lines that ran this command";
+    command.pattern = "^[a-z0-9][a-z0-9-]*$";
+    command.max_length = 60;
+    ParamSpec since;
+    since.name = "since";
+    since.type = ParamType::duration;
+    since.description = "only lines from this far back, e.g. 7d";
     CommandSpec poll = free_form_builtin("poll", "Ask the channel: a poll with live counts; close it, vote, take a vote back, see results",
                                          "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | "
                                          "close <id> | results <id> | vote <id> <option number>");
@@ -89,7 +102,8 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         builtin("confirm", "Confirm a job you asked for", {id}),
         builtin("approve", "Approve someone else's job (two-person rule)", {id}),
         builtin("deny", "Deny a job waiting for approval", {id, reason}),
-        builtin("audit", "Read the job audit trail (admins)", {count}),
+        builtin("audit", "Read the job audit trail, or search command lines by --user, --command, --since (admins)",
+                {count, person, command, since}),
         why,
         poll,
         feedback,
@@ -280,13 +294,15 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
         rails = decision.rails;
     }
     std::string command_line(text::trim(line));
-    auto reply = co_await run(invocation, request, std::move(command_line), record.args_json, catalogue, std::move(rails));
+    auto reply = co_await run(invocation, request, std::move(command_line), record.args_json, catalogue, std::move(rails),
+                              record.job_id);
     co_return finish(std::move(reply), store::Decision::ran, "ok");
 }
 
 chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation, const CommandRequest& request,
                                                    std::string line, std::string args_json,
-                                                   std::shared_ptr<const std::vector<CommandSpec>> catalogue, GuardRails rails) {
+                                                   std::shared_ptr<const std::vector<CommandSpec>> catalogue, GuardRails rails,
+                                                   std::string& job_id) {
     const CommandSpec& spec = *invocation.command;
     if (spec.builtin) {
         if (spec.name == "help") co_return help(invocation);
@@ -317,7 +333,9 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
         // The job holds its spec through the catalogue it came from: a reload cannot pull it away.
         const JobRequest job{directory_.resolve(request.user), request.origin, std::move(line), std::move(args_json),
                              request.correlation_id, std::shared_ptr<const CommandSpec>(catalogue, &spec), std::move(rails)};
-        co_return co_await jobs_->submit(invocation, job);
+        JobService::Submitted submitted = co_await jobs_->submit(invocation, job);
+        job_id = std::move(submitted.job_id);
+        co_return std::move(submitted.reply);
     }
     const chat::User who = directory_.resolve(request.user);
     co_return say(spec.reply.render(reply_context(invocation, who, request.origin)));
@@ -333,7 +351,21 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
     };
     const std::string id = invocation.arg("id") ? to_text(*invocation.arg("id")) : std::string();
     if (name == "jobs") co_return jobs_->list(who, number("limit"));
-    if (name == "audit") co_return jobs_->audit(who, number("limit"));
+    if (name == "audit") {
+        store::AuditQuery filter;
+        if (const Value* person = invocation.arg("user")) {
+            // bob, @bob, <@U123> or U123: the directory's id when it knows the person.
+            std::string named = to_text(*person);
+            if (named.starts_with("<@") && named.ends_with(">")) named = named.substr(2, named.find_first_of("|>") - 2);
+            if (named.starts_with("@") && named.find(':') == std::string::npos) named.erase(0, 1);
+            const auto known = directory_.find(named);
+            filter.user = known ? known->id : named;
+        }
+        if (const Value* command = invocation.arg("command")) filter.command = to_text(*command);
+        if (const Value* since = invocation.arg("since"))
+            filter.since = std::chrono::system_clock::now() - std::get<std::chrono::seconds>(*since);
+        co_return jobs_->audit(who, number("limit"), filter);
+    }
     if (name == "job") co_return jobs_->detail(id, who);
     if (name == "cancel") co_return co_await jobs_->cancel(id, who);
     if (name == "confirm") co_return co_await jobs_->confirm(id, who);

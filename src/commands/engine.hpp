@@ -84,7 +84,8 @@ private:
     // `catalogue` is the one `invocation` was parsed against, kept alive for a job to hold.
     chat::Task<std::optional<chat::Reply>> run(const Invocation& invocation, const CommandRequest& request,
                                                std::string line, std::string args_json,
-                                               std::shared_ptr<const std::vector<CommandSpec>> catalogue, GuardRails rails);
+                                               std::shared_ptr<const std::vector<CommandSpec>> catalogue, GuardRails rails,
+                                               std::string& job_id);
     chat::Task<chat::Reply> run_job_builtin(const Invocation& invocation, const CommandRequest& request);
     chat::Reply help(const Invocation& invocation) const;
     chat::Reply whoami(const CommandRequest& request) const;

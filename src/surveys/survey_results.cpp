@@ -52,13 +52,6 @@ std::string trend(double now, double before, bool whole) {
     return std::string(delta > 0 ? " (▲ " : " (▼ ") + amount + " since the round before)";
 }
 
-std::string csv_field(const std::string& value) {
-    if (value.find_first_of(",\"\n\r") == std::string::npos) return value;
-    std::string out = "\"";
-    for (char c : value) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
-
 std::string xml_escape(const std::string& value) {
     std::string out;
     for (char c : value) {
@@ -149,11 +142,11 @@ std::string results_text(const RoundResult& result) {
 
 std::string export_csv(const RoundResult& result) {
     std::string out = "survey,round,question,kind,answer,count\n";
-    const std::string prefix = csv_field(result.survey_id) + "," + std::to_string(result.round) + ",";
+    const std::string prefix = text::csv_field(result.survey_id) + "," + std::to_string(result.round) + ",";
     for (const auto& q : result.questions) {
-        const std::string row = prefix + csv_field(q.question.id) + "," + std::string(kind_name(q.question.kind)) + ",";
-        for (const auto& count : q.counts) out += row + csv_field(count.label) + "," + std::to_string(count.count) + "\n";
-        for (const auto& answer : q.texts) out += row + csv_field(answer) + ",1\n";
+        const std::string row = prefix + text::csv_field(q.question.id) + "," + std::string(kind_name(q.question.kind)) + ",";
+        for (const auto& count : q.counts) out += row + text::csv_field(count.label) + "," + std::to_string(count.count) + "\n";
+        for (const auto& answer : q.texts) out += row + text::csv_field(answer) + ",1\n";
     }
     return out;
 }

@@ -1,5 +1,6 @@
 #include "bot/common/text.hpp"
 
+#include <cstdio>
 #include <ctime>
 
 #include <algorithm>
@@ -97,6 +98,25 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 }
 
 bool has_glob(std::string_view pattern) { return pattern.find_first_of("*?") != std::string_view::npos; }
+
+std::string format_iso8601(std::chrono::system_clock::time_point t) {
+    const auto seconds = std::chrono::system_clock::to_time_t(t);
+    auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+    if (millis < 0) millis += 1000;
+    std::tm parts{};
+    gmtime_r(&seconds, &parts);
+    char buffer[40];
+    const auto n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &parts);
+    std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", static_cast<int>(millis));
+    return buffer;
+}
+
+std::string csv_field(const std::string& value) {
+    if (value.find_first_of(",\"\n\r") == std::string::npos) return value;
+    std::string out = "\"";
+    for (char c : value) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    return out + "\"";
+}
 
 std::string redact(std::string text, const std::vector<std::string>& secrets) {
     for (const auto& secret : secrets) {

@@ -21,7 +21,7 @@ namespace {
 
 const std::vector<std::string> top_level_keys{"bot",   "log",   "store",  "http",     "console",
                                               "slack", "matrix", "users", "groups", "commands", "surveys", "onboarding",
-                                              "status"};
+                                              "status", "audit"};
 const std::vector<std::string> adapters{"console", "slack", "matrix"};
 const std::vector<std::string> log_levels{"trace", "debug", "info", "warn", "error", "off"};
 
@@ -68,6 +68,7 @@ public:
         yaml_.expect_map(root, "the top level", top_level_keys);
         if (auto bot = root["bot"]) read_bot(bot, config);
         if (auto log = root["log"]) read_log(log, config);
+        if (auto audit = root["audit"]) read_audit(audit, config);
         if (auto store = root["store"]) read_store(store, config, path);
         else config.store_path = relative_to(path, config.store_path);
         if (auto http = root["http"]) read_http(http, config);
@@ -123,6 +124,17 @@ private:
             const auto limit = yaml_.integer(n, "bot.history_limit");
             if (limit < 1 || limit > 50) fail_at(n, "bot.history_limit: expected 1 to 50");
             config.history_limit = static_cast<std::size_t>(limit);
+        }
+    }
+
+    void read_audit(const YAML::Node& node, Config& config) {
+        yaml_.expect_map(node, "audit", {"retention"});
+        if (auto n = node["retention"]) {
+            const std::string text = yaml_.string(n, "audit.retention");
+            const auto retention = commands::parse_duration(text);
+            if (!retention || *retention < std::chrono::hours(24))
+                fail_at(n, "audit.retention: '" + text + "' — write how long to keep audit rows, at least a day, e.g. 400d");
+            config.audit_retention = *retention;
         }
     }
 

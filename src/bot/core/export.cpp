@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "bot/core/audit_export.hpp"
 #include "bot/core/runtime.hpp"
 #include "bot/store/store.hpp"
 #include "surveys/survey_results.hpp"
@@ -46,6 +47,14 @@ Result<std::string> svg_to_png(const std::string& svg) {
     return png.str();
 }
 
+// To stdout when `output` is empty.
+bool write_out(const std::string& text, const std::string& output) {
+    if (output.empty()) return std::fwrite(text.data(), 1, text.size(), stdout) == text.size();
+    std::ofstream file(output, std::ios::binary);
+    file << text;
+    return static_cast<bool>(file.flush());
+}
+
 }  // namespace
 
 int export_survey(const config::Config& config, const ExportOptions& options) {
@@ -80,14 +89,31 @@ int export_survey(const config::Config& config, const ExportOptions& options) {
         if (!png) return failed(png.error().message);
         text = std::move(*png);
     }
-    if (options.output.empty()) {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        return 0;
+    if (!write_out(text, options.output)) return failed("cannot write " + options.output + " — check the path and its folder's permissions");
+    if (!options.output.empty())
+        std::fprintf(stderr, "platbot: wrote round %d of %s to %s\n", round->round, survey->id.c_str(), options.output.c_str());
+    return 0;
+}
+
+int export_audit(const config::Config& config, const ExportOptions& options) {
+    const auto failed = [](const std::string& message) {
+        std::fprintf(stderr, "platbot: %s\n", message.c_str());
+        return 1;
+    };
+    if (options.format != "jsonl" && options.format != "csv")
+        return failed("--format must be jsonl or csv" + (options.format.empty() ? std::string() : ", not '" + options.format + "'"));
+    store::AuditQuery query;
+    if (!options.since.empty()) {
+        auto since = parse_since(options.since, std::chrono::system_clock::now());
+        if (!since) return failed(since.error().message);
+        query.since = *since;
     }
-    std::ofstream file(options.output, std::ios::binary);
-    file << text;
-    if (!file.flush()) return failed("cannot write " + options.output + " — check the path and its folder's permissions");
-    std::fprintf(stderr, "platbot: wrote round %d of %s to %s\n", round->round, survey->id.c_str(), options.output.c_str());
+    auto store = store::open_sqlite(config.store_path);
+    if (!store) return failed(store.error().message);
+    const auto lines = audit_lines(**store, **store, query, config::secrets(config));
+    const std::string text = options.format == "jsonl" ? audit_jsonl(lines) : audit_csv(lines);
+    if (!write_out(text, options.output)) return failed("cannot write " + options.output + " — check the path and its folder's permissions");
+    if (!options.output.empty()) std::fprintf(stderr, "platbot: wrote %zu audit rows to %s\n", lines.size(), options.output.c_str());
     return 0;
 }
 

@@ -22,7 +22,7 @@ public:
 protected:
     void sink_it_(const spdlog::details::log_msg& message) override {
         std::string text = text::redact(std::string(message.payload.data(), message.payload.size()), secrets_);
-        const std::string time = utc(message.time);
+        const std::string time = text::format_iso8601(message.time);
         const std::string level(spdlog::level::to_string_view(message.level).data(),
                                 spdlog::level::to_string_view(message.level).size());
         std::string line;
@@ -46,17 +46,6 @@ protected:
     void flush_() override { std::fflush(output_); }
 
 private:
-    static std::string utc(spdlog::log_clock::time_point when) {
-        const auto seconds = std::chrono::system_clock::to_time_t(when);
-        const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(when.time_since_epoch()).count() % 1000;
-        std::tm parts{};
-        gmtime_r(&seconds, &parts);
-        char buffer[40];
-        const auto n = std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%S", &parts);
-        std::snprintf(buffer + n, sizeof buffer - n, ".%03dZ", static_cast<int>(millis));
-        return buffer;
-    }
-
     bool json_;
     std::vector<std::string> secrets_;
     std::FILE* output_;

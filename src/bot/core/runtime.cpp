@@ -30,6 +30,7 @@
 #include "bot/process/process_runner.hpp"
 #include "bot/store/store.hpp"
 #include "bot/net/clock.hpp"
+#include "bot/schedule/cron_runner.hpp"
 #include "commands/actions/action_runner.hpp"
 #include "commands/actions/command_check.hpp"
 #include "commands/engine.hpp"
@@ -169,6 +170,7 @@ int run(const config::Config& config, const RunOptions& options) {
     commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(),
                               {config.prefix, config.admin_group});
     engine.use_jobs(jobs);
+    jobs.use_archive(**store);
     polls::PollService polls(io.get_executor(), adapter, **store, engine.directory(),
                              {config.prefix, config.admin_group, std::chrono::seconds(1)});
     engine.serve("poll", polls);
@@ -256,6 +258,25 @@ int run(const config::Config& config, const RunOptions& options) {
                          text::join(changes.need_restart, ", "));
         metrics::count("platbot_config_reloads_total", {{"result", "applied"}});
     };
+    // Audit retention: once at start and every night, rows older than audit.retention go
+    // (read from the running config, so a reload changes it).
+    const auto prune_audit = [&running, &store] {
+        if (!running.audit_retention) return;
+        try {
+            const auto removed = (*store)->prune_audit(std::chrono::system_clock::now() - *running.audit_retention);
+            if (removed > 0)
+                spdlog::info("audit: pruned {} row(s) older than {}", removed, commands::format_duration(*running.audit_retention));
+        } catch (const std::exception& e) {
+            spdlog::error("audit: pruning failed: {} — it is tried again tomorrow", e.what());
+        }
+    };
+    prune_audit();
+    schedule::CronRunner housekeeping(io.get_executor(), clock, **store);
+    const auto nightly = cron::parse("17 3 * * *", "UTC");  // a fixed, valid expression
+    housekeeping.add("audit-retention", *nightly, [&prune_audit]() -> asio::awaitable<void> {
+        prune_audit();
+        co_return;
+    });
     asio::signal_set hangups(io, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
         if (ec) return;

@@ -15,14 +15,17 @@ int run(const config::Config& config, const RunOptions& options);
 
 struct ExportOptions {
     std::string survey;
-    std::string format;  // csv, json, svg or png
+    std::string format;  // survey: csv, json, svg or png; audit: jsonl or csv
     int round = 0;       // 0: the newest
     std::string output;  // empty: stdout
+    std::string since;   // audit: a date, a UTC time or an age (7d); empty: everything kept
 };
 
 // `platbot export survey …`: reads the store, writes the results, returns the exit code;
 // errors are one line on stderr.
 int export_survey(const config::Config& config, const ExportOptions& options);
+// `platbot export audit …`: the audit log since a date, as JSON lines or CSV.
+int export_audit(const config::Config& config, const ExportOptions& options);
 
 struct PolicyQuery {
     std::string user;     // an id or a name under users:

@@ -26,6 +26,15 @@ struct AuditRecord {
     std::string outcome;    // "ok", or the error the user saw
     std::chrono::milliseconds duration{0};
     std::string rule;       // the policy rule that decided ("commands.deploy.policy[0]"); empty for built-ins
+    std::string job_id;     // the job the line started, if it started one
+};
+
+// Which rows to read: each empty or zero field leaves that filter out.
+struct AuditQuery {
+    std::chrono::system_clock::time_point since{};
+    std::string user;     // an id, or a name as recorded
+    std::string command;
+    std::size_t limit = 0;  // 0: all; otherwise the newest `limit`
 };
 
 class AuditLog {
@@ -34,6 +43,16 @@ public:
     virtual void record(const AuditRecord& record) = 0;
     // Newest first.
     virtual std::vector<AuditRecord> recent_for_user(std::string_view user_id, std::size_t limit) = 0;
+};
+
+// The audit log as a security team reads it: filtered exports, and retention.
+class AuditArchive {
+public:
+    virtual ~AuditArchive() = default;
+    // Oldest first (with a limit: the newest `limit`, still oldest first).
+    virtual std::vector<AuditRecord> audit_rows(const AuditQuery& query) = 0;
+    // Forgets rows from before `before`; returns how many. Retention, not a user action.
+    virtual std::size_t prune_audit(std::chrono::system_clock::time_point before) = 0;
 };
 
 }  // namespace platbot::store

@@ -70,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 10> migrations{
+constexpr std::array<const char*, 11> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -283,6 +283,10 @@ CREATE TABLE adapter_state (
     R"sql(
 ALTER TABLE audit_log ADD COLUMN rule TEXT NOT NULL DEFAULT '';
 )sql",
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
+CREATE INDEX audit_log_time ON audit_log (time_ms);
+)sql",
 };
 
 struct StoreFailure : std::runtime_error {
@@ -379,11 +383,11 @@ public:
         insert_audit_ = std::make_unique<Statement>(
             db_,
             "INSERT INTO audit_log (time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, "
-            "decision, outcome, duration_ms, rule) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+            "decision, outcome, duration_ms, rule, job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         select_audit_ = std::make_unique<Statement>(
             db_,
             "SELECT id, time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, decision, "
-            "outcome, duration_ms, rule FROM audit_log WHERE user_id = ? ORDER BY time_ms DESC, id DESC LIMIT ?");
+            "outcome, duration_ms, rule, job_id FROM audit_log WHERE user_id = ? ORDER BY time_ms DESC, id DESC LIMIT ?");
         insert_inbox_ = std::make_unique<Statement>(
             db_, "INSERT OR IGNORE INTO inbox (id, payload, received_ms) VALUES (?, ?, ?)");
         finish_inbox_ = std::make_unique<Statement>(
@@ -451,7 +455,8 @@ public:
             .bind(9, decision_name(r.decision))
             .bind(10, r.outcome)
             .bind(11, static_cast<std::int64_t>(r.duration.count()))
-            .bind(12, r.rule);
+            .bind(12, r.rule)
+            .bind(13, r.job_id);
         s.step();
         s.reset();
     }
@@ -462,25 +467,56 @@ public:
         s.reset();
         s.bind(1, user_id).bind(2, static_cast<std::int64_t>(limit));
         std::vector<AuditRecord> out;
-        while (s.step()) {
-            AuditRecord r;
-            r.id = s.integer(0);
-            r.time = from_ms(s.integer(1));
-            r.adapter = s.text(2);
-            r.user_id = s.text(3);
-            r.user_name = s.text(4);
-            r.channel = s.text(5);
-            r.raw_line = s.text(6);
-            r.command = s.text(7);
-            r.args_json = s.text(8);
-            r.decision = parse_decision(s.text(9));
-            r.outcome = s.text(10);
-            r.duration = std::chrono::milliseconds(s.integer(11));
-            r.rule = s.text(12);
-            out.push_back(std::move(r));
-        }
+        while (s.step()) out.push_back(audit_row(s));
         s.reset();
         return out;
+    }
+
+    static AuditRecord audit_row(Statement& s) {
+        AuditRecord r;
+        r.id = s.integer(0);
+        r.time = from_ms(s.integer(1));
+        r.adapter = s.text(2);
+        r.user_id = s.text(3);
+        r.user_name = s.text(4);
+        r.channel = s.text(5);
+        r.raw_line = s.text(6);
+        r.command = s.text(7);
+        r.args_json = s.text(8);
+        r.decision = parse_decision(s.text(9));
+        r.outcome = s.text(10);
+        r.duration = std::chrono::milliseconds(s.integer(11));
+        r.rule = s.text(12);
+        r.job_id = s.text(13);
+        return r;
+    }
+
+    std::vector<AuditRecord> audit_rows(const AuditQuery& query) override {
+        flush_audit();
+        Statement s(db_,
+                    "SELECT * FROM (SELECT id, time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, "
+                    "decision, outcome, duration_ms, rule, job_id FROM audit_log WHERE time_ms >= ?1 "
+                    "AND (?2 = '' OR user_id = ?2 OR user_name = ?2 COLLATE NOCASE) AND (?3 = '' OR command = ?3) "
+                    "ORDER BY time_ms DESC, id DESC LIMIT ?4) ORDER BY time_ms, id");
+        s.bind(1, to_ms(query.since))
+            .bind(2, query.user)
+            .bind(3, query.command)
+            .bind(4, query.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(query.limit));
+        std::vector<AuditRecord> out;
+        while (s.step()) out.push_back(audit_row(s));
+        return out;
+    }
+
+    std::size_t prune_audit(std::chrono::system_clock::time_point before) override {
+        flush_audit();
+        std::size_t removed = 0;
+        in_transaction([&] {
+            Statement s(db_, "DELETE FROM audit_log WHERE time_ms < ?");
+            s.bind(1, to_ms(before));
+            s.step();
+            removed = static_cast<std::size_t>(sqlite3_changes(db_));
+        });
+        return removed;
     }
 
     std::vector<bool> write_inbox(const InboxWrite& write) override {

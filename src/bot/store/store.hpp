@@ -19,7 +19,7 @@
 
 namespace platbot::store {
 
-class Store : public AuditLog, public JobStore, public Inbox, public PollStore, public FeedbackStore,
+class Store : public AuditLog, public AuditArchive, public JobStore, public Inbox, public PollStore, public FeedbackStore,
               public SurveyStore, public OnboardingStore, public ScheduleStore,
               public StatusStore, public StateStore {
 public:

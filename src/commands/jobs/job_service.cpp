@@ -191,7 +191,7 @@ chat::Task<void> JobService::show_status(Live& job) {
     }
 }
 
-chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invocation, const JobRequest& request) {
+chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocation, const JobRequest& request) {
     auto job = std::make_shared<Live>();
     job->spec = request.spec;
     job->rails = request.rails;
@@ -221,10 +221,10 @@ chat::Task<std::optional<chat::Reply>> JobService::submit(const Invocation& invo
         change_state(*job, JobState::awaiting_confirmation, "", "", "");
         co_await show_status(*job);
         arm_expiry(job, job->rails.confirm_expires, JobState::awaiting_confirmation);
-        co_return std::nullopt;
+        co_return Submitted{r.id, std::nullopt};
     }
     co_await after_confirmation(job);
-    co_return std::nullopt;
+    co_return Submitted{job->record.id, std::nullopt};
 }
 
 chat::Task<void> JobService::after_confirmation(LivePtr job) {
@@ -576,10 +576,27 @@ chat::Reply JobService::detail(std::string_view id, const chat::User& who) const
     return reply;
 }
 
-chat::Reply JobService::audit(const chat::User& who, std::size_t limit) const {
+chat::Reply JobService::audit(const chat::User& who, std::size_t limit, const store::AuditQuery& filter) const {
     if (!is_admin(who))
         return say("Only admins" + (settings_.admin_group.empty() ? std::string() : " (" + settings_.admin_group + ")") +
                    " can read the audit trail; `" + settings_.prefix + " jobs` shows your own.");
+    const bool filtered = !filter.user.empty() || !filter.command.empty() || filter.since != store::TimePoint{};
+    if (filtered) {
+        if (!archive_) return say("The audit log cannot be searched in this process.");
+        store::AuditQuery query = filter;
+        query.limit = limit;
+        const auto rows = archive_->audit_rows(query);
+        if (rows.empty()) return say("No command lines match.");
+        std::string text = "*Command lines, oldest first:*";
+        for (const auto& row : rows) {
+            text += "\n• " + text::format_utc(row.time) + " " + (row.user_name.empty() ? row.user_id : row.user_name) + " `" +
+                    row.raw_line + "` — " + std::string(store::decision_name(row.decision));
+            if (row.decision != store::Decision::ran) text += ": " + row.outcome;
+            if (!row.rule.empty()) text += " (" + row.rule + ")";
+            if (!row.job_id.empty()) text += " job `" + row.job_id + "`";
+        }
+        return say(text);
+    }
     const auto events = store_.recent_job_events(limit);
     if (events.empty()) return say("The audit trail is empty.");
     std::string text = "*Audit trail, newest first:*";

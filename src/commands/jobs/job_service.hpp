@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "bot/chat/adapter.hpp"
+#include "bot/store/audit.hpp"
 #include "bot/store/jobs.hpp"
 #include "commands/actions/action_runner.hpp"
 #include "commands/directory.hpp"
@@ -55,9 +56,13 @@ public:
                ActionRunner& runner, const Directory& directory, JobSettings settings);
     ~JobService();
 
+    struct Submitted {
+        std::string job_id;
+        std::optional<chat::Reply> reply;  // only when the job cannot go ahead at all
+    };
     // Records the job and starts what it needs first (confirmation, approval, a slot or
-    // the run itself). Returns a reply only when the job cannot go ahead at all.
-    chat::Task<std::optional<chat::Reply>> submit(const Invocation& invocation, const JobRequest& request);
+    // the run itself).
+    chat::Task<Submitted> submit(const Invocation& invocation, const JobRequest& request);
 
     chat::Task<chat::Reply> confirm(std::string_view id, const chat::User& who);
     chat::Task<chat::Reply> approve(std::string_view id, const chat::User& who);
@@ -66,7 +71,10 @@ public:
 
     chat::Reply list(const chat::User& who, std::size_t limit) const;
     chat::Reply detail(std::string_view id, const chat::User& who) const;
-    chat::Reply audit(const chat::User& who, std::size_t limit) const;
+    // Without a filter, the job trail; with one, the command lines the bot handled (who,
+    // what, the deciding rule, the decision), from the archive given to use_archive.
+    chat::Reply audit(const chat::User& who, std::size_t limit, const store::AuditQuery& filter = {}) const;
+    void use_archive(store::AuditArchive& archive) { archive_ = &archive; }
 
     bool is_admin(const chat::User& who) const;
     void observe(JobObserver& observer) { observer_ = &observer; }
@@ -109,6 +117,7 @@ private:
     boost::asio::any_io_executor executor_;
     chat::Outbox& outbox_;
     store::JobStore& store_;
+    store::AuditArchive* archive_ = nullptr;
     ActionRunner& runner_;
     const Directory& directory_;
     JobSettings settings_;
