@@ -162,3 +162,29 @@ TEST_CASE("platbot check warns about rules that can never match, and --policy pr
     CHECK_THAT(demo_table.out, Contains("deploy (env=prod)"));
     CHECK_THAT(demo_table.out, Contains("approval:sre"));
 }
+
+TEST_CASE("platbot check warns about people and channels written by a name nothing can turn into an id", "[e2e][policy]") {
+    TempDir dir;
+    const auto config = dir.write("names.yaml",
+                                  "bot: {adapter: slack}\n"
+                                  "slack: {api_url: 'http://127.0.0.1:9/api/'}\n"
+                                  "users: [{id: U0ALICE01, name: alice}]\n"
+                                  "groups: {sre: [alice, zoe, U0BOB0001, '@carol:example.org']}\n"
+                                  "commands:\n"
+                                  "  restart:\n"
+                                  "    description: Restart\n"
+                                  "    action: {exec: {program: /bin/true}}\n"
+                                  "    allow: {users: [alice, mallory], channels: [C0OPS, '#ops']}\n");
+    const auto check = run_platbot({"check", "--config", config}, "",
+                                   {{"SLACK_BOT_TOKEN", "xoxb-1"}, {"SLACK_APP_TOKEN", "xapp-1"}});
+    CHECK(check.exit_code == 0);
+    CHECK_THAT(check.out, Contains("warning: groups.sre: 'zoe' is neither an id nor a name under users: — it matches nobody; "
+                                   "add {id: …, name: zoe} under users: or write the id\n"));
+    CHECK_THAT(check.out, Contains("warning: commands.restart.allow.users: 'mallory' is neither an id nor a name under users:"));
+    CHECK_THAT(check.out, Contains("warning: commands.restart.allow.channels: '#ops' is a name, and slack names channels by id — "
+                                   "write the channel's id (C… on Slack, !room:server on Matrix)\n"));
+    CHECK(check.out.find("'alice'") == std::string::npos);
+    CHECK(check.out.find("U0BOB0001") == std::string::npos);
+    CHECK(check.out.find("@carol") == std::string::npos);
+    CHECK(check.out.find("'C0OPS'") == std::string::npos);
+}

@@ -1,4 +1,6 @@
 // `platbot policy` and `platbot check`: the policy read from the config alone.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "bot/common/env.hpp"
@@ -39,10 +41,52 @@ int explain_policy(const config::Config& config, const PolicyQuery& query) {
     return result.runs ? 0 : 1;
 }
 
+namespace {
+
+// Platform ids need no lookup: Slack's U…/W… and Matrix's @user:server.
+bool is_user_id(const std::string& value) {
+    if (value.starts_with("@")) return value.find(':') != std::string::npos;
+    return value.size() >= 3 && (value[0] == 'U' || value[0] == 'W') &&
+           std::all_of(value.begin() + 1, value.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+bool is_channel_id(const std::string& value) {
+    if (value.starts_with("!")) return value.find(':') != std::string::npos;
+    return value.size() >= 3 && (value[0] == 'C' || value[0] == 'G' || value[0] == 'D') &&
+           std::all_of(value.begin() + 1, value.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+// People and channels written by name that nothing here can turn into an id: they would
+// silently match nobody (or no channel) on a chat platform.
+std::vector<std::string> unresolved_names(const config::Config& config) {
+    const commands::Directory directory(config.users, config.groups);
+    std::vector<std::string> out;
+    const auto person = [&](const std::string& where, const std::string& who) {
+        if (is_user_id(who) || directory.find(who)) return;
+        out.push_back(where + ": '" + who + "' is neither an id nor a name under users: — it matches nobody; add {id: …, name: " +
+                      who + "} under users: or write the id");
+    };
+    for (const auto& [group, members] : config.groups)
+        for (const auto& member : members) person("groups." + group, member);
+    const bool by_id = config.adapter != "console";  // the console's channels are their names
+    for (const auto& command : config.commands)
+        for (const auto& rule : command.policy.rules) {
+            for (const auto& user : rule.allow.users) person(rule.name + ".allow.users", user);
+            for (const auto& channel : rule.allow.channels)
+                if (by_id && !is_channel_id(channel))
+                    out.push_back(rule.name + ".allow.channels: '" + channel + "' is a name, and " + config.adapter +
+                                  " names channels by id — write the channel's id (C… on Slack, !room:server on Matrix)");
+        }
+    return out;
+}
+
+}  // namespace
+
 std::string check_report(const config::Config& config, bool policy) {
     std::string out = config::summary(config);
     for (const auto& command : config.commands)
         for (const auto& shadowed : commands::shadowed_rules(command)) out += "warning: " + shadowed + "\n";
+    for (const auto& name : unresolved_names(config)) out += "warning: " + name + "\n";
     if (policy) out += "\n" + commands::policy_table(config.commands, config.users, config.groups);
     return out;
 }

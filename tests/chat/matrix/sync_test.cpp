@@ -228,3 +228,26 @@ TEST_CASE("matrix sync: in a room the bot joined in this batch, what came before
     REQUIRE(batch->event_times.size() == 1);
     CHECK(batch->event_times[0] == 1764000000000);
 }
+
+TEST_CASE("matrix sync: a pill naming a person becomes their id in the command, so a user parameter gets it",
+          "[matrix][sync]") {
+    const json pill{{"msgtype", "m.text"},
+                    {"body", "!platform kudos Alice for reviews"},
+                    {"format", "org.matrix.custom.html"},
+                    {"formatted_body", "!platform kudos <a href=\"https://matrix.to/#/@alice:example.org\">Alice</a> for reviews"}};
+    CHECK(command_text(pill, bot) == "!platform kudos @alice:example.org for reviews");
+
+    const json encoded{
+        {"msgtype", "m.text"},
+        {"body", "platbot: kudos Bob & co"},
+        {"format", "org.matrix.custom.html"},
+        {"formatted_body", "<a href=\"https://matrix.to/#/%40platbot%3Aexample.org\">platbot</a>: kudos "
+                           "<a href=\"https://matrix.to/#/%40bob%3Aexample.org?via=example.org\">Bob &amp; co</a>"}};
+    CHECK(command_text(encoded, bot) == "!platform kudos @bob:example.org");
+
+    // A room pill, a broken link and plain text are left as they are.
+    const json other{{"msgtype", "m.text"},
+                     {"body", "!platform status #ops"},
+                     {"formatted_body", "!platform status <a href=\"https://matrix.to/#/#ops:example.org\">#ops</a> <a href=\"https://matrix.to/#/@x"}};
+    CHECK(command_text(other, bot) == "!platform status #ops");
+}

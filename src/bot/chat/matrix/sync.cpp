@@ -1,6 +1,8 @@
 #include "bot/chat/matrix/sync.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 
 #include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
@@ -56,6 +58,50 @@ bool mentions(const json& content, const Identity& bot) {
     const std::string fully_encoded = colon == std::string::npos ? encoded : encoded.substr(0, colon) + "%3A" + encoded.substr(colon + 1);
     return html.find("matrix.to/#/" + bot.user_id) != std::string::npos || html.find("matrix.to/#/" + encoded) != std::string::npos ||
            html.find("matrix.to/#/" + fully_encoded) != std::string::npos;
+}
+
+std::string percent_decoded(std::string_view text) {
+    std::string out;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
+            std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+            out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else {
+            out += text[i];
+        }
+    }
+    return out;
+}
+
+std::string html_decoded(std::string text) {
+    static const std::pair<const char*, const char*> entities[] = {
+        {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"}, {"&amp;", "&"}};
+    for (const auto& [entity, plain] : entities)
+        for (auto at = text.find(entity); at != std::string::npos; at = text.find(entity, at + 1))
+            text.replace(at, std::strlen(entity), plain);
+    return text;
+}
+
+// A pill in the HTML body names a person by id; the plain body has only its text
+// ("Alice"). Each pill's text in the body becomes the id, so `kudos Alice` means @alice:x.
+std::string with_pills_as_ids(std::string body, const json& content, const Identity& bot) {
+    const std::string html = string_field(content, "formatted_body");
+    const std::string link = "href=\"https://matrix.to/#/";
+    for (std::size_t at = html.find(link); at != std::string::npos; at = html.find(link, at + 1)) {
+        const std::size_t start = at + link.size();
+        const std::size_t quote = html.find('"', start);
+        const std::size_t open_end = quote == std::string::npos ? quote : html.find('>', quote);
+        const std::size_t close = open_end == std::string::npos ? open_end : html.find("</a>", open_end);
+        if (close == std::string::npos) break;
+        std::string target = percent_decoded(std::string_view(html).substr(start, quote - start));
+        if (const auto query = target.find('?'); query != std::string::npos) target.erase(query);
+        if (!target.starts_with("@") || target.find(':') == std::string::npos || target == bot.user_id) continue;
+        const std::string shown = html_decoded(html.substr(open_end + 1, close - open_end - 1));
+        if (shown.empty() || shown == target) continue;
+        if (const auto in_body = body.find(shown); in_body != std::string::npos) body.replace(in_body, shown.size(), target);
+    }
+    return body;
 }
 
 std::string thread_root(const json& content) {
@@ -161,7 +207,7 @@ ChatEvent event_from(EventKind kind, const std::string& event_id, User user, con
 }
 
 std::optional<std::string> command_text(const json& content, const Identity& bot) {
-    std::string body = without_reply_fallback(string_field(content, "body"));
+    std::string body = with_pills_as_ids(without_reply_fallback(string_field(content, "body")), content, bot);
     std::string_view text = text::trim(body);
     if (starts_with_word(text, bot.prefix)) return std::string(text);
     const std::string localpart = bot.user_id.size() > 1 ? bot.user_id.substr(1, bot.user_id.find(':') - 1) : "";
