@@ -74,7 +74,7 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     since.description = "only lines from this far back, e.g. 7d";
     CommandSpec poll = free_form_builtin("poll", "Ask the channel: a poll with live counts; close it, vote, take a vote back, see results",
                                          "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | "
-                                         "close <id> | results <id> | vote <id> <option number>");
+                                         "close <id> | results <id> | vote <id> <option number> | unvote <id>");
     CommandSpec feedback = free_form_builtin("feedback", "Say how a job went, or see each command's satisfaction",
                                              "<job id> good|bad [comment] | scores");
     CommandSpec survey = free_form_builtin("survey", "Surveys: list them, answer, see results (admins: open and close rounds)",
@@ -356,8 +356,13 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
         if (const Value* person = invocation.arg("user")) {
             // bob, @bob, <@U123> or U123: the directory's id when it knows the person.
             std::string named = to_text(*person);
-            if (named.starts_with("<@") && named.ends_with(">")) named = named.substr(2, named.find_first_of("|>") - 2);
-            if (named.starts_with("@") && named.find(':') == std::string::npos) named.erase(0, 1);
+            ParamSpec mention;
+            mention.name = "user";
+            mention.type = ParamType::user;
+            if (const auto mentioned = parse_value(mention, named)) {
+                const auto& user = std::get<chat::User>(*mentioned);
+                named = user.id.empty() ? user.name : user.id;
+            }
             const auto known = directory_.find(named);
             filter.user = known ? known->id : named;
         }

@@ -793,11 +793,17 @@ TEST_CASE("policy rules load with typed conditions, who they admit, and their gu
     CHECK(policy.rules[3].when[0].ranges.at(0).min == 4);
     CHECK(policy.rules[3].when[1].patterns == std::vector<std::string>{"alice", "U9"});
     CHECK(policy.rules[3].deny_reason.empty());
+    const auto words = load_yaml(dir, with_rules("      - deny: 'no'\n        allow: {groups: [sre]}\n      - deny: Yes\n"));
+    REQUIRE(words.ok());
+    CHECK_FALSE(command(*words, "deploy").policy.rules[0].deny);  // yes/no words, as elsewhere in the config
+    CHECK(command(*words, "deploy").policy.rules[1].deny);
+    CHECK(command(*words, "deploy").policy.rules[1].deny_reason.empty());
 
     const auto open = load_yaml(dir, with_rules("      - when: {env: prod}\n", "bot: {policy_default: allow}\n"));
     REQUIRE(open.ok());
     CHECK_FALSE(command(*open, "deploy").policy.deny_unmatched);
-    const auto sensitive = load_yaml(dir, with_rules("      - when: {env: prod}\n", "bot: {policy_default: allow}\n") +
+    const auto sensitive = load_yaml(dir, with_rules("      - when: {env: prod}\n        allow: {groups: [sre]}\n",
+                                                     "bot: {policy_default: allow}\n") +
                                               "    sensitive: true\n");
     REQUIRE(sensitive.ok());
     CHECK(command(*sensitive, "deploy").policy.deny_unmatched);
@@ -830,6 +836,17 @@ TEST_CASE("mistakes in policy rules", "[config][policy]") {
          "command 'deploy'.allow: with policy: rules, put allow inside the rules it belongs to"},
         {"a bad default", with_rules("      - when: {env: prod}\n", "bot: {policy_default: maybe}\n"), 1, 23,
          "bot.policy_default: expected deny or allow"},
+        {"a sensitive command open to everyone",
+         with_rules("      - when: {env: prod}\n        allow: {groups: [everyone]}\n") + "    sensitive: true\n", 18, 9,
+         "command 'deploy'.policy[0]: a sensitive command is never open to everyone — give this rule an allow list"},
+        {"when on a command without parameters",
+         "commands:\n"
+         "  ping:\n"
+         "    description: d\n"
+         "    reply: pong\n"
+         "    policy:\n"
+         "      - when: {env: prod}\n",
+         6, 16, "command 'ping'.policy[0].when: 'env' is not a parameter of this command — it has none, so drop when:"},
     }));
     check_error(c);
 }

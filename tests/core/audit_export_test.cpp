@@ -131,6 +131,19 @@ TEST_CASE("audit export: JSON lines and CSV, byte for byte, with approvers, the 
           "2025-11-26T09:50:00.000Z,U1,alice,console,general,/platform help,help,{},,ran,,ok,0,\n");
 }
 
+TEST_CASE("audit CSV keeps text that a spreadsheet would run as a formula as text", "[audit][export]") {
+    core::AuditLine line;
+    line.row.time = t0;
+    line.row.user_id = "@mallory:example.org";
+    line.row.user_name = "=HYPERLINK(\"http://x\")";
+    line.row.raw_line = "/platform help";
+    line.row.args_json = "{}";
+    line.outcome = "-1";
+    CHECK(core::audit_csv({line}) ==
+          "time,actor_id,actor_name,adapter,channel,line,command,args,rule,decision,approvers,outcome,duration_ms,job\n"
+          "2025-11-26T09:40:00.000Z,'@mallory:example.org,\"'=HYPERLINK(\"\"http://x\"\")\",,,/platform help,,{},,invalid,,'-1,0,\n");
+}
+
 TEST_CASE("audit rows filter by time, person and command; pruning forgets what is older than the retention",
           "[audit][export]") {
     testing::TempDir dir;

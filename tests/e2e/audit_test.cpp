@@ -121,5 +121,5 @@ TEST_CASE("audit.retention prunes rows older than it when the bot starts", "[e2e
     const auto bad = dir.write("bad.yaml", "audit: {retention: 2h}\n");
     const auto check = run_platbot({"check", "--config", bad}, "");
     CHECK(check.exit_code == 2);
-    CHECK_THAT(check.err, Contains("audit.retention: '2h' — write how long to keep audit rows, at least a day, e.g. 400d"));
+    CHECK_THAT(check.err, Contains("audit.retention: '2h' — write how long to keep audit rows, from 1d to 36500d, e.g. 400d"));
 }

@@ -99,7 +99,7 @@ TEST_CASE("why explains a line without running it: rule, approval, and the reque
                                     "• Then: 1 approval from sre, not alice (within 30m)\n"
                                     "• Action: POST " + platform.url("/deploys") + "\n"
                                     "  X-Request-Id: dry-run\n"
-                                    "  Authorization: Bearer «redacted»\n"
+                                    "  Authorization: «hidden»\n"
                                     "  Content-Type: application/json\n"
                                     "  Accept: application/json\n"
                                     "  body: {\"by\":\"alice\",\"env\":\"prod\",\"service\":\"api\"}"));
@@ -121,7 +121,7 @@ TEST_CASE("platbot policy explains a line from the command line; exit 0 when it 
     CHECK(allowed.exit_code == 0);
     CHECK_THAT(allowed.out, Contains("Dry run of `/platform deploy api to prod` for alice in C0OPS — nothing was run."));
     CHECK_THAT(allowed.out, Contains("• Then: 1 approval from sre, not alice (within 30m)"));
-    CHECK_THAT(allowed.out, Contains("Authorization: Bearer «redacted»"));
+    CHECK_THAT(allowed.out, Contains("Authorization: «hidden»"));
 
     const auto denied = run_platbot({"policy", "--config", config, "--user", "U2", "/platform deploy api to prod"}, "", token);
     CHECK(denied.exit_code == 1);

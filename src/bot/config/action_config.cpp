@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <set>
 
 #include "bot/common/text.hpp"
 #include "commands/values.hpp"
@@ -353,8 +354,10 @@ public:
         std::vector<commands::ValueCondition> out;
         for (const auto& item : n) {
             const std::string name = item.first.as<std::string>();
-            const commands::ParamSpec& param = *commands::find_param(spec_, name);
-            out.push_back(condition(item.second, param, at + "." + name));
+            const commands::ParamSpec* param = commands::find_param(spec_, name);
+            if (!param) fail_at(item.first, at + ": '" + name + "' is not a parameter of this command" +
+                                                (names.empty() ? " — it has none, so drop when:" : ""));
+            out.push_back(condition(item.second, *param, at + "." + name));
         }
         return out;
     }
@@ -490,7 +493,8 @@ void read_policy(const YamlReader& yaml, const YAML::Node& body, const std::stri
             if (auto d = item["deny"]) {
                 if (item["confirm"] || item["approval"])
                     fail_at(d, rule_at + ": a deny rule cannot also ask for a confirmation or an approval");
-                if (d.IsScalar() && (d.Scalar() == "true" || d.Scalar() == "false")) {
+                static const std::set<std::string> yes_no{"true", "false", "yes", "no", "on", "off"};
+                if (d.IsScalar() && yes_no.contains(text::to_lower(d.Scalar()))) {
                     rule.deny = yaml.boolean(d, rule_at + ".deny");
                 } else {
                     rule.deny = true;
@@ -501,6 +505,15 @@ void read_policy(const YamlReader& yaml, const YAML::Node& body, const std::stri
             if (auto a = item["approval"]) rules.approval(a, rule_at + ".approval", rule.rails);
             policy.rules.push_back(std::move(rule));
         }
+        if (policy.sensitive)
+            for (std::size_t i = 0; i < policy.rules.size(); ++i) {
+                const auto& rule = policy.rules[i];
+                const bool everyone = rule.allow.empty() ||
+                                      std::find(rule.allow.groups.begin(), rule.allow.groups.end(), "everyone") != rule.allow.groups.end();
+                if (!rule.deny && everyone)
+                    fail_at(list[i], at + "[" + std::to_string(i) + "]: a sensitive command is never open to everyone — "
+                                     "give this rule an allow list");
+            }
         policy.deny_unmatched = policy.sensitive || context.deny_unmatched;
     } else {
         // The command-level keys are one rule that matches any values.

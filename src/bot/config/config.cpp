@@ -132,8 +132,8 @@ private:
         if (auto n = node["retention"]) {
             const std::string text = yaml_.string(n, "audit.retention");
             const auto retention = commands::parse_duration(text);
-            if (!retention || *retention < std::chrono::hours(24))
-                fail_at(n, "audit.retention: '" + text + "' — write how long to keep audit rows, at least a day, e.g. 400d");
+            if (!retention || *retention < std::chrono::hours(24) || *retention > std::chrono::hours(24 * 36500))
+                fail_at(n, "audit.retention: '" + text + "' — write how long to keep audit rows, from 1d to 36500d, e.g. 400d");
             config.audit_retention = *retention;
         }
     }

@@ -73,9 +73,9 @@ struct Config {
     // On SIGTERM/SIGINT running jobs may finish for this long; then they are interrupted.
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
     std::string admin_group;  // its members see everyone's jobs, cancel any job, read the audit trail
-    bool policy_default_deny = true;
+    bool policy_default_deny = true;  // bot.policy_default: values no policy rule matches are denied
     // audit.retention: audit rows older than this are pruned daily; unset: kept for good.
-    std::optional<std::chrono::seconds> audit_retention;  // bot.policy_default: values no policy rule matches are denied
+    std::optional<std::chrono::seconds> audit_retention;
     ConsoleSettings console;
     SlackSettings slack;
     MatrixSettings matrix;

@@ -89,7 +89,11 @@ std::string audit_csv(const std::vector<AuditLine>& lines) {
                                               std::to_string(line.duration.count()),
                                               r.job_id};
         std::vector<std::string> quoted;
-        for (const auto& field : fields) quoted.push_back(text::csv_field(field));
+        for (const auto& field : fields) {
+            // A spreadsheet runs a cell starting = + - @ as a formula: such text is kept as text.
+            const bool formula = !field.empty() && std::string_view("=+-@\t\r").find(field.front()) != std::string_view::npos;
+            quoted.push_back(text::csv_field(formula ? "'" + field : field));
+        }
         out += text::join(quoted, ",") + "\n";
     }
     return out;

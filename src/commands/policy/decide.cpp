@@ -208,12 +208,7 @@ PolicyDecision decide(const Invocation& invocation, const chat::User& who, const
         decision.reason = "allowed by " + rule.name + ": open to " + describe(rule.allow);
         return decision;
     }
-    decision.rule = "default";
-    if (!spec.policy.deny_unmatched) {
-        decision.allowed = true;
-        decision.reason = "no rule matched, and bot.policy_default is allow";
-        return decision;
-    }
+    // Values a rule covers, but not for this person: denied whatever the default says.
     if (!wanting.empty()) {
         std::vector<std::string> needs;
         for (const PolicyRule* rule : wanting) {
@@ -225,6 +220,12 @@ PolicyDecision decide(const Invocation& invocation, const chat::User& who, const
         decision.reason = quoted_line(invocation, wanting) + " needs " + text::join(needs, " or ") + "; you are in: " +
                           text::join(directory.groups_of(directory.resolve(who)), ", ") +
                           (by_channel && !channel.empty() ? " (here: " + channel + ")" : "") + " (rule " + decision.rule + ")";
+        return decision;
+    }
+    decision.rule = "default";
+    if (!spec.policy.deny_unmatched) {
+        decision.allowed = true;
+        decision.reason = "no rule matched, and bot.policy_default is allow";
         return decision;
     }
     std::vector<const PolicyRule*> all;

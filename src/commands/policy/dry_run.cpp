@@ -1,5 +1,7 @@
 #include "commands/policy/dry_run.hpp"
 
+#include <set>
+
 #include "bot/common/text.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/process/process_runner.hpp"
@@ -33,9 +35,13 @@ std::string guard_rails(const GuardRails& rails, const std::string& requester) {
 std::string http_request(const HttpAction& action, const TemplateContext& context) {
     auto request = render_http_request(action, context);
     if (!request) return "the request cannot be built: " + request.error().message;
+    // Header values often carry credentials from the environment (`X-Token: ${TOKEN}`): only
+    // the ones that describe the request, or come from the command itself, are shown.
+    static const std::set<std::string> shown{"content-type", "accept", "user-agent", "x-request-id"};
     std::string out = request->method + " " + request->url;
-    for (const auto& [name, value] : request->headers) out += "\n  " + name + ": " + value;
-    if (!request->basic_user.empty()) out += "\n  basic auth as " + request->basic_user;
+    for (const auto& [name, value] : request->headers)
+        out += "\n  " + name + ": " + (shown.contains(text::to_lower(name)) ? value : std::string("«hidden»"));
+    if (!request->basic_user.empty()) out += "\n  basic auth: «hidden»";
     if (!request->body.empty()) out += "\n  body: " + request->body;
     return out;
 }

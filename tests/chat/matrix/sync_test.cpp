@@ -251,3 +251,12 @@ TEST_CASE("matrix sync: a pill naming a person becomes their id in the command, 
                      {"formatted_body", "!platform status <a href=\"https://matrix.to/#/#ops:example.org\">#ops</a> <a href=\"https://matrix.to/#/@x"}};
     CHECK(command_text(other, bot) == "!platform status #ops");
 }
+
+TEST_CASE("matrix sync: a pill replaces its own words only, in order, and not in a quoted reply", "[matrix][sync]") {
+    const json content{{"msgtype", "m.text"},
+                       {"body", "!platform kudos Bobby and Bob"},
+                       {"formatted_body", "<mx-reply><blockquote><a href=\"https://matrix.to/#/@bobby:example.org\">Bobby</a>"
+                                          "</blockquote></mx-reply>!platform kudos Bobby and "
+                                          "<a href=\"https://matrix.to/#/@bob:example.org\">Bob</a>"}};
+    CHECK(command_text(content, bot) == "!platform kudos Bobby and @bob:example.org");
+}

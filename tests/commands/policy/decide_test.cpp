@@ -189,6 +189,13 @@ TEST_CASE("decide: the first rule whose values and people match decides; no matc
         {"prod: nobody else", {"U4", "dan"}, "api", "prod", false, "commands.deploy.policy[1]", false},
         {"legacy: frozen even for SREs", {"U3", ""}, "legacy-billing", "staging", false, "commands.deploy.policy[0]", false},
     };
+    SECTION("a rule that covers the values but not the person denies, even when the default allows") {
+        CommandSpec open_default = deploy;
+        open_default.policy.deny_unmatched = false;
+        const auto decision = decide(invoke(open_default, "api", "prod"), {"U4", "dan"}, "C-general", directory);
+        CHECK_FALSE(decision.allowed);
+        CHECK(decision.rule == "commands.deploy.policy[1]");
+    }
     for (const auto& c : cases) {
         INFO(c.what);
         const auto decision = decide(invoke(deploy, c.service, c.env), c.who, "C-general", directory);

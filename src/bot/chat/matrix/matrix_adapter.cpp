@@ -31,6 +31,7 @@ constexpr std::chrono::minutes stale_after{10};
 // A gap is filled from at most this many events back (pages of 100); anything longer is reported.
 constexpr int most_gap_pages = 10;
 constexpr int gap_page_size = 100;
+constexpr int most_gap_tries = 3;  // batches synced again for one room's failing /messages
 // A held /sync may take this much longer than the timeout it asked for before it counts as lost.
 constexpr std::chrono::seconds sync_grace{15};
 
@@ -191,18 +192,22 @@ Task<bool> MatrixAdapter::fill_gaps(json& body, const std::string& since) {
             const auto fetched = co_await client_.call("GET", path, nullptr, stopping_);
             if (!fetched.ok) {
                 const bool refused = fetched.status >= 400 && fetched.status < 500 && fetched.status != 429;
-                if (!refused) {
+                // One room's history must not hold up every other room for long: a few tries, then the gap stays.
+                if (!refused && ++gap_failures_[gap.room_id] < most_gap_tries) {
                     spdlog::warn("matrix: could not fetch the events skipped in {} ({} {}); syncing that batch again", gap.room_id,
                                  fetched.errcode, fetched.error);
                     co_return false;
                 }
+                gap_failures_.erase(gap.room_id);
                 spdlog::warn("matrix: the homeserver would not give the events skipped in {} ({} {})", gap.room_id, fetched.errcode,
                              fetched.error);
                 break;
             }
+            gap_failures_.erase(gap.room_id);
             HistoryPage history = read_history(fetched.body, identity_);
             for (auto& event : history.events) older.push_back(std::move(event));
             complete = history.next.empty();
+            if (history.next == from) break;  // no progress: the homeserver gives the same page again
             from = history.next;
         }
         if (!complete)
@@ -436,13 +441,14 @@ std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
     if (spoiled || chosen.size() > (poll->multi ? poll->votes.size() : 1)) chosen.clear();
     answers.emplace_back(key, LastAnswer{response.time, chosen});
     // No answer (empty or spoiled) takes back the earlier ones.
-    if (chosen.empty()) {
-        if (!last.chosen.empty() && poll->unvote)
+    if (chosen.empty() && poll->unvote) {
+        if (!last.chosen.empty())
             presses.push_back(press_of(*poll->unvote, response.event_id, response.sender, response.room_id, response.poll));
         return presses;
     }
     // Single choice: a new option replaces the vote. Several: votes toggle (a second press
-    // takes one back), so press what changed.
+    // takes one back), so press what changed (a poll started before unvote existed takes
+    // back an empty answer's options that way too).
     std::vector<std::size_t> press;
     if (!poll->multi) {
         if (chosen != last.chosen) press = chosen;

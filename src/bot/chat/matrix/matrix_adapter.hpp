@@ -142,6 +142,7 @@ private:
     std::deque<std::string> options_order_;
     std::map<std::string, NativePoll> polls_;  // by m.poll.start event id
     long long started_ms_ = 0;  // when this run began, ms since the epoch
+    std::map<std::string, int> gap_failures_;  // room → /messages failures in a row
     // Sends to one room go out one at a time, in order (a status edit never overtakes its
     // post), which also bounds how many requests are in flight. Shared with the guards of
     // suspended sends, which may be destroyed after the adapter (with the loop).

@@ -86,8 +86,14 @@ std::string html_decoded(std::string text) {
 // A pill in the HTML body names a person by id; the plain body has only its text
 // ("Alice"). Each pill's text in the body becomes the id, so `kudos Alice` means @alice:x.
 std::string with_pills_as_ids(std::string body, const json& content, const Identity& bot) {
-    const std::string html = string_field(content, "formatted_body");
+    std::string html = string_field(content, "formatted_body");
+    // The quoted original of a reply is not in the plain body (its fallback was dropped).
+    if (const auto quote_end = html.find("</mx-reply>"); quote_end != std::string::npos) html.erase(0, quote_end + 11);
     const std::string link = "href=\"https://matrix.to/#/";
+    std::size_t searched = 0;  // pills come in body order: each is looked for after the last
+    const auto is_word_edge = [&body](std::size_t at) {
+        return at >= body.size() || !(std::isalnum(static_cast<unsigned char>(body[at])) || body[at] == '_' || body[at] == '-');
+    };
     for (std::size_t at = html.find(link); at != std::string::npos; at = html.find(link, at + 1)) {
         const std::size_t start = at + link.size();
         const std::size_t quote = html.find('"', start);
@@ -99,7 +105,12 @@ std::string with_pills_as_ids(std::string body, const json& content, const Ident
         if (!target.starts_with("@") || target.find(':') == std::string::npos || target == bot.user_id) continue;
         const std::string shown = html_decoded(html.substr(open_end + 1, close - open_end - 1));
         if (shown.empty() || shown == target) continue;
-        if (const auto in_body = body.find(shown); in_body != std::string::npos) body.replace(in_body, shown.size(), target);
+        for (auto in_body = body.find(shown, searched); in_body != std::string::npos; in_body = body.find(shown, in_body + 1)) {
+            if ((in_body > 0 && !is_word_edge(in_body - 1)) || !is_word_edge(in_body + shown.size())) continue;
+            body.replace(in_body, shown.size(), target);
+            searched = in_body + target.size();
+            break;
+        }
     }
     return body;
 }
