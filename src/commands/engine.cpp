@@ -369,7 +369,9 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
         if (const Value* command = invocation.arg("command")) filter.command = to_text(*command);
         if (const Value* since = invocation.arg("since"))
             filter.since = std::chrono::system_clock::now() - std::get<std::chrono::seconds>(*since);
-        co_return jobs_->audit(who, number("limit"), filter);
+        chat::Reply found = jobs_->audit(who, number("limit"), filter);
+        found.text = text::redact(std::move(found.text), settings_.secrets);  // lines as typed may hold them
+        co_return found;
     }
     if (name == "job") co_return jobs_->detail(id, who);
     if (name == "cancel") co_return co_await jobs_->cancel(id, who);

@@ -274,10 +274,11 @@ struct Harness {
     std::deque<CommandRequest> requests;  // each stays alive while its handle() runs
     int message_number = 0;
 
-    explicit Harness(std::vector<CommandSpec> catalogue, JobSettings job_settings = test_settings())
+    explicit Harness(std::vector<CommandSpec> catalogue, JobSettings job_settings = test_settings(),
+                     std::vector<std::string> secrets = {})
         : store(open_store(dir)),
           settings(std::move(job_settings)),
-          engine({"/platform", "test", 10, nullptr, {}}, std::move(catalogue), make_directory(), *store) {
+          engine({"/platform", "test", 10, nullptr, std::move(secrets)}, std::move(catalogue), make_directory(), *store) {
         start_service();
     }
 
@@ -295,6 +296,7 @@ struct Harness {
 
     void start_service() {
         jobs = std::make_unique<JobService>(io.get_executor(), outbox, *store, runner, engine.directory(), settings);
+        jobs->use_archive(*store);
         engine.use_jobs(*jobs);
     }
 
@@ -1205,6 +1207,20 @@ TEST_CASE("drain returns once running and queued jobs have finished", "[jobs][dr
         REQUIRE(h.run_until([&] { return drained->done; }, 10s));
         CHECK(h.job(id).state == JobState::running);
     }
+}
+
+TEST_CASE("admins search command lines by person and command; the config's secrets are masked", "[jobs][audit]") {
+    Harness h({deploy_command()}, test_settings(), {"sk-live-123456"});
+    const std::string id = h.submit("/platform deploy sk-live-123456", alice);
+    h.wait_status(id, "succeeded");
+    h.reply("/platform help", bob);
+    const auto found = h.reply("/platform audit --user @alice --command deploy", erin);
+    CHECK_THAT(found.text, StartsWith("*Command lines, oldest first:*\n• "));
+    CHECK_THAT(found.text, Contains(" alice `/platform deploy «redacted»` — ran (default) job `" + id + "`"));
+    CHECK(found.text.find("sk-live") == std::string::npos);
+    CHECK(found.text.find("help") == std::string::npos);
+    CHECK(h.reply("/platform audit --user carol", erin).text == "No command lines match.");
+    CHECK_THAT(h.reply("/platform audit --user alice", bob).text, StartsWith("Only admins"));
 }
 
 TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs][policy]") {
