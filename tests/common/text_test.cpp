@@ -145,3 +145,9 @@ TEST_CASE("readable_id avoids look-alike characters and ids already taken", "[te
         CHECK(taken.insert(id).second);
     }
 }
+
+TEST_CASE("percent_decode decodes %XX, keeps malformed sequences, and reads + as a space only in forms", "[text]") {
+    CHECK(platbot::text::percent_decode("%40alice%3Aexample.org") == "@alice:example.org");
+    CHECK(platbot::text::percent_decode("a+b%2") == "a+b%2");
+    CHECK(platbot::text::percent_decode("a+b%zz", true) == "a b%zz");
+}

@@ -181,11 +181,13 @@ int hex_value(char c) {
     return -1;
 }
 
-std::string form_decode(std::string_view s) {
+}  // namespace
+
+std::string percent_decode(std::string_view s, bool plus_is_space) {
     std::string out;
     out.reserve(s.size());
     for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '+') {
+        if (plus_is_space && s[i] == '+') {
             out += ' ';
         } else if (s[i] == '%' && i + 2 < s.size() && hex_value(s[i + 1]) >= 0 && hex_value(s[i + 2]) >= 0) {
             out += static_cast<char>(hex_value(s[i + 1]) * 16 + hex_value(s[i + 2]));
@@ -197,8 +199,6 @@ std::string form_decode(std::string_view s) {
     return out;
 }
 
-}  // namespace
-
 std::vector<std::pair<std::string, std::string>> form_fields(std::string_view body) {
     std::vector<std::pair<std::string, std::string>> fields;
     while (!body.empty()) {
@@ -206,9 +206,9 @@ std::vector<std::pair<std::string, std::string>> form_fields(std::string_view bo
         const std::string_view pair = body.substr(0, amp);
         body = amp == std::string_view::npos ? std::string_view() : body.substr(amp + 1);
         const auto eq = pair.find('=');
-        std::string name = form_decode(pair.substr(0, eq));
+        std::string name = percent_decode(pair.substr(0, eq), true);
         if (name.empty()) continue;
-        fields.emplace_back(std::move(name), eq == std::string_view::npos ? std::string() : form_decode(pair.substr(eq + 1)));
+        fields.emplace_back(std::move(name), eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1), true));
     }
     return fields;
 }

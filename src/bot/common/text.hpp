@@ -31,6 +31,9 @@ std::string redact(std::string text, const std::vector<std::string>& secrets);
 // Percent-encodes every byte outside RFC 3986's unreserved set (A-Z a-z 0-9 - . _ ~),
 // so a value can never add a path segment, a query parameter or a fragment.
 std::string percent_encode(std::string_view s);
+// `%XX` sequences decoded (malformed ones kept as they are); with `plus_is_space`, as in
+// form bodies, `+` is a space.
+std::string percent_decode(std::string_view s, bool plus_is_space = false);
 
 // application/x-www-form-urlencoded: `+` is a space, `%XX` a byte; a malformed escape is kept
 // as written. Fields in order, empty names skipped.

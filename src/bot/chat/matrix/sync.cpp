@@ -60,20 +60,6 @@ bool mentions(const json& content, const Identity& bot) {
            html.find("matrix.to/#/" + fully_encoded) != std::string::npos;
 }
 
-std::string percent_decoded(std::string_view text) {
-    std::string out;
-    for (std::size_t i = 0; i < text.size(); ++i) {
-        if (text[i] == '%' && i + 2 < text.size() && std::isxdigit(static_cast<unsigned char>(text[i + 1])) &&
-            std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
-            out += static_cast<char>(std::stoi(std::string(text.substr(i + 1, 2)), nullptr, 16));
-            i += 2;
-        } else {
-            out += text[i];
-        }
-    }
-    return out;
-}
-
 std::string html_decoded(std::string text) {
     static const std::pair<const char*, const char*> entities[] = {
         {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&#x27;", "'"}, {"&amp;", "&"}};
@@ -100,7 +86,7 @@ std::string with_pills_as_ids(std::string body, const json& content, const Ident
         const std::size_t open_end = quote == std::string::npos ? quote : html.find('>', quote);
         const std::size_t close = open_end == std::string::npos ? open_end : html.find("</a>", open_end);
         if (close == std::string::npos) break;
-        std::string target = percent_decoded(std::string_view(html).substr(start, quote - start));
+        std::string target = text::percent_decode(std::string_view(html).substr(start, quote - start));
         if (const auto query = target.find('?'); query != std::string::npos) target.erase(query);
         if (!target.starts_with("@") || target.find(':') == std::string::npos || target == bot.user_id) continue;
         const std::string shown = html_decoded(html.substr(open_end + 1, close - open_end - 1));
