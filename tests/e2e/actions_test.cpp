@@ -23,10 +23,7 @@ using platbot::testing::free_port;
 namespace {
 
 ProcessResult demo(const TempDir& data, const std::string& input, std::map<std::string, std::string> env = {}) {
-    // DEMO_STEP_DELAY keeps the demo rollout fast; the steps are the same.
-    env.emplace("PLATBOT_DATA", data.path().string());
-    env.emplace("DEMO_STEP_DELAY", "0.05");
-    return run_platbot({"--config", source_path("config/demo.yaml")}, input, env);
+    return platbot::testing::run_demo(data.path().string(), input, std::move(env));
 }
 
 // The ids of the jobs a run mentioned, in order of first mention.

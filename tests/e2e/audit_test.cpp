@@ -17,8 +17,7 @@ using Catch::Contains;
 namespace {
 
 platbot::testing::ProcessResult demo(const TempDir& data, const std::string& input) {
-    return run_platbot({"--config", source_path("config/demo.yaml")}, input,
-                       {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}});
+    return platbot::testing::run_demo(data.path().string(), input);
 }
 
 platbot::testing::ProcessResult demo_cli(const TempDir& data, std::vector<std::string> args) {

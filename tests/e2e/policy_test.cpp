@@ -18,8 +18,7 @@ using Catch::Contains;
 namespace {
 
 platbot::testing::ProcessResult demo(const TempDir& data, const std::string& input) {
-    return run_platbot({"--config", source_path("config/demo.yaml")}, input,
-                       {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}});
+    return platbot::testing::run_demo(data.path().string(), input);
 }
 
 // A deploy command whose action calls the fake platform with a bearer token from the environment.

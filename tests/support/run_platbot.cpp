@@ -128,4 +128,10 @@ bool RunningPlatbot::wait_for_log(const std::string& text, std::chrono::millisec
     return count() >= times;
 }
 
+ProcessResult run_demo(const std::string& data_dir, const std::string& input, std::map<std::string, std::string> env) {
+    env.emplace("PLATBOT_DATA", data_dir);
+    env.emplace("DEMO_STEP_DELAY", "0.05");
+    return run_platbot({"--config", source_path("config/demo.yaml")}, input, env);
+}
+
 }  // namespace platbot::testing

@@ -50,4 +50,8 @@ private:
 
 std::string source_path(const std::string& relative);
 
+// config/demo.yaml on piped input, its data in `data_dir`, the demo rollout's steps fast
+// (DEMO_STEP_DELAY 0.05 unless `env` says otherwise).
+ProcessResult run_demo(const std::string& data_dir, const std::string& input, std::map<std::string, std::string> env = {});
+
 }  // namespace platbot::testing

@@ -43,18 +43,17 @@ int explain_policy(const config::Config& config, const PolicyQuery& query) {
 
 namespace {
 
-// Platform ids need no lookup: Slack's U…/W… and Matrix's @user:server.
-bool is_user_id(const std::string& value) {
-    if (value.starts_with("@")) return value.find(':') != std::string::npos;
-    return value.size() >= 3 && (value[0] == 'U' || value[0] == 'W') &&
-           std::all_of(value.begin() + 1, value.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); });
+// Platform ids need no lookup: Matrix's `<sigil>name:server`, or Slack's upper-case ids
+// starting with one of `slack_initials` (U…/W… people, C…/G…/D… conversations).
+bool is_platform_id(const std::string& value, char matrix_sigil, std::string_view slack_initials) {
+    if (value.starts_with(matrix_sigil)) return value.find(':') != std::string::npos;
+    const auto upper_or_digit = [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); };
+    return value.size() >= 3 && slack_initials.find(value[0]) != std::string_view::npos &&
+           std::all_of(value.begin() + 1, value.end(), upper_or_digit);
 }
 
-bool is_channel_id(const std::string& value) {
-    if (value.starts_with("!")) return value.find(':') != std::string::npos;
-    return value.size() >= 3 && (value[0] == 'C' || value[0] == 'G' || value[0] == 'D') &&
-           std::all_of(value.begin() + 1, value.end(), [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); });
-}
+bool is_user_id(const std::string& value) { return is_platform_id(value, '@', "UW"); }
+bool is_channel_id(const std::string& value) { return is_platform_id(value, '!', "CGD"); }
 
 // People and channels written by name that nothing here can turn into an id: they would
 // silently match nobody (or no channel) on a chat platform.
