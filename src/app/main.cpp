@@ -12,8 +12,8 @@ namespace {
 
 constexpr const char* usage =
     "Usage: platbot [run] --config FILE [--log-level LEVEL]\n"
-    "       platbot check --config FILE [--policy]\n"
-    "       platbot policy --config FILE --user USER [--channel CHANNEL] \"COMMAND LINE\"\n"
+    "       platbot check --config FILE [--policy] [--offline]\n"
+    "       platbot policy --config FILE --user USER [--channel CHANNEL] [--offline] \"COMMAND LINE\"\n"
     "       platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
     "       platbot export audit --config FILE --format jsonl|csv [--since DATE] [--output FILE]\n"
     "       platbot version\n"
@@ -48,23 +48,28 @@ constexpr const char* run_help =
     "  --config FILE      the YAML config (see docs/config.md), e.g. config/demo.yaml\n"
     "  --log-level LEVEL  trace, debug, info, warn, error or off (overrides log.level)\n";
 constexpr const char* check_help =
-    "Usage: platbot check --config FILE [--policy]\n"
+    "Usage: platbot check --config FILE [--policy] [--offline]\n"
     "\n"
     "Validates the config without starting anything and prints a summary: adapter, store,\n"
     "commands, groups, users, surveys, onboarding tracks and status services, then a warning\n"
-    "for each policy rule that can never match (an earlier rule takes every case it would).\n"
+    "for each policy rule that can never match (an earlier rule takes every case it would)\n"
+    "and for each person or channel written by a name the chat platform does not know: names\n"
+    "that are neither ids nor under users: are looked up on Slack (users.list,\n"
+    "conversations.list) or Matrix (profiles, room aliases), as the bot does at start.\n"
     "A mistake is one line, FILE:LINE:COLUMN: what is wrong, and exit 2.\n"
     "\n"
-    "  --policy  also print, for each command (and each set of values its rules tell apart),\n"
-    "            what a member of each group, or anyone in a listed channel, gets: allowed,\n"
-    "            confirm, approval:GROUP or denied\n";
+    "  --policy   also print, for each command (and each set of values its rules tell apart),\n"
+    "             what a member of each group, or anyone in a listed channel, gets: allowed,\n"
+    "             confirm, approval:GROUP or denied\n"
+    "  --offline  do not ask the chat platform; names it would be asked about are warnings\n";
 constexpr const char* policy_help =
-    "Usage: platbot policy --config FILE --user USER [--channel CHANNEL] \"COMMAND LINE\"\n"
+    "Usage: platbot policy --config FILE --user USER [--channel CHANNEL] [--offline] \"COMMAND LINE\"\n"
     "\n"
-    "Explains what the command line would lead to for USER (an id or a name under users:) in\n"
-    "CHANNEL, from the config alone: how it parses, the policy rule that decides and why, the\n"
-    "confirmation or approval it needs, and the request or program the action would run, with\n"
-    "secrets masked. Nothing runs and nothing is stored. The prefix is optional.\n"
+    "Explains what the command line would lead to for USER (an id or a name) in CHANNEL, from\n"
+    "the config and the chat platform's directory (not asked with --offline): how it parses,\n"
+    "the policy rule that decides and why, the confirmation or approval it needs, and the\n"
+    "request or program the action would run, with secrets masked. Nothing runs and nothing\n"
+    "is stored. The prefix is optional.\n"
     "Exit 0 when it would run, 1 when it would not, 2 for a bad config or command line.\n";
 constexpr const char* export_help =
     "Usage: platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
@@ -144,6 +149,8 @@ int main(int argc, char** argv) {
             args.policy_query.line = std::string(arg);
         } else if (args.verb == "check" && arg == "--policy") {
             args.policy_table = true;
+        } else if ((args.verb == "check" || args.verb == "policy") && arg == "--offline") {
+            args.policy_query.offline = true;
         } else if (!verb_seen && arg == "export") {
             if (i + 1 < rest.size() && (rest[i + 1] == "--help" || rest[i + 1] == "-h")) {
                 std::fputs(export_help, stdout);
@@ -185,7 +192,7 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (args.verb == "check") {
-        std::fputs(platbot::core::check_report(*config, args.policy_table).c_str(), stdout);
+        std::fputs(platbot::core::check_report(*config, args.policy_table, args.policy_query.offline).c_str(), stdout);
         return 0;
     }
     if (args.verb == "policy") return platbot::core::explain_policy(*config, args.policy_query);

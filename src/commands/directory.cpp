@@ -1,16 +1,54 @@
 #include "commands/directory.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "bot/common/text.hpp"
 
 namespace platbot::commands {
 
+namespace {
+
+// `<sigil>name:server` on Matrix, or upper case and digits after one of `slack_initials`.
+bool is_platform_id(std::string_view value, char matrix_sigil, std::string_view slack_initials) {
+    if (value.starts_with(matrix_sigil)) return value.find(':') != std::string_view::npos;
+    const auto upper_or_digit = [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); };
+    return value.size() >= 3 && slack_initials.find(value[0]) != std::string_view::npos &&
+           std::all_of(value.begin() + 1, value.end(), upper_or_digit);
+}
+
+std::string_view without_sigil(std::string_view name, char sigil) {
+    if (name.starts_with(sigil) && name.find(':') == std::string_view::npos) name.remove_prefix(1);
+    return name;
+}
+
+std::string conversation_key(std::string_view name) { return text::to_lower(without_sigil(name, '#')); }
+
+}  // namespace
+
+bool is_user_id(std::string_view value) { return is_platform_id(value, '@', "UW"); }
+bool is_conversation_id(std::string_view value) { return is_platform_id(value, '!', "CGD"); }
+
 Directory::Directory(std::vector<chat::User> users, std::map<std::string, std::vector<std::string>> groups)
     : users_(std::move(users)), groups_(std::move(groups)) {}
 
+Directory Directory::with_found(const std::vector<chat::User>& people,
+                                const std::vector<chat::NamedConversation>& conversations) const {
+    Directory out = *this;
+    for (const auto& person : people)
+        if (!person.id.empty() && !person.name.empty() && !find(person.name)) out.users_.push_back(person);
+    for (const auto& conversation : conversations)
+        if (!conversation.id.empty()) out.conversations_[conversation_key(conversation.name)] = conversation.id;
+    return out;
+}
+
+std::string Directory::conversation_id(std::string_view name) const {
+    const auto found = conversations_.find(conversation_key(name));
+    return found == conversations_.end() ? std::string() : found->second;
+}
+
 std::optional<chat::User> Directory::find(std::string_view id_or_name) const {
-    if (id_or_name.starts_with("@") && id_or_name.find(':') == std::string_view::npos) id_or_name.remove_prefix(1);
+    id_or_name = without_sigil(id_or_name, '@');
     for (const auto& user : users_)
         if (user.id == id_or_name || (!user.name.empty() && text::iequals(user.name, id_or_name))) return user;
     return std::nullopt;
@@ -32,16 +70,28 @@ std::string Directory::name_of(std::string_view id) const {
     return name;
 }
 
+bool Directory::names_person(std::string_view written, const chat::User& person) const {
+    if (written == person.id) return true;
+    // A name counts only when it is the directory's name for this id: a display name the
+    // platform sent is chosen by its owner and proves nothing.
+    const std::string name = name_of(person.id);
+    return !name.empty() && text::iequals(without_sigil(written, '@'), name);
+}
+
+bool Directory::names_conversation(std::string_view written, std::string_view conversation) const {
+    if (conversation.empty()) return false;
+    // The console's conversations are their names, and "#ops" or "ops" names the same one.
+    if (written == conversation || without_sigil(written, '#') == without_sigil(conversation, '#')) return true;
+    const std::string id = conversation_id(written);
+    return !id.empty() && id == conversation;
+}
+
 std::vector<std::string> Directory::groups_of(const chat::User& user) const {
     const chat::User who = resolve(user);
-    // A member listed by name is the directory's person of that name: a display name the
-    // platform sent is chosen by its owner and proves nothing.
-    const std::string name = name_of(who.id);
     std::vector<std::string> out{everyone_group};
     for (const auto& [group, members] : groups_) {
-        const bool member = std::any_of(members.begin(), members.end(), [&](const std::string& m) {
-            return m == who.id || (!name.empty() && text::iequals(m, name));
-        });
+        const bool member =
+            std::any_of(members.begin(), members.end(), [&](const std::string& m) { return names_person(m, who); });
         if (member && group != everyone_group) out.push_back(group);
     }
     std::sort(out.begin(), out.end());

@@ -1,6 +1,8 @@
 #pragma once
-// Who is who: the people and groups named in config. Config may name a person by id or
-// by name; both resolve to the same user here.
+// Who is who: the people, groups and conversations named in config. Config may name a
+// person or a conversation by id or by name; both resolve to the same one here. Names config
+// does not define itself are looked up in the platform's directory (core's NameResolver) and
+// added with with_found().
 #include <map>
 #include <optional>
 #include <string>
@@ -13,10 +15,24 @@ namespace platbot::commands {
 
 inline constexpr const char* everyone_group = "everyone";
 
+// Platform ids need no lookup: Matrix's `@name:server` and `!room:server`, Slack's upper-case
+// U…/W… people and C…/G…/D… conversations.
+bool is_user_id(std::string_view value);
+bool is_conversation_id(std::string_view value);
+
 class Directory {
 public:
     Directory() = default;
     Directory(std::vector<chat::User> users, std::map<std::string, std::vector<std::string>> groups);
+
+    // This directory plus what the platform found for names config wrote: people as
+    // {id, the name config wrote} and conversations. A person config lists under users:
+    // keeps that entry.
+    Directory with_found(const std::vector<chat::User>& people, const std::vector<chat::NamedConversation>& conversations) const;
+    // The id of the conversation config names ("#ops", "ops"); empty when no directory knew it.
+    std::string conversation_id(std::string_view name) const;
+    const std::vector<chat::User>& users() const { return users_; }
+    const std::map<std::string, std::vector<std::string>>& groups() const { return groups_; }
 
     // Fills in the id or name a mention or event left out, when the person is known.
     chat::User resolve(const chat::User& user) const;
@@ -24,6 +40,11 @@ public:
     // The name config gives the person with this id; empty when config does not know them.
     // Unlike a display name a platform sends, it can be trusted for group and allow lists.
     std::string name_of(std::string_view id) const;
+    // Whether config's `written` (an id, a name or "@name") means this person: their id, or
+    // the name config (or the platform's directory) gives that id. Names compare without case.
+    bool names_person(std::string_view written, const chat::User& person) const;
+    // Whether `written` ("#ops", "ops", an id) means the conversation with this id.
+    bool names_conversation(std::string_view written, std::string_view conversation) const;
     // Sorted group names, always including "everyone".
     std::vector<std::string> groups_of(const chat::User& user) const;
     // False for an empty group name (an unset admin group makes nobody an admin).
@@ -32,6 +53,7 @@ public:
 private:
     std::vector<chat::User> users_;
     std::map<std::string, std::vector<std::string>> groups_;
+    std::map<std::string, std::string> conversations_;  // name without '#', lower case → id
 };
 
 }  // namespace platbot::commands

@@ -180,9 +180,12 @@ const CommandSpec* Engine::find(std::string_view name) const {
 
 Result<Invocation> Engine::parse(std::string_view line) const {
     auto parsed = bind(line);
-    if (parsed)  // people named in arguments are the directory's, as the policy compares them
-        for (auto& arg : parsed->args)
+    if (parsed)  // people and channels named in arguments are the directory's, as the policy compares them
+        for (auto& arg : parsed->args) {
             if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory_.resolve(*user);
+            if (auto* channel = std::get_if<ChannelRef>(&arg.value); channel && channel->id.empty())
+                channel->id = directory_.conversation_id(channel->name);
+        }
     return parsed;
 }
 

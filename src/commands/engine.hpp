@@ -74,6 +74,8 @@ public:
 
     const std::vector<CommandSpec>& catalogue() const { return *commands_; }
     const Directory& directory() const { return directory_; }
+    // The directory with what the platform found for names config wrote (NameResolver).
+    void use_directory(Directory directory) { directory_ = std::move(directory); }
     const EngineSettings& settings() const { return settings_; }
 
 private:

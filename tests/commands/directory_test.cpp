@@ -155,3 +155,55 @@ TEST_CASE("groups_of does not trust a display name the platform sent", "[directo
     CHECK(directory.groups_of({"U001", "Alice"}) == Groups{"deployers", "everyone"});
     CHECK(directory.groups_of({"U999", "dev"}) == Groups{"everyone"});
 }
+
+TEST_CASE("ids are told from names by their platform's shape", "[directory]") {
+    for (const char* id : {"U024BE7LH", "W0123ABC", "@alice:example.org"}) CHECK(is_user_id(id));
+    for (const char* name : {"alice", "@alice", "Ulrike", "U1", "u024be7lh", ""}) CHECK_FALSE(is_user_id(name));
+    for (const char* id : {"C024BE91L", "G0PRIV01", "D0DM0001", "!ops:example.org"}) CHECK(is_conversation_id(id));
+    for (const char* name : {"#ops", "ops", "Cats", "#ops:example.org", ""}) CHECK_FALSE(is_conversation_id(name));
+}
+
+TEST_CASE("names the platform's directory found count like names under users:", "[directory]") {
+    const Directory config({{"U002", "alice"}}, {{"deployers", {"alice", "zoe"}}, {"sre", {"@dave"}}});
+    const Directory directory = config.with_found({{"U0ZOE", "zoe"}, {"U0DAVE", "dave"}, {"U0IMPOSTOR", "alice"}},
+                                                  {{"#ops", "C0OPS"}, {"#Deploys", "C0DEPLOY"}});
+    using Groups = std::vector<std::string>;
+    check_user(directory.find("zoe"), "U0ZOE", "zoe");
+    check_user(directory.find("@dave"), "U0DAVE", "dave");
+    CHECK(directory.groups_of({"U0ZOE", ""}) == Groups{"deployers", "everyone"});
+    CHECK(directory.groups_of({"U0DAVE", "Dave the Great"}) == Groups{"everyone", "sre"});
+    // config's own entry for a name wins over what the platform says
+    check_user(directory.find("alice"), "U002", "alice");
+    CHECK(directory.groups_of({"U0IMPOSTOR", "alice"}) == Groups{"everyone"});
+    // before the lookup, the same people are nobody in particular
+    CHECK(config.groups_of({"U0ZOE", "zoe"}) == Groups{"everyone"});
+    // a typed name now means the platform's person
+    CHECK(mention(directory, "@zoe").id == "U0ZOE");
+
+    CHECK(directory.conversation_id("#ops") == "C0OPS");
+    CHECK(directory.conversation_id("ops") == "C0OPS");
+    CHECK(directory.conversation_id("#deploys") == "C0DEPLOY");
+    CHECK(directory.conversation_id("#random").empty());
+    CHECK(config.conversation_id("#ops").empty());
+}
+
+TEST_CASE("names_person and names_conversation read config's ids and names alike", "[directory]") {
+    const Directory directory =
+        Directory({{"U002", "alice"}}, {}).with_found({{"U0ZOE", "zoe"}}, {{"#ops", "C0OPS"}});
+    CHECK(directory.names_person("U002", {"U002", ""}));
+    CHECK(directory.names_person("alice", {"U002", ""}));
+    CHECK(directory.names_person("@Alice", {"U002", ""}));
+    CHECK(directory.names_person("zoe", {"U0ZOE", ""}));
+    CHECK_FALSE(directory.names_person("zoe", {"U0OTHER", "zoe"}));  // a display name proves nothing
+    CHECK_FALSE(directory.names_person("alice", {"U0ZOE", ""}));
+    // the console: people and channels are their names
+    CHECK(directory.names_person("dev", {"dev", "dev"}));
+
+    CHECK(directory.names_conversation("#ops", "C0OPS"));
+    CHECK(directory.names_conversation("ops", "C0OPS"));
+    CHECK(directory.names_conversation("C0OPS", "C0OPS"));
+    CHECK_FALSE(directory.names_conversation("#ops", "C0RANDOM"));
+    CHECK_FALSE(directory.names_conversation("#ops", ""));
+    CHECK(directory.names_conversation("#general", "general"));
+    CHECK_FALSE(directory.names_conversation("#random", "C0OPS"));
+}

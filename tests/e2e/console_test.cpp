@@ -209,7 +209,7 @@ TEST_CASE("the command line: --help, --version, check, and mistakes", "[e2e]") {
     CHECK_THAT(run_platbot({"export", "--help"}, "").out, Catch::StartsWith("Usage: platbot export survey ID"));
     CHECK_THAT(run_platbot({"version", "--help"}, "").out, Catch::StartsWith("Usage: platbot version"));
     CHECK_THAT(run_platbot({"policy", "--help"}, "").out, Catch::StartsWith("Usage: platbot policy --config FILE --user USER"));
-    CHECK_THAT(run_platbot({"--help"}, "").out, Catch::Contains("platbot check --config FILE [--policy]\n") &&
+    CHECK_THAT(run_platbot({"--help"}, "").out, Catch::Contains("platbot check --config FILE [--policy] [--offline]\n") &&
                                                      Catch::Contains("platbot policy --config FILE"));
 
     const auto unknown = run_platbot({"--frob"}, "");

@@ -5,11 +5,13 @@
 #include <catch2/catch.hpp>
 
 #include "support/fake_http_server.hpp"
+#include "support/fake_slack.hpp"
 #include "support/run_platbot.hpp"
 #include "support/temp_dir.hpp"
 
 using platbot::testing::FakeHttpServer;
 using platbot::testing::FakeResponse;
+using platbot::testing::FakeSlack;
 using platbot::testing::run_platbot;
 using platbot::testing::source_path;
 using platbot::testing::TempDir;
@@ -162,28 +164,55 @@ TEST_CASE("platbot check warns about rules that can never match, and --policy pr
     CHECK_THAT(demo_table.out, Contains("approval:sre"));
 }
 
-TEST_CASE("platbot check warns about people and channels written by a name nothing can turn into an id", "[e2e][policy]") {
+TEST_CASE("platbot check looks up names on Slack and warns about the ones Slack does not know", "[e2e][policy]") {
+    FakeSlack slack;
+    slack.add_user("U0ZOE0001", "zoe");
+    slack.add_user("U0MAL0001", "mallory");
+    slack.add_channel("C0OPS0001", "ops");
+    slack.add_channel("C0OLD0001", "old-ops", false, true);  // archived
     TempDir dir;
     const auto config = dir.write("names.yaml",
                                   "bot: {adapter: slack}\n"
-                                  "slack: {api_url: 'http://127.0.0.1:9/api/'}\n"
+                                  "slack: {api_url: '" + slack.api_url() + "'}\n"
                                   "users: [{id: U0ALICE01, name: alice}]\n"
-                                  "groups: {sre: [alice, zoe, U0BOB0001, '@carol:example.org']}\n"
+                                  "groups: {sre: [alice, zoe, zed, U0BOB0001, '@carol:example.org']}\n"
                                   "commands:\n"
                                   "  restart:\n"
                                   "    description: Restart\n"
                                   "    action: {exec: {program: /bin/true}}\n"
-                                  "    allow: {users: [alice, mallory], channels: [C0OPS, '#ops']}\n");
-    const auto check = run_platbot({"check", "--config", config}, "",
-                                   {{"SLACK_BOT_TOKEN", "xoxb-1"}, {"SLACK_APP_TOKEN", "xapp-1"}});
+                                  "    allow: {users: [alice, '@mallory'], channels: [C0SEC0001, '#ops', '#old-ops']}\n");
+    const std::map<std::string, std::string> tokens{{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
+    const auto check = run_platbot({"check", "--config", config, "--policy"}, "", tokens);
     CHECK(check.exit_code == 0);
-    CHECK_THAT(check.out, Contains("warning: groups.sre: 'zoe' is neither an id nor a name under users: — it matches nobody; "
-                                   "add {id: …, name: zoe} under users: or write the id\n"));
-    CHECK_THAT(check.out, Contains("warning: commands.restart.allow.users: 'mallory' is neither an id nor a name under users:"));
-    CHECK_THAT(check.out, Contains("warning: commands.restart.allow.channels: '#ops' is a name, and slack names channels by id — "
-                                   "write the channel's id (C… on Slack, !room:server on Matrix)\n"));
-    CHECK(check.out.find("'alice'") == std::string::npos);
-    CHECK(check.out.find("U0BOB0001") == std::string::npos);
-    CHECK(check.out.find("@carol") == std::string::npos);
-    CHECK(check.out.find("'C0OPS'") == std::string::npos);
+    CHECK_THAT(check.out, Contains("warning: groups.sre: slack knows no person named 'zed' — it matches nobody; fix the name, "
+                                   "or write the id\n"));
+    CHECK_THAT(check.out, Contains("warning: commands.restart.allow.channels: slack knows no channel named '#old-ops' — it "
+                                   "matches no channel; fix the name, or write the id\n"));
+    for (const char* known : {"'zoe'", "'mallory'", "'#ops'", "'alice'", "U0BOB0001", "@carol", "C0SEC0001"}) {
+        INFO(known);
+        CHECK(check.out.find(std::string(known) + " —") == std::string::npos);
+    }
+    CHECK_THAT(check.out, Contains("command  everyone  sre     in C0SEC0001  in #ops  in #old-ops\n"
+                                   "restart  denied    denied  allowed       allowed  allowed\n"));
+    CHECK(slack.calls("users.list").size() == 1);
+    CHECK(slack.calls("conversations.list").size() == 1);
+    CHECK(slack.calls("conversations.list")[0].args["types"] == "public_channel,private_channel");
+
+    const std::size_t asked = slack.calls().size();
+    const auto offline = run_platbot({"check", "--config", config, "--offline"}, "", tokens);
+    CHECK(offline.exit_code == 0);
+    CHECK_THAT(offline.out, Contains("warning: groups.sre: 'zoe' is neither an id nor a name under users:, and --offline did "
+                                     "not ask slack — the bot looks it up at start\n"));
+    CHECK_THAT(offline.out, Contains("warning: commands.restart.allow.channels: '#ops' is a channel name, and --offline did not "
+                                     "ask slack — the bot looks it up at start\n"));
+    CHECK(slack.calls().size() == asked);
+
+    slack.respond("users.list", [](const platbot::testing::SlackCall&) {
+        return nlohmann::json{{"ok", false}, {"error", "missing_scope"}, {"needed", "users:read"}};
+    });
+    const auto refused = run_platbot({"check", "--config", config}, "", tokens);
+    CHECK(refused.exit_code == 0);
+    CHECK_THAT(refused.out, Contains("warning: could not ask slack about 5 name(s) config writes: cannot read Slack's directory "
+                                     "(users.list: missing_scope; give the app the users:read scope) — run check where slack "
+                                     "can be reached, or write ids\n"));
 }

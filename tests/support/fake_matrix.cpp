@@ -229,6 +229,7 @@ struct FakeMatrix::Impl {
     std::map<std::string, std::size_t> redacted_by;    // redacted event id → index of the redaction
     std::map<std::string, AccountData> account;
     std::map<std::string, std::string> users;          // user id → display name
+    std::map<std::string, std::string> aliases;  // "#ops:example.org" → room id
     std::size_t room_counter = 0;
 
     // --- auth, filters, transactions ---
@@ -797,6 +798,11 @@ struct FakeMatrix::Impl {
         }
         if (route(r, {"profile", "*", "displayname"}) && method == "GET") return profile(r[1], true);
         if (route(r, {"profile", "*"}) && method == "GET") return profile(r[1], false);
+        if (route(r, {"directory", "room", "*"}) && method == "GET") {
+            const auto it = aliases.find(r[2]);
+            if (it == aliases.end()) return matrix_error(404, "M_NOT_FOUND", "Room alias " + r[2] + " not found");
+            return json_answer(200, json{{"room_id", it->second}, {"servers", json::array({server_name})}});
+        }
         return unrecognized();
     }
 
@@ -1147,6 +1153,11 @@ std::string FakeMatrix::add_room(const std::string& room_id, const std::vector<s
 void FakeMatrix::add_user(const std::string& user_id, const std::string& display_name) {
     std::lock_guard lock(impl_->mutex);
     impl_->users[user_id] = display_name;
+}
+
+void FakeMatrix::add_alias(const std::string& alias, const std::string& room_id) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->aliases[alias] = room_id;
 }
 
 void FakeMatrix::invite_bot(const std::string& room_id, const std::string& inviter, const std::string& name) {

@@ -68,6 +68,7 @@
 //        1000) → {"chunk","start","end"}: events the bot may see, `end` only when more remain;
 //        403 M_FORBIDDEN when the bot is not in the room
 //   GET  /_matrix/client/v3/profile/{userId}/displayname   (and /profile/{userId}: the same body)
+//   GET  /_matrix/client/v3/directory/room/{roomAlias}   → {"room_id","servers"}; 404 M_NOT_FOUND when unknown
 //   GET  /_matrix/client/v3/login (flows), GET /_matrix/client/v3/joined_rooms,
 //   GET  /_matrix/client/v3/user/{userId}/filter/{filterId}   (extras)
 // Anything else: 404 M_UNRECOGNIZED. A body that is not JSON where JSON is expected: 400 M_NOT_JSON.
@@ -142,6 +143,8 @@ public:
                          const std::string& name = "");
     // A display name for /profile and member events; unknown users have none (404 M_NOT_FOUND).
     void add_user(const std::string& user_id, const std::string& display_name);
+    // A room alias ("#ops:example.org") for the room directory; the room need not exist.
+    void add_alias(const std::string& alias, const std::string& room_id);
     // `inviter` invites the bot to a room it has not joined: it shows under rooms.invite until
     // the bot joins (POST /join) or the invite is dropped (the bot's POST /leave). The room is
     // created when unknown; throws std::invalid_argument when the bot has joined it.

@@ -353,6 +353,11 @@ struct FakeSlack::Impl {
     std::map<std::string, Limit> limits;
     std::map<std::string, User> users{{bot_user_id, User{"platbot", "Europe/Berlin", true}}};
     std::map<std::string, std::vector<std::string>> members;
+    struct Channel {
+        std::string id, name;
+        bool is_private = false, archived = false;
+    };
+    std::vector<Channel> channels;  // for conversations.list, in the order added
     std::vector<SlackCall> history;
     std::vector<SlackMessage> posted;
     std::uint64_t next_ts = 1700000000000100;  // µs; "1700000000.000100", then +100 µs per message
@@ -593,6 +598,8 @@ struct FakeSlack::Impl {
             return json{{"ok", true}, {"no_op", false}, {"already_open", false}, {"channel", {{"id", "D" + first.substr(1)}}}};
         }
         if (method == "conversations.members") return list_members(args);
+        if (method == "conversations.list") return list_channels(args);
+        if (method == "users.list") return list_users(args);
         if (method == "conversations.info") {
             const std::string channel = arg(args, "channel");
             if (missing_channel(channel)) return error("channel_not_found");
@@ -691,14 +698,9 @@ struct FakeSlack::Impl {
         return json{{"ok", true}, {"channel", channel}, {"ts", message->ts}};
     }
 
-    // Real cursor pagination: the cursor names the next member, base64-encoded like Slack's.
-    json list_members(const json& args) {
-        const std::string channel = arg(args, "channel");
-        if (missing_channel(channel)) return error("channel_not_found");
-        const auto found = members.find(channel);
-        const std::vector<std::string> none;
-        const auto& all = found == members.end() ? none : found->second;
-
+    // Real cursor pagination: the cursor names the next item's place, base64-encoded like
+    // Slack's; `limit` as Slack reads it (default 100, at most 1000).
+    json page_of(const json& all, const json& args, const std::string& key) const {
         std::size_t limit = 100;
         const std::string limit_text = arg(args, "limit");
         if (!limit_text.empty()) {
@@ -713,15 +715,47 @@ struct FakeSlack::Impl {
         const std::string cursor = arg(args, "cursor");
         if (!cursor.empty()) {
             const std::string decoded = unbase64(cursor);
-            const auto at = starts_with(decoded, "user:") ? std::find(all.begin(), all.end(), decoded.substr(5)) : all.end();
-            if (at == all.end()) return error("invalid_cursor");
-            start = static_cast<std::size_t>(at - all.begin());
+            try {
+                if (!starts_with(decoded, "next:")) throw std::invalid_argument("cursor");
+                start = std::stoul(decoded.substr(5));
+            } catch (const std::exception&) {
+                return error("invalid_cursor");
+            }
+            if (start >= all.size()) return error("invalid_cursor");
         }
         const std::size_t end = std::min(all.size(), start + limit);
         json page = json::array();
         for (std::size_t i = start; i < end; ++i) page.push_back(all[i]);
-        const std::string next = end < all.size() ? base64("user:" + all[end]) : "";
-        return json{{"ok", true}, {"members", page}, {"response_metadata", {{"next_cursor", next}}}};
+        const std::string next = end < all.size() ? base64("next:" + std::to_string(end)) : "";
+        return json{{"ok", true}, {key, page}, {"response_metadata", {{"next_cursor", next}}}};
+    }
+
+    json list_members(const json& args) const {
+        const std::string channel = arg(args, "channel");
+        if (missing_channel(channel)) return error("channel_not_found");
+        const auto found = members.find(channel);
+        return page_of(found == members.end() ? json::array() : json(found->second), args, "members");
+    }
+
+    json list_users(const json& args) const {
+        json all = json::array();
+        for (const auto& [id, user] : users) all.push_back(user_json(id, user)["user"]);
+        return page_of(all, args, "members");
+    }
+
+    // The channels added with add_channel whose type `types` asks for (default public only).
+    json list_channels(const json& args) const {
+        std::string types = arg(args, "types");
+        if (types.empty()) types = "public_channel";
+        const bool exclude_archived = arg(args, "exclude_archived") == "true" || arg(args, "exclude_archived") == "1";
+        json all = json::array();
+        for (const auto& channel : channels) {
+            const bool wanted = types.find(channel.is_private ? "private_channel" : "public_channel") != std::string::npos;
+            if (!wanted || (exclude_archived && channel.archived)) continue;
+            all.push_back(json{{"id", channel.id}, {"name", channel.name}, {"is_channel", !channel.is_private},
+                               {"is_group", channel.is_private}, {"is_private", channel.is_private}, {"is_archived", channel.archived}});
+        }
+        return page_of(all, args, "channels");
     }
 
     static std::string channel_name(const std::string& channel) {
@@ -919,6 +953,11 @@ void FakeSlack::add_user(const std::string& id, const std::string& name, const s
 void FakeSlack::set_members(const std::string& channel, std::vector<std::string> user_ids) {
     std::lock_guard lock(impl_->mutex);
     impl_->members[channel] = std::move(user_ids);
+}
+
+void FakeSlack::add_channel(const std::string& id, const std::string& name, bool is_private, bool archived) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->channels.push_back({id, name, is_private, archived});
 }
 
 std::vector<SlackCall> FakeSlack::calls(const std::string& method) const {

@@ -75,6 +75,10 @@ public:
     // For users.info (and user names in generated payloads). U0BOT, the bot itself, is known from the start.
     void add_user(const std::string& id, const std::string& name, const std::string& tz = "Europe/Berlin",
                   bool is_bot = false);
+    // For conversations.list (types public_channel and private_channel, exclude_archived), in
+    // the order added. users.list lists every user added (and the bot). Both paginate like
+    // conversations.members.
+    void add_channel(const std::string& id, const std::string& name, bool is_private = false, bool archived = false);
     // For conversations.members; a channel never set has no members (C0NOPE… is channel_not_found).
     void set_members(const std::string& channel, std::vector<std::string> user_ids);
     std::vector<SlackCall> calls(const std::string& method = "") const;  // in arrival order; "" = all

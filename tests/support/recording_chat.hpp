@@ -76,6 +76,31 @@ public:
         co_return found->second;
     }
 
+    // The platform's directory: name → id. `directory_down` makes lookups throw, like a
+    // platform that cannot be reached; each lookup is counted.
+    std::map<std::string, std::string> people_by_name;
+    std::map<std::string, std::string> conversations_by_name;  // written without '#'
+    bool directory_down = false;
+    int lookups = 0;
+    chat::Task<std::vector<chat::User>> find_people(std::vector<std::string> names) override {
+        ++lookups;
+        if (directory_down) throw std::runtime_error("directory unreachable");
+        std::vector<chat::User> found;
+        for (const auto& name : names)
+            if (const auto it = people_by_name.find(name); it != people_by_name.end()) found.push_back({it->second, name});
+        co_return found;
+    }
+    chat::Task<std::vector<chat::NamedConversation>> find_conversations(std::vector<std::string> names) override {
+        ++lookups;
+        if (directory_down) throw std::runtime_error("directory unreachable");
+        std::vector<chat::NamedConversation> found;
+        for (const auto& name : names) {
+            const std::string bare = name.starts_with('#') ? name.substr(1) : name;
+            if (const auto it = conversations_by_name.find(bare); it != conversations_by_name.end()) found.push_back({name, it->second});
+        }
+        co_return found;
+    }
+
     // What went to one conversation, in order.
     std::vector<Posted> to(const std::string& conversation) const {
         std::vector<Posted> out;

@@ -69,7 +69,21 @@ public:
     virtual Task<void> leave(std::string conversation) = 0;
 };
 
-class ChatAdapter : public Outbox, public People, public Conversations {
+// The platform's own directory, for names config writes instead of ids.
+class Names {
+public:
+    virtual ~Names() = default;
+    // The people with these names, each as {their id, the name asked for}: Slack handles
+    // (users.list), Matrix users on the bot's own server (`alice` → @alice:server, when the
+    // homeserver knows them), console users as they are. A leading '@' is ignored. Names the
+    // platform does not know are left out. Throws when the platform cannot be asked.
+    virtual Task<std::vector<User>> find_people(std::vector<std::string> names) = 0;
+    // The same for conversations ("#ops" or "ops"): Slack channel names (conversations.list),
+    // Matrix room aliases on the bot's server or written whole ("#ops:example.org").
+    virtual Task<std::vector<NamedConversation>> find_conversations(std::vector<std::string> names) = 0;
+};
+
+class ChatAdapter : public Outbox, public People, public Conversations, public Names {
 public:
     virtual std::string name() const = 0;
     // Delivers events to the sink until the platform connection ends or stop() is called.

@@ -13,6 +13,12 @@ struct User {
     std::string name;  // display name, may be empty when the platform did not say
 };
 
+// A conversation as people write it ("#ops") and the platform's id for it.
+struct NamedConversation {
+    std::string name;
+    std::string id;  // C024BE91L, !ops:example.org, or the console channel's name
+};
+
 // Where an event came from, and therefore where its answer goes (after D++'s
 // command_source): features reply to an Origin and never branch on the platform.
 struct Origin {

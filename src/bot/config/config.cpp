@@ -97,7 +97,9 @@ private:
     }
 
     void read_bot(const YAML::Node& node, Config& config) {
-        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins", "shutdown_grace", "policy_default"});
+        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins", "shutdown_grace", "policy_default",
+                                       "names_refresh"});
+        if (auto n = node["names_refresh"]) config.names_refresh = yaml_.duration(n, "bot.names_refresh", std::chrono::minutes(1));
         if (auto n = node["policy_default"]) {
             const std::string value = yaml_.string(n, "bot.policy_default");
             if (value != "deny" && value != "allow") fail_at(n, "bot.policy_default: expected deny or allow");

@@ -73,6 +73,8 @@ struct Config {
     // On SIGTERM/SIGINT running jobs may finish for this long; then they are interrupted.
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};
     std::string admin_group;  // its members see everyone's jobs, cancel any job, read the audit trail
+    // How long names config writes (`alice`, `#ops`) keep the ids the platform's directory gave them.
+    std::chrono::milliseconds names_refresh{std::chrono::hours(1)};
     bool policy_default_deny = true;  // bot.policy_default: values no policy rule matches are denied
     // audit.retention: audit rows older than this are pruned daily; unset: kept for good.
     std::optional<std::chrono::seconds> audit_retention;

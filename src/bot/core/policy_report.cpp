@@ -1,16 +1,29 @@
-// `platbot policy` and `platbot check`: the policy read from the config alone.
-#include <algorithm>
-#include <cctype>
+// `platbot policy` and `platbot check`: the policy read from the config, with the names it
+// writes looked up on the chat platform as the bot would.
+#include <utility>  // before Asio's awaitable: g++ 12 needs it
+
 #include <cstdio>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "bot/common/env.hpp"
 #include "bot/common/text.hpp"
+#include "bot/core/adapters.hpp"
+#include "bot/core/name_resolver.hpp"
 #include "bot/core/runtime.hpp"
+#include "bot/net/http_client.hpp"
+#include "bot/net/http_server.hpp"
+#include "bot/store/state.hpp"
 #include "bot/store/audit.hpp"
 #include "commands/engine.hpp"
 #include "commands/policy/decide.hpp"
 
 namespace platbot::core {
+
+namespace asio = boost::asio;
 
 namespace {
 
@@ -21,18 +34,84 @@ public:
     std::vector<store::AuditRecord> recent_for_user(std::string_view, std::size_t) override { return {}; }
 };
 
+// Keeps nothing: `check` and `policy` must not touch the bot's store.
+class NoState final : public store::StateStore {
+public:
+    std::optional<std::string> state(std::string_view) override { return std::nullopt; }
+    void set_state(std::string_view, std::string_view) override {}
+};
+
+// How long `check` and `policy` wait for the platform's answer.
+constexpr std::chrono::seconds lookup_limit{30};
+
+// The config's directory with the names it writes (and `also`, people named on the command
+// line) looked up as the bot would at start. Each name nobody can turn into an id adds a
+// line to `warnings`.
+commands::Directory platform_directory(const config::Config& config, bool offline, const std::vector<std::string>& also,
+                                       std::vector<std::string>& warnings) {
+    const commands::Directory base(config.users, config.groups);
+    commands::WrittenNames names = commands::names_to_look_up(config.commands, base);
+    for (const auto& person : also)
+        if (!commands::is_user_id(person) && !base.find(person))
+            names.people.push_back({person.starts_with('@') ? person.substr(1) : person, "--user"});
+    if (names.empty() || config.adapter == "console") return base;  // the console's names are its ids
+    if (offline) {
+        for (const auto& name : names.people)
+            warnings.push_back(name.where + ": '" + name.name + "' is neither an id nor a name under users:, and --offline " +
+                               "did not ask " + config.adapter + " — the bot looks it up at start");
+        for (const auto& name : names.conversations)
+            warnings.push_back(name.where + ": '" + name.name + "' is a channel name, and --offline did not ask " + config.adapter +
+                               " — the bot looks it up at start");
+        return base;
+    }
+    asio::io_context io;
+    net::HttpClient http(io.get_executor());
+    net::HttpServer server(io.get_executor());
+    NoState state;
+    const auto adapter = make_adapter(config, io.get_executor(), http, server, state);
+    std::optional<NameLookup> found;
+    std::string failure = "no answer within " + std::to_string(lookup_limit.count()) + " s";
+    asio::co_spawn(io, look_up(*adapter, names, adapter->name()), [&](std::exception_ptr error, NameLookup lookup) {
+        try {
+            if (error) std::rethrow_exception(error);
+            found = std::move(lookup);
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        io.stop();
+    });
+    asio::steady_timer limit(io, lookup_limit);
+    limit.async_wait([&io](const boost::system::error_code& ec) {
+        if (!ec) io.stop();
+    });
+    io.run();
+    if (!found) {
+        warnings.push_back("could not ask " + config.adapter + " about " +
+                           std::to_string(names.people.size() + names.conversations.size()) + " name(s) config writes: " +
+                           failure + " — run check where " + config.adapter + " can be reached, or write ids");
+        return base;
+    }
+    for (auto& line : found->missing) warnings.push_back(std::move(line));
+    return base.with_found(found->people, found->conversations);
+}
+
 }  // namespace
 
 int explain_policy(const config::Config& config, const PolicyQuery& query) {
     NoAudit audit;
+    std::vector<std::string> warnings;
+    commands::Directory directory = platform_directory(config, query.offline, {query.user}, warnings);
+    for (const auto& line : warnings) std::fprintf(stderr, "platbot: warning: %s\n", line.c_str());
     const commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
-                                  config.commands, commands::Directory(config.users, config.groups), audit);
+                                  config.commands, std::move(directory), audit);
     const auto known = engine.directory().find(query.user);
-    if (!known) std::fprintf(stderr, "platbot: warning: '%s' is not under users: — asking as an unknown id\n", query.user.c_str());
+    if (!known && !commands::is_user_id(query.user))
+        std::fprintf(stderr, "platbot: warning: '%s' is not under users: — asking as an unknown id\n", query.user.c_str());
     const chat::User who = known ? *known : chat::User{query.user, ""};
     chat::Origin where;
     where.adapter = config.adapter;
-    where.conversation = query.channel;
+    where.conversation = query.channel.empty() ? "" : engine.directory().conversation_id(query.channel);
+    if (where.conversation.empty()) where.conversation = query.channel;
     where.requester = who.id;
     std::string_view line = text::trim(query.line);
     if (engine.addressed(line)) line.remove_prefix(config.prefix.size());
@@ -41,52 +120,14 @@ int explain_policy(const config::Config& config, const PolicyQuery& query) {
     return result.runs ? 0 : 1;
 }
 
-namespace {
-
-// Platform ids need no lookup: Matrix's `<sigil>name:server`, or Slack's upper-case ids
-// starting with one of `slack_initials` (U…/W… people, C…/G…/D… conversations).
-bool is_platform_id(const std::string& value, char matrix_sigil, std::string_view slack_initials) {
-    if (value.starts_with(matrix_sigil)) return value.find(':') != std::string::npos;
-    const auto upper_or_digit = [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); };
-    return value.size() >= 3 && slack_initials.find(value[0]) != std::string_view::npos &&
-           std::all_of(value.begin() + 1, value.end(), upper_or_digit);
-}
-
-bool is_user_id(const std::string& value) { return is_platform_id(value, '@', "UW"); }
-bool is_channel_id(const std::string& value) { return is_platform_id(value, '!', "CGD"); }
-
-// People and channels written by name that nothing here can turn into an id: they would
-// silently match nobody (or no channel) on a chat platform.
-std::vector<std::string> unresolved_names(const config::Config& config) {
-    const commands::Directory directory(config.users, config.groups);
-    std::vector<std::string> out;
-    const auto person = [&](const std::string& where, const std::string& who) {
-        if (is_user_id(who) || directory.find(who)) return;
-        out.push_back(where + ": '" + who + "' is neither an id nor a name under users: — it matches nobody; add {id: …, name: " +
-                      who + "} under users: or write the id");
-    };
-    for (const auto& [group, members] : config.groups)
-        for (const auto& member : members) person("groups." + group, member);
-    const bool by_id = config.adapter != "console";  // the console's channels are their names
-    for (const auto& command : config.commands)
-        for (const auto& rule : command.policy.rules) {
-            for (const auto& user : rule.allow.users) person(rule.name + ".allow.users", user);
-            for (const auto& channel : rule.allow.channels)
-                if (by_id && !is_channel_id(channel))
-                    out.push_back(rule.name + ".allow.channels: '" + channel + "' is a name, and " + config.adapter +
-                                  " names channels by id — write the channel's id (C… on Slack, !room:server on Matrix)");
-        }
-    return out;
-}
-
-}  // namespace
-
-std::string check_report(const config::Config& config, bool policy) {
+std::string check_report(const config::Config& config, bool policy, bool offline) {
     std::string out = config::summary(config);
     for (const auto& command : config.commands)
         for (const auto& shadowed : commands::shadowed_rules(command)) out += "warning: " + shadowed + "\n";
-    for (const auto& name : unresolved_names(config)) out += "warning: " + name + "\n";
-    if (policy) out += "\n" + commands::policy_table(config.commands, config.users, config.groups);
+    std::vector<std::string> warnings;
+    const commands::Directory directory = platform_directory(config, offline, {}, warnings);
+    for (const auto& line : warnings) out += "warning: " + line + "\n";
+    if (policy) out += "\n" + commands::policy_table(config.commands, directory.users(), directory.groups());
     return out;
 }
 

@@ -10,7 +10,7 @@ namespace platbot::core {
 namespace {
 
 // Settings a running bot cannot change: its connection, its files and its address.
-const std::vector<std::string_view> restart_only{"bot.name", "bot.prefix", "bot.adapter", "bot.admins",
+const std::vector<std::string_view> restart_only{"bot.name", "bot.prefix", "bot.adapter", "bot.admins", "bot.names_refresh",
                                                  "bot.history_limit", "store", "http", "console", "slack",
                                                  "matrix"};
 

@@ -1,7 +1,5 @@
 #include "bot/core/runtime.hpp"
 
-#include <unistd.h>
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -15,15 +13,14 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "bot/chat/console/console_adapter.hpp"
-#include "bot/chat/matrix/matrix_adapter.hpp"
-#include "bot/chat/slack/slack_adapter.hpp"
+#include "bot/core/adapters.hpp"
 #include "bot/core/bot.hpp"
 #include "bot/core/inbox.hpp"
 #include "bot/common/env.hpp"
 #include "bot/common/text.hpp"
 #include "bot/common/metrics.hpp"
 #include "bot/core/logging.hpp"
+#include "bot/core/name_resolver.hpp"
 #include "bot/core/reload.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/http_server.hpp"
@@ -56,6 +53,8 @@ constexpr std::chrono::minutes replay_window{10};
 constexpr std::chrono::seconds poll_settle_limit{3};
 // After interrupting jobs at shutdown, how long their processes get to end and be recorded.
 constexpr std::chrono::seconds interrupt_wait{5};
+// How long the start waits for the platform to look up the names config writes.
+constexpr std::chrono::seconds first_names_wait{15};
 // How long an audit row may wait for others to share its transaction; reads never wait.
 constexpr std::chrono::milliseconds audit_flush_delay{5};
 
@@ -79,57 +78,6 @@ private:
     asio::steady_timer timer_;
     std::chrono::steady_clock::time_point due_;
 };
-
-std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, const asio::any_io_executor& executor,
-                                               net::HttpClient& http, net::HttpServer& server, store::StateStore& state) {
-    if (config.adapter == "matrix") {
-        chat::matrix::MatrixOptions matrix;
-        matrix.client.homeserver = config.matrix.homeserver;
-        matrix.client.access_token = config.matrix.access_token;
-        matrix.client.user = config.matrix.user;
-        matrix.client.password = config.matrix.password;
-        matrix.client.verify_tls = config.matrix.verify_tls;
-        matrix.client.ca_bundle = config.matrix.ca_bundle;
-        matrix.client.timeout = config.matrix.timeout;
-        matrix.token_source = config.matrix.access_token_source;
-        matrix.prefix = config.prefix;
-        matrix.sync_timeout = config.matrix.sync_timeout;
-        matrix.join_users = config.matrix.join_users;
-        matrix.join_servers = config.matrix.join_servers;
-        return std::make_unique<chat::matrix::MatrixAdapter>(executor, http, state, matrix);
-    }
-    if (config.adapter == "slack") {
-        chat::slack::SlackOptions slack;
-        slack.api.base_url = config.slack.api_url;
-        slack.api.token = config.slack.bot_token;
-        slack.api.verify_tls = config.slack.verify_tls;
-        slack.api.ca_bundle = config.slack.ca_bundle;
-        slack.api.messages_per_second = config.slack.messages_per_second;
-        slack.api.message_burst = config.slack.message_burst;
-        slack.api.pace = config.slack.pace;
-        slack.app_token = config.slack.app_token;
-        slack.bot_token_source = config.slack.bot_token_source;
-        slack.app_token_source = config.slack.app_token_source;
-        slack.prefix = config.prefix;
-        slack.connections = config.slack.connections;
-        if (config.slack.socket_scheme != "auto") slack.socket_scheme = config.slack.socket_scheme;
-        slack.idle_timeout = config.slack.idle_timeout;
-        if (config.slack.mode == "http") {
-            slack.delivery = chat::slack::Delivery::http;
-            slack.signing_secret = config.slack.signing_secret;
-            slack.server = &server;
-            slack.path_prefix = config.slack.http_path;
-        }
-        return std::make_unique<chat::slack::SlackAdapter>(executor, http, slack);
-    }
-    chat::ConsoleOptions console;
-    console.user = config.console.user;
-    console.channel = config.console.channel;
-    console.known_users = config.users;
-    console.time_zones = config.user_time_zones;
-    console.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
-    return std::make_unique<chat::ConsoleAdapter>(executor, console);
-}
 
 }  // namespace
 
@@ -190,6 +138,11 @@ int run(const config::Config& config, const RunOptions& options) {
     status::StatusService board(io.get_executor(), adapter, **store, clock, http, processes, process_env, engine.directory(),
                                 config.status, {config.prefix, config.admin_group, adapter.name()});
     engine.serve("status", board);
+    NameResolverSettings name_lookups;
+    name_lookups.ttl = config.names_refresh;
+    NameResolver names(io.get_executor(), adapter, adapter.name(),
+                       [&engine](commands::Directory directory) { engine.use_directory(std::move(directory)); }, name_lookups);
+    engine.use_directory(names.configure(config.commands, commands::Directory(config.users, config.groups)));
     commands::LeaveCommand leave(adapter, adapter, engine.directory(), config.admin_group, config.prefix);
     engine.serve("leave", leave);
     Inbox inbox(io.get_executor(), **store);
@@ -247,7 +200,8 @@ int run(const config::Config& config, const RunOptions& options) {
         config::Config applied = keep_restart_only(running, std::move(*next));
         if (auto logging = setup_logging(log_options(applied)); !logging)  // validated by load_config: cannot fail
             spdlog::error("reload: logging kept as it was: {}", logging.error().message);
-        engine.reconfigure(applied.commands, commands::Directory(applied.users, applied.groups), config::secrets(applied));
+        engine.reconfigure(applied.commands, names.configure(applied.commands, commands::Directory(applied.users, applied.groups)),
+                           config::secrets(applied));
         surveys.reconfigure(applied.surveys);
         onboarding.reconfigure(applied.onboarding);
         board.reconfigure(applied.status);
@@ -299,6 +253,7 @@ int run(const config::Config& config, const RunOptions& options) {
         if (!stopping.cancelled()) {
             spdlog::info("signal {} received: stopping — taking no new work, running jobs may finish", signal);
             stopping.cancel();
+            names.stop();
             adapter.stop();
         } else {
             spdlog::warn("signal {} received again: interrupting running jobs now", signal);
@@ -309,6 +264,10 @@ int run(const config::Config& config, const RunOptions& options) {
     signals.async_wait(on_signal);
 
     auto serve = [&]() -> asio::awaitable<void> {
+        // Names config writes are looked up before events arrive, so that `alice` is alice
+        // from the first command; a platform slow to answer holds the start up only so long.
+        asio::co_spawn(io, names.run(), asio::detached);
+        co_await names.first_lookup(first_names_wait);
         co_await jobs.recover();
         co_await polls.recover();
         co_await surveys.start();

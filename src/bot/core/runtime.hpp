@@ -28,18 +28,22 @@ int export_survey(const config::Config& config, const ExportOptions& options);
 int export_audit(const config::Config& config, const ExportOptions& options);
 
 struct PolicyQuery {
-    std::string user;     // an id or a name under users:
+    std::string user;     // an id, a name under users:, or a name the platform knows
     std::string channel;  // a channel id or name; empty: none
     std::string line;     // the command line, with or without the prefix
+    bool offline = false; // do not ask the platform about names
 };
 
-// `platbot policy`: what the line would lead to for that person there, from the config
-// alone (nothing runs, nothing is stored). Exit 0 when it would run, 1 when not.
+// `platbot policy`: what the line would lead to for that person there, from the config and
+// the platform's directory (nothing runs, nothing is stored). Exit 0 when it would run, 1
+// when not.
 int explain_policy(const config::Config& config, const PolicyQuery& query);
 
 // `platbot check`: the config summary, then a warning line for each policy rule that can
-// never match; with `policy`, the table of what each group gets.
-std::string check_report(const config::Config& config, bool policy);
+// never match and each name nobody can turn into an id; with `policy`, the table of what
+// each group gets. Unless `offline`, the names config writes are looked up on the chat
+// platform, as the bot does at start.
+std::string check_report(const config::Config& config, bool policy, bool offline);
 
 std::string version();
 

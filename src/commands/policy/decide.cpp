@@ -145,7 +145,8 @@ bool holds(const ValueCondition& condition, const Value& value, const Directory&
     }
     if (const auto* channel = std::get_if<ChannelRef>(&value))
         return std::any_of(condition.patterns.begin(), condition.patterns.end(), [&](const std::string& p) {
-            return pattern_matches(p, channel->id, false) || pattern_matches(without_hash(p), without_hash(channel->name), true);
+            return pattern_matches(p, channel->id, false) || pattern_matches(without_hash(p), without_hash(channel->name), true) ||
+                   (!text::has_glob(p) && directory.names_conversation(p, channel->id));
         });
     return false;
 }
@@ -153,13 +154,10 @@ bool holds(const ValueCondition& condition, const Value& value, const Directory&
 bool admits(const AccessRule& allow, const chat::User& who, const std::string& channel, const Directory& directory) {
     if (allow.empty()) return true;
     const chat::User person = directory.resolve(who);
-    if (contains(allow.users, person.id)) return true;
-    // A name counts only when it is the directory's name for this id: display names are
-    // chosen by the users themselves.
-    if (const std::string name = directory.name_of(person.id); !name.empty() && contains(allow.users, name)) return true;
-    if (!channel.empty())
-        for (const auto& listed : allow.channels)
-            if (listed == channel || without_hash(listed) == without_hash(channel)) return true;
+    for (const auto& listed : allow.users)
+        if (directory.names_person(listed, person)) return true;
+    for (const auto& listed : allow.channels)
+        if (directory.names_conversation(listed, channel)) return true;
     const auto groups = directory.groups_of(person);
     return std::any_of(allow.groups.begin(), allow.groups.end(), [&](const std::string& g) { return contains(groups, g); });
 }

@@ -364,6 +364,18 @@ Task<std::vector<User>> ConsoleAdapter::members(std::string conversation) {
     co_return options_.known_users;
 }
 
+Task<std::vector<User>> ConsoleAdapter::find_people(std::vector<std::string> names) {
+    std::vector<User> out;
+    for (const auto& name : names) out.push_back({user_named(name).id, name});
+    co_return out;
+}
+
+Task<std::vector<NamedConversation>> ConsoleAdapter::find_conversations(std::vector<std::string> names) {
+    std::vector<NamedConversation> out;
+    for (const auto& name : names) out.push_back({name, strip_hash(name)});
+    co_return out;
+}
+
 void ConsoleAdapter::stop() {
     stopping_ = true;
     input_->signal.cancel();

@@ -45,6 +45,10 @@ public:
     Task<std::vector<User>> members(std::string conversation) override;
     // Says so on the terminal: there is nothing to leave.
     Task<void> leave(std::string conversation) override;
+    // The console's people and channels are their names: every name is found (a known
+    // user's id is theirs).
+    Task<std::vector<User>> find_people(std::vector<std::string> names) override;
+    Task<std::vector<NamedConversation>> find_conversations(std::vector<std::string> names) override;
 
     struct Input;       // shared with the stdin reader thread
     struct ReaderGate;  // closed when the adapter goes, so the thread stops posting

@@ -650,6 +650,60 @@ Task<Profile> MatrixAdapter::profile(std::string user_id) {
     co_return found;
 }
 
+Task<std::string> MatrixAdapter::own_server() {
+    std::string user_id = identity_.user_id;
+    if (user_id.empty()) {
+        const auto whoami = co_await client_.call("GET", std::string(client_path) + "/account/whoami", nullptr, stopping_);
+        if (!whoami.ok) throw std::runtime_error("cannot ask the Matrix homeserver who the bot is (whoami: " + whoami.errcode + ")");
+        user_id = string_field(whoami.body, "user_id");
+    }
+    const auto colon = user_id.find(':');
+    if (colon == std::string::npos) throw std::runtime_error("the Matrix homeserver's whoami named no user_id with a server");
+    co_return user_id.substr(colon + 1);
+}
+
+namespace {
+
+// `name` as a full Matrix id with `sigil` ('@' people, '#' aliases): on `server` unless it names one.
+std::string full_matrix_id(const std::string& name, char sigil, const std::string& server) {
+    const std::string bare = name.starts_with(sigil) ? name.substr(1) : name;
+    return std::string(1, sigil) + bare + (bare.find(':') == std::string::npos ? ":" + server : "");
+}
+
+std::runtime_error lookup_failed(const std::string& what, const ClientResult& result) {
+    return std::runtime_error("cannot look up " + what + " on the Matrix homeserver (" + result.errcode +
+                              (result.error.empty() ? "" : ": " + result.error) + ")");
+}
+
+}  // namespace
+
+Task<std::vector<User>> MatrixAdapter::find_people(std::vector<std::string> names) {
+    std::vector<User> out;
+    if (names.empty()) co_return out;
+    const std::string server = co_await own_server();
+    for (const auto& name : names) {
+        const std::string id = full_matrix_id(name, '@', server);
+        const auto asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(id), nullptr, stopping_);
+        if (asked.ok || asked.status == 403) out.push_back({id, name});
+        else if (asked.status != 404) throw lookup_failed(id, asked);
+    }
+    co_return out;
+}
+
+Task<std::vector<NamedConversation>> MatrixAdapter::find_conversations(std::vector<std::string> names) {
+    std::vector<NamedConversation> out;
+    if (names.empty()) co_return out;
+    const std::string server = co_await own_server();
+    for (const auto& name : names) {
+        const std::string alias = full_matrix_id(name, '#', server);
+        const auto asked =
+            co_await client_.call("GET", std::string(client_path) + "/directory/room/" + Client::segment(alias), nullptr, stopping_);
+        if (asked.ok && !string_field(asked.body, "room_id").empty()) out.push_back({name, string_field(asked.body, "room_id")});
+        else if (asked.status != 404) throw lookup_failed(alias, asked);
+    }
+    co_return out;
+}
+
 Task<void> MatrixAdapter::leave(std::string conversation) {
     const auto left = co_await client_.call("POST", std::string(client_path) + "/rooms/" + Client::segment(conversation) + "/leave",
                                             json::object(), stopping_);

@@ -73,10 +73,19 @@ public:
     // POST /rooms/{id}/leave.
     Task<void> leave(std::string conversation) override;
 
+    // `alice` is @alice on the bot's own server (a full `@alice:other.org` is taken as it is),
+    // found when the homeserver has a profile for it. A homeserver that keeps profiles private
+    // (403) cannot say, and the id is taken as the name means it.
+    Task<std::vector<User>> find_people(std::vector<std::string> names) override;
+    // Room aliases through the room directory: `#ops` is #ops on the bot's own server.
+    Task<std::vector<NamedConversation>> find_conversations(std::vector<std::string> names) override;
+
     const Identity& identity() const { return identity_; }
 
 private:
     Task<void> sign_in();
+    // The bot's own server name ("example.org"), from whoami when not signed in yet.
+    Task<std::string> own_server();
     Task<std::string> make_filter();
     // Fetches what limited timelines in a /sync answer skipped, back to `since`, and puts it
     // in place. False when the homeserver could not be asked (try the batch again); a gap it

@@ -452,6 +452,53 @@ Task<std::vector<User>> SlackAdapter::members(std::string conversation) {
     co_return out;
 }
 
+namespace {
+
+// The names asked for that `listed` (users.list members or conversations.list channels)
+// holds under `name`, each with the id Slack gives it.
+std::vector<std::pair<std::string, std::string>> named_in(const json& listed, const std::vector<std::string>& names, char sigil) {
+    std::vector<std::pair<std::string, std::string>> found;
+    if (!listed.is_array()) return found;
+    for (const auto& entry : listed) {
+        if (!entry.is_object() || true_field(entry, "deleted") || true_field(entry, "is_archived")) continue;
+        const std::string name = string_field(entry, "name");
+        const std::string id = string_field(entry, "id");
+        if (name.empty() || id.empty()) continue;
+        for (const auto& asked : names) {
+            const std::string_view bare = std::string_view(asked).substr(asked.starts_with(sigil) ? 1 : 0);
+            if (text::iequals(bare, name)) found.emplace_back(asked, id);
+        }
+    }
+    return found;
+}
+
+// One line for a refused directory read, naming the scope Slack wants when that is the cause.
+std::runtime_error listing_failed(const std::string& method, const ApiResult& result, const char* scopes) {
+    const std::string hint = result.error == "missing_scope" ? std::string("; give the app the ") + scopes + " scope" : "";
+    return std::runtime_error("cannot read Slack's directory (" + method + ": " + result.error + hint + ")");
+}
+
+}  // namespace
+
+Task<std::vector<User>> SlackAdapter::find_people(std::vector<std::string> names) {
+    std::vector<User> out;
+    if (names.empty()) co_return out;
+    const ApiResult listed = co_await api_.call_all_pages("users.list", json::object(), "members");
+    if (!listed.ok) throw listing_failed("users.list", listed, "users:read");
+    for (auto& [name, id] : named_in(listed.body["members"], names, '@')) out.push_back({id, name});
+    co_return out;
+}
+
+Task<std::vector<NamedConversation>> SlackAdapter::find_conversations(std::vector<std::string> names) {
+    std::vector<NamedConversation> out;
+    if (names.empty()) co_return out;
+    const json args{{"types", "public_channel,private_channel"}, {"exclude_archived", true}};
+    const ApiResult listed = co_await api_.call_all_pages("conversations.list", args, "channels");
+    if (!listed.ok) throw listing_failed("conversations.list", listed, "channels:read and groups:read");
+    for (auto& [name, id] : named_in(listed.body["channels"], names, '#')) out.push_back({name, id});
+    co_return out;
+}
+
 Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {
     if (message.id.empty() || message.conversation.empty()) co_return;  // never posted, or ephemeral
     json body = render_message(reply);

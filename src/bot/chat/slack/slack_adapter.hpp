@@ -80,6 +80,14 @@ public:
     // conversations.leave.
     Task<void> leave(std::string conversation) override;
 
+    // users.list, every page: people by handle (the `name` Slack keeps unique in a
+    // workspace), never by display name, which anyone may set to anything. Deleted users are
+    // left out. Needs the users:read scope.
+    Task<std::vector<User>> find_people(std::vector<std::string> names) override;
+    // conversations.list (public and private channels the bot can see, archived ones left
+    // out), every page. Needs channels:read and groups:read.
+    Task<std::vector<NamedConversation>> find_conversations(std::vector<std::string> names) override;
+
 private:
     enum class Ended { dropped, replaced, stopping };
     enum class Endpoint { commands, events, interactivity };

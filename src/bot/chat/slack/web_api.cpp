@@ -335,7 +335,7 @@ int WebApi::per_minute(const std::string& method) {
         {"chat.update", 50},            {"chat.postEphemeral", 100}, {"chat.delete", 50},
         {"conversations.open", 50},     {"conversations.members", 100}, {"conversations.info", 100},
         {"users.info", 100},            {"users.lookupByEmail", 100}, {"reactions.add", 50},
-        {"views.open", 100},
+        {"views.open", 100},            {"users.list", 20},          {"conversations.list", 20},
     };
     auto it = tiers.find(method);
     return it == tiers.end() ? 50 : it->second;

@@ -1,0 +1,126 @@
+#include "bot/core/name_resolver.hpp"
+
+#include <algorithm>
+
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "bot/common/metrics.hpp"
+#include "bot/common/text.hpp"
+#include "bot/net/one_shot.hpp"
+#include "commands/values.hpp"
+
+namespace platbot::core {
+
+namespace asio = boost::asio;
+
+asio::awaitable<NameLookup> look_up(chat::Names& platform, commands::WrittenNames names, std::string platform_name) {
+    NameLookup out;
+    out.people = co_await platform.find_people(commands::names_of(names.people));
+    out.conversations = co_await platform.find_conversations(commands::names_of(names.conversations));
+    for (const auto& person : names.people) {
+        const bool found = std::any_of(out.people.begin(), out.people.end(),
+                                       [&](const chat::User& u) { return text::iequals(u.name, person.name); });
+        if (!found)
+            out.missing.push_back(person.where + ": " + platform_name + " knows no person named '" + person.name +
+                                  "' — it matches nobody; fix the name, or write the id");
+    }
+    for (const auto& conversation : names.conversations) {
+        const bool found = std::any_of(out.conversations.begin(), out.conversations.end(),
+                                       [&](const chat::NamedConversation& c) { return text::iequals(c.name, conversation.name); });
+        if (!found)
+            out.missing.push_back(conversation.where + ": " + platform_name + " knows no channel named '" + conversation.name +
+                                  "' — it matches no channel; fix the name, or write the id");
+    }
+    co_return out;
+}
+
+NameResolver::NameResolver(asio::any_io_executor executor, chat::Names& platform, std::string platform_name, Publish publish,
+                           NameResolverSettings settings)
+    : executor_(executor),
+      platform_(platform),
+      platform_name_(std::move(platform_name)),
+      publish_(std::move(publish)),
+      settings_(settings),
+      wake_(executor),
+      retry_(settings.first_retry) {}
+
+NameResolver::~NameResolver() = default;
+
+commands::Directory NameResolver::current() const { return base_.with_found(found_.people, found_.conversations); }
+
+commands::Directory NameResolver::configure(const std::vector<commands::CommandSpec>& commands, commands::Directory base) {
+    base_ = std::move(base);
+    names_ = commands::names_to_look_up(commands, base_);
+    changed_ = true;
+    wake_.cancel();
+    return current();
+}
+
+asio::awaitable<void> NameResolver::look_up_now() {
+    const auto asked = names_;
+    try {
+        NameLookup lookup = co_await look_up(platform_, asked, platform_name_);
+        for (const auto& line : lookup.missing)
+            if (std::find(warned_.begin(), warned_.end(), line) == warned_.end()) spdlog::warn("names: {}", line);
+        warned_ = lookup.missing;
+        if (!asked.empty())
+            spdlog::info("names: {} found {} of {} name(s) config writes", platform_name_,
+                         lookup.people.size() + lookup.conversations.size(), asked.people.size() + asked.conversations.size());
+        found_ = std::move(lookup);
+        publish_(current());
+        metrics::count("platbot_name_lookups_total", {{"result", "done"}});
+        metrics::set("platbot_names_unknown", static_cast<double>(found_.missing.size()));
+        retry_ = settings_.first_retry;
+        wake_.expires_after(settings_.ttl);
+    } catch (const std::exception& e) {
+        spdlog::warn("names: could not ask {} about {} name(s): {} — keeping what was found before; trying again in {}",
+                     platform_name_, asked.people.size() + asked.conversations.size(), e.what(),
+                     commands::format_duration(std::chrono::duration_cast<std::chrono::seconds>(retry_)));
+        metrics::count("platbot_name_lookups_total", {{"result", "failed"}});
+        wake_.expires_after(retry_);
+        retry_ = std::min(retry_ * 2, settings_.max_retry);
+    }
+    first_ended();
+}
+
+void NameResolver::first_ended() {
+    first_done_ = true;
+    for (auto& waiter : first_waiters_) waiter->fire();
+    first_waiters_.clear();
+}
+
+asio::awaitable<void> NameResolver::run() {
+    while (!stopped_) {
+        changed_ = false;
+        if (names_.empty()) {
+            publish_(current());
+            wake_.expires_after(settings_.ttl);
+            first_ended();
+        } else {
+            co_await look_up_now();
+        }
+        if (changed_ || stopped_) continue;  // configured again while asking: ask about the new names
+        boost::system::error_code woken;
+        co_await wake_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+    }
+}
+
+asio::awaitable<void> NameResolver::first_lookup(std::chrono::milliseconds limit) {
+    if (first_done_) co_return;
+    auto done = std::make_shared<net::OneShot>(executor_);
+    first_waiters_.push_back(done);
+    auto deadline = std::make_shared<asio::steady_timer>(executor_, limit);
+    deadline->async_wait([done](const boost::system::error_code&) { done->fire(); });
+    co_await done->wait();
+    deadline->cancel();
+}
+
+void NameResolver::stop() {
+    stopped_ = true;
+    wake_.cancel();
+    first_ended();
+}
+
+}  // namespace platbot::core

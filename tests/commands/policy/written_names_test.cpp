@@ -1,0 +1,95 @@
+// Which names config writes that only the chat platform can turn into ids, and what the
+// policy makes of them once the platform's directory has.
+#include "commands/policy/written_names.hpp"
+
+#include <catch2/catch.hpp>
+#include <string>
+#include <vector>
+
+#include "commands/policy/decide.hpp"
+
+using namespace platbot;
+using namespace platbot::commands;
+
+namespace {
+
+ParamSpec param(std::string name, ParamType type) {
+    ParamSpec p;
+    p.name = std::move(name);
+    p.type = type;
+    return p;
+}
+
+ValueCondition when(std::string param, std::vector<std::string> patterns) {
+    ValueCondition c;
+    c.param = std::move(param);
+    c.patterns = std::move(patterns);
+    c.source = c.param + "=" + c.patterns.front();
+    return c;
+}
+
+// grant <who> <where>: alice (under users:) and U0BOB by id need nothing; the rest do.
+CommandSpec grant_command() {
+    CommandSpec spec;
+    spec.name = "grant";
+    spec.params = {param("who", ParamType::user), param("where", ParamType::channel), param("note", ParamType::string)};
+    PolicyRule first;
+    first.name = "commands.grant.policy[0]";
+    first.when = {when("who", {"@zoe", "alice", "U0BOB", "svc-*"}), when("where", {"#ops", "C0SEC", "#team-*"}),
+                  when("note", {"mallory"})};
+    first.allow = {{"@mallory", "U0BOB", "alice"}, {"sre"}, {"#ops", "deploys", "!room:example.org", "G0PRIV"}};
+    PolicyRule second;
+    second.name = "commands.grant.policy[1]";
+    second.allow = {{"Zoe"}, {}, {"#Deploys"}};
+    spec.policy.rules = {first, second};
+    return spec;
+}
+
+std::vector<std::string> where_of(const std::vector<WrittenName>& names) {
+    std::vector<std::string> out;
+    for (const auto& n : names) out.push_back(n.name + " @ " + n.where);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("names to look up: people and channels written by name, once each, in config order", "[policy][names]") {
+    const Directory directory({{"U0ALICE", "alice"}}, {{"sre", {"alice", "dave", "U0BOB", "@erin:example.org"}}});
+    const WrittenNames names = names_to_look_up({grant_command()}, directory);
+    using Lines = std::vector<std::string>;
+    CHECK(where_of(names.people) == Lines{"dave @ groups.sre", "mallory @ commands.grant.policy[0].allow.users",
+                                          "zoe @ commands.grant.policy[0].when.who"});
+    CHECK(where_of(names.conversations) == Lines{"#ops @ commands.grant.policy[0].allow.channels",
+                                                 "#deploys @ commands.grant.policy[0].allow.channels"});
+    CHECK(names_of(names.people) == Lines{"dave", "mallory", "zoe"});
+    CHECK_FALSE(names.empty());
+    CHECK(names_to_look_up({}, Directory()).empty());
+}
+
+TEST_CASE("a rule naming people and channels by name admits them once the platform found them", "[policy][names]") {
+    const Directory config({{"U0ALICE", "alice"}}, {{"sre", {"dave"}}});
+    const Directory found =
+        config.with_found({{"U0DAVE", "dave"}, {"U0MAL", "mallory"}, {"U0ZOE", "zoe"}}, {{"#ops", "C0OPS"}, {"#deploys", "C0DEP"}});
+    const CommandSpec spec = grant_command();
+    const AccessRule& allow = spec.policy.rules[0].allow;
+    // dave is in sre, mallory is listed by name, anyone in #ops
+    CHECK(admits(allow, {"U0DAVE", ""}, "C0RANDOM", found));
+    CHECK(admits(allow, {"U0MAL", ""}, "C0RANDOM", found));
+    CHECK(admits(allow, {"U0NOBODY", ""}, "C0OPS", found));
+    CHECK(admits(allow, {"U0NOBODY", ""}, "C0DEP", found));
+    CHECK_FALSE(admits(allow, {"U0NOBODY", "mallory"}, "C0RANDOM", found));
+    // without the platform's answer the same names match nobody
+    CHECK_FALSE(admits(allow, {"U0DAVE", ""}, "C0RANDOM", config));
+    CHECK_FALSE(admits(allow, {"U0NOBODY", ""}, "C0OPS", config));
+
+    // `when` on a user or channel parameter: the platform's id for a name written there
+    const ValueCondition& who = spec.policy.rules[0].when[0];
+    CHECK(holds(who, Value{chat::User{"U0ZOE", ""}}, found));
+    CHECK_FALSE(holds(who, Value{chat::User{"U0ZOE", ""}}, config));
+    CHECK_FALSE(holds(who, Value{chat::User{"U0OTHER", "zoe"}}, found));
+    const ValueCondition& where = spec.policy.rules[0].when[1];
+    CHECK(holds(where, Value{ChannelRef{"C0OPS", ""}}, found));
+    CHECK(holds(where, Value{ChannelRef{"C0OPS", "ops"}}, config));  // Slack's <#C0OPS|ops> carries the name
+    CHECK_FALSE(holds(where, Value{ChannelRef{"C0OPS", ""}}, config));
+    CHECK(holds(where, Value{ChannelRef{"", "team-web"}}, config));
+}
