@@ -198,3 +198,31 @@ TEST_CASE("platbot policy finds a person by Slack handle across users.list pages
     CHECK(stranger.exit_code == 1);
     CHECK_THAT(stranger.err, Contains("--user: slack knows no person named 'mallory'"));
 }
+
+TEST_CASE("platbot check asks the Matrix homeserver about names: profiles for people, the room directory for aliases",
+          "[e2e][identity]") {
+    FakeMatrix matrix;
+    matrix.add_user("@alice:example.org", "Alice");
+    matrix.add_alias("#ops:example.org", "!ops:example.org");
+    matrix.add_alias("#ops:other.org", "!other:other.org");
+    TempDir dir;
+    const auto config = dir.write("matrix.yaml",
+                                  "bot: {prefix: '!platform', adapter: matrix}\n"
+                                  "matrix: {homeserver: '" + matrix.base_url() + "', timeout: 2s}\n"
+                                  "groups: {sre: [alice, zed]}\n"
+                                  "commands:\n"
+                                  "  restart:\n"
+                                  "    description: Restart\n"
+                                  "    reply: restarted\n"
+                                  "    allow: {groups: [sre], channels: ['#ops', '#ops:other.org', '#nope']}\n");
+    const auto check = platbot::testing::run_platbot({"check", "--config", config}, "", {{"MATRIX_ACCESS_TOKEN", matrix.access_token()}});
+    CHECK(check.exit_code == 0);
+    CHECK_THAT(check.out, Contains("warning: groups.sre: matrix knows no person named 'zed' — it matches nobody; fix the name, "
+                                   "or write the id\n"));
+    CHECK_THAT(check.out, Contains("warning: commands.restart.allow.channels: matrix knows no channel named '#nope' — it "
+                                   "matches no channel; fix the name, or write the id\n"));
+    CHECK(check.out.find("'alice'") == std::string::npos);
+    CHECK(check.out.find("'#ops") == std::string::npos);
+    CHECK(matrix.calls("/profile/@zed:example.org").size() == 1);
+    CHECK(matrix.calls("/directory/room/#ops:other.org").size() == 1);
+}
