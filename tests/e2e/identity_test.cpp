@@ -7,6 +7,7 @@
 // whoever asks there; a display name alone admits nobody.
 #include <catch2/catch.hpp>
 
+#include <csignal>
 #include <thread>
 
 #include "support/fake_matrix.hpp"
@@ -209,7 +210,7 @@ TEST_CASE("platbot check asks the Matrix homeserver about names: profiles for pe
     const auto config = dir.write("matrix.yaml",
                                   "bot: {prefix: '!platform', adapter: matrix}\n"
                                   "matrix: {homeserver: '" + matrix.base_url() + "', timeout: 2s}\n"
-                                  "groups: {sre: [alice, zed]}\n"
+                                  "groups: {sre: [Alice, zed]}\n"
                                   "commands:\n"
                                   "  restart:\n"
                                   "    description: Restart\n"
@@ -221,8 +222,42 @@ TEST_CASE("platbot check asks the Matrix homeserver about names: profiles for pe
                                    "or write the id\n"));
     CHECK_THAT(check.out, Contains("warning: commands.restart.allow.channels: matrix knows no channel named '#nope' — it "
                                    "matches no channel; fix the name, or write the id\n"));
-    CHECK(check.out.find("'alice'") == std::string::npos);
+    CHECK(check.out.find("'Alice'") == std::string::npos);  // @alice: Matrix localparts are lower case
     CHECK(check.out.find("'#ops") == std::string::npos);
+    CHECK(matrix.calls("/profile/@alice:example.org").size() == 1);
     CHECK(matrix.calls("/profile/@zed:example.org").size() == 1);
     CHECK(matrix.calls("/directory/room/#ops:other.org").size() == 1);
+}
+
+TEST_CASE("Identity on Slack: a reload looks up the names the new config writes", "[e2e][identity][reload]") {
+    FakeSlack slack;
+    slack.add_user("U0ALICE01", "alice");
+    slack.add_user("U0YURI001", "yuri");
+    TempDir dir;
+    const auto write_config = [&](const std::string& pager) {
+        return dir.write("slack.yaml",
+                         "bot: {adapter: slack}\n"
+                         "store: {path: bot.db}\n"
+                         "slack: {api_url: '" + slack.api_url() + "', messages_per_second: 50, message_burst: 20}\n"
+                         "groups: {pager: [" + pager + "]}\n"
+                         "commands:\n"
+                         "  page:\n"
+                         "    description: Page\n"
+                         "    reply: paged\n"
+                         "    allow: {groups: [pager]}\n");
+    };
+    const auto path = write_config("alice");
+    RunningPlatbot bot({"--config", path}, {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}});
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+    slack.send_slash_command("page", "U0YURI001", "C0GEN0001", "yuri");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.text.find("needs group pager") != std::string::npos; },
+                                   wait_limit));
+
+    write_config("alice, yuri");
+    bot.signal(SIGHUP);
+    REQUIRE(bot.wait_for_log("names: slack found 2 of 2 name(s)", wait_limit));
+    CHECK(slack.calls("users.list").size() == 2);
+    slack.send_slash_command("page", "U0YURI001", "C0GEN0001", "yuri");
+    CHECK(slack.wait_for_message([](const SlackMessage& m) { return m.text == "paged"; }, wait_limit));
+    bot.stop();
 }

@@ -11,6 +11,7 @@
 #include "bot/common/json_field.hpp"
 #include "bot/common/metrics.hpp"
 #include "bot/net/http_client.hpp"
+#include "bot/common/text.hpp"
 #include "bot/net/one_shot.hpp"
 #include "bot/net/retry.hpp"
 
@@ -664,10 +665,18 @@ Task<std::string> MatrixAdapter::own_server() {
 
 namespace {
 
-// `name` as a full Matrix id with `sigil` ('@' people, '#' aliases): on `server` unless it names one.
+// `name` as a full Matrix id with `sigil` ('@' people, '#' aliases): on `server` unless it
+// names one. A bare name is lower-cased, as Matrix makes new localparts ("Alice" is @alice).
 std::string full_matrix_id(const std::string& name, char sigil, const std::string& server) {
     const std::string bare = name.starts_with(sigil) ? name.substr(1) : name;
-    return std::string(1, sigil) + bare + (bare.find(':') == std::string::npos ? ":" + server : "");
+    if (bare.find(':') != std::string::npos) return std::string(1, sigil) + bare;
+    return std::string(1, sigil) + text::to_lower(bare) + ":" + server;
+}
+
+// The homeserver answered about this name (found or not); anything else means it could not
+// be asked. A malformed name (400) is simply not found, so it cannot hold up the others.
+bool answered(const ClientResult& result) {
+    return result.ok || (result.status >= 400 && result.status < 500 && result.status != 401 && result.status != 429);
 }
 
 std::runtime_error lookup_failed(const std::string& what, const ClientResult& result) {
@@ -684,8 +693,8 @@ Task<std::vector<User>> MatrixAdapter::find_people(std::vector<std::string> name
     for (const auto& name : names) {
         const std::string id = full_matrix_id(name, '@', server);
         const auto asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(id), nullptr, stopping_);
+        if (!answered(asked)) throw lookup_failed(id, asked);
         if (asked.ok || asked.status == 403) out.push_back({id, name});
-        else if (asked.status != 404) throw lookup_failed(id, asked);
     }
     co_return out;
 }
@@ -698,8 +707,8 @@ Task<std::vector<NamedConversation>> MatrixAdapter::find_conversations(std::vect
         const std::string alias = full_matrix_id(name, '#', server);
         const auto asked =
             co_await client_.call("GET", std::string(client_path) + "/directory/room/" + Client::segment(alias), nullptr, stopping_);
+        if (!answered(asked)) throw lookup_failed(alias, asked);
         if (asked.ok && !string_field(asked.body, "room_id").empty()) out.push_back({name, string_field(asked.body, "room_id")});
-        else if (asked.status != 404) throw lookup_failed(alias, asked);
     }
     co_return out;
 }
