@@ -164,9 +164,13 @@ TEST_CASE("audit rows filter by time, person and command; pruning forgets what i
     CHECK(two[0].time == t0 + 5min);  // the newest two, oldest first
     CHECK(two[1].time == t0 + 10min);
 
-    CHECK(store->prune_audit(t0 + 6min) == 2);
+    // in batches, oldest first
+    CHECK(store->prune_audit(t0 + 6min, 1) == 1);
+    REQUIRE(store->audit_rows({}).size() == 2);
+    CHECK(store->audit_rows({})[0].time == t0 + 5min);
+    CHECK(store->prune_audit(t0 + 6min, 5000) == 1);
     CHECK(store->audit_rows({}).size() == 1);
-    CHECK(store->prune_audit(t0 + 6min) == 0);
+    CHECK(store->prune_audit(t0 + 6min, 5000) == 0);
 }
 
 TEST_CASE("parse_since takes a date, a UTC time or an age; anything else says how to write it", "[audit][export]") {

@@ -3,6 +3,8 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
@@ -53,6 +55,10 @@ constexpr std::chrono::minutes replay_window{10};
 constexpr std::chrono::seconds poll_settle_limit{3};
 // After interrupting jobs at shutdown, how long their processes get to end and be recorded.
 constexpr std::chrono::seconds interrupt_wait{5};
+// Audit retention deletes this many rows per turn of the loop, for at most this many turns a
+// night (50 million rows; a larger backlog goes on the next night).
+constexpr std::size_t audit_prune_batch = 5000;
+constexpr int audit_prune_passes = 10000;
 // How long the start waits for the platform to look up the names config writes.
 constexpr std::chrono::seconds first_names_wait{15};
 // How long an audit row may wait for others to share its transaction; reads never wait.
@@ -213,24 +219,28 @@ int run(const config::Config& config, const RunOptions& options) {
         metrics::count("platbot_config_reloads_total", {{"result", "applied"}});
     };
     // Audit retention: once at start and every night, rows older than audit.retention go
-    // (read from the running config, so a reload changes it).
-    const auto prune_audit = [&running, &store] {
-        if (!running.audit_retention) return;
+    // (read from the running config, so a reload changes it), a batch per turn of the loop.
+    const auto prune_audit = [&running, &store, &io]() -> asio::awaitable<void> {
+        if (!running.audit_retention) co_return;
+        const auto retention = *running.audit_retention;
+        const auto before = std::chrono::system_clock::now() - retention;
+        std::size_t removed = 0;
         try {
-            const auto removed = (*store)->prune_audit(std::chrono::system_clock::now() - *running.audit_retention);
-            if (removed > 0)
-                spdlog::info("audit: pruned {} row(s) older than {}", removed, commands::format_duration(*running.audit_retention));
+            for (int pass = 0; pass < audit_prune_passes; ++pass) {
+                const std::size_t gone = (*store)->prune_audit(before, audit_prune_batch);
+                removed += gone;
+                if (gone < audit_prune_batch) break;
+                co_await asio::post(io, asio::use_awaitable);  // let events through between batches
+            }
+            if (removed > 0) spdlog::info("audit: pruned {} row(s) older than {}", removed, commands::format_duration(retention));
         } catch (const std::exception& e) {
-            spdlog::error("audit: pruning failed: {} — it is tried again tomorrow", e.what());
+            spdlog::error("audit: pruning failed after {} row(s): {} — it is tried again tomorrow", removed, e.what());
         }
     };
-    prune_audit();
+    asio::co_spawn(io, prune_audit(), asio::detached);
     schedule::CronRunner housekeeping(io.get_executor(), clock, **store);
     const auto nightly = cron::parse("17 3 * * *", "UTC");  // a fixed, valid expression
-    housekeeping.add("audit-retention", *nightly, [&prune_audit]() -> asio::awaitable<void> {
-        prune_audit();
-        co_return;
-    });
+    housekeeping.add("audit-retention", *nightly, [&prune_audit]() -> asio::awaitable<void> { co_await prune_audit(); });
     asio::signal_set hangups(io, SIGHUP);
     std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
         if (ec) return;

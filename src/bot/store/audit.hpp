@@ -51,8 +51,10 @@ public:
     virtual ~AuditArchive() = default;
     // Oldest first (with a limit: the newest `limit`, still oldest first).
     virtual std::vector<AuditRecord> audit_rows(const AuditQuery& query) = 0;
-    // Forgets rows from before `before`; returns how many. Retention, not a user action.
-    virtual std::size_t prune_audit(std::chrono::system_clock::time_point before) = 0;
+    // Forgets at most `at_most` of the rows from before `before`, oldest first; returns how
+    // many. Retention, not a user action: a large backlog goes in several short passes, so
+    // the loop is never held up for long.
+    virtual std::size_t prune_audit(std::chrono::system_clock::time_point before, std::size_t at_most) = 0;
 };
 
 }  // namespace platbot::store

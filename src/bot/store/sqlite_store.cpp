@@ -507,12 +507,12 @@ public:
         return out;
     }
 
-    std::size_t prune_audit(std::chrono::system_clock::time_point before) override {
+    std::size_t prune_audit(std::chrono::system_clock::time_point before, std::size_t at_most) override {
         flush_audit();
         std::size_t removed = 0;
         in_transaction([&] {
-            Statement s(db_, "DELETE FROM audit_log WHERE time_ms < ?");
-            s.bind(1, to_ms(before));
+            Statement s(db_, "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time_ms < ? ORDER BY time_ms LIMIT ?)");
+            s.bind(1, to_ms(before)).bind(2, static_cast<std::int64_t>(at_most));
             s.step();
             removed = static_cast<std::size_t>(sqlite3_changes(db_));
         });
