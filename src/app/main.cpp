@@ -5,6 +5,9 @@
 #include <string_view>
 #include <vector>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "bot/config/config.hpp"
 #include "bot/core/runtime.hpp"
 
@@ -190,6 +193,13 @@ int main(int argc, char** argv) {
     if (!config) {
         std::fprintf(stderr, "%s\n", config.error().message.c_str());
         return 2;
+    }
+    if (args.verb != "run") {
+        // What the tools print is their output; the log (a retried request…) must not mix
+        // into it, and their failures are told in that output.
+        auto quiet = spdlog::stderr_color_st("platbot");
+        quiet->set_level(spdlog::level::err);
+        spdlog::set_default_logger(quiet);
     }
     if (args.verb == "check") {
         std::fputs(platbot::core::check_report(*config, args.policy_table, args.policy_query.offline).c_str(), stdout);

@@ -17,14 +17,14 @@ bool is_platform_id(std::string_view value, char matrix_sigil, std::string_view 
            std::all_of(value.begin() + 1, value.end(), upper_or_digit);
 }
 
+std::string conversation_key(std::string_view name) { return text::to_lower(without_sigil(name, '#')); }
+
+}  // namespace
+
 std::string_view without_sigil(std::string_view name, char sigil) {
     if (name.starts_with(sigil) && name.find(':') == std::string_view::npos) name.remove_prefix(1);
     return name;
 }
-
-std::string conversation_key(std::string_view name) { return text::to_lower(without_sigil(name, '#')); }
-
-}  // namespace
 
 bool is_user_id(std::string_view value) { return is_platform_id(value, '@', "UW"); }
 bool is_conversation_id(std::string_view value) { return is_platform_id(value, '!', "CGD"); }
@@ -63,19 +63,21 @@ chat::User Directory::resolve(const chat::User& user) const {
     return {user.name, user.name};
 }
 
-std::string Directory::name_of(std::string_view id) const {
-    std::string name;
+std::vector<std::string> Directory::names_of(std::string_view id) const {
+    std::vector<std::string> names;
     for (const auto& known : users_)
-        if (known.id == id) name = known.name;
-    return name;
+        if (known.id == id && !known.name.empty()) names.push_back(known.name);
+    return names;
 }
 
 bool Directory::names_person(std::string_view written, const chat::User& person) const {
     if (written == person.id) return true;
     // A name counts only when it is the directory's name for this id: a display name the
     // platform sent is chosen by its owner and proves nothing.
-    const std::string name = name_of(person.id);
-    return !name.empty() && text::iequals(without_sigil(written, '@'), name);
+    const std::string_view bare = without_sigil(written, '@');
+    return std::any_of(users_.begin(), users_.end(), [&](const chat::User& known) {
+        return known.id == person.id && !known.name.empty() && text::iequals(bare, known.name);
+    });
 }
 
 bool Directory::names_conversation(std::string_view written, std::string_view conversation) const {

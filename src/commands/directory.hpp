@@ -19,6 +19,8 @@ inline constexpr const char* everyone_group = "everyone";
 // U…/W… people and C…/G…/D… conversations.
 bool is_user_id(std::string_view value);
 bool is_conversation_id(std::string_view value);
+// "@alice" → "alice", "#ops" → "ops"; a Matrix id (`@a:server`, `#ops:server`) keeps its sigil.
+std::string_view without_sigil(std::string_view name, char sigil);
 
 class Directory {
 public:
@@ -37,9 +39,10 @@ public:
     // Fills in the id or name a mention or event left out, when the person is known.
     chat::User resolve(const chat::User& user) const;
     std::optional<chat::User> find(std::string_view id_or_name) const;
-    // The name config gives the person with this id; empty when config does not know them.
-    // Unlike a display name a platform sends, it can be trusted for group and allow lists.
-    std::string name_of(std::string_view id) const;
+    // The names config (or the platform's directory) gives the person with this id; none
+    // when nobody knows them. Unlike a display name a platform sends, they can be trusted
+    // for group and allow lists.
+    std::vector<std::string> names_of(std::string_view id) const;
     // Whether config's `written` (an id, a name or "@name") means this person: their id, or
     // the name config (or the platform's directory) gives that id. Names compare without case.
     bool names_person(std::string_view written, const chat::User& person) const;

@@ -5,6 +5,7 @@
 #include <regex>
 
 #include "bot/common/text.hpp"
+#include "commands/directory.hpp"
 
 namespace platbot::commands {
 
@@ -69,7 +70,8 @@ Result<Value> parse_user(const ParamSpec& param, std::string_view raw) {
         const auto bar = inner.find('|');
         user.id = std::string(inner.substr(0, bar));
         if (bar != std::string_view::npos) user.name = std::string(inner.substr(bar + 1));
-        if (!user.id.empty()) return Value{user};
+        // Markup around anything but a platform id is typed text pretending to be a mention.
+        if (is_user_id(user.id)) return Value{user};
     } else if (raw.size() > 1 && raw.front() == '@') {
         chat::User user;
         if (raw.find(':') != std::string_view::npos)
@@ -87,7 +89,7 @@ Result<Value> parse_channel(const ParamSpec& param, std::string_view raw) {
         const auto bar = inner.find('|');
         ChannelRef channel{std::string(inner.substr(0, bar)), ""};
         if (bar != std::string_view::npos) channel.name = std::string(inner.substr(bar + 1));
-        if (!channel.id.empty()) return Value{channel};
+        if (is_conversation_id(channel.id)) return Value{channel};
     } else if (raw.size() > 1 && raw.front() == '#') {
         return Value{ChannelRef{"", std::string(raw.substr(1))}};
     } else if (raw.size() > 1 && raw.front() == '!' && raw.find(':') != std::string_view::npos) {

@@ -224,6 +224,8 @@ TEST_CASE("user values accept Slack, Matrix and @name mentions", "[values]") {
         {"<@>", std::nullopt},
         {"<@|alice>", std::nullopt},
         {"<#C1>", std::nullopt},
+        {"<@alice>", std::nullopt},  // typed markup around a name is no mention
+        {"<@alice|Alice>", std::nullopt},
         {"", std::nullopt},
     }));
     INFO("'" << c.raw << "'");
@@ -240,14 +242,16 @@ TEST_CASE("user values accept Slack, Matrix and @name mentions", "[values]") {
     }
 }
 
-TEST_CASE("channel values accept Slack links, #names and Matrix room ids", "[values]") {
+TEST_CASE("channel values accept Slack links with an id, #names and Matrix room ids", "[values]") {
     struct ChannelCase {
         std::string raw;
         std::optional<ChannelRef> channel;
     };
     const auto c = GENERATE(values<ChannelCase>({
-        {"<#C1|ops>", ChannelRef{"C1", "ops"}},
-        {"<#C1>", ChannelRef{"C1", ""}},
+        {"<#C0OPS1|ops>", ChannelRef{"C0OPS1", "ops"}},
+        {"<#C0OPS1>", ChannelRef{"C0OPS1", ""}},
+        {"<#ops>", std::nullopt},  // typed markup around a name is no channel link
+        {"<#ops|sandbox>", std::nullopt},
         {"#ops", ChannelRef{"", "ops"}},
         {"!room:example.org", ChannelRef{"!room:example.org", ""}},
         {"ops", std::nullopt},

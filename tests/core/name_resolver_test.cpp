@@ -120,6 +120,8 @@ TEST_CASE("names: a platform down at start lets the start go on, with config's d
         waited = true;
     }, asio::detached);
     REQUIRE(testing::run_until(r.io, [&] { return waited; }, 5s));
+    REQUIRE(r.published);  // config's directory, as it is
+    CHECK(r.published->find("alice"));
     CHECK_FALSE(r.zoe_is_sre());
     r.platform.directory_down = false;  // up again: the retry finds her
     REQUIRE(testing::run_until(r.io, [&] { return r.zoe_is_sre(); }, 5s));
@@ -150,6 +152,20 @@ TEST_CASE("names: a reload publishes the new config at once, with what was found
     CHECK(r.zoe_is_sre());
 }
 
+TEST_CASE("names: a reload while the platform is still answering asks again about the new config's names", "[names]") {
+    Resolving r(quick());
+    r.platform.yield_on = r.io.get_executor();
+    r.platform.people_delay = 100ms;
+    r.platform.people_by_name["yuri"] = "U0YURI";
+    r.resolver.configure(restart_command(), config_directory());
+    asio::co_spawn(r.io, r.resolver.run(), asio::detached);
+    REQUIRE(testing::run_until(r.io, [&] { return r.platform.lookups == 1; }, 5s));  // asking about zoe
+    r.resolver.configure(restart_command(), config_directory({"zoe", "yuri"}));
+    REQUIRE(testing::run_until(r.io, [&] { return r.published && r.published->in_group({"U0YURI", ""}, "sre"); }, 5s));
+    CHECK(r.zoe_is_sre());
+    CHECK(r.platform.lookups == 4);  // the first lookup (people, channels), then the new names
+}
+
 TEST_CASE("names: look_up says where each unknown name is written and what to do", "[names]") {
     asio::io_context io;
     testing::RecordingChat platform;
@@ -158,6 +174,24 @@ TEST_CASE("names: look_up says where each unknown name is written and what to do
     names.people = {{"zoe", "groups.sre"}, {"zed", "commands.restart.allow.users"}};
     names.conversations = {{"#ops", "commands.restart.allow.channels"}};
     std::optional<core::NameLookup> found;
+    asio::co_spawn(io, core::look_up(platform, names, "slack"), [&](std::exception_ptr, core::NameLookup lookup) {
+        found = std::move(lookup);
+    });
+    REQUIRE(testing::run_until(io, [&] { return found.has_value(); }, 5s));
+    CHECK(found->complete());
+    CHECK(found->failures.empty());
+    found.reset();
+    platform.directory_down = true;  // nothing answers: said, not thrown
+    asio::co_spawn(io, core::look_up(platform, names, "slack"), [&](std::exception_ptr, core::NameLookup lookup) {
+        found = std::move(lookup);
+    });
+    REQUIRE(testing::run_until(io, [&] { return found.has_value(); }, 5s));
+    CHECK_FALSE(found->people_answered);
+    CHECK(found->missing.empty());
+    CHECK(found->failures == std::vector<std::string>{"could not ask slack about 2 person names: directory unreachable",
+                                                      "could not ask slack about 1 channel name: directory unreachable"});
+    found.reset();
+    platform.directory_down = false;
     asio::co_spawn(io, core::look_up(platform, names, "slack"), [&](std::exception_ptr, core::NameLookup lookup) {
         found = std::move(lookup);
     });

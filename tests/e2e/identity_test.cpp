@@ -52,6 +52,10 @@ TEST_CASE("Identity on Slack: names in config, mentions and typed names resolve 
     slack.add_user("U0BOB0001", "bob");
     slack.add_user("U0CAROL01", "carol");
     slack.add_user("U0MAL0001", "mallory");
+    slack.add_user("U0EVE0001", "eve");
+    slack.set_display_name("U0EVE0001", "alice");  // anyone may call themselves alice
+    slack.add_user("U0AAOLDB1", "bob");            // an earlier bob, deactivated: listed first
+    slack.deactivate_user("U0AAOLDB1");
     slack.add_channel("C0OPS0001", "ops");
     slack.add_channel("C0GEN0001", "general");
     TempDir dir;
@@ -84,9 +88,12 @@ TEST_CASE("Identity on Slack: names in config, mentions and typed names resolve 
     // mallory is not in the group, but #ops (allowed by name) admits whoever asks there
     CHECK_THAT(answer("handover @bob", "U0MAL0001", "C0GEN0001", "mallory"), Contains("needs group pager"));
     CHECK_THAT(answer("handover <@U0BOB0001>", "U0MAL0001", "C0OPS0001", "mallory"), Contains("pager to @bob"));
-    // calling oneself alice proves nothing
+    // calling oneself alice proves nothing, nor does a display name in Slack's directory
     CHECK_THAT(answer("handover @bob", "U0FAKE001", "C0GEN0001", "alice"), Contains("Denied"));
-    CHECK(asked == 8);
+    CHECK_THAT(answer("handover @bob", "U0EVE0001", "C0GEN0001", "eve"), Contains("Denied"));
+    // the deactivated bob is nobody
+    CHECK_THAT(answer("handover <@U0AAOLDB1>", "U0ALICE01", "C0GEN0001", "alice"), Contains("Denied"));
+    CHECK(asked == 10);
     bot.stop();
 }
 

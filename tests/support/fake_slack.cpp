@@ -344,6 +344,8 @@ struct FakeSlack::Impl {
     struct User {
         std::string name, tz;
         bool is_bot = false;
+        std::string display_name;  // empty: the handle
+        bool deleted = false;
     };
     struct Limit {
         int times = 0;
@@ -351,7 +353,7 @@ struct FakeSlack::Impl {
     };
     std::map<std::string, SlackMethodHandler> overrides;
     std::map<std::string, Limit> limits;
-    std::map<std::string, User> users{{bot_user_id, User{"platbot", "Europe/Berlin", true}}};
+    std::map<std::string, User> users{{bot_user_id, User{"platbot", "Europe/Berlin", true, {}, false}}};
     std::map<std::string, std::vector<std::string>> members;
     struct Channel {
         std::string id, name;
@@ -635,8 +637,9 @@ struct FakeSlack::Impl {
                       {"tz", user.tz},
                       {"tz_offset", tz_offset(user.tz)},
                       {"is_bot", user.is_bot},
-                      {"deleted", false},
-                      {"profile", {{"display_name", user.name}, {"real_name", user.name}}}}}};
+                      {"deleted", user.deleted},
+                      {"profile", {{"display_name", user.display_name.empty() ? user.name : user.display_name},
+                                   {"real_name", user.name}}}}}};
     }
 
     json post_message(const json& args, bool ephemeral) {
@@ -947,12 +950,22 @@ void FakeSlack::rate_limit(const std::string& method, int times, int retry_after
 
 void FakeSlack::add_user(const std::string& id, const std::string& name, const std::string& tz, bool is_bot) {
     std::lock_guard lock(impl_->mutex);
-    impl_->users[id] = Impl::User{name, tz, is_bot};
+    impl_->users[id] = Impl::User{name, tz, is_bot, {}, false};
 }
 
 void FakeSlack::set_members(const std::string& channel, std::vector<std::string> user_ids) {
     std::lock_guard lock(impl_->mutex);
     impl_->members[channel] = std::move(user_ids);
+}
+
+void FakeSlack::set_display_name(const std::string& id, const std::string& display_name) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->users[id].display_name = display_name;
+}
+
+void FakeSlack::deactivate_user(const std::string& id) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->users[id].deleted = true;
 }
 
 void FakeSlack::add_channel(const std::string& id, const std::string& name, bool is_private, bool archived) {

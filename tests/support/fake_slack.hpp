@@ -75,6 +75,10 @@ public:
     // For users.info (and user names in generated payloads). U0BOT, the bot itself, is known from the start.
     void add_user(const std::string& id, const std::string& name, const std::string& tz = "Europe/Berlin",
                   bool is_bot = false);
+    // The display name users.info and users.list show (by default the handle), and a user
+    // deactivated: users.list and users.info say deleted: true.
+    void set_display_name(const std::string& id, const std::string& display_name);
+    void deactivate_user(const std::string& id);
     // For conversations.list (types public_channel and private_channel, exclude_archived), in
     // the order added. users.list lists every user added (and the bot). Both paginate like
     // conversations.members.

@@ -10,6 +10,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <set>
 #include <stdexcept>
@@ -82,8 +83,14 @@ public:
     std::map<std::string, std::string> conversations_by_name;  // written without '#'
     bool directory_down = false;
     int lookups = 0;
+    // When set, find_people takes this long, like a platform listing thousands of users.
+    std::optional<std::chrono::milliseconds> people_delay;
     chat::Task<std::vector<chat::User>> find_people(std::vector<std::string> names) override {
         ++lookups;
+        if (people_delay && yield_on) {
+            boost::asio::steady_timer wait(*yield_on, *people_delay);
+            co_await wait.async_wait(boost::asio::use_awaitable);
+        }
         if (directory_down) throw std::runtime_error("directory unreachable");
         std::vector<chat::User> found;
         for (const auto& name : names)

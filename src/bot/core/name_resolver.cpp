@@ -15,21 +15,58 @@ namespace platbot::core {
 
 namespace asio = boost::asio;
 
+namespace {
+
+std::string count_of(std::size_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); }
+
+// "names: 'zoe' now means U0NEW on slack (was U0OLD) — …" for each name whose id changed.
+template <class Entry>
+void warn_moved(const std::vector<Entry>& before, const std::vector<Entry>& now, const std::string& platform,
+                std::string Entry::*id, std::string Entry::*name) {
+    for (const auto& entry : now)
+        for (const auto& old : before)
+            if (text::iequals(old.*name, entry.*name) && old.*id != entry.*id) {
+                spdlog::warn("names: '{}' now means {} on {} (it meant {}) — write the id in config to pin it", entry.*name,
+                             entry.*id, platform, old.*id);
+                metrics::count("platbot_name_changes_total");
+            }
+}
+
+}  // namespace
+
 asio::awaitable<NameLookup> look_up(chat::Names& platform, commands::WrittenNames names, std::string platform_name) {
     NameLookup out;
-    out.people = co_await platform.find_people(commands::names_of(names.people));
-    out.conversations = co_await platform.find_conversations(commands::names_of(names.conversations));
+    if (!names.people.empty()) {
+        std::vector<std::string> asked = commands::names_of(names.people);
+        try {
+            out.people = co_await platform.find_people(std::move(asked));
+        } catch (const std::exception& e) {
+            out.people_answered = false;
+            out.failures.push_back("could not ask " + platform_name + " about " + count_of(names.people.size(), "person name") +
+                                   ": " + e.what());
+        }
+    }
+    if (!names.conversations.empty()) {
+        std::vector<std::string> asked = commands::names_of(names.conversations);
+        try {
+            out.conversations = co_await platform.find_conversations(std::move(asked));
+        } catch (const std::exception& e) {
+            out.conversations_answered = false;
+            out.failures.push_back("could not ask " + platform_name + " about " +
+                                   count_of(names.conversations.size(), "channel name") + ": " + e.what());
+        }
+    }
     for (const auto& person : names.people) {
         const bool found = std::any_of(out.people.begin(), out.people.end(),
                                        [&](const chat::User& u) { return text::iequals(u.name, person.name); });
-        if (!found)
+        if (out.people_answered && !found)
             out.missing.push_back(person.where + ": " + platform_name + " knows no person named '" + person.name +
                                   "' — it matches nobody; fix the name, or write the id");
     }
     for (const auto& conversation : names.conversations) {
         const bool found = std::any_of(out.conversations.begin(), out.conversations.end(),
                                        [&](const chat::NamedConversation& c) { return text::iequals(c.name, conversation.name); });
-        if (!found)
+        if (out.conversations_answered && !found)
             out.missing.push_back(conversation.where + ": " + platform_name + " knows no channel named '" + conversation.name +
                                   "' — it matches no channel; fix the name, or write the id");
     }
@@ -60,23 +97,33 @@ commands::Directory NameResolver::configure(const std::vector<commands::CommandS
 
 asio::awaitable<void> NameResolver::look_up_now() {
     const auto asked = names_;
-    try {
-        NameLookup lookup = co_await look_up(platform_, asked, platform_name_);
-        for (const auto& line : lookup.missing)
-            if (std::find(warned_.begin(), warned_.end(), line) == warned_.end()) spdlog::warn("names: {}", line);
-        warned_ = lookup.missing;
-        if (!asked.empty())
-            spdlog::info("names: {} found {} of {} name(s) config writes", platform_name_,
-                         lookup.people.size() + lookup.conversations.size(), asked.people.size() + asked.conversations.size());
-        found_ = std::move(lookup);
-        publish_(current());
+    NameLookup lookup = co_await look_up(platform_, asked, platform_name_);
+    std::vector<std::string> said = lookup.missing;
+    said.insert(said.end(), lookup.failures.begin(), lookup.failures.end());
+    for (const auto& line : said)
+        if (std::find(warned_.begin(), warned_.end(), line) == warned_.end()) spdlog::warn("names: {}", line);
+    warned_ = std::move(said);
+    // What could not be asked keeps what was found before: a platform down for a moment
+    // must not lock people out.
+    if (lookup.people_answered) {
+        warn_moved(found_.people, lookup.people, platform_name_, &chat::User::id, &chat::User::name);
+        found_.people = std::move(lookup.people);
+    }
+    if (lookup.conversations_answered) {
+        warn_moved(found_.conversations, lookup.conversations, platform_name_, &chat::NamedConversation::id,
+                   &chat::NamedConversation::name);
+        found_.conversations = std::move(lookup.conversations);
+    }
+    publish_(current());
+    metrics::set("platbot_names_unknown", static_cast<double>(lookup.missing.size()));
+    if (lookup.complete()) {
+        spdlog::info("names: {} found {} of {} name(s) config writes", platform_name_,
+                     found_.people.size() + found_.conversations.size(), asked.people.size() + asked.conversations.size());
         metrics::count("platbot_name_lookups_total", {{"result", "done"}});
-        metrics::set("platbot_names_unknown", static_cast<double>(found_.missing.size()));
         retry_ = settings_.first_retry;
         wake_.expires_after(settings_.ttl);
-    } catch (const std::exception& e) {
-        spdlog::warn("names: could not ask {} about {} name(s): {} — keeping what was found before; trying again in {}",
-                     platform_name_, asked.people.size() + asked.conversations.size(), e.what(),
+    } else {
+        spdlog::info("names: asking {} again in {}", platform_name_,
                      commands::format_duration(std::chrono::duration_cast<std::chrono::seconds>(retry_)));
         metrics::count("platbot_name_lookups_total", {{"result", "failed"}});
         wake_.expires_after(retry_);

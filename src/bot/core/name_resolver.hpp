@@ -6,7 +6,7 @@
 // Names are looked up at start, after every reload, and again when what was found expires.
 // A lookup that fails keeps what was found before (the platform being down for a moment
 // must not lock people out) and is tried again with backoff. Names the platform does not
-// know are logged once as warnings, as `platbot check` prints them.
+// know, and names that now mean someone or somewhere else, are logged once as warnings.
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <chrono>
@@ -33,11 +33,18 @@ namespace platbot::core {
 struct NameLookup {
     std::vector<chat::User> people;
     std::vector<chat::NamedConversation> conversations;
+    // People and conversations are asked separately: one may answer when the other cannot
+    // (a missing scope, say). What could not be asked is kept as it was.
+    bool people_answered = true;
+    bool conversations_answered = true;
     // One warning line per name the platform does not know: where it is written and what to do.
     std::vector<std::string> missing;
+    // One line per part the platform could not be asked about, with why.
+    std::vector<std::string> failures;
+    bool complete() const { return people_answered && conversations_answered; }
 };
 
-// Asks the platform about every name once. Throws when the platform cannot be asked.
+// Asks the platform about every name once. Never throws: what failed is in `failures`.
 boost::asio::awaitable<NameLookup> look_up(chat::Names& platform, commands::WrittenNames names, std::string platform_name);
 
 struct NameResolverSettings {
@@ -75,7 +82,7 @@ private:
     commands::Directory base_;
     commands::WrittenNames names_;
     NameLookup found_;
-    std::vector<std::string> warned_;  // the missing names last logged, so each is said once
+    std::vector<std::string> warned_;  // the missing names and failures last logged, so each is said once
     boost::asio::steady_timer wake_;
     std::chrono::milliseconds retry_;
     bool changed_ = false;

@@ -44,16 +44,15 @@ public:
 // How long `check` and `policy` wait for the platform's answer.
 constexpr std::chrono::seconds lookup_limit{30};
 
-// The config's directory with the names it writes (and `also`, people named on the command
-// line) looked up as the bot would at start. Each name nobody can turn into an id adds a
-// line to `warnings`.
-commands::Directory platform_directory(const config::Config& config, bool offline, const std::vector<std::string>& also,
+// The config's directory with the names it writes (and those of `query`, the command
+// line's person and channel) looked up as the bot would at start. Each name nobody can turn
+// into an id adds a line to `warnings`.
+commands::Directory platform_directory(const config::Config& config, bool offline, const PolicyQuery& query,
                                        std::vector<std::string>& warnings) {
     const commands::Directory base(config.users, config.groups);
     commands::WrittenNames names = commands::names_to_look_up(config.commands, base);
-    for (const auto& person : also)
-        if (!commands::is_user_id(person) && !base.find(person))
-            names.people.push_back({person.starts_with('@') ? person.substr(1) : person, "--user"});
+    commands::add_person(names, query.user, "--user", base);
+    commands::add_conversation(names, query.channel, "--channel");
     if (names.empty() || config.adapter == "console") return base;  // the console's names are its ids
     if (offline) {
         for (const auto& name : names.people)
@@ -70,14 +69,8 @@ commands::Directory platform_directory(const config::Config& config, bool offlin
     NoState state;
     const auto adapter = make_adapter(config, io.get_executor(), http, server, state);
     std::optional<NameLookup> found;
-    std::string failure = "no answer within " + std::to_string(lookup_limit.count()) + " s";
-    asio::co_spawn(io, look_up(*adapter, names, adapter->name()), [&](std::exception_ptr error, NameLookup lookup) {
-        try {
-            if (error) std::rethrow_exception(error);
-            found = std::move(lookup);
-        } catch (const std::exception& e) {
-            failure = e.what();
-        }
+    asio::co_spawn(io, look_up(*adapter, names, adapter->name()), [&](std::exception_ptr, NameLookup lookup) {
+        found = std::move(lookup);  // look_up says what failed rather than throwing
         io.stop();
     });
     asio::steady_timer limit(io, lookup_limit);
@@ -85,13 +78,14 @@ commands::Directory platform_directory(const config::Config& config, bool offlin
         if (!ec) io.stop();
     });
     io.run();
+    const std::string advice = " — run check where " + config.adapter + " can be reached, or write ids";
     if (!found) {
-        warnings.push_back("could not ask " + config.adapter + " about " +
-                           std::to_string(names.people.size() + names.conversations.size()) + " name(s) config writes: " +
-                           failure + " — run check where " + config.adapter + " can be reached, or write ids");
+        warnings.push_back("could not ask " + config.adapter + " about the names config writes: no answer within " +
+                           std::to_string(lookup_limit.count()) + " s" + advice);
         return base;
     }
     for (auto& line : found->missing) warnings.push_back(std::move(line));
+    for (auto& line : found->failures) warnings.push_back(line + advice);
     return base.with_found(found->people, found->conversations);
 }
 
@@ -100,12 +94,12 @@ commands::Directory platform_directory(const config::Config& config, bool offlin
 int explain_policy(const config::Config& config, const PolicyQuery& query) {
     NoAudit audit;
     std::vector<std::string> warnings;
-    commands::Directory directory = platform_directory(config, query.offline, {query.user}, warnings);
+    commands::Directory directory = platform_directory(config, query.offline, query, warnings);
     for (const auto& line : warnings) std::fprintf(stderr, "platbot: warning: %s\n", line.c_str());
     const commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
                                   config.commands, std::move(directory), audit);
     const auto known = engine.directory().find(query.user);
-    if (!known && !commands::is_user_id(query.user))
+    if (!known)
         std::fprintf(stderr, "platbot: warning: '%s' is not under users: — asking as an unknown id\n", query.user.c_str());
     const chat::User who = known ? *known : chat::User{query.user, ""};
     chat::Origin where;
@@ -125,7 +119,8 @@ std::string check_report(const config::Config& config, bool policy, bool offline
     for (const auto& command : config.commands)
         for (const auto& shadowed : commands::shadowed_rules(command)) out += "warning: " + shadowed + "\n";
     std::vector<std::string> warnings;
-    const commands::Directory directory = platform_directory(config, offline, {}, warnings);
+    PolicyQuery nobody;
+    const commands::Directory directory = platform_directory(config, offline, nobody, warnings);
     for (const auto& line : warnings) out += "warning: " + line + "\n";
     if (policy) out += "\n" + commands::policy_table(config.commands, directory.users(), directory.groups());
     return out;

@@ -273,17 +273,19 @@ int run(const config::Config& config, const RunOptions& options) {
     };
     signals.async_wait(on_signal);
 
+    // Spawned from a plain function: g++ 12 frees a coroutine made as the argument of a call
+    // inside a coroutine body too early.
+    const auto start_replay = [&] { asio::co_spawn(io, bot.replay(replay_window), asio::detached); };
     auto serve = [&]() -> asio::awaitable<void> {
         // Names config writes are looked up before events arrive, so that `alice` is alice
         // from the first command; a platform slow to answer holds the start up only so long.
-        asio::co_spawn(io, names.run(), asio::detached);
         co_await names.first_lookup(first_names_wait);
         co_await jobs.recover();
         co_await polls.recover();
         co_await surveys.start();
         onboarding.start();
         board.start();
-        asio::co_spawn(io, bot.replay(replay_window), asio::detached);
+        start_replay();
         co_await adapter.run(bot);
         if (jobs.active() > 0 && !stopping.cancelled()) {
             spdlog::info("input ended; waiting for {} running job(s)", jobs.active());
@@ -302,6 +304,7 @@ int run(const config::Config& config, const RunOptions& options) {
         }
         if (!stopping.cancelled()) co_await polls.settle(poll_settle_limit);
     };
+    asio::co_spawn(io, names.run(), asio::detached);
     asio::co_spawn(io, serve(), [&](std::exception_ptr failure) {
         if (failure) {
             try {

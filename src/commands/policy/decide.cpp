@@ -12,8 +12,6 @@ bool contains(const std::vector<std::string>& list, const std::string& value) {
     return std::find(list.begin(), list.end(), value) != list.end();
 }
 
-std::string without_hash(std::string_view name) { return std::string(name.starts_with("#") ? name.substr(1) : name); }
-
 bool pattern_matches(const std::string& pattern, std::string_view text, bool ignore_case) {
     if (text.empty()) return false;
     if (!ignore_case) return text::glob_match(pattern, text);
@@ -135,18 +133,25 @@ bool holds(const ValueCondition& condition, const Value& value, const Directory&
         return std::any_of(condition.patterns.begin(), condition.patterns.end(),
                            [&](const std::string& p) { return pattern_matches(p, *text, false); });
     if (const auto* user = std::get_if<chat::User>(&value)) {
-        // The id, or the name config gives that id: a display name proves nothing.
+        // The id, or a name the directory gives that id: a display name proves nothing.
         const chat::User known = directory.resolve(*user);
-        const std::string name = directory.name_of(known.id);
+        const auto names = directory.names_of(known.id);
         return std::any_of(condition.patterns.begin(), condition.patterns.end(), [&](const std::string& p) {
-            const std::string bare = p.starts_with("@") && p.find(':') == std::string::npos ? p.substr(1) : p;
-            return pattern_matches(p, known.id, false) || pattern_matches(bare, name, true);
+            if (!text::has_glob(p)) return directory.names_person(p, known);
+            const std::string bare(without_sigil(p, '@'));
+            return pattern_matches(p, known.id, false) ||
+                   std::any_of(names.begin(), names.end(), [&](const std::string& name) { return pattern_matches(bare, name, true); });
         });
     }
     if (const auto* channel = std::get_if<ChannelRef>(&value))
         return std::any_of(condition.patterns.begin(), condition.patterns.end(), [&](const std::string& p) {
-            return pattern_matches(p, channel->id, false) || pattern_matches(without_hash(p), without_hash(channel->name), true) ||
-                   (!text::has_glob(p) && directory.names_conversation(p, channel->id));
+            const std::string bare(without_sigil(p, '#'));
+            // With an id, only the id counts: the name in a mention (<#C0PROD|sandbox>) is
+            // whatever the sender typed. Only a channel typed by name alone (the console's
+            // `#ops`, whose name is its id) is matched by name.
+            if (channel->id.empty()) return pattern_matches(bare, without_sigil(channel->name, '#'), true);
+            if (!text::has_glob(p)) return directory.names_conversation(p, channel->id);
+            return pattern_matches(p, channel->id, false) || pattern_matches(bare, channel->id, false);
         });
     return false;
 }

@@ -24,6 +24,12 @@ struct WrittenNames {
 // Each name once (the first place it is written), in config order.
 WrittenNames names_to_look_up(const std::vector<CommandSpec>& commands, const Directory& directory);
 
+// Adds a person written `written` at `where` when only the platform can say who it is (not
+// an id, not a name in `directory`, no glob), once.
+void add_person(WrittenNames& names, const std::string& written, const std::string& where, const Directory& directory);
+// The same for a conversation (not an id, no glob).
+void add_conversation(WrittenNames& names, const std::string& written, const std::string& where);
+
 // The names alone, for asking the platform.
 std::vector<std::string> names_of(const std::vector<WrittenName>& written);
 

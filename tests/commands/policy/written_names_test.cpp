@@ -85,11 +85,19 @@ TEST_CASE("a rule naming people and channels by name admits them once the platfo
     // `when` on a user or channel parameter: the platform's id for a name written there
     const ValueCondition& who = spec.policy.rules[0].when[0];
     CHECK(holds(who, Value{chat::User{"U0ZOE", ""}}, found));
+    CHECK(holds(who, Value{chat::User{"svc-deploy", "svc-deploy"}}, config));  // a glob on the console's names
     CHECK_FALSE(holds(who, Value{chat::User{"U0ZOE", ""}}, config));
     CHECK_FALSE(holds(who, Value{chat::User{"U0OTHER", "zoe"}}, found));
     const ValueCondition& where = spec.policy.rules[0].when[1];
     CHECK(holds(where, Value{ChannelRef{"C0OPS", ""}}, found));
-    CHECK(holds(where, Value{ChannelRef{"C0OPS", "ops"}}, config));  // Slack's <#C0OPS|ops> carries the name
+    CHECK(holds(where, Value{ChannelRef{"C0OPS", "ops"}}, found));
+    CHECK(holds(where, Value{ChannelRef{"C0SEC", "anything"}}, config));  // written as an id
+    // With an id, the name a mention carries is whatever the sender typed: <#C0PROD|ops>
+    // is not #ops, and without the platform's answer neither is <#C0OPS|ops>.
+    CHECK_FALSE(holds(where, Value{ChannelRef{"C0PROD", "ops"}}, found));
+    CHECK_FALSE(holds(where, Value{ChannelRef{"C0OPS", "ops"}}, config));
     CHECK_FALSE(holds(where, Value{ChannelRef{"C0OPS", ""}}, config));
+    // A channel typed by name alone (the console's, whose names are ids) matches by name.
     CHECK(holds(where, Value{ChannelRef{"", "team-web"}}, config));
+    CHECK(holds(where, Value{ChannelRef{"", "ops"}}, config));
 }

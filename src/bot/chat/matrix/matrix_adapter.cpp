@@ -653,6 +653,8 @@ Task<Profile> MatrixAdapter::profile(std::string user_id) {
 
 Task<std::string> MatrixAdapter::own_server() {
     std::string user_id = identity_.user_id;
+    // Before signing in: the configured user when written whole, else whoami with the token.
+    if (user_id.empty() && options_.client.user.starts_with('@')) user_id = options_.client.user;
     if (user_id.empty()) {
         const auto whoami = co_await client_.call("GET", std::string(client_path) + "/account/whoami", nullptr, stopping_);
         if (!whoami.ok) throw std::runtime_error("cannot ask the Matrix homeserver who the bot is (whoami: " + whoami.errcode + ")");

@@ -84,7 +84,8 @@ public:
 
 private:
     Task<void> sign_in();
-    // The bot's own server name ("example.org"), from whoami when not signed in yet.
+    // The bot's own server name ("example.org"): from the signed-in id, else the configured
+    // user when written whole (@platbot:example.org), else whoami.
     Task<std::string> own_server();
     Task<std::string> make_filter();
     // Fetches what limited timelines in a /sync answer skipped, back to `since`, and puts it

@@ -483,7 +483,8 @@ std::runtime_error listing_failed(const std::string& method, const ApiResult& re
 Task<std::vector<User>> SlackAdapter::find_people(std::vector<std::string> names) {
     std::vector<User> out;
     if (names.empty()) co_return out;
-    const ApiResult listed = co_await api_.call_all_pages("users.list", json::object(), "members");
+    const json no_args = json::object();  // named: g++ 12 and temporaries in co_await
+    const ApiResult listed = co_await api_.call_all_pages("users.list", no_args, "members");
     if (!listed.ok) throw listing_failed("users.list", listed, "users:read");
     for (auto& [name, id] : named_in(listed.body["members"], names, '@')) out.push_back({id, name});
     co_return out;
