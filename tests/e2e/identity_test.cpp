@@ -176,28 +176,34 @@ TEST_CASE("Identity on the console: names, @names and channels are what they say
     CHECK(run.err.find("knows no") == std::string::npos);
 }
 
-TEST_CASE("platbot policy finds a person by Slack handle across users.list pages, by name or by id", "[e2e][identity]") {
+TEST_CASE("platbot policy finds a person by Slack handle across users.list pages, by email, or by id", "[e2e][identity]") {
     FakeSlack slack;
     for (int i = 0; i < 250; ++i) slack.add_user("U0FILL" + std::to_string(1000 + i), "filler" + std::to_string(i));
     slack.add_user("U0ZZZOE01", "zoe");  // after every filler: the second page
+    slack.add_user("U0KIM0001", "kim.lee");
+    slack.set_email("U0KIM0001", "Kim@Example.com");
     TempDir dir;
     const auto config = dir.write("slack.yaml",
                                   "bot: {adapter: slack}\n"
                                   "slack: {api_url: '" + slack.api_url() + "'}\n"
-                                  "groups: {sre: [zoe]}\n"
+                                  "groups: {sre: [zoe, kim@example.com, nobody@example.com]}\n"
                                   "commands:\n"
                                   "  restart:\n"
                                   "    description: Restart\n"
                                   "    reply: restarted\n"
                                   "    allow: {groups: [sre]}\n");
     const std::map<std::string, std::string> tokens{{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
-    for (const char* who : {"zoe", "@zoe", "U0ZZZOE01"}) {
+    for (const char* who : {"zoe", "@zoe", "U0ZZZOE01", "kim@example.com", "U0KIM0001"}) {
         INFO(who);
         const auto allowed = platbot::testing::run_platbot({"policy", "--config", config, "--user", who, "restart"}, "", tokens);
         CHECK(allowed.exit_code == 0);
         CHECK_THAT(allowed.out, Contains("• Allowed: allowed by commands.restart: open to group sre"));
-        CHECK(allowed.err.find("warning") == std::string::npos);
+        CHECK_THAT(allowed.err, Contains("warning: groups.sre: slack knows no person named 'nobody@example.com'"));
+        CHECK(allowed.err.find("kim") == std::string::npos);
     }
+    // an address is looked up exactly, not read off the list
+    CHECK_FALSE(slack.calls("users.lookupByEmail").empty());
+    CHECK(slack.calls("users.lookupByEmail")[0].args["email"] == "kim@example.com");
     const auto pages = slack.calls("users.list");
     REQUIRE(pages.size() >= 2);
     CHECK(pages[1].args.value("cursor", "") != "");

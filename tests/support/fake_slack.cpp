@@ -346,6 +346,7 @@ struct FakeSlack::Impl {
         bool is_bot = false;
         std::string display_name;  // empty: the handle
         bool deleted = false;
+        std::string email;
     };
     struct Limit {
         int times = 0;
@@ -353,7 +354,7 @@ struct FakeSlack::Impl {
     };
     std::map<std::string, SlackMethodHandler> overrides;
     std::map<std::string, Limit> limits;
-    std::map<std::string, User> users{{bot_user_id, User{"platbot", "Europe/Berlin", true, {}, false}}};
+    std::map<std::string, User> users{{bot_user_id, User{"platbot", "Europe/Berlin", true, {}, false, {}}}};
     std::map<std::string, std::vector<std::string>> members;
     struct Channel {
         std::string id, name;
@@ -610,6 +611,12 @@ struct FakeSlack::Impl {
                         {"channel", {{"id", channel}, {"name", channel_name(channel)}, {"is_im", im}, {"is_channel", starts_with(channel, "C")},
                                      {"is_private", !starts_with(channel, "C")}}}};
         }
+        if (method == "users.lookupByEmail") {
+            const std::string email = lower(arg(args, "email"));
+            for (const auto& [id, user] : users)
+                if (!user.email.empty() && lower(user.email) == email) return user_json(id, user);
+            return error("users_not_found");
+        }
         if (method == "users.info") {
             const std::string id = arg(args, "user");
             const auto it = users.find(id);
@@ -639,7 +646,7 @@ struct FakeSlack::Impl {
                       {"is_bot", user.is_bot},
                       {"deleted", user.deleted},
                       {"profile", {{"display_name", user.display_name.empty() ? user.name : user.display_name},
-                                   {"real_name", user.name}}}}}};
+                                   {"real_name", user.name}, {"email", user.email}}}}}};
     }
 
     json post_message(const json& args, bool ephemeral) {
@@ -950,7 +957,7 @@ void FakeSlack::rate_limit(const std::string& method, int times, int retry_after
 
 void FakeSlack::add_user(const std::string& id, const std::string& name, const std::string& tz, bool is_bot) {
     std::lock_guard lock(impl_->mutex);
-    impl_->users[id] = Impl::User{name, tz, is_bot, {}, false};
+    impl_->users[id] = Impl::User{name, tz, is_bot, {}, false, {}};
 }
 
 void FakeSlack::set_members(const std::string& channel, std::vector<std::string> user_ids) {
@@ -961,6 +968,11 @@ void FakeSlack::set_members(const std::string& channel, std::vector<std::string>
 void FakeSlack::set_display_name(const std::string& id, const std::string& display_name) {
     std::lock_guard lock(impl_->mutex);
     impl_->users[id].display_name = display_name;
+}
+
+void FakeSlack::set_email(const std::string& id, const std::string& email) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->users[id].email = email;
 }
 
 void FakeSlack::deactivate_user(const std::string& id) {

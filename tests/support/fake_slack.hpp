@@ -78,6 +78,8 @@ public:
     // The display name users.info and users.list show (by default the handle), and a user
     // deactivated: users.list and users.info say deleted: true.
     void set_display_name(const std::string& id, const std::string& display_name);
+    // The address users.lookupByEmail finds the user by (users_not_found for any other).
+    void set_email(const std::string& id, const std::string& email);
     void deactivate_user(const std::string& id);
     // For conversations.list (types public_channel and private_channel, exclude_archived), in
     // the order added. users.list lists every user added (and the bot). Both paginate like

@@ -482,11 +482,26 @@ std::runtime_error listing_failed(const std::string& method, const ApiResult& re
 
 Task<std::vector<User>> SlackAdapter::find_people(std::vector<std::string> names) {
     std::vector<User> out;
-    if (names.empty()) co_return out;
+    std::vector<std::string> handles;
+    for (const auto& name : names) {
+        if (name.find('@', 1) == std::string::npos) {
+            handles.push_back(name);
+            continue;
+        }
+        // An address is looked up exactly, one call each, rather than read off the whole list.
+        const json args{{"email", name}};
+        const ApiResult found = co_await api_.call("users.lookupByEmail", args);
+        const json user = found.ok && found.body.is_object() ? found.body.value("user", json::object()) : json::object();
+        if (found.ok && !true_field(user, "deleted") && !string_field(user, "id").empty())
+            out.push_back({string_field(user, "id"), name});
+        else if (!found.ok && found.error != "users_not_found")
+            throw listing_failed("users.lookupByEmail", found, "users:read.email");
+    }
+    if (handles.empty()) co_return out;
     const json no_args = json::object();  // named: g++ 12 and temporaries in co_await
     const ApiResult listed = co_await api_.call_all_pages("users.list", no_args, "members");
     if (!listed.ok) throw listing_failed("users.list", listed, "users:read");
-    for (auto& [name, id] : named_in(listed.body["members"], names, '@')) out.push_back({id, name});
+    for (auto& [name, id] : named_in(listed.body["members"], handles, '@')) out.push_back({id, name});
     co_return out;
 }
 

@@ -81,8 +81,9 @@ public:
     Task<void> leave(std::string conversation) override;
 
     // users.list, every page: people by handle (the `name` Slack keeps unique in a
-    // workspace), never by display name, which anyone may set to anything. Deleted users are
-    // left out. Needs the users:read scope.
+    // workspace), never by display name, which anyone may set to anything; an email address
+    // through users.lookupByEmail. Deleted users are left out. Needs the users:read scope
+    // (and users:read.email for addresses).
     Task<std::vector<User>> find_people(std::vector<std::string> names) override;
     // conversations.list (public and private channels the bot can see, archived ones left
     // out), every page. Needs channels:read and groups:read.
