@@ -406,7 +406,8 @@ TEST_CASE("Slack: the sample config checks out and the app manifest matches it",
         CHECK(std::find(events.begin(), events.end(), wanted) != events.end());
     std::vector<std::string> scopes;
     for (const auto& scope : manifest["oauth_config"]["scopes"]["bot"]) scopes.push_back(scope.as<std::string>());
-    for (const char* wanted : {"commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read"})
+    for (const char* wanted : {"commands", "chat:write", "im:write", "im:history", "app_mentions:read", "users:read",
+                               "users:read.email", "channels:read", "groups:read"})  // the last three: names in config
         CHECK(std::find(scopes.begin(), scopes.end(), wanted) != scopes.end());
 }
 
