@@ -17,7 +17,7 @@ bool is_platform_id(std::string_view value, char matrix_sigil, std::string_view 
            std::all_of(value.begin() + 1, value.end(), upper_or_digit);
 }
 
-std::string conversation_key(std::string_view name) { return text::to_lower(without_sigil(name, '#')); }
+std::string conversation_key(std::string_view name) { return text::to_lower(without_hash(name)); }
 
 }  // namespace
 
@@ -25,6 +25,8 @@ std::string_view without_sigil(std::string_view name, char sigil) {
     if (name.starts_with(sigil) && name.find(':') == std::string_view::npos) name.remove_prefix(1);
     return name;
 }
+
+std::string_view without_hash(std::string_view name) { return name.starts_with('#') ? name.substr(1) : name; }
 
 bool is_user_id(std::string_view value) { return is_platform_id(value, '@', "UW"); }
 bool is_conversation_id(std::string_view value) { return is_platform_id(value, '!', "CGD"); }
@@ -63,6 +65,13 @@ chat::User Directory::resolve(const chat::User& user) const {
     return {user.name, user.name};
 }
 
+std::vector<std::string> Directory::conversation_names(std::string_view id) const {
+    std::vector<std::string> names;
+    for (const auto& [name, known] : conversations_)
+        if (known == id) names.push_back(name);
+    return names;
+}
+
 std::vector<std::string> Directory::names_of(std::string_view id) const {
     std::vector<std::string> names;
     for (const auto& known : users_)
@@ -83,7 +92,13 @@ bool Directory::names_person(std::string_view written, const chat::User& person)
 bool Directory::names_conversation(std::string_view written, std::string_view conversation) const {
     if (conversation.empty()) return false;
     // The console's conversations are their names, and "#ops" or "ops" names the same one.
-    if (written == conversation || without_sigil(written, '#') == without_sigil(conversation, '#')) return true;
+    if (written == conversation || without_hash(written) == without_hash(conversation)) return true;
+    if (text::has_glob(written)) {  // `#team-*`: the console's names, or the names the platform gave this id
+        const std::string pattern = text::to_lower(without_hash(written));
+        if (text::glob_match(pattern, text::to_lower(without_hash(conversation)))) return true;
+        const auto names = conversation_names(conversation);
+        return std::any_of(names.begin(), names.end(), [&](const std::string& name) { return text::glob_match(pattern, name); });
+    }
     const std::string id = conversation_id(written);
     return !id.empty() && id == conversation;
 }

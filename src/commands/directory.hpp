@@ -19,8 +19,10 @@ inline constexpr const char* everyone_group = "everyone";
 // U…/W… people and C…/G…/D… conversations.
 bool is_user_id(std::string_view value);
 bool is_conversation_id(std::string_view value);
-// "@alice" → "alice", "#ops" → "ops"; a Matrix id (`@a:server`, `#ops:server`) keeps its sigil.
+// "@alice" → "alice"; a Matrix user id (`@a:server`) keeps its '@'.
 std::string_view without_sigil(std::string_view name, char sigil);
+// A channel's name as compared: "#ops" → "ops", "#ops:example.org" → "ops:example.org".
+std::string_view without_hash(std::string_view name);
 
 class Directory {
 public:
@@ -33,6 +35,9 @@ public:
     Directory with_found(const std::vector<chat::User>& people, const std::vector<chat::NamedConversation>& conversations) const;
     // The id of the conversation config names ("#ops", "ops"); empty when no directory knew it.
     std::string conversation_id(std::string_view name) const;
+    // The names the platform's directory gave the conversation with this id (lower case,
+    // without '#'), for wildcards on channel names.
+    std::vector<std::string> conversation_names(std::string_view id) const;
     const std::vector<chat::User>& users() const { return users_; }
     const std::map<std::string, std::vector<std::string>>& groups() const { return groups_; }
 
@@ -46,7 +51,7 @@ public:
     // Whether config's `written` (an id, a name or "@name") means this person: their id, or
     // the name config (or the platform's directory) gives that id. Names compare without case.
     bool names_person(std::string_view written, const chat::User& person) const;
-    // Whether `written` ("#ops", "ops", an id) means the conversation with this id.
+    // Whether `written` ("#ops", "ops", `#team-*`, an id) means the conversation with this id.
     bool names_conversation(std::string_view written, std::string_view conversation) const;
     // Sorted group names, always including "everyone".
     std::vector<std::string> groups_of(const chat::User& user) const;

@@ -64,10 +64,15 @@ asio::awaitable<NameLookup> look_up(chat::Names& platform, commands::WrittenName
                                   "' — it matches nobody; fix the name, or write the id");
     }
     for (const auto& conversation : names.conversations) {
-        const bool found = std::any_of(out.conversations.begin(), out.conversations.end(),
-                                       [&](const chat::NamedConversation& c) { return text::iequals(c.name, conversation.name); });
+        const std::string asked = text::to_lower(commands::without_hash(conversation.name));
+        const bool wildcard = text::has_glob(asked);
+        const bool found = std::any_of(out.conversations.begin(), out.conversations.end(), [&](const chat::NamedConversation& c) {
+            const std::string name = text::to_lower(commands::without_hash(c.name));
+            return wildcard ? text::glob_match(asked, name) || name == asked : name == asked;
+        });
         if (out.conversations_answered && !found)
-            out.missing.push_back(conversation.where + ": " + platform_name + " knows no channel named '" + conversation.name +
+            out.missing.push_back(conversation.where + ": " + platform_name +
+                                  (wildcard ? " has no channel matching '" : " knows no channel named '") + conversation.name +
                                   "' — it matches no channel; fix the name, or write the id");
     }
     co_return out;

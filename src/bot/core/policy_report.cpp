@@ -69,8 +69,14 @@ commands::Directory platform_directory(const config::Config& config, bool offlin
     NoState state;
     const auto adapter = make_adapter(config, io.get_executor(), http, server, state);
     std::optional<NameLookup> found;
-    asio::co_spawn(io, look_up(*adapter, names, adapter->name()), [&](std::exception_ptr, NameLookup lookup) {
-        found = std::move(lookup);  // look_up says what failed rather than throwing
+    std::string failure = "no answer within " + std::to_string(lookup_limit.count()) + " s";
+    asio::co_spawn(io, look_up(*adapter, names, adapter->name()), [&](std::exception_ptr error, NameLookup lookup) {
+        try {
+            if (error) std::rethrow_exception(error);  // look_up says what failed; this is for the unforeseen
+            found = std::move(lookup);
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
         io.stop();
     });
     asio::steady_timer limit(io, lookup_limit);
@@ -80,8 +86,7 @@ commands::Directory platform_directory(const config::Config& config, bool offlin
     io.run();
     const std::string advice = " — run check where " + config.adapter + " can be reached, or write ids";
     if (!found) {
-        warnings.push_back("could not ask " + config.adapter + " about the names config writes: no answer within " +
-                           std::to_string(lookup_limit.count()) + " s" + advice);
+        warnings.push_back("could not ask " + config.adapter + " about the names config writes: " + failure + advice);
         return base;
     }
     for (auto& line : found->missing) warnings.push_back(std::move(line));

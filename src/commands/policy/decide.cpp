@@ -145,13 +145,11 @@ bool holds(const ValueCondition& condition, const Value& value, const Directory&
     }
     if (const auto* channel = std::get_if<ChannelRef>(&value))
         return std::any_of(condition.patterns.begin(), condition.patterns.end(), [&](const std::string& p) {
-            const std::string bare(without_sigil(p, '#'));
-            // With an id, only the id counts: the name in a mention (<#C0PROD|sandbox>) is
-            // whatever the sender typed. Only a channel typed by name alone (the console's
-            // `#ops`, whose name is its id) is matched by name.
-            if (channel->id.empty()) return pattern_matches(bare, without_sigil(channel->name, '#'), true);
-            if (!text::has_glob(p)) return directory.names_conversation(p, channel->id);
-            return pattern_matches(p, channel->id, false) || pattern_matches(bare, channel->id, false);
+            // With an id, only the id counts, or a name the platform's directory gave it: the
+            // name in a link (<#C0PROD|sandbox>) is whatever the sender typed. A channel typed
+            // by name alone (the console's `#ops`, whose name is its id) matches by name.
+            if (channel->id.empty()) return pattern_matches(std::string(without_hash(p)), without_hash(channel->name), true);
+            return directory.names_conversation(p, channel->id) || pattern_matches(p, channel->id, false);
         });
     return false;
 }

@@ -21,7 +21,7 @@ void add_person(WrittenNames& names, const std::string& written, const std::stri
 }
 
 void add_conversation(WrittenNames& names, const std::string& written, const std::string& where) {
-    if (written.empty() || is_conversation_id(written) || text::has_glob(written)) return;
+    if (written.empty() || is_conversation_id(written)) return;
     add(names.conversations, written.starts_with('#') ? written : "#" + written, where);
 }
 

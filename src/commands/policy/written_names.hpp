@@ -1,7 +1,8 @@
 #pragma once
 // The people and conversations config writes by name that only the chat platform's own
 // directory can turn into ids: in groups, allow lists and `when` conditions on user and
-// channel parameters. Ids, names under users: and glob patterns need no lookup.
+// channel parameters. Ids and names under users: need no lookup, nor do wildcards on
+// people; a wildcard on channel names (`#team-*`) asks for every channel it matches.
 #include <string>
 #include <vector>
 
@@ -27,7 +28,7 @@ WrittenNames names_to_look_up(const std::vector<CommandSpec>& commands, const Di
 // Adds a person written `written` at `where` when only the platform can say who it is (not
 // an id, not a name in `directory`, no glob), once.
 void add_person(WrittenNames& names, const std::string& written, const std::string& where, const Directory& directory);
-// The same for a conversation (not an id, no glob).
+// The same for a conversation (not an id; a wildcard asks for every channel it matches).
 void add_conversation(WrittenNames& names, const std::string& written, const std::string& where);
 
 // The names alone, for asking the platform.

@@ -60,7 +60,8 @@ TEST_CASE("names to look up: people and channels written by name, once each, in 
     CHECK(where_of(names.people) == Lines{"dave @ groups.sre", "mallory @ commands.grant.policy[0].allow.users",
                                           "zoe @ commands.grant.policy[0].when.who"});
     CHECK(where_of(names.conversations) == Lines{"#ops @ commands.grant.policy[0].allow.channels",
-                                                 "#deploys @ commands.grant.policy[0].allow.channels"});
+                                                 "#deploys @ commands.grant.policy[0].allow.channels",
+                                                 "#team-* @ commands.grant.policy[0].when.where"});
     CHECK(names_of(names.people) == Lines{"dave", "mallory", "zoe"});
     CHECK_FALSE(names.empty());
     CHECK(names_to_look_up({}, Directory()).empty());
@@ -86,6 +87,9 @@ TEST_CASE("a rule naming people and channels by name admits them once the platfo
     const ValueCondition& who = spec.policy.rules[0].when[0];
     CHECK(holds(who, Value{chat::User{"U0ZOE", ""}}, found));
     CHECK(holds(who, Value{chat::User{"svc-deploy", "svc-deploy"}}, config));  // a glob on the console's names
+    const Directory bots = config.with_found({{"U0SVC", "svc-release"}}, {});
+    CHECK(holds(who, Value{chat::User{"U0SVC", ""}}, bots));  // a glob on a name the directory gives the id
+    CHECK_FALSE(holds(who, Value{chat::User{"U0OTHER", "svc-release"}}, bots));
     CHECK_FALSE(holds(who, Value{chat::User{"U0ZOE", ""}}, config));
     CHECK_FALSE(holds(who, Value{chat::User{"U0OTHER", "zoe"}}, found));
     const ValueCondition& where = spec.policy.rules[0].when[1];
@@ -100,4 +104,15 @@ TEST_CASE("a rule naming people and channels by name admits them once the platfo
     // A channel typed by name alone (the console's, whose names are ids) matches by name.
     CHECK(holds(where, Value{ChannelRef{"", "team-web"}}, config));
     CHECK(holds(where, Value{ChannelRef{"", "ops"}}, config));
+    // A wildcard on names matches the names the platform's directory gave the id, not a label.
+    const Directory teams = config.with_found({}, {{"#team-web", "C0WEB"}});
+    CHECK(holds(where, Value{ChannelRef{"C0WEB", ""}}, teams));
+    CHECK_FALSE(holds(where, Value{ChannelRef{"C0WEB", ""}}, config));
+    CHECK_FALSE(holds(where, Value{ChannelRef{"C0PROD", "team-web"}}, teams));
+    // A Matrix alias written whole matches the same alias typed, and the room it points to.
+    ValueCondition alias = when("where", {"#prod:example.org"});
+    const Directory rooms = config.with_found({}, {{"#prod:example.org", "!prod:example.org"}});
+    CHECK(holds(alias, Value{ChannelRef{"", "prod:example.org"}}, config));
+    CHECK(holds(alias, Value{ChannelRef{"!prod:example.org", ""}}, rooms));
+    CHECK(rooms.conversation_id("prod:example.org") == "!prod:example.org");
 }

@@ -372,7 +372,8 @@ Task<std::vector<User>> ConsoleAdapter::find_people(std::vector<std::string> nam
 
 Task<std::vector<NamedConversation>> ConsoleAdapter::find_conversations(std::vector<std::string> names) {
     std::vector<NamedConversation> out;
-    for (const auto& name : names) out.push_back({name, strip_hash(name)});
+    // A wildcard has no one id here: it matches channel names as they come.
+    for (const auto& name : names) out.push_back({name, text::has_glob(name) ? std::string() : strip_hash(name)});
     co_return out;
 }
 

@@ -46,7 +46,7 @@ public:
     // Says so on the terminal: there is nothing to leave.
     Task<void> leave(std::string conversation) override;
     // The console's people and channels are their names: every name is found (a known
-    // user's id is theirs).
+    // user's id is theirs; a wildcard on channels, with no id, as it is).
     Task<std::vector<User>> find_people(std::vector<std::string> names) override;
     Task<std::vector<NamedConversation>> find_conversations(std::vector<std::string> names) override;
 

@@ -654,7 +654,8 @@ Task<Profile> MatrixAdapter::profile(std::string user_id) {
 Task<std::string> MatrixAdapter::own_server() {
     std::string user_id = identity_.user_id;
     // Before signing in: the configured user when written whole, else whoami with the token.
-    if (user_id.empty() && options_.client.user.starts_with('@')) user_id = options_.client.user;
+    if (user_id.empty() && options_.client.user.starts_with('@') && options_.client.user.find(':') != std::string::npos)
+        user_id = options_.client.user;
     if (user_id.empty()) {
         const auto whoami = co_await client_.call("GET", std::string(client_path) + "/account/whoami", nullptr, stopping_);
         if (!whoami.ok) throw std::runtime_error("cannot ask the Matrix homeserver who the bot is (whoami: " + whoami.errcode + ")");
@@ -668,11 +669,12 @@ Task<std::string> MatrixAdapter::own_server() {
 namespace {
 
 // `name` as a full Matrix id with `sigil` ('@' people, '#' aliases): on `server` unless it
-// names one. A bare name is lower-cased, as Matrix makes new localparts ("Alice" is @alice).
+// names one. A bare person's name is lower-cased, as Matrix makes new localparts ("Alice" is
+// @alice); an alias is kept as written, since aliases differing in case are different rooms.
 std::string full_matrix_id(const std::string& name, char sigil, const std::string& server) {
     const std::string bare = name.starts_with(sigil) ? name.substr(1) : name;
     if (bare.find(':') != std::string::npos) return std::string(1, sigil) + bare;
-    return std::string(1, sigil) + text::to_lower(bare) + ":" + server;
+    return std::string(1, sigil) + (sigil == '@' ? text::to_lower(bare) : bare) + ":" + server;
 }
 
 // The homeserver answered about this name (found or not); anything else means it could not
@@ -706,6 +708,7 @@ Task<std::vector<NamedConversation>> MatrixAdapter::find_conversations(std::vect
     if (names.empty()) co_return out;
     const std::string server = co_await own_server();
     for (const auto& name : names) {
+        if (text::has_glob(name)) continue;  // aliases cannot be listed: a wildcard finds none
         const std::string alias = full_matrix_id(name, '#', server);
         const auto asked =
             co_await client_.call("GET", std::string(client_path) + "/directory/room/" + Client::segment(alias), nullptr, stopping_);
