@@ -182,13 +182,15 @@ std::string describe(const std::vector<ValueCondition>& when) {
 }
 
 PolicyDecision decide(const Invocation& invocation, const chat::User& who, const std::string& channel,
-                      const Directory& directory) {
+                      const Directory& directory, Explain explain) {
+    const bool explain_refusal = explain != Explain::nothing;
+    const bool explain_allowed = explain == Explain::everything;
     const CommandSpec& spec = *invocation.command;
     PolicyDecision decision;
     if (spec.policy.rules.empty()) {
         decision.allowed = true;
         decision.rule = "default";
-        decision.reason = "open to everyone";
+        if (explain_allowed) decision.reason = "open to everyone";
         return decision;
     }
     std::vector<const PolicyRule*> wanting;  // their values matched, but not the person
@@ -200,24 +202,26 @@ PolicyDecision decide(const Invocation& invocation, const chat::User& who, const
         }
         decision.rule = rule.name;
         if (rule.deny) {
-            decision.reason = quoted_line(invocation, {&rule}) + " is refused" +
-                              (rule.deny_reason.empty() ? "" : ": " + rule.deny_reason) + " (rule " + rule.name + ")";
+            if (explain_refusal)
+                decision.reason = quoted_line(invocation, {&rule}) + " is refused" +
+                                  (rule.deny_reason.empty() ? "" : ": " + rule.deny_reason) + " (rule " + rule.name + ")";
             return decision;
         }
         decision.allowed = true;
         decision.rails = rule.rails;
-        decision.reason = "allowed by " + rule.name + ": open to " + describe(rule.allow);
+        if (explain_allowed) decision.reason = "allowed by " + rule.name + ": open to " + describe(rule.allow);
         return decision;
     }
     // Values a rule covers, but not for this person: denied whatever the default says.
     if (!wanting.empty()) {
+        decision.rule = wanting.front()->name;
+        if (!explain_refusal) return decision;
         std::vector<std::string> needs;
         for (const PolicyRule* rule : wanting) {
             const std::string need = describe(rule->allow);
             if (!contains(needs, need)) needs.push_back(need);
         }
         const bool by_channel = std::any_of(wanting.begin(), wanting.end(), [](const PolicyRule* r) { return !r->allow.channels.empty(); });
-        decision.rule = wanting.front()->name;
         decision.reason = quoted_line(invocation, wanting) + " needs " + text::join(needs, " or ") + "; you are in: " +
                           text::join(directory.groups_of(directory.resolve(who)), ", ") +
                           (by_channel && !channel.empty() ? " (here: " + channel + ")" : "") + " (rule " + decision.rule + ")";
@@ -226,9 +230,10 @@ PolicyDecision decide(const Invocation& invocation, const chat::User& who, const
     decision.rule = "default";
     if (!spec.policy.deny_unmatched) {
         decision.allowed = true;
-        decision.reason = "no rule matched, and bot.policy_default is allow";
+        if (explain_allowed) decision.reason = "no rule matched, and bot.policy_default is allow";
         return decision;
     }
+    if (!explain_refusal) return decision;
     std::vector<const PolicyRule*> all;
     std::vector<std::string> covered;
     for (const auto& rule : spec.policy.rules) {
@@ -312,8 +317,9 @@ std::string policy_table(const std::vector<CommandSpec>& commands, const std::ve
             }
             const std::string when = variant ? describe(variant->when) : "";
             std::vector<std::string> row{command.name + (when.empty() ? "" : " (" + when + ")")};
-            for (const auto& directory : askers) row.push_back(cell(decide(invocation, asker, "", directory)));
-            for (const auto& channel : channels) row.push_back(cell(decide(invocation, asker, channel, nobody_special)));
+            for (const auto& directory : askers) row.push_back(cell(decide(invocation, asker, "", directory, Explain::nothing)));
+            for (const auto& channel : channels)
+                row.push_back(cell(decide(invocation, asker, channel, nobody_special, Explain::nothing)));
             rows.push_back(std::move(row));
         }
         if (!catch_all && !command.policy.rules.empty())

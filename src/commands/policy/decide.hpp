@@ -19,12 +19,16 @@ struct PolicyDecision {
     bool allowed = false;
     std::string rule;    // the deciding rule's name; "default" when none matched
     GuardRails rails;    // allowed: what running it takes
-    std::string reason;  // one line: why it is denied and what would allow it, or why it is allowed
+    std::string reason;  // one line: why it is denied and what would allow it, or why it is allowed (as `Explain` asks)
 };
+
+// Which decisions get their `reason` written: building it costs, and a command that runs
+// says nothing about why (only `why` does).
+enum class Explain { nothing, refusals, everything };
 
 // Built-ins have no policy of their own (they check inside); anything else is decided here.
 PolicyDecision decide(const Invocation& invocation, const chat::User& who, const std::string& channel,
-                      const Directory& directory);
+                      const Directory& directory, Explain explain = Explain::refusals);
 
 bool holds(const ValueCondition& condition, const Value& value, const Directory& directory);
 bool admits(const AccessRule& allow, const chat::User& who, const std::string& channel, const Directory& directory);

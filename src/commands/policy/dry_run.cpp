@@ -80,7 +80,7 @@ DryRun dry_run(const Result<Invocation>& parsed, std::string_view line, const ch
         return result;
     }
     text += "\n• Command: " + spec.name + " (" + arguments(invocation) + ")";
-    const PolicyDecision decision = decide(invocation, person, where.conversation, directory);
+    const PolicyDecision decision = decide(invocation, person, where.conversation, directory, Explain::everything);
     if (!decision.allowed) {
         result.text = text + "\n• Denied: " + decision.reason;
         return result;

@@ -241,8 +241,14 @@ TEST_CASE("decide explains a denial in one line: the rule, what would allow it, 
     CHECK(decide(invoke(deploy, "legacy-billing", "dev"), {"U3", ""}, "C-general", directory).reason ==
           "`deploy … service=legacy-billing` is refused: legacy services are frozen; ask #release "
           "(rule commands.deploy.policy[0])");
-    CHECK(decide(invoke(deploy, "api", "staging"), {"U4", ""}, "C-general", directory).reason ==
+    CHECK(decide(invoke(deploy, "api", "staging"), {"U4", ""}, "C-general", directory, Explain::everything).reason ==
           "allowed by commands.deploy.policy[3]: open to everyone");
+    // What is said costs: a command that runs says nothing about why, and the table asks for nothing.
+    CHECK(decide(invoke(deploy, "api", "staging"), {"U4", ""}, "C-general", directory).reason.empty());
+    const PolicyDecision quiet = decide(invoke(deploy, "api", "prod"), {"U4", "dan"}, "C-general", directory, Explain::nothing);
+    CHECK_FALSE(quiet.allowed);
+    CHECK(quiet.rule == "commands.deploy.policy[1]");
+    CHECK(quiet.reason.empty());
 
     CommandSpec restricted = deploy;
     restricted.policy.rules = {rule("0", {texts("env", {"prod"})}, {{"alice"}, {}, {"C-ops"}})};
