@@ -19,6 +19,15 @@ bool is_platform_id(std::string_view value, char matrix_sigil, std::string_view 
 
 std::string conversation_key(std::string_view name) { return text::to_lower(without_hash(name)); }
 
+// Whether config's `written` (an id, a name, "@name") means the person with `id`, whom the
+// directory knows by `names`. A name counts only when it is the directory's name for this
+// id: a display name the platform sent is chosen by its owner and proves nothing.
+bool written_for(std::string_view written, std::string_view id, const std::vector<std::string>& names) {
+    if (written == id) return true;
+    const std::string_view bare = without_sigil(written, '@');
+    return std::any_of(names.begin(), names.end(), [&](const std::string& name) { return text::iequals(bare, name); });
+}
+
 }  // namespace
 
 std::string_view without_sigil(std::string_view name, char sigil) {
@@ -80,13 +89,7 @@ std::vector<std::string> Directory::names_of(std::string_view id) const {
 }
 
 bool Directory::names_person(std::string_view written, const chat::User& person) const {
-    if (written == person.id) return true;
-    // A name counts only when it is the directory's name for this id: a display name the
-    // platform sent is chosen by its owner and proves nothing.
-    const std::string_view bare = without_sigil(written, '@');
-    return std::any_of(users_.begin(), users_.end(), [&](const chat::User& known) {
-        return known.id == person.id && !known.name.empty() && text::iequals(bare, known.name);
-    });
+    return written_for(written, person.id, names_of(person.id));
 }
 
 bool Directory::names_conversation(std::string_view written, std::string_view conversation) const {
@@ -105,10 +108,11 @@ bool Directory::names_conversation(std::string_view written, std::string_view co
 
 std::vector<std::string> Directory::groups_of(const chat::User& user) const {
     const chat::User who = resolve(user);
+    const auto names = names_of(who.id);  // once, not per member listed
     std::vector<std::string> out{everyone_group};
     for (const auto& [group, members] : groups_) {
         const bool member =
-            std::any_of(members.begin(), members.end(), [&](const std::string& m) { return names_person(m, who); });
+            std::any_of(members.begin(), members.end(), [&](const std::string& m) { return written_for(m, who.id, names); });
         if (member && group != everyone_group) out.push_back(group);
     }
     std::sort(out.begin(), out.end());

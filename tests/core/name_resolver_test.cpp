@@ -53,7 +53,28 @@ struct Resolving {
     ~Resolving() { resolver.stop(); }
 
     bool zoe_is_sre() const { return published && published->in_group({"U0ZOE", ""}, "sre"); }
+
+    // Whether first_lookup(limit) returned within 5 s.
+    bool first_lookup_returns(std::chrono::milliseconds limit) {
+        bool waited = false;
+        asio::co_spawn(io, [&, limit]() -> asio::awaitable<void> {
+            co_await resolver.first_lookup(limit);
+            waited = true;
+        }, asio::detached);
+        return testing::run_until(io, [&] { return waited; }, std::chrono::seconds(5));
+    }
 };
+
+// One look_up, run to its end.
+core::NameLookup looked_up(testing::RecordingChat& platform, const commands::WrittenNames& names) {
+    asio::io_context io;
+    std::optional<core::NameLookup> found;
+    asio::co_spawn(io, core::look_up(platform, names, "slack"), [&](std::exception_ptr, core::NameLookup lookup) {
+        found = std::move(lookup);
+    });
+    REQUIRE(testing::run_until(io, [&] { return found.has_value(); }, std::chrono::seconds(5)));
+    return std::move(*found);
+}
 
 core::NameResolverSettings quick(std::chrono::milliseconds ttl = 1h) {
     core::NameResolverSettings settings;
@@ -70,12 +91,7 @@ TEST_CASE("names: the first lookup publishes config's directory with the people 
     const commands::Directory before = r.resolver.configure(restart_command(), config_directory());
     CHECK_FALSE(before.in_group({"U0ZOE", ""}, "sre"));  // nothing found yet
     asio::co_spawn(r.io, r.resolver.run(), asio::detached);
-    bool waited = false;
-    asio::co_spawn(r.io, [&]() -> asio::awaitable<void> {
-        co_await r.resolver.first_lookup(5s);
-        waited = true;
-    }, asio::detached);
-    REQUIRE(testing::run_until(r.io, [&] { return waited; }, 5s));
+    REQUIRE(r.first_lookup_returns(5s));
     REQUIRE(r.published);
     CHECK(r.zoe_is_sre());
     CHECK(r.published->conversation_id("#ops") == "C0OPS");
@@ -114,12 +130,7 @@ TEST_CASE("names: a platform down at start lets the start go on, with config's d
     r.platform.directory_down = true;
     r.resolver.configure(restart_command(), config_directory());
     asio::co_spawn(r.io, r.resolver.run(), asio::detached);
-    bool waited = false;
-    asio::co_spawn(r.io, [&]() -> asio::awaitable<void> {
-        co_await r.resolver.first_lookup(5s);
-        waited = true;
-    }, asio::detached);
-    REQUIRE(testing::run_until(r.io, [&] { return waited; }, 5s));
+    REQUIRE(r.first_lookup_returns(5s));
     REQUIRE(r.published);  // config's directory, as it is
     CHECK(r.published->find("alice"));
     CHECK_FALSE(r.zoe_is_sre());
@@ -131,12 +142,7 @@ TEST_CASE("names: first_lookup gives up waiting after its limit", "[names]") {
     Resolving r(quick());
     r.resolver.configure(restart_command(), config_directory());
     // run() is never started: nobody looks anything up
-    bool waited = false;
-    asio::co_spawn(r.io, [&]() -> asio::awaitable<void> {
-        co_await r.resolver.first_lookup(30ms);
-        waited = true;
-    }, asio::detached);
-    REQUIRE(testing::run_until(r.io, [&] { return waited; }, 5s));
+    REQUIRE(r.first_lookup_returns(30ms));
     CHECK(r.platform.lookups == 0);
 }
 
@@ -167,40 +173,27 @@ TEST_CASE("names: a reload while the platform is still answering asks again abou
 }
 
 TEST_CASE("names: look_up says where each unknown name is written and what to do", "[names]") {
-    asio::io_context io;
     testing::RecordingChat platform;
     platform.people_by_name = {{"zoe", "U0ZOE"}};
     commands::WrittenNames names;
     names.people = {{"zoe", "groups.sre"}, {"zed", "commands.restart.allow.users"}};
     names.conversations = {{"#ops", "commands.restart.allow.channels"}};
-    std::optional<core::NameLookup> found;
-    asio::co_spawn(io, core::look_up(platform, names, "slack"), [&](std::exception_ptr, core::NameLookup lookup) {
-        found = std::move(lookup);
-    });
-    REQUIRE(testing::run_until(io, [&] { return found.has_value(); }, 5s));
-    CHECK(found->complete());
-    CHECK(found->failures.empty());
-    found.reset();
+    const core::NameLookup first = looked_up(platform, names);
+    CHECK(first.complete());
+    CHECK(first.failures.empty());
     platform.directory_down = true;  // nothing answers: said, not thrown
-    asio::co_spawn(io, core::look_up(platform, names, "slack"), [&](std::exception_ptr, core::NameLookup lookup) {
-        found = std::move(lookup);
-    });
-    REQUIRE(testing::run_until(io, [&] { return found.has_value(); }, 5s));
-    CHECK_FALSE(found->people_answered);
-    CHECK(found->missing.empty());
-    CHECK(found->failures == std::vector<std::string>{"could not ask slack about 2 person names: directory unreachable",
-                                                      "could not ask slack about 1 channel name: directory unreachable"});
-    found.reset();
+    const core::NameLookup down = looked_up(platform, names);
+    CHECK_FALSE(down.people_answered);
+    CHECK(down.missing.empty());
+    CHECK(down.failures == std::vector<std::string>{"could not ask slack about 2 person names: directory unreachable",
+                                                    "could not ask slack about 1 channel name: directory unreachable"});
     platform.directory_down = false;
-    asio::co_spawn(io, core::look_up(platform, names, "slack"), [&](std::exception_ptr, core::NameLookup lookup) {
-        found = std::move(lookup);
-    });
-    REQUIRE(testing::run_until(io, [&] { return found.has_value(); }, 5s));
-    REQUIRE(found->people.size() == 1);
-    CHECK(found->people[0].id == "U0ZOE");
-    CHECK(found->missing == std::vector<std::string>{
-                                "commands.restart.allow.users: slack knows no person named 'zed' — it matches nobody; fix the "
-                                "name, or write the id",
-                                "commands.restart.allow.channels: slack knows no channel named '#ops' — it matches no channel; "
-                                "fix the name, or write the id"});
+    const core::NameLookup found = looked_up(platform, names);
+    REQUIRE(found.people.size() == 1);
+    CHECK(found.people[0].id == "U0ZOE");
+    CHECK(found.missing == std::vector<std::string>{
+                               "commands.restart.allow.users: slack knows no person named 'zed' — it matches nobody; fix the "
+                               "name, or write the id",
+                               "commands.restart.allow.channels: slack knows no channel named '#ops' — it matches no channel; "
+                               "fix the name, or write the id"});
 }

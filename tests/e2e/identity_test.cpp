@@ -197,19 +197,21 @@ TEST_CASE("platbot policy finds a person by Slack handle across users.list pages
                                   "    reply: announced\n"
                                   "    allow: {channels: ['#team-*']}\n");
     const std::map<std::string, std::string> tokens{{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
+    const auto policy = [&](const std::string& who, const std::string& command, const std::string& channel = "") {
+        std::vector<std::string> args{"policy", "--config", config, "--user", who};
+        if (!channel.empty()) args.insert(args.end(), {"--channel", channel});
+        args.push_back(command);
+        return platbot::testing::run_platbot(args, "", tokens);
+    };
     // a wildcard on channel names matches the channels Slack lists under such names
     for (const char* channel : {"C0WEB0001", "C0API0001", "#team-web"}) {
         INFO(channel);
-        CHECK(platbot::testing::run_platbot({"policy", "--config", config, "--user", "U0ANY0001", "--channel", channel, "announce"},
-                                            "", tokens)
-                  .exit_code == 0);
+        CHECK(policy("U0ANY0001", "announce", channel).exit_code == 0);
     }
-    CHECK(platbot::testing::run_platbot({"policy", "--config", config, "--user", "U0ANY0001", "--channel", "C0GEN0001", "announce"},
-                                        "", tokens)
-              .exit_code == 1);
+    CHECK(policy("U0ANY0001", "announce", "C0GEN0001").exit_code == 1);
     for (const char* who : {"zoe", "@zoe", "U0ZZZOE01", "kim@example.com", "U0KIM0001"}) {
         INFO(who);
-        const auto allowed = platbot::testing::run_platbot({"policy", "--config", config, "--user", who, "restart"}, "", tokens);
+        const auto allowed = policy(who, "restart");
         CHECK(allowed.exit_code == 0);
         CHECK_THAT(allowed.out, Contains("• Allowed: allowed by commands.restart: open to group sre"));
         CHECK_THAT(allowed.err, Contains("warning: groups.sre: slack knows no person named 'nobody@example.com'"));
@@ -222,7 +224,7 @@ TEST_CASE("platbot policy finds a person by Slack handle across users.list pages
     REQUIRE(pages.size() >= 2);
     CHECK(pages[1].args.value("cursor", "") != "");
 
-    const auto stranger = platbot::testing::run_platbot({"policy", "--config", config, "--user", "mallory", "restart"}, "", tokens);
+    const auto stranger = policy("mallory", "restart");
     CHECK(stranger.exit_code == 1);
     CHECK_THAT(stranger.err, Contains("--user: slack knows no person named 'mallory'"));
 }

@@ -90,7 +90,7 @@ NameResolver::NameResolver(asio::any_io_executor executor, chat::Names& platform
 
 NameResolver::~NameResolver() = default;
 
-commands::Directory NameResolver::current() const { return base_.with_found(found_.people, found_.conversations); }
+commands::Directory NameResolver::current() const { return base_.with_found(found_people_, found_conversations_); }
 
 commands::Directory NameResolver::configure(const std::vector<commands::CommandSpec>& commands, commands::Directory base) {
     base_ = std::move(base);
@@ -111,19 +111,19 @@ asio::awaitable<void> NameResolver::look_up_now() {
     // What could not be asked keeps what was found before: a platform down for a moment
     // must not lock people out.
     if (lookup.people_answered) {
-        warn_moved(found_.people, lookup.people, platform_name_, &chat::User::id, &chat::User::name);
-        found_.people = std::move(lookup.people);
+        warn_moved(found_people_, lookup.people, platform_name_, &chat::User::id, &chat::User::name);
+        found_people_ = std::move(lookup.people);
     }
     if (lookup.conversations_answered) {
-        warn_moved(found_.conversations, lookup.conversations, platform_name_, &chat::NamedConversation::id,
+        warn_moved(found_conversations_, lookup.conversations, platform_name_, &chat::NamedConversation::id,
                    &chat::NamedConversation::name);
-        found_.conversations = std::move(lookup.conversations);
+        found_conversations_ = std::move(lookup.conversations);
     }
     publish_(current());
     metrics::set("platbot_names_unknown", static_cast<double>(lookup.missing.size()));
     if (lookup.complete()) {
         spdlog::info("names: {} found {} of {} name(s) config writes", platform_name_,
-                     found_.people.size() + found_.conversations.size(), asked.people.size() + asked.conversations.size());
+                     found_people_.size() + found_conversations_.size(), asked.people.size() + asked.conversations.size());
         metrics::count("platbot_name_lookups_total", {{"result", "done"}});
         retry_ = settings_.first_retry;
         wake_.expires_after(settings_.ttl);

@@ -81,7 +81,8 @@ private:
     NameResolverSettings settings_;
     commands::Directory base_;
     commands::WrittenNames names_;
-    NameLookup found_;
+    std::vector<chat::User> found_people_;  // what the platform last said, kept while it cannot be asked
+    std::vector<chat::NamedConversation> found_conversations_;
     std::vector<std::string> warned_;  // the missing names and failures last logged, so each is said once
     boost::asio::steady_timer wake_;
     std::chrono::milliseconds retry_;
