@@ -35,15 +35,15 @@ std::string score_text(int good, int bad) {
 }  // namespace
 
 FeedbackService::FeedbackService(chat::Outbox& outbox, store::FeedbackStore& feedback, store::JobStore& jobs,
-                                 FeedbackSettings settings)
-    : outbox_(outbox), feedback_(feedback), jobs_(jobs), settings_(std::move(settings)) {
+                                 const net::Clock& clock, FeedbackSettings settings)
+    : outbox_(outbox), feedback_(feedback), jobs_(jobs), clock_(clock), settings_(std::move(settings)) {
     if (!settings_.random) settings_.random = uniform;
 }
 
 chat::Task<void> FeedbackService::job_finished(store::JobRecord job, const commands::CommandSpec& command) {
     if (command.feedback_sample <= 0 || settings_.random() >= command.feedback_sample) co_return;
     try {
-        feedback_.record_ask(job.id, job.command, job.requester_id, system_clock::now());
+        feedback_.record_ask(job.id, job.command, job.requester_id, clock_.now());
         const std::string base = settings_.prefix + " feedback " + job.id;
         chat::Reply ask = for_requester("How did that go? `" + settings_.prefix + " " + job.line + "` (job `" + job.id +
                                         "`) — press one, or add a comment: `" + base + " bad <what went wrong>`");
@@ -79,7 +79,7 @@ chat::Reply FeedbackService::answer(const std::string& job_id, bool good, std::s
         return for_requester("That comment is too long (" + std::to_string(comment.size()) + " bytes; at most " +
                              std::to_string(max_comment_bytes) + ").");
     const bool again = feedback_.answer_for(job_id).has_value();
-    feedback_.record_answer({job_id, job->command, who.id, good, comment, system_clock::now()});
+    feedback_.record_answer({job_id, job->command, who.id, good, comment, clock_.now()});
     std::string text = std::string(again ? "Updated" : "Thanks —") + " noted " + (good ? "👍" : "👎") + " for `" +
                        job->command + "` (job `" + job_id + "`)";
     if (!comment.empty()) text += " with your comment";
@@ -89,7 +89,7 @@ chat::Reply FeedbackService::answer(const std::string& job_id, bool good, std::s
 }
 
 chat::Reply FeedbackService::scores() const {
-    const auto now = system_clock::now();
+    const auto now = clock_.now();
     const auto recent = feedback_.feedback_scores(now - period, now + std::chrono::seconds(1));  // including this instant
     const auto before = feedback_.feedback_scores(now - 2 * period, now - period);
     if (recent.empty()) return for_requester("No feedback in the last 30 days yet.");

@@ -10,6 +10,7 @@
 
 #include "bot/chat/adapter.hpp"
 #include "bot/store/feedback.hpp"
+#include "bot/net/clock.hpp"
 #include "bot/store/jobs.hpp"
 #include "commands/engine.hpp"
 #include "commands/jobs/job_service.hpp"
@@ -24,7 +25,8 @@ struct FeedbackSettings {
 
 class FeedbackService final : public commands::FreeFormCommand, public commands::JobObserver {
 public:
-    FeedbackService(chat::Outbox& outbox, store::FeedbackStore& feedback, store::JobStore& jobs, FeedbackSettings settings);
+    FeedbackService(chat::Outbox& outbox, store::FeedbackStore& feedback, store::JobStore& jobs, const net::Clock& clock,
+                    FeedbackSettings settings);
 
     // `feedback …` from the engine.
     chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override;
@@ -38,6 +40,7 @@ private:
     chat::Outbox& outbox_;
     store::FeedbackStore& feedback_;
     store::JobStore& jobs_;
+    const net::Clock& clock_;
     FeedbackSettings settings_;
 };
 

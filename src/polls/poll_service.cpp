@@ -33,8 +33,13 @@ std::chrono::milliseconds until(Duration wait) {
 }  // namespace
 
 PollService::PollService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::PollStore& store,
-                         const commands::Directory& directory, PollSettings settings)
-    : executor_(std::move(executor)), outbox_(outbox), store_(store), directory_(directory), settings_(std::move(settings)) {}
+                         const commands::Directory& directory, net::Clock& clock, PollSettings settings)
+    : executor_(std::move(executor)),
+      outbox_(outbox),
+      store_(store),
+      directory_(directory),
+      clock_(clock),
+      settings_(std::move(settings)) {}
 
 PollService::~PollService() {
     *alive_ = false;
@@ -66,7 +71,7 @@ chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat:
     poll.anonymous = draft.anonymous;
     poll.creator_id = who.id;
     poll.creator_name = chat::display_name(who);
-    poll.created = system_clock::now();
+    poll.created = clock_.now();
     if (draft.closes_after) poll.closes = poll.created + *draft.closes_after;
     const auto closes = poll.closes;
     const std::string id = co_await open_poll(std::move(poll), std::move(where));
@@ -80,7 +85,7 @@ store::PollRecord PollService::record_poll(store::PollRecord poll, const chat::O
     poll.adapter = home.adapter;
     poll.conversation = home.conversation;
     poll.thread = home.thread;
-    if (poll.created == system_clock::time_point{}) poll.created = system_clock::now();
+    if (poll.created == system_clock::time_point{}) poll.created = clock_.now();
     store_.insert_poll(poll);
     spdlog::info("poll {} opened by {} in {}: {}", poll.id, poll.creator_id, home.conversation, poll.question);
     arm_close(poll);
@@ -168,7 +173,7 @@ chat::Reply PollService::results(const std::string& id) const {
 }
 
 chat::Task<void> PollService::close_poll(std::string id, std::string closed_by) {
-    if (!store_.close_poll(id, system_clock::now(), closed_by)) co_return;  // closed already, by someone else
+    if (!store_.close_poll(id, clock_.now(), closed_by)) co_return;  // closed already, by someone else
     const auto poll = store_.find_poll(id);
     if (!poll) co_return;
     spdlog::info("poll {} closed{}", id, closed_by.empty() ? " on time" : " by " + closed_by);
@@ -186,8 +191,7 @@ chat::Task<void> PollService::close_poll(std::string id, std::string closed_by) 
 }
 
 chat::Task<void> PollService::close_when_due(std::string id, system_clock::time_point due) {
-    const auto wait = due - system_clock::now();
-    if (wait > wait.zero() && !co_await net::sleep_for(executor_, until(wait), stopping_)) co_return;
+    if (!co_await clock_.sleep_until(due, stopping_)) co_return;
     std::string on_time;
     co_await close_poll(std::move(id), std::move(on_time));
 }
@@ -197,7 +201,7 @@ void PollService::arm_close(const store::PollRecord& poll) {
 }
 
 chat::Task<void> PollService::recover() {
-    const auto now = system_clock::now();
+    const auto now = clock_.now();
     // Named, not loop temporaries: g++ 12 ends a range-for temporary's life at a co_await.
     const auto open = store_.open_polls();
     for (const auto& poll : open) {

@@ -15,6 +15,7 @@
 
 #include "bot/chat/adapter.hpp"
 #include "bot/common/cancel.hpp"
+#include "bot/net/clock.hpp"
 #include "bot/store/polls.hpp"
 #include "commands/directory.hpp"
 #include "commands/engine.hpp"
@@ -31,7 +32,7 @@ struct PollSettings {
 class PollService final : public commands::FreeFormCommand {
 public:
     PollService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::PollStore& store,
-                const commands::Directory& directory, PollSettings settings);
+                const commands::Directory& directory, net::Clock& clock, PollSettings settings);
     ~PollService() override;
     PollService(const PollService&) = delete;
     PollService& operator=(const PollService&) = delete;
@@ -81,6 +82,7 @@ private:
     chat::Outbox& outbox_;
     store::PollStore& store_;
     const commands::Directory& directory_;
+    net::Clock& clock_;
     PollSettings settings_;
     std::map<std::string, Refresh> refresh_;
     CancelToken stopping_;

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "bot/store/store.hpp"
+#include "support/manual_clock.hpp"
 #include "support/run_loop.hpp"
 #include "support/recording_chat.hpp"
 #include "support/temp_dir.hpp"
@@ -21,8 +22,11 @@ using std::chrono::system_clock;
 
 using RecordingOutbox = testing::RecordingChat;
 
+// Monday 8 March 2027, 10:00 UTC: scores count back from the manual clock, never from today.
+const auto t0 = system_clock::time_point{} + std::chrono::seconds(1804500000);
+
 struct Rig {
-    explicit Rig(const testing::TempDir& folder) {
+    explicit Rig(const testing::TempDir& folder) : clock(io, t0) {
         auto opened = store::open_sqlite(folder.file("feedback.db"));
         REQUIRE(opened);
         store = std::move(*opened);
@@ -31,7 +35,7 @@ struct Rig {
                                                 draws.pop_front();
                                                 return next;
                                             }};
-        service = std::make_unique<feedback::FeedbackService>(outbox, *store, *store, settings);
+        service = std::make_unique<feedback::FeedbackService>(outbox, *store, *store, clock, settings);
         deploy.name = "deploy";
         deploy.feedback_sample = 0.2;
     }
@@ -49,7 +53,7 @@ struct Rig {
         job.thread = "t1";
         job.state = state;
         job.args_json = "{}";
-        job.created = job.updated = system_clock::now();
+        job.created = job.updated = clock.now();
         store->insert_job(job);
         return job;
     }
@@ -82,6 +86,7 @@ struct Rig {
     }
 
     boost::asio::io_context io;
+    testing::ManualClock clock;
     std::unique_ptr<store::Store> store;
     RecordingOutbox outbox;
     std::deque<double> draws;
@@ -146,7 +151,7 @@ TEST_CASE("Feedback: scores per command over the last 30 days, against the 30 be
     Rig rig(folder);
     CHECK_THAT(rig.say("scores", alice).text, Contains("No feedback in the last 30 days"));
 
-    const auto long_ago = system_clock::now() - std::chrono::hours(24 * 40);
+    const auto long_ago = rig.clock.now() - std::chrono::hours(24 * 40);
     rig.store->record_answer({"old1", "deploy", "U1", true, "", long_ago});
     rig.store->record_answer({"old2", "deploy", "U2", true, "", long_ago});
     rig.store->record_answer({"old3", "restart", "U2", false, "", long_ago});
@@ -154,7 +159,7 @@ TEST_CASE("Feedback: scores per command over the last 30 days, against the 30 be
     for (const char* id : {"job001", "job002", "job003"}) rig.finished(rig.finished_job(id));
     rig.say("job001 good", alice);
     rig.say("job002 bad", alice);
-    rig.store->record_answer({"new1", "restart", "U2", true, "", system_clock::now()});
+    rig.store->record_answer({"new1", "restart", "U2", true, "", rig.clock.now()});
 
     const auto scores = rig.say("scores", bob);
     CHECK(scores.ephemeral);

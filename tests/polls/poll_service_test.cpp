@@ -13,6 +13,7 @@
 
 #include "bot/store/store.hpp"
 #include "commands/tokenizer.hpp"
+#include "support/manual_clock.hpp"
 #include "support/run_loop.hpp"
 #include "support/recording_chat.hpp"
 #include "support/temp_dir.hpp"
@@ -32,13 +33,17 @@ std::vector<int> shown_counts(const chat::Reply& reply) {
     return out;
 }
 
+// Thursday 10 June 2027, 09:00 UTC: the polls' calendar is the manual clock's, never today's.
+const auto t0 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1812618000);
+
 struct Rig {
-    explicit Rig(const testing::TempDir& folder, std::chrono::milliseconds update_interval = std::chrono::milliseconds(50)) {
+    explicit Rig(const testing::TempDir& folder, std::chrono::milliseconds update_interval = std::chrono::milliseconds(50))
+        : clock(io, t0) {
         auto opened = store::open_sqlite(folder.file("polls.db"));
         REQUIRE(opened);
         store = std::move(*opened);
         directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}, {"U9", "root"}}, {{"admins", {"root"}}});
-        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory,
+        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory, clock,
                                                      polls::PollSettings{"/platform", "admins", update_interval});
     }
 
@@ -79,9 +84,11 @@ struct Rig {
     std::string open(const std::string& line, const chat::User& who) {
         const chat::Reply reply = say(line, who);
         REQUIRE_THAT(reply.text, Contains("is open"));
-        const auto open_polls = store->open_polls();
-        REQUIRE_FALSE(open_polls.empty());
-        return open_polls.back().id;
+        // "Poll `id` is open…": the id from the reply, since polls opened at one instant tie on time.
+        const auto start = reply.text.find('`') + 1;
+        const std::string id = reply.text.substr(start, reply.text.find('`', start) - start);
+        REQUIRE(store->find_poll(id));
+        return id;
     }
 
     // Lets pending redraws happen.
@@ -92,6 +99,7 @@ struct Rig {
     }
 
     boost::asio::io_context io;
+    testing::ManualClock clock;
     std::unique_ptr<store::Store> store;
     commands::Directory directory;
     RecordingOutbox outbox;
@@ -195,12 +203,11 @@ TEST_CASE("Polls: after a restart an open poll keeps its votes and closes on tim
         id = before.open("\"Keep Fridays meeting-free?\" yes no", alice);
         before.say("vote " + id + " 1", alice);
         before.say("vote " + id + " 2", bob);
-        // Due 300 ms from now; the bot stops before that.
+        // Due 5 minutes from now; the bot stops before that.
         sqlite3* raw = nullptr;
         REQUIRE(sqlite3_open(folder.file("polls.db").c_str(), &raw) == SQLITE_OK);
-        const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             (std::chrono::system_clock::now() + std::chrono::milliseconds(300)).time_since_epoch())
-                             .count();
+        const auto due =
+            std::chrono::duration_cast<std::chrono::milliseconds>((t0 + std::chrono::minutes(5)).time_since_epoch()).count();
         REQUIRE(sqlite3_exec(raw, ("UPDATE polls SET closes_ms = " + std::to_string(due)).c_str(), nullptr, nullptr,
                              nullptr) == SQLITE_OK);
         sqlite3_close(raw);
@@ -209,7 +216,9 @@ TEST_CASE("Polls: after a restart an open poll keeps its votes and closes on tim
     bool recovered = false;
     boost::asio::co_spawn(after.io, after.polls->recover(), [&](std::exception_ptr) { recovered = true; });
     REQUIRE(testing::run_until(after.io, [&] { return recovered; }));
+    after.clock.advance(std::chrono::minutes(4));
     CHECK_FALSE(after.store->find_poll(id)->closed);  // not yet due
+    after.clock.advance(std::chrono::minutes(1));
     REQUIRE(testing::run_until(after.io, [&] { return after.store->find_poll(id)->closed.has_value(); }));
     REQUIRE(testing::run_until(after.io, [&] { return !after.outbox.posted.empty(); }));
     const auto& results = after.outbox.posted.back().reply.text;

@@ -53,7 +53,7 @@ struct Rig {
         REQUIRE(opened);
         store = std::move(*opened);
         directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}}, {{"admins", {"alice"}}});
-        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory,
+        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory, clock,
                                                      polls::PollSettings{"/platform", "admins", std::chrono::milliseconds(10)});
         if (spec.id.empty()) spec = dx_survey(anonymous);
         surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, outbox, *store, *store, *polls, directory, clock,

@@ -121,17 +121,17 @@ int run(const config::Config& config, const RunOptions& options) {
 
     process::ProcessRunner processes(io);
     commands::ActionRunner runner(io.get_executor(), http, processes, process_env);
-    commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(),
+    net::SystemClock clock(io.get_executor());
+    commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(), clock,
                               {config.prefix, config.admin_group});
     engine.use_jobs(jobs);
     jobs.use_archive(**store);
-    polls::PollService polls(io.get_executor(), adapter, **store, engine.directory(),
+    polls::PollService polls(io.get_executor(), adapter, **store, engine.directory(), clock,
                              {config.prefix, config.admin_group, std::chrono::seconds(1)});
     engine.serve("poll", polls);
-    feedback::FeedbackService feedback(adapter, **store, **store, {config.prefix, {}});
+    feedback::FeedbackService feedback(adapter, **store, **store, clock, {config.prefix, {}});
     engine.serve("feedback", feedback);
     jobs.observe(feedback);
-    net::SystemClock clock(io.get_executor());
     surveys::SurveyService surveys(io.get_executor(), adapter, adapter, **store, **store, polls, engine.directory(), clock, **store,
                                    config.surveys, {config.prefix, config.admin_group, adapter.name()});
     engine.serve("survey", surveys);
@@ -220,10 +220,10 @@ int run(const config::Config& config, const RunOptions& options) {
     };
     // Audit retention: once at start and every night, rows older than audit.retention go
     // (read from the running config, so a reload changes it), a batch per turn of the loop.
-    const auto prune_audit = [&running, &store, &io]() -> asio::awaitable<void> {
+    const auto prune_audit = [&running, &store, &io, &clock]() -> asio::awaitable<void> {
         if (!running.audit_retention) co_return;
         const auto retention = *running.audit_retention;
-        const auto before = std::chrono::system_clock::now() - retention;
+        const auto before = clock.now() - retention;
         std::size_t removed = 0;
         try {
             for (int pass = 0; pass < audit_prune_passes; ++pass) {

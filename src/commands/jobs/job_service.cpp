@@ -19,7 +19,6 @@ namespace platbot::commands {
 namespace asio = boost::asio;
 using store::JobState;
 using SteadyClock = std::chrono::steady_clock;
-using SystemClock = std::chrono::system_clock;
 
 struct JobService::Live {
     store::JobRecord record;
@@ -63,12 +62,13 @@ std::string tail(const std::string& text, std::size_t limit) {
 }  // namespace
 
 JobService::JobService(asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
-                       ActionRunner& runner, const Directory& directory, JobSettings settings)
+                       ActionRunner& runner, const Directory& directory, const net::Clock& clock, JobSettings settings)
     : executor_(std::move(executor)),
       outbox_(outbox),
       store_(store),
       runner_(runner),
       directory_(directory),
+      clock_(clock),
       settings_(std::move(settings)),
       alive_(std::make_shared<bool>(true)) {}
 
@@ -106,7 +106,7 @@ JobService::LivePtr JobService::live(std::string_view id) const {
 
 void JobService::change_state(Live& job, JobState state, std::string_view event, const std::string& actor,
                               std::string detail) {
-    const auto now = SystemClock::now();
+    const auto now = clock_.now();
     job.record.state = state;
     job.record.updated = now;
     if (state == JobState::running && !job.record.started) job.record.started = now;
@@ -197,7 +197,7 @@ chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocatio
     job->rails = request.rails;
     job->origin = request.origin;
     job->correlation_id = request.correlation_id;
-    const auto now = SystemClock::now();
+    const auto now = clock_.now();
     auto& r = job->record;
     r.id = new_id();
     r.command = invocation.command->name;
@@ -430,7 +430,7 @@ chat::Task<chat::Reply> JobService::confirm(std::string_view id, const chat::Use
         co_return say("Only " + job->record.requester_name + ", who asked for job `" + job->record.id +
                       "`, can confirm it.");
     if (job->expiry) job->expiry->cancel();
-    store_.add_job_event({job->record.id, SystemClock::now(), "confirmed", who.id, ""});
+    store_.add_job_event({job->record.id, clock_.now(), "confirmed", who.id, ""});
     co_await after_confirmation(job);
     co_return say("Confirmed job `" + job->record.id + "`.");
 }
@@ -479,7 +479,7 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
     if (!job->approvers.insert(who.id).second)
         co_return say("You already approved job `" + job->record.id + "`.");
     const std::string name = chat::display_name(who);
-    store_.add_job_event({job->record.id, SystemClock::now(), "approved", who.id,
+    store_.add_job_event({job->record.id, clock_.now(), "approved", who.id,
                           std::to_string(job->approvers.size()) + "/" + std::to_string(rule.count)});
     if (static_cast<int>(job->approvers.size()) < rule.count) {
         co_await show_status(*job);
@@ -526,7 +526,7 @@ chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User
     const std::string name = chat::display_name(who);
     if (job->record.state == JobState::running) {
         job->record.outcome = "cancelled by " + name;
-        store_.add_job_event({job->record.id, SystemClock::now(), "cancel-requested", who.id, ""});
+        store_.add_job_event({job->record.id, clock_.now(), "cancel-requested", who.id, ""});
         job->cancel.cancel();
         co_return say("Cancelling job `" + job->record.id + "`…");
     }
@@ -618,10 +618,10 @@ chat::Task<void> JobService::recover() {
             const std::string was(store::job_state_name(state));
             record.state = JobState::interrupted;
             record.outcome = "interrupted by a restart while " + was;
-            record.updated = SystemClock::now();
+            record.updated = clock_.now();
             record.finished = record.updated;
             store_.update_job(record);
-            store_.add_job_event({record.id, SystemClock::now(), "interrupted", "", "the bot restarted while " + was});
+            store_.add_job_event({record.id, clock_.now(), "interrupted", "", "the bot restarted while " + was});
             chat::Origin origin{record.adapter, record.conversation, record.thread, "", record.requester_id};
             const chat::Reply note = say("⚠️ " + record.requester_name + ": job `" + record.id + "` (`" + record.line +
                                              "`) was interrupted by a restart while " + was +
@@ -641,7 +641,7 @@ chat::Task<void> JobService::interrupt_all(std::string reason) {
     for (const auto& job : jobs) {
         if (job->record.state == JobState::running) {
             job->record.outcome = reason;
-            store_.add_job_event({job->record.id, SystemClock::now(), "interrupt-requested", "", reason});
+            store_.add_job_event({job->record.id, clock_.now(), "interrupt-requested", "", reason});
             job->cancel.cancel();
         } else if (job->record.state == JobState::queued) {
             const chat::User nobody;

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "bot/chat/adapter.hpp"
+#include "bot/net/clock.hpp"
 #include "bot/store/audit.hpp"
 #include "bot/store/jobs.hpp"
 #include "commands/actions/action_runner.hpp"
@@ -53,7 +54,7 @@ public:
 class JobService {
 public:
     JobService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
-               ActionRunner& runner, const Directory& directory, JobSettings settings);
+               ActionRunner& runner, const Directory& directory, const net::Clock& clock, JobSettings settings);
     ~JobService();
 
     struct Submitted {
@@ -120,6 +121,7 @@ private:
     store::AuditArchive* archive_ = nullptr;
     ActionRunner& runner_;
     const Directory& directory_;
+    const net::Clock& clock_;
     JobSettings settings_;
     std::map<std::string, LivePtr, std::less<>> live_;
     std::map<std::string, int> running_per_key_;

@@ -1,4 +1,4 @@
-// /sync responses (the shared fixtures, as homeservers send them) read into what the bot acts
+// /sync responses (tests/fixtures/matrix, in the shapes homeservers send) read into what the bot acts
 // on: commands by prefix or mention, new joins but not profile changes, invites, encrypted
 // rooms, reactions, m.direct; the bot's own events and other bots' notices are ignored.
 #include "bot/chat/matrix/sync.hpp"
@@ -14,7 +14,7 @@ using namespace platbot::chat::matrix;
 using json = nlohmann::json;
 
 json fixture(const std::string& name) {
-    std::ifstream in(std::string(PLATBOT_SOURCE_DIR) + "/../shared/fixtures/matrix/" + name);
+    std::ifstream in(std::string(PLATBOT_SOURCE_DIR) + "/tests/fixtures/matrix/" + name);
     REQUIRE(in);
     std::stringstream text;
     text << in.rdbuf();
@@ -32,7 +32,7 @@ json sync_with(const std::string& room, const json& event) {
 TEST_CASE("matrix sync: a prefixed command becomes a message event; the bot's own notice is ignored", "[matrix][sync]") {
     const auto batch = read_sync(fixture("sync-command.json"), bot);
     REQUIRE(batch);
-    CHECK(batch->next_batch == "s72595_4483_1934");
+    CHECK(batch->next_batch == "s101_7_3");
     REQUIRE(batch->events.size() == 1);
     const ChatEvent& command = batch->events[0];
     CHECK(command.kind == EventKind::message);
@@ -151,7 +151,7 @@ TEST_CASE("matrix sync: poll answers in both forms name the poll, the answers an
     CHECK(stable->poll_responses[0].poll == "$poll1");
     CHECK(stable->poll_responses[0].answers == std::vector<std::string>{"r3"});
     CHECK(stable->poll_responses[0].sender.id == "@bob:example.org");
-    CHECK(stable->poll_responses[0].time == 1764000420000);
+    CHECK(stable->poll_responses[0].time == 1780000420000);
     const auto unstable = read_sync(sync_with("!ops:example.org", fixture("poll-response-unstable.json")), bot);
     REQUIRE(unstable);
     REQUIRE(unstable->poll_responses.size() == 1);

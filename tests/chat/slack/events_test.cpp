@@ -1,4 +1,4 @@
-// Slack payloads (the shared fixtures, as Slack sends them) become neutral chat events;
+// Slack payloads (tests/fixtures/slack, in the shapes Slack sends) become neutral chat events;
 // everything the bot must not act on is skipped with a reason.
 #include "bot/chat/slack/events.hpp"
 #include "bot/chat/slack/block_kit.hpp"
@@ -20,7 +20,7 @@ namespace {
 const BotIdentity bot{"U0PLATBOT", "B0PLATBOT", "/platform"};
 
 json fixture(const std::string& name) {
-    std::ifstream in(std::string(PLATBOT_SOURCE_DIR) + "/../shared/fixtures/slack/" + name);
+    std::ifstream in(std::string(PLATBOT_SOURCE_DIR) + "/tests/fixtures/slack/" + name);
     REQUIRE(in.good());
     std::stringstream content;
     content << in.rdbuf();
@@ -39,28 +39,28 @@ TEST_CASE("a slash command becomes a command line under the bot's prefix", "[sla
     REQUIRE(t.event.has_value());
     CHECK(t.event->kind == EventKind::message);
     CHECK(t.event->text == "/platform deploy api to \"staging eu\"");
-    CHECK(t.event->user.id == "U0ALICE01");
+    CHECK(t.event->user.id == "U01ALICE");
     CHECK(t.event->user.name == "alice");
     CHECK(t.event->origin.adapter == "slack");
-    CHECK(t.event->origin.conversation == "C0DEPLOYS");
-    CHECK(t.event->origin.requester == "U0ALICE01");
-    CHECK(t.event->id == "slack:6b1f2c3d-8e9a-4b5c-9d0e-1f2a3b4c5d6e");
+    CHECK(t.event->origin.conversation == "C01DEPLOYS");
+    CHECK(t.event->origin.requester == "U01ALICE");
+    CHECK(t.event->id == "slack:e7c1a9f0-31d2-4c55-8a10-platbot00001");
 }
 
 TEST_CASE("a mention of the bot is a command without the mention", "[slack][events]") {
     const auto t = from_fixture("socket-events-app-mention.json");
     REQUIRE(t.event.has_value());
     CHECK(t.event->text == "/platform status");
-    CHECK(t.event->user.id == "U0BOB0001");
-    CHECK(t.event->origin.message_id == "1764000100.000300");
-    CHECK(t.event->id == "slack:Ev0MENTION1");  // the event id: redeliveries in new envelopes repeat it
+    CHECK(t.event->user.id == "U01BOB");
+    CHECK(t.event->origin.message_id == "1780000100.000100");
+    CHECK(t.event->id == "slack:Ev01MENTION");  // the event id: redeliveries in new envelopes repeat it
 }
 
 TEST_CASE("a direct message is a command, with or without the prefix", "[slack][events]") {
     const auto t = from_fixture("socket-events-dm-message.json");
     REQUIRE(t.event.has_value());
     CHECK(t.event->text == "/platform help");
-    CHECK(t.event->origin.conversation == "D0ALICEDM");
+    CHECK(t.event->origin.conversation == "D01ALICE");
 
     json payload = fixture("socket-events-dm-message.json")["payload"];
     payload["event"]["text"] = "/platform jobs";
@@ -86,13 +86,13 @@ TEST_CASE("joining a channel or the workspace is a join event", "[slack][events]
     const auto channel = from_fixture("socket-events-member-joined.json");
     REQUIRE(channel.event.has_value());
     CHECK(channel.event->kind == EventKind::member_joined);
-    CHECK(channel.event->user.id == "U0NEWBIE1");
-    CHECK(channel.event->origin.conversation == "C0GENERAL");
+    CHECK(channel.event->user.id == "U01NEWBIE");
+    CHECK(channel.event->origin.conversation == "C01GENERAL");
 
     const auto team = from_fixture("socket-events-team-join.json");
     REQUIRE(team.event.has_value());
     CHECK(team.event->kind == EventKind::member_joined);
-    CHECK(team.event->user.id == "U0NEWBIE2");
+    CHECK(team.event->user.id == "U01DANA");
     CHECK(team.event->user.name == "dana");
     CHECK(team.event->origin.conversation.empty());  // the workspace: answers go by DM
 }
@@ -110,11 +110,11 @@ TEST_CASE("a button press carries the neutral action id and its value", "[slack]
     REQUIRE(t.event.has_value());
     CHECK(t.event->kind == EventKind::button);
     CHECK(t.event->action_id == "approve");
-    CHECK(t.event->value == "J42");
-    CHECK(t.event->user.id == "U0BOB0001");
+    CHECK(t.event->value == "k3f9qz");
+    CHECK(t.event->user.id == "U01BOB");
     CHECK(t.event->user.name == "bob");
-    CHECK(t.event->origin.conversation == "C0DEPLOYS");
-    CHECK(t.event->origin.message_id == "1764000500.000700");
+    CHECK(t.event->origin.conversation == "C01DEPLOYS");
+    CHECK(t.event->origin.message_id == "1780000500.000500");
 
     json payload = fixture("socket-interactive-block-actions.json")["payload"];
     payload["actions"][0]["action_id"] = "run#1";

@@ -30,6 +30,7 @@
 #include "bot/store/store.hpp"
 #include "commands/actions/action_runner.hpp"
 #include "commands/engine.hpp"
+#include "support/manual_clock.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace platbot;
@@ -263,6 +264,8 @@ struct Harness {
     testing::TempDir dir;
     std::unique_ptr<store::Store> store;
     asio::io_context io;
+    // The jobs' records take their times from here (Wednesday 7 July 2027, 08:00 UTC), never from today.
+    testing::ManualClock clock{io, std::chrono::system_clock::time_point{} + std::chrono::seconds(1814947200)};
     net::HttpClient http{io.get_executor()};
     process::ProcessRunner processes{io};
     ActionRunner runner{io.get_executor(), http, processes,
@@ -295,7 +298,7 @@ struct Harness {
     }
 
     void start_service() {
-        jobs = std::make_unique<JobService>(io.get_executor(), outbox, *store, runner, engine.directory(), settings);
+        jobs = std::make_unique<JobService>(io.get_executor(), outbox, *store, runner, engine.directory(), clock, settings);
         jobs->use_archive(*store);
         engine.use_jobs(*jobs);
     }
@@ -1096,7 +1099,7 @@ TEST_CASE("after a restart, unfinished jobs are marked interrupted and requester
     queued.thread = "T-1";
     queued.concurrency_key = "build:api";
     queued.state = JobState::queued;
-    queued.created = queued.updated = std::chrono::system_clock::now();
+    queued.created = queued.updated = h.clock.now();
     h.store->insert_job(queued);
 
     // The old service goes away with work in flight; what it started is stopped, and the
