@@ -11,7 +11,6 @@
 namespace platbot::feedback {
 
 using commands::Token;
-using std::chrono::system_clock;
 
 using chat::for_requester;
 

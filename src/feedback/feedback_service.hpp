@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "bot/chat/adapter.hpp"
-#include "bot/store/feedback.hpp"
 #include "bot/net/clock.hpp"
+#include "bot/store/feedback.hpp"
 #include "bot/store/jobs.hpp"
 #include "commands/engine.hpp"
 #include "commands/jobs/job_service.hpp"
