@@ -15,6 +15,7 @@ packages=(
   libsqlite3-dev              # the embedded store
   libhowardhinnant-date-dev   # time zones (the system tzdata) for survey schedules
   catch2                      # the test framework (2.13)
+  faketime                    # the suite's second run, with the clock a year ahead
   git                         # the demo's new-service action commits the scaffolded repository
   librsvg2-bin                # rsvg-convert draws the survey chart as PNG (export --format png)
 )
