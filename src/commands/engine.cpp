@@ -152,8 +152,8 @@ const std::vector<std::string>& builtin_names() {
 }
 
 Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory,
-               store::AuditLog& audit)
-    : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit) {
+               store::AuditLog& audit, const net::Clock& clock)
+    : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit), clock_(clock) {
     reconfigure(std::move(catalogue), directory_, settings_.secrets);
 }
 
@@ -236,7 +236,7 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
     line.remove_prefix(settings_.prefix.size());
 
     store::AuditRecord record;
-    record.time = std::chrono::system_clock::now();
+    record.time = clock_.now();
     record.adapter = request.origin.adapter;
     record.user_id = request.user.id;
     record.user_name = request.user.name;
@@ -371,7 +371,7 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
         }
         if (const Value* command = invocation.arg("command")) filter.command = to_text(*command);
         if (const Value* since = invocation.arg("since"))
-            filter.since = std::chrono::system_clock::now() - std::get<std::chrono::seconds>(*since);
+            filter.since = clock_.now() - std::get<std::chrono::seconds>(*since);
         chat::Reply found = jobs_->audit(who, number("limit"), filter);
         found.text = text::redact(std::move(found.text), settings_.secrets);  // lines as typed may hold them
         co_return found;

@@ -11,6 +11,7 @@
 #include "bot/chat/chat.hpp"
 #include "bot/store/audit.hpp"
 #include "bot/chat/adapter.hpp"
+#include "bot/net/clock.hpp"
 #include "commands/directory.hpp"
 #include "commands/parser.hpp"
 #include "commands/policy/dry_run.hpp"
@@ -49,7 +50,9 @@ public:
 
 class Engine {
 public:
-    Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory, store::AuditLog& audit);
+    // `clock` dates audit records and `audit --since`.
+    Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory, store::AuditLog& audit,
+           const net::Clock& clock);
 
     // Commands with an action run as jobs through `jobs`; without it they are refused.
     void use_jobs(JobService& jobs) { jobs_ = &jobs; }
@@ -99,6 +102,7 @@ private:
     std::shared_ptr<const std::vector<CommandSpec>> commands_;
     Directory directory_;
     store::AuditLog& audit_;
+    const net::Clock& clock_;
     Guard guard_;
     JobService* jobs_ = nullptr;
     std::map<std::string, FreeFormCommand*> free_form_;

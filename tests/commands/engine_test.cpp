@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "support/manual_clock.hpp"
+
 using namespace platbot;
 using namespace platbot::commands;
 using Catch::Matchers::Contains;
@@ -112,6 +114,8 @@ Directory make_directory() {
 }
 
 const chat::User alice{"U002", "alice"};
+// 2027-03-01 09:30 UTC, the engine's clock in these tests.
+const auto march_first_2027 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1803893400);
 const chat::User bob{"U001", "bob"};
 
 // Runs Engine::handle to completion on a private io_context.
@@ -135,11 +139,13 @@ std::optional<chat::Reply> handle(Engine& engine, const CommandRequest& request)
 // One engine with its audit log; `send` runs a line and checks it was audited exactly once.
 struct Fixture {
     VectorAudit audit;
+    boost::asio::io_context clock_io;  // the clock's sleeps; the engine never sleeps
+    testing::ManualClock clock{clock_io, march_first_2027};
     Engine engine;
 
     explicit Fixture(std::size_t history_limit = 10)
         : engine({"/platform", "1.2.3", history_limit, nullptr, {"s3cr3t-token"}}, {deploy_spec(), echo_spec(), page_spec()}, make_directory(),
-                 audit) {}
+                 audit, clock) {}
 
     chat::Reply send(const std::string& text, const chat::User& user = alice) {
         INFO("line: " << text.substr(0, 200));
@@ -198,7 +204,9 @@ TEST_CASE("addressed() wants the prefix as a whole first word", "[engine]") {
 
 TEST_CASE("addressed() follows the configured prefix", "[engine]") {
     VectorAudit audit;
-    Engine engine({"!ops", "1", 10, nullptr, {}}, {}, {}, audit);
+    boost::asio::io_context clock_io;
+    testing::ManualClock clock(clock_io, march_first_2027);
+    Engine engine({"!ops", "1", 10, nullptr, {}}, {}, {}, audit, clock);
     CHECK(engine.addressed("!ops version"));
     CHECK_FALSE(engine.addressed("/platform version"));
     CHECK_FALSE(engine.addressed("!opsversion"));
@@ -209,6 +217,15 @@ TEST_CASE("addressed() follows the configured prefix", "[engine]") {
     REQUIRE(help.has_value());
     CHECK_THAT(help->text, StartsWith("*Commands* — `!ops help <command>` explains one:"));
     CHECK_THAT(help->text, Contains("• `!ops version` — Show which platbot is answering"));
+}
+
+TEST_CASE("an audit row is dated by the engine's clock, not the system's", "[engine]") {
+    Fixture f;
+    f.send("/platform version");
+    CHECK(f.last().time == march_first_2027);
+    f.clock.advance_to(march_first_2027 + std::chrono::hours(30));
+    f.send("/platform version");
+    CHECK(f.last().time == march_first_2027 + std::chrono::hours(30));
 }
 
 TEST_CASE("lines not addressed to the bot are ignored and not audited", "[engine]") {

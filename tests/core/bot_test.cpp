@@ -9,6 +9,7 @@
 #include "bot/core/bot.hpp"
 #include "bot/core/inbox.hpp"
 #include "bot/store/store.hpp"
+#include "support/manual_clock.hpp"
 #include "support/recording_chat.hpp"
 #include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
@@ -18,6 +19,9 @@ namespace {
 using namespace platbot;
 
 using RecordingAdapter = testing::RecordingChat;
+
+// Monday 1 March 2027, 09:30 UTC: the first run's clock; a restart starts where it is told.
+const auto march_first_2027 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1803893400);
 
 class MemoryAudit final : public store::AuditLog {
 public:
@@ -43,11 +47,13 @@ chat::ChatEvent message(std::string id, std::string text) {
 // A bot over a real SQLite inbox in `folder`; a second rig on the same folder is the bot
 // after a restart.
 struct Rig {
-    explicit Rig(const testing::TempDir& folder, const std::string& version = "1")
-        : store(open_store(folder)),
-          inbox(io.get_executor(), *store),
-          engine({"/platform", version, 10, nullptr, {}}, {}, {}, audit),
-          bot(engine, adapter, inbox) {}
+    explicit Rig(const testing::TempDir& folder, const std::string& version = "1",
+                 std::chrono::system_clock::time_point start = march_first_2027)
+        : clock(io, start),
+          store(open_store(folder)),
+          inbox(io.get_executor(), *store, clock),
+          engine({"/platform", version, 10, nullptr, {}}, {}, {}, audit, clock),
+          bot(engine, adapter, inbox, clock) {}
 
     static std::unique_ptr<store::Store> open_store(const testing::TempDir& folder) {
         auto opened = store::open_sqlite(folder.file("bot.db"));
@@ -93,6 +99,7 @@ struct Rig {
     }
 
     boost::asio::io_context io;
+    testing::ManualClock clock;
     std::unique_ptr<store::Store> store;
     core::Inbox inbox;
     RecordingAdapter adapter;
@@ -136,7 +143,7 @@ TEST_CASE("Bot handles after a restart what was acknowledged but not handled bef
         crashed.admit_only(message("ev-1", "/platform version"));
         CHECK(crashed.adapter.posted.empty());
     }
-    Rig restarted(folder, "2.0");
+    Rig restarted(folder, "2.0", march_first_2027 + std::chrono::minutes(9));
     restarted.run(restarted.bot.replay(std::chrono::minutes(10)));
     REQUIRE(restarted.adapter.posted.size() == 1);
     CHECK(restarted.adapter.posted[0].reply.text == "platbot 2.0");
@@ -155,12 +162,13 @@ TEST_CASE("Bot does not run a command left over from long ago, and tells the req
         Rig crashed(folder);
         crashed.admit_only(message("ev-1", "/platform version"));
     }
-    Rig restarted(folder);
-    restarted.run(restarted.bot.replay(std::chrono::minutes(0)));  // everything is too old
+    Rig restarted(folder, "1", march_first_2027 + std::chrono::minutes(11));
+    restarted.run(restarted.bot.replay(std::chrono::minutes(10)));
     REQUIRE(restarted.adapter.posted.size() == 1);
     const auto& to = restarted.adapter.posted[0].to;
     const auto& notice = restarted.adapter.posted[0].reply;
-    CHECK_THAT(notice.text, Catch::Contains("`/platform version`") && Catch::Contains("was not run") &&
+    CHECK_THAT(notice.text, Catch::Contains("`/platform version`") && Catch::Contains("at 2027-03-01 09:30 UTC") &&
+                                Catch::Contains("was not run") &&
                                 Catch::Contains("run it again"));
     CHECK(notice.ephemeral);
     CHECK(to.requester == "U1");

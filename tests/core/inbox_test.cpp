@@ -10,6 +10,7 @@
 
 #include "bot/core/inbox.hpp"
 #include "bot/store/store.hpp"
+#include "support/manual_clock.hpp"
 #include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
@@ -40,6 +41,9 @@ private:
     std::unique_ptr<store::Store> store_;
 };
 
+// Monday 1 March 2027, 09:30 UTC: when the inbox's events arrive.
+const auto march_first_2027 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1803893400);
+
 chat::ChatEvent event_with_id(std::string id) {
     chat::ChatEvent event;
     event.id = std::move(id);
@@ -69,7 +73,8 @@ struct InboxRig {
     testing::TempDir folder;
     CountingInbox store{folder};
     boost::asio::io_context io;
-    core::Inbox inbox{io.get_executor(), store};
+    testing::ManualClock clock{io, march_first_2027};
+    core::Inbox inbox{io.get_executor(), store, clock};
 };
 
 }  // namespace
@@ -129,7 +134,8 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
     original.value = "/platform deploy api to \"staging\"";
     {
         boost::asio::io_context io;
-        core::Inbox inbox(io.get_executor(), store);
+        testing::ManualClock clock(io, march_first_2027);
+        core::Inbox inbox(io.get_executor(), store, clock);
         std::vector<Admission> result(1);
         bool done = false;
         boost::asio::co_spawn(io, admit_into(inbox, original, result, 0), [&](std::exception_ptr) { done = true; });
@@ -140,7 +146,8 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
     }  // stops without finishing slack:Ev1
 
     boost::asio::io_context io;
-    core::Inbox inbox(io.get_executor(), store);
+    testing::ManualClock clock(io, march_first_2027);
+    core::Inbox inbox(io.get_executor(), store, clock);
     auto leftovers = inbox.leftovers();
     REQUIRE(leftovers.size() == 1);
     const chat::ChatEvent& back = leftovers[0].event;
@@ -152,7 +159,7 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
     CHECK(back.origin.message_id == "1.0002");
     CHECK(back.origin.requester == "U1");
     CHECK(back.value == original.value);
-    CHECK(std::chrono::system_clock::now() - leftovers[0].received < std::chrono::minutes(1));
+    CHECK(leftovers[0].received == march_first_2027);
     // Until it is finished, a redelivery is a duplicate; after, the store holds nothing open.
     CHECK(admit_together(io, inbox, {"slack:Ev1"}) == std::vector{Admission::duplicate});
     inbox.finished("slack:Ev1");
@@ -169,7 +176,8 @@ TEST_CASE("Inbox: an entry that cannot be read back is dropped with a log line, 
     store.write_inbox(garbage);
 
     boost::asio::io_context io;
-    core::Inbox inbox(io.get_executor(), store);
+    testing::ManualClock clock(io, march_first_2027);
+    core::Inbox inbox(io.get_executor(), store, clock);
     CHECK(inbox.leftovers().empty());
     inbox.flush();
     CHECK(store.unfinished_inbox().empty());
@@ -179,14 +187,19 @@ TEST_CASE("Inbox: finished ids are forgotten once they are older than keep_ids",
     testing::TempDir folder;
     CountingInbox store(folder);
     boost::asio::io_context io;
+    testing::ManualClock clock(io, march_first_2027);
     core::InboxOptions options;
-    options.keep_ids = std::chrono::minutes(0);
-    core::Inbox inbox(io.get_executor(), store, options);
+    options.keep_ids = std::chrono::minutes(60);
+    core::Inbox inbox(io.get_executor(), store, clock, options);
 
     REQUIRE(admit_together(io, inbox, {"old"}) == std::vector{Admission::first});
     inbox.finished("old");
-    inbox.flush();  // writes the mark; "old" was received before now, so it may go
     inbox.flush();
+    clock.advance(std::chrono::minutes(59));
+    inbox.flush();
+    CHECK(admit_together(io, inbox, {"old"}) == std::vector{Admission::duplicate});  // still known
+    clock.advance(std::chrono::minutes(2));
+    REQUIRE(admit_together(io, inbox, {"other"}) == std::vector{Admission::first});  // a write that forgets
     CHECK(admit_together(io, inbox, {"old"}) == std::vector{Admission::first});
 }
 

@@ -509,7 +509,7 @@ TEST_CASE("an item with a verify command is ticked by the check, and Done asks t
     auto config = config::load_config(config_path);
     REQUIRE(config);
     Rig rig(folder, config->onboarding);
-    commands::Engine engine({}, config->commands, rig.directory, *rig.store);
+    commands::Engine engine({}, config->commands, rig.directory, *rig.store, rig.clock);
     net::HttpClient http(rig.io.get_executor());
     process::ProcessRunner processes(rig.io);
     commands::ActionRunner runner(rig.io.get_executor(), http, processes, [](const std::string&) { return std::nullopt; });

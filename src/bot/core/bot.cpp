@@ -11,8 +11,8 @@
 
 namespace platbot::core {
 
-Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox)
-    : engine_(engine), adapter_(adapter), inbox_(inbox) {}
+Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox, const net::Clock& clock)
+    : engine_(engine), adapter_(adapter), inbox_(inbox), clock_(clock) {}
 
 chat::Task<chat::Admission> Bot::admit(const chat::ChatEvent& event) {
     const chat::Admission admission = co_await inbox_.admit(event);
@@ -63,7 +63,7 @@ chat::Task<void> Bot::replay(std::chrono::minutes window) {
         co_return;
     }
     if (!leftovers.empty()) spdlog::info("inbox: {} event(s) from before the restart", leftovers.size());
-    const auto now = std::chrono::system_clock::now();
+    const auto now = clock_.now();
     for (auto& [event, received] : leftovers) {
         if (now - received <= window || event.kind == chat::EventKind::member_joined) {
             spdlog::info("[{}] handling event {} received before the restart", event.correlation_id, event.id);

@@ -13,7 +13,8 @@ namespace platbot::core {
 
 class Bot final : public chat::EventSink {
 public:
-    Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox);
+    // `clock` judges how old a leftover is at replay.
+    Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox, const net::Clock& clock);
 
     chat::Task<chat::Admission> admit(const chat::ChatEvent& event) override;
     chat::Task<void> handle(chat::ChatEvent event) override;
@@ -32,6 +33,7 @@ private:
     commands::Engine& engine_;
     chat::ChatAdapter& adapter_;
     Inbox& inbox_;
+    const net::Clock& clock_;
     onboarding::OnboardingService* onboarding_ = nullptr;
 };
 

@@ -14,7 +14,6 @@ namespace platbot::core {
 
 namespace asio = boost::asio;
 using nlohmann::json;
-using std::chrono::system_clock;
 
 namespace {
 
@@ -78,9 +77,10 @@ struct Inbox::Batch {
     net::OneShot written;
 };
 
-Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, InboxOptions options)
+Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, const net::Clock& clock, InboxOptions options)
     : executor_(std::move(executor)),
       store_(store),
+      clock_(clock),
       options_(options),
       timer_(executor_),
       alive_(std::make_shared<bool>(true)) {}
@@ -98,7 +98,7 @@ chat::Task<chat::Admission> Inbox::admit(const chat::ChatEvent& event) {
     if (!batch_) batch_ = std::make_shared<Batch>(executor_);
     const auto batch = batch_;
     const std::size_t index = batch->entries.size();
-    batch->entries.push_back({event.id, serialise_event(event), system_clock::now()});
+    batch->entries.push_back({event.id, serialise_event(event), clock_.now()});
     schedule_flush(std::max(std::chrono::steady_clock::now(), last_flush_ + options_.min_gap));
     co_await batch->written.wait();
     co_return batch->results[index];
@@ -151,7 +151,7 @@ void Inbox::flush() {
     store::InboxWrite write;
     if (batch) write.arrived = std::move(batch->entries);
     write.finished.swap(finished_);
-    write.forget_before = system_clock::now() - options_.keep_ids;
+    write.forget_before = clock_.now() - options_.keep_ids;
     write.forget_limit = forget_at_least + 2 * (write.arrived.size() + write.finished.size());
     std::vector<bool> fresh;
     try {

@@ -15,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "bot/chat/adapter.hpp"
+#include "bot/net/clock.hpp"
 #include "bot/store/inbox.hpp"
 
 namespace platbot::core {
@@ -39,7 +40,8 @@ struct Leftover {
 
 class Inbox {
 public:
-    Inbox(boost::asio::any_io_executor executor, store::Inbox& store, InboxOptions options = {});
+    // `clock` dates arrivals, which decide what is too old to replay and which ids to forget.
+    Inbox(boost::asio::any_io_executor executor, store::Inbox& store, const net::Clock& clock, InboxOptions options = {});
     ~Inbox();
     Inbox(const Inbox&) = delete;
     Inbox& operator=(const Inbox&) = delete;
@@ -61,6 +63,7 @@ private:
 
     boost::asio::any_io_executor executor_;
     store::Inbox& store_;
+    const net::Clock& clock_;
     InboxOptions options_;
     std::shared_ptr<Batch> batch_;
     std::vector<std::string> finished_;

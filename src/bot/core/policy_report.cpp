@@ -101,8 +101,10 @@ int explain_policy(const config::Config& config, const PolicyQuery& query) {
     std::vector<std::string> warnings;
     commands::Directory directory = platform_directory(config, query.offline, query, warnings);
     for (const auto& line : warnings) std::fprintf(stderr, "platbot: warning: %s\n", line.c_str());
+    boost::asio::io_context io;  // the clock's; a dry run records nothing and sleeps never
+    const net::SystemClock clock(io.get_executor());
     const commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
-                                  config.commands, std::move(directory), audit);
+                                  config.commands, std::move(directory), audit, clock);
     const auto known = engine.directory().find(query.user);
     if (!known)
         std::fprintf(stderr, "platbot: warning: '%s' is not under users: — asking as an unknown id\n", query.user.c_str());

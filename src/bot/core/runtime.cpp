@@ -105,10 +105,11 @@ int run(const config::Config& config, const RunOptions& options) {
     }
     spdlog::info("store {} at schema version {}", config.store_path, (*store)->schema_version());
 
-    commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
-                            config.commands, commands::Directory(config.users, config.groups), **store);
-
     asio::io_context io;
+    net::SystemClock clock(io.get_executor());
+    commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
+                            config.commands, commands::Directory(config.users, config.groups), **store, clock);
+
     // Group commit: the audit rows of the next few milliseconds share one transaction.
     (*store)->batch_audit_writes([&io](std::function<void()> flush) {
         auto timer = std::make_shared<asio::steady_timer>(io, audit_flush_delay);
@@ -121,7 +122,6 @@ int run(const config::Config& config, const RunOptions& options) {
 
     process::ProcessRunner processes(io);
     commands::ActionRunner runner(io.get_executor(), http, processes, process_env);
-    net::SystemClock clock(io.get_executor());
     commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(), clock,
                               {config.prefix, config.admin_group});
     engine.use_jobs(jobs);
@@ -151,8 +151,8 @@ int run(const config::Config& config, const RunOptions& options) {
     engine.use_directory(names.configure(config.commands, commands::Directory(config.users, config.groups)));
     commands::LeaveCommand leave(adapter, adapter, engine.directory(), config.admin_group, config.prefix);
     engine.serve("leave", leave);
-    Inbox inbox(io.get_executor(), **store);
-    Bot bot(engine, adapter, inbox);
+    Inbox inbox(io.get_executor(), **store, clock);
+    Bot bot(engine, adapter, inbox, clock);
     bot.use_onboarding(onboarding);
 
     const auto started = std::chrono::steady_clock::now();

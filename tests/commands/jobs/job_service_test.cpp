@@ -264,7 +264,7 @@ struct Harness {
     testing::TempDir dir;
     std::unique_ptr<store::Store> store;
     asio::io_context io;
-    // The jobs' records take their times from here (Wednesday 7 July 2027, 08:00 UTC), never from today.
+    // Job and audit records take their times from here (Wednesday 7 July 2027, 08:00 UTC), never from today.
     testing::ManualClock clock{io, std::chrono::system_clock::time_point{} + std::chrono::seconds(1814947200)};
     net::HttpClient http{io.get_executor()};
     process::ProcessRunner processes{io};
@@ -281,7 +281,7 @@ struct Harness {
                      std::vector<std::string> secrets = {})
         : store(open_store(dir)),
           settings(std::move(job_settings)),
-          engine({"/platform", "test", 10, nullptr, std::move(secrets)}, std::move(catalogue), make_directory(), *store) {
+          engine({"/platform", "test", 10, nullptr, std::move(secrets)}, std::move(catalogue), make_directory(), *store, clock) {
         start_service();
     }
 
