@@ -183,8 +183,12 @@ Result<Invocation> Engine::parse(std::string_view line) const {
     if (parsed)  // people and channels named in arguments are the directory's, as the policy compares them
         for (auto& arg : parsed->args) {
             if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory_.resolve(*user);
-            if (auto* channel = std::get_if<ChannelRef>(&arg.value); channel && channel->id.empty())
-                channel->id = directory_.conversation_id(channel->name);
+            if (auto* channel = std::get_if<ChannelRef>(&arg.value)) {
+                if (channel->id.empty())
+                    channel->id = directory_.conversation_id(channel->name);
+                else if (const auto names = directory_.conversation_names(channel->id); !names.empty())
+                    channel->name = names.front();
+            }
         }
     return parsed;
 }

@@ -66,10 +66,10 @@ Result<Value> parse_enumeration(const ParamSpec& param, std::string_view raw) {
 Result<Value> parse_user(const ParamSpec& param, std::string_view raw) {
     if (raw.size() > 3 && raw.starts_with("<@") && raw.ends_with(">")) {
         std::string_view inner = raw.substr(2, raw.size() - 3);
+        // Only the id counts: the label after '|' is whatever the sender typed, and the
+        // directory names the id (Engine::parse).
         chat::User user;
-        const auto bar = inner.find('|');
-        user.id = std::string(inner.substr(0, bar));
-        if (bar != std::string_view::npos) user.name = std::string(inner.substr(bar + 1));
+        user.id = std::string(inner.substr(0, inner.find('|')));
         // Markup around anything but a platform id is typed text pretending to be a mention.
         if (is_user_id(user.id)) return Value{user};
     } else if (raw.size() > 1 && raw.front() == '@') {
@@ -86,9 +86,7 @@ Result<Value> parse_user(const ParamSpec& param, std::string_view raw) {
 Result<Value> parse_channel(const ParamSpec& param, std::string_view raw) {
     if (raw.size() > 3 && raw.starts_with("<#") && raw.ends_with(">")) {
         std::string_view inner = raw.substr(2, raw.size() - 3);
-        const auto bar = inner.find('|');
-        ChannelRef channel{std::string(inner.substr(0, bar)), ""};
-        if (bar != std::string_view::npos) channel.name = std::string(inner.substr(bar + 1));
+        ChannelRef channel{std::string(inner.substr(0, inner.find('|'))), ""};  // the id only, as for people
         if (is_conversation_id(channel.id)) return Value{channel};
     } else if (raw.size() > 1 && raw.front() == '#') {
         return Value{ChannelRef{"", std::string(raw.substr(1))}};

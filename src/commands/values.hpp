@@ -15,7 +15,7 @@ namespace platbot::commands {
 
 struct ChannelRef {
     std::string id;    // platform id when the mention carried one (C123, !room:server)
-    std::string name;  // name without '#', when written by name
+    std::string name;  // without the '#': as written, or the directory's name for the id
     bool operator==(const ChannelRef&) const = default;
 };
 

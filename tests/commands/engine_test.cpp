@@ -529,14 +529,37 @@ TEST_CASE("a catalogue alias runs its command", "[engine]") {
     CHECK(f.last().outcome == bad.text);
 }
 
+TEST_CASE("a channel link's label is never shown: the directory's name for its id, or the id", "[engine][security]") {
+    CommandSpec announce;
+    announce.name = "announce";
+    announce.description = "Announce in a channel";
+    ParamSpec to = make_param("to", ParamType::channel, "where");
+    to.required = true;
+    announce.params = {to};
+    announce.reply = compile_reply(announce, "Announcing in {{ args.to }}");
+    VectorAudit audit;
+    boost::asio::io_context clock_io;
+    testing::ManualClock clock(clock_io, march_first_2027);
+    const Directory directory = make_directory().with_found({}, {{"sandbox", "C0SANDBOX"}});
+    Engine engine({"/platform", "1", 10, nullptr, {}}, {announce}, directory, audit, clock);
+    const auto say = [&](const std::string& line) {
+        return handle(engine, {alice, {"test", "C-general", "", "m1", ""}, line, "ev-1"})->text;
+    };
+    CHECK(say("/platform announce <#C0SANDBOX|prod>") == "Announcing in #sandbox");
+    CHECK(say("/platform announce <#C0OTHER|prod>") == "Announcing in C0OTHER");
+    CHECK(say("/platform announce #sandbox") == "Announcing in #sandbox");
+}
+
 TEST_CASE("user arguments are resolved through the directory", "[engine]") {
     Fixture f;
     CHECK(f.send("/platform page <@U002>").text == "Paging @alice");
     CHECK(f.last().args_json == R"({"who":{"id":"U002","name":"alice"}})");
     CHECK(f.send("/platform page @bob").text == "Paging @bob");
     CHECK(f.last().args_json == R"({"who":{"id":"U001","name":"bob"}})");
-    CHECK(f.send("/platform page <@U001|bobby>").text == "Paging @bobby");
-    CHECK(f.last().args_json == R"({"who":{"id":"U001","name":"bobby"}})");
+    // A link's label is whatever was typed: the id decides, and the directory names it.
+    CHECK(f.send("/platform page <@U001|ceo>").text == "Paging @bob");
+    CHECK(f.last().args_json == R"({"who":{"id":"U001","name":"bob"}})");
+    CHECK(f.send("/platform page <@U404|ceo>").text == "Paging U404");
     CHECK(f.send("/platform page <@U404>").text == "Paging U404");
     CHECK(f.last().args_json == R"({"who":{"id":"U404","name":""}})");
 

@@ -144,6 +144,15 @@ TEST_CASE("message text is decoded as typed", "[slack][events]") {
     CHECK(decode_message_text("unclosed <@U1") == "unclosed <@U1");
 }
 
+TEST_CASE("typed text that looks like Slack's link markup never becomes a mention", "[slack][events][security]") {
+    // Slack escapes what people type: markup reaches the bot as entities, and only markup
+    // Slack produced itself arrives as <...>. Decoded, a forged link would be a real one.
+    CHECK(decode_message_text("deploy to &lt;#C0SANDBOX|prod&gt;") == "deploy to &lt;#C0SANDBOX|prod>");
+    CHECK(decode_message_text("page &lt;@U0NOBODY|ceo&gt; and &lt;!here&gt;") == "page &lt;@U0NOBODY|ceo> and &lt;!here>");
+    CHECK(decode_message_text("a &lt;b&gt; and &lt; @x") == "a <b> and < @x");
+    CHECK(decode_message_text("in <#C0DEPLOYS|deploys>, &lt;#C0PROD&gt;") == "in <#C0DEPLOYS|deploys>, &lt;#C0PROD>");
+}
+
 TEST_CASE("a prompt button's press asks for a modal; the modal's submission is the press with the typed text", "[slack][events]") {
     using platbot::chat::Button;
     using platbot::chat::Reply;

@@ -172,7 +172,10 @@ std::string decode_message_text(std::string_view text) {
             out += '&';
             i += 5;
         } else if (text.compare(i, 4, "&lt;") == 0) {
-            out += '<';
+            // Typed "<@", "<#" or "<!" stays escaped: decoded, it would read as link markup
+            // that only Slack may write (a forged <#C0SANDBOX|prod> or <@U0…|ceo>).
+            const bool markup_opener = i + 4 < text.size() && (text[i + 4] == '@' || text[i + 4] == '#' || text[i + 4] == '!');
+            out += markup_opener ? "&lt;" : "<";
             i += 4;
         } else if (text.compare(i, 4, "&gt;") == 0) {
             out += '>';
