@@ -3,6 +3,7 @@
 #include <exception>
 #include <nlohmann/json.hpp>
 
+#include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/process/process_runner.hpp"
@@ -40,7 +41,7 @@ boost::asio::awaitable<ProbeOutcome> http_probe(const ServiceSpec& service, cons
     const std::string status = "HTTP " + std::to_string(response.status);
     if (!status_ok) co_return ProbeOutcome{false, latency, status};
     if (probe.condition) {
-        const auto body = nlohmann::json::parse(response.body, nullptr, false);
+        const auto body = parse_outside_json(response.body);
         if (body.is_discarded()) co_return ProbeOutcome{false, latency, status + ", but the body is not JSON"};
         if (!probe.condition->holds(body))
             co_return ProbeOutcome{false, latency, status + ", but " + probe.condition->source() + " does not hold"};

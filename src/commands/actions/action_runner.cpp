@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/retry.hpp"
@@ -53,7 +54,7 @@ bool has_line_break(std::string_view s) { return s.find_first_of("\r\n") != std:
 namespace {
 
 nlohmann::json parse_json_or_null(const std::string& text) {
-    auto parsed = nlohmann::json::parse(text, nullptr, false);
+    auto parsed = parse_outside_json(text);
     return parsed.is_discarded() ? nlohmann::json() : parsed;
 }
 
@@ -330,18 +331,19 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
             }
     }
 
-    context["response"] = {{"status", attempt.status}, {"body", attempt.body}, {"json", attempt.json}};
-    context["exit_code"] = attempt.exit_code;
-    context["output"] = spec.exec ? std::string(text::trim(attempt.body)) : std::string();
     nlohmann::json fields = nlohmann::json::object();
     for (const auto& [name, pointer] : spec.fields) {
         const nlohmann::json::json_pointer at(pointer);
         const nlohmann::json* found = find_pointer(attempt.json, at);
-        const nlohmann::json value = found != nullptr ? *found : nlohmann::json();
-        fields[name] = value;
+        nlohmann::json value = found != nullptr ? *found : nlohmann::json();
         if (!value.is_null()) result.fields.push_back({name, json_text(value)});
+        fields[name] = std::move(value);
     }
-    context["fields"] = fields;
+    context["fields"] = std::move(fields);
+    // Moved, not copied: a large answer is not duplicated for the templates.
+    context["response"] = {{"status", attempt.status}, {"body", attempt.body}, {"json", std::move(attempt.json)}};
+    context["exit_code"] = attempt.exit_code;
+    context["output"] = spec.exec ? std::string(text::trim(attempt.body)) : std::string();
 
     if (ok && spec.track && !cancel.cancelled()) {
         const TrackSpec& track = *spec.track;

@@ -486,6 +486,20 @@ TEST_CASE_METHOD(Fixture, "action: a body that is not JSON is handled as text", 
     }
 }
 
+TEST_CASE_METHOD(Fixture, "action: JSON nested past any real answer's depth is read as text, not a crash",
+                 "[actions][http][security]") {
+    const std::size_t depth = 500'000;  // a million bytes of [[[…]]], under the body cap
+    server.route("GET", "/deep", json_response(200, std::string(depth, '[') + std::string(depth, ']')));
+    auto spec = spec_of(http_call("GET", server.url("/deep")));
+    spec.fields = {{"first", "/0"}};
+    spec.on_success = result_template("got {{ response.json./0 | default(\"nothing\") }}", spec.fields);
+
+    const auto result = run(spec, context_for({}));
+    CHECK(result.ok);  // the status decides
+    CHECK(result.message == "got nothing");
+    CHECK(result.fields.empty());
+}
+
 TEST_CASE_METHOD(Fixture, "action: a body over the 1 MiB cap is cut, not a crash", "[actions][http]") {
     const std::string pad(2 << 20, 'x');
     server.route("GET", "/huge", json_response(200, R"({"state":"ok","pad":")" + pad + R"("})"));

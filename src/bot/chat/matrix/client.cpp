@@ -66,7 +66,7 @@ boost::asio::awaitable<ClientResult> Client::once(const std::string& method, con
     }
     const auto& response = outcome.response();
     result.status = response.status;
-    result.body = nlohmann::json::parse(response.body, nullptr, false);
+    result.body = parse_outside_json(response.body);
     if (result.body.is_discarded()) {
         result.body = nullptr;
         result.errcode = "not_json";

@@ -1,6 +1,7 @@
 #include "bot/chat/slack/events.hpp"
 
 #include "bot/chat/slack/block_kit.hpp"
+#include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
 
 namespace platbot::chat::slack {
@@ -98,7 +99,7 @@ Translation event_callback(const json& payload, const std::string& envelope_id, 
 Translation view_submission(const json& payload, const std::string& envelope_id) {
     const json& view = obj(payload, "view");
     if (string_field(view, "callback_id") != prompt_callback) return skip("a view_submission of another app's modal");
-    const json meta = json::parse(string_field(view, "private_metadata"), nullptr, false);
+    const json meta = parse_outside_json(string_field(view, "private_metadata"));
     const json& user = obj(payload, "user");
     if (!meta.is_object() || string_field(user, "id").empty()) return skip("a prompt submission without its metadata or user");
     const json& answer = obj(obj(obj(view, "state"), "values"), "answer");
@@ -129,7 +130,7 @@ Translation interactive(const json& payload, const std::string& envelope_id) {
     std::string name = string_field(user, "username");
     if (name.empty()) name = string_field(user, "name");
     if (neutral_action_id(string_field(action, "action_id")) == prompt_action) {
-        const json button = json::parse(string_field(action, "value"), nullptr, false);
+        const json button = parse_outside_json(string_field(action, "value"));
         if (!button.is_object()) return skip("a prompt button without its value");
         Translation asks;
         asks.prompt = PromptRequest{string_field(payload, "trigger_id"), string_field(button, "p"), string_field(button, "a"),

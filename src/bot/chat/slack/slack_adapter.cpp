@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bot/chat/slack/block_kit.hpp"
+#include "bot/common/json_field.hpp"
 #include "bot/chat/slack/signature.hpp"
 #include "bot/common/text.hpp"
 #include "bot/net/http_server.hpp"
@@ -167,7 +168,7 @@ Task<SlackAdapter::Ended> SlackAdapter::read_frames(std::shared_ptr<net::WebSock
             spdlog::warn("slack: connection {}: {}", slot, frame.error().message);
             co_return Ended::dropped;
         }
-        const json message = json::parse(*frame, nullptr, false);
+        const json message = parse_outside_json(*frame);
         if (message.is_discarded() || !message.is_object()) {
             spdlog::warn("slack: connection {}: ignored a frame that is not a JSON object ({} bytes)", slot, frame->size());
             continue;
@@ -272,7 +273,7 @@ Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net:
     std::string type;
     std::string id;
     if (endpoint == Endpoint::events) {
-        payload = json::parse(request.body, nullptr, false);
+        payload = parse_outside_json(request.body);
         if (payload.is_discarded() || !payload.is_object()) co_return answer(400, R"({"error":"the body is not a JSON object"})");
         if (string_field(payload, "type") == "url_verification") co_return answer(200, json{{"challenge", string_field(payload, "challenge")}}.dump());
         type = "events_api";
@@ -281,7 +282,7 @@ Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net:
         payload = json::object();
         for (auto& [name, value] : text::form_fields(request.body)) payload[name] = value;
         if (endpoint == Endpoint::interactivity) {
-            payload = json::parse(payload.value("payload", std::string()), nullptr, false);
+            payload = parse_outside_json(payload.value("payload", std::string()));
             if (payload.is_discarded() || !payload.is_object())
                 co_return answer(400, R"({"error":"the payload field is not a JSON object"})");
             type = "interactive";

@@ -212,7 +212,7 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
                 continue;
             }
 
-            auto body = json::parse(outcome.response().body, nullptr, false);
+            auto body = parse_outside_json(outcome.response().body);
             if (body.is_discarded() || !body.is_object()) {
                 spdlog::error("slack {} failed: the answer (HTTP {}) is not a JSON object", method, outcome.response().status);
                 co_return failed("invalid_response");
