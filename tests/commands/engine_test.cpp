@@ -86,26 +86,29 @@ CommandSpec deploy_spec() {
     return spec;
 }
 
-CommandSpec echo_spec() {
+// A command whose one parameter is required, with a reply.
+CommandSpec one_param_spec(std::string name, std::string description, ParamSpec param, const std::string& reply) {
     CommandSpec spec;
-    spec.name = "echo";
-    spec.description = "Say something back";
-    ParamSpec text = make_param("text", ParamType::string, "what to say");
-    text.required = true;
-    spec.params = {text};
-    spec.reply = compile_reply(spec, "{{ user.name }} says: {{ args.text }}");
+    spec.name = std::move(name);
+    spec.description = std::move(description);
+    param.required = true;
+    spec.params = {std::move(param)};
+    spec.reply = compile_reply(spec, reply);
     return spec;
 }
 
+CommandSpec echo_spec() {
+    return one_param_spec("echo", "Say something back", make_param("text", ParamType::string, "what to say"),
+                          "{{ user.name }} says: {{ args.text }}");
+}
+
 CommandSpec page_spec() {
-    CommandSpec spec;
-    spec.name = "page";
-    spec.description = "Page someone";
-    ParamSpec who = make_param("who", ParamType::user, "who to page");
-    who.required = true;
-    spec.params = {who};
-    spec.reply = compile_reply(spec, "Paging {{ args.who }}");
-    return spec;
+    return one_param_spec("page", "Page someone", make_param("who", ParamType::user, "who to page"), "Paging {{ args.who }}");
+}
+
+CommandSpec announce_spec() {
+    return one_param_spec("announce", "Announce in a channel", make_param("to", ParamType::channel, "where"),
+                          "Announcing in {{ args.to }}");
 }
 
 Directory make_directory() {
@@ -530,18 +533,11 @@ TEST_CASE("a catalogue alias runs its command", "[engine]") {
 }
 
 TEST_CASE("a channel link's label is never shown: the directory's name for its id, or the id", "[engine][security]") {
-    CommandSpec announce;
-    announce.name = "announce";
-    announce.description = "Announce in a channel";
-    ParamSpec to = make_param("to", ParamType::channel, "where");
-    to.required = true;
-    announce.params = {to};
-    announce.reply = compile_reply(announce, "Announcing in {{ args.to }}");
     VectorAudit audit;
     boost::asio::io_context clock_io;
     testing::ManualClock clock(clock_io, march_first_2027);
     const Directory directory = make_directory().with_found({}, {{"sandbox", "C0SANDBOX"}});
-    Engine engine({"/platform", "1", 10, nullptr, {}}, {announce}, directory, audit, clock);
+    Engine engine({"/platform", "1", 10, nullptr, {}}, {announce_spec()}, directory, audit, clock);
     const auto say = [&](const std::string& line) {
         return handle(engine, {alice, {"test", "C-general", "", "m1", ""}, line, "ev-1"})->text;
     };

@@ -55,7 +55,8 @@ namespace {
 
 nlohmann::json parse_json_or_null(const std::string& text) {
     auto parsed = parse_outside_json(text);
-    return parsed.is_discarded() ? nlohmann::json() : parsed;
+    if (parsed.is_discarded()) return nullptr;
+    return parsed;  // moved out, not copied as a conditional expression would
 }
 
 bool all_hold(const std::vector<JsonCondition>& conditions, const nlohmann::json& document) {

@@ -9,8 +9,8 @@
 #include <spdlog/spdlog.h>
 
 #include "bot/chat/slack/block_kit.hpp"
-#include "bot/common/json_field.hpp"
 #include "bot/chat/slack/signature.hpp"
+#include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
 #include "bot/net/http_server.hpp"
 #include "bot/net/one_shot.hpp"
