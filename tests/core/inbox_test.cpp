@@ -102,6 +102,19 @@ TEST_CASE_METHOD(InboxRig, "Inbox: a second delivery is a duplicate, in the same
     CHECK(store.unfinished_inbox().empty());
 }
 
+TEST_CASE_METHOD(InboxRig, "Inbox: a finished mark is on disk when finished() returns, so a crash right after the "
+                           "answer does not answer it again",
+                 "[core][inbox]") {
+
+    REQUIRE(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::first, Admission::first});
+    const int writes = store.writes;
+    inbox.finished("a");
+    CHECK(store.writes == writes + 1);
+    const auto open = store.unfinished_inbox();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].id == "b");
+}
+
 TEST_CASE_METHOD(InboxRig, "Inbox: when the store fails, nothing is acknowledged, and the next delivery goes through", "[core][inbox]") {
 
     store.broken = true;

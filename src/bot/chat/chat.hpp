@@ -27,6 +27,10 @@ struct Origin {
     std::string thread;        // thread root / event replied to, empty when none
     std::string message_id;    // the triggering message, for in-reply-to relations
     std::string requester;     // user id of who asked: an ephemeral answer is shown to them only
+    // The event this answers (its inbox id), empty for what nobody asked for. An adapter whose
+    // platform can take a send twice as one (Matrix transaction ids) derives the key from it,
+    // so a reply sent again after a crash is absorbed; the job an event starts carries it too.
+    std::string cause = {};
 };
 
 enum class EventKind {

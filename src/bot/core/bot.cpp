@@ -25,6 +25,7 @@ chat::Task<chat::Admission> Bot::admit(const chat::ChatEvent& event) {
 }
 
 chat::Task<void> Bot::handle(chat::ChatEvent event) {
+    if (event.origin.cause.empty()) event.origin.cause = event.id;
     std::string failure;
     const auto started = std::chrono::steady_clock::now();
     spdlog::debug("[{}] {} from {} in {}", event.correlation_id, chat::kind_name(event.kind), event.user.id,

@@ -107,7 +107,7 @@ chat::Task<chat::Admission> Inbox::admit(const chat::ChatEvent& event) {
 void Inbox::finished(const std::string& id) {
     if (open_.erase(id) == 0) return;
     finished_.push_back(id);
-    schedule_flush(std::chrono::steady_clock::now() + options_.finish_delay);
+    flush();
 }
 
 std::vector<Leftover> Inbox::leftovers() {

@@ -1,9 +1,11 @@
 #pragma once
 // The bot's side of "nothing acknowledged is lost": each event is written to the store's
-// inbox before the adapter acknowledges it, and marked finished once handled. Writes that
-// arrive close together share one transaction (group commit): an admission is written as
-// soon as the loop has run what is queued before it, so a lone event waits for one commit
-// and a burst pays for one commit between many.
+// inbox before the adapter acknowledges it, and marked finished once handled. Admissions
+// that arrive close together share one transaction (group commit): an admission is written
+// as soon as the loop has run what is queued before it, so a lone event waits for one commit
+// and a burst pays for one commit between many. A finished mark is written at once, with
+// whatever admissions wait: the answer has just gone out, and a crash before the mark is on
+// disk would answer the event again at the next start.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -23,9 +25,6 @@ namespace platbot::core {
 struct InboxOptions {
     // Finished ids are kept this long to recognise redeliveries (Slack retries for minutes).
     std::chrono::minutes keep_ids{60};
-    // Finished marks wait this long for other writes to join them (nobody waits for a mark;
-    // a crash in that time means the event is handled again at the next start).
-    std::chrono::milliseconds finish_delay{5};
     // Under load, admissions gather for at least this long after the previous write, so a
     // commit (tens of microseconds, and log pages to copy back later) is shared by many.
     // An admission after a quiet spell is written at once.
@@ -49,7 +48,8 @@ public:
     // Records the event; see chat::Admission. Events without an id cannot be deduplicated
     // and are let through unrecorded.
     chat::Task<chat::Admission> admit(const chat::ChatEvent& event);
-    // Marks an admitted (or left over) event handled; ids never admitted are ignored.
+    // Marks an admitted (or left over) event handled, on disk before it returns (a failed
+    // write is tried again with the next one); ids never admitted are ignored.
     void finished(const std::string& id);
     // What the previous run left unfinished, oldest first; each must be finished() too.
     // Entries that cannot be read back are logged and finished.

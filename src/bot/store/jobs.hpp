@@ -44,6 +44,7 @@ struct JobRecord {
     JobState state = JobState::queued;
     std::string outcome;           // one line: what the requester was told at the end
     std::string output_tail;
+    std::string event_id;          // the chat event that asked for it (inbox id); empty when none did
     TimePoint created;
     TimePoint updated;
     std::optional<TimePoint> started;
@@ -64,6 +65,8 @@ public:
     virtual void insert_job(const JobRecord& job) = 0;
     virtual void update_job(const JobRecord& job) = 0;
     virtual std::optional<JobRecord> find_job(std::string_view id) = 0;
+    // The job a chat event started: an event replayed after a crash starts no second one.
+    virtual std::optional<JobRecord> find_job_for_event(std::string_view event_id) = 0;
     // Newest first; an empty requester lists everyone's.
     virtual std::vector<JobRecord> recent_jobs(std::string_view requester_id, std::size_t limit) = 0;
     virtual std::vector<JobRecord> jobs_in_state(JobState state) = 0;

@@ -70,7 +70,7 @@ Decision parse_decision(std::string_view name) {
 }
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 11> migrations{
+constexpr std::array<const char*, 12> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -286,6 +286,10 @@ ALTER TABLE audit_log ADD COLUMN rule TEXT NOT NULL DEFAULT '';
     R"sql(
 ALTER TABLE audit_log ADD COLUMN job_id TEXT NOT NULL DEFAULT '';
 CREATE INDEX audit_log_time ON audit_log (time_ms);
+)sql",
+    R"sql(
+ALTER TABLE jobs ADD COLUMN event_id TEXT NOT NULL DEFAULT '';
+CREATE UNIQUE INDEX jobs_event ON jobs (event_id) WHERE event_id <> '';
 )sql",
 };
 
@@ -1125,7 +1129,7 @@ public:
         Statement s(db_,
                     "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
                     "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, "
-                    "started_ms, finished_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    "started_ms, finished_ms, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         bind_job(s, job);
         s.step();
     }
@@ -1135,7 +1139,7 @@ public:
                     "UPDATE jobs SET id = ?1, command = ?2, line = ?3, args_json = ?4, requester_id = ?5, "
                     "requester_name = ?6, adapter = ?7, conversation = ?8, thread = ?9, status_message_id = ?10, "
                     "concurrency_key = ?11, state = ?12, outcome = ?13, output_tail = ?14, created_ms = ?15, "
-                    "updated_ms = ?16, started_ms = ?17, finished_ms = ?18 WHERE id = ?1");
+                    "updated_ms = ?16, started_ms = ?17, finished_ms = ?18, event_id = ?19 WHERE id = ?1");
         bind_job(s, job);
         s.step();
     }
@@ -1143,6 +1147,14 @@ public:
     std::optional<JobRecord> find_job(std::string_view id) override {
         Statement s(db_, (job_columns + " WHERE id = ?").c_str());
         s.bind(1, id);
+        if (!s.step()) return std::nullopt;
+        return read_job(s);
+    }
+
+    std::optional<JobRecord> find_job_for_event(std::string_view event_id) override {
+        if (event_id.empty()) return std::nullopt;
+        Statement s(db_, (job_columns + " WHERE event_id = ?").c_str());
+        s.bind(1, event_id);
         if (!s.step()) return std::nullopt;
         return read_job(s);
     }
@@ -1297,7 +1309,7 @@ private:
     inline static const std::string job_columns =
         "SELECT id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
         "status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, started_ms, "
-        "finished_ms FROM jobs";
+        "finished_ms, event_id FROM jobs";
 
     static void bind_job(Statement& s, const JobRecord& job) {
         s.bind(1, job.id)
@@ -1318,6 +1330,7 @@ private:
             .bind(16, to_ms(job.updated));
         if (job.started) s.bind(17, to_ms(*job.started)); else s.bind_null(17);
         if (job.finished) s.bind(18, to_ms(*job.finished)); else s.bind_null(18);
+        s.bind(19, job.event_id);
     }
 
     static TimePoint from_ms(std::int64_t ms) { return TimePoint(std::chrono::milliseconds(ms)); }
@@ -1342,6 +1355,7 @@ private:
         job.updated = from_ms(s.integer(15));
         if (!s.is_null(16)) job.started = from_ms(s.integer(16));
         if (!s.is_null(17)) job.finished = from_ms(s.integer(17));
+        job.event_id = s.text(18);
         return job;
     }
 

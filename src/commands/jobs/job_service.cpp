@@ -192,6 +192,13 @@ chat::Task<void> JobService::show_status(Live& job) {
 }
 
 chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocation, const JobRequest& request) {
+    // The event asked before a crash and its job was recorded: the restart's recover() told the
+    // requester what became of it, and running its action again could deploy twice.
+    if (const auto earlier = store_.find_job_for_event(request.origin.cause)) {
+        spdlog::info("[{}] job {} was already started by event {} before the restart; not starting another",
+                     request.correlation_id, earlier->id, request.origin.cause);
+        co_return Submitted{earlier->id, std::nullopt};
+    }
     auto job = std::make_shared<Live>();
     job->spec = request.spec;
     job->rails = request.rails;
@@ -208,6 +215,7 @@ chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocatio
     r.adapter = request.origin.adapter;
     r.conversation = request.origin.conversation;
     r.thread = request.origin.thread;
+    r.event_id = request.origin.cause;
     r.created = r.updated = now;
     job->context = action_context(invocation, request.user, request.origin, r.id, request.correlation_id);
     const auto& policy = job->spec->policy;

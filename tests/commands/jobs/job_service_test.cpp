@@ -316,8 +316,14 @@ struct Harness {
 
     std::shared_ptr<Spawned> spawn_line(const std::string& text, const chat::User& user,
                                         const std::string& channel = "C-general") {
-        requests.push_back({user, {"test", channel, "", "m" + std::to_string(++message_number), user.id}, text,
-                            "ev-" + std::to_string(message_number)});
+        ++message_number;
+        const std::string event = "ev-" + std::to_string(message_number);
+        return spawn_request({user, {"test", channel, "", "m" + std::to_string(message_number), user.id, event}, text, event});
+    }
+
+    // Handles a request as the Bot would hand it over (again, for an event replayed after a crash).
+    std::shared_ptr<Spawned> spawn_request(CommandRequest request) {
+        requests.push_back(std::move(request));
         auto spawned = std::make_shared<Spawned>();
         asio::co_spawn(io, engine.handle(requests.back()),
                        [spawned](std::exception_ptr failure, std::optional<chat::Reply> reply) {
@@ -1168,6 +1174,30 @@ TEST_CASE("after a restart, unfinished jobs are marked interrupted and requester
     auto again = h.spawn_task(h.jobs->recover());
     REQUIRE(h.run_until([&] { return again->done; }));
     CHECK(h.outbox.messages.size() == posted);
+}
+
+TEST_CASE("an event replayed after a crash starts no second job: the action runs once", "[jobs][recover]") {
+    Harness h({deploy_command()});
+    const std::string id = h.submit("/platform deploy api", alice);
+    h.wait_status(id, "succeeded");
+    CHECK(h.job(id).event_id == "ev-1");
+    const CommandRequest asked = h.requests.back();
+    const auto posted = h.outbox.messages.size();
+
+    // The bot died before the event's finished mark was written: the next start hands it over again.
+    h.jobs.reset();
+    h.start_service();
+    auto replayed = h.spawn_request(asked);
+    REQUIRE(h.run_until([&] { return replayed->done; }));
+    REQUIRE_FALSE(replayed->failure);
+    CHECK_FALSE(replayed->reply.has_value());
+    CHECK(h.store->recent_jobs("", 10).size() == 1);
+    CHECK(h.outbox.messages.size() == posted);
+    CHECK(h.job(id).output_tail == "deployed api\n");
+
+    // The same line as a new event is a new job.
+    const std::string again = h.submit("/platform deploy api", alice);
+    CHECK(again != id);
 }
 
 TEST_CASE("drain returns once running and queued jobs have finished", "[jobs][drain]") {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "bot/common/crypto.hpp"
 #include "bot/common/json_field.hpp"
 #include "bot/common/metrics.hpp"
 #include "bot/common/text.hpp"
@@ -36,6 +37,12 @@ Client::Client(boost::asio::any_io_executor executor, net::HttpClient& http, Cli
 }
 
 std::string Client::new_transaction_id() { return transaction_prefix_ + std::to_string(++transactions_); }
+
+std::string Client::transaction_for(const std::string& cause, const std::string& room, const std::string& type,
+                                    const nlohmann::json& content) {
+    const std::string sent = room + '\n' + type + '\n' + content.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return "pbe" + crypto::hmac_sha256_hex(cause, sent).substr(0, 40);
+}
 
 std::string Client::segment(const std::string& value) { return text::percent_encode(value); }
 

@@ -63,6 +63,13 @@ public:
 
     // A transaction id unique for this token: the start time and a counter.
     std::string new_transaction_id();
+    // The transaction id of a send that answers the event `cause`: the same in every run, so
+    // a reply sent again after a crash is taken by the homeserver as the first one. The
+    // content is part of it, so different answers to one event stay apart (an index would
+    // not: a replay skips what is already done, such as the job the event started, and the
+    // answers after it would shift); two identical answers to one event are one message.
+    static std::string transaction_for(const std::string& cause, const std::string& room, const std::string& type,
+                                       const nlohmann::json& content);
     // A path segment, percent-encoded ("!ops:example.org" → "%21ops%3Aexample.org").
     static std::string segment(const std::string& value);
 

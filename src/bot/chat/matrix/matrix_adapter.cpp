@@ -507,10 +507,12 @@ Task<std::shared_ptr<void>> MatrixAdapter::take_turn(std::string key) {
     });
 }
 
-Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, json content) {
+Task<std::string> MatrixAdapter::send(std::string room_id, std::string type, json content, std::string cause) {
     const auto turn = co_await take_turn(room_id);
+    const std::string transaction =
+        cause.empty() ? client_.new_transaction_id() : Client::transaction_for(cause, room_id, type, content);
     const std::string path = std::string(client_path) + "/rooms/" + Client::segment(room_id) + "/send/" + Client::segment(type) + "/" +
-                             Client::segment(client_.new_transaction_id());
+                             Client::segment(transaction);
     const CancelToken never;  // a reply in flight at shutdown still goes out
     const auto sent = co_await client_.call("PUT", path, std::move(content), never);
     const std::string event_id = sent.ok ? string_field(sent.body, "event_id") : "";
@@ -531,7 +533,7 @@ Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
     }
     if (reply.poll && !reply.poll->closed) {
         json start = render_poll_start(reply);
-        const std::string event_id = co_await send(room, "m.poll.start", std::move(start));
+        const std::string event_id = co_await send(room, "m.poll.start", std::move(start), to.cause);
         NativePoll poll;
         for (const auto& option : reply.poll->options)
             if (option.vote) poll.votes.push_back(*option.vote);
@@ -542,7 +544,7 @@ Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
         co_return MessageRef{room, event_id};
     }
     json content = render_message(reply, to.message_id, to.thread);
-    const std::string event_id = co_await send(room, "m.room.message", std::move(content));
+    const std::string event_id = co_await send(room, "m.room.message", std::move(content), to.cause);
     remember_options(event_id, reply);
     co_return MessageRef{room, event_id};
 }

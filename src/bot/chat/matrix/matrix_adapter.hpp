@@ -99,7 +99,8 @@ private:
     // Has the sink record every event; the results in the same order.
     Task<std::vector<Admission>> admit_all(const std::vector<ChatEvent>& events);
     Task<void> deliver(ChatEvent event);
-    Task<std::string> send(std::string room_id, std::string type, nlohmann::json content);
+    // `cause`, the event the send answers, makes its transaction id the same in every run.
+    Task<std::string> send(std::string room_id, std::string type, nlohmann::json content, std::string cause = "");
     // Waits for `key`'s turn (a room's sends, m.direct's updates); the turn lasts while the result lives.
     Task<std::shared_ptr<void>> take_turn(std::string key);
     Task<void> change_direct(std::function<void(nlohmann::json&)> change);
