@@ -6,6 +6,8 @@
 #include <catch2/catch.hpp>
 
 #include <csignal>
+#include <map>
+#include <memory>
 #include <thread>
 
 #include "support/fake_matrix.hpp"
@@ -185,6 +187,43 @@ TEST_CASE("Matrix: more commands than a sync's timeline holds, sent while the bo
     REQUIRE(matrix.wait_for_sent([](const MatrixEvent& e) { return body_of(e) == "you said m59x"; }, wait_limit));
     CHECK(count_sent(matrix, [](const MatrixEvent& e) { return body_of(e) == "you said m0x"; }) == 0);
     again.stop();
+}
+
+TEST_CASE("Matrix: killed at any point of a 200-command burst, the bot answers every command exactly once",
+          "[e2e][matrix][crash]") {
+    // No send is held back here: a reply sent again after a crash carries the transaction id
+    // of the first, derived from the command it answers, and the homeserver keeps one.
+    const std::vector<std::pair<int, int>> rounds{{0, 120}, {35, 199}, {90, 160}};
+    constexpr int burst = 200;
+    for (const auto& [first, second] : rounds) {
+        INFO("kills after " << first << " and " << second << " answers");
+        FakeMatrix matrix;
+        matrix.add_room(ops, {alice});
+        TempDir dir;
+        const auto config = config_for(matrix, dir);
+        auto bot = std::make_unique<RunningPlatbot>(std::vector<std::string>{"--config", config}, token(matrix));
+        REQUIRE(wait_until_live(matrix));
+        for (int i = 0; i < burst; ++i) matrix.send_text(ops, alice, "!platform echo n" + std::to_string(i) + "x");
+        const auto answered = [&] { return count_sent(matrix, [](const MatrixEvent& e) { return says(e, "you said n"); }); };
+        for (const int kill_after : {first, second}) {
+            for (int i = 0; i < 2000 && answered() < static_cast<std::size_t>(kill_after); ++i) std::this_thread::sleep_for(1ms);
+            CHECK(bot->crash().exit_code != 0);
+            bot = std::make_unique<RunningPlatbot>(std::vector<std::string>{"--config", config}, token(matrix));
+        }
+        for (int i = 0; i < 2000 && answered() < static_cast<std::size_t>(burst); ++i) std::this_thread::sleep_for(10ms);
+        std::this_thread::sleep_for(300ms);  // room for a wrong second answer to show up
+        std::map<std::string, int> count;
+        for (const auto& event : matrix.sent(ops)) ++count[body_of(event)];
+        int lost = 0, twice = 0;
+        for (int i = 0; i < burst; ++i) {
+            const auto found = count.find("you said n" + std::to_string(i) + "x");
+            lost += found == count.end() ? 1 : 0;
+            twice += found != count.end() && found->second > 1 ? 1 : 0;
+        }
+        CHECK(lost == 0);
+        CHECK(twice == 0);
+        CHECK(bot->stop().exit_code == 0);
+    }
 }
 
 TEST_CASE("Matrix: a confirmation is answered by reaction, and the job's status is edited in place", "[e2e][matrix]") {

@@ -3,6 +3,8 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <thread>
 
@@ -24,15 +26,14 @@ namespace {
 
 constexpr auto wait_limit = 10s;
 
-std::string config_for(const FakeSlack& slack, const TempDir& dir, const std::string& extra_slack = "") {
+std::string config_for(const FakeSlack& slack, const TempDir& dir, const std::string& extra_slack = "",
+                       const std::string& pace = "  messages_per_second: 50\n  message_burst: 20\n") {
     return dir.write("slack.yaml",
                      "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
                      "log: {level: debug}\n"
                      "store: {path: bot.db}\n"
                      "slack:\n"
-                     "  api_url: " + slack.api_url() + "\n"
-                     "  messages_per_second: 50\n"
-                     "  message_burst: 20\n" + extra_slack +
+                     "  api_url: " + slack.api_url() + "\n" + pace + extra_slack +
                      "commands:\n"
                      "  restart:\n"
                      "    description: Restart a service\n"
@@ -43,7 +44,11 @@ std::string config_for(const FakeSlack& slack, const TempDir& dir, const std::st
                      "        args: ['restarted {{ args.service }}']\n"
                      "      reply:\n"
                      "        success: '♻️ {{ output }}'\n"
-                     "    confirm: {expires: 5m}\n");
+                     "    confirm: {expires: 5m}\n"
+                     "  echo:\n"
+                     "    description: Say it back\n"
+                     "    params: [{name: words, type: string, required: true}]\n"
+                     "    reply: 'you said {{ args.words }}'\n");
 }
 
 std::map<std::string, std::string> tokens(const FakeSlack& slack) {
@@ -235,6 +240,81 @@ TEST_CASE("Slack: an envelope acknowledged just before a crash is handled after 
     const auto result = restarted.stop();
     CHECK_THAT(result.err, Contains("received before the restart"));
     CHECK(slack.messages("C0OPS").size() == 1);
+}
+
+namespace {
+
+// How often each "you said …" answer was posted (ephemeral or not).
+std::map<std::string, int> answers(const FakeSlack& slack) {
+    std::map<std::string, int> count;
+    for (const auto& message : slack.messages())
+        if (message.text.starts_with("you said ")) ++count[message.text];
+    return count;
+}
+
+}  // namespace
+
+TEST_CASE("Slack: killed at many points of a 200-command burst, the bot answers every command exactly once",
+          "[e2e][slack][crash]") {
+    // Each round kills the bot twice: after `first` and after `second` answers went out. At
+    // each kill the posts on their way are held at Slack's door and dropped with the process,
+    // since a post Slack took whose answer the bot never saw is the one window left (README).
+    // One held post is let through, and the bot is killed as soon as it logs that event
+    // handled: its answer is out and must be on record as such by then.
+    const std::vector<std::pair<int, int>> rounds{{0, 120}, {40, 199}, {110, 170}};
+    constexpr int burst = 200;
+    for (const auto& [first, second] : rounds) {
+        INFO("kills after " << first << " and " << second << " answers");
+        FakeSlack slack;
+        slack.set_redelivery(300ms);
+        TempDir dir;
+        const auto config = config_for(slack, dir, "", "  messages_per_second: 400\n  message_burst: 100\n");
+        auto bot = std::make_unique<RunningPlatbot>(std::vector<std::string>{"--config", config}, tokens(slack));
+        REQUIRE(slack.wait_for_connections(1, wait_limit));
+        for (int i = 0; i < burst; ++i)
+            slack.send_slash_command("echo n" + std::to_string(i) + "x", "U0ALICE01", "C0DEPLOYS", "alice");
+        for (const int kill_after : {first, second}) {
+            const auto answered = [&] {
+                int n = 0;
+                for (const auto& [text, times] : answers(slack)) n += times;
+                return n;
+            };
+            for (int i = 0; i < 1000 && answered() < kill_after; ++i) std::this_thread::sleep_for(5ms);
+            slack.hold("chat.postMessage");
+            slack.hold("chat.postEphemeral");
+            // The posts Slack answered before the hold have reached the bot once nothing new is held for a while.
+            std::size_t held = slack.held_calls();
+            for (int still = 0, i = 0; still < 3 && i < 100; ++i) {
+                std::this_thread::sleep_for(50ms);
+                const std::size_t now = slack.held_calls();
+                still = now == held ? still + 1 : 0;
+                held = now;
+            }
+            if (held > 0) {
+                const std::string log = bot->err_so_far();
+                int handled = 0;
+                for (auto at = log.find("handled in"); at != std::string::npos; at = log.find("handled in", at + 1)) ++handled;
+                slack.release_one();
+                CHECK(bot->wait_for_log("handled in", wait_limit, handled + 1));
+            }
+            CHECK(bot->crash().exit_code != 0);
+            slack.drop_held();
+            bot = std::make_unique<RunningPlatbot>(std::vector<std::string>{"--config", config}, tokens(slack));
+        }
+        for (int i = 0; i < 2000 && answers(slack).size() < static_cast<std::size_t>(burst); ++i)
+            std::this_thread::sleep_for(10ms);
+        std::this_thread::sleep_for(300ms);  // room for a wrong second answer to show up
+        const auto count = answers(slack);
+        int lost = 0, twice = 0;
+        for (int i = 0; i < burst; ++i) {
+            const auto found = count.find("you said n" + std::to_string(i) + "x");
+            lost += found == count.end() ? 1 : 0;
+            twice += found != count.end() && found->second > 1 ? 1 : 0;
+        }
+        CHECK(lost == 0);
+        CHECK(twice == 0);
+        CHECK(bot->stop().exit_code == 0);
+    }
 }
 
 TEST_CASE("Slack: malformed frames and payloads are skipped and the bot keeps answering", "[e2e][slack]") {

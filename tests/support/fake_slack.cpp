@@ -354,6 +354,10 @@ struct FakeSlack::Impl {
     };
     std::map<std::string, SlackMethodHandler> overrides;
     std::map<std::string, Limit> limits;
+    std::set<std::string> held_methods;  // calls wait unanswered while their method is here
+    std::size_t held_waiting = 0;
+    std::uint64_t held_dropped = 0;      // bumped by drop_held(): the waiting calls are abandoned
+    std::size_t held_let_through = 0;    // release_one(): waiting calls to answer while the hold stays
     std::map<std::string, User> users{{bot_user_id, User{"platbot", "Europe/Berlin", true, {}, false, {}}}};
     std::map<std::string, std::vector<std::string>> members;
     struct Channel {
@@ -451,12 +455,51 @@ struct FakeSlack::Impl {
                 break;
             }
 
+            if (!co_await wait_while_held(request)) {  // dropped: it never reached Slack
+                error_code ignored;
+                stream.socket().close(ignored);
+                co_return;
+            }
             http::response<http::string_body> response = answer(request);
             co_await http::async_write(stream, response, asio::use_awaitable);
             if (!response.keep_alive()) break;
         }
         error_code ignored;
         stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    }
+
+    // A call of a held method waits until the hold is released (true: answer it) or dropped
+    // (false), at most a minute; other calls pass at once.
+    asio::awaitable<bool> wait_while_held(const http::request<http::string_body>& request) {
+        const std::string target(request.target());
+        const std::string method = starts_with(target, "/api/") ? target.substr(5, target.find('?') - 5) : "";
+        std::uint64_t dropped = 0;
+        {
+            std::lock_guard lock(mutex);
+            if (method.empty() || !held_methods.count(method)) co_return true;
+            ++held_waiting;
+            dropped = held_dropped;
+            touched();
+        }
+        asio::steady_timer timer(io);
+        bool answer_it = true;
+        for (int turn = 0; turn < 30000; ++turn) {
+            {
+                std::lock_guard lock(mutex);
+                if (held_dropped != dropped) answer_it = false;
+                if (!answer_it || !held_methods.count(method)) break;
+                if (held_let_through > 0) {
+                    --held_let_through;
+                    break;
+                }
+            }
+            timer.expires_after(std::chrono::milliseconds(2));
+            co_await timer.async_wait(asio::use_awaitable);
+        }
+        std::lock_guard lock(mutex);
+        --held_waiting;
+        touched();
+        co_return answer_it;
     }
 
     static http::response<http::string_body> reply(const http::request<http::string_body>& request, http::status status,
@@ -1195,6 +1238,34 @@ void FakeSlack::drop_connection(int connection) {
     impl_->live.erase(std::find(impl_->live.begin(), impl_->live.end(), target));
     impl_->touched();
     asio::post(impl_->io, [target] { target->gate().close(); });
+}
+
+void FakeSlack::hold(const std::string& method) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->held_methods.insert(method);
+}
+
+void FakeSlack::release_held() {
+    std::lock_guard lock(impl_->mutex);
+    impl_->held_methods.clear();
+    impl_->held_let_through = 0;
+}
+
+void FakeSlack::release_one() {
+    std::lock_guard lock(impl_->mutex);
+    ++impl_->held_let_through;
+}
+
+void FakeSlack::drop_held() {
+    std::lock_guard lock(impl_->mutex);
+    impl_->held_methods.clear();
+    impl_->held_let_through = 0;
+    ++impl_->held_dropped;
+}
+
+std::size_t FakeSlack::held_calls() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->held_waiting;
 }
 
 void FakeSlack::set_redelivery(std::chrono::milliseconds after) {

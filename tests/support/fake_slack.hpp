@@ -87,6 +87,16 @@ public:
     void add_channel(const std::string& id, const std::string& name, bool is_private = false, bool archived = false);
     // For conversations.members; a channel never set has no members (C0NOPE… is channel_not_found).
     void set_members(const std::string& channel, std::vector<std::string> user_ids);
+    // Calls of `method` that arrive from now on wait, unanswered and unrecorded, like requests
+    // still on their way to Slack: release_held() lets them through, drop_held() closes their
+    // connections unanswered (Slack never saw them). Both end the hold; held_calls() counts
+    // the calls waiting now. release_one() answers one waiting call (the next to arrive when
+    // none waits) and keeps the hold.
+    void hold(const std::string& method);
+    void release_held();
+    void release_one();
+    void drop_held();
+    std::size_t held_calls() const;
     std::vector<SlackCall> calls(const std::string& method = "") const;  // in arrival order; "" = all
     // Until at least `count` calls of `method` ("" = any) arrived.
     bool wait_for_calls(const std::string& method, std::size_t count, std::chrono::milliseconds timeout) const;

@@ -10,6 +10,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -340,6 +341,38 @@ TEST_CASE("FakeSlack rate limits a method with 429 and Retry-After", "[support][
     CHECK(calls[1].status == 200);
     CHECK(calls[1].args == args);
     CHECK(calls[0].at <= calls[1].at);
+}
+
+TEST_CASE("FakeSlack holds a method's calls until they are let through or dropped unseen", "[support][slack]") {
+    FakeSlack slack;
+    const json args{{"channel", "C0DEPLOYS"}, {"text", "hello"}};
+    const auto wait_for_held = [&](std::size_t count) {
+        for (int i = 0; i < 500 && slack.held_calls() != count; ++i) std::this_thread::sleep_for(2ms);
+        return slack.held_calls() == count;
+    };
+
+    slack.hold("chat.postMessage");
+    std::thread dropped([&] { CHECK(post_json(slack, "chat.postMessage", args, slack.bot_token()).status == 0); });
+    REQUIRE(wait_for_held(1));
+    CHECK(post_form(slack, "auth.test", "", slack.bot_token()).status == 200);  // other methods pass
+    CHECK(slack.messages().empty());
+    CHECK(slack.calls("chat.postMessage").empty());
+    slack.drop_held();
+    dropped.join();
+    CHECK(slack.held_calls() == 0);
+    CHECK(slack.messages().empty());  // it never reached Slack
+
+    slack.hold("chat.postMessage");
+    std::thread one([&] { CHECK(post_json(slack, "chat.postMessage", args, slack.bot_token()).status == 200); });
+    std::thread other([&] { CHECK(post_json(slack, "chat.postMessage", args, slack.bot_token()).status == 200); });
+    REQUIRE(wait_for_held(2));
+    slack.release_one();
+    REQUIRE(wait_for_held(1));
+    CHECK(slack.messages().size() == 1);
+    slack.release_held();
+    one.join();
+    other.join();
+    CHECK(slack.messages().size() == 2);
 }
 
 TEST_CASE("FakeSlack paginates conversations.members with cursors", "[support][slack]") {

@@ -29,6 +29,18 @@ bp::environment child_environment(const std::map<std::string, std::string>& env)
     return environment;
 }
 
+// child.wait_for of Boost 1.74 now and then sleeps out its whole timeout although the child
+// has already exited; running() asks waitpid without blocking and keeps the exit status.
+bool wait_for_exit(bp::child& child, std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto polls = std::chrono::duration_cast<std::chrono::milliseconds>(timeout).count() + 1;
+    for (std::int64_t poll = 0; poll < polls && std::chrono::steady_clock::now() < deadline; ++poll) {
+        if (!child.running()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return !child.running();
+}
+
 std::string slurp(const std::string& path) {
     std::ifstream file(path, std::ios::binary);
     std::stringstream content;
@@ -51,7 +63,7 @@ ProcessResult run_platbot(const std::vector<std::string>& args, const std::strin
     ProcessResult result;
     bp::child child(std::string(PLATBOT_BINARY), bp::args(args), bp::std_in < in, bp::std_out > out,
                     bp::std_err > err, environment);
-    if (!child.wait_for(timeout)) {
+    if (!wait_for_exit(child, timeout)) {
         result.timed_out = true;
         child.terminate();
     } else {
@@ -72,7 +84,7 @@ struct RunningPlatbot::Impl {
     ProcessResult finish(std::chrono::seconds timeout) {
         if (result) return *result;
         ProcessResult done;
-        if (!child.wait_for(timeout)) {
+        if (!wait_for_exit(child, timeout)) {
             done.timed_out = true;
             child.terminate();
         } else {
@@ -122,9 +134,11 @@ bool RunningPlatbot::wait_for_log(const std::string& text, std::chrono::millisec
         for (auto at = err.find(text); at != std::string::npos && found < times; at = err.find(text, at + text.size())) ++found;
         return found;
     };
+    // Polled every millisecond: a test may act on the line at once (kill the bot right after it).
     const auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (int poll = 0; poll < 10'000 && count() < times && std::chrono::steady_clock::now() < deadline; ++poll)
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto polls = timeout.count() + 1;
+    for (std::int64_t poll = 0; poll < polls && count() < times && std::chrono::steady_clock::now() < deadline; ++poll)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
     return count() >= times;
 }
 
