@@ -4,6 +4,8 @@
 #   docker build -t platbot .
 #   docker run -v "$PWD/config:/etc/platbot:ro" -v platbot-data:/var/lib/platbot \
 #     -e SLACK_BOT_TOKEN -e SLACK_APP_TOKEN -p 8080:8080 platbot
+# (Matrix: add `run --config /etc/platbot/matrix.yaml` and -e MATRIX_HOMESERVER -e MATRIX_ACCESS_TOKEN.)
+# scripts/docker-smoke.sh builds it and checks exactly that line against the fake Slack.
 
 FROM debian:12 AS build
 RUN apt-get update \
@@ -34,11 +36,14 @@ RUN apt-get update \
 COPY --from=build /src/build/src/platbot /usr/local/bin/platbot
 USER platbot
 WORKDIR /var/lib/platbot
-# The config is mounted at /etc/platbot; its store.path and http.listen should point at
-# /var/lib/platbot/platbot.db and 0.0.0.0:8080.
+# The shipped configs (mounted at /etc/platbot) keep their store under $PLATBOT_DATA and
+# listen on $PLATBOT_HTTP_HOST:$PLATBOT_HTTP_PORT: the volume, and the port the health
+# check asks.
+ENV PLATBOT_DATA=/var/lib/platbot PLATBOT_HTTP_HOST=0.0.0.0 PLATBOT_HTTP_PORT=8080
 VOLUME ["/var/lib/platbot"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD curl -fsS http://127.0.0.1:8080/healthz || exit 1
+# Asked every 5 s, so a fresh container is healthy within seconds of being ready.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=30s --retries=3 \
+  CMD curl -fsS "http://127.0.0.1:${PLATBOT_HTTP_PORT}/healthz" || exit 1
 ENTRYPOINT ["/usr/local/bin/platbot"]
-CMD ["run", "--config", "/etc/platbot/platbot.yaml"]
+CMD ["run", "--config", "/etc/platbot/slack.yaml"]
