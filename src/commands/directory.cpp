@@ -98,7 +98,7 @@ bool Directory::names_conversation(std::string_view written, std::string_view co
     if (written == conversation || without_hash(written) == without_hash(conversation)) return true;
     if (text::has_glob(written)) {  // `#team-*`: the console's names, or the names the platform gave this id
         const std::string pattern = text::to_lower(without_hash(written));
-        if (text::glob_match(pattern, text::to_lower(without_hash(conversation)))) return true;
+        if (ids_are_names_ && text::glob_match(pattern, text::to_lower(without_hash(conversation)))) return true;
         const auto names = conversation_names(conversation);
         return std::any_of(names.begin(), names.end(), [&](const std::string& name) { return text::glob_match(pattern, name); });
     }

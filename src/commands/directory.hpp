@@ -51,6 +51,9 @@ public:
     // Whether config's `written` (an id, a name or "@name") means this person: their id, or
     // the name config (or the platform's directory) gives that id. Names compare without case.
     bool names_person(std::string_view written, const chat::User& person) const;
+    // Whether a conversation's id is its name (the console's): a wildcard then matches the id
+    // itself. Platform ids are not names: `#d*` must not admit every Slack DM (D…).
+    void ids_are_names(bool on) { ids_are_names_ = on; }
     // Whether `written` ("#ops", "ops", `#team-*`, an id) means the conversation with this id.
     bool names_conversation(std::string_view written, std::string_view conversation) const;
     // Sorted group names, always including "everyone".
@@ -62,6 +65,7 @@ private:
     std::vector<chat::User> users_;
     std::map<std::string, std::vector<std::string>> groups_;
     std::map<std::string, std::string> conversations_;  // name without '#', lower case → id
+    bool ids_are_names_ = false;
 };
 
 }  // namespace platbot::commands

@@ -207,3 +207,19 @@ TEST_CASE("names_person and names_conversation read config's ids and names alike
     CHECK(directory.names_conversation("#general", "general"));
     CHECK_FALSE(directory.names_conversation("#random", "C0OPS"));
 }
+
+TEST_CASE("a channel wildcard matches channel names, never a platform's raw ids (security: `#d*` is not every DM)",
+          "[directory][security]") {
+    const Directory slack = Directory({}, {}).with_found({}, {{"#deploys", "C0DEPLOYS"}, {"#dev", "C0DEV"}});
+    CHECK(slack.names_conversation("#d*", "C0DEPLOYS"));  // by the names the platform gave
+    CHECK(slack.names_conversation("#de*", "C0DEV"));
+    CHECK_FALSE(slack.names_conversation("#d*", "D0ALICE01"));  // a DM has no name; its id is not one
+    CHECK_FALSE(slack.names_conversation("#c0*", "C0RANDOM"));
+    CHECK_FALSE(slack.names_conversation("#!*", "!ops:example.org"));
+
+    Directory console({}, {});
+    console.ids_are_names(true);  // the console's conversations are their names
+    CHECK(console.names_conversation("#team-*", "team-api"));
+    CHECK(console.names_conversation("#d*", "dev"));
+    CHECK_FALSE(console.names_conversation("#team-*", "ops"));
+}

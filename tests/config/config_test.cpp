@@ -572,6 +572,24 @@ TEST_CASE("values that break the rules", "[config]") {
          "    aliases: [\"{service} now\"]\n"
          "    reply: ok\n",
          5, 15, "an alias must start with a word, not a placeholder"},
+        {"alias starting with a built-in (security: it would capture every Approve button)",
+         "commands:\n"
+         "  ticket:\n"
+         "    description: d\n"
+         "    params: [{name: ticket}]\n"
+         "    aliases: [\"approve {ticket}\"]\n"
+         "    reply: ok\n",
+         5, 15, "command 'ticket'.aliases: 'approve {ticket}' starts with the built-in command 'approve' and would take its "
+                "place — start it with another word"},
+        {"alias starting with another command's name",
+         "commands:\n"
+         "  fast:\n"
+         "    description: d\n"
+         "    params: [{name: service}]\n"
+         "    aliases: [\"ping {service}\"]\n"
+         "    reply: ok\n" + ping_command,
+         5, 15, "command 'fast'.aliases: 'ping {service}' starts with the command 'ping' and would take its place — "
+                "start it with another word, or add one after it"},
         {"reply with an unknown variable",
          "commands:\n"
          "  deploy:\n"

@@ -81,6 +81,9 @@ public:
     // The same for conversations ("#ops" or "ops"): Slack channel names (conversations.list),
     // Matrix room aliases on the bot's server or written whole ("#ops:example.org").
     virtual Task<std::vector<NamedConversation>> find_conversations(std::vector<std::string> names) = 0;
+    // Whether a conversation's id is the name people write (the console): wildcards on
+    // channel names then match ids. Platform ids (Slack's C…/D…, Matrix's !…) are not names.
+    virtual bool conversation_ids_are_names() const { return false; }
 };
 
 class ChatAdapter : public Outbox, public People, public Conversations, public Names {

@@ -461,6 +461,19 @@ private:
                 for (const auto& item : aliases) {
                     auto alias = commands::parse_alias(yaml_.string(item, where + ".aliases"), spec);
                     if (!alias) fail_at(item, where + ".aliases: " + alias.error().message);
+                    // Aliases are matched before command names: one that starts like another
+                    // command would take its place (`approve {ticket}` and every Approve button).
+                    // One that also needs a word of its own (`deploy {service} to production`)
+                    // takes only the lines with that word, which is how config routes them.
+                    const std::string& first = alias->parts.front().text;
+                    const bool own_word = std::any_of(alias->parts.begin() + 1, alias->parts.end(),
+                                                      [](const commands::AliasPart& part) { return !part.placeholder; });
+                    if (std::find(builtins.begin(), builtins.end(), first) != builtins.end())
+                        fail_at(item, where + ".aliases: '" + alias->source + "' starts with the built-in command '" + first +
+                                          "' and would take its place — start it with another word");
+                    if (first != name && node[first] && !own_word)
+                        fail_at(item, where + ".aliases: '" + alias->source + "' starts with the command '" + first +
+                                          "' and would take its place — start it with another word, or add one after it");
                     spec.aliases.push_back(std::move(*alias));
                 }
             }

@@ -94,6 +94,7 @@ commands::Directory NameResolver::current() const { return base_.with_found(foun
 
 commands::Directory NameResolver::configure(const std::vector<commands::CommandSpec>& commands, commands::Directory base) {
     base_ = std::move(base);
+    base_.ids_are_names(platform_.conversation_ids_are_names());
     names_ = commands::names_to_look_up(commands, base_);
     changed_ = true;
     wake_.cancel();

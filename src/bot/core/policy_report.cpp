@@ -49,11 +49,12 @@ constexpr std::chrono::seconds lookup_limit{30};
 // into an id adds a line to `warnings`.
 commands::Directory platform_directory(const config::Config& config, bool offline, const PolicyQuery& query,
                                        std::vector<std::string>& warnings) {
-    const commands::Directory base(config.users, config.groups);
+    commands::Directory base(config.users, config.groups);
+    base.ids_are_names(config.adapter == "console");  // the console's names are its ids
     commands::WrittenNames names = commands::names_to_look_up(config.commands, base);
     commands::add_person(names, query.user, "--user", base);
     commands::add_conversation(names, query.channel, "--channel");
-    if (names.empty() || config.adapter == "console") return base;  // the console's names are its ids
+    if (names.empty() || config.adapter == "console") return base;
     if (offline) {
         for (const auto& name : names.people)
             warnings.push_back(name.where + ": '" + name.name + "' is neither an id nor a name under users:, and --offline " +

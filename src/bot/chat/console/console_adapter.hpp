@@ -49,6 +49,7 @@ public:
     // user's id is theirs; a wildcard on channels, with no id, as it is).
     Task<std::vector<User>> find_people(std::vector<std::string> names) override;
     Task<std::vector<NamedConversation>> find_conversations(std::vector<std::string> names) override;
+    bool conversation_ids_are_names() const override { return true; }  // "#ops" is the channel ops
 
     struct Input;       // shared with the stdin reader thread
     struct ReaderGate;  // closed when the adapter goes, so the thread stops posting
