@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "support/burst_tally.hpp"
 #include "support/fake_matrix.hpp"
 #include "support/run_platbot.hpp"
 #include "support/temp_dir.hpp"
@@ -212,16 +213,11 @@ TEST_CASE("Matrix: killed at any point of a 200-command burst, the bot answers e
         }
         for (int i = 0; i < 2000 && answered() < static_cast<std::size_t>(burst); ++i) std::this_thread::sleep_for(10ms);
         std::this_thread::sleep_for(300ms);  // room for a wrong second answer to show up
-        std::map<std::string, int> count;
-        for (const auto& event : matrix.sent(ops)) ++count[body_of(event)];
-        int lost = 0, twice = 0;
-        for (int i = 0; i < burst; ++i) {
-            const auto found = count.find("you said n" + std::to_string(i) + "x");
-            lost += found == count.end() ? 1 : 0;
-            twice += found != count.end() && found->second > 1 ? 1 : 0;
-        }
-        CHECK(lost == 0);
-        CHECK(twice == 0);
+        std::map<std::string, int> seen;
+        for (const auto& event : matrix.sent(ops)) ++seen[body_of(event)];
+        const auto tally = platbot::testing::tally_burst(seen, burst);
+        CHECK(tally.lost == 0);
+        CHECK(tally.twice == 0);
         CHECK(bot->stop().exit_code == 0);
     }
 }

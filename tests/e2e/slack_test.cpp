@@ -10,6 +10,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include "support/burst_tally.hpp"
 #include "support/fake_slack.hpp"
 #include "support/run_platbot.hpp"
 #include "support/temp_dir.hpp"
@@ -304,15 +305,9 @@ TEST_CASE("Slack: killed at many points of a 200-command burst, the bot answers 
         for (int i = 0; i < 2000 && answers(slack).size() < static_cast<std::size_t>(burst); ++i)
             std::this_thread::sleep_for(10ms);
         std::this_thread::sleep_for(300ms);  // room for a wrong second answer to show up
-        const auto count = answers(slack);
-        int lost = 0, twice = 0;
-        for (int i = 0; i < burst; ++i) {
-            const auto found = count.find("you said n" + std::to_string(i) + "x");
-            lost += found == count.end() ? 1 : 0;
-            twice += found != count.end() && found->second > 1 ? 1 : 0;
-        }
-        CHECK(lost == 0);
-        CHECK(twice == 0);
+        const auto tally = platbot::testing::tally_burst(answers(slack), burst);
+        CHECK(tally.lost == 0);
+        CHECK(tally.twice == 0);
         CHECK(bot->stop().exit_code == 0);
     }
 }
