@@ -23,17 +23,30 @@ health_port=8080  # the image's PLATBOT_HTTP_PORT
 say() { echo "docker-smoke: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 
+# Whatever this script started or made goes when it ends, passed or failed.
+dockerd_pid=""
+base_tar=""
+fake_pid=""
+cleanup() {
+    docker rm -f "$container" >/dev/null 2>&1 || true
+    docker volume rm -f "$volume" >/dev/null 2>&1 || true
+    [ -z "$fake_pid" ] || kill "$fake_pid" 2>/dev/null || true
+    [ -z "$base_tar" ] || rm -f "$base_tar"
+    [ -z "$dockerd_pid" ] || kill "$dockerd_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
 command -v docker >/dev/null || die "docker is missing: apt-get install docker.io mmdebstrap"
 
 if ! docker info >/dev/null 2>&1; then
     say "starting dockerd (--bridge=none --iptables=false; log in /tmp/platbot-dockerd.log)"
     nohup dockerd --bridge=none --iptables=false >/tmp/platbot-dockerd.log 2>&1 &
+    dockerd_pid=$!
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || die "dockerd did not start: see /tmp/platbot-dockerd.log"
 fi
 
 # The bases the Dockerfile names: pulled when Docker Hub answers, otherwise made from Debian's archive.
-base_tar=""
 for base in debian:12 debian:12-slim; do
     docker image inspect "$base" >/dev/null 2>&1 && continue
     if timeout 60 docker pull "$base" >/dev/null 2>&1; then continue; fi
@@ -45,8 +58,6 @@ for base in debian:12 debian:12-slim; do
     fi
     docker import "$base_tar" "$base" >/dev/null
 done
-[ -z "$base_tar" ] || rm -f "$base_tar"
-
 say "building the fake Slack (tests/support/fake_slack_cli.cpp)"
 [ -f "$build/CMakeCache.txt" ] || cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLATBOT_TESTS=ON >/dev/null
 cmake --build "$build" --target fake_slack_cli -j "$(nproc)" >/dev/null
@@ -60,12 +71,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$health_port") 2>/dev/null; then
 fi
 
 coproc FAKE { exec "$build/tests/fake_slack_cli"; }
-cleanup() {
-    docker rm -f "$container" >/dev/null 2>&1 || true
-    docker volume rm -f "$volume" >/dev/null 2>&1 || true
-    exec {FAKE[1]}>&- 2>/dev/null || true
-}
-trap cleanup EXIT
+fake_pid=$FAKE_PID
 read -r -t 10 first <&"${FAKE[0]}" || die "the fake Slack did not start"
 port=${first#port }
 # One request to the fake, one line back (see fake_slack_cli.cpp).

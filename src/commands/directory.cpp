@@ -67,11 +67,16 @@ std::optional<chat::User> Directory::find(std::string_view id_or_name) const {
 
 chat::User Directory::resolve(const chat::User& user) const {
     if (!user.id.empty()) {
-        if (auto known = find(user.id)) return {user.id, user.name.empty() ? known->name : user.name};
+        if (auto known = find(user.id)) return {user.id, known->name.empty() ? user.name : known->name};
         return user;
     }
     if (auto known = find(user.name)) return *known;
     return {user.name, user.name};
+}
+
+std::string Directory::accountable_name(const chat::User& user) const {
+    const auto names = names_of(user.id);
+    return names.empty() ? user.id : names.front();
 }
 
 std::vector<std::string> Directory::conversation_names(std::string_view id) const {

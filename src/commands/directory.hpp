@@ -41,8 +41,13 @@ public:
     const std::vector<chat::User>& users() const { return users_; }
     const std::map<std::string, std::vector<std::string>>& groups() const { return groups_; }
 
-    // Fills in the id or name a mention or event left out, when the person is known.
+    // Fills in the id or name a mention or event left out, when the person is known; for a
+    // known id the directory's name wins over the one the platform sent.
     chat::User resolve(const chat::User& user) const;
+    // How a person is named where it matters who they are (who asked for a job, who approved
+    // or denied it): the directory's name for their id, else the id — never a display name
+    // they chose themselves, which on Matrix anyone can set to "alice".
+    std::string accountable_name(const chat::User& user) const;
     std::optional<chat::User> find(std::string_view id_or_name) const;
     // The names config (or the platform's directory) gives the person with this id; none
     // when nobody knows them. Unlike a display name a platform sends, they can be trusted

@@ -180,6 +180,21 @@ Result<AliasPattern> parse_alias(std::string_view source, const CommandSpec& com
     return pattern;
 }
 
+bool alias_tail_may_be_omitted(const AliasPattern& alias, std::size_t from) {
+    if (from >= alias.parts.size()) return true;
+    // Trailing literal words tell aliases apart ("deploy {service} to production"), so
+    // only a tail that ends in a defaulted placeholder may be left out.
+    if (!alias.parts.back().placeholder) return false;
+    return std::all_of(alias.parts.begin() + static_cast<std::ptrdiff_t>(from), alias.parts.end(),
+                       [](const AliasPart& part) { return !part.placeholder || part.default_value; });
+}
+
+bool alias_requires_own_word(const AliasPattern& alias) {
+    for (std::size_t i = 1; i < alias.parts.size(); ++i)
+        if (!alias.parts[i].placeholder && !alias_tail_may_be_omitted(alias, i)) return true;
+    return false;
+}
+
 std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const std::vector<Token>& tokens,
                                               std::string_view prefix) {
     for (const auto& alias : command.aliases) {
@@ -205,14 +220,7 @@ std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const 
         if (literal_mismatch) continue;
         // The rest of the alias may be left out when it holds only words and
         // placeholders with defaults: "deploy api" matches "deploy {service} to {env=staging}".
-        bool matched = p > 0 && alias.parts[0].placeholder == false && t > 0;
-        // Trailing literal words tell aliases apart ("deploy {service} to production"), so
-        // only a tail that ends in a defaulted placeholder may be left out.
-        if (p < alias.parts.size() && !alias.parts.back().placeholder) matched = false;
-        for (std::size_t rest = p; matched && rest < alias.parts.size(); ++rest) {
-            const AliasPart& part = alias.parts[rest];
-            if (part.placeholder && !part.default_value) matched = false;
-        }
+        bool matched = p > 0 && alias.parts[0].placeholder == false && t > 0 && alias_tail_may_be_omitted(alias, p);
         // Every placeholder before the stop point must have been filled by a token.
         for (std::size_t k = 0; matched && k < p; ++k)
             if (alias.parts[k].placeholder && !assigned.contains(alias.parts[k].text)) matched = false;

@@ -33,6 +33,14 @@ Result<Invocation> bind_arguments(const CommandSpec& command, const std::vector<
 // Parses `deploy {service} to {env=staging}`; placeholders must name parameters.
 Result<AliasPattern> parse_alias(std::string_view source, const CommandSpec& command);
 
+// Whether a line may stop before part `from` of the alias: what follows holds only words and
+// placeholders with defaults, and ends in a placeholder ("deploy api" for
+// "deploy {service} to {env=staging}").
+bool alias_tail_may_be_omitted(const AliasPattern& alias, std::size_t from);
+// Whether every line the alias matches has a word of the alias's own after its first: one
+// that cannot be left out, so the alias cannot take lines meant for a command of that name.
+bool alias_requires_own_word(const AliasPattern& alias);
+
 // Tries the command's aliases against the whole line's tokens. nullopt when no alias
 // matches; an error when one matches but a value is invalid.
 std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const std::vector<Token>& tokens,

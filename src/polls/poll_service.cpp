@@ -55,8 +55,9 @@ chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, cha
     }
     PollAction action = std::get<PollAction>(*parsed);
     switch (action.verb) {
-        case PollAction::Verb::vote: co_return co_await vote(std::move(action.id), action.option, std::move(who));
-        case PollAction::Verb::unvote: co_return unvote(action.id, who);
+        case PollAction::Verb::vote:
+            co_return co_await vote(std::move(action.id), action.option, std::move(who), std::move(where));
+        case PollAction::Verb::unvote: co_return unvote(action.id, who, where);
         case PollAction::Verb::close: co_return co_await close(std::move(action.id), std::move(who));
         case PollAction::Verb::results: break;
     }
@@ -111,9 +112,21 @@ chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Ori
     co_return poll.id;
 }
 
-chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who) {
+// A vote counts where the poll is: its own conversation, or a ballot sent to the voter.
+// Otherwise anyone who learns a poll's id could vote in a channel they are not in.
+bool PollService::may_vote_from(const store::PollRecord& poll, const chat::User& who, const chat::Origin& where) const {
+    if (poll.message_id.empty() && ballot_holders_) return ballot_holders_(poll, who);  // voted from ballots
+    return where.adapter == poll.adapter && where.conversation == poll.conversation;
+}
+
+chat::Reply PollService::not_from_here(const std::string& id) {
+    return for_requester("Poll `" + id + "` takes votes only where it was asked — vote from its message there.");
+}
+
+chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who, chat::Origin where) {
     const auto poll = store_.find_poll(id);
     if (!poll) co_return no_such_poll(id);
+    if (!may_vote_from(*poll, who, where)) co_return not_from_here(id);
     if (option < 0 || option >= static_cast<int>(poll->options.size()))
         co_return for_requester("Poll `" + id + "` has options 1 to " + std::to_string(poll->options.size()) + ".");
     const std::string& label = poll->options[static_cast<std::size_t>(option)];
@@ -139,9 +152,10 @@ chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User
     co_return no_such_poll(id);
 }
 
-chat::Reply PollService::unvote(const std::string& id, const chat::User& who) {
+chat::Reply PollService::unvote(const std::string& id, const chat::User& who, const chat::Origin& where) {
     const auto poll = store_.find_poll(id);
     if (!poll) return no_such_poll(id);
+    if (!may_vote_from(*poll, who, where)) return not_from_here(id);
     switch (store_.unvote(id, voter_of(*poll, who))) {
         case store::VoteOutcome::closed:
             return for_requester("Poll `" + id + "` is closed, so answers can no longer be taken back.");

@@ -6,6 +6,7 @@
 // --multi), a second press changes or takes it back. Anonymous polls keep a keyed hash of
 // each voter, never the id, and forget the key when they close.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -50,6 +51,10 @@ public:
     // The same without posting it anywhere: people vote from ballots (poll_ballot) sent to
     // them; `home` is where it belongs. Returns the poll with its id.
     store::PollRecord record_poll(store::PollRecord poll, const chat::Origin& home);
+    // Who holds a ballot of a poll voted from ballots sent to people (record_poll): the
+    // feature that sent them says. Everyone else votes only in the poll's own conversation.
+    using BallotHolders = std::function<bool(const store::PollRecord& poll, const chat::User& who)>;
+    void set_ballot_holders(BallotHolders holders) { ballot_holders_ = std::move(holders); }
     // Whether this person has a vote in the poll (anonymous polls: by their keyed hash).
     bool has_voted(const std::string& poll_id, const chat::User& who) const;
     // Closes it (unless it already was) and redraws it without buttons; a poll that is not
@@ -66,8 +71,10 @@ private:
     };
 
     chat::Task<chat::Reply> create(NewPoll poll, chat::User who, chat::Origin where);
-    chat::Task<chat::Reply> vote(std::string id, int option, chat::User who);
-    chat::Reply unvote(const std::string& id, const chat::User& who);
+    chat::Task<chat::Reply> vote(std::string id, int option, chat::User who, chat::Origin where);
+    chat::Reply unvote(const std::string& id, const chat::User& who, const chat::Origin& where);
+    bool may_vote_from(const store::PollRecord& poll, const chat::User& who, const chat::Origin& where) const;
+    static chat::Reply not_from_here(const std::string& id);
     chat::Task<chat::Reply> close(std::string id, chat::User who);
     chat::Reply results(const std::string& id) const;
     chat::Task<void> close_when_due(std::string id, std::chrono::system_clock::time_point due);
@@ -86,6 +93,7 @@ private:
     PollSettings settings_;
     std::map<std::string, Refresh> refresh_;
     CancelToken stopping_;
+    BallotHolders ballot_holders_;
     std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -34,9 +34,15 @@ SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox
       poll_service_(poll_service),
       directory_(directory),
       specs_(std::make_shared<const std::vector<SurveySpec>>(std::move(specs))),
-      settings_(std::move(settings)) {}
+      settings_(std::move(settings)) {
+    // A question asked by DM is voted from the ballots sent: only the members asked hold one.
+    poll_service_.set_ballot_holders([this](const store::PollRecord& poll, const chat::User& who) {
+        return schedules_.last_run(asked_key(poll.survey_id, poll.round, who.id)).has_value();
+    });
+}
 
 SurveyService::~SurveyService() {
+    poll_service_.set_ballot_holders(nullptr);
     *alive_ = false;
     stopping_.cancel();
 }

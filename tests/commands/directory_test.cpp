@@ -74,6 +74,12 @@ TEST_CASE("find does not guess", "[directory]") {
     CHECK_FALSE(Directory().find("U001").has_value());
 }
 
+TEST_CASE("accountable_name is the directory's name for the id, else the id, never a name someone chose", "[directory]") {
+    const Directory directory = make_directory();
+    CHECK(directory.accountable_name({"U001", "Bobby"}) == "bob");
+    CHECK(directory.accountable_name({"@eve:evil.example", "bob"}) == "@eve:evil.example");
+}
+
 TEST_CASE("resolve fills in what a mention or event left out", "[directory]") {
     const Directory directory = make_directory();
     SECTION("by id") {
@@ -86,10 +92,11 @@ TEST_CASE("resolve fills in what a mention or event left out", "[directory]") {
         CHECK(who.id == "U001");
         CHECK(who.name == "bob");
     }
-    SECTION("a name the platform gave is kept") {
+    SECTION("for a known id the directory's name wins over the one the platform sent") {
+        // On Matrix anyone can set their display name to "alice"; the directory cannot be fooled.
         const User who = directory.resolve({"U001", "Bobby"});
         CHECK(who.id == "U001");
-        CHECK(who.name == "Bobby");
+        CHECK(who.name == "bob");
     }
     SECTION("an unknown id stays as it is") {
         const User who = directory.resolve({"U999", ""});

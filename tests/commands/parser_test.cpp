@@ -283,3 +283,24 @@ TEST_CASE("match_alias reports invalid values once an alias matched", "[parser][
     for (const auto& fragment : c.fragments) CHECK_THAT(matched->error().message, Contains(fragment));
     CHECK_THAT(matched->error().message, Contains(deploy_usage));
 }
+
+TEST_CASE("an alias requires a word of its own only when no matching line can leave that word out", "[parser][alias]") {
+    const CommandSpec spec = deploy_spec();
+    struct Case {
+        const char* source;
+        bool requires_own_word;
+    };
+    const auto c = GENERATE(values<Case>({
+        {"deploy {service} to production", true},     // ends in a word: the line must say it
+        {"deploy {service} to {replicas}", true},     // replicas has no default: "to" always comes before it
+        {"deploy now {service}", true},               // a required value follows "now"
+        {"deploy {service} to {env=staging}", false},  // "deploy api" matches, with no word of its own
+        {"deploy {service} to {env}", false},          // env's own default lets "to" go too
+        {"deploy now {service=api}", false},           // bare "deploy" matches
+        {"deploy {service}", false},
+    }));
+    INFO(c.source);
+    const auto alias = parse_alias(c.source, spec);
+    REQUIRE(alias.ok());
+    CHECK(alias_requires_own_word(*alias) == c.requires_own_word);
+}

@@ -590,6 +590,23 @@ TEST_CASE("values that break the rules", "[config]") {
          "    reply: ok\n" + ping_command,
          5, 15, "command 'fast'.aliases: 'ping {service}' starts with the command 'ping' and would take its place — "
                 "start it with another word, or add one after it"},
+        {"alias whose own word can be left out (a tail of defaults ending in a placeholder)",
+         "commands:\n"
+         "  fast:\n"
+         "    description: d\n"
+         "    params: [{name: service}, {name: env}]\n"
+         "    aliases: [\"ping {service} to {env=staging}\"]\n"
+         "    reply: ok\n" + ping_command,
+         5, 15, "command 'fast'.aliases: 'ping {service} to {env=staging}' starts with the command 'ping' and would take "
+                "its place — start it with another word, or add one after it"},
+        {"alias whose only own word is followed by a default alone",
+         "commands:\n"
+         "  fast:\n"
+         "    description: d\n"
+         "    params: [{name: service}]\n"
+         "    aliases: [\"ping now {service=api}\"]\n"
+         "    reply: ok\n" + ping_command,
+         5, 15, "'ping now {service=api}' starts with the command 'ping' and would take its place"},
         {"reply with an unknown variable",
          "commands:\n"
          "  deploy:\n"
@@ -978,4 +995,35 @@ TEST_CASE("onboarding: tracks, working hours, tips and clear errors", "[config]"
                  "users[].time_zone: unknown time zone 'Moon/Base'"});
     check_error({"help by an unknown person", "onboarding:\n  help: '@zed'\n  tracks: {}\n", 2, 9,
                  "onboarding.help: no user 'zed' under users:"});
+}
+
+TEST_CASE("secrets: every ${VAR} value in what runs and every env.pass value is one; paths and addresses are not",
+          "[config][security]") {
+    TempDir dir;
+    const Vars vars{{"HOOK_TOKEN", "hook-1234567890"},  {"FORM_KEY", "form-abcdefghij"},
+                    {"DATA_DIR", "/srv/platbot-data"}, {"LISTEN", "127.0.0.1:9999"},
+                    {"DEPLOY_KEY", "dk-0011223344556677"}};
+    const auto config = load_yaml(dir,
+                                  "store: {path: '${DATA_DIR}/bot.db'}\n"
+                                  "http: {listen: '${LISTEN}'}\n"
+                                  "commands:\n"
+                                  "  hook:\n"
+                                  "    description: d\n"
+                                  "    action:\n"
+                                  "      http:\n"
+                                  "        url: 'https://ci.example.com/trigger?token=${HOOK_TOKEN}'\n"
+                                  "        form: {key: '${FORM_KEY}'}\n"
+                                  "  run:\n"
+                                  "    description: d\n"
+                                  "    action:\n"
+                                  "      exec: {program: /bin/true, env: {pass: [DEPLOY_KEY]}}\n",
+                                  vars);
+    REQUIRE(config.ok());
+    const auto found = platbot::config::secrets(*config, env_of(vars));
+    const auto has = [&](const std::string& value) { return std::find(found.begin(), found.end(), value) != found.end(); };
+    CHECK(has("hook-1234567890"));
+    CHECK(has("form-abcdefghij"));
+    CHECK(has("dk-0011223344556677"));  // passed on to the program at run time
+    CHECK_FALSE(has("/srv/platbot-data"));
+    CHECK_FALSE(has("127.0.0.1:9999"));
 }

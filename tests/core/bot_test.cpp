@@ -179,6 +179,25 @@ TEST_CASE("Bot does not run a command left over from long ago, and tells the req
     CHECK(third.adapter.posted.empty());
 }
 
+TEST_CASE("Bot does not run a command the platform delivered long after it was sent, and tells the requester", "[core]") {
+    testing::TempDir folder;
+    Rig rig(folder, "3.1");
+    auto late = message("ev-late", "/platform version");
+    late.sent = march_first_2027 - std::chrono::minutes(11);  // sent while the bot was away
+    auto recent = message("ev-recent", "/platform version");
+    recent.sent = march_first_2027 - std::chrono::minutes(9);
+    rig.deliver({late, recent});
+    REQUIRE(rig.adapter.posted.size() == 2);
+    CHECK(rig.adapter.posted[0].reply.text ==
+          "Your request `/platform version` was sent at 2027-03-01 09:19 UTC while the bot was away and was not run — run "
+          "it again if you still need it.");
+    CHECK(rig.adapter.posted[0].reply.ephemeral);
+    CHECK(rig.adapter.posted[1].reply.text == "platbot 3.1");
+    CHECK(rig.audit.rows.size() == 1);  // only the one that ran
+    // Told once: a redelivery is a duplicate.
+    CHECK(rig.deliver({late}) == std::vector{chat::Admission::duplicate});
+}
+
 TEST_CASE("Bot ignores chatter that is not addressed to it", "[core]") {
     testing::TempDir folder;
     Rig rig(folder);

@@ -134,18 +134,29 @@ TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs l
         REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == first; }, wait_limit));
         CHECK(bot.stop().exit_code == 0);
     }
-    // While the bot is down: one command from an hour ago, one from now.
+    // While the bot is down: one command from an hour ago, one from now, and one from now by
+    // a server whose clock is an hour behind — the bot's homeserver's age says it is fresh.
     matrix.backdate(std::chrono::hours(1));
     const auto stale = matrix.send_text(ops, alice, "!platform echo an-hour-ago");
     matrix.backdate(std::chrono::milliseconds(0));
     const auto second = matrix.send_text(ops, alice, "!platform echo two");
+    matrix.skew_sender_clock(-std::chrono::hours(1));
+    const auto skewed = matrix.send_text(ops, alice, "!platform echo skewed");
+    matrix.skew_sender_clock(std::chrono::milliseconds(0));
     RunningPlatbot bot({"--config", config}, token(matrix));
     REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == second; }, wait_limit));
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == skewed; }, wait_limit));
+    // The late one is not run, and its sender is told so (before: skipped without a word).
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == stale; }, wait_limit));
     std::this_thread::sleep_for(300ms);
     CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said one"); }) == 1);
     CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said two"); }) == 1);
+    CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said skewed"); }) == 1);
     CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return replied_to(e) == old; }) == 0);
-    CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return replied_to(e) == stale; }) == 0);
+    CHECK(count_sent(matrix, [&](const MatrixEvent& e) { return says(e, "you said an-hour-ago"); }) == 0);
+    CHECK(count_sent(matrix, [&](const MatrixEvent& e) {
+              return replied_to(e) == stale && says(e, "while the bot was away and was not run");
+          }) == 1);
     bot.stop();
 }
 
@@ -316,6 +327,22 @@ TEST_CASE("Matrix: a join starts onboarding in a direct room that is created onc
     CHECK(matrix.calls("/createRoom").size() == 1);
     CHECK(in_dm("Install the CLI."));
     bot.stop();
+}
+
+TEST_CASE("Matrix: a sync answer over 16 MiB (a room with huge state) does not leave the bot deaf", "[e2e][matrix][faults]") {
+    // Before: the answer was cut at 16 MiB, read as bad JSON and asked again the same way, forever.
+    FakeMatrix matrix;
+    matrix.add_room(ops, {alice});
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(matrix, dir)}, token(matrix));
+    REQUIRE(wait_until_live(matrix));
+    matrix.send_event(ops, "org.example.huge", alice, {{"blob", std::string(17 << 20, 'x')}}, "");
+    const auto command = matrix.send_text(ops, alice, "!platform echo still-here");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == command; }, 30s));
+    CHECK(bot.wait_for_log("larger than 16 MiB; syncing with a smaller filter", 1s));
+    const auto after = matrix.send_text(ops, alice, "!platform echo and-after");
+    REQUIRE(matrix.wait_for_sent([&](const MatrixEvent& e) { return replied_to(e) == after; }, wait_limit));
+    CHECK(bot.stop().exit_code == 0);
 }
 
 TEST_CASE("Matrix: an encrypted room is told once that the bot cannot read it", "[e2e][matrix]") {

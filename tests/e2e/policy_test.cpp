@@ -219,3 +219,59 @@ TEST_CASE("platbot check looks up names on Slack and warns about the ones Slack 
     CHECK_THAT(refused.out, Contains("warning: commands.restart.allow.channels: slack knows no channel named '#old-ops'"));
     CHECK(refused.out.find("[warning]") == std::string::npos);  // the log stays out of the report
 }
+
+TEST_CASE("secrets from ${VAR} and env.pass never show: not in why, job output, outcomes, job <id>, replies or logs",
+          "[e2e][policy][security]") {
+    // Before: only chat tokens and auth.* were masked; a trigger token in a URL query or a
+    // form field showed to anyone who typed `why`, and a program's output posted it.
+    FakeHttpServer platform;
+    FakeResponse echoed;
+    echoed.status = 500;
+    echoed.body = R"({"error":"bad trigger trg-7a6b5c4d3e2f"})";  // a platform that echoes the token back
+    platform.route("POST", "/trigger", echoed);
+    TempDir dir;
+    const auto config = dir.write("secrets.yaml",
+                                  "bot: {prefix: /platform, adapter: console}\n"
+                                  "store: {path: bot.db}\n"
+                                  "log: {level: debug}\n"
+                                  "console: {user: alice, channel: general}\n"
+                                  "users: [{id: U1, name: alice}]\n"
+                                  "commands:\n"
+                                  "  pipeline:\n"
+                                  "    description: Trigger a pipeline\n"
+                                  "    action:\n"
+                                  "      http:\n"
+                                  "        method: POST\n"
+                                  "        url: '" + platform.url("/trigger") + "?token=${TRIGGER_TOKEN}'\n"
+                                  "        form: {token: '${TRIGGER_TOKEN}', ref: main}\n"
+                                  "      reply:\n"
+                                  "        success: 'started'\n"
+                                  "        failure: 'failed: {{ response.body }}'\n"
+                                  "  leak:\n"
+                                  "    description: A program that prints what it was given\n"
+                                  "    action:\n"
+                                  "      exec:\n"
+                                  "        program: /bin/sh\n"
+                                  "        args: ['-c', 'echo \"key is $DEPLOY_KEY\"; exit 3']\n"
+                                  "        env: {pass: [DEPLOY_KEY]}\n"
+                                  "      reply:\n"
+                                  "        failure: 'it said: {{ output }}'\n");
+    const auto result = run_platbot({"--config", config},
+                                    "/platform why pipeline\n"
+                                    "/platform pipeline\n"
+                                    "/platform leak\n"
+                                    "/platform jobs\n",
+                                    {{"TRIGGER_TOKEN", "trg-7a6b5c4d3e2f"}, {"DEPLOY_KEY", "dk-0011223344556677"}});
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 0);
+    CHECK_THAT(result.out, Contains("token=«redacted»"));          // why
+    CHECK_THAT(result.out, Contains("failed: {\"error\":\"bad trigger «redacted»\"}"));  // a reply from response.body
+    CHECK_THAT(result.out, Contains("it said: key is «redacted»"));  // a reply from output
+    CHECK(platform.requests().size() == 1);
+    CHECK_THAT(platform.requests()[0].target, Contains("token=trg-7a6b5c4d3e2f"));  // the platform got the real one
+    for (const std::string secret : {"trg-7a6b5c4d3e2f", "dk-0011223344556677"}) {
+        INFO(secret);
+        CHECK(result.out.find(secret) == std::string::npos);
+        CHECK(result.err.find(secret) == std::string::npos);
+    }
+}

@@ -56,6 +56,12 @@ std::map<std::string, std::string> tokens(const FakeSlack& slack) {
     return {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
 }
 
+std::size_t count_of(const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++n;
+    return n;
+}
+
 bool text_has(const SlackMessage& message, const std::string& part) {
     return message.text.find(part) != std::string::npos || message.blocks.dump().find(part) != std::string::npos;
 }
@@ -337,6 +343,31 @@ TEST_CASE("Slack: malformed frames and payloads are skipped and the bot keeps an
     CHECK_THAT(result.err, Contains("not a JSON object"));
 }
 
+TEST_CASE("Slack: fields of an unexpected type neither end the connection nor lose the command", "[e2e][slack]") {
+    // Before: `retry_attempt: "1"` threw out of the read loop and the connection slot ended
+    // silently, so nothing more was delivered.
+    FakeSlack slack;
+    TempDir dir;
+    RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
+    REQUIRE(slack.wait_for_connections(1, wait_limit));
+
+    const json command{{"channel_id", "C0DEPLOYS"}, {"user_id", "U0ALICE01"}, {"user_name", "alice"},
+                       {"command", "/platform"},   {"text", "echo odd"},      {"trigger_id", "1.2.odd"}};
+    const auto odd = slack.send_envelope({{"type", "slash_commands"}, {"retry_attempt", "1"}, {"payload", command}});
+    const auto joined = slack.send_envelope(
+        {{"type", "events_api"},
+         {"payload", {{"type", "event_callback"}, {"event_id", "Ev0ODD"},
+                      {"event", {{"type", "team_join"}, {"user", {{"id", "U0NEW01"}, {"is_bot", "no"}}}}}}}});
+    REQUIRE(slack.wait_for_ack(odd, wait_limit));
+    REQUIRE(slack.wait_for_ack(joined, wait_limit));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "you said odd"); }, wait_limit));
+
+    slack.send_slash_command("version", "U0ALICE01", "C0DEPLOYS", "alice");
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "platbot 0"); }, wait_limit));
+    CHECK(slack.open_connections() == 1);
+    CHECK(bot.stop().exit_code == 0);
+}
+
 TEST_CASE("Slack: a refresh opens the replacement first and loses no envelope", "[e2e][slack]") {
     FakeSlack slack;
     TempDir dir;
@@ -415,6 +446,33 @@ TEST_CASE("Slack: a refused token is one clear fatal line naming the variable", 
         CHECK(result.exit_code != 0);
         CHECK_THAT(result.err, Contains("set SLACK_BOT_TOKEN"));
     }
+}
+
+TEST_CASE("Slack: a bot token revoked mid-run stops the bot, and the restart answers what was acknowledged",
+          "[e2e][slack]") {
+    FakeSlack slack;
+    TempDir dir;
+    const std::string config = config_for(slack, dir);
+    {
+        RunningPlatbot bot({"--config", config}, tokens(slack));
+        REQUIRE(slack.wait_for_connections(1, wait_limit));
+        slack.refuse_bot_token("token_revoked");
+        const auto envelope = slack.send_slash_command("echo lost", "U0ALICE01", "C0DEPLOYS", "alice");
+        REQUIRE(slack.wait_for_ack(envelope, wait_limit));  // recorded before it was acknowledged
+        const auto result = bot.wait(std::chrono::seconds(15));
+        CHECK(result.exit_code != 0);
+        CHECK(count_of(result.err, "Slack refused the bot token (chat.postMessage: token_revoked) — set SLACK_BOT_TOKEN") == 1);
+        CHECK(slack.open_connections() == 0);  // nothing more is acknowledged
+    }
+    CHECK(slack.messages("C0DEPLOYS").empty());
+
+    slack.refuse_bot_token("");  // an admin installs a working token
+    RunningPlatbot bot({"--config", config}, tokens(slack));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return text_has(m, "you said lost"); }, wait_limit));
+    bot.stop();
+    std::size_t answers = 0;
+    for (const auto& m : slack.messages("C0DEPLOYS")) answers += text_has(m, "you said lost");
+    CHECK(answers == 1);
 }
 
 TEST_CASE("Slack: link_disabled stops the bot with a clear line instead of reconnecting", "[e2e][slack]") {

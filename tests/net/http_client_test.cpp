@@ -482,3 +482,20 @@ TEST_CASE("HttpResponse::header finds the first header of that name", "[net][htt
     CHECK(response.header("Content-Type") == "text/plain");
     CHECK(response.header("missing").empty());
 }
+
+TEST_CASE_METHOD(Fixture, "HttpClient errors never show a URL's query, fragment or credentials", "[net][http][security]") {
+    // Tokens ride in query strings (`?token=`) and user-info; errors go to chat, `job <id>` and logs.
+    const auto url = GENERATE(std::string("http://exa mple.com/hook?token=s3cret"),
+                              std::string("ftp://bot:s3cret@127.0.0.1/file?token=s3cret"),
+                              std::string("gopher://127.0.0.1/x#s3cret"),
+                              std::string("http://bot:s3cret@127.0.0.1:1/hook?token=s3cret"));
+    INFO(url);
+    auto request = get(url);
+    request.connect_timeout = std::chrono::seconds(2);
+
+    auto outcome = send_one(io, client, request);
+
+    REQUIRE_FALSE(outcome.ok());
+    CHECK_THAT(outcome.error().message, !Catch::Contains("s3cret"));
+    CHECK_THAT(outcome.error().message, Catch::Contains("127.0.0.1") || Catch::Contains("exa mple.com"));
+}

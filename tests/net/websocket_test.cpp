@@ -225,6 +225,19 @@ TEST_CASE("a WebSocket connection that is refused is one line naming the host", 
     });
 }
 
+TEST_CASE("a name lookup that hangs is bounded by the connect timeout", "[net][websocket]") {
+    // support/hanging_dns.cpp: names under .hang.test answer only after 3 s.
+    run_coroutine([&](asio::io_context& io) -> asio::awaitable<void> {
+        const std::string url = "wss://wss-primary.hang.test/link";
+        WebSocketOptions options;
+        options.connect_timeout = 300ms;
+        auto connected = co_await WebSocket::connect(io.get_executor(), url, options);
+        REQUIRE_FALSE(connected.ok());
+        CHECK(connected.error().message ==
+              "could not open the WebSocket to wss-primary.hang.test:443 (resolving: no answer in time)");
+    }, 2s);
+}
+
 TEST_CASE("a wss connection verifies the server against the configured CA bundle", "[net][websocket][tls]") {
     const auto identity = TlsIdentity::self_signed();
     EchoServer server(&identity);

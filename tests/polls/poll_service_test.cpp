@@ -316,6 +316,26 @@ TEST_CASE("Polls: unvote takes back every answer, in one-answer and several-answ
     REQUIRE_FALSE(rig.outbox.posted.empty());
 }
 
+TEST_CASE("Polls: votes count only in the poll's own conversation", "[polls][security]") {
+    // Before: anyone who learnt a poll's id could vote in it from any channel or DM, even
+    // in a private channel they are not in.
+    testing::TempDir folder;
+    Rig rig(folder);
+    const std::string id = rig.open("\"Rotate the on-call?\" yes no", alice);
+
+    rig.where = {"test", "C2-elsewhere", "", "", ""};
+    CHECK(rig.say("vote " + id + " 1", bob).text ==
+          "Poll `" + id + "` takes votes only where it was asked — vote from its message there.");
+    CHECK_THAT(rig.say("unvote " + id, bob).text, Contains("takes votes only where it was asked"));
+    rig.where = {"other-platform", "C1", "", "", ""};
+    CHECK_THAT(rig.say("vote " + id + " 1", bob).text, Contains("takes votes only where it was asked"));
+    CHECK(rig.store->tally(id).voters == 0);
+
+    rig.where = {"test", "C1", "", "", ""};
+    CHECK(rig.say("vote " + id + " 2", bob).text == "Counted: *no*.");
+    CHECK(rig.store->tally(id).votes == std::vector<int>{0, 1});
+}
+
 TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[polls]") {
     testing::TempDir folder;
     Rig rig(folder);

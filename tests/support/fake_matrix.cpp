@@ -207,6 +207,7 @@ struct FakeMatrix::Impl {
         bool by_api = false; // the bot sent it with /send, /redact or /state
         bool copy = false;   // a redeliver() copy
         std::string token;   // the access token that sent it: only that token sees unsigned.transaction_id
+        long long sender_skew_ms = 0;  // added to origin_server_ts on the wire only
     };
     struct Membership {
         std::string membership;
@@ -245,6 +246,7 @@ struct FakeMatrix::Impl {
     std::map<std::string, std::string> txns;  // token + '\n' + decoded path → event id
     std::function<void(const MatrixEvent&)> sent_observer;
     long long backdated_ms = 0;
+    long long sender_skew_ms = 0;
 
     // --- faults ---
     struct Fault {
@@ -318,6 +320,7 @@ struct FakeMatrix::Impl {
         event.position = ++position;
         event.event_id = "$e" + std::to_string(event.position);
         event.origin_server_ts = now_ms() - backdated_ms;
+        stored.sender_skew_ms = sender_skew_ms;
         if (!event.unsigned_data.is_object()) event.unsigned_data = json::object();
         const std::size_t index = stream.size();
         if (event.state_key) {
@@ -364,7 +367,7 @@ struct FakeMatrix::Impl {
         json out{{"type", event.type},
                  {"event_id", event.event_id},
                  {"sender", event.sender},
-                 {"origin_server_ts", event.origin_server_ts},
+                 {"origin_server_ts", event.origin_server_ts + stored.sender_skew_ms},
                  {"content", event.content}};
         if (event.state_key) out["state_key"] = *event.state_key;
         json extra = event.unsigned_data.is_object() ? event.unsigned_data : json::object();
@@ -1324,6 +1327,11 @@ nlohmann::json FakeMatrix::account_data(const std::string& type) const {
 void FakeMatrix::set_account_data(const std::string& type, const nlohmann::json& content) {
     std::lock_guard lock(impl_->mutex);
     impl_->set_account(type, content);
+}
+
+void FakeMatrix::skew_sender_clock(std::chrono::milliseconds by) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->sender_skew_ms = by.count();
 }
 
 void FakeMatrix::backdate(std::chrono::milliseconds by) {

@@ -174,6 +174,9 @@ public:
     // Events entering the stream from now on carry an origin_server_ts this much in the past
     // (zero: the wall clock again), as if they had waited on the server while the bot was down.
     void backdate(std::chrono::milliseconds by);
+    // Events entering from now on show an origin_server_ts off by `by`, as from a server whose
+    // clock is wrong; unsigned.age, the homeserver's own count, stays true.
+    void skew_sender_clock(std::chrono::milliseconds by);
 
     // --- faults ---
     // The next `times` requests whose path contains `path_part` (e.g. "/send/", "/sync") answer

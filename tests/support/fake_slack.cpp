@@ -341,6 +341,7 @@ struct FakeSlack::Impl {
     std::uint64_t version = 0;                // bumped on every change, for wait_for_message
 
     // --- Web API state ---
+    std::string bot_token_refusal;  // set: every bot-token call answers this error
     struct User {
         std::string name, tz;
         bool is_bot = false;
@@ -575,8 +576,10 @@ struct FakeSlack::Impl {
 
         SlackMethodHandler handler;
         int retry_after = -1;
+        std::string refused_because;  // the bot token was revoked
         {
             std::lock_guard lock(mutex);
+            if (call.method != "apps.connections.open") refused_because = bot_token_refusal;
             auto limit = limits.find(call.method);
             if (limit != limits.end() && limit->second.times > 0) {
                 --limit->second.times;
@@ -597,6 +600,8 @@ struct FakeSlack::Impl {
         const std::string token = call.method == "apps.connections.open" ? app_token_text : bot_token_text;
         if (call.authorization != "Bearer " + token) {
             body = error("invalid_auth");
+        } else if (!refused_because.empty()) {
+            body = error(refused_because);
         } else if (bad_json) {
             body = error("invalid_json");
         } else if (handler) {
@@ -991,6 +996,11 @@ std::string FakeSlack::app_token() const { return app_token_text; }
 void FakeSlack::respond(const std::string& method, SlackMethodHandler handler) {
     std::lock_guard lock(impl_->mutex);
     impl_->overrides[method] = std::move(handler);
+}
+
+void FakeSlack::refuse_bot_token(const std::string& error) {
+    std::lock_guard lock(impl_->mutex);
+    impl_->bot_token_refusal = error;
 }
 
 void FakeSlack::rate_limit(const std::string& method, int times, int retry_after_seconds) {

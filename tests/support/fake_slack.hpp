@@ -72,6 +72,9 @@ public:
     // The next `times` calls of `method` answer HTTP 429, `Retry-After: <seconds>` and
     // {"ok":false,"error":"ratelimited"}.
     void rate_limit(const std::string& method, int times, int retry_after_seconds);
+    // From now on every call with the bot token answers {"ok":false,"error":<error>}
+    // (token_revoked, account_inactive …), as when an admin revokes it; "" accepts it again.
+    void refuse_bot_token(const std::string& error);
     // For users.info (and user names in generated payloads). U0BOT, the bot itself, is known from the start.
     void add_user(const std::string& id, const std::string& name, const std::string& tz = "Europe/Berlin",
                   bool is_bot = false);

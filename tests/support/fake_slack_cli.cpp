@@ -6,6 +6,7 @@
 //   command <text>        → reply <the answer, lines joined by '|'> | timeout   (a /platform
 //                           command from U0SMOKE01 in C0SMOKE01, answered within 30 s)
 // End of input stops it.
+#include <charconv>
 #include <chrono>
 #include <iostream>
 #include <string>
@@ -36,7 +37,9 @@ int main() {
         const std::string verb = line.substr(0, space);
         const std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
         if (verb == "connected") {
-            const std::chrono::seconds limit(rest.empty() ? 30 : std::stoi(rest));
+            int seconds = 30;  // also when `rest` is not a number
+            std::from_chars(rest.data(), rest.data() + rest.size(), seconds);
+            const std::chrono::seconds limit(seconds);
             std::cout << (within(limit, [&] { return slack.open_connections() > 0; }) ? "ok" : "timeout") << std::endl;
         } else if (verb == "command") {
             const std::size_t before = slack.messages().size();

@@ -286,6 +286,9 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
         }
         // alice votes from her ballot, bob answers in text; carol does nothing.
         CHECK_THAT(rig.poll("vote " + rig.poll_of("happy") + " 3", alice).text, Contains("Counted"));
+        // Someone who was sent no ballot has no vote, wherever they type it.
+        const chat::User mallory{"U66", "mallory"};
+        CHECK_THAT(rig.poll("vote " + rig.poll_of("happy") + " 1", mallory).text, Contains("takes votes only where it was asked"));
         CHECK_THAT(rig.survey("answer dx wish faster CI please", bob).text, Contains("anonymously"));
         rig.clock.advance(std::chrono::hours(25));
         CHECK(reminders_to(rig, "D-U3") == 1);

@@ -95,6 +95,10 @@ public:
     virtual void stop() = 0;
     // Whether events can arrive right now (Slack: a Socket Mode connection is open); /readyz.
     virtual bool connected() const = 0;
+    // True once the platform refuses the bot's own credentials (a revoked token): every reply
+    // fails until a restart with a working one, so what is being handled is left unfinished
+    // for the restart's replay rather than marked done unanswered.
+    virtual bool cannot_reply() const { return false; }
 };
 
 }  // namespace platbot::chat

@@ -1,6 +1,7 @@
 #pragma once
 // The platform-neutral event and reply model. Adapters translate their wire format to
 // and from these types; commands and features never see anything else.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,6 +59,10 @@ struct ChatEvent {
     std::string text;       // message text; button: what the presser typed when the button asked (prompt)
     std::string action_id;  // button: what kind of button
     std::string value;      // button: its payload
+    // When the person sent it, as the platform counts (Matrix: its homeserver's unsigned.age at
+    // the batch's arrival); unset when the platform delivers at once or does not say. A command
+    // delivered long after it was sent (the bot was away) is not run.
+    std::chrono::system_clock::time_point sent = {};
 };
 
 struct Field {

@@ -27,4 +27,11 @@ inline bool true_field(const nlohmann::json& object, const char* key) {
     return it != object.end() && it->is_boolean() && it->get<bool>();
 }
 
+// The integer under `key`, or 0.
+inline long long integer_field(const nlohmann::json& object, const char* key) {
+    if (!object.is_object()) return 0;
+    const auto it = object.find(key);
+    return it != object.end() && it->is_number_integer() ? it->get<long long>() : 0;
+}
+
 }  // namespace platbot

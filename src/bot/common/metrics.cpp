@@ -38,6 +38,8 @@ const std::vector<Family>& families() {
         {"platbot_event_loop_lag_seconds", Type::gauge, "How late the event loop ran a timer due now (sampled every second).", {}},
         {"platbot_jobs_active", Type::gauge, "Jobs waiting for confirmation or approval, queued or running.", {}},
         {"platbot_up", Type::gauge, "1 while the bot runs.", {}},
+        {"platbot_http_accept_failures_total", Type::counter, "Connections the HTTP endpoint could not accept (out of descriptors, ...).", {}},
+        {"platbot_http_connections_open", Type::gauge, "Connections open to the HTTP endpoint.", {}},
         {"platbot_config_reloads_total", Type::counter, "Config reloads (SIGHUP), by result: applied, unchanged or rejected.", {}},
     };
     return all;

@@ -81,10 +81,12 @@ public:
         if (config.adapter == "matrix") require_matrix_login(root, config);
         if (!config.admin_group.empty() && !config.groups.contains(config.admin_group))
             fail_at(admin_node_, "bot.admins: no group named '" + config.admin_group + "' — declare it under groups:");
+        const std::size_t before = yaml_.expanded().size();
         if (auto commands = root["commands"]) read_commands(commands, config);
         if (auto surveys = root["surveys"]) read_surveys(surveys, config);
         if (auto onboarding = root["onboarding"]) read_onboarding(onboarding, config);
         if (auto status = root["status"]) read_status(status, config);
+        config.expanded_secrets.assign(yaml_.expanded().begin() + static_cast<std::ptrdiff_t>(before), yaml_.expanded().end());
         collect_sources(root, "", 0, config.sources);
         return config;
     }
@@ -466,8 +468,7 @@ private:
                     // One that also needs a word of its own (`deploy {service} to production`)
                     // takes only the lines with that word, which is how config routes them.
                     const std::string& first = alias->parts.front().text;
-                    const bool own_word = std::any_of(alias->parts.begin() + 1, alias->parts.end(),
-                                                      [](const commands::AliasPart& part) { return !part.placeholder; });
+                    const bool own_word = commands::alias_requires_own_word(*alias);
                     if (std::find(builtins.begin(), builtins.end(), first) != builtins.end())
                         fail_at(item, where + ".aliases: '" + alias->source + "' starts with the built-in command '" + first +
                                           "' and would take its place — start it with another word");
@@ -823,9 +824,14 @@ Result<Config> load_config(const std::string& path,
     }
 }
 
-std::vector<std::string> secrets(const Config& config) {
+std::vector<std::string> secrets(const Config& config, const EnvLookup& env) {
     std::vector<std::string> out{config.slack.bot_token, config.slack.app_token, config.slack.signing_secret,
                                  config.matrix.access_token, config.matrix.password};
+    out.insert(out.end(), config.expanded_secrets.begin(), config.expanded_secrets.end());
+    const auto passed_on = [&](const std::vector<std::string>& names) {
+        for (const auto& name : names)
+            if (auto value = env(name)) out.push_back(std::move(*value));
+    };
     const auto credentials = [&out](const std::optional<commands::HttpAction>& http) {
         if (!http) return;
         out.push_back(http->bearer_token);
@@ -835,6 +841,7 @@ std::vector<std::string> secrets(const Config& config) {
         if (!command.action) continue;
         credentials(command.action->http);
         if (command.action->track) credentials(command.action->track->http);
+        if (command.action->exec) passed_on(command.action->exec->pass_env);
     }
     // Short values would redact ordinary words; real secrets are long.
     std::erase_if(out, [](const std::string& secret) { return secret.size() < 6; });

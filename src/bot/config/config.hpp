@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bot/chat/chat.hpp"
+#include "bot/common/env.hpp"
 #include "bot/common/result.hpp"
 #include "commands/spec.hpp"
 #include "onboarding/onboarding_spec.hpp"
@@ -94,6 +95,9 @@ struct Config {
     // Each setting's YAML by its dotted path (commands.deploy.policy, onboarding.tracks.newcomer),
     // three levels deep: how a reload tells what changed.
     std::map<std::string, std::string> sources;
+    // What ${VAR} expansions put into commands, surveys, onboarding and status (tokens in
+    // URLs, headers, bodies, exec environments): secrets, masked wherever they would show.
+    std::vector<std::string> expanded_secrets;
 };
 
 // Reads and validates the file. The error is one line: `file:line:column: message`.
@@ -103,9 +107,10 @@ Result<Config> load_config(const std::string& path);
 Result<Config> load_config(const std::string& path,
                            const std::function<std::optional<std::string>(const std::string&)>& env);
 
-// The config's secrets (chat tokens, signing secret, action credentials), for the logs to
-// redact wherever they would appear.
-std::vector<std::string> secrets(const Config& config);
+// The config's secrets, redacted wherever they would appear (logs, chat, exports): chat
+// tokens, signing secret, action credentials, every ${VAR} value in what runs, and the
+// values `env` gives the variables exec actions pass on (env.pass).
+std::vector<std::string> secrets(const Config& config, const EnvLookup& env = process_env);
 
 // What `platbot check` prints about a valid config: commands, groups, adapter, store.
 std::string summary(const Config& config);

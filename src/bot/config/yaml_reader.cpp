@@ -134,6 +134,7 @@ std::string YamlReader::expand(const std::string& raw, const YAML::Mark& mark) c
         const auto value = env_(name);
         if (value && !value->empty()) {
             out += *value;
+            expanded_.push_back(*value);
         } else if (dash != std::string::npos) {
             out += inner.substr(dash + 2);
         } else {

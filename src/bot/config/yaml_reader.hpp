@@ -48,9 +48,12 @@ public:
 
     // `${VAR}` and `${VAR:-default}` from the environment; `$${` is a literal `${`.
     std::string expand(const std::string& raw, const YAML::Mark& mark) const;
+    // Every value an expansion took from the environment so far, in order.
+    const std::vector<std::string>& expanded() const { return expanded_; }
 
 private:
     EnvLookup env_;
+    mutable std::vector<std::string> expanded_;
 };
 
 [[noreturn]] void fail_at(const YAML::Node& node, const std::string& message);

@@ -26,6 +26,14 @@ chat::Task<chat::Admission> Bot::admit(const chat::ChatEvent& event) {
 
 chat::Task<void> Bot::handle(chat::ChatEvent event) {
     if (event.origin.cause.empty()) event.origin.cause = event.id;
+    const bool is_request = event.kind == chat::EventKind::message || event.kind == chat::EventKind::button;
+    if (is_request && event.sent != std::chrono::system_clock::time_point{} && clock_.now() - event.sent > late_after) {
+        spdlog::warn("[{}] event {} was sent at {} and arrived too late to run", event.correlation_id, event.id,
+                     text::format_utc(event.sent));
+        const std::string why = "was sent at " + text::format_utc(event.sent) + " while the bot was away";
+        co_await decline(std::move(event), why);
+        co_return;
+    }
     std::string failure;
     const auto started = std::chrono::steady_clock::now();
     spdlog::debug("[{}] {} from {} in {}", event.correlation_id, chat::kind_name(event.kind), event.user.id,
@@ -36,6 +44,11 @@ chat::Task<void> Bot::handle(chat::ChatEvent event) {
         failure = e.what();
     } catch (...) {
         failure = "unknown exception";
+    }
+    if (adapter_.cannot_reply()) {
+        spdlog::warn("[{}] event {} is left for the replay after a restart: the {} adapter can no longer reply",
+                     event.correlation_id, event.id, adapter_.name());
+        co_return;
     }
     // Finished even when it failed: the requester is told below, and a replay would fail again.
     inbox_.finished(event.id);
@@ -73,17 +86,21 @@ chat::Task<void> Bot::replay(std::chrono::minutes window) {
         }
         spdlog::warn("[{}] event {} from {} was not handled before the restart and is too old to run now",
                      event.correlation_id, event.id, text::format_utc(received));
-        const std::string asked = event.kind == chat::EventKind::button ? event.value : event.text;
-        inbox_.finished(event.id);
-        try {
-            chat::Reply notice;
-            notice.text = "Your request `" + asked + "` reached the bot at " + text::format_utc(received) +
-                          ", just before it restarted, and was not run — run it again if you still need it.";
-            notice.ephemeral = true;
-            co_await adapter_.post(event.origin, notice);
-        } catch (const std::exception& e) {
-            spdlog::error("[{}] could not tell the requester: {}", event.correlation_id, e.what());
-        }
+        const std::string why = "reached the bot at " + text::format_utc(received) + ", just before it restarted,";
+        co_await decline(std::move(event), why);
+    }
+}
+
+chat::Task<void> Bot::decline(chat::ChatEvent event, std::string why) {
+    inbox_.finished(event.id);
+    const std::string asked = event.kind == chat::EventKind::button ? event.value : event.text;
+    try {
+        chat::Reply notice;
+        notice.text = "Your request `" + asked + "` " + why + " and was not run — run it again if you still need it.";
+        notice.ephemeral = true;
+        co_await adapter_.post(event.origin, notice);
+    } catch (const std::exception& e) {
+        spdlog::error("[{}] could not tell the requester: {}", event.correlation_id, e.what());
     }
 }
 

@@ -24,11 +24,16 @@ public:
     // since their moment has passed, and the requester is told so; older joins are handled.
     chat::Task<void> replay(std::chrono::minutes window);
 
+    // A command or press sent longer ago than this when it arrives is not run (see ChatEvent::sent).
+    static constexpr std::chrono::minutes late_after{10};
+
     // Joins go to onboarding; without it they are only logged.
     void use_onboarding(onboarding::OnboardingService& onboarding) { onboarding_ = &onboarding; }
 
 private:
     chat::Task<void> route(const chat::ChatEvent& event);
+    // Marks it finished and tells the requester their request was not run, and why.
+    chat::Task<void> decline(chat::ChatEvent event, std::string why);
 
     commands::Engine& engine_;
     chat::ChatAdapter& adapter_;

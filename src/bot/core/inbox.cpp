@@ -41,7 +41,8 @@ std::string serialise_event(const chat::ChatEvent& event) {
                      {"requester", event.origin.requester}}},
                    {"text", event.text},
                    {"action_id", event.action_id},
-                   {"value", event.value}};
+                   {"value", event.value},
+                   {"sent_ms", std::chrono::duration_cast<std::chrono::milliseconds>(event.sent.time_since_epoch()).count()}};
     return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -67,6 +68,7 @@ std::optional<chat::ChatEvent> parse_event(const std::string& text) {
     event.text = string_field(in, "text");
     event.action_id = string_field(in, "action_id");
     event.value = string_field(in, "value");
+    event.sent = std::chrono::system_clock::time_point(std::chrono::milliseconds(integer_field(in, "sent_ms")));
     return event;
 }
 

@@ -1,7 +1,6 @@
 #include "bot/core/runtime.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -23,6 +22,7 @@
 #include "bot/common/metrics.hpp"
 #include "bot/core/logging.hpp"
 #include "bot/core/name_resolver.hpp"
+#include "bot/core/redacting_adapter.hpp"
 #include "bot/core/reload.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/http_server.hpp"
@@ -40,6 +40,7 @@
 #include "polls/poll_service.hpp"
 #include "status/status_service.hpp"
 #include "surveys/survey_service.hpp"
+#include "bot/net/spawn.hpp"
 
 namespace platbot::core {
 
@@ -118,7 +119,8 @@ int run(const config::Config& config, const RunOptions& options) {
     net::HttpClient http(io.get_executor());
     net::HttpServer server(io.get_executor());
     const auto chosen = make_adapter(config, io.get_executor(), http, server, **store);
-    chat::ChatAdapter& adapter = *chosen;
+    RedactingAdapter redacting(*chosen, config::secrets(config));
+    chat::ChatAdapter& adapter = redacting;
 
     process::ProcessRunner processes(io);
     commands::ActionRunner runner(io.get_executor(), http, processes, process_env);
@@ -208,6 +210,7 @@ int run(const config::Config& config, const RunOptions& options) {
             spdlog::error("reload: logging kept as it was: {}", logging.error().message);
         engine.reconfigure(applied.commands, names.configure(applied.commands, commands::Directory(applied.users, applied.groups)),
                            config::secrets(applied));
+        redacting.set_secrets(config::secrets(applied));
         surveys.reconfigure(applied.surveys);
         onboarding.reconfigure(applied.onboarding);
         board.reconfigure(applied.status);
@@ -237,7 +240,7 @@ int run(const config::Config& config, const RunOptions& options) {
             spdlog::error("audit: pruning failed after {} row(s): {} — it is tried again tomorrow", removed, e.what());
         }
     };
-    asio::co_spawn(io, prune_audit(), asio::detached);
+    net::spawn_reported(io.get_executor(), prune_audit(), "audit pruning");
     schedule::CronRunner housekeeping(io.get_executor(), clock, **store);
     const auto nightly = cron::parse("17 3 * * *", "UTC");  // a fixed, valid expression
     housekeeping.add("audit-retention", *nightly, [&prune_audit]() -> asio::awaitable<void> { co_await prune_audit(); });
@@ -275,7 +278,7 @@ int run(const config::Config& config, const RunOptions& options) {
 
     // Spawned from a plain function: g++ 12 frees a coroutine made as the argument of a call
     // inside a coroutine body too early.
-    const auto start_replay = [&] { asio::co_spawn(io, bot.replay(replay_window), asio::detached); };
+    const auto start_replay = [&] { net::spawn_reported(io.get_executor(), bot.replay(replay_window), "replaying unfinished events"); };
     auto serve = [&]() -> asio::awaitable<void> {
         // Names config writes are looked up before events arrive, so that `alice` is alice
         // from the first command; a platform slow to answer holds the start up only so long.
@@ -304,7 +307,7 @@ int run(const config::Config& config, const RunOptions& options) {
         }
         if (!stopping.cancelled()) co_await polls.settle(poll_settle_limit);
     };
-    asio::co_spawn(io, names.run(), asio::detached);
+    net::spawn_reported(io.get_executor(), names.run(), "refreshing names");
     asio::co_spawn(io, serve(), [&](std::exception_ptr failure) {
         if (failure) {
             try {

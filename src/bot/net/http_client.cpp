@@ -61,6 +61,19 @@ std::string describe(std::chrono::milliseconds duration) {
     return std::to_string(ms) + "ms";
 }
 
+// A URL as messages may show it: credentials, query and fragment often carry tokens
+// (webhook keys, `?token=`), so they are cut, even from a URL that does not parse.
+std::string url_for_messages(std::string_view url) {
+    std::string shown(url.substr(0, url.find_first_of("?#")));
+    if (shown.size() < url.size()) shown += "?…";
+    const auto authority = shown.find("://");
+    const auto from = authority == std::string::npos ? 0 : authority + 3;
+    const auto path = shown.find('/', from);
+    const auto at = shown.rfind('@', path == std::string::npos ? std::string::npos : path);
+    if (at != std::string::npos && at >= from) shown.erase(from, at + 1 - from);
+    return shown;
+}
+
 // "host:port" of a URL for messages, or why the URL is unusable.
 Result<std::string> host_and_port(const std::string& url) {
     CURLU* parsed = curl_url();
@@ -68,7 +81,7 @@ Result<std::string> host_and_port(const std::string& url) {
     std::string out;
     std::optional<std::string> problem;
     if (const CURLUcode rc = curl_url_set(parsed, CURLUPART_URL, url.c_str(), 0); rc != CURLUE_OK) {
-        problem = "invalid URL '" + url + "': " + curl_url_strerror(rc);
+        problem = "invalid URL '" + url_for_messages(url) + "': " + curl_url_strerror(rc);
     } else {
         char* scheme = nullptr;
         char* host = nullptr;
@@ -78,7 +91,7 @@ Result<std::string> host_and_port(const std::string& url) {
         curl_url_get(parsed, CURLUPART_PORT, &port, CURLU_DEFAULT_PORT);
         const std::string scheme_text = scheme ? text::to_lower(scheme) : "";
         if (scheme_text != "http" && scheme_text != "https")
-            problem = "unsupported URL scheme '" + scheme_text + "' in '" + url + "' (use http or https)";
+            problem = "unsupported URL scheme '" + scheme_text + "' in '" + url_for_messages(url) + "' (use http or https)";
         else
             out = std::string(host ? host : "") + ":" + (port ? port : "");
         curl_free(scheme);
@@ -449,7 +462,9 @@ private:
 
     HttpOutcome outcome(Transfer& transfer, CURLcode result) {
         CURL* easy = transfer.easy;
-        const std::string detail = transfer.error[0] != '\0' ? transfer.error : curl_easy_strerror(result);
+        std::string detail = transfer.error[0] != '\0' ? transfer.error : curl_easy_strerror(result);
+        if (const auto at = detail.find(transfer.request.url); at != std::string::npos && !transfer.request.url.empty())
+            detail.replace(at, transfer.request.url.size(), url_for_messages(transfer.request.url));
         const auto& where = transfer.where;
         switch (result) {
             case CURLE_OK: {

@@ -2,16 +2,19 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <list>
-
-#include "bot/common/text.hpp"
 #include <map>
+
+#include "bot/common/metrics.hpp"
+#include "bot/common/text.hpp"
 
 namespace platbot::net {
 
@@ -43,23 +46,45 @@ asio::awaitable<ServerResponse> answer_now(ServerResponse response) { co_return 
 }  // namespace
 
 struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
-    explicit Impl(asio::any_io_executor executor) : executor(std::move(executor)), acceptor(this->executor) {}
+    Impl(asio::any_io_executor executor, HttpServerLimits limits)
+        : executor(std::move(executor)), acceptor(this->executor), wake(this->executor), limits(limits) {}
 
     asio::awaitable<void> accept_loop() {
         auto self = shared_from_this();
+        int failures = 0;  // accepts failed in a row
         while (!stopped) {
+            if (connections.size() >= limits.max_connections) {
+                if (!at_cap) spdlog::warn("http server: {} connections open, the limit; new ones wait until one closes", connections.size());
+                at_cap = true;
+                const std::chrono::milliseconds recheck{1000};  // named: g++ 12 and temporaries in co_await
+                co_await pause(recheck);  // woken sooner when a connection closes
+                continue;
+            }
             boost::system::error_code ec;
             tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
             if (ec) {
                 if (stopped || ec == asio::error::operation_aborted) co_return;
-                spdlog::warn("http server: accept failed: {}", ec.message());
+                // Out of descriptors the pending connection stays queued and the next accept
+                // fails at once: back off (up to a second) and say so once per streak.
+                metrics::count("platbot_http_accept_failures_total");
+                if (failures++ == 0)
+                    spdlog::warn("http server: accept failed: {} — retrying with back-off; if it is 'too many open files', "
+                                 "raise the open-file limit (ulimit -n)", ec.message());
+                const std::chrono::milliseconds back_off{std::min(1000, 10 << std::min(failures, 7))};
+                co_await pause(back_off);
                 continue;
             }
+            if (failures > 0) spdlog::info("http server: accepting again after {} failed accepts", failures);
+            failures = 0;
+            at_cap = false;
             auto stream = std::make_shared<beast::tcp_stream>(std::move(socket));
             connections.push_back(stream);
+            metrics::set("platbot_http_connections_open", static_cast<double>(connections.size()));
             auto where = std::prev(connections.end());
             asio::co_spawn(executor, serve(stream), [self, where](std::exception_ptr failure) {
                 self->connections.erase(where);
+                metrics::set("platbot_http_connections_open", static_cast<double>(self->connections.size()));
+                self->wake.cancel();
                 if (!failure) return;
                 try {
                     std::rethrow_exception(failure);
@@ -68,6 +93,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
                 }
             });
         }
+    }
+
+    // Waits `limit`, or less when a connection closes or the server stops.
+    asio::awaitable<void> pause(std::chrono::milliseconds limit) {
+        boost::system::error_code ec;
+        wake.expires_after(limit);
+        co_await wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     }
 
     asio::awaitable<void> serve(std::shared_ptr<beast::tcp_stream> stream) {
@@ -119,6 +151,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<Impl> {
     tcp::acceptor acceptor;
     std::map<std::pair<std::string, std::string>, AsyncServerHandler> routes;
     std::list<std::shared_ptr<beast::tcp_stream>> connections;
+    asio::steady_timer wake;
+    HttpServerLimits limits;
+    bool at_cap = false;  // said once until the server accepts again
     bool stopped = false;
 };
 
@@ -128,7 +163,8 @@ std::string ServerRequest::header(std::string_view name) const {
     return {};
 }
 
-HttpServer::HttpServer(asio::any_io_executor executor) : impl_(std::make_shared<Impl>(std::move(executor))) {}
+HttpServer::HttpServer(asio::any_io_executor executor, HttpServerLimits limits)
+    : impl_(std::make_shared<Impl>(std::move(executor), limits)) {}
 
 HttpServer::~HttpServer() { stop(); }
 
@@ -173,6 +209,7 @@ void HttpServer::stop() {
     impl_->stopped = true;
     boost::system::error_code ec;
     impl_->acceptor.close(ec);
+    impl_->wake.cancel();
     for (auto& stream : impl_->connections) stream->socket().close(ec);
 }
 

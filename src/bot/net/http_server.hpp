@@ -2,8 +2,11 @@
 // A small HTTP/1.1 server on the bot's io_context (Boost.Beast, one coroutine per
 // connection) for health and status endpoints, and later metrics and Slack's HTTP
 // delivery. Routes are exact method + path; handlers run on the loop and must not block.
-// Bodies over 1 MiB are answered 413 without reaching a handler.
+// Bodies over 1 MiB are answered 413 without reaching a handler. Connections are capped:
+// at the cap the server stops accepting (the kernel's backlog holds the rest) until one
+// closes, and a failing accept (out of descriptors) backs off instead of spinning.
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -41,9 +44,13 @@ using ServerHandler = std::function<ServerResponse(const ServerRequest&)>;
 // request stays alive until the answer is ready.
 using AsyncServerHandler = std::function<boost::asio::awaitable<ServerResponse>(const ServerRequest&)>;
 
+struct HttpServerLimits {
+    std::size_t max_connections = 256;
+};
+
 class HttpServer {
 public:
-    explicit HttpServer(boost::asio::any_io_executor executor);
+    explicit HttpServer(boost::asio::any_io_executor executor, HttpServerLimits limits = {});
     ~HttpServer();
     HttpServer(const HttpServer&) = delete;
     HttpServer& operator=(const HttpServer&) = delete;

@@ -1,10 +1,10 @@
 #include "bot/net/websocket.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
@@ -12,6 +12,8 @@
 #include <boost/beast/websocket/ssl.hpp>
 
 #include "bot/common/text.hpp"
+#include "bot/net/one_shot.hpp"
+#include "bot/net/spawn.hpp"
 
 namespace platbot::net {
 
@@ -26,7 +28,7 @@ using PlainStream = websocket::stream<beast::tcp_stream>;
 using TlsStream = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
 
 std::string describe(const boost::system::error_code& ec) {
-    if (ec == beast::error::timeout) return "no answer in time";
+    if (ec == beast::error::timeout || ec == asio::error::timed_out) return "no answer in time";
     if (ec == websocket::error::closed) return "closed by the server";
     if (ec == asio::error::eof || ec == asio::error::connection_reset) return "the connection was dropped";
     if (ec == asio::error::operation_aborted) return "closed";
@@ -87,7 +89,7 @@ private:
 
     void start_writer() {
         writing_ = true;
-        asio::co_spawn(ws_.get_executor(), write_all(this->shared_from_this()), asio::detached);
+        spawn_reported(ws_.get_executor(), write_all(this->shared_from_this()), "websocket: writing to " + where_);
     }
 
     // One writer at a time: Beast allows a single outstanding write per stream.
@@ -169,6 +171,45 @@ asio::awaitable<boost::system::error_code> upgrade(Stream& ws, const WebSocketOp
     co_return ec;
 }
 
+// getaddrinfo has no deadline of its own (and retries per resolv.conf), and cancelling Asio's
+// resolver only takes effect once the lookup returns: the coroutine waits for whichever comes
+// first, the answer or the connect timeout, and a late answer is dropped. Shared state, since
+// the resolver thread may answer after the coroutine has gone on.
+struct Lookup {
+    explicit Lookup(const asio::any_io_executor& executor) : resolver(executor), deadline(executor), done(executor) {}
+    tcp::resolver resolver;
+    asio::steady_timer deadline;
+    OneShot done;
+    tcp::resolver::results_type endpoints;
+    boost::system::error_code ec;
+};
+
+void start_lookup(const std::shared_ptr<Lookup>& lookup, const std::string& host, const std::string& port,
+                  std::chrono::milliseconds limit) {
+    lookup->deadline.expires_after(limit);
+    lookup->deadline.async_wait([lookup](const boost::system::error_code& ec) {
+        if (ec || lookup->done.fired()) return;
+        lookup->ec = asio::error::timed_out;
+        lookup->resolver.cancel();
+        lookup->done.fire();
+    });
+    lookup->resolver.async_resolve(host, port, [lookup](const boost::system::error_code& ec, tcp::resolver::results_type found) {
+        if (lookup->done.fired()) return;
+        lookup->ec = ec;
+        lookup->endpoints = std::move(found);
+        lookup->deadline.cancel();
+        lookup->done.fire();
+    });
+}
+
+asio::awaitable<std::pair<tcp::resolver::results_type, boost::system::error_code>> resolve_within(
+    asio::any_io_executor executor, std::string host, std::string port, std::chrono::milliseconds limit) {
+    auto lookup = std::make_shared<Lookup>(executor);
+    start_lookup(lookup, host, port, limit);
+    co_await lookup->done.wait();
+    co_return std::make_pair(lookup->endpoints, lookup->ec);
+}
+
 std::string connect_error(const std::string& where, const std::string& step, const boost::system::error_code& ec) {
     return "could not open the WebSocket to " + where + " (" + step + ": " + describe(ec) + ")";
 }
@@ -211,9 +252,8 @@ asio::awaitable<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(asio::any
     const std::string where = parts.host + ":" + parts.port;
     boost::system::error_code ec;
 
-    tcp::resolver resolver(executor);
-    auto endpoints = co_await resolver.async_resolve(parts.host, parts.port, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return fail(connect_error(where, "resolving", ec));
+    auto [endpoints, resolved] = co_await resolve_within(executor, parts.host, parts.port, options.connect_timeout);
+    if (resolved) co_return fail(connect_error(where, "resolving", resolved));
 
     if (!parts.tls) {
         auto connection = std::make_shared<Connection<PlainStream>>(where, executor);

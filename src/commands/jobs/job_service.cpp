@@ -211,7 +211,7 @@ chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocatio
     r.line = request.line;
     r.args_json = request.args_json;
     r.requester_id = request.user.id;
-    r.requester_name = chat::display_name(request.user);
+    r.requester_name = directory_.accountable_name(request.user);
     r.adapter = request.origin.adapter;
     r.conversation = request.origin.conversation;
     r.thread = request.origin.thread;
@@ -248,6 +248,9 @@ chat::Task<void> JobService::after_confirmation(LivePtr job) {
     if (!rule.channel.empty()) {
         where.conversation = rule.channel;
         where.thread.clear();
+        // For the approvers: no platform may hand it to the requester instead (Slack's DM
+        // fallback when the bot is not in the channel), who cannot approve it anyway.
+        where.requester.clear();
     }
     chat::Reply request;
     request.text = "🔐 " + job->record.requester_name + " asks to run `" + job->record.line + "` (job `" +
@@ -256,6 +259,17 @@ chat::Task<void> JobService::after_confirmation(LivePtr job) {
     request.buttons.push_back(chat::run_button("Approve", settings_.prefix + " approve " + job->record.id, chat::ButtonStyle::primary));
     request.buttons.push_back(chat::run_button("Deny", settings_.prefix + " deny " + job->record.id, chat::ButtonStyle::danger));
     job->approval_request = co_await outbox_.post(where, request);
+    if (job->approval_request.id.empty() && job->record.state == JobState::awaiting_approval) {
+        // Nobody who could approve it will see it: end it now rather than let it expire unseen.
+        const std::string place = rule.channel.empty() ? "here" : "in " + rule.channel;
+        spdlog::error("[{}] job {}: the approval request could not be posted {}", job->correlation_id, job->record.id, place);
+        // Named, not temporaries: g++ 12 mishandles temporaries inside co_await expressions.
+        std::string why = "could not ask for approval: the request could not be posted " + place +
+                          " — invite the bot there (or fix approval.channel), then ask again";
+        const chat::User nobody;
+        co_await finish_waiting(job, JobState::failed, std::move(why), nobody, "approval-undeliverable");
+        co_return;
+    }
     if (job->record.state != JobState::awaiting_approval) {
         // Cancelled (or denied) while the request was being posted: close it at once.
         const chat::Reply closed = say("🔐 Approval request for `" + job->record.line + "` (job `" + job->record.id +
@@ -290,8 +304,11 @@ void JobService::arm_expiry(const LivePtr& job, std::chrono::seconds after, JobS
 chat::Task<void> JobService::finish_waiting(LivePtr job, JobState state, std::string outcome, chat::User actor,
                                             const char* event) {
     if (job->expiry) job->expiry->cancel();
-    if (auto& queue = waiting_per_key_[job->record.concurrency_key]; !queue.empty())
-        queue.erase(std::remove(queue.begin(), queue.end(), job), queue.end());
+    // Keys come from what people typed (`deploy:{{ args.service }}`): no entry outlives its jobs.
+    if (auto queue = waiting_per_key_.find(job->record.concurrency_key); queue != waiting_per_key_.end()) {
+        std::erase(queue->second, job);
+        if (queue->second.empty()) waiting_per_key_.erase(queue);
+    }
     job->record.outcome = outcome;
     change_state(*job, state, event, actor.id, outcome);
     live_.erase(job->record.id);
@@ -486,7 +503,7 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
         co_return say("Only members of " + rule.group + " can approve job `" + job->record.id + "`.");
     if (!job->approvers.insert(who.id).second)
         co_return say("You already approved job `" + job->record.id + "`.");
-    const std::string name = chat::display_name(who);
+    const std::string name = directory_.accountable_name(who);
     store_.add_job_event({job->record.id, clock_.now(), "approved", who.id,
                           std::to_string(job->approvers.size()) + "/" + std::to_string(rule.count)});
     if (static_cast<int>(job->approvers.size()) < rule.count) {
@@ -516,7 +533,7 @@ chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& 
     const auto groups = directory_.groups_of(directory_.resolve(who));
     if (who.id != job->record.requester_id && std::find(groups.begin(), groups.end(), rule.group) == groups.end())
         co_return say("Only members of " + rule.group + " can deny job `" + job->record.id + "`.");
-    const std::string name = chat::display_name(who);
+    const std::string name = directory_.accountable_name(who);
     std::string why = "denied by " + name + (reason.empty() ? "" : ": " + reason);
     co_await finish_waiting(job, JobState::cancelled, std::move(why), who, "denied");
     co_return say("Denied job `" + job->record.id + "`.");
@@ -531,7 +548,7 @@ chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User
     }
     if (who.id != job->record.requester_id && !is_admin(who))
         co_return say("Only " + job->record.requester_name + " or an admin can cancel job `" + job->record.id + "`.");
-    const std::string name = chat::display_name(who);
+    const std::string name = directory_.accountable_name(who);
     if (job->record.state == JobState::running) {
         job->record.outcome = "cancelled by " + name;
         store_.add_job_event({job->record.id, clock_.now(), "cancel-requested", who.id, ""});
@@ -611,8 +628,7 @@ chat::Reply JobService::audit(const chat::User& who, std::size_t limit, const st
     for (const auto& event : events) {
         text += "\n• " + text::format_utc(event.time) + " `" + event.job_id + "` " + event.kind;
         if (!event.actor_id.empty()) {
-            const auto actor = directory_.resolve({event.actor_id, ""});
-            text += " by " + chat::display_name(actor);
+            text += " by " + directory_.accountable_name({event.actor_id, ""});
         }
         if (!event.detail.empty()) text += " — " + event.detail;
     }

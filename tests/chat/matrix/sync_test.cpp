@@ -218,15 +218,16 @@ TEST_CASE("matrix sync: in a room the bot joined in this batch, what came before
         {{"type", "m.room.member"}, {"sender", "@platbot:example.org"}, {"state_key", "@platbot:example.org"}, {"event_id", "$me"},
          {"content", {{"membership", "join"}}}},
         {{"type", "m.room.message"}, {"sender", "@alice:example.org"}, {"event_id", "$new"}, {"content", {{"msgtype", "m.text"}, {"body", "!platform echo new"}}},
-         {"origin_server_ts", 1764000000000}},
+         {"origin_server_ts", 1764000000000}, {"unsigned", {{"age", 1234}}}},
     });
     json body{{"next_batch", "s1"}, {"rooms", {{"join", {{"!team:example.org", {{"timeline", {{"events", events}}}}}}}}}};
     const auto batch = read_sync(body, bot);
     REQUIRE(batch);
     REQUIRE(batch->events.size() == 1);
     CHECK(batch->events[0].text == "!platform echo new");
-    REQUIRE(batch->event_times.size() == 1);
-    CHECK(batch->event_times[0] == 1764000000000);
+    REQUIRE(batch->event_sent.size() == 1);
+    CHECK(batch->event_sent[0].origin_ts == 1764000000000);
+    CHECK(batch->event_sent[0].age_ms == 1234);  // the bot's own homeserver's count, which the bot trusts
 }
 
 TEST_CASE("matrix sync: a pill naming a person becomes their id in the command, so a user parameter gets it",

@@ -21,6 +21,7 @@
 #include <memory>
 #include <optional>
 #include <regex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,10 +59,19 @@ public:
 
     explicit RecordingOutbox(asio::any_io_executor executor) : executor_(std::move(executor)) {}
 
+    std::set<std::string> refused_conversations;  // posts there are not delivered (no message id)
+    int refused_posts = 0;
+    int refused_for_requester = 0;
+
     chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
         const chat::Origin where = to;
         const chat::Reply what = reply;
         co_await gate();
+        if (refused_conversations.count(where.conversation) > 0) {  // like Slack's not_in_channel
+            ++refused_posts;
+            refused_for_requester += where.requester.empty() ? 0 : 1;  // a platform could fall back to their DM
+            co_return chat::MessageRef{where.conversation, ""};
+        }
         Message message;
         message.ref = {where.conversation, "msg-" + std::to_string(messages.size() + 1)};
         message.to = where;
@@ -644,6 +654,40 @@ TEST_CASE("an unconfirmed job expires and the requester is told", "[jobs][confir
     CHECK(h.reply("/platform confirm " + id, alice).text ==
           "Job `" + id + "` is not waiting for a confirmation — see `/platform jobs`.");
     CHECK(h.job(id).state == JobState::expired);
+    CHECK_FALSE(h.job(id).started.has_value());
+}
+
+TEST_CASE("approvals name the requester and approvers by id or the directory's name, never a chosen display name",
+          "[jobs][approval][security]") {
+    // On Matrix anyone can call themselves "alice"; the approvers must see who really asks.
+    Harness h({approval_command(1)});
+    const chat::User stranger{"@eve:evil.example", "alice"};
+    const std::string id = h.submit("/platform release api", stranger);
+    const auto requests = h.outbox.in("C-approvals");
+    REQUIRE(requests.size() == 1);
+    CHECK_THAT(requests[0]->latest().text, StartsWith("🔐 @eve:evil.example asks to run `release api`"));
+    // A known id is named as the directory names it, whatever name the platform sent.
+    const auto approved = h.reply("/platform approve " + id, {"U3", "the boss"}, "C-approvals");
+    CHECK(approved.text == "Approved job `" + id + "` — it is on its way.");
+    CHECK(requests[0]->latest().text == "🔐 Job `" + id + "` (`release api`) approved by carol.");
+    CHECK(h.job(id).requester_name == "@eve:evil.example");
+}
+
+TEST_CASE("an approval request that cannot be posted where approvers are ends the job loudly", "[jobs][approval]") {
+    // Before: Slack's fallback handed the request, buttons and all, to the requester's DM,
+    // and the job waited for approvers who never saw it.
+    Harness h({approval_command(1)});
+    h.outbox.refused_conversations.insert("C-approvals");
+    const std::string id = h.submit("/platform release api", alice);
+    CHECK(h.outbox.refused_posts == 1);
+    CHECK(h.outbox.refused_for_requester == 0);
+    h.wait_state(id, JobState::failed);
+    CHECK(h.job(id).state == JobState::failed);
+    CHECK(h.job(id).outcome == "could not ask for approval: the request could not be posted in C-approvals — invite the "
+                               "bot there (or fix approval.channel), then ask again");
+    const auto& note = h.outbox.messages.back();
+    CHECK(note.to.conversation == "C-general");
+    CHECK_THAT(note.latest().text, StartsWith("alice: your job `" + id + "` (`release api`) could not ask for approval"));
     CHECK_FALSE(h.job(id).started.has_value());
 }
 

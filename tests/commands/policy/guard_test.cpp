@@ -61,6 +61,19 @@ TEST_CASE("take_rate allows count runs in any sliding window per user", "[guard]
     CHECK_FALSE(guard.take_rate(spec, alice, t0 + 61s));
 }
 
+TEST_CASE("rate windows of people who stopped sending are forgotten, so the guard's memory stays bounded", "[guard]") {
+    Guard guard;
+    auto spec = command("deploy");
+    spec.policy.per_user = limit(2, 60s, "2/min");
+    const Guard::Clock::time_point t0{};
+    for (int i = 0; i < 5000; ++i) guard.take_rate(spec, {"U" + std::to_string(i), ""}, t0);
+    CHECK(guard.windows() == 5000);  // all still within their minute
+    for (unsigned i = 0; i < Guard::sweep_every; ++i) guard.take_rate(spec, {"U-late", ""}, t0 + 61s + std::chrono::milliseconds(i));
+    CHECK(guard.windows() == 1);  // only the one still sending
+    // Forgetting is safe: a forgotten window had no run left in it.
+    CHECK_FALSE(guard.take_rate(spec, {"U1", ""}, t0 + 62s));
+}
+
 TEST_CASE("take_rate counts per command across users", "[guard]") {
     Guard guard;
     auto spec = command("deploy");

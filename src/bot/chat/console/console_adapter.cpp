@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "bot/common/crypto.hpp"
 #include "bot/common/text.hpp"
 
 namespace platbot::chat {
@@ -112,7 +113,7 @@ std::string render_plain(const Reply& reply, const std::string& label) {
 
 ConsoleAdapter::ConsoleAdapter(asio::any_io_executor executor, ConsoleOptions options)
     : executor_(std::move(executor)), options_(std::move(options)), input_(std::make_shared<Input>(executor_)),
-      gate_(std::make_shared<ReaderGate>()) {}
+      gate_(std::make_shared<ReaderGate>()), run_id_(crypto::random_hex(6)) {}
 
 ConsoleAdapter::~ConsoleAdapter() {
     std::lock_guard lock(gate_->mutex);
@@ -135,7 +136,7 @@ void ConsoleAdapter::prompt() {
 ChatEvent ConsoleAdapter::new_event(EventKind kind) {
     ChatEvent event;
     event.kind = kind;
-    event.id = "console-" + std::to_string(::getpid()) + "-" + std::to_string(next_event_++);
+    event.id = "console-" + run_id_ + "-" + std::to_string(next_event_++);
     event.correlation_id = event.id;
     event.user = options_.user;
     event.origin = {"console", options_.channel, "", event.id, event.user.id};

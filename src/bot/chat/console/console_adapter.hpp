@@ -71,6 +71,9 @@ private:
     std::vector<Button> last_buttons_;
     std::deque<std::pair<std::string, std::vector<Button>>> buttons_by_label_;
     std::optional<Button> prompting_;  // a pressed prompt button waiting for its line of text
+    // Event ids are unique across runs, not just within one: the store remembers which event
+    // started a job, and a container's bot is PID 1 every time, so a PID would repeat.
+    std::string run_id_;
     std::uint64_t next_event_ = 1;
     std::uint64_t next_message_ = 1;
     bool stopping_ = false;

@@ -55,7 +55,7 @@ boost::asio::awaitable<ClientResult> Client::once(const std::string& method, con
     request.timeout = timeout.count() > 0 ? timeout : options_.timeout;
     request.verify_tls = options_.verify_tls;
     request.ca_bundle = options_.ca_bundle;
-    request.max_response_bytes = 16 << 20;  // an initial sync of a busy account is large
+    request.max_response_bytes = max_response_bytes_;
     if (!options_.access_token.empty() && !path.ends_with("/login") && !path.ends_with("/versions"))
         request.headers.emplace_back("Authorization", "Bearer " + options_.access_token);
     if (!body.is_null()) {
@@ -73,6 +73,13 @@ boost::asio::awaitable<ClientResult> Client::once(const std::string& method, con
     }
     const auto& response = outcome.response();
     result.status = response.status;
+    if (response.truncated) {  // cut at the bound: not bad JSON, and asking again the same way cannot help
+        result.errcode = "too_large";
+        result.error = "the answer (HTTP " + std::to_string(response.status) + ") is larger than " +
+                       std::to_string(max_response_bytes_ >> 20) + " MiB";
+        metrics::count("platbot_chat_api_calls_total", {{"adapter", "matrix"}, {"method", label}, {"result", "error"}});
+        co_return result;
+    }
     result.body = parse_outside_json(response.body);
     if (result.body.is_discarded()) {
         result.body = nullptr;

@@ -8,6 +8,7 @@
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 #include <string>
@@ -44,7 +45,7 @@ struct ClientResult {
     bool ok = false;
     long status = 0;        // HTTP status; 0 when no answer came
     nlohmann::json body;    // the homeserver's JSON (null when there was none or it was not JSON)
-    std::string errcode;    // M_FORBIDDEN …, or "unreachable", "not_json", "cancelled"
+    std::string errcode;    // M_FORBIDDEN …, or "unreachable", "not_json", "too_large", "cancelled"
     std::string error;      // one line for the log
 };
 
@@ -73,6 +74,12 @@ public:
     // A path segment, percent-encoded ("!ops:example.org" → "%21ops%3Aexample.org").
     static std::string segment(const std::string& value);
 
+    // Answers longer than this are not read ("too_large"): a sync of an account in rooms with
+    // huge state can exceed the default, and the bot then asks for less, or allows more.
+    static constexpr std::size_t default_max_response_bytes = 16 << 20;
+    void set_max_response_bytes(std::size_t bytes) { max_response_bytes_ = bytes; }
+    std::size_t max_response_bytes() const { return max_response_bytes_; }
+
     const std::string& access_token() const { return options_.access_token; }
     void set_access_token(std::string token) { options_.access_token = std::move(token); }
     // The device an earlier login made: logging in again keeps it, rather than adding one.
@@ -92,6 +99,7 @@ private:
     std::shared_ptr<net::OneShot> relogin_;  // a login in flight that other calls wait for
     std::string transaction_prefix_;
     unsigned long long transactions_ = 0;
+    std::size_t max_response_bytes_ = default_max_response_bytes;
 };
 
 }  // namespace platbot::chat::matrix

@@ -1,7 +1,6 @@
 #include "bot/chat/matrix/matrix_adapter.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -14,6 +13,7 @@
 #include "bot/common/text.hpp"
 #include "bot/net/one_shot.hpp"
 #include "bot/net/retry.hpp"
+#include "bot/net/spawn.hpp"
 
 namespace platbot::chat::matrix {
 
@@ -26,9 +26,6 @@ constexpr std::size_t most_remembered_options = 2000;
 // At stop, how long events being handled get to finish, in steps.
 constexpr int wind_down_steps = 50;
 constexpr std::chrono::milliseconds wind_down_step{100};
-// Events older than this when they reach the bot are not run: their moment has passed (the
-// same window the inbox gives what a crash left unfinished).
-constexpr std::chrono::minutes stale_after{10};
 // A gap is filled from at most this many events back (pages of 100); anything longer is reported.
 constexpr int most_gap_pages = 10;
 constexpr int gap_page_size = 100;
@@ -37,6 +34,14 @@ constexpr int most_gap_tries = 3;  // batches synced again for one room's failin
 constexpr std::chrono::seconds sync_grace{15};
 
 const char* const client_path = "/_matrix/client/v3";
+
+// When an event was sent, counted back from the batch's arrival by the bot's own homeserver's
+// unsigned.age; the sender's server clock (origin_server_ts) only when no age came.
+std::chrono::system_clock::time_point sent_time(const SentAt& sent, std::chrono::system_clock::time_point arrived) {
+    if (sent.age_ms >= 0) return arrived - std::chrono::milliseconds(sent.age_ms);
+    if (sent.origin_ts > 0) return std::chrono::system_clock::time_point(std::chrono::milliseconds(sent.origin_ts));
+    return {};
+}
 
 std::string server_of(const std::string& user_id) {
     const auto colon = user_id.find(':');
@@ -100,12 +105,27 @@ Task<void> MatrixAdapter::sign_in() {
                  identity_.display_name.empty() ? "" : " (" + identity_.display_name + ")");
 }
 
-Task<std::string> MatrixAdapter::make_filter() {
+// After a sync answer over the bound: asks for less from then on, and allows four times as
+// much, so one room with huge state (which any user of the server can create) cannot leave
+// the bot deaf, retrying the same request forever.
+Task<std::string> MatrixAdapter::shrink_sync(std::string why) {
+    client_.set_max_response_bytes(Client::default_max_response_bytes * 4);
+    spdlog::error("matrix: a sync answer could not be read: {}; syncing with a smaller filter (fewer timeline events, "
+                  "only the room state the bot uses) and a {} MiB bound",
+                  why, client_.max_response_bytes() >> 20);
+    co_return co_await make_filter(true);
+}
+
+Task<std::string> MatrixAdapter::make_filter(bool lean) {
+    // Lean, after a sync too large to read: fewer timeline events (gaps are fetched back) and
+    // only the state the bot reads, so huge state events someone put in a room stay out.
+    json state{{"lazy_load_members", true}};
+    if (lean) state["types"] = {"m.room.member", "m.room.encryption", "m.room.create"};
     const json filter{{"presence", {{"not_types", {"*"}}}},
                       {"account_data", {{"types", {"m.direct"}}}},
                       {"room",
-                       {{"timeline", {{"limit", 50}}},
-                        {"state", {{"lazy_load_members", true}}},
+                       {{"timeline", {{"limit", lean ? 10 : 50}}},
+                        {"state", state},
                         {"ephemeral", {{"not_types", {"*"}}}},
                         {"account_data", {{"not_types", {"*"}}}}}}};
     const auto made = co_await client_.call("POST", std::string(client_path) + "/user/" + Client::segment(identity_.user_id) + "/filter",
@@ -118,9 +138,9 @@ Task<std::string> MatrixAdapter::make_filter() {
 
 Task<void> MatrixAdapter::run(EventSink& sink) {
     sink_ = &sink;
-    started_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     co_await sign_in();
-    const std::string filter = co_await make_filter();
+    std::string filter = co_await make_filter(false);
+    bool lean = false;
     std::string since = state_.state(state_key("since")).value_or("");
     int failures = 0;
     while (!stopping_.cancelled()) {
@@ -140,6 +160,13 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
         if (stopping_.cancelled()) break;
         if (!synced.ok) {
             if (synced.errcode == "M_UNKNOWN_TOKEN" || synced.errcode == "M_MISSING_TOKEN") refuse_token(synced);
+            if (synced.errcode == "too_large") {
+                if (!lean) filter = co_await shrink_sync(synced.error);
+                else spdlog::error("matrix: sync answers stay too large to read ({}) even with the smaller filter — the bot "
+                                   "cannot follow this account; leave the rooms with huge state or raise the bound",
+                                   synced.error);
+                lean = true;
+            }
             if (synced_) spdlog::warn("matrix: sync failed: {} {}", synced.errcode, synced.error);
             synced_ = false;
             ++failures;
@@ -238,23 +265,23 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
                      room);
         metrics::count("platbot_events_total", {{"kind", "matrix_gap"}});
     }
-    // What was said long before this run (a sync resumed after downtime) is not run now,
-    // as with the inbox's leftovers after a crash.
-    const long long oldest = started_ms_ - std::chrono::duration_cast<std::chrono::milliseconds>(stale_after).count();
-    std::size_t stale = 0;
+    // Each event says when it was sent, so what was said long before (a sync resumed after
+    // downtime) is not run but answered with why; the bot judges, as for every platform.
+    const auto arrived = std::chrono::system_clock::now();
     std::vector<ChatEvent> offered;
     for (std::size_t i = 0; i < batch.events.size(); ++i) {
-        if (i < batch.event_times.size() && batch.event_times[i] > 0 && batch.event_times[i] < oldest) ++stale;
-        else offered.push_back(batch.events[i]);
+        offered.push_back(batch.events[i]);
+        if (i < batch.event_sent.size()) offered.back().sent = sent_time(batch.event_sent[i], arrived);
     }
     for (const auto& reaction : batch.reactions) {
-        if (reaction.time > 0 && reaction.time < oldest) ++stale;
-        else if (auto press = button_press(reaction)) offered.push_back(std::move(*press));
+        if (auto press = button_press(reaction)) {
+            press->sent = sent_time(reaction.sent, arrived);
+            offered.push_back(std::move(*press));
+        }
     }
     std::vector<std::pair<std::string, LastAnswer>> answers;
     for (const auto& response : batch.poll_responses)
         for (auto& press : poll_presses(response, answers)) offered.push_back(std::move(press));
-    if (stale > 0) spdlog::info("matrix: {} event(s) older than {} min left unanswered", stale, stale_after.count());
     // All of the batch is admitted at once, so the inbox writes it in a few shared commits.
     const auto admissions = co_await admit_all(offered);
     bool complete = true;
@@ -271,6 +298,8 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
     if (!complete) co_return false;
     for (auto& [key, answer] : answers) {
         state_.set_state(state_key("poll-answer:" + key), json{{"time", answer.time}, {"chosen", answer.chosen}}.dump());
+        // A cache of the stored answers, keyed by whoever votes: read back from the store once dropped.
+        if (last_answers_.size() >= most_remembered_options) last_answers_.clear();
         last_answers_[key] = std::move(answer);
     }
     for (const auto& room : batch.unreadable_rooms) co_await tell_unreadable(room);
@@ -281,7 +310,7 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
 // argument of another call inside a coroutine body.
 void MatrixAdapter::spawn_delivery(ChatEvent event) {
     ++handlers_;
-    asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
+    net::spawn_reported(executor_, deliver(std::move(event)), "matrix: handling an event");
 }
 
 void MatrixAdapter::spawn_admission(const ChatEvent& event, std::function<void(std::exception_ptr, Admission)> done) {
@@ -627,17 +656,7 @@ Task<void> MatrixAdapter::change_direct(std::function<void(json&)> change) {
 }
 
 Task<Profile> MatrixAdapter::profile(std::string user_id) {
-    const auto now = std::chrono::steady_clock::now();
-    if (auto it = profiles_.find(user_id); it != profiles_.end()) {
-        if (auto loading = it->second.loading) {
-            co_await loading->wait();
-            const auto done = profiles_.find(user_id);
-            co_return done == profiles_.end() ? Profile{{user_id, ""}, ""} : done->second.profile;
-        }
-        if (it->second.expires > now) co_return it->second.profile;
-    }
-    auto loading = std::make_shared<net::OneShot>(executor_);
-    profiles_[user_id].loading = loading;
+    if (auto known = co_await profiles_.lookup(user_id)) co_return *known;
     ClientResult asked;
     try {
         asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(user_id) + "/displayname",
@@ -647,9 +666,8 @@ Task<Profile> MatrixAdapter::profile(std::string user_id) {
     }
     Profile found{{user_id, asked.ok ? string_field(asked.body, "displayname") : ""}, ""};
     // A failure is not remembered (the next event asks again), but its waiters go on with the id.
-    if (asked.ok || asked.errcode == "M_NOT_FOUND") profiles_[user_id] = {found, now + options_.profile_ttl, nullptr};
-    else profiles_[user_id] = {found, now, nullptr};
-    loading->fire();
+    const bool answered = asked.ok || asked.errcode == "M_NOT_FOUND";
+    profiles_.settle(user_id, found, answered ? options_.profile_ttl : std::chrono::milliseconds(0));
     co_return found;
 }
 

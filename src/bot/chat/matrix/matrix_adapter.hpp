@@ -23,6 +23,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/chat/adapter.hpp"
+#include "bot/chat/profile_cache.hpp"
 #include "bot/chat/matrix/client.hpp"
 #include "bot/chat/matrix/sync.hpp"
 #include "bot/common/cancel.hpp"
@@ -87,7 +88,8 @@ private:
     // The bot's own server name ("example.org"): from the signed-in id, else the configured
     // user when written whole (@platbot:example.org), else whoami.
     Task<std::string> own_server();
-    Task<std::string> make_filter();
+    Task<std::string> make_filter(bool lean);
+    Task<std::string> shrink_sync(std::string why);
     // Fetches what limited timelines in a /sync answer skipped, back to `since`, and puts it
     // in place. False when the homeserver could not be asked (try the batch again); a gap it
     // refuses to fill, or one too long, stays in the answer and is reported.
@@ -152,7 +154,6 @@ private:
     std::map<std::string, std::vector<Button>> options_by_event_;
     std::deque<std::string> options_order_;
     std::map<std::string, NativePoll> polls_;  // by m.poll.start event id
-    long long started_ms_ = 0;  // when this run began, ms since the epoch
     std::map<std::string, int> gap_failures_;  // room → /messages failures in a row
     // Sends to one room go out one at a time, in order (a status edit never overtakes its
     // post), which also bounds how many requests are in flight. Shared with the guards of
@@ -163,13 +164,7 @@ private:
     };
     std::map<std::string, std::shared_ptr<Lane>> lanes_;
     std::map<std::string, LastAnswer> last_answers_;  // poll event id + '\n' + user id
-    struct CachedProfile {
-        Profile profile;
-        std::chrono::steady_clock::time_point expires;
-        // Set while the homeserver is being asked: others wait for that answer instead of asking too.
-        std::shared_ptr<net::OneShot> loading;
-    };
-    std::map<std::string, CachedProfile> profiles_;
+    ProfileCache profiles_{executor_};
 };
 
 }  // namespace platbot::chat::matrix

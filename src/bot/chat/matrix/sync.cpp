@@ -111,6 +111,11 @@ long long time_of(const json& event) {
     return ts.is_number_integer() ? ts.get<long long>() : 0;
 }
 
+SentAt sent_at(const json& event) {
+    const json& age = member(member(event, "unsigned"), "age");
+    return {time_of(event), age.is_number_integer() ? std::max(0LL, age.get<long long>()) : -1};
+}
+
 void read_timeline_event(const json& event, const std::string& room_id, const Identity& bot, SyncBatch& batch) {
     const std::string type = string_field(event, "type");
     const std::string sender = string_field(event, "sender");
@@ -130,7 +135,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
             return;
         }
         batch.events.push_back(event_from(EventKind::member_joined, event_id, {who, string_field(content, "displayname")}, room_id));
-        batch.event_times.push_back(time_of(event));
+        batch.event_sent.push_back(sent_at(event));
         return;
     }
     if (type == "m.room.encryption") {
@@ -152,7 +157,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
             return;
         }
         batch.reactions.push_back(
-            {event_id, room_id, {sender, ""}, string_field(relation, "event_id"), string_field(relation, "key"), time_of(event)});
+            {event_id, room_id, {sender, ""}, string_field(relation, "event_id"), string_field(relation, "key"), sent_at(event)});
         return;
     }
     if (type == "m.poll.response" || type == "org.matrix.msc3381.poll.response") {
@@ -185,7 +190,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
     command.text = std::move(*text);
     command.origin.thread = thread_root(content);
     batch.events.push_back(std::move(command));
-    batch.event_times.push_back(time_of(event));
+    batch.event_sent.push_back(sent_at(event));
 }
 
 }  // namespace

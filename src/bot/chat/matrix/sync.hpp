@@ -21,13 +21,20 @@ struct Identity {
     std::string prefix;        // "!platform": commands start with it
 };
 
+// When an event was sent: origin_server_ts by the sender's server's clock, and unsigned.age,
+// how long ago by the bot's own homeserver when it served the sync (-1: not given).
+struct SentAt {
+    long long origin_ts = 0;
+    long long age_ms = -1;
+};
+
 struct Reaction {
     std::string event_id;
     std::string room_id;
     User sender;
     std::string target;  // the event reacted to
     std::string key;     // "1️⃣"
-    long long time = 0;  // origin_server_ts
+    SentAt sent;
 };
 
 // An answer to a poll, stable (m.poll.response) or unstable (org.matrix.msc3381.poll.response).
@@ -48,7 +55,7 @@ struct Invite {
 struct SyncBatch {
     std::string next_batch;
     std::vector<ChatEvent> events;     // commands and joins, in timeline order per room
-    std::vector<long long> event_times;  // origin_server_ts of events[i] (ms since the epoch; 0 when absent)
+    std::vector<SentAt> event_sent;    // when events[i] was sent
     std::vector<Reaction> reactions;
     std::vector<PollResponse> poll_responses;
     std::vector<Invite> invites;

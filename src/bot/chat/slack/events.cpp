@@ -74,7 +74,7 @@ Translation event_callback(const json& payload, const std::string& envelope_id, 
     if (type == "team_join") {
         const json& user = obj(event, "user");
         if (string_field(user, "id").empty()) return skip("team_join without a user id");
-        if (user.value("is_bot", false)) return skip("team_join of a bot");
+        if (true_field(user, "is_bot")) return skip("team_join of a bot");
         std::string name = string_field(obj(user, "profile"), "display_name");
         if (name.empty()) name = string_field(user, "name");
         return {base_event(EventKind::member_joined, id, {string_field(user, "id"), name}, ""), {}, {}};

@@ -4,7 +4,6 @@
 #include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -16,6 +15,7 @@
 #include "bot/net/one_shot.hpp"
 #include "bot/net/retry.hpp"
 #include "bot/net/websocket.hpp"
+#include "bot/net/spawn.hpp"
 
 namespace platbot::chat::slack {
 
@@ -25,12 +25,6 @@ using std::chrono::milliseconds;
 
 namespace {
 
-
-// Errors that mean the token itself is wrong, not the network or Slack.
-bool token_refused(const std::string& error) {
-    return error == "invalid_auth" || error == "not_authed" || error == "account_inactive" ||
-           error == "token_revoked" || error == "token_expired" || error == "not_allowed_token_type";
-}
 
 // Errors that mean the bot may not write where it was asked to.
 bool cannot_post_there(const std::string& error) {
@@ -59,13 +53,18 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::HttpClient& http
     }
 }
 
-SlackAdapter::~SlackAdapter() { api_.shutdown(); }
+SlackAdapter::~SlackAdapter() {
+    api_.on_token_refused(nullptr);
+    api_.shutdown();
+}
 
 void SlackAdapter::stop() { stopping_.cancel(); }
 
+// Said once, by run()'s throw once work in hand has wound down: the runtime logs it and exits 1.
 void SlackAdapter::fail_fatally(std::string message) {
-    if (fatal_.empty()) fatal_ = std::move(message);
-    spdlog::critical("{}", fatal_);
+    if (!fatal_.empty()) return;
+    fatal_ = std::move(message);
+    spdlog::error("slack: stopping: {}", fatal_.substr(0, fatal_.find(" — ")));
     stop();
 }
 
@@ -80,6 +79,14 @@ Task<void> SlackAdapter::run(EventSink& sink) {
         throw std::runtime_error("could not check the bot token with Slack at " + options_.api.base_url +
                                  " (auth.test: " + auth.error + ") — check slack.api_url and the network");
     }
+    // From here a refused bot token is fatal: acknowledging events that can never be answered
+    // would lose them while the bot looks healthy.
+    api_.on_token_refused([this](const std::string& method, const std::string& error) {
+        bot_token_refused_ = true;
+        fail_fatally("Slack refused the bot token (" + method + ": " + error + ") — set " + options_.bot_token_source +
+                     " to a working Bot User OAuth Token (xoxb-…) and start the bot again; what was acknowledged is "
+                     "answered then");
+    });
     identity_.user_id = string_field(auth.body, "user_id");
     identity_.bot_id = string_field(auth.body, "bot_id");
     spdlog::info("slack: signed in to team {} ({}) as {} ({})", string_field(auth.body, "team"), string_field(auth.body, "team_id"),
@@ -88,7 +95,7 @@ Task<void> SlackAdapter::run(EventSink& sink) {
     if (options_.delivery == Delivery::socket_mode) {
         for (int slot = 0; slot < options_.connections; ++slot) {
             ++connection_loops_;
-            asio::co_spawn(executor_, keep_connected(slot), asio::detached);
+            net::spawn_reported(executor_, keep_connected(slot), "slack: connection " + std::to_string(slot));
         }
     } else {
         spdlog::info("slack: taking HTTP deliveries at {}/commands, /events and /interactivity", options_.path_prefix);
@@ -110,37 +117,44 @@ Task<void> SlackAdapter::keep_connected(int slot) {
             metrics::count("platbot_chat_reconnects_total", {{"adapter", "slack"}});
             if (!co_await net::sleep_for(executor_, pause, stopping_)) break;
         }
-        const json no_args = json::object();
-        const ApiResult opened = co_await api_.call_with_token("apps.connections.open", no_args, options_.app_token);
-        if (!opened.ok) {
-            if (token_refused(opened.error)) {
-                fail_fatally("Slack refused the app-level token (apps.connections.open: " + opened.error + ") — set " +
-                             options_.app_token_source + " to an app-level token (xapp-…) with connections:write");
-                break;
-            }
-            ++failures;
-            continue;
+        // A throw must not end the slot: the bot would be one connection short, silently.
+        Next next = Next::retry;
+        try {
+            next = co_await connect_once(slot);
+        } catch (const std::exception& e) {
+            spdlog::error("slack: connection {} failed: {} — reconnecting", slot, e.what());
         }
-        std::string url = string_field(opened.body, "url");
-        if (const auto colon = url.find("://"); !options_.socket_scheme.empty() && colon != std::string::npos)
-            url = options_.socket_scheme + url.substr(colon);
-        net::WebSocketOptions socket_options;
-        socket_options.idle_timeout = options_.idle_timeout;
-        socket_options.verify_tls = options_.api.verify_tls;
-        socket_options.ca_bundle = options_.api.ca_bundle;
-        auto connected = co_await net::WebSocket::connect(executor_, url, socket_options);
-        if (!connected) {
-            spdlog::warn("slack: connection {}: {}", slot, connected.error().message);
-            ++failures;
-            continue;
-        }
-        // Shared: acknowledgements still waiting for their write hold on to it.
-        std::shared_ptr<net::WebSocket> socket = std::move(connected.value());
-        const Ended ended = co_await serve(socket, slot);
-        if (ended != Ended::dropped) break;
-        failures = 1;  // a dropped connection comes back after a short, jittered pause
+        if (next == Next::stop) break;
+        failures = next == Next::reconnect ? 1 : failures + 1;  // a dropped connection comes back after a short pause
     }
     --connection_loops_;
+}
+
+Task<SlackAdapter::Next> SlackAdapter::connect_once(int slot) {
+    const json no_args = json::object();
+    const ApiResult opened = co_await api_.call_with_token("apps.connections.open", no_args, options_.app_token);
+    if (!opened.ok) {
+        if (!token_refused(opened.error)) co_return Next::retry;
+        fail_fatally("Slack refused the app-level token (apps.connections.open: " + opened.error + ") — set " +
+                     options_.app_token_source + " to an app-level token (xapp-…) with connections:write");
+        co_return Next::stop;
+    }
+    std::string url = string_field(opened.body, "url");
+    if (const auto colon = url.find("://"); !options_.socket_scheme.empty() && colon != std::string::npos)
+        url = options_.socket_scheme + url.substr(colon);
+    net::WebSocketOptions socket_options;
+    socket_options.idle_timeout = options_.idle_timeout;
+    socket_options.verify_tls = options_.api.verify_tls;
+    socket_options.ca_bundle = options_.api.ca_bundle;
+    auto connected = co_await net::WebSocket::connect(executor_, url, socket_options);
+    if (!connected) {
+        spdlog::warn("slack: connection {}: {}", slot, connected.error().message);
+        co_return Next::retry;
+    }
+    // Shared: acknowledgements still waiting for their write hold on to it.
+    std::shared_ptr<net::WebSocket> socket = std::move(connected.value());
+    const Ended ended = co_await serve(socket, slot);
+    co_return ended == Ended::dropped ? Next::reconnect : Next::stop;
 }
 
 bool SlackAdapter::connected() const {
@@ -190,11 +204,15 @@ Task<SlackAdapter::Ended> SlackAdapter::read_frames(std::shared_ptr<net::WebSock
                 replaced = true;
                 spdlog::info("slack: connection {} is being refreshed ({}); opening its replacement", slot, reason);
                 ++connection_loops_;
-                asio::co_spawn(executor_, keep_connected(slot), asio::detached);
+                net::spawn_reported(executor_, keep_connected(slot), "slack: connection " + std::to_string(slot));
             }
             continue;
         }
-        on_envelope(socket, message);
+        try {
+            on_envelope(socket, message);
+        } catch (const std::exception& e) {  // one odd envelope must not end the connection
+            spdlog::error("slack: connection {}: an envelope could not be handled and is skipped: {}", slot, e.what());
+        }
     }
 }
 
@@ -210,7 +228,7 @@ void SlackAdapter::on_envelope(const std::shared_ptr<net::WebSocket>& socket, co
         translate(string_field(message, "type"), payload != message.end() ? *payload : no_payload, envelope_id, identity_);
     if (translation.prompt) {  // nothing to record yet: the answer comes back as its own envelope
         socket->send(json{{"envelope_id", envelope_id}}.dump());
-        asio::co_spawn(executor_, open_prompt(std::move(*translation.prompt)), asio::detached);
+        net::spawn_reported(executor_, open_prompt(std::move(*translation.prompt)), "slack: opening a prompt");
         return;
     }
     if (!translation.event) {
@@ -220,10 +238,10 @@ void SlackAdapter::on_envelope(const std::shared_ptr<net::WebSocket>& socket, co
     }
     // The read loop goes on at once; envelopes that arrive meanwhile share the write.
     ++handlers_;
-    asio::co_spawn(executor_,
-                   admit_and_ack(socket, std::move(envelope_id), message.value("retry_attempt", 0),
-                                 std::move(*translation.event)),
-                   asio::detached);
+    net::spawn_reported(executor_,
+                        admit_and_ack(socket, std::move(envelope_id), static_cast<int>(integer_field(message, "retry_attempt")),
+                                      std::move(*translation.event)),
+                        "slack: admitting an envelope");
 }
 
 Task<void> SlackAdapter::admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry,
@@ -247,7 +265,7 @@ Task<Admission> SlackAdapter::accept(ChatEvent event) {
     const Admission admission = co_await sink_->admit(event);
     if (admission == Admission::first) {
         ++handlers_;
-        asio::co_spawn(executor_, deliver(std::move(event)), asio::detached);
+        net::spawn_reported(executor_, deliver(std::move(event)), "slack: handling an event");
     }
     co_return admission;
 }
@@ -295,7 +313,7 @@ Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net:
     if (id.empty()) id = request.header("x-slack-request-timestamp") + ":" + request.header("x-slack-signature");
     Translation translation = translate(type, payload, id, identity_);
     if (translation.prompt) {
-        asio::co_spawn(executor_, open_prompt(std::move(*translation.prompt)), asio::detached);
+        net::spawn_reported(executor_, open_prompt(std::move(*translation.prompt)), "slack: opening a prompt");
         co_return answer(200, "");
     }
     if (!translation.event) {
@@ -325,17 +343,7 @@ Task<void> SlackAdapter::deliver(ChatEvent event) {
 }
 
 Task<Profile> SlackAdapter::profile(std::string user_id) {
-    const auto now = std::chrono::steady_clock::now();
-    if (auto it = profiles_.find(user_id); it != profiles_.end()) {
-        if (auto loading = it->second.loading) {  // someone is asking already: wait for that answer
-            co_await loading->wait();
-            auto done = profiles_.find(user_id);
-            co_return done == profiles_.end() ? Profile{{user_id, ""}, ""} : done->second.profile;
-        }
-        if (it->second.expires > now) co_return it->second.profile;
-    }
-    auto loading = std::make_shared<net::OneShot>(executor_);
-    profiles_[user_id] = {Profile{{user_id, ""}, ""}, now, loading};
+    if (auto known = co_await profiles_.lookup(user_id)) co_return *known;
     const json args{{"user", user_id}};
     const ApiResult info = co_await api_.call("users.info", args);
     Profile found{{user_id, ""}, ""};
@@ -345,11 +353,9 @@ Task<Profile> SlackAdapter::profile(std::string user_id) {
         found.time_zone = string_field(user, "tz");
         if (found.user.name.empty() && user.contains("profile"))
             found.user.name = string_field(user["profile"], "display_name");
-        profiles_[user_id] = {found, std::chrono::steady_clock::now() + options_.user_cache_ttl, nullptr};
-    } else {
-        profiles_.erase(user_id);  // not cached: the next event asks again
     }
-    loading->fire();
+    // A failure is not kept: the next event asks again.
+    profiles_.settle(user_id, found, info.ok ? options_.user_cache_ttl : std::chrono::milliseconds(0));
     co_return found;
 }
 

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bot/chat/adapter.hpp"
+#include "bot/chat/profile_cache.hpp"
 #include "bot/chat/slack/events.hpp"
 #include "bot/chat/slack/web_api.hpp"
 #include "bot/common/cancel.hpp"
@@ -63,6 +64,7 @@ public:
     void stop() override;
     // Socket Mode: at least one connection is open; HTTP delivery: signed in and not stopping.
     bool connected() const override;
+    bool cannot_reply() const override { return bot_token_refused_; }
 
     Task<MessageRef> post(const Origin& to, const Reply& reply) override;
     Task<void> update(const MessageRef& message, const Reply& reply) override;
@@ -91,9 +93,11 @@ public:
 
 private:
     enum class Ended { dropped, replaced, stopping };
+    enum class Next { stop, reconnect, retry };  // after a connection: end, come back soon, back off more
     enum class Endpoint { commands, events, interactivity };
 
     Task<void> keep_connected(int slot);
+    Task<Next> connect_once(int slot);
     Task<Ended> serve(std::shared_ptr<net::WebSocket> socket, int slot);
     Task<Ended> read_frames(std::shared_ptr<net::WebSocket> socket, int slot);
     void on_envelope(const std::shared_ptr<net::WebSocket>& socket, const nlohmann::json& message);
@@ -113,16 +117,11 @@ private:
     EventSink* sink_ = nullptr;
     CancelToken stopping_;
     std::string fatal_;
+    bool bot_token_refused_ = false;
     int connection_loops_ = 0;
     int open_sockets_ = 0;
     int handlers_ = 0;
-    struct CachedProfile {
-        Profile profile;
-        std::chrono::steady_clock::time_point expires;
-        // Set while users.info is being asked: others wait for that answer instead of asking too.
-        std::shared_ptr<net::OneShot> loading;
-    };
-    std::map<std::string, CachedProfile> profiles_;
+    ProfileCache profiles_{executor_};
     std::map<std::string, std::string> dm_channels_;  // user id → D… channel
 };
 

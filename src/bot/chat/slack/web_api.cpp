@@ -5,7 +5,6 @@
 #include <deque>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bot/common/json_field.hpp"
@@ -13,6 +12,7 @@
 #include "bot/net/http_client.hpp"
 #include "bot/net/one_shot.hpp"
 #include "bot/net/retry.hpp"
+#include "bot/net/spawn.hpp"
 
 namespace platbot::chat::slack {
 
@@ -105,6 +105,11 @@ ApiResult failed(std::string error, json body = nullptr) { return {false, std::m
 
 }  // namespace
 
+bool token_refused(const std::string& error) {
+    return error == "invalid_auth" || error == "not_authed" || error == "account_inactive" ||
+           error == "token_revoked" || error == "token_expired" || error == "not_allowed_token_type";
+}
+
 struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
     Impl(asio::any_io_executor executor, net::HttpClient& http, WebApiOptions options)
         : executor(std::move(executor)), http(http), options(std::move(options)) {
@@ -119,6 +124,7 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
     std::map<std::string, Bucket> channel_budget;
     std::map<std::string, Clock::time_point> paused_until;  // by method, after a 429
     std::map<std::string, ChannelQueue> queues;
+    std::function<void(const std::string&, const std::string&)> token_refused_handler;
 
     Bucket& budget_for(const std::string& method) {
         auto it = method_budget.find(method);
@@ -217,13 +223,14 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
                 spdlog::error("slack {} failed: the answer (HTTP {}) is not a JSON object", method, outcome.response().status);
                 co_return failed("invalid_response");
             }
-            if (body.value("ok", false)) {
+            if (true_field(body, "ok")) {
                 metrics::count("platbot_chat_api_calls_total", {{"adapter", "slack"}, {"method", method}, {"result", "ok"}});
                 co_return ApiResult{true, std::move(body), {}};
             }
             std::string error = body.contains("error") && body["error"].is_string() ? body["error"].get<std::string>() : "unknown_error";
             metrics::count("platbot_chat_api_calls_total", {{"adapter", "slack"}, {"method", method}, {"result", "error"}});
             spdlog::warn("slack {} failed: {}", method, error);
+            if (token == options.token && token_refused(error) && token_refused_handler) token_refused_handler(method, error);
             co_return failed(std::move(error), std::move(body));
         }
     }
@@ -250,7 +257,7 @@ struct WebApi::Impl : std::enable_shared_from_this<WebApi::Impl> {
         queue.items.push_back(std::move(pending));
         if (!queue.running) {
             queue.running = true;
-            asio::co_spawn(executor, drain(shared_from_this(), channel), asio::detached);
+            net::spawn_reported(executor, drain(shared_from_this(), channel), "slack: sending to " + channel);
         }
         return completion;
     }
@@ -286,6 +293,10 @@ WebApi::WebApi(asio::any_io_executor executor, net::HttpClient& http, WebApiOpti
 WebApi::~WebApi() { impl_->shutdown(); }
 
 void WebApi::shutdown() { impl_->shutdown(); }
+
+void WebApi::on_token_refused(std::function<void(const std::string&, const std::string&)> handler) {
+    impl_->token_refused_handler = std::move(handler);
+}
 
 asio::awaitable<ApiResult> WebApi::call(std::string method, json args) {
     auto impl = impl_;

@@ -9,6 +9,7 @@
 //   text wins), so fast progress never piles up behind the limits.
 // Every other failure is logged with the method and Slack's error code and returned.
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ struct ApiResult {
     std::string error;    // Slack's error code ("channel_not_found") or what went wrong on the way
 };
 
+// Slack errors that mean the token itself is refused, not the network or Slack.
+bool token_refused(const std::string& error);
+
 class WebApi {
 public:
     WebApi(boost::asio::any_io_executor executor, net::HttpClient& http, WebApiOptions options);
@@ -65,6 +69,10 @@ public:
     // or the first failure. At most `max_pages` pages of `page_size` are read.
     boost::asio::awaitable<ApiResult> call_all_pages(std::string method, nlohmann::json args, std::string list_key,
                                                      int page_size = 200, int max_pages = 100);
+
+    // Called when Slack refuses the configured token (token_refused) on any call made with
+    // it, with the method and the error; the caller decides whether that is fatal.
+    void on_token_refused(std::function<void(const std::string& method, const std::string& error)> handler);
 
     // Ends every wait: queued and paused calls complete with error "shutting down".
     void shutdown();
