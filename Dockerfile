@@ -33,7 +33,7 @@ RUN apt-get update \
  && useradd --system --uid 10001 --home-dir /var/lib/platbot --shell /usr/sbin/nologin platbot \
  && mkdir -p /etc/platbot /var/lib/platbot \
  && chown platbot:platbot /var/lib/platbot
-COPY --from=build /src/build/src/platbot /usr/local/bin/platbot
+COPY --from=build /src/build/platbot /usr/local/bin/platbot
 USER platbot
 WORKDIR /var/lib/platbot
 # The shipped configs (mounted at /etc/platbot) keep their store under $PLATBOT_DATA and

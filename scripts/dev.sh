@@ -16,7 +16,7 @@ case "$mode" in
   demo)
     cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLATBOT_TESTS=OFF >/dev/null
     cmake --build build --target platbot -j "$jobs" >&2
-    exec ./build/src/platbot --config config/demo.yaml "$@"
+    exec ./build/platbot --config config/demo.yaml "$@"
     ;;
   test)
     cmake -S . -B build-test -DCMAKE_BUILD_TYPE=RelWithDebInfo -DPLATBOT_WERROR=ON -DPLATBOT_TESTS=ON

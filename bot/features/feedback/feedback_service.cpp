@@ -1,0 +1,113 @@
+#include "bot/features/feedback/feedback_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <random>
+
+#include "bot/common/text.hpp"
+
+namespace platbot::feedback {
+
+using commands::Token;
+
+using chat::for_requester;
+
+namespace {
+
+constexpr auto period = std::chrono::hours(24 * 30);
+constexpr std::size_t max_comment_bytes = 500;
+
+double uniform() {
+    static thread_local std::mt19937 random{std::random_device{}()};
+    return std::uniform_real_distribution<double>(0.0, 1.0)(random);
+}
+
+// "80% 👍 of 10"; "no answers" when nobody answered.
+std::string score_text(int good, int bad) {
+    const int answers = good + bad;
+    if (answers == 0) return "no answers";
+    return std::to_string((good * 100 + answers / 2) / answers) + "% 👍 of " + std::to_string(answers);
+}
+
+}  // namespace
+
+FeedbackService::FeedbackService(chat::Outbox& outbox, store::FeedbackStore& feedback, store::JobStore& jobs,
+                                 const net::Clock& clock, FeedbackSettings settings)
+    : outbox_(outbox), feedback_(feedback), jobs_(jobs), clock_(clock), settings_(std::move(settings)) {
+    if (!settings_.random) settings_.random = uniform;
+}
+
+chat::Task<void> FeedbackService::job_finished(store::JobRecord job, const commands::CommandSpec& command) {
+    if (command.feedback_sample <= 0 || settings_.random() >= command.feedback_sample) co_return;
+    try {
+        feedback_.record_ask(job.id, job.command, job.requester_id, clock_.now());
+        const std::string base = settings_.prefix + " feedback " + job.id;
+        chat::Reply ask = for_requester("How did that go? `" + settings_.prefix + " " + job.line + "` (job `" + job.id +
+                                        "`) — press one, or add a comment: `" + base + " bad <what went wrong>`");
+        ask.buttons = {chat::run_button("👍 Good", base + " good"), chat::run_button("👎 Not good", base + " bad")};
+        const chat::Origin to{job.adapter, job.conversation, job.thread, "", job.requester_id};
+        co_await outbox_.post(to, ask);
+    } catch (const std::exception& e) {
+        spdlog::warn("feedback: could not ask about job {}: {}", job.id, e.what());
+    }
+}
+
+chat::Task<chat::Reply> FeedbackService::run(std::vector<Token> words, chat::User who, chat::Origin) {
+    const std::string usage = "usage: `" + settings_.prefix + " feedback <job id> good|bad [comment]` or `" +
+                              settings_.prefix + " feedback scores`";
+    if (words.size() == 1 && words[0].kind == Token::Kind::word && text::iequals(words[0].value, "scores"))
+        co_return scores();
+    if (words.size() < 2 || words[0].kind != Token::Kind::word || words[1].kind != Token::Kind::word)
+        co_return for_requester(usage);
+    const std::string rating = text::to_lower(words[1].value);
+    if (rating != "good" && rating != "bad")
+        co_return for_requester("say good or bad after the job id — " + usage);
+    co_return answer(text::to_lower(words[0].value), rating == "good", commands::as_typed(words, 2), who);
+}
+
+chat::Reply FeedbackService::answer(const std::string& job_id, bool good, std::string comment, const chat::User& who) {
+    const auto job = jobs_.find_job(job_id);
+    if (!job) return for_requester("There is no job `" + job_id + "` — the id is in the job's status message.");
+    if (job->requester_id != who.id)
+        return for_requester("Only " + job->requester_name + " can say how job `" + job_id + "` went.");
+    if (!store::is_final(job->state))
+        return for_requester("Job `" + job_id + "` has not finished yet — tell us once it has.");
+    if (comment.size() > max_comment_bytes)
+        return for_requester("That comment is too long (" + std::to_string(comment.size()) + " bytes; at most " +
+                             std::to_string(max_comment_bytes) + ").");
+    const bool again = feedback_.answer_for(job_id).has_value();
+    feedback_.record_answer({job_id, job->command, who.id, good, comment, clock_.now()});
+    std::string text = std::string(again ? "Updated" : "Thanks —") + " noted " + (good ? "👍" : "👎") + " for `" +
+                       job->command + "` (job `" + job_id + "`)";
+    if (!comment.empty()) text += " with your comment";
+    if (!good && comment.empty())
+        text += ". What went wrong? `" + settings_.prefix + " feedback " + job_id + " bad <comment>` tells the platform team";
+    return for_requester(text + ".");
+}
+
+chat::Reply FeedbackService::scores() const {
+    const auto now = clock_.now();
+    const auto recent = feedback_.feedback_scores(now - period, now + std::chrono::seconds(1));  // including this instant
+    const auto before = feedback_.feedback_scores(now - 2 * period, now - period);
+    if (recent.empty()) return for_requester("No feedback in the last 30 days yet.");
+    std::string text = "*Satisfaction by command*, last 30 days (asked → answered, share 👍; the 30 days before):";
+    for (const auto& score : recent) {
+        text += "\n• `" + score.command + "` — asked " + std::to_string(score.asked) + ", " + score_text(score.good, score.bad);
+        const auto earlier = std::find_if(before.begin(), before.end(), [&](const auto& s) { return s.command == score.command; });
+        if (earlier == before.end() || earlier->good + earlier->bad == 0) {
+            text += "; nothing before";
+            continue;
+        }
+        text += "; before: " + score_text(earlier->good, earlier->bad);
+        if (score.good + score.bad > 0) {
+            const int now_pct = (score.good * 100) / (score.good + score.bad);
+            const int then_pct = (earlier->good * 100) / (earlier->good + earlier->bad);
+            text += now_pct > then_pct ? " ▲" : now_pct < then_pct ? " ▼" : " =";
+        }
+    }
+    return for_requester(text);
+}
+
+}  // namespace platbot::feedback

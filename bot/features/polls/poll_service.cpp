@@ -1,0 +1,281 @@
+#include "bot/common/metrics.hpp"
+#include "bot/features/polls/poll_service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <variant>
+
+#include "bot/common/crypto.hpp"
+#include "bot/common/text.hpp"
+#include "bot/net/retry.hpp"
+#include "bot/net/spawn.hpp"
+#include "bot/features/polls/poll_view.hpp"
+
+namespace platbot::polls {
+
+using std::chrono::system_clock;
+
+using chat::for_requester;
+
+namespace {
+
+chat::Reply no_such_poll(const std::string& id) {
+    return for_requester("There is no poll `" + id + "` — the id is in the poll's footer.");
+}
+
+template <class Duration>
+std::chrono::milliseconds until(Duration wait) {
+    return std::chrono::ceil<std::chrono::milliseconds>(wait);
+}
+
+}  // namespace
+
+PollService::PollService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::PollStore& store,
+                         const commands::Directory& directory, net::Clock& clock, PollSettings settings)
+    : executor_(std::move(executor)),
+      outbox_(outbox),
+      store_(store),
+      directory_(directory),
+      clock_(clock),
+      settings_(std::move(settings)) {}
+
+PollService::~PollService() {
+    *alive_ = false;
+    stopping_.cancel();
+}
+
+chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, chat::User who, chat::Origin where) {
+    auto parsed = parse_poll_command(words, settings_.prefix);
+    if (!parsed) co_return for_requester(parsed.error().message);
+    if (auto* draft = std::get_if<NewPoll>(&*parsed)) {
+        NewPoll poll = std::move(*draft);
+        co_return co_await create(std::move(poll), std::move(who), std::move(where));
+    }
+    PollAction action = std::get<PollAction>(*parsed);
+    switch (action.verb) {
+        case PollAction::Verb::vote:
+            co_return co_await vote(std::move(action.id), action.option, std::move(who), std::move(where));
+        case PollAction::Verb::unvote: co_return unvote(action.id, who, where);
+        case PollAction::Verb::close: co_return co_await close(std::move(action.id), std::move(who));
+        case PollAction::Verb::results: break;
+    }
+    co_return results(action.id);
+}
+
+chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat::Origin where) {
+    store::PollRecord poll;
+    poll.question = std::move(draft.question);
+    poll.options = std::move(draft.options);
+    poll.multi = draft.multi;
+    poll.anonymous = draft.anonymous;
+    poll.creator_id = who.id;
+    poll.creator_name = chat::display_name(who);
+    poll.created = clock_.now();
+    if (draft.closes_after) poll.closes = poll.created + *draft.closes_after;
+    const auto closes = poll.closes;
+    const std::string id = co_await open_poll(std::move(poll), std::move(where));
+    std::string text = "Poll `" + id + "` is open";
+    if (closes) text += " until " + text::format_utc(*closes);
+    co_return for_requester(text + " — close it with `" + settings_.prefix + " poll close " + id + "`.");
+}
+
+store::PollRecord PollService::record_poll(store::PollRecord poll, const chat::Origin& home) {
+    poll.id = text::readable_id([this](const std::string& id) { return store_.find_poll(id).has_value(); });
+    poll.adapter = home.adapter;
+    poll.conversation = home.conversation;
+    poll.thread = home.thread;
+    if (poll.created == system_clock::time_point{}) poll.created = clock_.now();
+    store_.insert_poll(poll);
+    spdlog::info("poll {} opened by {} in {}: {}", poll.id, poll.creator_id, home.conversation, poll.question);
+    arm_close(poll);
+    return poll;
+}
+
+bool PollService::has_voted(const std::string& poll_id, const chat::User& who) const {
+    const auto poll = store_.find_poll(poll_id);
+    return poll && !store_.choices(poll_id, voter_of(*poll, who)).empty();
+}
+
+chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Origin where) {
+    poll = record_poll(std::move(poll), where);
+
+    const store::PollTally nobody_yet{std::vector<int>(poll.options.size(), 0), 0};
+    const chat::Reply message = poll_message(poll, nobody_yet, settings_.prefix);
+    chat::Origin to = where;
+    to.requester.clear();  // for the whole channel
+    const chat::MessageRef posted = co_await outbox_.post(to, message);
+    poll.conversation = posted.conversation.empty() ? poll.conversation : posted.conversation;
+    poll.message_id = posted.id;
+    store_.set_poll_message(poll.id, poll.conversation, poll.message_id);
+    co_return poll.id;
+}
+
+// A vote counts where the poll is: its own conversation, or a ballot sent to the voter.
+// Otherwise anyone who learns a poll's id could vote in a channel they are not in.
+bool PollService::may_vote_from(const store::PollRecord& poll, const chat::User& who, const chat::Origin& where) const {
+    if (poll.message_id.empty() && ballot_holders_) return ballot_holders_(poll, who);  // voted from ballots
+    return where.adapter == poll.adapter && where.conversation == poll.conversation;
+}
+
+chat::Reply PollService::not_from_here(const std::string& id) {
+    return for_requester("Poll `" + id + "` takes votes only where it was asked — vote from its message there.");
+}
+
+chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who, chat::Origin where) {
+    const auto poll = store_.find_poll(id);
+    if (!poll) co_return no_such_poll(id);
+    if (!may_vote_from(*poll, who, where)) co_return not_from_here(id);
+    if (option < 0 || option >= static_cast<int>(poll->options.size()))
+        co_return for_requester("Poll `" + id + "` has options 1 to " + std::to_string(poll->options.size()) + ".");
+    const std::string& label = poll->options[static_cast<std::size_t>(option)];
+    switch (store_.vote(id, voter_of(*poll, who), option)) {
+        case store::VoteOutcome::closed:
+            co_return for_requester("Poll `" + id + "` is closed, so that vote was not counted — the results are in the channel.");
+        case store::VoteOutcome::unknown:
+            co_return no_such_poll(id);
+        case store::VoteOutcome::unchanged: co_return for_requester("You had already chosen *" + label + "*.");
+        case store::VoteOutcome::counted:
+            schedule_refresh(id);
+            metrics::count("platbot_votes_total");
+            co_return for_requester("Counted: *" + label + "*." +
+                                    (poll->multi ? " Press it again to take it back." : ""));
+        case store::VoteOutcome::changed:
+            schedule_refresh(id);
+            metrics::count("platbot_votes_total");
+            co_return for_requester("Changed your answer to *" + label + "*.");
+        case store::VoteOutcome::withdrawn:
+            schedule_refresh(id);
+            co_return for_requester("Took back *" + label + "*.");
+    }
+    co_return no_such_poll(id);
+}
+
+chat::Reply PollService::unvote(const std::string& id, const chat::User& who, const chat::Origin& where) {
+    const auto poll = store_.find_poll(id);
+    if (!poll) return no_such_poll(id);
+    if (!may_vote_from(*poll, who, where)) return not_from_here(id);
+    switch (store_.unvote(id, voter_of(*poll, who))) {
+        case store::VoteOutcome::closed:
+            return for_requester("Poll `" + id + "` is closed, so answers can no longer be taken back.");
+        case store::VoteOutcome::withdrawn:
+            schedule_refresh(id);
+            return for_requester("Took back your answer to poll `" + id + "`.");
+        case store::VoteOutcome::unchanged: return for_requester("You have no answer in poll `" + id + "` to take back.");
+        default: return no_such_poll(id);
+    }
+}
+
+chat::Task<chat::Reply> PollService::close(std::string id, chat::User who) {
+    const auto poll = store_.find_poll(id);
+    if (!poll) co_return no_such_poll(id);
+    if (poll->closed) co_return for_requester("Poll `" + id + "` is already closed.");
+    if (who.id != poll->creator_id && !directory_.in_group(who, settings_.admin_group))
+        co_return for_requester("Only " + poll->creator_name + " or an admin can close poll `" + id + "`.");
+    std::string closer = chat::display_name(who);  // named: no temporaries inside co_await (g++ 12)
+    co_await close_poll(id, std::move(closer));
+    co_return for_requester("Closed poll `" + id + "`; the results are in the channel.");
+}
+
+chat::Reply PollService::results(const std::string& id) const {
+    const auto poll = store_.find_poll(id);
+    if (!poll) return no_such_poll(id);
+    std::string text = results_text(*poll, store_.tally(id));
+    if (!poll->closed) text += "\n_So far: the poll is still open._";
+    return for_requester(text);
+}
+
+chat::Task<void> PollService::close_poll(std::string id, std::string closed_by) {
+    if (!store_.close_poll(id, clock_.now(), closed_by)) co_return;  // closed already, by someone else
+    const auto poll = store_.find_poll(id);
+    if (!poll) co_return;
+    spdlog::info("poll {} closed{}", id, closed_by.empty() ? " on time" : " by " + closed_by);
+    co_await redraw(id);
+    if (const auto entry = refresh_.find(id); entry != refresh_.end() && !entry->second.pending) refresh_.erase(entry);
+    if (!poll->survey_id.empty()) co_return;  // the survey posts one set of results for all its questions
+    chat::Reply results;
+    results.text = results_text(*poll, store_.tally(id));
+    const chat::Origin to{poll->adapter, poll->conversation, poll->thread, "", ""};
+    try {
+        co_await outbox_.post(to, results);
+    } catch (const std::exception& e) {
+        spdlog::error("poll {}: could not post the results: {}", id, e.what());
+    }
+}
+
+chat::Task<void> PollService::close_when_due(std::string id, system_clock::time_point due) {
+    if (!co_await clock_.sleep_until(due, stopping_)) co_return;
+    std::string on_time;
+    co_await close_poll(std::move(id), std::move(on_time));
+}
+
+void PollService::arm_close(const store::PollRecord& poll) {
+    if (poll.closes && !poll.closed) spawn(close_when_due(poll.id, *poll.closes), "closing poll " + poll.id);
+}
+
+chat::Task<void> PollService::recover() {
+    const auto now = clock_.now();
+    // Named, not loop temporaries: g++ 12 ends a range-for temporary's life at a co_await.
+    const auto open = store_.open_polls();
+    for (const auto& poll : open) {
+        if (poll.closes && *poll.closes <= now) {
+            std::string id = poll.id;
+            std::string on_time;
+            co_await close_poll(std::move(id), std::move(on_time));
+            continue;
+        }
+        arm_close(poll);
+    }
+}
+
+chat::Task<void> PollService::settle(std::chrono::milliseconds limit) {
+    const auto deadline = std::chrono::steady_clock::now() + limit;
+    const auto waiting = [this] {
+        return std::any_of(refresh_.begin(), refresh_.end(), [](const auto& entry) { return entry.second.pending; });
+    };
+    for (int round = 0; round < 1000 && waiting() && std::chrono::steady_clock::now() < deadline; ++round)
+        if (!co_await net::sleep_for(executor_, std::chrono::milliseconds(20), stopping_)) break;
+}
+
+void PollService::schedule_refresh(const std::string& id) {
+    Refresh& refresh = refresh_[id];
+    if (refresh.pending) return;
+    refresh.pending = true;
+    const auto due = std::max(std::chrono::steady_clock::now(), refresh.last + settings_.update_interval);
+    spawn(refresh_after(id, due), "updating poll " + id);
+}
+
+chat::Task<void> PollService::refresh_after(std::string id, std::chrono::steady_clock::time_point due) {
+    const auto wait = due - std::chrono::steady_clock::now();
+    if (wait > wait.zero() && !co_await net::sleep_for(executor_, until(wait), stopping_)) co_return;
+    Refresh& refresh = refresh_[id];
+    refresh.pending = false;
+    refresh.last = std::chrono::steady_clock::now();
+    co_await redraw(id);
+}
+
+chat::Task<void> PollService::redraw(const std::string& id) {
+    const auto poll = store_.find_poll(id);
+    if (!poll || poll->message_id.empty()) co_return;
+    const chat::MessageRef message{poll->conversation, poll->message_id};
+    const chat::Reply view = poll_message(*poll, store_.tally(id), settings_.prefix);
+    try {
+        co_await outbox_.update(message, view);
+    } catch (const std::exception& e) {
+        spdlog::warn("poll {}: could not update its message: {}", id, e.what());
+    }
+}
+
+std::string PollService::voter_of(const store::PollRecord& poll, const chat::User& who) const {
+    if (!poll.anonymous) return who.id;
+    // The same person always gets the same hash within this poll, and nobody without the
+    // poll's key (forgotten at the close) can tell whose it is.
+    return crypto::hmac_sha256_hex(store_.poll_key(poll.id), poll.id + ":" + who.id);
+}
+
+void PollService::spawn(chat::Task<void> work, std::string what) {
+    net::spawn_guarded(executor_, alive_, std::move(work), std::move(what));
+}
+
+}  // namespace platbot::polls

@@ -1,0 +1,106 @@
+#pragma once
+// Surveys declared in config. A round opens on the survey's schedule (or with
+// `survey open <id>`): a header, then each question in the survey's channel — choices as a
+// poll with a button per answer, free text answered with `survey answer`. It closes after
+// `open_for` (or with `survey close <id>`), and the results go to the channel: bars,
+// averages, NPS, free-text answers and the trend against the round before. Anonymous
+// surveys keep only keyed hashes of respondents and forget the key at the close. Rounds
+// survive restarts: an open round still closes on time, and a round the schedule opened
+// while the bot was down opens once, late.
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "bot/chat/adapter.hpp"
+#include "bot/common/cancel.hpp"
+#include "bot/net/clock.hpp"
+#include "bot/schedule/cron_runner.hpp"
+#include "bot/store/polls.hpp"
+#include "bot/store/surveys.hpp"
+#include "commands/directory.hpp"
+#include "commands/engine.hpp"
+#include "bot/features/polls/poll_service.hpp"
+#include "bot/features/surveys/survey_spec.hpp"
+
+namespace platbot::surveys {
+
+struct SurveySettings {
+    std::string prefix = "/platform";
+    std::string admin_group;  // may open and close rounds by hand
+    std::string adapter;      // the adapter the surveys' channels belong to
+};
+
+class SurveyService final : public commands::FreeFormCommand {
+public:
+    SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
+                  store::SurveyStore& surveys,
+                  store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
+                  net::Clock& clock, store::ScheduleStore& schedules, std::vector<SurveySpec> specs,
+                  SurveySettings settings);
+    ~SurveyService() override;
+    SurveyService(const SurveyService&) = delete;
+    SurveyService& operator=(const SurveyService&) = delete;
+
+    // `survey list | open <id> | close <id> | results <id> [round] | answer <id> <question> <text…>`
+    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override;
+
+    // Closes rounds that should have closed while the bot was down, arms the closing of
+    // the open ones, and starts each schedule.
+    chat::Task<void> start();
+
+    // A reloaded config: the surveys' schedules follow the new specs (a changed schedule
+    // counts from now), and an open round of a survey the config no longer has is closed.
+    // Rounds already open keep their closing time and reminders.
+    void reconfigure(std::vector<SurveySpec> specs);
+
+    // Opens the next round now and returns its number; 0 when one is still open.
+    chat::Task<int> open_round(const SurveySpec& survey);
+    chat::Task<void> close_round(const SurveySpec& survey, int round);
+
+private:
+    // Shared with the current specs: work in flight keeps its survey through a reload.
+    std::shared_ptr<const SurveySpec> find(const std::string& id) const;
+    void close_orphaned_rounds();
+    chat::Task<void> open_scheduled(std::string survey_id);
+    chat::Task<void> close_when_due(std::string survey_id, int round, std::chrono::system_clock::time_point due);
+    chat::Reply answer(const SurveySpec& survey, const std::string& question_id, std::string text, const chat::User& who);
+    chat::Reply list() const;
+    void arm_close(const SurveySpec& survey, int round, std::chrono::system_clock::time_point due);
+    void arm_reminders(const SurveySpec& survey, const store::SurveyRound& round);
+    static std::string reminder_key(const std::string& survey_id, int round, std::size_t index);
+    // Marks who a DM round reached (in the schedule store), so reminders go only to them.
+    static std::string asked_key(const std::string& survey_id, int round, const std::string& user_id);
+    chat::Task<void> remind_when_due(std::string survey_id, int round, std::string key,
+                                     std::chrono::system_clock::time_point due);
+    chat::Task<void> remind(const SurveySpec& survey, const store::SurveyRound& round);
+    chat::Task<void> ask_each_member(const SurveySpec& survey, const store::SurveyRound& round, chat::Reply header);
+    bool answered_any(const SurveySpec& survey, const store::SurveyRound& round, const std::vector<store::PollRecord>& polls,
+                      const chat::User& who) const;
+    std::string text_respondent(const std::string& survey_id, int round, const std::string& question_id,
+                                const chat::User& who) const;
+    store::PollRecord question_poll(const SurveySpec& survey, const store::SurveyRound& round,
+                                    const QuestionSpec& question) const;
+    chat::Reply text_question(const SurveySpec& survey, const QuestionSpec& question) const;
+    void arm_schedule(const SurveySpec& survey);
+    void spawn(chat::Task<void> work, std::string what);
+
+    boost::asio::any_io_executor executor_;
+    net::Clock& clock_;
+    schedule::CronRunner cron_;
+    store::ScheduleStore& schedules_;
+    chat::People& people_;
+    chat::Outbox& outbox_;
+    store::SurveyStore& surveys_;
+    store::PollStore& polls_;
+    polls::PollService& poll_service_;
+    const commands::Directory& directory_;
+    std::shared_ptr<const std::vector<SurveySpec>> specs_;
+    SurveySettings settings_;
+    CancelToken stopping_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace platbot::surveys

@@ -1,0 +1,75 @@
+// Reading `poll …`: a new poll's question, options and flags, or close/results/vote.
+#include "bot/features/polls/poll_command.hpp"
+
+#include <catch2/catch.hpp>
+
+namespace {
+
+using namespace platbot;
+using Catch::Contains;
+
+Result<polls::PollCommand> parse(const std::string& line) {
+    auto words = commands::tokenize(line);
+    REQUIRE(words);
+    return polls::parse_poll_command(*words, "/platform");
+}
+
+std::string error_of(const std::string& line) {
+    const auto parsed = parse(line);
+    REQUIRE_FALSE(parsed);
+    CHECK(parsed.error().message.find('\n') == std::string::npos);
+    return parsed.error().message;
+}
+
+}  // namespace
+
+TEST_CASE("poll: a question and options in quotes, with flags anywhere", "[polls]") {
+    const auto parsed = parse(R"("Which day for the platform demo?" "Tue" --multi "Thu 14:00" --closes 2h --anonymous)");
+    REQUIRE(parsed);
+    const auto& poll = std::get<polls::NewPoll>(*parsed);
+    CHECK(poll.question == "Which day for the platform demo?");
+    CHECK(poll.options == std::vector<std::string>{"Tue", "Thu 14:00"});
+    CHECK(poll.multi);
+    CHECK(poll.anonymous);
+    CHECK(poll.closes_after == std::chrono::hours(2));
+
+    const auto plain = parse(R"("Deploy freeze on Friday?" yes no maybe --closes=1d)");
+    REQUIRE(plain);
+    CHECK(std::get<polls::NewPoll>(*plain).options.size() == 3);
+    CHECK(std::get<polls::NewPoll>(*plain).closes_after == std::chrono::hours(24));
+    CHECK_FALSE(std::get<polls::NewPoll>(*plain).multi);
+}
+
+TEST_CASE("poll: close, results and vote take an id; vote numbers options from 1", "[polls]") {
+    const auto vote = parse("vote P7K2QD 3");
+    REQUIRE(vote);
+    const auto& action = std::get<polls::PollAction>(*vote);
+    CHECK(action.verb == polls::PollAction::Verb::vote);
+    CHECK(action.id == "p7k2qd");
+    CHECK(action.option == 2);
+    CHECK(std::get<polls::PollAction>(*parse("close p7k2qd")).verb == polls::PollAction::Verb::close);
+    CHECK(std::get<polls::PollAction>(*parse("results p7k2qd")).verb == polls::PollAction::Verb::results);
+    CHECK(std::get<polls::PollAction>(*parse("unvote p7k2qd")).verb == polls::PollAction::Verb::unvote);
+    CHECK_FALSE(parse("unvote p7k2qd 1"));
+    // Quoted, "close" is a question like any other.
+    CHECK(std::holds_alternative<polls::NewPoll>(*parse(R"("close" a b)")));
+}
+
+TEST_CASE("poll: bad input is one line that says what to do", "[polls]") {
+    CHECK_THAT(error_of(""), Contains("say what to ask"));
+    CHECK_THAT(error_of(R"("Only one?" yes)"), Contains("at least 2 options"));
+    CHECK_THAT(error_of(R"("Q" a b c d e f g h i j k)"), Contains("at most 10 options"));
+    CHECK_THAT(error_of(R"("Q" yes YES)"), Contains("'YES' is there twice"));
+    CHECK_THAT(error_of(R"("Q" a b --mutli)"), Contains("unknown option --mutli") && Contains("did you mean --multi?"));
+    CHECK_THAT(error_of(R"("Q" a b --closes)"), Contains("--closes needs a duration"));
+    CHECK_THAT(error_of(R"("Q" a b --closes soon)"), Contains("--closes:"));
+    CHECK_THAT(error_of(R"("Q" a b --closes 10s)"), Contains("between 1m and 30d"));
+    CHECK_THAT(error_of(R"("Q" a b --closes 90d)"), Contains("between 1m and 30d"));
+    CHECK_THAT(error_of("\"Q\" a \"" + std::string(80, 'x') + "\""), Contains("option 2 is too long"));
+    CHECK_THAT(error_of("\"" + std::string(301, 'q') + "\" a b"), Contains("question is too long"));
+    CHECK_THAT(error_of("vote p7k2qd"), Contains("usage: `/platform poll vote <id> <option number>`"));
+    CHECK_THAT(error_of("vote p7k2qd 0"), Contains("not an option number"));
+    CHECK_THAT(error_of("vote p7k2qd two"), Contains("not an option number"));
+    CHECK_THAT(error_of("close p7-k2"), Contains("not a poll id"));
+    CHECK_THAT(error_of("close a b"), Contains("usage: `/platform poll close <id>`"));
+}
