@@ -95,10 +95,13 @@ public:
     virtual void stop() = 0;
     // Whether events can arrive right now (Slack: a Socket Mode connection is open); /readyz.
     virtual bool connected() const = 0;
-    // True once the platform refuses the bot's own credentials (a revoked token): every reply
-    // fails until a restart with a working one, so what is being handled is left unfinished
-    // for the restart's replay rather than marked done unanswered.
-    virtual bool cannot_reply() const { return false; }
+};
+
+// Thrown by post() and update() when the platform refuses the bot's own credentials (a
+// revoked token): nothing can be said until a restart with a working one, so the event whose
+// reply this was is left unfinished for the restart's replay rather than marked done unanswered.
+struct CannotReply : std::runtime_error {
+    using std::runtime_error::runtime_error;
 };
 
 }  // namespace platbot::chat

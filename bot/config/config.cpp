@@ -1,5 +1,6 @@
 #include "bot/config/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -845,6 +846,11 @@ std::vector<std::string> secrets(const Config& config, const EnvLookup& env) {
     }
     // Short values would redact ordinary words; real secrets are long.
     std::erase_if(out, [](const std::string& secret) { return secret.size() < 6; });
+    // Longest first, so a secret that holds another is masked whole, not around the shorter one.
+    std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+        return a.size() != b.size() ? a.size() > b.size() : a < b;
+    });
+    out.erase(std::unique(out.begin(), out.end()), out.end());
     return out;
 }
 

@@ -38,16 +38,19 @@ chat::Task<void> Bot::handle(chat::ChatEvent event) {
     const auto started = std::chrono::steady_clock::now();
     spdlog::debug("[{}] {} from {} in {}", event.correlation_id, chat::kind_name(event.kind), event.user.id,
                   event.origin.conversation.empty() ? "the workspace" : event.origin.conversation);
+    bool unanswerable = false;
     try {
         co_await route(event);
+    } catch (const chat::CannotReply& e) {
+        unanswerable = true;
+        failure = e.what();
     } catch (const std::exception& e) {
         failure = e.what();
     } catch (...) {
         failure = "unknown exception";
     }
-    if (adapter_.cannot_reply()) {
-        spdlog::warn("[{}] event {} is left for the replay after a restart: the {} adapter can no longer reply",
-                     event.correlation_id, event.id, adapter_.name());
+    if (unanswerable) {  // its answer could not go out: the restart's replay answers it
+        spdlog::warn("[{}] event {} is left for the replay after a restart: {}", event.correlation_id, event.id, failure);
         co_return;
     }
     // Finished even when it failed: the requester is told below, and a replay would fail again.
@@ -92,16 +95,20 @@ chat::Task<void> Bot::replay(std::chrono::minutes window) {
 }
 
 chat::Task<void> Bot::decline(chat::ChatEvent event, std::string why) {
-    inbox_.finished(event.id);
     const std::string asked = event.kind == chat::EventKind::button ? event.value : event.text;
+    bool told = true;
     try {
         chat::Reply notice;
         notice.text = "Your request `" + asked + "` " + why + " and was not run — run it again if you still need it.";
         notice.ephemeral = true;
         co_await adapter_.post(event.origin, notice);
+    } catch (const chat::CannotReply& e) {
+        told = false;  // the restart's replay tells them
+        spdlog::warn("[{}] event {} is left for the replay after a restart: {}", event.correlation_id, event.id, e.what());
     } catch (const std::exception& e) {
         spdlog::error("[{}] could not tell the requester: {}", event.correlation_id, e.what());
     }
+    if (told) inbox_.finished(event.id);
 }
 
 chat::Task<void> Bot::route(const chat::ChatEvent& event) {

@@ -20,7 +20,11 @@ chat::Reply RedactingAdapter::redacted(chat::Reply reply) const {
     if (reply.poll) {
         mask(reply.poll->question);
         mask(reply.poll->note);
-        for (auto& option : reply.poll->options) mask(option.label);
+        for (auto& option : reply.poll->options) {
+            mask(option.label);
+            if (option.vote) mask(option.vote->label);
+        }
+        if (reply.poll->unvote) mask(reply.poll->unvote->label);
     }
     return reply;
 }

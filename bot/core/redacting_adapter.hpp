@@ -28,7 +28,6 @@ public:
     chat::Task<void> run(chat::EventSink& sink) override { return inner_.run(sink); }
     void stop() override { inner_.stop(); }
     bool connected() const override { return inner_.connected(); }
-    bool cannot_reply() const override { return inner_.cannot_reply(); }
     chat::Task<chat::Origin> direct(std::string user_id) override { return inner_.direct(std::move(user_id)); }
     chat::Task<chat::Profile> profile(std::string user_id) override { return inner_.profile(std::move(user_id)); }
     chat::Task<std::vector<chat::User>> members(std::string conversation) override {

@@ -1,5 +1,8 @@
 #include "bot/net/websocket.hpp"
 
+#include <algorithm>
+#include <chrono>
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -252,8 +255,12 @@ asio::awaitable<Result<std::unique_ptr<WebSocket>>> WebSocket::connect(asio::any
     const std::string where = parts.host + ":" + parts.port;
     boost::system::error_code ec;
 
+    const auto lookup_began = std::chrono::steady_clock::now();
     auto [endpoints, resolved] = co_await resolve_within(executor, parts.host, parts.port, options.connect_timeout);
     if (resolved) co_return fail(connect_error(where, "resolving", resolved));
+    // The timeout covers all the steps: what the lookup took is not given again.
+    const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - lookup_began);
+    options.connect_timeout = std::max(options.connect_timeout - spent, std::chrono::milliseconds(1));
 
     if (!parts.tls) {
         auto connection = std::make_shared<Connection<PlainStream>>(where, executor);

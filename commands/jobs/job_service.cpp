@@ -245,12 +245,12 @@ chat::Task<void> JobService::after_confirmation(LivePtr job) {
                  std::to_string(rule.count) + " from " + rule.group);
     co_await show_status(*job);
     chat::Origin where = job->origin;
+    // For the approvers: no platform may hand it to the requester instead (Slack's DM
+    // fallback when the bot may not post there), who cannot approve it anyway.
+    where.requester.clear();
     if (!rule.channel.empty()) {
         where.conversation = rule.channel;
         where.thread.clear();
-        // For the approvers: no platform may hand it to the requester instead (Slack's DM
-        // fallback when the bot is not in the channel), who cannot approve it anyway.
-        where.requester.clear();
     }
     chat::Reply request;
     request.text = "🔐 " + job->record.requester_name + " asks to run `" + job->record.line + "` (job `" +
@@ -258,11 +258,19 @@ chat::Task<void> JobService::after_confirmation(LivePtr job) {
                    (rule.count == 1 ? "" : "s") + " from " + rule.group + "; the requester cannot approve it.";
     request.buttons.push_back(chat::run_button("Approve", settings_.prefix + " approve " + job->record.id, chat::ButtonStyle::primary));
     request.buttons.push_back(chat::run_button("Deny", settings_.prefix + " deny " + job->record.id, chat::ButtonStyle::danger));
-    job->approval_request = co_await outbox_.post(where, request);
+    std::string trouble;
+    try {
+        job->approval_request = co_await outbox_.post(where, request);
+    } catch (const chat::CannotReply&) {
+        throw;  // nothing can be said at all: the event is answered after the restart
+    } catch (const std::exception& e) {
+        trouble = e.what();  // Matrix: the send failed
+    }
     if (job->approval_request.id.empty() && job->record.state == JobState::awaiting_approval) {
         // Nobody who could approve it will see it: end it now rather than let it expire unseen.
         const std::string place = rule.channel.empty() ? "here" : "in " + rule.channel;
-        spdlog::error("[{}] job {}: the approval request could not be posted {}", job->correlation_id, job->record.id, place);
+        spdlog::error("[{}] job {}: the approval request could not be posted {}{}", job->correlation_id, job->record.id, place,
+                      trouble.empty() ? "" : ": " + trouble);
         // Named, not temporaries: g++ 12 mishandles temporaries inside co_await expressions.
         std::string why = "could not ask for approval: the request could not be posted " + place +
                           " — invite the bot there (or fix approval.channel), then ask again";
@@ -423,11 +431,17 @@ chat::Task<void> JobService::run(LivePtr job) {
                                (result.ok ? "" : ": " + job->record.outcome));
         self->live_.erase(job->record.id);
         self->release_slot(*job);
-        co_await self->show_status(*job);
-        if (self->observer_ && state != JobState::cancelled) {
-            store::JobRecord finished = job->record;
-            co_await self->observer_->job_finished(std::move(finished), *job->spec);
+        ++self->settling_;
+        try {
+            co_await self->show_status(*job);
+            if (self->observer_ && state != JobState::cancelled) {
+                store::JobRecord finished = job->record;
+                co_await self->observer_->job_finished(std::move(finished), *job->spec);
+            }
+        } catch (const std::exception& e) {
+            spdlog::error("[{}] job {}: telling how it ended failed: {}", job->correlation_id, job->record.id, e.what());
         }
+        if (*alive) --self->settling_;
     };
     spawn(work(this, job, alive_), "job " + job->record.id);
 }
@@ -675,7 +689,7 @@ chat::Task<void> JobService::interrupt_all(std::string reason) {
 }
 
 std::size_t JobService::active() const {
-    return static_cast<std::size_t>(std::count_if(live_.begin(), live_.end(), [](const auto& entry) {
+    return settling_ + static_cast<std::size_t>(std::count_if(live_.begin(), live_.end(), [](const auto& entry) {
         const auto state = entry.second->record.state;
         return state == JobState::running || state == JobState::queued;
     }));

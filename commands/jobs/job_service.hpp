@@ -124,6 +124,9 @@ private:
     const net::Clock& clock_;
     JobSettings settings_;
     std::map<std::string, LivePtr, std::less<>> live_;
+    // Jobs that have ended and are still telling so (the final status, the observer): a
+    // shutdown waits for them too, or the last update of a finished job is lost.
+    std::size_t settling_ = 0;
     std::map<std::string, int> running_per_key_;
     std::map<std::string, std::deque<LivePtr>> waiting_per_key_;
     std::size_t active_ = 0;

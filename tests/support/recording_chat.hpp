@@ -34,6 +34,7 @@ public:
     std::set<std::string> refuse_direct;            // user ids whose next direct() throws
     std::map<std::string, std::vector<chat::User>> channel_members;
     int refuse_posts = 0;                           // this many next posts are not delivered
+    bool credentials_refused = false;               // every post throws CannotReply, as with a revoked token
     // When set, profile() takes a loop turn like a real API call, so concurrent work interleaves.
     std::optional<boost::asio::any_io_executor> yield_on;
 
@@ -43,6 +44,7 @@ public:
     bool connected() const override { return true; }
 
     chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
+        if (credentials_refused) throw chat::CannotReply("the platform refused the bot token (token_revoked)");
         if (refuse_posts > 0) {
             --refuse_posts;
             co_return chat::MessageRef{to.conversation, ""};

@@ -41,6 +41,14 @@ constexpr int wind_down_steps = 500;
 SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::HttpClient& http, SlackOptions options)
     : executor_(executor), options_(std::move(options)), api_(executor, http, options_.api) {
     identity_.prefix = options_.prefix;
+    // A refused bot token is fatal, from the first call on (the replay of leftovers may come
+    // before auth.test): acknowledging events that can never be answered would lose them
+    // while the bot looks healthy.
+    api_.on_token_refused([this](const std::string& method, const std::string& error) {
+        fail_fatally("Slack refused the bot token (" + method + ": " + error + ") — set " + options_.bot_token_source +
+                     " to a working Bot User OAuth Token (xoxb-…) and start the bot again; what was acknowledged is "
+                     "answered then");
+    });
     if (options_.delivery == Delivery::http) {
         if (options_.server == nullptr) throw std::invalid_argument("Slack HTTP delivery needs the bot's HTTP server");
         const std::pair<const char*, Endpoint> endpoints[] = {
@@ -79,14 +87,6 @@ Task<void> SlackAdapter::run(EventSink& sink) {
         throw std::runtime_error("could not check the bot token with Slack at " + options_.api.base_url +
                                  " (auth.test: " + auth.error + ") — check slack.api_url and the network");
     }
-    // From here a refused bot token is fatal: acknowledging events that can never be answered
-    // would lose them while the bot looks healthy.
-    api_.on_token_refused([this](const std::string& method, const std::string& error) {
-        bot_token_refused_ = true;
-        fail_fatally("Slack refused the bot token (" + method + ": " + error + ") — set " + options_.bot_token_source +
-                     " to a working Bot User OAuth Token (xoxb-…) and start the bot again; what was acknowledged is "
-                     "answered then");
-    });
     identity_.user_id = string_field(auth.body, "user_id");
     identity_.bot_id = string_field(auth.body, "bot_id");
     spdlog::info("slack: signed in to team {} ({}) as {} ({})", string_field(auth.body, "team"), string_field(auth.body, "team_id"),
@@ -372,6 +372,7 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
         message["user"] = to.requester;
         if (!to.thread.empty()) message["thread_ts"] = to.thread;
         const ApiResult sent = co_await api_.call("chat.postEphemeral", message);
+        if (!sent.ok && token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
         if (!sent.ok && cannot_post_there(sent.error)) co_return co_await post_to_requester(to, reply, sent.error);
         co_return MessageRef{channel, ""};  // an ephemeral message cannot be updated later
     }
@@ -381,6 +382,7 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
         std::string where = string_field(sent.body, "channel");
         co_return MessageRef{where.empty() ? channel : where, string_field(sent.body, "ts")};
     }
+    if (token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
     if (cannot_post_there(sent.error) && !to.requester.empty()) co_return co_await post_to_requester(to, reply, sent.error);
     co_return MessageRef{channel, ""};
 }
@@ -530,7 +532,8 @@ Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {
     json body = render_message(reply);
     body["channel"] = message.conversation;
     body["ts"] = message.id;
-    co_await api_.call("chat.update", body);
+    const ApiResult sent = co_await api_.call("chat.update", body);
+    if (!sent.ok && token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
 }
 
 }  // namespace platbot::chat::slack

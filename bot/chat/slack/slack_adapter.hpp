@@ -64,7 +64,6 @@ public:
     void stop() override;
     // Socket Mode: at least one connection is open; HTTP delivery: signed in and not stopping.
     bool connected() const override;
-    bool cannot_reply() const override { return bot_token_refused_; }
 
     Task<MessageRef> post(const Origin& to, const Reply& reply) override;
     Task<void> update(const MessageRef& message, const Reply& reply) override;
@@ -117,7 +116,6 @@ private:
     EventSink* sink_ = nullptr;
     CancelToken stopping_;
     std::string fatal_;
-    bool bot_token_refused_ = false;
     int connection_loops_ = 0;
     int open_sockets_ = 0;
     int handlers_ = 0;

@@ -115,7 +115,8 @@ chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Ori
 // A vote counts where the poll is: its own conversation, or a ballot sent to the voter.
 // Otherwise anyone who learns a poll's id could vote in a channel they are not in.
 bool PollService::may_vote_from(const store::PollRecord& poll, const chat::User& who, const chat::Origin& where) const {
-    if (poll.message_id.empty() && ballot_holders_) return ballot_holders_(poll, who);  // voted from ballots
+    if (!poll.survey_id.empty() && poll.message_id.empty() && ballot_holders_)  // a survey's, voted from ballots
+        return ballot_holders_(poll, who);
     return where.adapter == poll.adapter && where.conversation == poll.conversation;
 }
 

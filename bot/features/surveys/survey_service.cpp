@@ -283,9 +283,11 @@ chat::Task<void> SurveyService::ask_each_member(const SurveySpec& survey, const 
     for (const auto& member : members) {
         try {
             const chat::Origin dm = co_await people_.direct(member.id);
+            // Marked first: the member holds a ballot from the first one posted, and may vote
+            // while the rest are still on their way.
+            schedules_.set_last_run(asked_key(survey.id, round.round, member.id), clock_.now());
             co_await outbox_.post(dm, header);
             for (const auto& question : questions) co_await outbox_.post(dm, question);
-            schedules_.set_last_run(asked_key(survey.id, round.round, member.id), clock_.now());
             ++asked;
         } catch (const std::exception& e) {
             spdlog::warn("survey {}: could not ask {}: {}", survey.id, member.id, e.what());

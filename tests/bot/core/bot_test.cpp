@@ -198,6 +198,22 @@ TEST_CASE("Bot does not run a command the platform delivered long after it was s
     CHECK(rig.deliver({late}) == std::vector{chat::Admission::duplicate});
 }
 
+TEST_CASE("Bot leaves an event whose answer the platform refused for the restart, and only that one", "[core]") {
+    testing::TempDir folder;
+    {
+        Rig revoked(folder, "1.0");
+        revoked.deliver({message("ev-answered", "/platform version")});  // answered before the token went
+        revoked.adapter.credentials_refused = true;
+        revoked.deliver({message("ev-unanswered", "/platform version")});
+        CHECK(revoked.adapter.posted.size() == 1);
+        revoked.inbox.flush();
+    }
+    Rig restarted(folder, "1.1", march_first_2027 + std::chrono::minutes(2));
+    restarted.run(restarted.bot.replay(std::chrono::minutes(10)));
+    REQUIRE(restarted.adapter.posted.size() == 1);  // the unanswered one, once; the answered one not again
+    CHECK(restarted.adapter.posted[0].reply.text == "platbot 1.1");
+}
+
 TEST_CASE("Bot ignores chatter that is not addressed to it", "[core]") {
     testing::TempDir folder;
     Rig rig(folder);

@@ -18,7 +18,7 @@ TEST_CASE("the redacting adapter masks secrets in text, fields, button labels an
     reply.buttons.push_back(chat::run_button("Retry s3cr3t-token", "/platform deploy api s3cr3t-token", chat::ButtonStyle::normal));
     reply.poll = chat::Poll{};
     reply.poll->question = "which s3cr3t-token?";
-    reply.poll->options.push_back({"s3cr3t-token", 0, std::nullopt});
+    reply.poll->options.push_back({"s3cr3t-token", 0, chat::run_button("s3cr3t-token", "/platform poll vote p1 1")});
 
     const auto shown = adapter.redacted(reply);
     CHECK(shown.text == "deploy failed: 401 for token «redacted»");
@@ -28,6 +28,7 @@ TEST_CASE("the redacting adapter masks secrets in text, fields, button labels an
     CHECK(shown.buttons[0].value == "/platform deploy api s3cr3t-token");  // what the press runs
     CHECK(shown.poll->question == "which «redacted»?");
     CHECK(shown.poll->options[0].label == "«redacted»");
+    CHECK(shown.poll->options[0].vote->label == "«redacted»");  // Slack draws the option from its button
 
     adapter.set_secrets({});
     CHECK(adapter.redacted(reply).text == reply.text);

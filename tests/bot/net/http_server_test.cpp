@@ -2,6 +2,7 @@
 // descriptors left to accept with.
 #include <utility>
 
+#include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -53,6 +54,40 @@ struct RawClient {
     }
 };
 
+// Uses up the process's descriptors but one, and gives them all back when it goes, whatever
+// the test did meanwhile.
+class DescriptorsUsedUp {
+public:
+    DescriptorsUsedUp() {
+        ::getrlimit(RLIMIT_NOFILE, &original_);
+        rlimit lowered = original_;
+        lowered.rlim_cur = 256;
+        ::setrlimit(RLIMIT_NOFILE, &lowered);
+        const int null = ::open("/dev/null", O_RDONLY);
+        if (null >= 0) fillers_.push_back(null);
+        for (int i = 0; i < 512 && null >= 0; ++i) {
+            const int fd = ::dup(null);
+            if (fd < 0) break;
+            fillers_.push_back(fd);
+        }
+        if (!fillers_.empty()) {  // one free, for the client's socket
+            ::close(fillers_.back());
+            fillers_.pop_back();
+        }
+    }
+    ~DescriptorsUsedUp() { give_back(); }
+    void give_back() {
+        for (const int fd : fillers_) ::close(fd);
+        fillers_.clear();
+        ::setrlimit(RLIMIT_NOFILE, &original_);
+    }
+    bool used_up() const { return fillers_.size() > 1; }
+
+private:
+    rlimit original_{};
+    std::vector<int> fillers_;
+};
+
 double sample(const std::string& family) {
     const std::string text = platbot::metrics::exposition();
     const auto at = text.find("\n" + family + " ");
@@ -99,20 +134,8 @@ TEST_CASE("out of descriptors the HTTP endpoint backs off instead of spinning, a
     // Use up the process's descriptors, leaving one for the client's socket: the server's
     // accept then fails with EMFILE while the connection waits in the backlog.
     RawClient client;
-    rlimit original{};
-    REQUIRE(::getrlimit(RLIMIT_NOFILE, &original) == 0);
-    rlimit lowered = original;
-    lowered.rlim_cur = 256;
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &lowered) == 0);
-    std::vector<int> fillers;
-    for (int i = 0; i < 512; ++i) {
-        const int fd = ::dup(0);
-        if (fd < 0) break;
-        fillers.push_back(fd);
-    }
-    REQUIRE_FALSE(fillers.empty());
-    ::close(fillers.back());
-    fillers.pop_back();
+    DescriptorsUsedUp descriptors;
+    REQUIRE(descriptors.used_up());
     client.connect(*port);
     client.send_get("/ping");
 
@@ -121,8 +144,7 @@ TEST_CASE("out of descriptors the HTTP endpoint backs off instead of spinning, a
     CHECK(failed >= 1);
     CHECK(failed <= 20);  // a spinning loop fails thousands of times a second
 
-    for (const int fd : fillers) ::close(fd);
-    REQUIRE(::setrlimit(RLIMIT_NOFILE, &original) == 0);
+    descriptors.give_back();
     std::string got;
     CHECK(run_until(io, [&] { return (got += client.available()).find("pong") != std::string::npos; }));
 }
