@@ -107,7 +107,7 @@ TEST_CASE("a production deploy needs the requester's confirmation and another pe
     CHECK_THAT(audit.out, Contains("`" + ids[0] + "` finished — succeeded"));
 }
 
-TEST_CASE("people outside deployers are denied production deploys and told why; staging is open; it is audited",
+TEST_CASE("people outside deployers are denied production deploys and told why, staging is open, it is audited",
           "[e2e][actions]") {
     TempDir data;
     const auto result = demo(data, ":as bob\n/platform deploy api to prod\n/platform deploy api to staging\n/platform history\n");

@@ -119,7 +119,7 @@ TEST_CASE("Matrix: a command is answered with a notice that replies to it", "[e2
     CHECK(result.exit_code == 0);
 }
 
-TEST_CASE("Matrix: the first sync answers nothing old; a restart between syncs loses no command, answers none twice and "
+TEST_CASE("Matrix: the first sync answers nothing old, a restart between syncs loses no command, answers none twice and "
           "runs none that waited too long",
           "[e2e][matrix]") {
     FakeMatrix matrix;
@@ -469,7 +469,7 @@ TEST_CASE("Matrix: the sample config checks out, and a Matrix config without a w
                Contains("needs matrix.homeserver"));
 }
 
-TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count, the latest per person wins (an empty or "
+TEST_CASE("Matrix: a poll is a native m.poll.start, answers in both forms count, the latest per person wins (an empty or "
           "spoiled one takes the vote back), the end is m.poll.end",
           "[e2e][matrix][polls]") {
     FakeMatrix matrix;
@@ -529,7 +529,7 @@ TEST_CASE("Matrix: a poll is a native m.poll.start; answers in both forms count,
     bot->stop();
 }
 
-TEST_CASE("Matrix: an admin's leave makes the bot say goodbye and leave the room; others may not", "[e2e][matrix]") {
+TEST_CASE("Matrix: an admin's leave makes the bot say goodbye and leave the room, others may not", "[e2e][matrix]") {
     FakeMatrix matrix;
     matrix.add_room(ops, {alice, "@bob:example.org"});
     matrix.add_user(alice, "alice");

@@ -114,7 +114,7 @@ TEST_CASE("why explains a line without running it: rule, approval, and the reque
     CHECK(platform.requests().empty());  // nothing reached the platform
 }
 
-TEST_CASE("platbot policy explains a line from the command line; exit 0 when it would run, 1 when not", "[e2e][policy]") {
+TEST_CASE("platbot policy explains a line from the command line, exit 0 when it would run, 1 when not", "[e2e][policy]") {
     FakeHttpServer platform;
     TempDir dir;
     const auto config = platform_config(dir, platform);

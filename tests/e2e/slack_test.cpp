@@ -165,7 +165,7 @@ TEST_CASE("Slack: a poll shows live counts, takes votes from its buttons and pos
     bot.stop();
 }
 
-TEST_CASE("Slack: mentions and DMs are commands; joins reach the bot; bots are ignored", "[e2e][slack]") {
+TEST_CASE("Slack: mentions and DMs are commands, joins reach the bot, bots are ignored", "[e2e][slack]") {
     FakeSlack slack;
     TempDir dir;
     RunningPlatbot bot({"--config", config_for(slack, dir)}, tokens(slack));
@@ -212,11 +212,14 @@ TEST_CASE("Slack: duplicate and redelivered envelopes are acked each time and ha
     slack.send_envelope({{"envelope_id", "ev-a"}, {"type", "events_api"}, {"payload", callback}});
     slack.send_envelope({{"envelope_id", "ev-b"}, {"type", "events_api"}, {"payload", callback}});
 
+    REQUIRE(slack.wait_for_acks("dup-1", 2, wait_limit));
+    REQUIRE(slack.wait_for_ack("ev-a", wait_limit));
     REQUIRE(slack.wait_for_ack("ev-b", wait_limit));
+    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "C0OPS"; }, wait_limit));
+    std::this_thread::sleep_for(300ms);  // room for a wrong second answer or ack to show up
     CHECK(slack.acks_for("dup-1") == 2);
     CHECK(slack.acks_for("ev-a") == 1);
-    REQUIRE(slack.wait_for_message([](const SlackMessage& m) { return m.channel == "C0OPS"; }, wait_limit));
-    std::this_thread::sleep_for(300ms);  // room for a wrong second answer to show up
+    CHECK(slack.acks_for("ev-b") == 1);
     CHECK(slack.messages("C0DEPLOYS").size() == 1);
     CHECK(slack.messages("C0OPS").size() == 1);
     bot.stop();
@@ -680,7 +683,7 @@ TEST_CASE("Slack: a survey's free-text question is answered in a modal opened fr
     bot.stop();
 }
 
-TEST_CASE("Slack: an admin's leave says goodbye and calls conversations.leave; a refusal is told to the admin", "[e2e][slack]") {
+TEST_CASE("Slack: an admin's leave says goodbye and calls conversations.leave, a refusal is told to the admin", "[e2e][slack]") {
     FakeSlack slack;
     slack.respond("conversations.leave", [](const platbot::testing::SlackCall& call) {
         if (call.args.value("channel", "") == "C0GENERAL") return json{{"ok", false}, {"error", "cant_leave_general"}};

@@ -189,7 +189,7 @@ const json* find_event(const json& events, const std::string& type, const std::s
 
 }  // namespace
 
-TEST_CASE("fake matrix: versions, login and whoami; tokens stay valid until expired", "[fake-matrix]") {
+TEST_CASE("fake matrix: versions, login and whoami, tokens stay valid until expired", "[fake-matrix]") {
     FakeMatrix fake;
     CHECK(fake.base_url() == "http://127.0.0.1:" + std::to_string(fake.port()));
     CHECK(fake.bot_user() == "@platbot:example.org");
@@ -449,7 +449,7 @@ TEST_CASE("fake matrix: a long poll is held until news, while another connection
     }
 }
 
-TEST_CASE("fake matrix: sending is idempotent per txnId and token; checks room, body and size", "[fake-matrix]") {
+TEST_CASE("fake matrix: sending is idempotent per txnId and token, checks room, body and size", "[fake-matrix]") {
     FakeMatrix fake;
     const std::string ops = fake.add_room("!ops:example.org", {"@alice:example.org"});
     const std::string token = fake.access_token();
@@ -534,7 +534,7 @@ TEST_CASE("fake matrix: percent-encoded room ids, event types and txn ids are de
     CHECK(syncs[0].query.at("timeout") == "0");
 }
 
-TEST_CASE("fake matrix: createRoom for a DM, the invitee joins at once; joined_members and profiles", "[fake-matrix]") {
+TEST_CASE("fake matrix: createRoom for a DM, the invitee joins at once, joined_members and profiles", "[fake-matrix]") {
     FakeMatrix fake;
     fake.add_user("@newbie:example.org", "Newbie");
     const std::string token = fake.access_token();
@@ -599,7 +599,7 @@ TEST_CASE("fake matrix: account data PUT and GET, and its echo in the next sync"
     CHECK(sync.body["account_data"]["events"][0]["content"] == direct);
 }
 
-TEST_CASE("fake matrix: joining an invited room moves it from invite to join; leave", "[fake-matrix]") {
+TEST_CASE("fake matrix: joining an invited room moves it from invite to join, leave", "[fake-matrix]") {
     FakeMatrix fake;
     const std::string token = fake.access_token();
     fake.invite_bot("!newteam:example.org", "@carol:example.org", "Team payments");
@@ -685,7 +685,7 @@ TEST_CASE("fake matrix: stall holds the answer back without blocking other reque
     CHECK(Clock::now() - start >= 450ms);
 }
 
-TEST_CASE("fake matrix: restart drops every connection, a held sync included; the stream survives", "[fake-matrix]") {
+TEST_CASE("fake matrix: restart drops every connection, a held sync included, the stream survives", "[fake-matrix]") {
     FakeMatrix fake;
     const std::string ops = fake.add_room("!ops:example.org", {"@alice:example.org"});
     const std::string token = fake.access_token();
@@ -721,7 +721,7 @@ TEST_CASE("fake matrix: restart drops every connection, a held sync included; th
     CHECK(event_ids(timeline(again.body, ops)["events"]) == std::vector<std::string>{id});
 }
 
-TEST_CASE("fake matrix: redeliver repeats an event in the next sync; mark_limited reports a gap", "[fake-matrix]") {
+TEST_CASE("fake matrix: redeliver repeats an event in the next sync, mark_limited reports a gap", "[fake-matrix]") {
     FakeMatrix fake;
     const std::string ops = fake.add_room("!ops:example.org", {"@alice:example.org"});
     const std::string token = fake.access_token();
@@ -775,7 +775,7 @@ TEST_CASE("fake matrix: redact marks the event redacted in later syncs, idempote
     CHECK(events[1]["redacts"] == target);
 }
 
-TEST_CASE("fake matrix: the filter's timeline limit cuts a sync; /messages pages back through the gap", "[fake-matrix]") {
+TEST_CASE("fake matrix: the filter's timeline limit cuts a sync, /messages pages back through the gap", "[fake-matrix]") {
     FakeMatrix fake;
     const std::string ops = fake.add_room("!ops:example.org", {"@alice:example.org"});
     const std::string token = fake.access_token();

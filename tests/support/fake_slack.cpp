@@ -1296,17 +1296,24 @@ std::vector<nlohmann::json> FakeSlack::acks() const {
 }
 
 bool FakeSlack::wait_for_ack(const std::string& envelope_id, std::chrono::milliseconds timeout) const {
+    return wait_for_acks(envelope_id, 1, timeout);
+}
+
+namespace {
+std::size_t count_acks(const std::vector<json>& acked, const std::string& envelope_id) {
+    return static_cast<std::size_t>(std::count_if(acked.begin(), acked.end(),
+                                                  [&](const json& ack) { return ack.value("envelope_id", "") == envelope_id; }));
+}
+}  // namespace
+
+bool FakeSlack::wait_for_acks(const std::string& envelope_id, std::size_t count, std::chrono::milliseconds timeout) const {
     std::unique_lock lock(impl_->mutex);
-    return impl_->changed.wait_for(lock, timeout, [&] {
-        return std::any_of(impl_->acked.begin(), impl_->acked.end(),
-                           [&](const json& ack) { return ack.value("envelope_id", "") == envelope_id; });
-    });
+    return impl_->changed.wait_for(lock, timeout, [&] { return count_acks(impl_->acked, envelope_id) >= count; });
 }
 
 std::size_t FakeSlack::acks_for(const std::string& envelope_id) const {
     std::lock_guard lock(impl_->mutex);
-    return static_cast<std::size_t>(std::count_if(impl_->acked.begin(), impl_->acked.end(),
-                                                  [&](const json& ack) { return ack.value("envelope_id", "") == envelope_id; }));
+    return count_acks(impl_->acked, envelope_id);
 }
 
 }  // namespace platbot::testing

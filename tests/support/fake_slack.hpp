@@ -153,6 +153,8 @@ public:
     void stop_answering_pings(bool on);
     std::vector<nlohmann::json> acks() const;  // every frame carrying an envelope_id, in order
     bool wait_for_ack(const std::string& envelope_id, std::chrono::milliseconds timeout) const;
+    // Acks of one envelope go out in the order their admissions finish, not their arrival.
+    bool wait_for_acks(const std::string& envelope_id, std::size_t count, std::chrono::milliseconds timeout) const;
     std::size_t acks_for(const std::string& envelope_id) const;
 
 private:

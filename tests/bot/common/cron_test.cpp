@@ -73,7 +73,7 @@ TEST_CASE("cron: the 31st skips short months, and an impossible date never runs"
     CHECK(show(cron::next_run(parse_ok("0 0 31 2 *"), utc(2026, 3, 1, 0, 0))) == "never");
 }
 
-TEST_CASE("cron: a time the spring-forward skips runs right after the gap; a doubled one runs once", "[cron]") {
+TEST_CASE("cron: a time the spring-forward skips runs right after the gap, a doubled one runs once", "[cron]") {
     const auto half_past_two = parse_ok("30 2 * * *", "Europe/Berlin");
     // 2026-03-29: 02:00 CET jumps to 03:00 CEST (01:00 UTC). 02:30 does not exist.
     CHECK(runs(half_past_two, utc(2026, 3, 28, 12, 0), 2) ==

@@ -997,7 +997,7 @@ TEST_CASE("onboarding: tracks, working hours, tips and clear errors", "[config]"
                  "onboarding.help: no user 'zed' under users:"});
 }
 
-TEST_CASE("secrets: every ${VAR} value in what runs and every env.pass value is one; paths and addresses are not",
+TEST_CASE("secrets: every ${VAR} value in what runs and every env.pass value is one, paths and addresses are not",
           "[config][security]") {
     TempDir dir;
     const Vars vars{{"HOOK_TOKEN", "hook-1234567890"},  {"FORM_KEY", "form-abcdefghij"},

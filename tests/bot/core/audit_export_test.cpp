@@ -144,7 +144,7 @@ TEST_CASE("audit CSV keeps text that a spreadsheet would run as a formula as tex
           "2025-11-26T09:40:00.000Z,'@mallory:example.org,\"'=HYPERLINK(\"\"http://x\"\")\",,,/platform help,,{},,invalid,,'-1,0,\n");
 }
 
-TEST_CASE("audit rows filter by time, person and command; pruning forgets what is older than the retention",
+TEST_CASE("audit rows filter by time, person and command, pruning forgets what is older than the retention",
           "[audit][export]") {
     testing::TempDir dir;
     auto store = fixed_data_set(dir);
@@ -173,7 +173,7 @@ TEST_CASE("audit rows filter by time, person and command; pruning forgets what i
     CHECK(store->prune_audit(t0 + 6min, 5000) == 0);
 }
 
-TEST_CASE("parse_since takes a date, a UTC time or an age; anything else says how to write it", "[audit][export]") {
+TEST_CASE("parse_since takes a date, a UTC time or an age, anything else says how to write it", "[audit][export]") {
     const auto now = std::chrono::system_clock::from_time_t(1764150000);
     CHECK(*core::parse_since("2025-11-01", now) == std::chrono::system_clock::from_time_t(1761955200));
     CHECK(*core::parse_since("2025-11-01T09:30:00Z", now) == std::chrono::system_clock::from_time_t(1761989400));

@@ -797,7 +797,7 @@ TEST_CASE("a job that needs two approvals counts each approver once", "[jobs][ap
     CHECK(approvers == std::vector<std::string>{"U3 1/2", "U4 2/2"});
 }
 
-TEST_CASE("an approver must be in the group when approving; early and replayed approvals are refused", "[jobs][approval]") {
+TEST_CASE("an approver must be in the group when approving, early and replayed approvals are refused", "[jobs][approval]") {
     Harness h({approval_command(2, 3600s, ""), confirm_command()});
     const std::string id = h.submit("/platform release api", alice);
     const std::string approve = "/platform approve " + id;
@@ -1286,7 +1286,7 @@ TEST_CASE("drain returns once running and queued jobs have finished", "[jobs][dr
     }
 }
 
-TEST_CASE("admins search command lines by person and command; the config's secrets are masked", "[jobs][audit]") {
+TEST_CASE("admins search command lines by person and command, the config's secrets are masked", "[jobs][audit]") {
     Harness h({deploy_command()}, test_settings(), {"sk-live-123456"});
     const std::string id = h.submit("/platform deploy sk-live-123456", alice);
     h.wait_status(id, "succeeded");

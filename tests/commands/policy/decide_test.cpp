@@ -128,7 +128,7 @@ TEST_CASE("admits lets in listed users, group members and channels, and nobody e
     }
 }
 
-TEST_CASE("holds compares typed values: exact, list and glob; ranges; durations as durations; people by id or name",
+TEST_CASE("holds compares typed values: exact, list and glob, ranges, durations as durations, people by id or name",
           "[policy]") {
     const Directory directory = make_directory();
     struct Case {
@@ -169,7 +169,7 @@ TEST_CASE("holds compares typed values: exact, list and glob; ranges; durations 
     }
 }
 
-TEST_CASE("decide: the first rule whose values and people match decides; no match denies", "[policy]") {
+TEST_CASE("decide: the first rule whose values and people match decides, no match denies", "[policy]") {
     const Directory directory = make_directory();
     const CommandSpec deploy = deploy_command();
     struct Case {

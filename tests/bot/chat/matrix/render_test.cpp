@@ -101,7 +101,7 @@ TEST_CASE("matrix render: a very long reply, or an edit to one, is cut to fit on
     CHECK_THAT(content["body"].get<std::string>(), Contains("shortened"));
 }
 
-TEST_CASE("matrix render: an open poll is a stable m.poll.start with a text fallback; its end carries the results",
+TEST_CASE("matrix render: an open poll is a stable m.poll.start with a text fallback, its end carries the results",
           "[matrix][render][polls]") {
     Reply reply;
     Poll poll;

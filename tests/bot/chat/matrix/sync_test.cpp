@@ -29,7 +29,7 @@ json sync_with(const std::string& room, const json& event) {
 
 }  // namespace
 
-TEST_CASE("matrix sync: a prefixed command becomes a message event; the bot's own notice is ignored", "[matrix][sync]") {
+TEST_CASE("matrix sync: a prefixed command becomes a message event, the bot's own notice is ignored", "[matrix][sync]") {
     const auto batch = read_sync(fixture("sync-command.json"), bot);
     REQUIRE(batch);
     CHECK(batch->next_batch == "s101_7_3");
@@ -84,7 +84,7 @@ TEST_CASE("matrix sync: a new join is a member_joined event, a profile change is
     CHECK(renamed->events.empty());
 }
 
-TEST_CASE("matrix sync: an encrypted message marks its room unreadable; a reaction is kept for the adapter", "[matrix][sync]") {
+TEST_CASE("matrix sync: an encrypted message marks its room unreadable, a reaction is kept for the adapter", "[matrix][sync]") {
     const auto encrypted = read_sync(sync_with("!secret:example.org", fixture("encrypted-event.json")), bot);
     REQUIRE(encrypted);
     CHECK(encrypted->unreadable_rooms == std::vector<std::string>{"!secret:example.org"});
@@ -176,7 +176,7 @@ json text_event(const std::string& id, const std::string& body) {
 }
 }  // namespace
 
-TEST_CASE("matrix sync: a page of history stops at the bot's own join; filled gaps read as one timeline", "[matrix][sync]") {
+TEST_CASE("matrix sync: a page of history stops at the bot's own join, filled gaps read as one timeline", "[matrix][sync]") {
     const json own_join{{"type", "m.room.member"}, {"sender", "@platbot:example.org"}, {"state_key", "@platbot:example.org"},
                         {"event_id", "$me"}, {"content", {{"membership", "join"}}}};
     const auto page = read_history(json{{"chunk", {text_event("$3", "!platform echo 3"), own_join, text_event("$1", "before")}},

@@ -153,7 +153,7 @@ TEST_CASE("typed text that looks like Slack's link markup never becomes a mentio
     CHECK(decode_message_text("in <#C0DEPLOYS|deploys>, &lt;#C0PROD&gt;") == "in <#C0DEPLOYS|deploys>, &lt;#C0PROD>");
 }
 
-TEST_CASE("a prompt button's press asks for a modal; the modal's submission is the press with the typed text", "[slack][events]") {
+TEST_CASE("a prompt button's press asks for a modal, the modal's submission is the press with the typed text", "[slack][events]") {
     using platbot::chat::Button;
     using platbot::chat::Reply;
     Reply reply;

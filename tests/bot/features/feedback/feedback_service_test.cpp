@@ -123,7 +123,7 @@ TEST_CASE("Feedback: a sampled finished job's requester is asked, only they see 
     CHECK(rig.outbox.posted.size() == 1);  // a command without feedback is never asked about
 }
 
-TEST_CASE("Feedback: only the requester answers, once the job is over; a second answer replaces the first", "[feedback]") {
+TEST_CASE("Feedback: only the requester answers, once the job is over, a second answer replaces the first", "[feedback]") {
     testing::TempDir folder;
     Rig rig(folder);
     rig.finished_job("job001");

@@ -281,7 +281,7 @@ TEST_CASE("someone who leaves and rejoins carries on where they were", "[onboard
     CHECK(rig.sent(alice).size() == 3);
 }
 
-TEST_CASE("Done ticks the item in place and shows the progress; the last one completes the track", "[onboarding]") {
+TEST_CASE("Done ticks the item in place and shows the progress, the last one completes the track", "[onboarding]") {
     testing::TempDir folder;
     Rig rig(folder);
     rig.join(alice, "general");

@@ -40,7 +40,7 @@ TEST_CASE("poll: a question and options in quotes, with flags anywhere", "[polls
     CHECK_FALSE(std::get<polls::NewPoll>(*plain).multi);
 }
 
-TEST_CASE("poll: close, results and vote take an id; vote numbers options from 1", "[polls]") {
+TEST_CASE("poll: close, results and vote take an id, vote numbers options from 1", "[polls]") {
     const auto vote = parse("vote P7K2QD 3");
     REQUIRE(vote);
     const auto& action = std::get<polls::PollAction>(*vote);

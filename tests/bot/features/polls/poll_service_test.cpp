@@ -352,7 +352,7 @@ TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[
     CHECK_THAT(rig.outbox.posted.back().reply.text, Contains("closed by root"));
 }
 
-TEST_CASE("Polls: results show bars and shares; bad ids and options get one line that says what to do", "[polls]") {
+TEST_CASE("Polls: results show bars and shares, bad ids and options get one line that says what to do", "[polls]") {
     testing::TempDir folder;
     Rig rig(folder);
     const std::string id = rig.open("\"Coffee?\" yes no", alice);

@@ -192,7 +192,7 @@ TEST_CASE("status: an HTTP service goes down, is announced, recovers with the ou
     CHECK_THAT(rig.say("nope", bob).text, Contains("There is no service 'nope' on the board — the services are: api."));
 }
 
-TEST_CASE("status: slow answers degrade a service; a refused connection is a failure; a restart keeps since and uptime",
+TEST_CASE("status: slow answers degrade a service, a refused connection is a failure, a restart keeps since and uptime",
           "[status]") {
     testing::FakeHttpServer server;
     std::atomic<int> delay_ms{0};
