@@ -76,11 +76,11 @@ int export_survey(const config::Config& config, const ExportOptions& options) {
                       (known.empty() ? " — it declares no surveys" : " — it has " + known));
     auto store = store::open_sqlite(config.store_path);
     if (!store) return failed(store.error().message);
-    const auto round = options.round > 0 ? (*store)->find_round(survey->id, options.round) : (*store)->latest_round(survey->id);
+    const auto round = options.round > 0 ? (*store)->surveys().find_round(survey->id, options.round) : (*store)->surveys().latest_round(survey->id);
     if (!round)
         return failed(options.round > 0 ? "survey " + survey->id + " has no round " + std::to_string(options.round)
                                         : "survey " + survey->id + " has had no round yet");
-    const auto result = surveys::collect_results(*survey, *round, **store, **store);
+    const auto result = surveys::collect_results(*survey, *round, (*store)->surveys(), (*store)->polls());
     std::string text = options.format == "csv"    ? surveys::export_csv(result)
                        : options.format == "json" ? surveys::export_json(result)
                                                   : surveys::export_svg(result);
@@ -110,7 +110,7 @@ int export_audit(const config::Config& config, const ExportOptions& options) {
     }
     auto store = store::open_sqlite(config.store_path);
     if (!store) return failed(store.error().message);
-    const auto lines = audit_lines(**store, **store, query, config::secrets(config));
+    const auto lines = audit_lines((*store)->audit_archive(), (*store)->jobs(), query, config::secrets(config));
     const std::string text = options.format == "jsonl" ? audit_jsonl(lines) : audit_csv(lines);
     if (!write_out(text, options.output)) return failed("cannot write " + options.output + " — check the path and its folder's permissions");
     if (!options.output.empty()) std::fprintf(stderr, "platbot: wrote %zu audit rows to %s\n", lines.size(), options.output.c_str());

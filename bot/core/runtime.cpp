@@ -104,46 +104,48 @@ int run(const config::Config& config, const RunOptions& options) {
         std::fprintf(stderr, "platbot: %s\n", store.error().message.c_str());
         return 1;
     }
-    spdlog::info("store {} at schema version {}", config.store_path, (*store)->schema_version());
+    store::Store& db = **store;
+    spdlog::info("store {} at schema version {}", config.store_path, db.schema_version());
 
     asio::io_context io;
     net::SystemClock clock(io.get_executor());
     commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
-                            config.commands, commands::Directory(config.users, config.groups), **store, clock);
+                            config.commands, commands::Directory(config.users, config.groups), db.audit_log(), clock);
 
     // Group commit: the audit rows of the next few milliseconds share one transaction.
-    (*store)->batch_audit_writes([&io](std::function<void()> flush) {
+    db.batch_audit_writes([&io](std::function<void()> flush) {
         auto timer = std::make_shared<asio::steady_timer>(io, audit_flush_delay);
         timer->async_wait([timer, flush = std::move(flush)](const boost::system::error_code&) { flush(); });
     });
     net::HttpClient http(io.get_executor());
     net::HttpServer server(io.get_executor());
-    const auto chosen = make_adapter(config, io.get_executor(), http, server, **store);
+    const auto chosen = make_adapter(config, io.get_executor(), http, server, db.state());
     RedactingAdapter redacting(*chosen, config::secrets(config));
     chat::ChatAdapter& adapter = redacting;
 
     process::ProcessRunner processes(io);
     commands::ActionRunner runner(io.get_executor(), http, processes, process_env);
-    commands::JobService jobs(io.get_executor(), adapter, **store, runner, engine.directory(), clock,
+    commands::JobService jobs(io.get_executor(), adapter, db.jobs(), runner, engine.directory(), clock,
                               {config.prefix, config.admin_group});
     engine.use_jobs(jobs);
-    jobs.use_archive(**store);
-    polls::PollService polls(io.get_executor(), adapter, **store, engine.directory(), clock,
+    jobs.use_archive(db.audit_archive());
+    polls::PollService polls(io.get_executor(), adapter, db.polls(), engine.directory(), clock,
                              {config.prefix, config.admin_group, std::chrono::seconds(1)});
     engine.serve("poll", polls);
-    feedback::FeedbackService feedback(adapter, **store, **store, clock, {config.prefix, {}});
+    feedback::FeedbackService feedback(adapter, db.feedback(), db.jobs(), clock, {config.prefix, {}});
     engine.serve("feedback", feedback);
     jobs.observe(feedback);
-    surveys::SurveyService surveys(io.get_executor(), adapter, adapter, **store, **store, polls, engine.directory(), clock, **store,
+    surveys::SurveyService surveys(io.get_executor(), adapter, adapter, db.surveys(), db.polls(), polls, engine.directory(), clock,
+                                   db.schedules(),
                                    config.surveys, {config.prefix, config.admin_group, adapter.name()});
     engine.serve("survey", surveys);
     commands::CommandCheck checks(engine, runner);
-    onboarding::OnboardingService onboarding(io.get_executor(), adapter, adapter, **store, **store, clock, engine.directory(),
+    onboarding::OnboardingService onboarding(io.get_executor(), adapter, adapter, db.onboarding(), db.schedules(), clock, engine.directory(),
                                              config.onboarding, {config.prefix, config.admin_group, adapter.name()}, &checks);
     engine.serve("onboarding", onboarding.onboarding_command());
     engine.serve("onboard", onboarding.onboard_command());
     engine.serve("tips", onboarding.tips_command());
-    status::StatusService board(io.get_executor(), adapter, **store, clock, http, processes, process_env, engine.directory(),
+    status::StatusService board(io.get_executor(), adapter, db.status(), clock, http, processes, process_env, engine.directory(),
                                 config.status, {config.prefix, config.admin_group, adapter.name()});
     engine.serve("status", board);
     NameResolverSettings name_lookups;
@@ -153,7 +155,7 @@ int run(const config::Config& config, const RunOptions& options) {
     engine.use_directory(names.configure(config.commands, commands::Directory(config.users, config.groups)));
     commands::LeaveCommand leave(adapter, adapter, engine.directory(), config.admin_group, config.prefix);
     engine.serve("leave", leave);
-    Inbox inbox(io.get_executor(), **store, clock);
+    Inbox inbox(io.get_executor(), db.inbox(), clock);
     Bot bot(engine, adapter, inbox, clock);
     bot.use_onboarding(onboarding);
 
@@ -170,7 +172,7 @@ int run(const config::Config& config, const RunOptions& options) {
     // Ready: the chat platform can reach the bot and the store takes writes.
     server.route("GET", "/readyz", [&](const net::ServerRequest&) {
         const bool chat_ok = adapter.connected();
-        const bool store_ok = (*store)->writable();
+        const bool store_ok = db.writable();
         const nlohmann::json ready{{"ready", chat_ok && store_ok}, {"chat", chat_ok ? "connected" : "not connected"},
                                    {"store", store_ok ? "writable" : "not writable"}};
         return net::ServerResponse{chat_ok && store_ok ? 200 : 503, "application/json", ready.dump(), {}};
@@ -223,14 +225,14 @@ int run(const config::Config& config, const RunOptions& options) {
     };
     // Audit retention: once at start and every night, rows older than audit.retention go
     // (read from the running config, so a reload changes it), a batch per turn of the loop.
-    const auto prune_audit = [&running, &store, &io, &clock]() -> asio::awaitable<void> {
+    const auto prune_audit = [&running, &db, &io, &clock]() -> asio::awaitable<void> {
         if (!running.audit_retention) co_return;
         const auto retention = *running.audit_retention;
         const auto before = clock.now() - retention;
         std::size_t removed = 0;
         try {
             for (int pass = 0; pass < audit_prune_passes; ++pass) {
-                const std::size_t gone = (*store)->prune_audit(before, audit_prune_batch);
+                const std::size_t gone = db.audit_archive().prune_audit(before, audit_prune_batch);
                 removed += gone;
                 if (gone < audit_prune_batch) break;
                 co_await asio::post(io, asio::use_awaitable);  // let events through between batches
@@ -241,7 +243,7 @@ int run(const config::Config& config, const RunOptions& options) {
         }
     };
     net::spawn_reported(io.get_executor(), prune_audit(), "audit pruning");
-    schedule::CronRunner housekeeping(io.get_executor(), clock, **store);
+    schedule::CronRunner housekeeping(io.get_executor(), clock, db.schedules());
     const auto nightly = cron::parse("17 3 * * *", "UTC");  // a fixed, valid expression
     housekeeping.add("audit-retention", *nightly, [&prune_audit]() -> asio::awaitable<void> { co_await prune_audit(); });
     asio::signal_set hangups(io, SIGHUP);

@@ -1,6 +1,5 @@
 #pragma once
-// Persistence behind a small interface. SQLite is the embedded default; PostgreSQL will
-// implement the same interface for several instances.
+// Persistence behind small interfaces, one per kind of record.
 #include <functional>
 #include <memory>
 #include <string>
@@ -19,10 +18,26 @@
 
 namespace platbot::store {
 
-class Store : public AuditLog, public AuditArchive, public JobStore, public Inbox, public PollStore, public FeedbackStore,
-              public SurveyStore, public OnboardingStore, public ScheduleStore,
-              public StatusStore, public StateStore {
+// Everything the bot keeps, one interface per kind of record. Features take only the
+// interface they need (`store.jobs()`, `store.polls()`), never the whole store. SQLite
+// (sqlite/) is the embedded default; PostgreSQL implements the same interfaces for several
+// instances.
+class Store {
 public:
+    virtual ~Store() = default;
+
+    virtual AuditLog& audit_log() = 0;
+    virtual AuditArchive& audit_archive() = 0;
+    virtual JobStore& jobs() = 0;
+    virtual Inbox& inbox() = 0;
+    virtual PollStore& polls() = 0;
+    virtual FeedbackStore& feedback() = 0;
+    virtual SurveyStore& surveys() = 0;
+    virtual OnboardingStore& onboarding() = 0;
+    virtual ScheduleStore& schedules() = 0;
+    virtual StatusStore& status() = 0;
+    virtual StateStore& state() = 0;
+
     // The highest migration applied.
     virtual int schema_version() = 0;
     // Whether a write could start now (a write lock is taken and given back); /readyz.

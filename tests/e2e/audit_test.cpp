@@ -100,7 +100,7 @@ TEST_CASE("audit.retention prunes rows older than it when the bot starts", "[e2e
         old.args_json = "{}";
         old.decision = platbot::store::Decision::ran;
         old.outcome = "ok";
-        (*store)->record(old);
+        (*store)->audit_log().record(old);
     }
     const auto config = dir.write("retention.yaml",
                                   "bot: {adapter: console}\n"
@@ -113,7 +113,7 @@ TEST_CASE("audit.retention prunes rows older than it when the bot starts", "[e2e
     CHECK_THAT(result.err, Contains("audit: pruned 1 row(s) older than 2d"));
     auto store = platbot::store::open_sqlite(dir.file("bot.db"));
     REQUIRE(store);
-    const auto rows = (*store)->audit_rows({});
+    const auto rows = (*store)->audit_archive().audit_rows({});
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].raw_line == "/platform version");
 

@@ -38,7 +38,7 @@ std::unique_ptr<store::Store> fixed_data_set(const testing::TempDir& dir) {
     deploy.duration = 12ms;
     deploy.rule = "commands.deploy.policy[0]";
     deploy.job_id = "k3f9qz";
-    store->record(deploy);
+    store->audit_log().record(deploy);
 
     store::JobRecord job;
     job.id = "k3f9qz";
@@ -53,10 +53,10 @@ std::unique_ptr<store::Store> fixed_data_set(const testing::TempDir& dir) {
     job.created = job.updated = t0;
     job.started = t0 + 60s;
     job.finished = t0 + 150s;
-    store->insert_job(job);
-    store->add_job_event({"k3f9qz", t0, "requested", "U1", "deploy api to prod"});
-    store->add_job_event({"k3f9qz", t0 + 10s, "approved", "U3", "1/2"});
-    store->add_job_event({"k3f9qz", t0 + 20s, "approved", "U4", "2/2"});
+    store->jobs().insert_job(job);
+    store->jobs().add_job_event({"k3f9qz", t0, "requested", "U1", "deploy api to prod"});
+    store->jobs().add_job_event({"k3f9qz", t0 + 10s, "approved", "U3", "1/2"});
+    store->jobs().add_job_event({"k3f9qz", t0 + 20s, "approved", "U4", "2/2"});
 
     AuditRecord denied = deploy;
     denied.time = t0 + 5min;
@@ -68,7 +68,7 @@ std::unique_ptr<store::Store> fixed_data_set(const testing::TempDir& dir) {
     denied.outcome = "`deploy … env=prod` needs group deployers; you are in: everyone (rule commands.deploy.policy[0])";
     denied.duration = 1ms;
     denied.job_id.clear();
-    store->record(denied);
+    store->audit_log().record(denied);
 
     AuditRecord help;
     help.time = t0 + 10min;
@@ -82,7 +82,7 @@ std::unique_ptr<store::Store> fixed_data_set(const testing::TempDir& dir) {
     help.decision = Decision::ran;
     help.outcome = "ok";
     help.duration = 0ms;
-    store->record(help);
+    store->audit_log().record(help);
     return store;
 }
 
@@ -94,7 +94,7 @@ TEST_CASE("audit export: JSON lines and CSV, byte for byte, with approvers, the 
           "[audit][export]") {
     testing::TempDir dir;
     auto store = fixed_data_set(dir);
-    const auto lines = core::audit_lines(*store, *store, {}, secrets);
+    const auto lines = core::audit_lines(store->audit_archive(), store->jobs(), {}, secrets);
     REQUIRE(lines.size() == 3);
 
     const std::string jsonl = core::audit_jsonl(lines);
@@ -150,27 +150,27 @@ TEST_CASE("audit rows filter by time, person and command, pruning forgets what i
     auto store = fixed_data_set(dir);
     store::AuditQuery since;
     since.since = t0 + 1min;
-    CHECK(core::audit_lines(*store, *store, since, secrets).size() == 2);
+    CHECK(core::audit_lines(store->audit_archive(), store->jobs(), since, secrets).size() == 2);
     store::AuditQuery alice;
     alice.user = "ALICE";  // a name as recorded, in any case
-    CHECK(store->audit_rows(alice).size() == 2);
+    CHECK(store->audit_archive().audit_rows(alice).size() == 2);
     alice.command = "help";
-    REQUIRE(store->audit_rows(alice).size() == 1);
-    CHECK(store->audit_rows(alice)[0].raw_line == "/platform help");
+    REQUIRE(store->audit_archive().audit_rows(alice).size() == 1);
+    CHECK(store->audit_archive().audit_rows(alice)[0].raw_line == "/platform help");
     store::AuditQuery newest;
     newest.limit = 2;
-    const auto two = store->audit_rows(newest);
+    const auto two = store->audit_archive().audit_rows(newest);
     REQUIRE(two.size() == 2);
     CHECK(two[0].time == t0 + 5min);  // the newest two, oldest first
     CHECK(two[1].time == t0 + 10min);
 
     // in batches, oldest first
-    CHECK(store->prune_audit(t0 + 6min, 1) == 1);
-    REQUIRE(store->audit_rows({}).size() == 2);
-    CHECK(store->audit_rows({})[0].time == t0 + 5min);
-    CHECK(store->prune_audit(t0 + 6min, 5000) == 1);
-    CHECK(store->audit_rows({}).size() == 1);
-    CHECK(store->prune_audit(t0 + 6min, 5000) == 0);
+    CHECK(store->audit_archive().prune_audit(t0 + 6min, 1) == 1);
+    REQUIRE(store->audit_archive().audit_rows({}).size() == 2);
+    CHECK(store->audit_archive().audit_rows({})[0].time == t0 + 5min);
+    CHECK(store->audit_archive().prune_audit(t0 + 6min, 5000) == 1);
+    CHECK(store->audit_archive().audit_rows({}).size() == 1);
+    CHECK(store->audit_archive().prune_audit(t0 + 6min, 5000) == 0);
 }
 
 TEST_CASE("parse_since takes a date, a UTC time or an age, anything else says how to write it", "[audit][export]") {

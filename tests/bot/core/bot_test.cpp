@@ -51,7 +51,7 @@ struct Rig {
                  std::chrono::system_clock::time_point start = march_first_2027)
         : clock(io, start),
           store(open_store(folder)),
-          inbox(io.get_executor(), *store, clock),
+          inbox(io.get_executor(), store->inbox(), clock),
           engine({"/platform", version, 10, nullptr, {}}, {}, {}, audit, clock),
           bot(engine, adapter, inbox, clock) {}
 

@@ -30,9 +30,9 @@ public:
     std::vector<bool> write_inbox(const store::InboxWrite& write) override {
         ++writes;
         if (broken) throw std::runtime_error("database or disk is full");
-        return store_->write_inbox(write);
+        return store_->inbox().write_inbox(write);
     }
-    std::vector<store::InboxEntry> unfinished_inbox() override { return store_->unfinished_inbox(); }
+    std::vector<store::InboxEntry> unfinished_inbox() override { return store_->inbox().unfinished_inbox(); }
 
     int writes = 0;
     bool broken = false;

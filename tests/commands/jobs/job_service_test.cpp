@@ -291,7 +291,7 @@ struct Harness {
                      std::vector<std::string> secrets = {})
         : store(open_store(dir)),
           settings(std::move(job_settings)),
-          engine({"/platform", "test", 10, nullptr, std::move(secrets)}, std::move(catalogue), make_directory(), *store, clock) {
+          engine({"/platform", "test", 10, nullptr, std::move(secrets)}, std::move(catalogue), make_directory(), store->audit_log(), clock) {
         start_service();
     }
 
@@ -308,8 +308,8 @@ struct Harness {
     }
 
     void start_service() {
-        jobs = std::make_unique<JobService>(io.get_executor(), outbox, *store, runner, engine.directory(), clock, settings);
-        jobs->use_archive(*store);
+        jobs = std::make_unique<JobService>(io.get_executor(), outbox, store->jobs(), runner, engine.directory(), clock, settings);
+        jobs->use_archive(store->audit_archive());
         engine.use_jobs(*jobs);
     }
 
@@ -376,13 +376,13 @@ struct Harness {
         const auto answer = send(text, user, channel);
         INFO((answer ? answer->text : std::string("(no reply)")));
         REQUIRE_FALSE(answer.has_value());
-        const auto recent = store->recent_jobs("", 1);
+        const auto recent = store->jobs().recent_jobs("", 1);
         REQUIRE(recent.size() == 1);
         return recent.front().id;
     }
 
     store::JobRecord job(const std::string& id) {
-        auto found = store->find_job(id);
+        auto found = store->jobs().find_job(id);
         REQUIRE(found.has_value());
         return *found;
     }
@@ -397,11 +397,11 @@ struct Harness {
 
     // For run_until conditions: no assertions, so a wait counts none.
     std::optional<JobState> state_of(const std::string& id) {
-        const auto record = store->find_job(id);
+        const auto record = store->jobs().find_job(id);
         return record ? std::optional<JobState>(record->state) : std::nullopt;
     }
     const chat::Reply* latest_status(const std::string& id) {
-        const auto record = store->find_job(id);
+        const auto record = store->jobs().find_job(id);
         const auto* message = record ? outbox.find(record->status_message_id) : nullptr;
         return message ? &message->latest() : nullptr;
     }
@@ -480,7 +480,7 @@ TEST_CASE("a plain action runs and its status message is updated in place", "[jo
     CHECK(record.output_tail == "deployed api\n");
     CHECK(record.started.has_value());
     CHECK(record.finished.has_value());
-    CHECK(event_kinds(h.store->job_events(id)) == std::vector<std::string>{"requested", "started", "finished"});
+    CHECK(event_kinds(h.store->jobs().job_events(id)) == std::vector<std::string>{"requested", "started", "finished"});
     CHECK(h.jobs->active() == 0);
 
     SECTION("`jobs` lists it for its requester only") {
@@ -514,7 +514,7 @@ TEST_CASE("a plain action runs and its status message is updated in place", "[jo
     }
     SECTION("every request is in the audit log, and admins can read the job trail") {
         h.reply("/platform jobs", alice);
-        const auto rows = h.store->recent_for_user("U1", 10);
+        const auto rows = h.store->audit_log().recent_for_user("U1", 10);
         REQUIRE(rows.size() == 2);
         CHECK(rows[0].raw_line == "/platform jobs");
         CHECK(rows[1].raw_line == "/platform deploy api");
@@ -606,7 +606,7 @@ TEST_CASE("a job that needs confirmation waits for its requester", "[jobs][confi
         h.wait_status(id, "succeeded");
         CHECK_THAT(h.status(id).latest().text, EndsWith("Done: api for alice (restarted api)"));
         CHECK(h.outbox.messages.size() == 1);
-        CHECK(event_kinds(h.store->job_events(id)) ==
+        CHECK(event_kinds(h.store->jobs().job_events(id)) ==
               std::vector<std::string>{"requested", "confirmed", "started", "finished"});
         CHECK_THAT(h.reply(confirm_button, alice).text,
                    StartsWith("Job `" + id + "` is not waiting for a confirmation"));
@@ -732,7 +732,7 @@ TEST_CASE("a job that needs one approval", "[jobs][approval]") {
         const auto& closed = requests[0]->latest();
         CHECK(closed.text == "🔐 Job `" + id + "` (`release api`) approved by carol.");
         CHECK(closed.buttons.empty());
-        const auto events = h.store->job_events(id);
+        const auto events = h.store->jobs().job_events(id);
         REQUIRE(event_kinds(events) ==
                 std::vector<std::string>{"requested", "approval-requested", "approved", "started", "finished"});
         CHECK(events[2].actor_id == "U3");
@@ -754,7 +754,7 @@ TEST_CASE("a job that needs one approval", "[jobs][approval]") {
         const auto notes = h.outbox.in("C-general");
         REQUIRE(notes.size() == 2);
         CHECK(notes[1]->latest().text == "alice: your job `" + id + "` (`release api`) denied by carol: change freeze.");
-        const auto events = h.store->job_events(id);
+        const auto events = h.store->jobs().job_events(id);
         CHECK(events.back().kind == "denied");
         CHECK(events.back().actor_id == "U3");
         CHECK(h.reply(approve_button, dave, "C-approvals").text == "Job `" + id + "` is over (denied by carol: change freeze) — approvals no longer count.");
@@ -792,7 +792,7 @@ TEST_CASE("a job that needs two approvals counts each approver once", "[jobs][ap
     h.wait_status(id, "succeeded");
     CHECK(request->latest().text == "🔐 Job `" + id + "` (`release api`) approved by dave.");
     std::vector<std::string> approvers;
-    for (const auto& event : h.store->job_events(id))
+    for (const auto& event : h.store->jobs().job_events(id))
         if (event.kind == "approved") approvers.push_back(event.actor_id + " " + event.detail);
     CHECK(approvers == std::vector<std::string>{"U3 1/2", "U4 2/2"});
 }
@@ -817,7 +817,7 @@ TEST_CASE("an approver must be in the group when approving, early and replayed a
           "Job `" + id + "` no longer waits for an approval: it has finished (succeeded), so this changes nothing.");
     // The request, each approval and the run are separate rows of the trail.
     std::vector<std::string> trail;
-    for (const auto& event : h.store->job_events(id))
+    for (const auto& event : h.store->jobs().job_events(id))
         trail.push_back(event.kind + " " + event.actor_id + " " + (event.kind == "finished" ? "" : event.detail));
     CHECK(trail == std::vector<std::string>{"requested U1 release api", "approval-requested  2 from sre", "approved U3 1/2",
                                             "approved U5 2/2", "started  ", "finished  "});
@@ -878,7 +878,7 @@ TEST_CASE("approvals racing a slow chat API start the job once", "[jobs][approva
     }
     h.wait_status(id, "succeeded");
     REQUIRE(h.run_until([&] { return h.processes.running() == 0; }));
-    const auto kinds = event_kinds(h.store->job_events(id));
+    const auto kinds = event_kinds(h.store->jobs().job_events(id));
     CHECK(std::count(kinds.begin(), kinds.end(), "started") == 1);
     CHECK(std::count(kinds.begin(), kinds.end(), "finished") == 1);
     CHECK(std::count(kinds.begin(), kinds.end(), "denied") == 0);
@@ -894,7 +894,7 @@ TEST_CASE("an approval request posted after its job was cancelled is closed", "[
     h.outbox.release();
     // ...then the approval request, which the chat API is slow to accept.
     REQUIRE(h.run_until([&] { return h.outbox.held() == 1; }));
-    const auto jobs = h.store->recent_jobs("", 1);
+    const auto jobs = h.store->jobs().recent_jobs("", 1);
     REQUIRE(jobs.size() == 1);
     const std::string id = jobs.front().id;
     CHECK(h.job(id).state == JobState::awaiting_approval);
@@ -946,7 +946,7 @@ TEST_CASE("a running job can be cancelled by its requester or an admin", "[jobs]
     CHECK_THAT(record.output_tail, StartsWith("pid "));
     CHECK(h.processes.running() == 0);
     CHECK(process_gone(pid));
-    const auto events = h.store->job_events(id);
+    const auto events = h.store->jobs().job_events(id);
     REQUIRE(event_kinds(events) == std::vector<std::string>{"requested", "started", "cancel-requested", "finished"});
     CHECK(events[2].actor_id == who.id);
     CHECK_THAT(events[3].detail, StartsWith("cancelled after "));
@@ -1005,7 +1005,7 @@ TEST_CASE("with max_running 1 and a queue the second job waits its turn", "[jobs
         h.wait_status(other, "succeeded");
         CHECK(h.job(first).concurrency_key == "build:api");
         // The first finished before the second started (events are numbered in order).
-        const auto events = h.store->recent_job_events(100);
+        const auto events = h.store->jobs().recent_job_events(100);
         auto position = [&](const std::string& id, const std::string& kind) {
             for (std::size_t i = 0; i < events.size(); ++i)
                 if (events[i].job_id == id && events[i].kind == kind) return static_cast<long>(i);
@@ -1014,9 +1014,9 @@ TEST_CASE("with max_running 1 and a queue the second job waits its turn", "[jobs
         REQUIRE(position(first, "finished") >= 0);
         REQUIRE(position(second, "started") >= 0);
         CHECK(position(first, "finished") > position(second, "started"));  // newest first
-        const auto kinds = event_kinds(h.store->job_events(second));
+        const auto kinds = event_kinds(h.store->jobs().job_events(second));
         CHECK(kinds == std::vector<std::string>{"requested", "queued", "started", "finished"});
-        CHECK(h.store->job_events(second)[1].detail == "waiting behind 1 running for build:api");
+        CHECK(h.store->jobs().job_events(second)[1].detail == "waiting behind 1 running for build:api");
         // One status message for the second job, updated from queued to running to done.
         const auto& status = h.status(second);
         CHECK_THAT(status.versions.front().text, Contains("⏳ queued"));
@@ -1066,7 +1066,7 @@ TEST_CASE("a queued job cancelled just as its slot frees up does not run", "[job
     const auto record = h.job(second);
     CHECK(record.state == JobState::cancelled);
     CHECK_FALSE(record.started.has_value());
-    CHECK(event_kinds(h.store->job_events(second)) == std::vector<std::string>{"requested", "queued", "cancelled"});
+    CHECK(event_kinds(h.store->jobs().job_events(second)) == std::vector<std::string>{"requested", "queued", "cancelled"});
     CHECK(h.status_text(second) == "*build* `build api` — job `" + second + "` 🛑 cancelled by bob");
     CHECK(h.jobs->active() == 0);
     // The slot is free again.
@@ -1086,13 +1086,13 @@ TEST_CASE("a queued job whose first status post is slow still gets one status me
     h.outbox.hold = true;
     auto second_line = h.spawn_line("/platform build api", bob);
     REQUIRE(h.run_until([&] { return h.outbox.held() >= 1; }));
-    const auto recent = h.store->recent_jobs("", 1);
+    const auto recent = h.store->jobs().recent_jobs("", 1);
     REQUIRE(recent.size() == 1);
     const std::string second = recent.front().id;
     REQUIRE(second != first);
     open_gate(gates, "api");
     REQUIRE(h.run_until([&] {
-        const auto record = h.store->find_job(second);
+        const auto record = h.store->jobs().find_job(second);
         return record && record->state == JobState::succeeded;
     }));
     h.outbox.hold = false;
@@ -1120,7 +1120,7 @@ TEST_CASE("with max_running 1 and no queue the second job is refused", "[jobs][c
     CHECK(refused.text == "*build* `build api` — job `" + second +
                               "` 🛑 not run: 1 already running for build:api — try again when it finishes");
     CHECK(refused.buttons.empty());
-    CHECK(event_kinds(h.store->job_events(second)) == std::vector<std::string>{"requested", "refused"});
+    CHECK(event_kinds(h.store->jobs().job_events(second)) == std::vector<std::string>{"requested", "refused"});
     CHECK(h.jobs->active() == 1);
     open_gate(gates, "api");
     h.wait_status(first, "succeeded");
@@ -1150,7 +1150,7 @@ TEST_CASE("after a restart, unfinished jobs are marked interrupted and requester
     queued.concurrency_key = "build:api";
     queued.state = JobState::queued;
     queued.created = queued.updated = h.clock.now();
-    h.store->insert_job(queued);
+    h.store->jobs().insert_job(queued);
 
     // The old service goes away with work in flight; what it started is stopped, and the
     // loop keeps running (as it would for a restarting bot's other parts).
@@ -1188,7 +1188,7 @@ TEST_CASE("after a restart, unfinished jobs are marked interrupted and requester
         CHECK(record.state == JobState::interrupted);
         CHECK(record.outcome == "interrupted by a restart while " + e.was);
         CHECK(record.finished.has_value());
-        const auto events = h.store->job_events(e.id);
+        const auto events = h.store->jobs().job_events(e.id);
         REQUIRE_FALSE(events.empty());
         CHECK(events.back().kind == "interrupted");
         CHECK(events.back().detail == "the bot restarted while " + e.was);
@@ -1235,7 +1235,7 @@ TEST_CASE("an event replayed after a crash starts no second job: the action runs
     REQUIRE(h.run_until([&] { return replayed->done; }));
     REQUIRE_FALSE(replayed->failure);
     CHECK_FALSE(replayed->reply.has_value());
-    CHECK(h.store->recent_jobs("", 10).size() == 1);
+    CHECK(h.store->jobs().recent_jobs("", 10).size() == 1);
     CHECK(h.outbox.messages.size() == posted);
     CHECK(h.job(id).output_tail == "deployed api\n");
 
@@ -1318,20 +1318,20 @@ TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs
         CHECK(denied.ephemeral);
         CHECK(one_line(denied.text));
         CHECK(denied.text == "Denied: `secret` needs group sre; you are in: deployers, everyone (rule commands.secret).");
-        const auto rows = h.store->recent_for_user("U1", 5);
+        const auto rows = h.store->audit_log().recent_for_user("U1", 5);
         REQUIRE(rows.size() == 1);
         CHECK(rows[0].decision == store::Decision::denied);
         CHECK(rows[0].command == "secret");
         CHECK(rows[0].raw_line == "/platform secret api");
         CHECK(rows[0].outcome == "`secret` needs group sre; you are in: deployers, everyone (rule commands.secret)");
         CHECK(rows[0].rule == "commands.secret");
-        CHECK(h.store->recent_jobs("", 10).empty());
+        CHECK(h.store->jobs().recent_jobs("", 10).empty());
         CHECK(h.outbox.messages.empty());
         // A member runs it.
         const std::string id = h.submit("/platform secret api", carol);
         h.wait_status(id, "succeeded");
-        CHECK(h.store->recent_for_user("U3", 5).at(0).decision == store::Decision::ran);
-        CHECK(h.store->recent_for_user("U3", 5).at(0).rule == "commands.secret");
+        CHECK(h.store->audit_log().recent_for_user("U3", 5).at(0).decision == store::Decision::ran);
+        CHECK(h.store->audit_log().recent_for_user("U3", 5).at(0).rule == "commands.secret");
     }
     SECTION("rate limited") {
         const std::string id = h.submit("/platform ping api", alice);
@@ -1340,13 +1340,13 @@ TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs
         CHECK(one_line(limited.text));
         CHECK_THAT(limited.text, StartsWith("Not now: you ran ping 1 times already (limit 1/min) — try again in "));
         CHECK_THAT(limited.text, EndsWith("."));
-        const auto rows = h.store->recent_for_user("U1", 5);
+        const auto rows = h.store->audit_log().recent_for_user("U1", 5);
         REQUIRE(rows.size() == 2);
         CHECK(rows[0].decision == store::Decision::denied);
         CHECK(rows[0].command == "ping");
         CHECK_THAT(rows[0].outcome, StartsWith("you ran ping 1 times already (limit 1/min)"));
         CHECK(rows[1].decision == store::Decision::ran);
-        CHECK(h.store->recent_jobs("", 10).size() == 1);
+        CHECK(h.store->jobs().recent_jobs("", 10).size() == 1);
         // The limit is per user.
         const std::string other = h.submit("/platform ping api", bob);
         h.wait_status(id, "succeeded");

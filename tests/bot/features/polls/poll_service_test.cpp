@@ -43,7 +43,7 @@ struct Rig {
         REQUIRE(opened);
         store = std::move(*opened);
         directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}, {"U9", "root"}}, {{"admins", {"root"}}});
-        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory, clock,
+        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, store->polls(), directory, clock,
                                                      polls::PollSettings{"/platform", "admins", update_interval});
     }
 
@@ -87,7 +87,7 @@ struct Rig {
         // "Poll `id` is open…": the id from the reply, since polls opened at one instant tie on time.
         const auto start = reply.text.find('`') + 1;
         const std::string id = reply.text.substr(start, reply.text.find('`', start) - start);
-        REQUIRE(store->find_poll(id));
+        REQUIRE(store->polls().find_poll(id));
         return id;
     }
 
@@ -133,7 +133,7 @@ TEST_CASE("Polls: a poll is posted to the channel with a vote button per option"
     REQUIRE(message.buttons.size() == 1);
     CHECK(message.buttons[0].value == "/platform poll close " + id);
     CHECK_THAT(message.poll->note, Contains("one answer") && Contains("closes") && Contains("id " + id));
-    CHECK(rig.store->find_poll(id)->message_id == "m1");
+    CHECK(rig.store->polls().find_poll(id)->message_id == "m1");
 }
 
 TEST_CASE("Polls: hundreds of concurrent votes and changes give exact counts, redrawn at a bounded rate", "[polls]") {
@@ -160,7 +160,7 @@ TEST_CASE("Polls: hundreds of concurrent votes and changes give exact counts, re
     CHECK(changed == 100);
     CHECK(again == 10);
 
-    const auto tally = rig.store->tally(id);
+    const auto tally = rig.store->polls().tally(id);
     CHECK(tally.votes == std::vector<int>{0, 200, 100});
     CHECK(tally.voters == 300);
     rig.settle();
@@ -188,7 +188,7 @@ TEST_CASE("Polls: a vote racing the close either counts or is told it was too la
     }
     CHECK(counted + refused == 200);
     CHECK(refused > 0);
-    CHECK(rig.store->tally(id).votes[0] == counted);
+    CHECK(rig.store->polls().tally(id).votes[0] == counted);
     // The results posted at the close say the same.
     const auto& results = rig.outbox.posted.back().reply.text;
     CHECK_THAT(results, Contains("Results: Ship it?") && Contains(std::to_string(counted) + " people answered") &&
@@ -217,9 +217,9 @@ TEST_CASE("Polls: after a restart an open poll keeps its votes and closes on tim
     boost::asio::co_spawn(after.io, after.polls->recover(), [&](std::exception_ptr) { recovered = true; });
     REQUIRE(testing::run_until(after.io, [&] { return recovered; }));
     after.clock.advance(std::chrono::minutes(4));
-    CHECK_FALSE(after.store->find_poll(id)->closed);  // not yet due
+    CHECK_FALSE(after.store->polls().find_poll(id)->closed);  // not yet due
     after.clock.advance(std::chrono::minutes(1));
-    REQUIRE(testing::run_until(after.io, [&] { return after.store->find_poll(id)->closed.has_value(); }));
+    REQUIRE(testing::run_until(after.io, [&] { return after.store->polls().find_poll(id)->closed.has_value(); }));
     REQUIRE(testing::run_until(after.io, [&] { return !after.outbox.posted.empty(); }));
     const auto& results = after.outbox.posted.back().reply.text;
     CHECK_THAT(results, Contains("2 people answered") && Contains("closed on time"));
@@ -245,7 +245,7 @@ TEST_CASE("Polls: a poll that should have closed while the bot was down closes a
     bool recovered = false;
     boost::asio::co_spawn(after.io, after.polls->recover(), [&](std::exception_ptr) { recovered = true; });
     REQUIRE(testing::run_until(after.io, [&] { return recovered; }));
-    CHECK(after.store->find_poll(id)->closed);
+    CHECK(after.store->polls().find_poll(id)->closed);
     REQUIRE(after.outbox.posted.size() == 1);
     CHECK_THAT(after.outbox.posted[0].reply.text, Contains("Results: Tabs or spaces?"));
 }
@@ -257,8 +257,8 @@ TEST_CASE("Polls: an anonymous poll stores no voter id, and its key is gone afte
     CHECK(rig.say("vote " + id + " 1", alice).text.rfind("Counted", 0) == 0);
     CHECK(rig.say("vote " + id + " 3", bob).text.rfind("Counted", 0) == 0);
     CHECK(rig.say("vote " + id + " 2", bob).text.rfind("Changed", 0) == 0);  // still one answer per person
-    CHECK(rig.store->tally(id).votes == std::vector<int>{1, 1, 0});
-    CHECK(rig.store->poll_key(id).size() == 64);
+    CHECK(rig.store->polls().tally(id).votes == std::vector<int>{1, 1, 0});
+    CHECK(rig.store->polls().poll_key(id).size() == 64);
     rig.say("close " + id, alice);
 
     sqlite3* raw = nullptr;
@@ -286,7 +286,7 @@ TEST_CASE("Polls: with --multi a person may choose several, and a second press t
     rig.say("vote " + id + " 3", alice);
     rig.say("vote " + id + " 3", bob);
     CHECK(rig.say("vote " + id + " 1", alice).text.rfind("Took back", 0) == 0);
-    const auto tally = rig.store->tally(id);
+    const auto tally = rig.store->polls().tally(id);
     CHECK(tally.votes == std::vector<int>{0, 0, 2});
     CHECK(tally.voters == 2);
 }
@@ -299,18 +299,18 @@ TEST_CASE("Polls: unvote takes back every answer, in one-answer and several-answ
     rig.say("vote " + one + " 2", bob);
     CHECK(rig.say("unvote " + one, alice).text == "Took back your answer to poll `" + one + "`.");
     CHECK(rig.say("unvote " + one, alice).text == "You have no answer in poll `" + one + "` to take back.");
-    CHECK(rig.store->tally(one).votes == std::vector<int>{0, 1});
-    CHECK(rig.store->tally(one).voters == 1);
+    CHECK(rig.store->polls().tally(one).votes == std::vector<int>{0, 1});
+    CHECK(rig.store->polls().tally(one).voters == 1);
 
     const std::string several = rig.open("\"Which talks?\" k8s rust sql --multi", alice);
     rig.say("vote " + several + " 1", bob);
     rig.say("vote " + several + " 3", bob);
     CHECK_THAT(rig.say("unvote " + several, bob).text, Contains("Took back"));
-    CHECK(rig.store->tally(several).votes == std::vector<int>{0, 0, 0});
+    CHECK(rig.store->polls().tally(several).votes == std::vector<int>{0, 0, 0});
 
     rig.say("close " + one, alice);
     CHECK_THAT(rig.say("unvote " + one, bob).text, Contains("is closed"));
-    CHECK(rig.store->tally(one).votes == std::vector<int>{0, 1});
+    CHECK(rig.store->polls().tally(one).votes == std::vector<int>{0, 1});
     CHECK_THAT(rig.say("unvote zzz999", bob).text, Contains("zzz999"));
     rig.settle();
     REQUIRE_FALSE(rig.outbox.posted.empty());
@@ -329,11 +329,11 @@ TEST_CASE("Polls: votes count only in the poll's own conversation", "[polls][sec
     CHECK_THAT(rig.say("unvote " + id, bob).text, Contains("takes votes only where it was asked"));
     rig.where = {"other-platform", "C1", "", "", ""};
     CHECK_THAT(rig.say("vote " + id + " 1", bob).text, Contains("takes votes only where it was asked"));
-    CHECK(rig.store->tally(id).voters == 0);
+    CHECK(rig.store->polls().tally(id).voters == 0);
 
     rig.where = {"test", "C1", "", "", ""};
     CHECK(rig.say("vote " + id + " 2", bob).text == "Counted: *no*.");
-    CHECK(rig.store->tally(id).votes == std::vector<int>{0, 1});
+    CHECK(rig.store->polls().tally(id).votes == std::vector<int>{0, 1});
 }
 
 TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[polls]") {
@@ -341,7 +341,7 @@ TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[
     Rig rig(folder);
     const std::string id = rig.open("\"Retro format?\" a b", alice);
     CHECK_THAT(rig.say("close " + id, bob).text, Contains("Only alice or an admin"));
-    CHECK_FALSE(rig.store->find_poll(id)->closed);
+    CHECK_FALSE(rig.store->polls().find_poll(id)->closed);
     CHECK_THAT(rig.say("close " + id, root).text, Contains("Closed poll"));
     CHECK_THAT(rig.say("close " + id, alice).text, Contains("already closed"));
     CHECK_THAT(rig.say("vote " + id + " 1", bob).text, Contains("is closed"));

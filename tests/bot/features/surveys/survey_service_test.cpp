@@ -53,11 +53,11 @@ struct Rig {
         REQUIRE(opened);
         store = std::move(*opened);
         directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}}, {{"admins", {"alice"}}});
-        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, *store, directory, clock,
+        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, store->polls(), directory, clock,
                                                      polls::PollSettings{"/platform", "admins", std::chrono::milliseconds(10)});
         if (spec.id.empty()) spec = dx_survey(anonymous);
-        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, outbox, *store, *store, *polls, directory, clock,
-                                                           *store, std::vector{spec},
+        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, outbox, store->surveys(), store->polls(), *polls, directory, clock,
+                                                           store->schedules(), std::vector{spec},
                                                            surveys::SurveySettings{"/platform", "admins", "test"});
     }
 
@@ -94,7 +94,7 @@ struct Rig {
 
     // The poll of a question in the newest round.
     std::string poll_of(const std::string& question, int round = 1) {
-        for (const auto& p : store->round_polls("dx", round))
+        for (const auto& p : store->polls().round_polls("dx", round))
             if (p.question_id == question) return p.id;
         FAIL("no poll for " << question);
         return {};
@@ -210,7 +210,7 @@ TEST_CASE("Surveys: a round left open by a stopped bot closes at the next start,
         started = true;
     });
     REQUIRE(testing::run_until(after.io, [&] { return started; }));
-    CHECK(after.store->find_round("dx", 1)->closed);
+    CHECK(after.store->surveys().find_round("dx", 1)->closed);
     REQUIRE_FALSE(after.outbox.posted.empty());
     CHECK_THAT(after.outbox.posted.back().reply.text, Contains("round 1, closed") && Contains("average 3.0 of 5 from 1 answers"));
 }
@@ -230,7 +230,7 @@ TEST_CASE("Surveys: a schedule opens rounds on time across months and DST, and a
     const auto opened = [](Rig& rig) {
         std::vector<std::string> out;
         for (int round = 1; round < 10; ++round)
-            if (const auto found = rig.store->find_round("dx", round))
+            if (const auto found = rig.store->surveys().find_round("dx", round))
                 out.push_back(date::format("%F %R", date::floor<std::chrono::minutes>(found->opened)) +
                               (found->closed ? " closed " + date::format("%F %R", date::floor<std::chrono::minutes>(*found->closed)) : ""));
         return out;
@@ -307,7 +307,7 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
     CHECK(reminders_to(rig, "D-U1") == 0);
     CHECK(rig.outbox.to("D-U4").empty());
     rig.clock.advance_to(t0 + std::chrono::hours(73));
-    REQUIRE(rig.store->find_round("dx", 1)->closed);
+    REQUIRE(rig.store->surveys().find_round("dx", 1)->closed);
     CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("average 3.0 of 5 from 1 answers"));
     CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("faster CI please"));
 }
@@ -350,7 +350,7 @@ TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an op
     Rig rig(folder, false, monthly);
     rig.finish_start();
     rig.clock.advance_to(utc(2026, 12, 10, 0));
-    REQUIRE(rig.store->latest_round("dx")->round == 1);
+    REQUIRE(rig.store->surveys().latest_round("dx")->round == 1);
 
     // Daily at 10:00 from now on: the days since the last round are not "missed".
     auto daily = monthly;
@@ -359,18 +359,18 @@ TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an op
     daily.schedule = *every_day;
     rig.surveys->reconfigure({daily});
     rig.clock.settle();
-    CHECK(rig.store->latest_round("dx")->round == 1);
+    CHECK(rig.store->surveys().latest_round("dx")->round == 1);
     rig.clock.advance_to(utc(2026, 12, 11, 12));  // the 11th's run finds round 2 still open
-    const auto second = rig.store->latest_round("dx");
+    const auto second = rig.store->surveys().latest_round("dx");
     REQUIRE(second->round == 2);
     CHECK(date::format("%F %R", date::floor<std::chrono::minutes>(second->opened)) == "2026-12-10 09:00");
 
     // The survey leaves the config while round 2 is open: the round closes, and no schedule opens another.
     const auto posts_before = rig.outbox.posted.size();
     rig.surveys->reconfigure({});
-    CHECK(rig.store->latest_round("dx")->closed);
+    CHECK(rig.store->surveys().latest_round("dx")->closed);
     CHECK_THAT(rig.survey("list", alice).text, Contains("No surveys are configured"));
     rig.clock.advance_to(utc(2027, 1, 10, 0));
-    CHECK(rig.store->latest_round("dx")->round == 2);
+    CHECK(rig.store->surveys().latest_round("dx")->round == 2);
     CHECK(rig.outbox.posted.size() == posts_before);
 }

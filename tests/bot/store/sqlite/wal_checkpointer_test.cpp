@@ -1,6 +1,6 @@
 // The checkpointer copies the write-ahead log back into the database beside the writer,
 // instead of inside one of its commits.
-#include "bot/store/wal_checkpointer.hpp"
+#include "bot/store/sqlite/wal_checkpointer.hpp"
 
 #include <sqlite3.h>
 

@@ -1,4 +1,4 @@
-#include "bot/store/wal_checkpointer.hpp"
+#include "bot/store/sqlite/wal_checkpointer.hpp"
 
 #include <sqlite3.h>
 

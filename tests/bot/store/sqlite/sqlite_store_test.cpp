@@ -21,7 +21,7 @@ using std::chrono::system_clock;
 
 namespace {
 
-// The number of migrations sqlite_store.cpp ships; bump it with each new migration.
+// The number of migrations sqlite/schema.cpp ships; bump it with each new migration.
 constexpr int latest_schema = 12;
 
 // A second, independent connection, to see what actually landed in the file.
@@ -142,13 +142,13 @@ TEST_CASE("reopening a database keeps its version and its rows", "[store]") {
     const auto path = dir.file("audit.db");
     {
         auto store = open_ok(path);
-        store->record(sample("U1", some_time, "/platform first"));
+        store->audit_log().record(sample("U1", some_time, "/platform first"));
     }
     for (int round = 0; round < 2; ++round) {
         INFO("reopen #" << round + 1);
         auto store = open_ok(path);
         CHECK(store->schema_version() == latest_schema);
-        CHECK(raw_lines(store->recent_for_user("U1", 10)) == std::vector<std::string>{"/platform first"});
+        CHECK(raw_lines(store->audit_log().recent_for_user("U1", 10)) == std::vector<std::string>{"/platform first"});
     }
     RawDb raw(path);
     // Migrations ran once, not once per open.
@@ -175,9 +175,9 @@ TEST_CASE("an audit record round-trips with every field", "[store]") {
     in.outcome = decision == Decision::ran ? "ok" : "you are not in group deployers";
     in.duration = milliseconds{1234};
     in.rule = "commands.deploy.policy[1]";
-    store->record(in);
+    store->audit_log().record(in);
 
-    const auto out = store->recent_for_user("U024BE7LH", 10);
+    const auto out = store->audit_log().recent_for_user("U024BE7LH", 10);
     REQUIRE(out.size() == 1);
     const AuditRecord& r = out[0];
     CHECK(r.id > 0);
@@ -202,8 +202,8 @@ TEST_CASE("the current time survives to the millisecond", "[store]") {
     TempDir dir;
     auto store = open_ok(dir.file("audit.db"));
     const auto now = system_clock::now();
-    store->record(sample("U1", now));
-    const auto out = store->recent_for_user("U1", 1);
+    store->audit_log().record(sample("U1", now));
+    const auto out = store->audit_log().recent_for_user("U1", 1);
     REQUIRE(out.size() == 1);
     CHECK(std::chrono::floor<std::chrono::seconds>(out[0].time) == std::chrono::floor<std::chrono::seconds>(now));
     CHECK(std::chrono::floor<milliseconds>(out[0].time) == std::chrono::floor<milliseconds>(now));
@@ -218,8 +218,8 @@ TEST_CASE("empty args are stored as an empty JSON object, empty text as empty te
     in.decision = Decision::invalid;
     in.outcome = "unknown command 'frobnicate'";
     in.duration = milliseconds{0};
-    store->record(in);
-    const auto out = store->recent_for_user("U1", 5);
+    store->audit_log().record(in);
+    const auto out = store->audit_log().recent_for_user("U1", 5);
     REQUIRE(out.size() == 1);
     CHECK(out[0].command.empty());
     CHECK(out[0].args_json == "{}");
@@ -232,35 +232,35 @@ TEST_CASE("recent_for_user is newest first, honours the limit and keeps to one u
     auto store = open_ok(dir.file("audit.db"));
     const auto at = [](int second) { return some_time + std::chrono::seconds{second}; };
     // Recorded out of time order on purpose: the order comes from the time, not the insert.
-    store->record(sample("U1", at(30), "u1 third"));
-    store->record(sample("U1", at(10), "u1 first"));
-    store->record(sample("U2", at(25), "u2 first"));
-    store->record(sample("U1", at(50), "u1 fifth"));
-    store->record(sample("U1", at(20), "u1 second"));
-    store->record(sample("U2", at(60), "u2 second"));
-    store->record(sample("U1", at(40), "u1 fourth"));
+    store->audit_log().record(sample("U1", at(30), "u1 third"));
+    store->audit_log().record(sample("U1", at(10), "u1 first"));
+    store->audit_log().record(sample("U2", at(25), "u2 first"));
+    store->audit_log().record(sample("U1", at(50), "u1 fifth"));
+    store->audit_log().record(sample("U1", at(20), "u1 second"));
+    store->audit_log().record(sample("U2", at(60), "u2 second"));
+    store->audit_log().record(sample("U1", at(40), "u1 fourth"));
 
-    CHECK(raw_lines(store->recent_for_user("U1", 10)) ==
+    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 10)) ==
           std::vector<std::string>{"u1 fifth", "u1 fourth", "u1 third", "u1 second", "u1 first"});
-    CHECK(raw_lines(store->recent_for_user("U1", 3)) == std::vector<std::string>{"u1 fifth", "u1 fourth", "u1 third"});
-    CHECK(raw_lines(store->recent_for_user("U1", 1)) == std::vector<std::string>{"u1 fifth"});
-    CHECK(store->recent_for_user("U1", 0).empty());
-    CHECK(raw_lines(store->recent_for_user("U2", 10)) == std::vector<std::string>{"u2 second", "u2 first"});
-    CHECK(store->recent_for_user("U3", 10).empty());
-    CHECK(store->recent_for_user("", 10).empty());
-    CHECK(store->recent_for_user("u1", 10).empty());  // ids are case-sensitive
+    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 3)) == std::vector<std::string>{"u1 fifth", "u1 fourth", "u1 third"});
+    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 1)) == std::vector<std::string>{"u1 fifth"});
+    CHECK(store->audit_log().recent_for_user("U1", 0).empty());
+    CHECK(raw_lines(store->audit_log().recent_for_user("U2", 10)) == std::vector<std::string>{"u2 second", "u2 first"});
+    CHECK(store->audit_log().recent_for_user("U3", 10).empty());
+    CHECK(store->audit_log().recent_for_user("", 10).empty());
+    CHECK(store->audit_log().recent_for_user("u1", 10).empty());  // ids are case-sensitive
 
     // The same statement is reused: asking again gives the same answer.
-    CHECK(raw_lines(store->recent_for_user("U1", 2)) == std::vector<std::string>{"u1 fifth", "u1 fourth"});
+    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 2)) == std::vector<std::string>{"u1 fifth", "u1 fourth"});
 }
 
 TEST_CASE("records with the same time come back latest-recorded first", "[store]") {
     TempDir dir;
     auto store = open_ok(dir.file("audit.db"));
-    store->record(sample("U1", some_time, "a"));
-    store->record(sample("U1", some_time, "b"));
-    store->record(sample("U1", some_time, "c"));
-    const auto out = store->recent_for_user("U1", 10);
+    store->audit_log().record(sample("U1", some_time, "a"));
+    store->audit_log().record(sample("U1", some_time, "b"));
+    store->audit_log().record(sample("U1", some_time, "c"));
+    const auto out = store->audit_log().recent_for_user("U1", 10);
     CHECK(raw_lines(out) == std::vector<std::string>{"c", "b", "a"});
     REQUIRE(out.size() == 3);
     CHECK(out[0].id > out[1].id);
@@ -289,9 +289,9 @@ TEST_CASE("awkward text is stored verbatim", "[store]") {
     in.adapter = text;
     in.outcome = text;
     in.args_json = text.empty() ? "{}" : text;
-    store->record(in);
+    store->audit_log().record(in);
 
-    const auto out = store->recent_for_user("U'" + text, 10);
+    const auto out = store->audit_log().recent_for_user("U'" + text, 10);
     REQUIRE(out.size() == 1);
     CHECK(out[0].user_id == "U'" + text);
     CHECK(out[0].raw_line == text);
@@ -337,7 +337,7 @@ TEST_CASE("a database from a newer platbot asks for an upgrade", "[store]") {
     const auto path = dir.file("audit.db");
     {
         auto store = open_ok(path);
-        store->record(sample("U1", some_time));
+        store->audit_log().record(sample("U1", some_time));
     }
     {
         RawDb raw(path);
@@ -366,9 +366,9 @@ TEST_CASE("audit rows of one burst share a transaction and reads always see them
     std::vector<std::function<void()>> scheduled;
     store->batch_audit_writes([&](std::function<void()> flush) { scheduled.push_back(std::move(flush)); });
 
-    store->record(sample("U1", some_time, "/platform one"));
-    store->record(sample("U1", some_time + milliseconds(1), "/platform two"));
-    store->record(sample("U2", some_time + milliseconds(2), "/platform three"));
+    store->audit_log().record(sample("U1", some_time, "/platform one"));
+    store->audit_log().record(sample("U1", some_time + milliseconds(1), "/platform two"));
+    store->audit_log().record(sample("U2", some_time + milliseconds(2), "/platform three"));
     REQUIRE(scheduled.size() == 1);  // one flush for the whole burst
     RawDb other(path);
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "0");  // not committed yet
@@ -376,15 +376,15 @@ TEST_CASE("audit rows of one burst share a transaction and reads always see them
     scheduled.front()();
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "3");
 
-    store->record(sample("U1", some_time + milliseconds(3), "/platform four"));
+    store->audit_log().record(sample("U1", some_time + milliseconds(3), "/platform four"));
     REQUIRE(scheduled.size() == 2);
     // A read does not wait for the scheduled flush.
-    CHECK(raw_lines(store->recent_for_user("U1", 10)) ==
+    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 10)) ==
           std::vector<std::string>{"/platform four", "/platform two", "/platform one"});
     scheduled.back()();  // a flush with nothing left to write is harmless
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "4");
 
-    store->record(sample("U3", some_time, "/platform at exit"));
+    store->audit_log().record(sample("U3", some_time, "/platform at exit"));
     store.reset();  // closing writes what is still waiting
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "5");
 }
@@ -402,9 +402,9 @@ TEST_CASE("the inbox records new ids only, drops a finished entry's payload and 
                      {"old-3", "{}", hour_ago},
                      {"new", "{}", now},
                      {"new", "{}", now}};
-    CHECK(store->write_inbox(first) == std::vector<bool>{true, true, true, true, false});
+    CHECK(store->inbox().write_inbox(first) == std::vector<bool>{true, true, true, true, false});
 
-    const auto open = store->unfinished_inbox();
+    const auto open = store->inbox().unfinished_inbox();
     REQUIRE(open.size() == 4);
     CHECK(open[0].id == "old-1");  // oldest first
     CHECK(open[0].payload == "{\"kind\":\"message\"}");
@@ -414,8 +414,8 @@ TEST_CASE("the inbox records new ids only, drops a finished entry's payload and 
     finish.finished = {"old-1", "old-2", "old-3", "new"};
     finish.forget_before = now - std::chrono::minutes(30);
     finish.forget_limit = 2;  // of the three old ones, two go now
-    CHECK(store->write_inbox(finish).empty());
-    CHECK(store->unfinished_inbox().empty());
+    CHECK(store->inbox().write_inbox(finish).empty());
+    CHECK(store->inbox().unfinished_inbox().empty());
     RawDb raw(path);
     CHECK(raw.scalar("SELECT COUNT(*) FROM inbox") == std::optional<std::string>("2"));
     CHECK(raw.scalar("SELECT payload FROM inbox WHERE id = 'new'") == std::optional<std::string>(""));
@@ -424,7 +424,7 @@ TEST_CASE("the inbox records new ids only, drops a finished entry's payload and 
     again.arrived = {{"new", "{}", now}};
     again.forget_before = finish.forget_before;
     again.forget_limit = 10;
-    CHECK(store->write_inbox(again) == std::vector<bool>{false});  // a redelivery of a finished event
+    CHECK(store->inbox().write_inbox(again) == std::vector<bool>{false});  // a redelivery of a finished event
     CHECK(raw.scalar("SELECT COUNT(*) FROM inbox") == std::optional<std::string>("1"));
 }
 
@@ -437,23 +437,23 @@ TEST_CASE("a job keeps the event that started it, and one event starts at most o
     job.line = "deploy api";
     job.event_id = "slack:Ev1";
     job.created = job.updated = system_clock::time_point{} + std::chrono::seconds(1803893400);
-    store->insert_job(job);
+    store->jobs().insert_job(job);
 
-    const auto found = store->find_job_for_event("slack:Ev1");
+    const auto found = store->jobs().find_job_for_event("slack:Ev1");
     REQUIRE(found.has_value());
     CHECK(found->id == "k3f9qz");
-    CHECK(store->find_job("k3f9qz")->event_id == "slack:Ev1");
-    CHECK_FALSE(store->find_job_for_event("slack:Ev2").has_value());
-    CHECK_FALSE(store->find_job_for_event("").has_value());
+    CHECK(store->jobs().find_job("k3f9qz")->event_id == "slack:Ev1");
+    CHECK_FALSE(store->jobs().find_job_for_event("slack:Ev2").has_value());
+    CHECK_FALSE(store->jobs().find_job_for_event("").has_value());
 
     JobRecord second = job;
     second.id = "p7w2mx";
-    CHECK_THROWS(store->insert_job(second));
+    CHECK_THROWS(store->jobs().insert_job(second));
     // Jobs nobody's event started (schedules, older rows) are many with no event.
     second.event_id.clear();
-    store->insert_job(second);
+    store->jobs().insert_job(second);
     JobRecord third = second;
     third.id = "r8t4nb";
-    store->insert_job(third);
-    CHECK(store->recent_jobs("", 10).size() == 3);
+    store->jobs().insert_job(third);
+    CHECK(store->jobs().recent_jobs("", 10).size() == 3);
 }

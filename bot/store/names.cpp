@@ -1,0 +1,59 @@
+// The names the stores write for enum values, shared by every store and by the commands
+// that print them.
+#include "bot/store/audit.hpp"
+#include "bot/store/jobs.hpp"
+
+#include <array>
+#include <utility>
+
+namespace platbot::store {
+
+std::string_view decision_name(Decision decision) {
+    switch (decision) {
+        case Decision::ran: return "ran";
+        case Decision::denied: return "denied";
+        case Decision::invalid: return "invalid";
+    }
+    return "invalid";
+}
+
+namespace {
+
+constexpr std::array<std::pair<JobState, std::string_view>, 9> job_state_names{{
+    {JobState::queued, "queued"},
+    {JobState::awaiting_confirmation, "awaiting-confirmation"},
+    {JobState::awaiting_approval, "awaiting-approval"},
+    {JobState::running, "running"},
+    {JobState::succeeded, "succeeded"},
+    {JobState::failed, "failed"},
+    {JobState::cancelled, "cancelled"},
+    {JobState::interrupted, "interrupted"},
+    {JobState::expired, "expired"},
+}};
+
+}  // namespace
+
+std::string_view job_state_name(JobState state) {
+    for (const auto& [s, name] : job_state_names)
+        if (s == state) return name;
+    return "queued";
+}
+
+std::optional<JobState> parse_job_state(std::string_view name) {
+    for (const auto& [s, n] : job_state_names)
+        if (n == name) return s;
+    return std::nullopt;
+}
+
+bool is_final(JobState state) {
+    switch (state) {
+        case JobState::succeeded:
+        case JobState::failed:
+        case JobState::cancelled:
+        case JobState::interrupted:
+        case JobState::expired: return true;
+        default: return false;
+    }
+}
+
+}  // namespace platbot::store

@@ -1,0 +1,145 @@
+// Jobs and the events of each (who confirmed, approved, cancelled; what ran).
+#include "bot/store/sqlite/units.hpp"
+
+namespace platbot::store::sqlite {
+
+namespace {
+
+const std::string job_columns =
+    "SELECT id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
+    "status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, started_ms, "
+    "finished_ms, event_id FROM jobs";
+
+void bind_job(Statement& s, const JobRecord& job) {
+    s.bind(1, job.id)
+        .bind(2, job.command)
+        .bind(3, job.line)
+        .bind(4, job.args_json.empty() ? std::string_view("{}") : std::string_view(job.args_json))
+        .bind(5, job.requester_id)
+        .bind(6, job.requester_name)
+        .bind(7, job.adapter)
+        .bind(8, job.conversation)
+        .bind(9, job.thread)
+        .bind(10, job.status_message_id)
+        .bind(11, job.concurrency_key)
+        .bind(12, job_state_name(job.state))
+        .bind(13, job.outcome)
+        .bind(14, job.output_tail)
+        .bind(15, job.created)
+        .bind(16, job.updated);
+    s.bind(17, job.started);
+    s.bind(18, job.finished);
+    s.bind(19, job.event_id);
+}
+
+JobRecord read_job(const Statement& s) {
+    JobRecord job;
+    job.id = s.text(0);
+    job.command = s.text(1);
+    job.line = s.text(2);
+    job.args_json = s.text(3);
+    job.requester_id = s.text(4);
+    job.requester_name = s.text(5);
+    job.adapter = s.text(6);
+    job.conversation = s.text(7);
+    job.thread = s.text(8);
+    job.status_message_id = s.text(9);
+    job.concurrency_key = s.text(10);
+    job.state = parse_job_state(s.text(11)).value_or(JobState::interrupted);
+    job.outcome = s.text(12);
+    job.output_tail = s.text(13);
+    job.created = s.time(14);
+    job.updated = s.time(15);
+    job.started = s.optional_time(16);
+    job.finished = s.optional_time(17);
+    job.event_id = s.text(18);
+    return job;
+}
+
+std::vector<JobEvent> read_events(Statement& s) {
+    std::vector<JobEvent> out;
+    while (s.step()) out.push_back({s.text(0), s.time(1), s.text(2), s.text(3), s.text(4)});
+    return out;
+}
+
+class SqliteJobs final : public JobStore {
+public:
+    explicit SqliteJobs(Database& db) : db_(db) {}
+
+    void insert_job(const JobRecord& job) override {
+        Statement s(db_,
+                    "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
+                    "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, "
+                    "started_ms, finished_ms, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        bind_job(s, job);
+        s.step();
+    }
+
+    void update_job(const JobRecord& job) override {
+        Statement s(db_,
+                    "UPDATE jobs SET id = ?1, command = ?2, line = ?3, args_json = ?4, requester_id = ?5, "
+                    "requester_name = ?6, adapter = ?7, conversation = ?8, thread = ?9, status_message_id = ?10, "
+                    "concurrency_key = ?11, state = ?12, outcome = ?13, output_tail = ?14, created_ms = ?15, "
+                    "updated_ms = ?16, started_ms = ?17, finished_ms = ?18, event_id = ?19 WHERE id = ?1");
+        bind_job(s, job);
+        s.step();
+    }
+
+    std::optional<JobRecord> find_job(std::string_view id) override {
+        Statement s(db_, job_columns + " WHERE id = ?");
+        s.bind(1, id);
+        if (!s.step()) return std::nullopt;
+        return read_job(s);
+    }
+
+    std::optional<JobRecord> find_job_for_event(std::string_view event_id) override {
+        if (event_id.empty()) return std::nullopt;
+        Statement s(db_, job_columns + " WHERE event_id = ?");
+        s.bind(1, event_id);
+        if (!s.step()) return std::nullopt;
+        return read_job(s);
+    }
+
+    std::vector<JobRecord> recent_jobs(std::string_view requester_id, std::size_t limit) override {
+        Statement s(db_, job_columns + " WHERE ?1 = '' OR requester_id = ?1 ORDER BY created_ms DESC, rowid DESC LIMIT ?2");
+        s.bind(1, requester_id).bind(2, static_cast<std::int64_t>(limit));
+        std::vector<JobRecord> out;
+        while (s.step()) out.push_back(read_job(s));
+        return out;
+    }
+
+    std::vector<JobRecord> jobs_in_state(JobState state) override {
+        Statement s(db_, job_columns + " WHERE state = ? ORDER BY created_ms, rowid");
+        s.bind(1, job_state_name(state));
+        std::vector<JobRecord> out;
+        while (s.step()) out.push_back(read_job(s));
+        return out;
+    }
+
+    void add_job_event(const JobEvent& event) override {
+        Statement s(db_, "INSERT INTO job_events (job_id, time_ms, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)");
+        s.bind(1, event.job_id).bind(2, event.time).bind(3, event.kind).bind(4, event.actor_id).bind(5, event.detail);
+        s.step();
+    }
+
+    std::vector<JobEvent> job_events(std::string_view job_id) override {
+        Statement s(db_, "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events WHERE job_id = ? ORDER BY id");
+        s.bind(1, job_id);
+        return read_events(s);
+    }
+
+    std::vector<JobEvent> recent_job_events(std::size_t limit) override {
+        Statement s(db_, "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events ORDER BY id DESC LIMIT ?");
+        s.bind(1, static_cast<std::int64_t>(limit));
+        return read_events(s);
+    }
+
+private:
+    Database& db_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobStore> make_jobs(Database& db) { return std::make_unique<SqliteJobs>(db); }
+
+}  // namespace platbot::store::sqlite
