@@ -86,16 +86,313 @@ private:
     std::chrono::steady_clock::time_point due_;
 };
 
+// The running bot: every part, built in the order each needs the others, and the steps
+// of a run (start, serve, reload on SIGHUP, stop on SIGTERM, wind down).
+class Runtime {
+public:
+    using LogSettings = std::function<LogOptions(const config::Config&)>;
+
+    Runtime(const config::Config& config, LogSettings log_settings, store::Store& db);
+    Runtime(const Runtime&) = delete;
+    Runtime& operator=(const Runtime&) = delete;
+
+    // Listens, starts everything and runs the loop until the bot stops; the exit code.
+    int run();
+
+private:
+    void serve_commands();
+    void route_endpoints();
+    void reload();
+    asio::awaitable<void> prune_audit();
+    void schedule_housekeeping();
+    void watch_hangups();
+    void watch_stop_signals();
+    asio::awaitable<void> serve();
+    asio::awaitable<void> wind_down();
+    void served(std::exception_ptr failure);
+
+    config::Config running_;  // the config in force: SIGHUP replaces it
+    LogSettings log_settings_;
+    store::Store& db_;
+    asio::io_context io_;
+    net::SystemClock clock_{io_.get_executor()};
+    commands::Engine engine_;
+    net::HttpClient http_{io_.get_executor()};
+    net::HttpServer server_{io_.get_executor()};
+    std::unique_ptr<chat::ChatAdapter> platform_;
+    RedactingAdapter adapter_;  // everything the bot posts passes through it
+    process::ProcessRunner processes_{io_};
+    commands::ActionRunner runner_;
+    commands::JobService jobs_;
+    polls::PollService polls_;
+    feedback::FeedbackService feedback_;
+    surveys::SurveyService surveys_;
+    commands::CommandCheck checks_;
+    onboarding::OnboardingService onboarding_;
+    status::StatusService board_;
+    NameResolver names_;
+    commands::LeaveCommand leave_;
+    Inbox inbox_;
+    Bot bot_;
+    schedule::CronRunner housekeeping_;
+    asio::signal_set hangups_{io_, SIGHUP};
+    asio::signal_set stop_signals_{io_, SIGINT, SIGTERM};
+    CancelToken stopping_;  // the first SIGTERM/SIGINT: take no new work, let jobs finish
+    CancelToken hurry_;     // a second one: stop waiting for them
+    int exit_code_ = 0;
+};
+
+NameResolverSettings name_lookups(const config::Config& config) {
+    NameResolverSettings settings;
+    settings.ttl = config.names_refresh;
+    return settings;
+}
+
+Runtime::Runtime(const config::Config& config, LogSettings log_settings, store::Store& db)
+    : running_(config),
+      log_settings_(std::move(log_settings)),
+      db_(db),
+      engine_({config.prefix, version(), config.history_limit, process_env, config::secrets(config)}, config.commands,
+              commands::Directory(config.users, config.groups), db.audit_log(), clock_),
+      platform_(make_adapter(config, io_.get_executor(), http_, server_, db.state())),
+      adapter_(*platform_, config::secrets(config)),
+      runner_(io_.get_executor(), http_, processes_, process_env),
+      jobs_(io_.get_executor(), adapter_, db.jobs(), runner_, engine_.directory(), clock_, {config.prefix, config.admin_group}),
+      polls_(io_.get_executor(), adapter_, db.polls(), engine_.directory(), clock_,
+             {config.prefix, config.admin_group, std::chrono::seconds(1)}),
+      feedback_(adapter_, db.feedback(), db.jobs(), clock_, {config.prefix, {}}),
+      surveys_(io_.get_executor(), adapter_, adapter_, db.surveys(), db.polls(), polls_, engine_.directory(), clock_,
+               db.schedules(), config.surveys, {config.prefix, config.admin_group, adapter_.name()}),
+      checks_(engine_, runner_),
+      onboarding_(io_.get_executor(), adapter_, adapter_, db.onboarding(), db.schedules(), clock_, engine_.directory(),
+                  config.onboarding, {config.prefix, config.admin_group, adapter_.name()}, &checks_),
+      board_(io_.get_executor(), adapter_, db.status(), clock_, http_, processes_, process_env, engine_.directory(), config.status,
+             {config.prefix, config.admin_group, adapter_.name()}),
+      names_(io_.get_executor(), adapter_, adapter_.name(),
+             [this](commands::Directory directory) { engine_.use_directory(std::move(directory)); }, name_lookups(config)),
+      leave_(adapter_, adapter_, engine_.directory(), config.admin_group, config.prefix),
+      inbox_(io_.get_executor(), db.inbox(), clock_),
+      bot_(engine_, adapter_, inbox_, clock_),
+      housekeeping_(io_.get_executor(), clock_, db.schedules()) {
+    spdlog::info("store {} at schema version {}", config.store_path, db.schema_version());
+    // Group commit: the audit rows of the next few milliseconds share one transaction.
+    db.batch_audit_writes([this](std::function<void()> flush) {
+        auto timer = std::make_shared<asio::steady_timer>(io_, audit_flush_delay);
+        timer->async_wait([timer, flush = std::move(flush)](const boost::system::error_code&) { flush(); });
+    });
+    serve_commands();
+}
+
+// Built-ins served by a feature, and who hears of what.
+void Runtime::serve_commands() {
+    engine_.use_jobs(jobs_);
+    jobs_.use_archive(db_.audit_archive());
+    engine_.serve("poll", polls_);
+    engine_.serve("feedback", feedback_);
+    jobs_.observe(feedback_);
+    engine_.serve("survey", surveys_);
+    engine_.serve("onboarding", onboarding_.onboarding_command());
+    engine_.serve("onboard", onboarding_.onboard_command());
+    engine_.serve("tips", onboarding_.tips_command());
+    engine_.serve("status", board_);
+    engine_.use_directory(names_.configure(running_.commands, commands::Directory(running_.users, running_.groups)));
+    engine_.serve("leave", leave_);
+    bot_.use_onboarding(onboarding_);
+}
+
+void Runtime::route_endpoints() {
+    const auto started = std::chrono::steady_clock::now();
+    server_.route("GET", "/healthz", [this, started](const net::ServerRequest&) {
+        const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+        const nlohmann::json health{{"status", "ok"},
+                                    {"version", version()},
+                                    {"adapter", adapter_.name()},
+                                    {"uptime_seconds", uptime.count()},
+                                    {"jobs_active", jobs_.active()}};
+        return net::ServerResponse{200, "application/json", health.dump(), {}};
+    });
+    // Ready: the chat platform can reach the bot and the store takes writes.
+    server_.route("GET", "/readyz", [this](const net::ServerRequest&) {
+        const bool chat_ok = adapter_.connected();
+        const bool store_ok = db_.writable();
+        const nlohmann::json ready{{"ready", chat_ok && store_ok}, {"chat", chat_ok ? "connected" : "not connected"},
+                                   {"store", store_ok ? "writable" : "not writable"}};
+        return net::ServerResponse{chat_ok && store_ok ? 200 : 503, "application/json", ready.dump(), {}};
+    });
+    server_.route("GET", "/metrics", [this](const net::ServerRequest&) {
+        metrics::set("platbot_jobs_active", static_cast<double>(jobs_.active()));
+        return net::ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics::exposition(), {}};
+    });
+}
+
+// SIGHUP: read the file again; apply it whole, or keep everything as it is.
+void Runtime::reload() {
+    auto next = config::load_config(running_.path);
+    if (!next) {
+        spdlog::error("reload: {} — keeping the running config; fix the file and send SIGHUP again", next.error().message);
+        metrics::count("platbot_config_reloads_total", {{"result", "rejected"}});
+        return;
+    }
+    const ConfigChanges changes = compare(running_, *next);
+    if (changes.empty()) {
+        spdlog::info("reload: {}: nothing changed", running_.path);
+        metrics::count("platbot_config_reloads_total", {{"result", "unchanged"}});
+        return;
+    }
+    config::Config applied = keep_restart_only(running_, std::move(*next));
+    if (auto logging = setup_logging(log_settings_(applied)); !logging)  // validated by load_config: cannot fail
+        spdlog::error("reload: logging kept as it was: {}", logging.error().message);
+    engine_.reconfigure(applied.commands, names_.configure(applied.commands, commands::Directory(applied.users, applied.groups)),
+                        config::secrets(applied));
+    adapter_.set_secrets(config::secrets(applied));
+    surveys_.reconfigure(applied.surveys);
+    onboarding_.reconfigure(applied.onboarding);
+    board_.reconfigure(applied.status);
+    running_ = std::move(applied);
+    spdlog::info("reload: {}: {}", running_.path, describe(changes));
+    if (!changes.need_restart.empty())
+        spdlog::warn("reload: {} changed, which takes effect only after a restart; running with the old value meanwhile",
+                     text::join(changes.need_restart, ", "));
+    metrics::count("platbot_config_reloads_total", {{"result", "applied"}});
+}
+
+// Audit retention: rows older than audit.retention go (read from the running config, so a
+// reload changes it), a batch per turn of the loop.
+asio::awaitable<void> Runtime::prune_audit() {
+    if (!running_.audit_retention) co_return;
+    const auto retention = *running_.audit_retention;
+    const auto before = clock_.now() - retention;
+    std::size_t removed = 0;
+    try {
+        for (int pass = 0; pass < audit_prune_passes; ++pass) {
+            const std::size_t gone = db_.audit_archive().prune_audit(before, audit_prune_batch);
+            removed += gone;
+            if (gone < audit_prune_batch) break;
+            co_await asio::post(io_, asio::use_awaitable);  // let events through between batches
+        }
+        if (removed > 0) spdlog::info("audit: pruned {} row(s) older than {}", removed, commands::format_duration(retention));
+    } catch (const std::exception& e) {
+        spdlog::error("audit: pruning failed after {} row(s): {} — it is tried again tomorrow", removed, e.what());
+    }
+}
+
+// Once at start and every night.
+void Runtime::schedule_housekeeping() {
+    net::spawn_reported(io_.get_executor(), prune_audit(), "audit pruning");
+    const auto nightly = cron::parse("17 3 * * *", "UTC");  // a fixed, valid expression
+    housekeeping_.add("audit-retention", *nightly, [this]() { return prune_audit(); });
+}
+
+void Runtime::watch_hangups() {
+    hangups_.async_wait([this](const boost::system::error_code& ec, int) {
+        if (ec) return;
+        try {
+            reload();
+        } catch (const std::exception& e) {
+            spdlog::error("reload: applying the new config failed part-way: {} — send SIGHUP again once the cause is fixed",
+                          e.what());
+        }
+        watch_hangups();
+    });
+}
+
+void Runtime::watch_stop_signals() {
+    stop_signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
+        if (ec) return;
+        if (!stopping_.cancelled()) {
+            spdlog::info("signal {} received: stopping — taking no new work, running jobs may finish", signal);
+            stopping_.cancel();
+            names_.stop();
+            adapter_.stop();
+        } else {
+            spdlog::warn("signal {} received again: interrupting running jobs now", signal);
+            hurry_.cancel();
+        }
+        watch_stop_signals();
+    });
+}
+
+asio::awaitable<void> Runtime::serve() {
+    // Names config writes are looked up before events arrive, so that `alice` is alice
+    // from the first command; a platform slow to answer holds the start up only so long.
+    co_await names_.first_lookup(first_names_wait);
+    co_await jobs_.recover();
+    co_await polls_.recover();
+    co_await surveys_.start();
+    onboarding_.start();
+    board_.start();
+    net::spawn_reported(io_.get_executor(), bot_.replay(replay_window), "replaying unfinished events");
+    co_await adapter_.run(bot_);
+    co_await wind_down();
+}
+
+// The adapter has stopped taking events: at the end of piped input running jobs may
+// finish; on a signal they get shutdown_grace, then are interrupted.
+asio::awaitable<void> Runtime::wind_down() {
+    if (jobs_.active() > 0 && !stopping_.cancelled()) {
+        spdlog::info("input ended; waiting for {} running job(s)", jobs_.active());
+        co_await jobs_.drain(longest_drain, stopping_);
+    }
+    if (stopping_.cancelled() && jobs_.active() > 0) {
+        spdlog::info("stopping: {} job(s) still running may take up to {} ms", jobs_.active(), running_.shutdown_grace.count());
+        co_await jobs_.drain(running_.shutdown_grace, hurry_);
+        if (jobs_.active() > 0) {
+            spdlog::warn("stopping: interrupting {} job(s) that did not finish in time", jobs_.active());
+            const std::string reason = "interrupted: the bot was stopped before it finished";
+            co_await jobs_.interrupt_all(reason);
+            const CancelToken never;  // named: g++ 12 and temporaries in co_await
+            co_await jobs_.drain(interrupt_wait, never);
+        }
+    }
+    if (!stopping_.cancelled()) co_await polls_.settle(poll_settle_limit);
+}
+
+void Runtime::served(std::exception_ptr failure) {
+    if (failure) {
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            spdlog::critical("the {} adapter stopped: {}", adapter_.name(), e.what());
+        }
+        exit_code_ = 1;
+    }
+    stop_signals_.cancel();
+    hangups_.cancel();
+    server_.stop();
+    io_.stop();
+}
+
+int Runtime::run() {
+    route_endpoints();
+    metrics::set("platbot_up", 1);
+    LoopLag lag(io_.get_executor());
+    if (!running_.http_host.empty()) {
+        auto port = server_.listen(running_.http_host, running_.http_port);
+        if (!port) {
+            std::fprintf(stderr, "platbot: %s\n", port.error().message.c_str());
+            return 1;
+        }
+        spdlog::info("http endpoint on {}:{} (/healthz, /readyz, /metrics)", running_.http_host, *port);
+    }
+    schedule_housekeeping();
+    watch_hangups();
+    watch_stop_signals();
+    net::spawn_reported(io_.get_executor(), names_.run(), "refreshing names");
+    asio::co_spawn(io_, serve(), [this](std::exception_ptr failure) { served(std::move(failure)); });
+    io_.run();
+    spdlog::info("stopped");
+    return exit_code_;
+}
+
 }  // namespace
 
 std::string version() { return PLATBOT_VERSION; }
 
 int run(const config::Config& config, const RunOptions& options) {
-    const auto log_options = [&options](const config::Config& settings) {
-        return LogOptions{options.log_level.empty() ? settings.log_level : options.log_level, settings.log_format,
-                          config::secrets(settings), stderr};
+    const auto log_settings = [level = options.log_level](const config::Config& settings) {
+        return LogOptions{level.empty() ? settings.log_level : level, settings.log_format, config::secrets(settings), stderr};
     };
-    if (auto logging = setup_logging(log_options(config)); !logging) {
+    if (auto logging = setup_logging(log_settings(config)); !logging) {
         std::fprintf(stderr, "platbot: %s\n", logging.error().message.c_str());
         return 2;
     }
@@ -104,229 +401,8 @@ int run(const config::Config& config, const RunOptions& options) {
         std::fprintf(stderr, "platbot: %s\n", store.error().message.c_str());
         return 1;
     }
-    store::Store& db = **store;
-    spdlog::info("store {} at schema version {}", config.store_path, db.schema_version());
-
-    asio::io_context io;
-    net::SystemClock clock(io.get_executor());
-    commands::Engine engine({config.prefix, version(), config.history_limit, process_env, config::secrets(config)},
-                            config.commands, commands::Directory(config.users, config.groups), db.audit_log(), clock);
-
-    // Group commit: the audit rows of the next few milliseconds share one transaction.
-    db.batch_audit_writes([&io](std::function<void()> flush) {
-        auto timer = std::make_shared<asio::steady_timer>(io, audit_flush_delay);
-        timer->async_wait([timer, flush = std::move(flush)](const boost::system::error_code&) { flush(); });
-    });
-    net::HttpClient http(io.get_executor());
-    net::HttpServer server(io.get_executor());
-    const auto chosen = make_adapter(config, io.get_executor(), http, server, db.state());
-    RedactingAdapter redacting(*chosen, config::secrets(config));
-    chat::ChatAdapter& adapter = redacting;
-
-    process::ProcessRunner processes(io);
-    commands::ActionRunner runner(io.get_executor(), http, processes, process_env);
-    commands::JobService jobs(io.get_executor(), adapter, db.jobs(), runner, engine.directory(), clock,
-                              {config.prefix, config.admin_group});
-    engine.use_jobs(jobs);
-    jobs.use_archive(db.audit_archive());
-    polls::PollService polls(io.get_executor(), adapter, db.polls(), engine.directory(), clock,
-                             {config.prefix, config.admin_group, std::chrono::seconds(1)});
-    engine.serve("poll", polls);
-    feedback::FeedbackService feedback(adapter, db.feedback(), db.jobs(), clock, {config.prefix, {}});
-    engine.serve("feedback", feedback);
-    jobs.observe(feedback);
-    surveys::SurveyService surveys(io.get_executor(), adapter, adapter, db.surveys(), db.polls(), polls, engine.directory(), clock,
-                                   db.schedules(),
-                                   config.surveys, {config.prefix, config.admin_group, adapter.name()});
-    engine.serve("survey", surveys);
-    commands::CommandCheck checks(engine, runner);
-    onboarding::OnboardingService onboarding(io.get_executor(), adapter, adapter, db.onboarding(), db.schedules(), clock, engine.directory(),
-                                             config.onboarding, {config.prefix, config.admin_group, adapter.name()}, &checks);
-    engine.serve("onboarding", onboarding.onboarding_command());
-    engine.serve("onboard", onboarding.onboard_command());
-    engine.serve("tips", onboarding.tips_command());
-    status::StatusService board(io.get_executor(), adapter, db.status(), clock, http, processes, process_env, engine.directory(),
-                                config.status, {config.prefix, config.admin_group, adapter.name()});
-    engine.serve("status", board);
-    NameResolverSettings name_lookups;
-    name_lookups.ttl = config.names_refresh;
-    NameResolver names(io.get_executor(), adapter, adapter.name(),
-                       [&engine](commands::Directory directory) { engine.use_directory(std::move(directory)); }, name_lookups);
-    engine.use_directory(names.configure(config.commands, commands::Directory(config.users, config.groups)));
-    commands::LeaveCommand leave(adapter, adapter, engine.directory(), config.admin_group, config.prefix);
-    engine.serve("leave", leave);
-    Inbox inbox(io.get_executor(), db.inbox(), clock);
-    Bot bot(engine, adapter, inbox, clock);
-    bot.use_onboarding(onboarding);
-
-    const auto started = std::chrono::steady_clock::now();
-    server.route("GET", "/healthz", [&](const net::ServerRequest&) {
-        const auto uptime = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
-        const nlohmann::json health{{"status", "ok"},
-                                    {"version", version()},
-                                    {"adapter", adapter.name()},
-                                    {"uptime_seconds", uptime.count()},
-                                    {"jobs_active", jobs.active()}};
-        return net::ServerResponse{200, "application/json", health.dump(), {}};
-    });
-    // Ready: the chat platform can reach the bot and the store takes writes.
-    server.route("GET", "/readyz", [&](const net::ServerRequest&) {
-        const bool chat_ok = adapter.connected();
-        const bool store_ok = db.writable();
-        const nlohmann::json ready{{"ready", chat_ok && store_ok}, {"chat", chat_ok ? "connected" : "not connected"},
-                                   {"store", store_ok ? "writable" : "not writable"}};
-        return net::ServerResponse{chat_ok && store_ok ? 200 : 503, "application/json", ready.dump(), {}};
-    });
-    server.route("GET", "/metrics", [&](const net::ServerRequest&) {
-        metrics::set("platbot_jobs_active", static_cast<double>(jobs.active()));
-        return net::ServerResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics::exposition(), {}};
-    });
-    metrics::set("platbot_up", 1);
-    LoopLag lag(io.get_executor());
-    if (!config.http_host.empty()) {
-        auto port = server.listen(config.http_host, config.http_port);
-        if (!port) {
-            std::fprintf(stderr, "platbot: %s\n", port.error().message.c_str());
-            return 1;
-        }
-        spdlog::info("http endpoint on {}:{} (/healthz, /readyz, /metrics)", config.http_host, *port);
-    }
-
-    // SIGHUP: read the file again; apply it whole, or keep everything as it is.
-    config::Config running = config;
-    const auto reload = [&] {
-        auto next = config::load_config(running.path);
-        if (!next) {
-            spdlog::error("reload: {} — keeping the running config; fix the file and send SIGHUP again", next.error().message);
-            metrics::count("platbot_config_reloads_total", {{"result", "rejected"}});
-            return;
-        }
-        const ConfigChanges changes = compare(running, *next);
-        if (changes.empty()) {
-            spdlog::info("reload: {}: nothing changed", running.path);
-            metrics::count("platbot_config_reloads_total", {{"result", "unchanged"}});
-            return;
-        }
-        config::Config applied = keep_restart_only(running, std::move(*next));
-        if (auto logging = setup_logging(log_options(applied)); !logging)  // validated by load_config: cannot fail
-            spdlog::error("reload: logging kept as it was: {}", logging.error().message);
-        engine.reconfigure(applied.commands, names.configure(applied.commands, commands::Directory(applied.users, applied.groups)),
-                           config::secrets(applied));
-        redacting.set_secrets(config::secrets(applied));
-        surveys.reconfigure(applied.surveys);
-        onboarding.reconfigure(applied.onboarding);
-        board.reconfigure(applied.status);
-        running = std::move(applied);
-        spdlog::info("reload: {}: {}", running.path, describe(changes));
-        if (!changes.need_restart.empty())
-            spdlog::warn("reload: {} changed, which takes effect only after a restart; running with the old value meanwhile",
-                         text::join(changes.need_restart, ", "));
-        metrics::count("platbot_config_reloads_total", {{"result", "applied"}});
-    };
-    // Audit retention: once at start and every night, rows older than audit.retention go
-    // (read from the running config, so a reload changes it), a batch per turn of the loop.
-    const auto prune_audit = [&running, &db, &io, &clock]() -> asio::awaitable<void> {
-        if (!running.audit_retention) co_return;
-        const auto retention = *running.audit_retention;
-        const auto before = clock.now() - retention;
-        std::size_t removed = 0;
-        try {
-            for (int pass = 0; pass < audit_prune_passes; ++pass) {
-                const std::size_t gone = db.audit_archive().prune_audit(before, audit_prune_batch);
-                removed += gone;
-                if (gone < audit_prune_batch) break;
-                co_await asio::post(io, asio::use_awaitable);  // let events through between batches
-            }
-            if (removed > 0) spdlog::info("audit: pruned {} row(s) older than {}", removed, commands::format_duration(retention));
-        } catch (const std::exception& e) {
-            spdlog::error("audit: pruning failed after {} row(s): {} — it is tried again tomorrow", removed, e.what());
-        }
-    };
-    net::spawn_reported(io.get_executor(), prune_audit(), "audit pruning");
-    schedule::CronRunner housekeeping(io.get_executor(), clock, db.schedules());
-    const auto nightly = cron::parse("17 3 * * *", "UTC");  // a fixed, valid expression
-    housekeeping.add("audit-retention", *nightly, [&prune_audit]() -> asio::awaitable<void> { co_await prune_audit(); });
-    asio::signal_set hangups(io, SIGHUP);
-    std::function<void(const boost::system::error_code&, int)> on_hangup = [&](const boost::system::error_code& ec, int) {
-        if (ec) return;
-        try {
-            reload();
-        } catch (const std::exception& e) {
-            spdlog::error("reload: applying the new config failed part-way: {} — send SIGHUP again once the cause is fixed",
-                          e.what());
-        }
-        hangups.async_wait(on_hangup);
-    };
-    hangups.async_wait(on_hangup);
-
-    int exit_code = 0;
-    CancelToken stopping;  // the first SIGTERM/SIGINT: take no new work, let jobs finish
-    CancelToken hurry;     // a second one: stop waiting for them
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec, int signal) {
-        if (ec) return;
-        if (!stopping.cancelled()) {
-            spdlog::info("signal {} received: stopping — taking no new work, running jobs may finish", signal);
-            stopping.cancel();
-            names.stop();
-            adapter.stop();
-        } else {
-            spdlog::warn("signal {} received again: interrupting running jobs now", signal);
-            hurry.cancel();
-        }
-        signals.async_wait(on_signal);
-    };
-    signals.async_wait(on_signal);
-
-    // Spawned from a plain function: g++ 12 frees a coroutine made as the argument of a call
-    // inside a coroutine body too early.
-    const auto start_replay = [&] { net::spawn_reported(io.get_executor(), bot.replay(replay_window), "replaying unfinished events"); };
-    auto serve = [&]() -> asio::awaitable<void> {
-        // Names config writes are looked up before events arrive, so that `alice` is alice
-        // from the first command; a platform slow to answer holds the start up only so long.
-        co_await names.first_lookup(first_names_wait);
-        co_await jobs.recover();
-        co_await polls.recover();
-        co_await surveys.start();
-        onboarding.start();
-        board.start();
-        start_replay();
-        co_await adapter.run(bot);
-        if (jobs.active() > 0 && !stopping.cancelled()) {
-            spdlog::info("input ended; waiting for {} running job(s)", jobs.active());
-            co_await jobs.drain(longest_drain, stopping);
-        }
-        if (stopping.cancelled() && jobs.active() > 0) {
-            spdlog::info("stopping: {} job(s) still running may take up to {} ms", jobs.active(), running.shutdown_grace.count());
-            co_await jobs.drain(running.shutdown_grace, hurry);
-            if (jobs.active() > 0) {
-                spdlog::warn("stopping: interrupting {} job(s) that did not finish in time", jobs.active());
-                const std::string reason = "interrupted: the bot was stopped before it finished";
-                co_await jobs.interrupt_all(reason);
-                const CancelToken never;  // named: g++ 12 and temporaries in co_await
-                co_await jobs.drain(interrupt_wait, never);
-            }
-        }
-        if (!stopping.cancelled()) co_await polls.settle(poll_settle_limit);
-    };
-    net::spawn_reported(io.get_executor(), names.run(), "refreshing names");
-    asio::co_spawn(io, serve(), [&](std::exception_ptr failure) {
-        if (failure) {
-            try {
-                std::rethrow_exception(failure);
-            } catch (const std::exception& e) {
-                spdlog::critical("the {} adapter stopped: {}", adapter.name(), e.what());
-            }
-            exit_code = 1;
-        }
-        signals.cancel();
-        hangups.cancel();
-        server.stop();
-        io.stop();
-    });
-    io.run();
-    spdlog::info("stopped");
-    return exit_code;
+    Runtime runtime(config, log_settings, **store);
+    return runtime.run();
 }
 
 }  // namespace platbot::core
