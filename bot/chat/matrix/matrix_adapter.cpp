@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "bot/chat/delivery.hpp"
 #include "bot/chat/matrix/render.hpp"
 #include "bot/common/json_field.hpp"
 #include "bot/common/metrics.hpp"
@@ -24,8 +25,6 @@ namespace {
 
 constexpr std::size_t most_remembered_options = 2000;
 // At stop, how long events being handled get to finish, in steps.
-constexpr int wind_down_steps = 50;
-constexpr std::chrono::milliseconds wind_down_step{100};
 // A gap is filled from at most this many events back (pages of 100); anything longer is reported.
 constexpr int most_gap_pages = 10;
 constexpr int gap_page_size = 100;
@@ -203,8 +202,7 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
         since = batch->next_batch;
     }
     synced_ = false;
-    const CancelToken never;  // named: g++ 12 mishandles temporaries inside co_await expressions
-    for (int step = 0; step < wind_down_steps && handlers_ > 0; ++step) co_await net::sleep_for(executor_, wind_down_step, never);
+    co_await handlers_.idle(wind_down_limit);
 }
 
 Task<bool> MatrixAdapter::fill_gaps(json& body, const std::string& since) {
@@ -309,8 +307,8 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
 // Spawning happens in plain functions: g++ 12 mishandles a coroutine call made as the
 // argument of another call inside a coroutine body.
 void MatrixAdapter::spawn_delivery(ChatEvent event) {
-    ++handlers_;
-    net::spawn_reported(executor_, deliver(std::move(event)), "matrix: handling an event");
+    net::spawn_reported(executor_, chat::hand_over(*sink_, *this, std::move(event), name(), handlers_.enter()),
+                        "matrix: handling an event");
 }
 
 void MatrixAdapter::spawn_admission(const ChatEvent& event, std::function<void(std::exception_ptr, Admission)> done) {
@@ -334,19 +332,6 @@ Task<std::vector<Admission>> MatrixAdapter::admit_all(const std::vector<ChatEven
     }
     co_await progress->done.wait();
     co_return progress->results;
-}
-
-Task<void> MatrixAdapter::deliver(ChatEvent event) {
-    try {
-        if (event.user.name.empty() && !event.user.id.empty()) {
-            const Profile who = co_await profile(event.user.id);
-            event.user.name = who.user.name;
-        }
-        co_await sink_->handle(std::move(event));
-    } catch (const std::exception& e) {
-        spdlog::error("matrix: handling an event failed: {}", e.what());
-    }
-    --handlers_;
 }
 
 bool MatrixAdapter::may_invite(const std::string& inviter) const {

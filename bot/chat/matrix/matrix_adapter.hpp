@@ -27,6 +27,7 @@
 #include "bot/chat/matrix/client.hpp"
 #include "bot/chat/matrix/sync.hpp"
 #include "bot/common/cancel.hpp"
+#include "bot/net/in_flight.hpp"
 #include "bot/store/state.hpp"
 
 namespace platbot::net {
@@ -100,7 +101,6 @@ private:
     Task<void> tell_unreadable(std::string room_id);
     // Has the sink record every event; the results in the same order.
     Task<std::vector<Admission>> admit_all(const std::vector<ChatEvent>& events);
-    Task<void> deliver(ChatEvent event);
     // `cause`, the event the send answers, makes its transaction id the same in every run.
     Task<std::string> send(std::string room_id, std::string type, nlohmann::json content, std::string cause = "");
     // Waits for `key`'s turn (a room's sends, m.direct's updates); the turn lasts while the result lives.
@@ -142,7 +142,7 @@ private:
     EventSink* sink_ = nullptr;
     CancelToken stopping_;
     bool synced_ = false;
-    int handlers_ = 0;
+    net::InFlight handlers_{executor_};
     std::set<std::string> encrypted_rooms_;
     std::map<std::string, std::string> direct_rooms_;  // user → their DM room, from m.direct
     // DM rooms being opened. Shared with the guards in suspended openings, which may be

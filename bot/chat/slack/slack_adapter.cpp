@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include "bot/chat/delivery.hpp"
 #include "bot/chat/slack/block_kit.hpp"
 #include "bot/chat/slack/signature.hpp"
 #include "bot/common/json_field.hpp"
@@ -32,9 +33,6 @@ bool cannot_post_there(const std::string& error) {
            error == "restricted_action";
 }
 
-// Waits for loops and handlers to wind down after stop(), but not forever.
-constexpr milliseconds wind_down_step{10};
-constexpr int wind_down_steps = 500;
 
 }  // namespace
 
@@ -94,21 +92,24 @@ Task<void> SlackAdapter::run(EventSink& sink) {
 
     if (options_.delivery == Delivery::socket_mode) {
         for (int slot = 0; slot < options_.connections; ++slot) {
-            ++connection_loops_;
-            net::spawn_reported(executor_, keep_connected(slot), "slack: connection " + std::to_string(slot));
+            spawn_connection(slot);
         }
     } else {
         spdlog::info("slack: taking HTTP deliveries at {}/commands, /events and /interactivity", options_.path_prefix);
     }
     while (!stopping_.cancelled()) co_await net::sleep_for(executor_, std::chrono::hours(1), stopping_);
 
-    const CancelToken never;  // named: g++ 12 mishandles temporaries inside co_await expressions
-    for (int step = 0; step < wind_down_steps && (connection_loops_ > 0 || handlers_ > 0); ++step)
-        co_await net::sleep_for(executor_, wind_down_step, never);
+    co_await in_flight_.idle(wind_down_limit);
     if (!fatal_.empty()) throw std::runtime_error(fatal_);
 }
 
-Task<void> SlackAdapter::keep_connected(int slot) {
+// Spawning happens in plain functions: g++ 12 mishandles a coroutine call made as the
+// argument of another call inside a coroutine body.
+void SlackAdapter::spawn_connection(int slot) {
+    net::spawn_reported(executor_, keep_connected(slot, in_flight_.enter()), "slack: connection " + std::to_string(slot));
+}
+
+Task<void> SlackAdapter::keep_connected(int slot, net::InFlight::Ticket) {
     int failures = 0;
     while (!stopping_.cancelled()) {
         if (failures > 0) {
@@ -127,7 +128,6 @@ Task<void> SlackAdapter::keep_connected(int slot) {
         if (next == Next::stop) break;
         failures = next == Next::reconnect ? 1 : failures + 1;  // a dropped connection comes back after a short pause
     }
-    --connection_loops_;
 }
 
 Task<SlackAdapter::Next> SlackAdapter::connect_once(int slot) {
@@ -203,8 +203,7 @@ Task<SlackAdapter::Ended> SlackAdapter::read_frames(std::shared_ptr<net::WebSock
             if (!replaced) {
                 replaced = true;
                 spdlog::info("slack: connection {} is being refreshed ({}); opening its replacement", slot, reason);
-                ++connection_loops_;
-                net::spawn_reported(executor_, keep_connected(slot), "slack: connection " + std::to_string(slot));
+                spawn_connection(slot);
             }
             continue;
         }
@@ -237,15 +236,14 @@ void SlackAdapter::on_envelope(const std::shared_ptr<net::WebSocket>& socket, co
         return;
     }
     // The read loop goes on at once; envelopes that arrive meanwhile share the write.
-    ++handlers_;
     net::spawn_reported(executor_,
                         admit_and_ack(socket, std::move(envelope_id), static_cast<int>(integer_field(message, "retry_attempt")),
-                                      std::move(*translation.event)),
+                                      std::move(*translation.event), in_flight_.enter()),
                         "slack: admitting an envelope");
 }
 
 Task<void> SlackAdapter::admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry,
-                                       ChatEvent event) {
+                                       ChatEvent event, net::InFlight::Ticket) {
     try {
         const Admission admission = co_await accept(std::move(event));
         if (admission == Admission::unrecorded) {
@@ -258,16 +256,19 @@ Task<void> SlackAdapter::admit_and_ack(std::shared_ptr<net::WebSocket> socket, s
     } catch (const std::exception& e) {
         spdlog::error("slack: envelope {}: {}", envelope_id, e.what());
     }
-    --handlers_;
 }
 
 Task<Admission> SlackAdapter::accept(ChatEvent event) {
     const Admission admission = co_await sink_->admit(event);
     if (admission == Admission::first) {
-        ++handlers_;
-        net::spawn_reported(executor_, deliver(std::move(event)), "slack: handling an event");
+        spawn_handling(std::move(event));
     }
     co_return admission;
+}
+
+void SlackAdapter::spawn_handling(ChatEvent event) {
+    net::spawn_reported(executor_, chat::hand_over(*sink_, *this, std::move(event), name(), in_flight_.enter()),
+                        "slack: handling an event");
 }
 
 // Slack waits 3 s for the answer, so everything here is quick: check, record, answer;
@@ -327,19 +328,6 @@ Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net:
     net::ServerResponse ok = answer(200, "");
     ok.content_type = "text/plain";
     co_return ok;
-}
-
-Task<void> SlackAdapter::deliver(ChatEvent event) {
-    try {
-        if (event.user.name.empty() && !event.user.id.empty()) {
-            const Profile who = co_await profile(event.user.id);
-            event.user.name = who.user.name;
-        }
-        co_await sink_->handle(std::move(event));
-    } catch (const std::exception& e) {
-        spdlog::error("slack: handling an event failed: {}", e.what());
-    }
-    --handlers_;
 }
 
 Task<Profile> SlackAdapter::profile(std::string user_id) {

@@ -18,6 +18,7 @@
 #include "bot/chat/slack/events.hpp"
 #include "bot/chat/slack/web_api.hpp"
 #include "bot/common/cancel.hpp"
+#include "bot/net/in_flight.hpp"
 
 namespace platbot::net {
 class HttpClient;
@@ -95,19 +96,21 @@ private:
     enum class Next { stop, reconnect, retry };  // after a connection: end, come back soon, back off more
     enum class Endpoint { commands, events, interactivity };
 
-    Task<void> keep_connected(int slot);
+    void spawn_connection(int slot);
+    Task<void> keep_connected(int slot, net::InFlight::Ticket loop);
     Task<Next> connect_once(int slot);
     Task<Ended> serve(std::shared_ptr<net::WebSocket> socket, int slot);
     Task<Ended> read_frames(std::shared_ptr<net::WebSocket> socket, int slot);
     void on_envelope(const std::shared_ptr<net::WebSocket>& socket, const nlohmann::json& message);
-    Task<void> admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry, ChatEvent event);
-    Task<void> deliver(ChatEvent event);
+    Task<void> admit_and_ack(std::shared_ptr<net::WebSocket> socket, std::string envelope_id, int retry, ChatEvent event,
+                             net::InFlight::Ticket work);
     Task<void> open_prompt(PromptRequest request);
     Task<MessageRef> post_to_requester(const Origin& to, const Reply& reply, const std::string& why);
     void fail_fatally(std::string message);
     Task<net::ServerResponse> on_request(Endpoint endpoint, const net::ServerRequest& request);
     // Has the sink record the event, then hands it over to be handled when it came first.
     Task<Admission> accept(ChatEvent event);
+    void spawn_handling(ChatEvent event);
 
     boost::asio::any_io_executor executor_;
     SlackOptions options_;
@@ -116,9 +119,8 @@ private:
     EventSink* sink_ = nullptr;
     CancelToken stopping_;
     std::string fatal_;
-    int connection_loops_ = 0;
     int open_sockets_ = 0;
-    int handlers_ = 0;
+    net::InFlight in_flight_{executor_};  // connection loops and event handlers
     ProfileCache profiles_{executor_};
     std::map<std::string, std::string> dm_channels_;  // user id → D… channel
 };
