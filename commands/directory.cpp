@@ -1,21 +1,12 @@
 #include "commands/directory.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "bot/common/text.hpp"
 
 namespace platbot::commands {
 
 namespace {
-
-// `<sigil>name:server` on Matrix, or upper case and digits after one of `slack_initials`.
-bool is_platform_id(std::string_view value, char matrix_sigil, std::string_view slack_initials) {
-    if (value.starts_with(matrix_sigil)) return value.find(':') != std::string_view::npos;
-    const auto upper_or_digit = [](char c) { return std::isupper(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)); };
-    return value.size() >= 3 && slack_initials.find(value[0]) != std::string_view::npos &&
-           std::all_of(value.begin() + 1, value.end(), upper_or_digit);
-}
 
 std::string conversation_key(std::string_view name) { return text::to_lower(without_hash(name)); }
 
@@ -31,14 +22,12 @@ bool written_for(std::string_view written, std::string_view id, const std::vecto
 }  // namespace
 
 std::string_view without_sigil(std::string_view name, char sigil) {
-    if (name.starts_with(sigil) && name.find(':') == std::string_view::npos) name.remove_prefix(1);
+    if (name.starts_with(sigil)) name.remove_prefix(1);
     return name;
 }
 
 std::string_view without_hash(std::string_view name) { return name.starts_with('#') ? name.substr(1) : name; }
 
-bool is_user_id(std::string_view value) { return is_platform_id(value, '@', "UW"); }
-bool is_conversation_id(std::string_view value) { return is_platform_id(value, '!', "CGD"); }
 
 Directory::Directory(std::vector<chat::User> users, std::map<std::string, std::vector<std::string>> groups)
     : users_(std::move(users)), groups_(std::move(groups)) {}
@@ -59,9 +48,9 @@ std::string Directory::conversation_id(std::string_view name) const {
 }
 
 std::optional<chat::User> Directory::find(std::string_view id_or_name) const {
-    id_or_name = without_sigil(id_or_name, '@');
+    const std::string_view name = without_sigil(id_or_name, '@');
     for (const auto& user : users_)
-        if (user.id == id_or_name || (!user.name.empty() && text::iequals(user.name, id_or_name))) return user;
+        if (user.id == id_or_name || user.id == name || (!user.name.empty() && text::iequals(user.name, name))) return user;
     return std::nullopt;
 }
 

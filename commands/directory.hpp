@@ -15,13 +15,10 @@ namespace platbot::commands {
 
 inline constexpr const char* everyone_group = "everyone";
 
-// Platform ids need no lookup: Matrix's `@name:server` and `!room:server`, Slack's upper-case
-// U…/W… people and C…/G…/D… conversations.
-bool is_user_id(std::string_view value);
-bool is_conversation_id(std::string_view value);
-// "@alice" → "alice"; a Matrix user id (`@a:server`) keeps its '@'.
+// A name as people type it, without its sigil: "@alice" → "alice". Ids are compared as
+// written, before this.
 std::string_view without_sigil(std::string_view name, char sigil);
-// A channel's name as compared: "#ops" → "ops", "#ops:example.org" → "ops:example.org".
+// A channel's name as compared: "#ops" → "ops".
 std::string_view without_hash(std::string_view name);
 
 class Directory {
@@ -59,6 +56,12 @@ public:
     // Whether a conversation's id is its name (the console's): a wildcard then matches the id
     // itself. Platform ids are not names: `#d*` must not admit every Slack DM (D…).
     void ids_are_names(bool on) { ids_are_names_ = on; }
+    // What the platform's ids look like (the runtime tells): ids need no lookup.
+    void id_shapes(chat::IdShapes shapes) { shapes_ = shapes; }
+    bool is_user_id(std::string_view written) const { return shapes_.user != nullptr && shapes_.user(written); }
+    bool is_conversation_id(std::string_view written) const {
+        return shapes_.conversation != nullptr && shapes_.conversation(written);
+    }
     // Whether `written` ("#ops", "ops", `#team-*`, an id) means the conversation with this id.
     bool names_conversation(std::string_view written, std::string_view conversation) const;
     // Sorted group names, always including "everyone".
@@ -71,6 +74,7 @@ private:
     std::map<std::string, std::vector<std::string>> groups_;
     std::map<std::string, std::string> conversations_;  // name without '#', lower case → id
     bool ids_are_names_ = false;
+    chat::IdShapes shapes_;
 };
 
 }  // namespace platbot::commands

@@ -178,8 +178,8 @@ const CommandSpec* Engine::find(std::string_view name) const {
     return nullptr;
 }
 
-Result<Invocation> Engine::parse(std::string_view line) const {
-    auto parsed = bind(line);
+Result<Invocation> Engine::parse(std::string_view line, const chat::References& references) const {
+    auto parsed = bind(line, references);
     if (parsed)  // people and channels named in arguments are the directory's, as the policy compares them
         for (auto& arg : parsed->args) {
             if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory_.resolve(*user);
@@ -193,7 +193,7 @@ Result<Invocation> Engine::parse(std::string_view line) const {
     return parsed;
 }
 
-Result<Invocation> Engine::bind(std::string_view line) const {
+Result<Invocation> Engine::bind(std::string_view line, const chat::References& references) const {
     auto checked = check_line(line);
     if (!checked) return checked.error();
     line = text::trim(line);
@@ -201,7 +201,7 @@ Result<Invocation> Engine::bind(std::string_view line) const {
     auto tokens = tokenize(line);
     if (!tokens) return tokens.error();
     for (const auto& spec : *commands_) {
-        if (auto matched = match_alias(spec, *tokens, settings_.prefix)) return std::move(*matched);
+        if (auto matched = match_alias(spec, *tokens, settings_.prefix, references)) return std::move(*matched);
     }
     const Token& first = tokens->front();
     if (first.kind != Token::Kind::word) return fail("start with a command name, for example `" + settings_.prefix + " help`");
@@ -209,11 +209,12 @@ Result<Invocation> Engine::bind(std::string_view line) const {
     if (!spec) return fail("unknown command '" + first.value + "'");
     std::vector<Token> rest(tokens->begin() + 1, tokens->end());
     if (spec->free_form) return Invocation{spec, {}, std::move(rest)};
-    return bind_arguments(*spec, rest, settings_.prefix);
+    return bind_arguments(*spec, rest, settings_.prefix, references);
 }
 
-DryRun Engine::dry_run(std::string_view line, const chat::User& who, const chat::Origin& where) const {
-    const auto parsed = parse(line);
+DryRun Engine::dry_run(std::string_view line, const chat::User& who, const chat::Origin& where,
+                       const chat::References& references) const {
+    const auto parsed = parse(line, references);
     const DryRunSettings settings{settings_.prefix, settings_.env, settings_.secrets};
     return commands::dry_run(parsed, line, who, where, directory_, settings);
 }
@@ -262,7 +263,7 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
         return reply;
     };
 
-    auto parsed = parse(line);
+    auto parsed = parse(line, request.references);
     if (!parsed) {
         const std::string& message = parsed.error().message;
         if (line_ok) {
@@ -322,7 +323,7 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
             rest = text::trim(rest.substr(std::min(rest.size(), rest.find_first_of(" \t"))));
             if (rest.empty())
                 co_return for_requester("Say which command line to explain, e.g. `" + settings_.prefix + " why deploy api to prod`.");
-            co_return for_requester(dry_run(rest, request.user, request.origin).text);
+            co_return for_requester(dry_run(rest, request.user, request.origin, request.references).text);
         }
         if (spec.free_form) {
             const auto handler = free_form_.find(spec.name);
@@ -331,7 +332,8 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
             std::vector<Token> words = invocation.words;
             chat::User who = directory_.resolve(request.user);
             chat::Origin where = request.origin;
-            co_return co_await handler->second->run(std::move(words), std::move(who), std::move(where));
+            chat::References references = request.references;
+            co_return co_await handler->second->run(std::move(words), std::move(who), std::move(where), std::move(references));
         }
         co_return co_await run_job_builtin(invocation, request);
     }
@@ -361,12 +363,12 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
     if (name == "audit") {
         store::AuditQuery filter;
         if (const Value* person = invocation.arg("user")) {
-            // bob, @bob, <@U123> or U123: the directory's id when it knows the person.
+            // bob, @bob, a mention or an id: the directory's id when it knows the person.
             std::string named = to_text(*person);
             ParamSpec mention;
             mention.name = "user";
             mention.type = ParamType::user;
-            if (const auto mentioned = parse_value(mention, named)) {
+            if (const auto mentioned = parse_value(mention, named, request.references)) {
                 const auto& user = std::get<chat::User>(*mentioned);
                 named = user.id.empty() ? user.name : user.id;
             }

@@ -33,6 +33,7 @@ struct CommandRequest {
     chat::Origin origin;
     std::string text;  // the whole message, prefix included
     std::string correlation_id;  // the chat event's, carried into the logs and the job
+    chat::References references = {};  // the people and conversations the platform marked up in `text`
 };
 
 // Names the catalogue may not use because the engine provides them.
@@ -41,11 +42,12 @@ const std::vector<std::string>& builtin_names();
 class JobService;
 
 // A free-form built-in that a feature outside the engine carries out (`poll`): it gets the
-// words after the command name, as typed, and the resolved user.
+// words after the command name, as typed, the resolved user, and the people and
+// conversations the platform marked up among the words.
 class FreeFormCommand {
 public:
     virtual ~FreeFormCommand() = default;
-    virtual chat::Task<chat::Reply> run(std::vector<Token> words, chat::User who, chat::Origin where) = 0;
+    virtual chat::Task<chat::Reply> run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References references) = 0;
 };
 
 class Engine {
@@ -67,9 +69,10 @@ public:
     chat::Task<std::optional<chat::Reply>> handle(const CommandRequest& request);
 
     // The same parse the engine runs, without running or auditing anything.
-    Result<Invocation> parse(std::string_view line_after_prefix) const;
+    Result<Invocation> parse(std::string_view line_after_prefix, const chat::References& references = {}) const;
     // What `who` typing the line in `where` would lead to, without running or recording anything.
-    DryRun dry_run(std::string_view line_after_prefix, const chat::User& who, const chat::Origin& where) const;
+    DryRun dry_run(std::string_view line_after_prefix, const chat::User& who, const chat::Origin& where,
+                   const chat::References& references = {}) const;
 
     // A reloaded config: the new catalogue and people take effect for the next command.
     // Commands already running keep the specs they started with.
@@ -84,7 +87,7 @@ public:
 private:
     const CommandSpec* find(std::string_view name) const;
     // parse() before the people in the arguments are looked up in the directory.
-    Result<Invocation> bind(std::string_view line_after_prefix) const;
+    Result<Invocation> bind(std::string_view line_after_prefix, const chat::References& references) const;
     chat::Reply unknown_command(std::string_view name) const;
     // `catalogue` is the one `invocation` was parsed against, kept alive for a job to hold.
     chat::Task<std::optional<chat::Reply>> run(const Invocation& invocation, const CommandRequest& request,

@@ -6,7 +6,7 @@
 
 namespace platbot::commands {
 
-chat::Task<chat::Reply> LeaveCommand::run(std::vector<Token> words, chat::User who, chat::Origin where) {
+chat::Task<chat::Reply> LeaveCommand::run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
     if (!directory_.in_group(who, admin_group_))
         co_return chat::for_requester("Only admins can make me leave" +
                                       (admin_group_.empty() ? std::string(" (bot.admins is not set)") : " (" + admin_group_ + ")") +

@@ -18,7 +18,7 @@ public:
         : outbox_(outbox), conversations_(conversations), directory_(directory), admin_group_(std::move(admin_group)),
           prefix_(std::move(prefix)) {}
 
-    chat::Task<chat::Reply> run(std::vector<Token> words, chat::User who, chat::Origin where) override;
+    chat::Task<chat::Reply> run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References references) override;
 
 private:
     chat::Outbox& outbox_;

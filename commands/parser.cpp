@@ -33,7 +33,7 @@ const ParamSpec* find_option(const CommandSpec& command, const std::string& key)
 // `defaults` holds defaults an alias sets for the parts a person left out; they
 // replace the parameter's own default but, unlike typed values, may still be overridden.
 Result<Invocation> finish(const CommandSpec& command, const Assignments& assigned, const Assignments& defaults,
-                          std::string_view prefix) {
+                          std::string_view prefix, const chat::References& references) {
     Invocation invocation;
     invocation.command = &command;
     for (const auto& param : command.params) {
@@ -52,7 +52,7 @@ Result<Invocation> finish(const CommandSpec& command, const Assignments& assigne
             invocation.args.push_back({param.name, std::move(*value), true});
             continue;
         }
-        auto value = parse_value(param, it->second.value);
+        auto value = parse_value(param, it->second.value, references);
         if (!value) return usage_error(command, prefix, value.error().message);
         invocation.args.push_back({param.name, std::move(*value), false});
     }
@@ -60,7 +60,8 @@ Result<Invocation> finish(const CommandSpec& command, const Assignments& assigne
 }
 
 Result<Invocation> bind_onto(const CommandSpec& command, const std::vector<Token>& tokens, std::size_t first,
-                             Assignments assigned, const Assignments& defaults, std::string_view prefix) {
+                             Assignments assigned, const Assignments& defaults, std::string_view prefix,
+                             const chat::References& references) {
     const auto assign = [&](const ParamSpec& param, std::string value, std::string written_as) -> std::optional<Error> {
         if (auto it = assigned.find(param.name); it != assigned.end())
             return usage_error(command, prefix,
@@ -131,7 +132,7 @@ Result<Invocation> bind_onto(const CommandSpec& command, const std::vector<Token
             }
         }
     }
-    return finish(command, assigned, defaults, prefix);
+    return finish(command, assigned, defaults, prefix, references);
 }
 
 }  // namespace
@@ -142,8 +143,9 @@ const Value* Invocation::arg(std::string_view name) const {
     return nullptr;
 }
 
-Result<Invocation> bind_arguments(const CommandSpec& command, const std::vector<Token>& tokens, std::string_view prefix) {
-    return bind_onto(command, tokens, 0, {}, {}, prefix);
+Result<Invocation> bind_arguments(const CommandSpec& command, const std::vector<Token>& tokens, std::string_view prefix,
+                                  const chat::References& references) {
+    return bind_onto(command, tokens, 0, {}, {}, prefix, references);
 }
 
 Result<AliasPattern> parse_alias(std::string_view source, const CommandSpec& command) {
@@ -196,7 +198,7 @@ bool alias_requires_own_word(const AliasPattern& alias) {
 }
 
 std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const std::vector<Token>& tokens,
-                                              std::string_view prefix) {
+                                              std::string_view prefix, const chat::References& references) {
     for (const auto& alias : command.aliases) {
         Assignments assigned;
         std::size_t t = 0;
@@ -231,7 +233,7 @@ std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const 
             if (part.placeholder) defaults[part.text] = {*part.default_value, part.text + "=" + *part.default_value};
         }
         // Whatever follows the alias (key=value, --flags) binds with the usual grammar.
-        return bind_onto(command, tokens, t, std::move(assigned), defaults, prefix);
+        return bind_onto(command, tokens, t, std::move(assigned), defaults, prefix, references);
     }
     return std::nullopt;
 }

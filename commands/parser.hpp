@@ -28,7 +28,9 @@ struct Invocation {
 };
 
 // Binds the tokens that follow the command name.
-Result<Invocation> bind_arguments(const CommandSpec& command, const std::vector<Token>& tokens, std::string_view prefix);
+// `references`: the people and conversations the platform marked up in the line.
+Result<Invocation> bind_arguments(const CommandSpec& command, const std::vector<Token>& tokens, std::string_view prefix,
+                                  const chat::References& references = {});
 
 // Parses `deploy {service} to {env=staging}`; placeholders must name parameters.
 Result<AliasPattern> parse_alias(std::string_view source, const CommandSpec& command);
@@ -44,6 +46,6 @@ bool alias_requires_own_word(const AliasPattern& alias);
 // Tries the command's aliases against the whole line's tokens. nullopt when no alias
 // matches; an error when one matches but a value is invalid.
 std::optional<Result<Invocation>> match_alias(const CommandSpec& command, const std::vector<Token>& tokens,
-                                              std::string_view prefix);
+                                              std::string_view prefix, const chat::References& references = {});
 
 }  // namespace platbot::commands

@@ -5,7 +5,6 @@
 #include <regex>
 
 #include "bot/common/text.hpp"
-#include "commands/directory.hpp"
 
 namespace platbot::commands {
 
@@ -61,38 +60,18 @@ Result<Value> parse_enumeration(const ParamSpec& param, std::string_view raw) {
     return fail(std::move(message));
 }
 
-// Slack writes <@U123> or <@U123|name>; Matrix user ids are @local:server; people on
-// the console (and everywhere) type @name.
-Result<Value> parse_user(const ParamSpec& param, std::string_view raw) {
-    if (raw.size() > 3 && raw.starts_with("<@") && raw.ends_with(">")) {
-        std::string_view inner = raw.substr(2, raw.size() - 3);
-        // Only the id counts: the label after '|' is whatever the sender typed, and the
-        // directory names the id (Engine::parse).
-        chat::User user;
-        user.id = std::string(inner.substr(0, inner.find('|')));
-        // Markup around anything but a platform id is typed text pretending to be a mention.
-        if (is_user_id(user.id)) return Value{user};
-    } else if (raw.size() > 1 && raw.front() == '@') {
-        chat::User user;
-        if (raw.find(':') != std::string_view::npos)
-            user.id = std::string(raw);
-        else
-            user.name = std::string(raw.substr(1));
-        return Value{user};
-    }
+// The platform's mention (the adapter listed it), or `@name` as people type it anywhere.
+Result<Value> parse_user(const ParamSpec& param, std::string_view raw, const chat::References& references) {
+    for (const auto& reference : references)
+        if (reference.kind == chat::Reference::Kind::person && reference.word == raw) return Value{chat::User{reference.id, ""}};
+    if (raw.size() > 1 && raw.front() == '@') return Value{chat::User{"", std::string(raw.substr(1))}};
     return fail(param.name + " must mention a user, like @alice (got " + quoted(raw) + ")");
 }
 
-Result<Value> parse_channel(const ParamSpec& param, std::string_view raw) {
-    if (raw.size() > 3 && raw.starts_with("<#") && raw.ends_with(">")) {
-        std::string_view inner = raw.substr(2, raw.size() - 3);
-        ChannelRef channel{std::string(inner.substr(0, inner.find('|'))), ""};  // the id only, as for people
-        if (is_conversation_id(channel.id)) return Value{channel};
-    } else if (raw.size() > 1 && raw.front() == '#') {
-        return Value{ChannelRef{"", std::string(raw.substr(1))}};
-    } else if (raw.size() > 1 && raw.front() == '!' && raw.find(':') != std::string_view::npos) {
-        return Value{ChannelRef{std::string(raw), ""}};
-    }
+Result<Value> parse_channel(const ParamSpec& param, std::string_view raw, const chat::References& references) {
+    for (const auto& reference : references)
+        if (reference.kind == chat::Reference::Kind::conversation && reference.word == raw) return Value{ChannelRef{reference.id, ""}};
+    if (raw.size() > 1 && raw.front() == '#') return Value{ChannelRef{"", std::string(raw.substr(1))}};
     return fail(param.name + " must name a channel, like #ops (got " + quoted(raw) + ")");
 }
 
@@ -140,7 +119,7 @@ std::string format_duration(std::chrono::seconds value) {
     return out;
 }
 
-Result<Value> parse_value(const ParamSpec& param, std::string_view raw) {
+Result<Value> parse_value(const ParamSpec& param, std::string_view raw, const chat::References& references) {
     switch (param.type) {
         case ParamType::string: return parse_string(param, raw);
         case ParamType::integer: return parse_integer(param, raw);
@@ -151,8 +130,8 @@ Result<Value> parse_value(const ParamSpec& param, std::string_view raw) {
             if (!d) return fail(param.name + ": " + d.error().message);
             return Value{*d};
         }
-        case ParamType::user: return parse_user(param, raw);
-        case ParamType::channel: return parse_channel(param, raw);
+        case ParamType::user: return parse_user(param, raw, references);
+        case ParamType::channel: return parse_channel(param, raw, references);
     }
     return fail(param.name + ": unsupported type");
 }

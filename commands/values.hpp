@@ -14,14 +14,16 @@
 namespace platbot::commands {
 
 struct ChannelRef {
-    std::string id;    // platform id when the mention carried one (C123, !room:server)
+    std::string id;    // platform id when the platform marked the channel up
     std::string name;  // without the '#': as written, or the directory's name for the id
     bool operator==(const ChannelRef&) const = default;
 };
 
 using Value = std::variant<std::string, std::int64_t, bool, std::chrono::seconds, chat::User, ChannelRef>;
 
-Result<Value> parse_value(const ParamSpec& param, std::string_view raw);
+// `references`: the people and conversations the platform marked up in the line; a user or
+// channel parameter takes one of their words as that id.
+Result<Value> parse_value(const ParamSpec& param, std::string_view raw, const chat::References& references = {});
 
 // `90s`, `15m`, `2h`, `1d`, and combinations such as `1h30m`.
 Result<std::chrono::seconds> parse_duration(std::string_view raw);

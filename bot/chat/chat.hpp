@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace platbot::chat {
@@ -32,6 +33,26 @@ struct Origin {
     // platform can take a send twice as one (Matrix transaction ids) derives the key from it,
     // so a reply sent again after a crash is absorbed; the job an event starts carries it too.
     std::string cause = {};
+};
+
+// A person or conversation the platform marked up in a message (a Slack `<@U0ALICE|alice>`,
+// a Matrix id), by the exact word it wrote there: commands take that word as this id and
+// anything else as text the sender typed, so they never learn a platform's markup.
+struct Reference {
+    enum class Kind { person, conversation };
+    Kind kind = Kind::person;
+    std::string word;
+    std::string id;
+    bool operator==(const Reference&) const = default;
+};
+using References = std::vector<Reference>;
+
+// What a platform's ids look like, so that config may write ids or names for people and
+// conversations and only the platform tells which is which (on Slack `UWE` is a name,
+// `U0123ABCD` an id). Null: no written text is an id.
+struct IdShapes {
+    bool (*user)(std::string_view written) = nullptr;
+    bool (*conversation)(std::string_view written) = nullptr;
 };
 
 enum class EventKind {
@@ -63,6 +84,8 @@ struct ChatEvent {
     // the batch's arrival); unset when the platform delivers at once or does not say. A command
     // delivered long after it was sent (the bot was away) is not run.
     std::chrono::system_clock::time_point sent = {};
+    // The people and conversations marked up in `text`.
+    References references = {};
 };
 
 struct Field {

@@ -4,6 +4,8 @@
 
 #include "bot/chat/console/console_adapter.hpp"
 #include "bot/chat/matrix/matrix_adapter.hpp"
+#include "bot/chat/matrix/sync.hpp"
+#include "bot/chat/slack/events.hpp"
 #include "bot/chat/slack/slack_adapter.hpp"
 #include "bot/store/state.hpp"
 
@@ -60,6 +62,12 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
     console.time_zones = config.user_time_zones;
     console.interactive = ::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO);
     return std::make_unique<chat::ConsoleAdapter>(executor, console);
+}
+
+chat::IdShapes id_shapes(std::string_view adapter) {
+    if (adapter == "slack") return {chat::slack::is_user_id, chat::slack::is_conversation_id};
+    if (adapter == "matrix") return {chat::matrix::is_user_id, chat::matrix::is_conversation_id};
+    return {};  // the console's ids are the names people type
 }
 
 }  // namespace platbot::core

@@ -115,7 +115,7 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
     switch (event.kind) {
         case chat::EventKind::message: {
             // Named, not a temporary: g++ 12 mishandles temporaries inside co_await expressions.
-            const commands::CommandRequest request{event.user, event.origin, event.text, event.correlation_id};
+            const commands::CommandRequest request{event.user, event.origin, event.text, event.correlation_id, event.references};
             auto reply = co_await engine_.handle(request);
             if (reply && !chat::is_empty(*reply)) co_await adapter_.post(event.origin, *reply);
             break;
@@ -135,7 +135,7 @@ chat::Task<void> Bot::route(const chat::ChatEvent& event) {
             for (char& c : answer)
                 if (c == '\n' || c == '\r' || c == '\t') c = ' ';
             const std::string line = answer.empty() ? event.value : event.value + " " + commands::quote(answer);
-            const commands::CommandRequest request{event.user, event.origin, line, event.correlation_id};
+            const commands::CommandRequest request{event.user, event.origin, line, event.correlation_id, event.references};
             auto reply = co_await engine_.handle(request);
             if (reply && !chat::is_empty(*reply)) co_await adapter_.post(event.origin, *reply);
             break;

@@ -29,6 +29,11 @@ constexpr std::size_t forget_at_least = 64;
 }  // namespace
 
 std::string serialise_event(const chat::ChatEvent& event) {
+    json references = json::array();
+    for (const auto& reference : event.references)
+        references.push_back({{"kind", reference.kind == chat::Reference::Kind::person ? "person" : "conversation"},
+                              {"word", reference.word},
+                              {"id", reference.id}});
     const json out{{"kind", chat::kind_name(event.kind)},
                    {"id", event.id},
                    {"correlation_id", event.correlation_id},
@@ -42,7 +47,8 @@ std::string serialise_event(const chat::ChatEvent& event) {
                    {"text", event.text},
                    {"action_id", event.action_id},
                    {"value", event.value},
-                   {"sent_ms", std::chrono::duration_cast<std::chrono::milliseconds>(event.sent.time_since_epoch()).count()}};
+                   {"sent_ms", std::chrono::duration_cast<std::chrono::milliseconds>(event.sent.time_since_epoch()).count()},
+                   {"references", std::move(references)}};
     return out.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -69,6 +75,12 @@ std::optional<chat::ChatEvent> parse_event(const std::string& text) {
     event.action_id = string_field(in, "action_id");
     event.value = string_field(in, "value");
     event.sent = std::chrono::system_clock::time_point(std::chrono::milliseconds(integer_field(in, "sent_ms")));
+    if (const auto references = in.find("references"); references != in.end() && references->is_array())
+        for (const auto& reference : *references) {
+            const auto kind = string_field(reference, "kind") == "conversation" ? chat::Reference::Kind::conversation
+                                                                               : chat::Reference::Kind::person;
+            event.references.push_back({kind, string_field(reference, "word"), string_field(reference, "id")});
+        }
     return event;
 }
 

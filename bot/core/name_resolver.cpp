@@ -1,5 +1,7 @@
 #include "bot/core/name_resolver.hpp"
 
+#include "bot/core/adapters.hpp"
+
 #include <algorithm>
 
 #include <boost/asio/redirect_error.hpp>
@@ -95,6 +97,7 @@ commands::Directory NameResolver::current() const { return base_.with_found(foun
 commands::Directory NameResolver::configure(const std::vector<commands::CommandSpec>& commands, commands::Directory base) {
     base_ = std::move(base);
     base_.ids_are_names(platform_.conversation_ids_are_names());
+    base_.id_shapes(id_shapes(platform_name_));
     names_ = commands::names_to_look_up(commands, base_);
     changed_ = true;
     wake_.cancel();

@@ -51,9 +51,10 @@ commands::Directory platform_directory(const config::Config& config, bool offlin
                                        std::vector<std::string>& warnings) {
     commands::Directory base(config.users, config.groups);
     base.ids_are_names(config.adapter == "console");  // the console's names are its ids
+    base.id_shapes(id_shapes(config.adapter));
     commands::WrittenNames names = commands::names_to_look_up(config.commands, base);
     commands::add_person(names, query.user, "--user", base);
-    commands::add_conversation(names, query.channel, "--channel");
+    commands::add_conversation(names, query.channel, "--channel", base);
     if (names.empty() || config.adapter == "console") return base;
     if (offline) {
         for (const auto& name : names.people)

@@ -16,19 +16,19 @@ void add(std::vector<WrittenName>& names, std::string name, const std::string& w
 }  // namespace
 
 void add_person(WrittenNames& names, const std::string& written, const std::string& where, const Directory& directory) {
-    if (written.empty() || is_user_id(written) || text::has_glob(written) || directory.find(written)) return;
+    if (written.empty() || directory.is_user_id(written) || text::has_glob(written) || directory.find(written)) return;
     add(names.people, std::string(without_sigil(written, '@')), where);
 }
 
-void add_conversation(WrittenNames& names, const std::string& written, const std::string& where) {
-    if (written.empty() || is_conversation_id(written)) return;
+void add_conversation(WrittenNames& names, const std::string& written, const std::string& where, const Directory& directory) {
+    if (written.empty() || directory.is_conversation_id(written)) return;
     add(names.conversations, written.starts_with('#') ? written : "#" + written, where);
 }
 
 WrittenNames names_to_look_up(const std::vector<CommandSpec>& commands, const Directory& directory) {
     WrittenNames out;
     const auto person = [&](const std::string& written, const std::string& where) { add_person(out, written, where, directory); };
-    const auto conversation = [&](const std::string& written, const std::string& where) { add_conversation(out, written, where); };
+    const auto conversation = [&](const std::string& written, const std::string& where) { add_conversation(out, written, where, directory); };
     for (const auto& [group, members] : directory.groups())
         for (const auto& member : members) person(member, "groups." + group);
     for (const auto& command : commands)

@@ -29,7 +29,7 @@ WrittenNames names_to_look_up(const std::vector<CommandSpec>& commands, const Di
 // an id, not a name in `directory`, no glob), once.
 void add_person(WrittenNames& names, const std::string& written, const std::string& where, const Directory& directory);
 // The same for a conversation (not an id; a wildcard asks for every channel it matches).
-void add_conversation(WrittenNames& names, const std::string& written, const std::string& where);
+void add_conversation(WrittenNames& names, const std::string& written, const std::string& where, const Directory& directory);
 
 // The names alone, for asking the platform.
 std::vector<std::string> names_of(const std::vector<WrittenName>& written);

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/chat/slack/events.hpp"
 #include "support/manual_clock.hpp"
 
 using namespace platbot;
@@ -121,8 +122,10 @@ const chat::User alice{"U002", "alice"};
 const auto march_first_2027 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1803893400);
 const chat::User bob{"U001", "bob"};
 
-// Runs Engine::handle to completion on a private io_context.
-std::optional<chat::Reply> handle(Engine& engine, const CommandRequest& request) {
+// Runs Engine::handle to completion on a private io_context, with the mentions in the
+// line listed as Slack's adapter lists them.
+std::optional<chat::Reply> handle(Engine& engine, CommandRequest request) {
+    if (request.references.empty()) request.references = chat::slack::references_in(request.text);
     boost::asio::io_context io;
     std::optional<chat::Reply> out;
     std::exception_ptr failure;

@@ -23,7 +23,7 @@ chat::Reply run(commands::LeaveCommand& leave, const std::string& line, const ch
     boost::asio::io_context io;
     std::optional<chat::Reply> out;
     const chat::Origin where{"test", "C-ops", "", "m1", who.id};
-    boost::asio::co_spawn(io, leave.run(std::move(*words), who, where), [&](std::exception_ptr failure, chat::Reply reply) {
+    boost::asio::co_spawn(io, leave.run(std::move(*words), who, where, {}), [&](std::exception_ptr failure, chat::Reply reply) {
         REQUIRE_FALSE(failure);
         out = std::move(reply);
     });

@@ -209,28 +209,42 @@ TEST_CASE("format_duration writes the shortest form and round-trips through pars
     CHECK(back->count() == c.seconds);
 }
 
-TEST_CASE("user values accept Slack, Matrix and @name mentions", "[values]") {
+namespace {
+
+using platbot::chat::Reference;
+using platbot::chat::References;
+
+// The references a platform's adapter lists for a line holding these words.
+References person(const std::string& word, const std::string& id) { return {{Reference::Kind::person, word, id}}; }
+References conversation(const std::string& word, const std::string& id) {
+    return {{Reference::Kind::conversation, word, id}};
+}
+
+}  // namespace
+
+TEST_CASE("user values take the platform's mentions by their word, and @name as typed", "[values]") {
     struct UserCase {
         std::string raw;
+        References references;
         std::optional<User> user;
     };
     const auto c = GENERATE(values<UserCase>({
-        {"<@U123>", User{"U123", ""}},
-        {"<@U123|alice>", User{"U123", ""}},  // the label is not trusted; the directory names the id
-        {"@alice", User{"", "alice"}},
-        {"@alice:example.org", User{"@alice:example.org", ""}},
-        {"alice", std::nullopt},
-        {"@", std::nullopt},
-        {"<@>", std::nullopt},
-        {"<@|alice>", std::nullopt},
-        {"<#C1>", std::nullopt},
-        {"<@alice>", std::nullopt},  // typed markup around a name is no mention
-        {"<@alice|Alice>", std::nullopt},
-        {"", std::nullopt},
+        {"<@U123>", person("<@U123>", "U123"), User{"U123", ""}},
+        {"<@U123|alice>", person("<@U123|alice>", "U123"), User{"U123", ""}},
+        {"@alice:example.org", person("@alice:example.org", "@alice:example.org"), User{"@alice:example.org", ""}},
+        {"@alice", {}, User{"", "alice"}},
+        {"@alice", person("<@U123>", "U123"), User{"", "alice"}},  // another word's mention is not this one's
+        // Markup the platform did not list is typed text pretending to be a mention.
+        {"<@U123>", {}, std::nullopt},
+        {"<@U123>", conversation("<@U123>", "U123"), std::nullopt},
+        {"alice", {}, std::nullopt},
+        {"U0123ABCD", {}, std::nullopt},
+        {"@", {}, std::nullopt},
+        {"", {}, std::nullopt},
     }));
     INFO("'" << c.raw << "'");
     const ParamSpec spec = param("who", ParamType::user);
-    const auto value = parse_value(spec, c.raw);
+    const auto value = parse_value(spec, c.raw, c.references);
     if (c.user) {
         REQUIRE(value.ok());
         REQUIRE(std::holds_alternative<User>(*value));
@@ -242,28 +256,27 @@ TEST_CASE("user values accept Slack, Matrix and @name mentions", "[values]") {
     }
 }
 
-TEST_CASE("channel values accept Slack links with an id, #names and Matrix room ids", "[values]") {
+TEST_CASE("channel values take the platform's links by their word, and #names as typed", "[values]") {
     struct ChannelCase {
         std::string raw;
+        References references;
         std::optional<ChannelRef> channel;
     };
     const auto c = GENERATE(values<ChannelCase>({
-        {"<#C0OPS1|ops>", ChannelRef{"C0OPS1", ""}},  // likewise
-        {"<#C0OPS1>", ChannelRef{"C0OPS1", ""}},
-        {"<#ops>", std::nullopt},  // typed markup around a name is no channel link
-        {"<#ops|sandbox>", std::nullopt},
-        {"#ops", ChannelRef{"", "ops"}},
-        {"!room:example.org", ChannelRef{"!room:example.org", ""}},
-        {"ops", std::nullopt},
-        {"#", std::nullopt},
-        {"!room", std::nullopt},
-        {"<#|ops>", std::nullopt},
-        {"@alice", std::nullopt},
-        {"", std::nullopt},
+        {"<#C0OPS1|ops>", conversation("<#C0OPS1|ops>", "C0OPS1"), ChannelRef{"C0OPS1", ""}},
+        {"!room:example.org", conversation("!room:example.org", "!room:example.org"), ChannelRef{"!room:example.org", ""}},
+        {"#ops", {}, ChannelRef{"", "ops"}},
+        {"<#C0OPS1|ops>", {}, std::nullopt},  // typed, not a link the platform made
+        {"<#C0OPS1|ops>", person("<#C0OPS1|ops>", "C0OPS1"), std::nullopt},
+        {"!room:example.org", {}, std::nullopt},
+        {"ops", {}, std::nullopt},
+        {"#", {}, std::nullopt},
+        {"@alice", {}, std::nullopt},
+        {"", {}, std::nullopt},
     }));
     INFO("'" << c.raw << "'");
     const ParamSpec spec = param("where", ParamType::channel);
-    const auto value = parse_value(spec, c.raw);
+    const auto value = parse_value(spec, c.raw, c.references);
     if (c.channel) {
         REQUIRE(value.ok());
         REQUIRE(std::holds_alternative<ChannelRef>(*value));

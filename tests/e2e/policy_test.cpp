@@ -175,7 +175,7 @@ TEST_CASE("platbot check looks up names on Slack and warns about the ones Slack 
                                   "bot: {adapter: slack}\n"
                                   "slack: {api_url: '" + slack.api_url() + "'}\n"
                                   "users: [{id: U0ALICE01, name: alice}]\n"
-                                  "groups: {sre: [alice, zoe, zed, U0BOB0001, '@carol:example.org']}\n"
+                                  "groups: {sre: [alice, zoe, zed, U0BOB0001, W0CAROL01]}\n"
                                   "commands:\n"
                                   "  restart:\n"
                                   "    description: Restart\n"
@@ -188,7 +188,7 @@ TEST_CASE("platbot check looks up names on Slack and warns about the ones Slack 
                                    "or write the id\n"));
     CHECK_THAT(check.out, Contains("warning: commands.restart.allow.channels: slack knows no channel named '#old-ops' — it "
                                    "matches no channel; fix the name, or write the id\n"));
-    for (const char* known : {"'zoe'", "'mallory'", "'#ops'", "'alice'", "U0BOB0001", "@carol", "C0SEC0001"}) {
+    for (const char* known : {"'zoe'", "'mallory'", "'#ops'", "'alice'", "U0BOB0001", "W0CAROL01", "C0SEC0001"}) {
         INFO(known);
         CHECK(check.out.find(std::string(known) + " —") == std::string::npos);
     }

@@ -394,6 +394,7 @@ ChatEvent MatrixAdapter::press_of(const Button& button, const std::string& event
     press.origin.message_id = target;
     press.action_id = button.action_id;
     press.value = button.value;
+    press.references = references_in(press.value);  // a command line the bot wrote, to run
     return press;
 }
 

@@ -188,6 +188,7 @@ void read_timeline_event(const json& event, const std::string& room_id, const Id
     }
     ChatEvent command = event_from(EventKind::message, event_id, {sender, ""}, room_id);
     command.text = std::move(*text);
+    command.references = references_in(command.text);
     command.origin.thread = thread_root(content);
     batch.events.push_back(std::move(command));
     batch.event_sent.push_back(sent_at(event));
@@ -223,6 +224,29 @@ std::optional<std::string> command_text(const json& content, const Identity& bot
     // Mentioned somewhere else in the message: the whole line is the command.
     if (mentions(content, bot)) return text.empty() ? bot.prefix : bot.prefix + " " + std::string(text);
     return std::nullopt;
+}
+
+bool is_user_id(std::string_view written) { return written.size() > 3 && written.starts_with('@') && written.find(':') != std::string_view::npos; }
+
+bool is_conversation_id(std::string_view written) {
+    return written.size() > 3 && written.starts_with('!') && written.find(':') != std::string_view::npos;
+}
+
+References references_in(std::string_view text) {
+    References out;
+    for (std::size_t at = 0; at < text.size();) {
+        const auto start = text.find_first_not_of(" \t\n", at);
+        if (start == std::string_view::npos) break;
+        const auto end = std::min(text.find_first_of(" \t\n", start), text.size());
+        std::string_view word = text.substr(start, end - start);
+        at = end;
+        // A quoted id is still the id: the command sees the word without its quotes.
+        if (word.size() > 2 && (word.front() == '"' || word.front() == '\'') && word.back() == word.front())
+            word = word.substr(1, word.size() - 2);
+        if (is_user_id(word)) out.push_back({Reference::Kind::person, std::string(word), std::string(word)});
+        if (is_conversation_id(word)) out.push_back({Reference::Kind::conversation, std::string(word), std::string(word)});
+    }
+    return out;
 }
 
 std::vector<Gap> limited_timelines(const json& body) {

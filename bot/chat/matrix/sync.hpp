@@ -101,4 +101,12 @@ ChatEvent event_from(EventKind kind, const std::string& event_id, User user, con
 // Reply fallbacks ("> <@alice> …" lines) are dropped first. nullopt: not for the bot.
 std::optional<std::string> command_text(const nlohmann::json& content, const Identity& bot);
 
+// Matrix ids in a command: pills are ids by now (command_text), and an id typed out names
+// the same person or room, since ids are unique (`@alice:example.org`, `!ops:example.org`).
+References references_in(std::string_view text);
+
+// Whether config's `written` is a Matrix id rather than a name to look up.
+bool is_user_id(std::string_view written);
+bool is_conversation_id(std::string_view written);
+
 }  // namespace platbot::chat::matrix

@@ -1,5 +1,7 @@
 #include "bot/chat/slack/events.hpp"
 
+#include <algorithm>
+
 #include "bot/chat/slack/block_kit.hpp"
 #include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
@@ -56,6 +58,7 @@ Translation slash_command(const json& payload, const std::string& envelope_id, c
     if (user_id.empty() || channel.empty()) return skip("slash command without user_id or channel_id");
     ChatEvent event = base_event(EventKind::message, envelope_id, {user_id, string_field(payload, "user_name")}, channel);
     event.text = as_command(bot.prefix, decode_message_text(string_field(payload, "text")));
+    event.references = references_in(event.text);
     return {std::move(event), {}, {}};
 }
 
@@ -92,6 +95,7 @@ Translation event_callback(const json& payload, const std::string& envelope_id, 
     out.origin.thread = string_field(event, "thread_ts");
     out.origin.message_id = string_field(event, "ts");
     out.text = as_command(bot.prefix, decode_message_text(without_mentions_of(string_field(event, "text"), bot.user_id)));
+    out.references = references_in(out.text);
     return {std::move(out), {}, {}};
 }
 
@@ -141,6 +145,7 @@ Translation interactive(const json& payload, const std::string& envelope_id) {
     ChatEvent event = base_event(EventKind::button, envelope_id, {string_field(user, "id"), name}, channel);
     event.action_id = neutral_action_id(string_field(action, "action_id"));
     event.value = string_field(action, "value");
+    event.references = references_in(event.value);  // a command line the bot wrote, to run
     event.origin.message_id = string_field(container, "message_ts");
     event.origin.thread = string_field(obj(payload, "message"), "thread_ts");
     return {std::move(event), {}, {}};
@@ -184,6 +189,37 @@ std::string decode_message_text(std::string_view text) {
         } else {
             out += text[i++];
         }
+    }
+    return out;
+}
+
+namespace {
+
+// Upper case and digits after one of `initials`, as long as Slack makes them (U0123ABCD).
+bool slack_id(std::string_view written, std::string_view initials) {
+    const auto upper_or_digit = [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+    return written.size() >= 9 && initials.find(written.front()) != std::string_view::npos &&
+           std::all_of(written.begin() + 1, written.end(), upper_or_digit);
+}
+
+}  // namespace
+
+bool is_user_id(std::string_view written) { return slack_id(written, "UW"); }
+bool is_conversation_id(std::string_view written) { return slack_id(written, "CGD"); }
+
+References references_in(std::string_view text) {
+    References out;
+    for (std::size_t open = text.find('<'); open != std::string_view::npos; open = text.find('<', open + 1)) {
+        const auto close = text.find('>', open);
+        if (close == std::string_view::npos) break;
+        const std::string_view word = text.substr(open, close - open + 1);
+        if (word.size() < 4 || (word[1] != '@' && word[1] != '#')) continue;
+        const std::string_view inner = word.substr(2, word.size() - 3);
+        // Only the id counts: the label after '|' is whatever the sender typed.
+        const std::string_view id = inner.substr(0, inner.find('|'));
+        if (id.empty() || id.find(' ') != std::string_view::npos) continue;
+        out.push_back({word[1] == '@' ? Reference::Kind::person : Reference::Kind::conversation, std::string(word),
+                       std::string(id)});
     }
     return out;
 }

@@ -49,7 +49,17 @@ Translation translate(std::string_view type, const nlohmann::json& payload, cons
                       const BotIdentity& bot);
 
 // Slack's message text as typed: entities decoded and links (<https://x|label>) reduced to
-// the URL; user and channel mentions (<@U1>, <#C1|name>) stay for the parser to read.
+// the URL; user and channel mentions (<@U1>, <#C1|name>) stay, and references_in lists
+// them. Markup the sender typed stays escaped, so what is left is Slack's own.
 std::string decode_message_text(std::string_view text);
+
+// The mentions in decoded text: `<@U1>` and `<@U1|label>` name person U1, `<#C1|name>`
+// conversation C1.
+References references_in(std::string_view text);
+
+// Whether config's `written` is a Slack id rather than a name to look up: U0123ABCD is,
+// UWE is a name.
+bool is_user_id(std::string_view written);
+bool is_conversation_id(std::string_view written);
 
 }  // namespace platbot::chat::slack

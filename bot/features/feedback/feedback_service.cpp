@@ -54,7 +54,7 @@ chat::Task<void> FeedbackService::job_finished(store::JobRecord job, const comma
     }
 }
 
-chat::Task<chat::Reply> FeedbackService::run(std::vector<Token> words, chat::User who, chat::Origin) {
+chat::Task<chat::Reply> FeedbackService::run(std::vector<Token> words, chat::User who, chat::Origin, chat::References) {
     const std::string usage = "usage: `" + settings_.prefix + " feedback <job id> good|bad [comment]` or `" +
                               settings_.prefix + " feedback scores`";
     if (words.size() == 1 && words[0].kind == Token::Kind::word && text::iequals(words[0].value, "scores"))

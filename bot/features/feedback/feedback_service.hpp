@@ -29,7 +29,7 @@ public:
                     FeedbackSettings settings);
 
     // `feedback …` from the engine.
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override;
+    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
     // A sampled job's requester is asked, where the job was asked for, only they see it.
     chat::Task<void> job_finished(store::JobRecord job, const commands::CommandSpec& command) override;
 

@@ -544,7 +544,7 @@ chat::Reply OnboardingService::report(const chat::User& who, const std::string& 
     return for_requester(text);
 }
 
-chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> words, chat::User who, chat::Origin where) {
+chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     (void)where;
     if (words.empty()) co_return checklist(who);
@@ -585,7 +585,7 @@ chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> wor
     co_return for_requester("I don't know `onboarding " + verb + "`. " + usage);
 }
 
-chat::Task<chat::Reply> OnboardingService::run_onboard(std::vector<Token> words, chat::User who, chat::Origin where) {
+chat::Task<chat::Reply> OnboardingService::run_onboard(std::vector<Token> words, chat::User who, chat::Origin where, chat::References references) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     (void)where;
     const std::string usage = "Usage: `" + command("onboard @user [track]") + "`, e.g. `" +
@@ -594,7 +594,7 @@ chat::Task<chat::Reply> OnboardingService::run_onboard(std::vector<Token> words,
     commands::ParamSpec person;
     person.name = "user";
     person.type = commands::ParamType::user;
-    auto parsed = commands::parse_value(person, words[0].value);
+    auto parsed = commands::parse_value(person, words[0].value, references);
     if (!parsed) co_return for_requester(parsed.error().message + ". " + usage);
     const chat::User target = directory_.resolve(std::get<chat::User>(*parsed));
     if (target.id != who.id && !directory_.in_group(who, settings_.admin_group))
@@ -616,7 +616,7 @@ chat::Task<chat::Reply> OnboardingService::run_onboard(std::vector<Token> words,
                             (spec->track(track_id)->steps.front().after.count() == 0 ? " in working hours." : "."));
 }
 
-chat::Task<chat::Reply> OnboardingService::run_tips(std::vector<Token> words, chat::User who, chat::Origin where) {
+chat::Task<chat::Reply> OnboardingService::run_tips(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     (void)where;
     if (!words.empty()) co_return for_requester("Usage: `" + command("tips") + "` — one tip at a time, a new one each time.");

@@ -75,18 +75,19 @@ public:
 
 private:
     struct Command final : commands::FreeFormCommand {
-        using Run = chat::Task<chat::Reply> (OnboardingService::*)(std::vector<commands::Token>, chat::User, chat::Origin);
+        using Run = chat::Task<chat::Reply> (OnboardingService::*)(std::vector<commands::Token>, chat::User, chat::Origin,
+                                                                   chat::References);
         Command(OnboardingService& service, Run run) : service(service), handler(run) {}
-        chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override {
-            return (service.*handler)(std::move(words), std::move(who), std::move(where));
+        chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override {
+            return (service.*handler)(std::move(words), std::move(who), std::move(where), std::move(references));
         }
         OnboardingService& service;
         Run handler;
     };
 
-    chat::Task<chat::Reply> run_onboarding(std::vector<commands::Token> words, chat::User who, chat::Origin where);
-    chat::Task<chat::Reply> run_onboard(std::vector<commands::Token> words, chat::User who, chat::Origin where);
-    chat::Task<chat::Reply> run_tips(std::vector<commands::Token> words, chat::User who, chat::Origin where);
+    chat::Task<chat::Reply> run_onboarding(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references);
+    chat::Task<chat::Reply> run_onboard(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references);
+    chat::Task<chat::Reply> run_tips(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references);
 
     // Sends what is due of one person's track; returns when the next step is due.
     chat::Task<std::optional<std::chrono::system_clock::time_point>> deliver(std::string user_id, std::string track_id);

@@ -46,7 +46,7 @@ PollService::~PollService() {
     stopping_.cancel();
 }
 
-chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, chat::User who, chat::Origin where) {
+chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References) {
     auto parsed = parse_poll_command(words, settings_.prefix);
     if (!parsed) co_return for_requester(parsed.error().message);
     if (auto* draft = std::get_if<NewPoll>(&*parsed)) {

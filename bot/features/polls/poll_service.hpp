@@ -39,7 +39,7 @@ public:
     PollService& operator=(const PollService&) = delete;
 
     // `poll …` from the engine.
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override;
+    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
 
     // After a restart: polls that should have closed meanwhile close now (results posted);
     // the others close on time.

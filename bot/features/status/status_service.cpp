@@ -207,7 +207,7 @@ chat::Reply StatusService::history(const ServiceSpec& service) const {
     return reply;
 }
 
-chat::Task<chat::Reply> StatusService::run(std::vector<Token> words, chat::User who, chat::Origin where) {
+chat::Task<chat::Reply> StatusService::run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
     (void)where;
     const std::string usage = "Usage: `" + settings_.prefix + " status` | `" + settings_.prefix + " status <service>` | `" +
                               settings_.prefix + " status announce \"<text>\"` | `" + settings_.prefix + " status clear`";

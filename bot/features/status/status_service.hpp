@@ -49,7 +49,7 @@ public:
     chat::Task<store::ServiceStatus> probe_now(std::string service_id);
 
     // `status | status <service> | status announce "<text>" | status clear`
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override;
+    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
 
     chat::Reply board() const;
     chat::Reply history(const ServiceSpec& service) const;

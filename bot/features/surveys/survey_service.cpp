@@ -318,7 +318,7 @@ chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round)
     }
 }
 
-chat::Task<chat::Reply> SurveyService::run(std::vector<Token> words, chat::User who, chat::Origin) {
+chat::Task<chat::Reply> SurveyService::run(std::vector<Token> words, chat::User who, chat::Origin, chat::References) {
     const std::string& prefix = settings_.prefix;
     const std::string usage = "usage: `" + prefix + " survey list`, `" + prefix + " survey results <id> [round]`, `" + prefix +
                               " survey answer <id> <question> <text>`, and for admins `" + prefix + " survey open|close <id>`";

@@ -45,7 +45,7 @@ public:
     SurveyService& operator=(const SurveyService&) = delete;
 
     // `survey list | open <id> | close <id> | results <id> [round] | answer <id> <question> <text…>`
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where) override;
+    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
 
     // Closes rounds that should have closed while the bot was down, arms the closing of
     // the open ones, and starts each schedule.

@@ -221,3 +221,16 @@ TEST_CASE_METHOD(InboxRig, "Inbox: an event without an id goes through unrecorde
     CHECK(admit_together(io, inbox, {"", ""}) == std::vector{Admission::first, Admission::first});
     CHECK(store.writes == 0);
 }
+
+TEST_CASE("Inbox: an event read back for the replay keeps what the platform marked up in it", "[core][inbox]") {
+    chat::ChatEvent event;
+    event.kind = chat::EventKind::message;
+    event.id = "slack:Ev1";
+    event.text = "/platform page <@U0ALICE01|alice> in <#C0OPS0001|ops>";
+    event.references = {{chat::Reference::Kind::person, "<@U0ALICE01|alice>", "U0ALICE01"},
+                        {chat::Reference::Kind::conversation, "<#C0OPS0001|ops>", "C0OPS0001"}};
+    const auto back = core::parse_event(core::serialise_event(event));
+    REQUIRE(back.has_value());
+    CHECK(back->text == event.text);
+    CHECK(back->references == event.references);
+}

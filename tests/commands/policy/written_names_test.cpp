@@ -3,8 +3,12 @@
 #include "commands/policy/written_names.hpp"
 
 #include <catch2/catch.hpp>
+
 #include <string>
 #include <vector>
+
+#include "bot/chat/matrix/sync.hpp"
+#include "bot/chat/slack/events.hpp"
 
 #include "commands/policy/decide.hpp"
 
@@ -28,21 +32,29 @@ ValueCondition when(std::string param, std::vector<std::string> patterns) {
     return c;
 }
 
-// grant <who> <where>: alice (under users:) and U0BOB by id need nothing; the rest do.
+// grant <who> <where>: alice (under users:) and U0BOB0001 by id need nothing; the rest do.
 CommandSpec grant_command() {
     CommandSpec spec;
     spec.name = "grant";
     spec.params = {param("who", ParamType::user), param("where", ParamType::channel), param("note", ParamType::string)};
     PolicyRule first;
     first.name = "commands.grant.policy[0]";
-    first.when = {when("who", {"@zoe", "alice", "U0BOB", "svc-*"}), when("where", {"#ops", "C0SEC", "#team-*"}),
+    first.when = {when("who", {"@zoe", "alice", "U0BOB0001", "svc-*"}), when("where", {"#ops", "C0SEC0001", "#team-*"}),
                   when("note", {"mallory"})};
-    first.allow = {{"@mallory", "U0BOB", "alice"}, {"sre"}, {"#ops", "deploys", "!room:example.org", "G0PRIV"}};
+    first.allow = {{"@mallory", "U0BOB0001", "alice"}, {"sre"}, {"#ops", "deploys", "!room:example.org", "G0PRIV001"}};
     PolicyRule second;
     second.name = "commands.grant.policy[1]";
     second.allow = {{"Zoe"}, {}, {"#Deploys"}};
     spec.policy.rules = {first, second};
     return spec;
+}
+
+// Ids as Slack or Matrix write them: config below mixes both.
+platbot::chat::IdShapes slack_or_matrix_ids() {
+    return {[](std::string_view w) { return platbot::chat::slack::is_user_id(w) || platbot::chat::matrix::is_user_id(w); },
+            [](std::string_view w) {
+                return platbot::chat::slack::is_conversation_id(w) || platbot::chat::matrix::is_conversation_id(w);
+            }};
 }
 
 std::vector<std::string> where_of(const std::vector<WrittenName>& names) {
@@ -54,7 +66,8 @@ std::vector<std::string> where_of(const std::vector<WrittenName>& names) {
 }  // namespace
 
 TEST_CASE("names to look up: people and channels written by name, once each, in config order", "[policy][names]") {
-    const Directory directory({{"U0ALICE", "alice"}}, {{"sre", {"alice", "dave", "U0BOB", "@erin:example.org"}}});
+    Directory directory({{"U0ALICE", "alice"}}, {{"sre", {"alice", "dave", "U0BOB0001", "@erin:example.org"}}});
+    directory.id_shapes(slack_or_matrix_ids());
     const WrittenNames names = names_to_look_up({grant_command()}, directory);
     using Lines = std::vector<std::string>;
     CHECK(where_of(names.people) == Lines{"dave @ groups.sre", "mallory @ commands.grant.policy[0].allow.users",
@@ -95,7 +108,7 @@ TEST_CASE("a rule naming people and channels by name admits them once the platfo
     const ValueCondition& where = spec.policy.rules[0].when[1];
     CHECK(holds(where, Value{ChannelRef{"C0OPS", ""}}, found));
     CHECK(holds(where, Value{ChannelRef{"C0OPS", "ops"}}, found));
-    CHECK(holds(where, Value{ChannelRef{"C0SEC", "anything"}}, config));  // written as an id
+    CHECK(holds(where, Value{ChannelRef{"C0SEC0001", "anything"}}, config));  // written as an id
     // With an id, the name a mention carries is whatever the sender typed: <#C0PROD|ops>
     // is not #ops, and without the platform's answer neither is <#C0OPS|ops>.
     CHECK_FALSE(holds(where, Value{ChannelRef{"C0PROD", "ops"}}, found));
@@ -115,4 +128,11 @@ TEST_CASE("a rule naming people and channels by name admits them once the platfo
     CHECK(holds(alias, Value{ChannelRef{"", "prod:example.org"}}, config));
     CHECK(holds(alias, Value{ChannelRef{"!prod:example.org", ""}}, rooms));
     CHECK(rooms.conversation_id("prod:example.org") == "!prod:example.org");
+}
+
+TEST_CASE("names to look up: an all-capitals name such as UWE is a name on Slack, not an id", "[policy][names]") {
+    Directory directory({}, {{"sre", {"UWE", "U0123ABCD", "@uwe:example.org"}}});
+    directory.id_shapes(slack_or_matrix_ids());
+    const WrittenNames names = names_to_look_up({}, directory);
+    CHECK(names_of(names.people) == std::vector<std::string>{"UWE"});
 }

@@ -261,3 +261,19 @@ TEST_CASE("matrix sync: a pill replaces its own words only, in order, and not in
                                           "<a href=\"https://matrix.to/#/@bob:example.org\">Bob</a>"}};
     CHECK(command_text(content, bot) == "!platform kudos Bobby and @bob:example.org");
 }
+
+TEST_CASE("matrix sync: ids in a command, pills included, are listed as references", "[matrix][sync]") {
+    const auto references = references_in("!platform invite @alice:example.org \"!ops:example.org\" @bob #ops:example.org");
+    REQUIRE(references.size() == 2);
+    CHECK(references[0] == Reference{Reference::Kind::person, "@alice:example.org", "@alice:example.org"});
+    CHECK(references[1] == Reference{Reference::Kind::conversation, "!ops:example.org", "!ops:example.org"});
+}
+
+TEST_CASE("matrix sync: Matrix ids in config are told from names", "[matrix][sync]") {
+    CHECK(is_user_id("@alice:example.org"));
+    CHECK(is_conversation_id("!ops:example.org"));
+    for (const char* name : {"@alice", "alice", "UWE", "U024BE7LH", "#ops:example.org", ""}) {
+        CHECK_FALSE(is_user_id(name));
+        CHECK_FALSE(is_conversation_id(name));
+    }
+}

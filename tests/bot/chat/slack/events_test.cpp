@@ -200,3 +200,32 @@ TEST_CASE("a prompt button's press asks for a modal, the modal's submission is t
     empty["view"]["state"]["values"]["answer"]["text"]["value"] = "";
     CHECK_FALSE(translate("interactive", empty, "env-4", bot).event);
 }
+
+TEST_CASE("Slack's mentions and channel links are listed as references by their word", "[slack][events]") {
+    using platbot::chat::Reference;
+    using platbot::chat::slack::references_in;
+    const auto references = references_in("/platform grant <@U0ALICE01|alice> <#C0DEPLOYS|deploys> <@U0BOB0001> &lt;@U0FAKE0001> <!here>");
+    REQUIRE(references.size() == 3);
+    CHECK(references[0] == Reference{Reference::Kind::person, "<@U0ALICE01|alice>", "U0ALICE01"});  // the label is not trusted
+    CHECK(references[1] == Reference{Reference::Kind::conversation, "<#C0DEPLOYS|deploys>", "C0DEPLOYS"});
+    CHECK(references[2] == Reference{Reference::Kind::person, "<@U0BOB0001>", "U0BOB0001"});
+    CHECK(references_in("<@> <@|alice> plain text").empty());
+}
+
+TEST_CASE("a typed '<@U…>' stays escaped, so it is never listed as a mention", "[slack][events]") {
+    json payload = fixture("socket-slash-command.json")["payload"];
+    payload["text"] = "grant &lt;@U0CEO0001|ceo&gt; <@U0ALICE01>";
+    const auto t = translate("slash_commands", payload, "env-1", bot);
+    REQUIRE(t.event.has_value());
+    REQUIRE(t.event->references.size() == 1);
+    CHECK(t.event->references[0].id == "U0ALICE01");
+}
+
+TEST_CASE("Slack ids in config are told from names: UWE is a name, U0123ABCD an id", "[slack][events]") {
+    using platbot::chat::slack::is_conversation_id;
+    using platbot::chat::slack::is_user_id;
+    for (const char* id : {"U024BE7LH", "W0123ABCD", "U0123456789"}) CHECK(is_user_id(id));
+    for (const char* name : {"UWE", "alice", "@alice", "Ulrike", "U1", "u024be7lh", "@alice:example.org", ""}) CHECK_FALSE(is_user_id(name));
+    for (const char* id : {"C024BE91L", "G0PRIV001", "D0DM00001"}) CHECK(is_conversation_id(id));
+    for (const char* name : {"#ops", "ops", "CATS", "!ops:example.org", ""}) CHECK_FALSE(is_conversation_id(name));
+}

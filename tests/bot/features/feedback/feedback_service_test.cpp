@@ -71,7 +71,8 @@ struct Rig {
         auto words = commands::tokenize(line);
         REQUIRE(words);
         chat::Origin where{"test", "C1", "", "", who.id};
-        out = co_await service.run(std::move(*words), std::move(who), std::move(where));
+        chat::References references;
+        out = co_await service.run(std::move(*words), std::move(who), std::move(where), std::move(references));
     }
 
     chat::Reply say(const std::string& line, const chat::User& who) {

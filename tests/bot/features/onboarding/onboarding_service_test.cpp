@@ -132,7 +132,7 @@ struct Rig {
         auto words = commands::tokenize(line);
         REQUIRE(words);
         const chat::Origin where{"test", "general", "", "", who.id};
-        return finish(command.run(std::move(*words), who, where));
+        return finish(command.run(std::move(*words), who, where, {}));
     }
     chat::Reply onboarding(const std::string& line, const chat::User& who) { return say(service->onboarding_command(), line, who); }
 

@@ -51,7 +51,8 @@ struct Rig {
                                      chat::Reply& out) {
         auto words = commands::tokenize(line);
         REQUIRE(words);
-        out = co_await polls.run(std::move(*words), std::move(who), std::move(where));
+        chat::References references;
+        out = co_await polls.run(std::move(*words), std::move(who), std::move(where), std::move(references));
     }
 
     // Runs one `poll …` line (the words after "poll") as `who` and returns the reply.

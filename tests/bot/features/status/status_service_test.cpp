@@ -96,7 +96,7 @@ struct Rig {
         REQUIRE(words);
         std::optional<chat::Reply> out;
         const chat::Origin where{"test", "general", "", "", who.id};
-        boost::asio::co_spawn(io, service->run(std::move(*words), who, where), [&](std::exception_ptr failure, chat::Reply reply) {
+        boost::asio::co_spawn(io, service->run(std::move(*words), who, where, {}), [&](std::exception_ptr failure, chat::Reply reply) {
             REQUIRE_FALSE(failure);
             out = reply;
         });

@@ -66,7 +66,8 @@ struct Rig {
         auto words = commands::tokenize(line);
         REQUIRE(words);
         chat::Origin where{"test", "general", "", "", who.id};
-        out = co_await service.run(std::move(*words), std::move(who), std::move(where));
+        chat::References references;
+        out = co_await service.run(std::move(*words), std::move(who), std::move(where), std::move(references));
     }
 
     template <class Service>
