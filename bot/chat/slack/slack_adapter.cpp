@@ -26,13 +26,17 @@ using std::chrono::milliseconds;
 
 namespace {
 
+// A refused token ends this reply (and, through WebApi::on_token_refused, the run): the
+// event that asked for it stays unfinished, to be answered after a restart with a working one.
+void throw_if_token_refused(const ApiResult& sent) {
+    if (!sent.ok && token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
+}
 
 // Errors that mean the bot may not write where it was asked to.
 bool cannot_post_there(const std::string& error) {
     return error == "not_in_channel" || error == "channel_not_found" || error == "is_archived" ||
            error == "restricted_action";
 }
-
 
 }  // namespace
 
@@ -360,7 +364,7 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
         message["user"] = to.requester;
         if (!to.thread.empty()) message["thread_ts"] = to.thread;
         const ApiResult sent = co_await api_.call("chat.postEphemeral", message);
-        if (!sent.ok && token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
+        throw_if_token_refused(sent);
         if (!sent.ok && cannot_post_there(sent.error)) co_return co_await post_to_requester(to, reply, sent.error);
         co_return MessageRef{channel, ""};  // an ephemeral message cannot be updated later
     }
@@ -370,7 +374,7 @@ Task<MessageRef> SlackAdapter::post(const Origin& to, const Reply& reply) {
         std::string where = string_field(sent.body, "channel");
         co_return MessageRef{where.empty() ? channel : where, string_field(sent.body, "ts")};
     }
-    if (token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
+    throw_if_token_refused(sent);
     if (cannot_post_there(sent.error) && !to.requester.empty()) co_return co_await post_to_requester(to, reply, sent.error);
     co_return MessageRef{channel, ""};
 }
@@ -521,7 +525,7 @@ Task<void> SlackAdapter::update(const MessageRef& message, const Reply& reply) {
     body["channel"] = message.conversation;
     body["ts"] = message.id;
     const ApiResult sent = co_await api_.call("chat.update", body);
-    if (!sent.ok && token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
+    throw_if_token_refused(sent);
 }
 
 }  // namespace platbot::chat::slack
