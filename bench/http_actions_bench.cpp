@@ -369,49 +369,61 @@ platbot::Result<Template> compile(const std::string& source, const TemplateScope
     return Template::compile(source, scope);
 }
 
-int run(const Options& options) {
-    const rlim_t in_process_need = static_cast<rlim_t>(options.actions) * 2 + 100;
+// Where the server runs (its own thread, or a forked child when the descriptor limit is too
+// low for both sides in one process), and what the limit was, for the header.
+struct ServerPlan {
+    bool in_child = false;
     std::string fd_note;
-    bool server_process = options.server == Options::Server::process;
     std::string mode_note;
-    if (options.server == Options::Server::automatic && !raise_fd_limit(in_process_need, fd_note)) {
-        server_process = true;
-        mode_note = " [--server auto: RLIMIT_NOFILE is below 2N+100 = " + std::to_string(in_process_need) + "]";
-    }
-    const rlim_t need = server_process ? static_cast<rlim_t>(options.actions) + 100 : in_process_need;
-    if (!raise_fd_limit(need, fd_note)) {
-        std::fprintf(stderr, "http_actions_bench: %s\n", fd_note.c_str());
-        return 2;
-    }
+};
 
-    ServerStats* stats = shared_stats();
-    ServerHandle server;
-    if (server_process) {
-        start_server_process(server, options.delay, *stats);
+std::optional<ServerPlan> plan_server(const Options& options) {
+    ServerPlan plan;
+    const rlim_t in_process_need = static_cast<rlim_t>(options.actions) * 2 + 100;
+    plan.in_child = options.server == Options::Server::process;
+    if (options.server == Options::Server::automatic && !raise_fd_limit(in_process_need, plan.fd_note)) {
+        plan.in_child = true;
+        plan.mode_note = " [--server auto: RLIMIT_NOFILE is below 2N+100 = " + std::to_string(in_process_need) + "]";
+    }
+    const rlim_t need = plan.in_child ? static_cast<rlim_t>(options.actions) + 100 : in_process_need;
+    if (!raise_fd_limit(need, plan.fd_note)) {
+        std::fprintf(stderr, "http_actions_bench: %s\n", plan.fd_note.c_str());
+        return std::nullopt;
+    }
+    return plan;
+}
+
+void start_server(const ServerPlan& plan, const Options& options, ServerStats& stats, ServerHandle& server) {
+    if (plan.in_child) {
+        start_server_process(server, options.delay, stats);
     } else {
-        server.in_process = std::make_unique<LoopbackServer>(options.delay, *stats);
+        server.in_process = std::make_unique<LoopbackServer>(options.delay, stats);
         server.in_process->start();
         server.port = server.in_process->port();
     }
+}
 
+void print_setup(const ServerPlan& plan, const Options& options, unsigned short port) {
     std::printf("http_actions_bench: %zu http actions in flight per round, server delay %lld ms, %d rounds\n",
                 options.actions, static_cast<long long>(options.delay.count()), options.rounds);
-    std::printf("  server: 127.0.0.1:%u, %s%s\n", static_cast<unsigned>(server.port),
-                server_process ? "forked child process (threads, RSS and cpu below are the client's alone)"
-                               : "own thread + io_context in this process (threads and RSS include it)",
-                mode_note.c_str());
+    std::printf("  server: 127.0.0.1:%u, %s%s\n", static_cast<unsigned>(port),
+                plan.in_child ? "forked child process (threads, RSS and cpu below are the client's alone)"
+                              : "own thread + io_context in this process (threads and RSS include it)",
+                plan.mode_note.c_str());
     std::printf("  client: ActionRunner + HttpClient (libcurl multi) on one io_context thread\n");
-    std::printf("  %s\n", fd_note.c_str());
+    std::printf("  %s\n", plan.fd_note.c_str());
+}
 
-    // The action as config would declare it: GET with the argument rendered into the query.
+// The action as config would declare it: GET with the argument rendered into the query.
+std::optional<ActionSpec> bench_action(unsigned short port) {
     const TemplateScope command_scope{"args.n", "user.id", "user.name", "channel.id"};
-    auto url = compile("http://127.0.0.1:" + std::to_string(server.port) + "/bench?n={{ args.n }}",
+    auto url = compile("http://127.0.0.1:" + std::to_string(port) + "/bench?n={{ args.n }}",
                        request_scope(command_scope));
     auto reply = compile("n={{ response.json./n }}", result_scope(command_scope, {}));
     auto failure = compile("failed: {{ error }}", result_scope(command_scope, {}));
     if (!url || !reply || !failure) {
         std::fprintf(stderr, "http_actions_bench: template did not compile\n");
-        return 2;
+        return std::nullopt;
     }
     ActionSpec spec;
     spec.http.emplace();
@@ -419,68 +431,65 @@ int run(const Options& options) {
     spec.http->url = std::move(*url);
     spec.on_success = std::move(*reply);
     spec.on_failure = std::move(*failure);
+    return spec;
+}
 
-    asio::io_context io{1};  // first: outlives the clients, whose teardown posts to it
-    std::vector<Round> rounds;
-    rounds.reserve(static_cast<std::size_t>(options.rounds));  // coroutines hold references into it
-    long baseline_rss_kib = 0;
-    {
-        platbot::net::HttpClient http{io.get_executor()};
-        platbot::process::ProcessRunner processes{io};
-        const platbot::EnvLookup no_env = [](const std::string&) { return std::optional<std::string>(); };
-        ActionRunner runner{io.get_executor(), http, processes, no_env};
-        baseline_rss_kib = read_status().rss_kib;
+// Everything a round runs on; the io_context is not here: it must outlive the clients,
+// whose teardown posts to it.
+struct Client {
+    asio::io_context& io;
+    platbot::net::HttpClient& http;
+    ActionRunner& runner;
+    const ActionSpec& spec;
+};
 
-        print_header();
-        for (int number = 1; number <= options.rounds; ++number) {
-            Round& round = rounds.emplace_back(options.actions);
-            const std::uint64_t accepted_before = stats->accepted.load();
-            const std::uint64_t requests_before = stats->requests.load();
-            stats->first_received_ns.store(0);
-            stats->peak_open.store(stats->open.load());
-            const ProcStatus before = read_status();
-            round.threads_before = round.threads_peak = before.threads;
-            round.rss_before_kib = round.rss_peak_kib = before.rss_kib;
+void run_round(const Client& client, const Options& options, ServerStats& stats, Round& round) {
+    auto& io = client.io;
+    const std::uint64_t accepted_before = stats.accepted.load();
+    const std::uint64_t requests_before = stats.requests.load();
+    stats.first_received_ns.store(0);
+    stats.peak_open.store(stats.open.load());
+    const ProcStatus before = read_status();
+    round.threads_before = round.threads_peak = before.threads;
+    round.rss_before_kib = round.rss_peak_kib = before.rss_kib;
 
-            io.restart();  // the last round's poll() ran out of work, which stops the io_context
-            asio::steady_timer sampler(io);
-            round.sampler = &sampler;
-            const double cpu_before = thread_cpu_ms();
-            round.start = Clock::now();
-            asio::co_spawn(io, sample(round, http, sampler), [](std::exception_ptr) {});
-            for (std::size_t n = 0; n < options.actions; ++n) {
-                asio::co_spawn(io, one_action(runner, spec, n, round), [&round](std::exception_ptr e) {
-                    if (!e) return;
-                    try {
-                        std::rethrow_exception(e);
-                    } catch (const std::exception& error) {
-                        round.finish(false, std::string("exception: ") + error.what());
-                    } catch (...) {
-                        round.finish(false, "unknown exception");
-                    }
-                });
+    io.restart();  // the last round's poll() ran out of work, which stops the io_context
+    asio::steady_timer sampler(io);
+    round.sampler = &sampler;
+    const double cpu_before = thread_cpu_ms();
+    round.start = Clock::now();
+    asio::co_spawn(io, sample(round, client.http, sampler), [](std::exception_ptr) {});
+    for (std::size_t n = 0; n < options.actions; ++n) {
+        asio::co_spawn(io, one_action(client.runner, client.spec, n, round), [&round](std::exception_ptr e) {
+            if (!e) return;
+            try {
+                std::rethrow_exception(e);
+            } catch (const std::exception& error) {
+                round.finish(false, std::string("exception: ") + error.what());
+            } catch (...) {
+                round.finish(false, "unknown exception");
             }
-            while (round.finished < round.total) io.run_one();
-            io.poll();  // the sampler's last look and the spawned coroutines' completions
-            round.sampler = nullptr;
-            round.client_cpu_ms = thread_cpu_ms() - cpu_before;
-
-            round.threads_after = read_status().threads;
-            round.server_connections = stats->accepted.load() - accepted_before;
-            round.server_requests = stats->requests.load() - requests_before;
-            const auto since_start_ms = [&](std::int64_t ns) {
-                return std::chrono::duration<double, std::milli>(Clock::time_point(Clock::duration(ns)) - round.start).count();
-            };
-            round.first_in_ms = since_start_ms(stats->first_received_ns.load());
-            round.all_in_ms = since_start_ms(stats->last_received_ns.load());
-            round.server_peak_open = stats->peak_open.load();
-            print_row(number, round);
-        }
+        });
     }
-    io.restart();
-    io.poll();
+    while (round.finished < round.total) io.run_one();
+    io.poll();  // the sampler's last look and the spawned coroutines' completions
+    round.sampler = nullptr;
+    round.client_cpu_ms = thread_cpu_ms() - cpu_before;
 
-    // ---- summary ----
+    round.threads_after = read_status().threads;
+    round.server_connections = stats.accepted.load() - accepted_before;
+    round.server_requests = stats.requests.load() - requests_before;
+    const auto since_start_ms = [&](std::int64_t ns) {
+        return std::chrono::duration<double, std::milli>(Clock::time_point(Clock::duration(ns)) - round.start).count();
+    };
+    round.first_in_ms = since_start_ms(stats.first_received_ns.load());
+    round.all_in_ms = since_start_ms(stats.last_received_ns.load());
+    round.server_peak_open = stats.peak_open.load();
+}
+
+// Prints the summary over all rounds; the exit code: 1 when any action failed.
+int summarize(const std::vector<Round>& rounds, const Options& options, const ServerPlan& plan, const ServerStats& stats,
+              long baseline_rss_kib) {
     std::vector<double> walls;
     std::size_t failures = 0;
     long threads_before = rounds.front().threads_before;
@@ -526,10 +535,10 @@ int run(const Options& options) {
                 mib(max_rss_kib()), mib(baseline_rss_kib), mib(rss_peak_kib));
     std::printf("  RSS/in-flight %.1f KiB per action (round 1: (sampled peak - before) / N%s)\n",
                 static_cast<double>(rounds.front().rss_peak_kib - rounds.front().rss_before_kib) / n,
-                server_process ? "" : "; includes the server's side of each connection");
-    if (stats->accept_errors.load() > 0)
+                plan.in_child ? "" : "; includes the server's side of each connection");
+    if (stats.accept_errors.load() > 0)
         std::printf("  server        %llu failed accepts (descriptor limit?)\n",
-                    static_cast<unsigned long long>(stats->accept_errors.load()));
+                    static_cast<unsigned long long>(stats.accept_errors.load()));
     if (failures > 0) {
         for (std::size_t i = 0; i < rounds.size(); ++i)
             if (rounds[i].failed > 0)
@@ -540,6 +549,40 @@ int run(const Options& options) {
     }
     std::printf("  result        all %zu actions succeeded\n", options.actions * static_cast<std::size_t>(options.rounds));
     return 0;
+}
+
+int run(const Options& options) {
+    const auto plan = plan_server(options);
+    if (!plan) return 2;
+    ServerStats* stats = shared_stats();
+    ServerHandle server;
+    start_server(*plan, options, *stats, server);
+    print_setup(*plan, options, server.port);
+    const auto spec = bench_action(server.port);
+    if (!spec) return 2;
+
+    asio::io_context io{1};  // first: outlives the clients, whose teardown posts to it
+    std::vector<Round> rounds;
+    rounds.reserve(static_cast<std::size_t>(options.rounds));  // coroutines hold references into it
+    long baseline_rss_kib = 0;
+    {
+        platbot::net::HttpClient http{io.get_executor()};
+        platbot::process::ProcessRunner processes{io};
+        const platbot::EnvLookup no_env = [](const std::string&) { return std::optional<std::string>(); };
+        ActionRunner runner{io.get_executor(), http, processes, no_env};
+        baseline_rss_kib = read_status().rss_kib;
+
+        print_header();
+        const Client client{io, http, runner, *spec};
+        for (int number = 1; number <= options.rounds; ++number) {
+            Round& round = rounds.emplace_back(options.actions);
+            run_round(client, options, *stats, round);
+            print_row(number, round);
+        }
+    }
+    io.restart();
+    io.poll();
+    return summarize(rounds, options, *plan, *stats, baseline_rss_kib);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // platbot: thin entry point. Parses the command line and hands over to the runtime.
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,94 +107,128 @@ int usage_error(const std::string& message) {
     return 2;
 }
 
-}  // namespace
+// Reads the command line into Arguments. Each step returns an exit code when the command
+// line is answered already (help, version) or wrong, and nothing is left to run.
+class ArgumentReader {
+public:
+    explicit ArgumentReader(std::vector<std::string_view> rest) : rest_(std::move(rest)) {}
 
-int main(int argc, char** argv) {
-    Arguments args;
-    std::vector<std::string_view> rest(argv + 1, argv + argc);
-    bool verb_seen = false;
-    for (std::size_t i = 0; i < rest.size(); ++i) {
-        const std::string_view arg = rest[i];
-        if (arg == "--help" || arg == "-h" || arg == "help") {
-            std::fputs(!verb_seen ? usage
-                       : args.verb == "check"  ? check_help
-                       : args.verb == "export" ? export_help
-                       : args.verb == "policy" ? policy_help
-                                               : run_help,
-                       stdout);
-            return 0;
-        }
-        if (arg == "version" && !verb_seen && i + 1 < rest.size() && (rest[i + 1] == "--help" || rest[i + 1] == "-h")) {
-            std::fputs(version_help, stdout);
-            return 0;
-        }
-        if (arg == "--version" || (arg == "version" && !verb_seen)) {
-            std::printf("platbot %s\n", platbot::core::version().c_str());
-            return 0;
-        }
+    std::optional<int> read_all() {
+        for (i_ = 0; i_ < rest_.size(); ++i_)
+            if (auto done = read_one(rest_[i_])) return done;
+        return std::nullopt;
+    }
+
+    const Arguments& arguments() const { return args_; }
+
+private:
+    std::optional<int> read_one(std::string_view arg) {
+        if (auto answered = help_or_version(arg)) return answered;
         if (arg == "--config" || arg == "--log-level") {
-            if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
-            (arg == "--config" ? args.config : args.log_level) = std::string(rest[++i]);
-        } else if (args.verb == "export" && (arg == "--format" || arg == "--round" || arg == "--output" || arg == "--since")) {
-            if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
-            const std::string value(rest[++i]);
-            if (arg == "--format") args.export_options.format = value;
-            else if (arg == "--since") args.export_options.since = value;
-            else if (arg == "--output") args.export_options.output = value;
-            else if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6 ||
-                     std::stoi(value) < 1)
-                return usage_error("--round needs a round number, such as 2");
-            else args.export_options.round = std::stoi(value);
-        } else if (args.verb == "policy" && (arg == "--user" || arg == "--channel")) {
-            if (i + 1 >= rest.size()) return usage_error(std::string(arg) + " needs a value");
-            (arg == "--user" ? args.policy_query.user : args.policy_query.channel) = std::string(rest[++i]);
-        } else if (args.verb == "policy" && !arg.starts_with("--")) {
-            if (!args.policy_query.line.empty()) return usage_error("give the command line as one quoted argument");
-            args.policy_query.line = std::string(arg);
-        } else if (args.verb == "check" && arg == "--policy") {
-            args.policy_table = true;
-        } else if ((args.verb == "check" || args.verb == "policy") && arg == "--offline") {
-            args.policy_query.offline = true;
-        } else if (!verb_seen && arg == "export") {
-            if (i + 1 < rest.size() && (rest[i + 1] == "--help" || rest[i + 1] == "-h")) {
-                std::fputs(export_help, stdout);
-                return 0;
-            }
-            if (i + 1 < rest.size() && rest[i + 1] == "audit") {
-                args.verb = "export";
-                args.export_audit = true;
-                i += 1;
-                verb_seen = true;
-                continue;
-            }
-            if (i + 2 >= rest.size() || rest[i + 1] != "survey")
-                return usage_error("export needs what to export: platbot export survey ID, or platbot export audit");
-            args.verb = "export";
-            args.export_options.survey = std::string(rest[i + 2]);
-            i += 2;
-            verb_seen = true;
+            if (i_ + 1 >= rest_.size()) return usage_error(std::string(arg) + " needs a value");
+            (arg == "--config" ? args_.config : args_.log_level) = std::string(rest_[++i_]);
+        } else if (args_.verb == "export" && (arg == "--format" || arg == "--round" || arg == "--output" || arg == "--since")) {
+            return export_option(arg);
+        } else if (args_.verb == "policy" && (arg == "--user" || arg == "--channel")) {
+            if (i_ + 1 >= rest_.size()) return usage_error(std::string(arg) + " needs a value");
+            (arg == "--user" ? args_.policy_query.user : args_.policy_query.channel) = std::string(rest_[++i_]);
+        } else if (args_.verb == "policy" && !arg.starts_with("--")) {
+            if (!args_.policy_query.line.empty()) return usage_error("give the command line as one quoted argument");
+            args_.policy_query.line = std::string(arg);
+        } else if (args_.verb == "check" && arg == "--policy") {
+            args_.policy_table = true;
+        } else if ((args_.verb == "check" || args_.verb == "policy") && arg == "--offline") {
+            args_.policy_query.offline = true;
+        } else if (!verb_seen_ && arg == "export") {
+            return export_verb();
         } else if (arg.starts_with("--config=")) {
-            args.config = std::string(arg.substr(9));
+            args_.config = std::string(arg.substr(9));
         } else if (arg.starts_with("--log-level=")) {
-            args.log_level = std::string(arg.substr(12));
-        } else if (!verb_seen && (arg == "run" || arg == "check" || arg == "policy")) {
-            args.verb = std::string(arg);
-            verb_seen = true;
+            args_.log_level = std::string(arg.substr(12));
+        } else if (!verb_seen_ && (arg == "run" || arg == "check" || arg == "policy")) {
+            args_.verb = std::string(arg);
+            verb_seen_ = true;
         } else {
             return usage_error("unknown argument '" + std::string(arg) + "'");
         }
+        return std::nullopt;
     }
+
+    std::optional<int> help_or_version(std::string_view arg) const {
+        if (arg == "--help" || arg == "-h" || arg == "help") {
+            std::fputs(!verb_seen_ ? usage
+                       : args_.verb == "check"  ? check_help
+                       : args_.verb == "export" ? export_help
+                       : args_.verb == "policy" ? policy_help
+                                                : run_help,
+                       stdout);
+            return 0;
+        }
+        if (arg == "version" && !verb_seen_ && next_asks_for_help()) {
+            std::fputs(version_help, stdout);
+            return 0;
+        }
+        if (arg == "--version" || (arg == "version" && !verb_seen_)) {
+            std::printf("platbot %s\n", platbot::core::version().c_str());
+            return 0;
+        }
+        return std::nullopt;
+    }
+
+    bool next_asks_for_help() const { return i_ + 1 < rest_.size() && (rest_[i_ + 1] == "--help" || rest_[i_ + 1] == "-h"); }
+
+    std::optional<int> export_option(std::string_view arg) {
+        if (i_ + 1 >= rest_.size()) return usage_error(std::string(arg) + " needs a value");
+        const std::string value(rest_[++i_]);
+        if (arg == "--format") args_.export_options.format = value;
+        else if (arg == "--since") args_.export_options.since = value;
+        else if (arg == "--output") args_.export_options.output = value;
+        else if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos || value.size() > 6 ||
+                 std::stoi(value) < 1)
+            return usage_error("--round needs a round number, such as 2");
+        else args_.export_options.round = std::stoi(value);
+        return std::nullopt;
+    }
+
+    // `export survey ID` or `export audit`.
+    std::optional<int> export_verb() {
+        if (next_asks_for_help()) {
+            std::fputs(export_help, stdout);
+            return 0;
+        }
+        if (i_ + 1 < rest_.size() && rest_[i_ + 1] == "audit") {
+            args_.verb = "export";
+            args_.export_audit = true;
+            i_ += 1;
+            verb_seen_ = true;
+            return std::nullopt;
+        }
+        if (i_ + 2 >= rest_.size() || rest_[i_ + 1] != "survey")
+            return usage_error("export needs what to export: platbot export survey ID, or platbot export audit");
+        args_.verb = "export";
+        args_.export_options.survey = std::string(rest_[i_ + 2]);
+        i_ += 2;
+        verb_seen_ = true;
+        return std::nullopt;
+    }
+
+    std::vector<std::string_view> rest_;
+    std::size_t i_ = 0;
+    bool verb_seen_ = false;
+    Arguments args_;
+};
+
+// What each verb cannot go without.
+std::optional<int> missing_requirement(const Arguments& args) {
     if (args.config.empty()) return usage_error("--config FILE is required (try --config config/demo.yaml)");
     if (args.verb == "policy" && args.policy_query.user.empty())
         return usage_error("policy needs --user USER: an id or a name under users:");
     if (args.verb == "policy" && args.policy_query.line.empty())
         return usage_error("policy needs the command line to explain, in quotes: \"deploy api to prod\"");
+    return std::nullopt;
+}
 
-    auto config = platbot::config::load_config(args.config);
-    if (!config) {
-        std::fprintf(stderr, "%s\n", config.error().message.c_str());
-        return 2;
-    }
+int run_verb(const Arguments& args, const platbot::config::Config& config) {
     if (args.verb != "run") {
         // What the tools print is their output; the log (a retried request…) must not mix
         // into it, and their failures are told in that output.
@@ -202,12 +237,27 @@ int main(int argc, char** argv) {
         spdlog::set_default_logger(quiet);
     }
     if (args.verb == "check") {
-        std::fputs(platbot::core::check_report(*config, args.policy_table, args.policy_query.offline).c_str(), stdout);
+        std::fputs(platbot::core::check_report(config, args.policy_table, args.policy_query.offline).c_str(), stdout);
         return 0;
     }
-    if (args.verb == "policy") return platbot::core::explain_policy(*config, args.policy_query);
+    if (args.verb == "policy") return platbot::core::explain_policy(config, args.policy_query);
     if (args.verb == "export")
-        return args.export_audit ? platbot::core::export_audit(*config, args.export_options)
-                                 : platbot::core::export_survey(*config, args.export_options);
-    return platbot::core::run(*config, {args.log_level});
+        return args.export_audit ? platbot::core::export_audit(config, args.export_options)
+                                 : platbot::core::export_survey(config, args.export_options);
+    return platbot::core::run(config, {args.log_level});
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    ArgumentReader reader(std::vector<std::string_view>(argv + 1, argv + argc));
+    if (auto answered = reader.read_all()) return *answered;
+    const Arguments& args = reader.arguments();
+    if (auto missing = missing_requirement(args)) return *missing;
+    auto config = platbot::config::load_config(args.config);
+    if (!config) {
+        std::fprintf(stderr, "%s\n", config.error().message.c_str());
+        return 2;
+    }
+    return run_verb(args, *config);
 }

@@ -467,100 +467,120 @@ private:
     ActionReader reader_;
 };
 
+commands::PolicyRule read_rule(const YamlReader& yaml, const RuleReader& rules, const YAML::Node& item,
+                               const std::string& rule_at, std::string name) {
+    yaml.expect_map(item, rule_at, {"when", "allow", "deny", "confirm", "approval"});
+    commands::PolicyRule rule;
+    rule.name = std::move(name);
+    if (auto w = item["when"]) rule.when = rules.when(w, rule_at + ".when");
+    if (auto a = item["allow"]) rule.allow = rules.allow(a, rule_at + ".allow");
+    if (auto d = item["deny"]) {
+        if (item["confirm"] || item["approval"])
+            fail_at(d, rule_at + ": a deny rule cannot also ask for a confirmation or an approval");
+        static const std::set<std::string> yes_no{"true", "false", "yes", "no", "on", "off"};
+        if (d.IsScalar() && yes_no.contains(text::to_lower(d.Scalar()))) {
+            rule.deny = yaml.boolean(d, rule_at + ".deny");
+        } else {
+            rule.deny = true;
+            rule.deny_reason = yaml.string(d, rule_at + ".deny");
+        }
+    }
+    if (auto c = item["confirm"]) rules.confirm(c, rule_at + ".confirm", rule.rails);
+    if (auto a = item["approval"]) rules.approval(a, rule_at + ".approval", rule.rails);
+    return rule;
+}
+
+void check_sensitive_rules(const YAML::Node& list, const std::string& at, const commands::Policy& policy) {
+    for (std::size_t i = 0; i < policy.rules.size(); ++i) {
+        const auto& rule = policy.rules[i];
+        const bool everyone = rule.allow.empty() ||
+                              std::find(rule.allow.groups.begin(), rule.allow.groups.end(), "everyone") != rule.allow.groups.end();
+        if (!rule.deny && everyone)
+            fail_at(list[i], at + "[" + std::to_string(i) + "]: a sensitive command is never open to everyone — "
+                             "give this rule an allow list");
+    }
+}
+
+void read_rule_list(const YamlReader& yaml, const RuleReader& rules, const YAML::Node& body, const YAML::Node& list,
+                    const std::string& where, const std::string& command, commands::Policy& policy) {
+    for (const char* key : {"allow", "confirm", "approval"})
+        if (body[key])
+            fail_at(body[key], where + "." + key + ": with policy: rules, put " + key + " inside the rules it belongs to");
+    const std::string at = where + ".policy";
+    yaml.expect_sequence(list, at);
+    if (list.size() == 0) fail_at(list, at + ": give at least one rule, such as {allow: {groups: [everyone]}}");
+    for (std::size_t i = 0; i < list.size(); ++i) {
+        const YAML::Node item = list[i];
+        const std::string rule_at = at + "[" + std::to_string(i) + "]";
+        policy.rules.push_back(read_rule(yaml, rules, item, rule_at, "commands." + command + ".policy[" + std::to_string(i) + "]"));
+    }
+    if (policy.sensitive) check_sensitive_rules(list, at, policy);
+}
+
+// The command-level keys are one rule that matches any values.
+commands::PolicyRule read_command_rule(const RuleReader& rules, const YAML::Node& body, const std::string& where,
+                                       const std::string& command, bool sensitive) {
+    commands::PolicyRule rule;
+    rule.name = "commands." + command;
+    if (auto a = body["allow"]) rule.allow = rules.allow(a, where + ".allow");
+    if (sensitive && rule.allow.empty())
+        fail_at(body["sensitive"], where + ": a sensitive command needs an allow list, or nobody could run it");
+    if (auto c = body["confirm"]) rules.confirm(c, where + ".confirm", rule.rails);
+    if (auto a = body["approval"]) rules.approval(a, where + ".approval", rule.rails);
+    return rule;
+}
+
+void read_rate_limit(const YamlReader& yaml, const YAML::Node& n, const std::string& at, commands::Policy& policy) {
+    const auto parse = [&](const YAML::Node& node, const std::string& what) {
+        auto limit = commands::parse_rate_limit(yaml.string(node, what));
+        if (!limit) fail_at(node, what + ": " + limit.error().message);
+        return *limit;
+    };
+    if (n.IsScalar()) {
+        policy.per_user = parse(n, at);
+    } else {
+        yaml.expect_map(n, at, {"per_user", "per_command"});
+        if (auto u = n["per_user"]) policy.per_user = parse(u, at + ".per_user");
+        if (auto c = n["per_command"]) policy.per_command = parse(c, at + ".per_command");
+    }
+}
+
+commands::ConcurrencyRule read_concurrency(const YamlReader& yaml, const YAML::Node& n, const std::string& at,
+                                           const commands::CommandSpec& spec, const ActionContext& context) {
+    if (!spec.action) fail_at(n, at + ": only commands with an action can use concurrency");
+    yaml.expect_map(n, at, {"key", "max_running", "when_busy"});
+    commands::ConcurrencyRule rule;
+    if (auto k = n["key"]) rule.key = ActionReader(yaml, context).compile(k, at + ".key", commands::template_variables(spec));
+    else rule.key = Template::literal(spec.name);
+    if (auto m = n["max_running"]) {
+        const auto max = yaml.integer(m, at + ".max_running");
+        if (max < 1 || max > 100) fail_at(m, at + ".max_running: expected 1 to 100");
+        rule.max_running = static_cast<int>(max);
+    }
+    if (auto w = n["when_busy"]) {
+        const std::string mode = yaml.string(w, at + ".when_busy");
+        if (mode != "queue" && mode != "refuse") fail_at(w, at + ".when_busy: expected queue or refuse");
+        rule.queue = mode == "queue";
+    }
+    return rule;
+}
+
 }  // namespace
 
 void read_policy(const YamlReader& yaml, const YAML::Node& body, const std::string& where, commands::CommandSpec& spec,
                  const ActionContext& context) {
-    ActionReader reader(yaml, context);
     const RuleReader rules(yaml, spec, context);
     commands::Policy& policy = spec.policy;
     if (auto n = body["sensitive"]) policy.sensitive = yaml.boolean(n, where + ".sensitive");
     if (auto list = body["policy"]) {
-        for (const char* key : {"allow", "confirm", "approval"})
-            if (body[key])
-                fail_at(body[key], where + "." + key + ": with policy: rules, put " + key + " inside the rules it belongs to");
-        const std::string at = where + ".policy";
-        yaml.expect_sequence(list, at);
-        if (list.size() == 0) fail_at(list, at + ": give at least one rule, such as {allow: {groups: [everyone]}}");
-        for (std::size_t i = 0; i < list.size(); ++i) {
-            const YAML::Node item = list[i];
-            const std::string rule_at = at + "[" + std::to_string(i) + "]";
-            yaml.expect_map(item, rule_at, {"when", "allow", "deny", "confirm", "approval"});
-            commands::PolicyRule rule;
-            rule.name = "commands." + spec.name + ".policy[" + std::to_string(i) + "]";
-            if (auto w = item["when"]) rule.when = rules.when(w, rule_at + ".when");
-            if (auto a = item["allow"]) rule.allow = rules.allow(a, rule_at + ".allow");
-            if (auto d = item["deny"]) {
-                if (item["confirm"] || item["approval"])
-                    fail_at(d, rule_at + ": a deny rule cannot also ask for a confirmation or an approval");
-                static const std::set<std::string> yes_no{"true", "false", "yes", "no", "on", "off"};
-                if (d.IsScalar() && yes_no.contains(text::to_lower(d.Scalar()))) {
-                    rule.deny = yaml.boolean(d, rule_at + ".deny");
-                } else {
-                    rule.deny = true;
-                    rule.deny_reason = yaml.string(d, rule_at + ".deny");
-                }
-            }
-            if (auto c = item["confirm"]) rules.confirm(c, rule_at + ".confirm", rule.rails);
-            if (auto a = item["approval"]) rules.approval(a, rule_at + ".approval", rule.rails);
-            policy.rules.push_back(std::move(rule));
-        }
-        if (policy.sensitive)
-            for (std::size_t i = 0; i < policy.rules.size(); ++i) {
-                const auto& rule = policy.rules[i];
-                const bool everyone = rule.allow.empty() ||
-                                      std::find(rule.allow.groups.begin(), rule.allow.groups.end(), "everyone") != rule.allow.groups.end();
-                if (!rule.deny && everyone)
-                    fail_at(list[i], at + "[" + std::to_string(i) + "]: a sensitive command is never open to everyone — "
-                                     "give this rule an allow list");
-            }
+        read_rule_list(yaml, rules, body, list, where, spec.name, policy);
         policy.deny_unmatched = policy.sensitive || context.deny_unmatched;
     } else {
-        // The command-level keys are one rule that matches any values.
-        commands::PolicyRule rule;
-        rule.name = "commands." + spec.name;
-        if (auto a = body["allow"]) rule.allow = rules.allow(a, where + ".allow");
-        if (policy.sensitive && rule.allow.empty())
-            fail_at(body["sensitive"], where + ": a sensitive command needs an allow list, or nobody could run it");
-        if (auto c = body["confirm"]) rules.confirm(c, where + ".confirm", rule.rails);
-        if (auto a = body["approval"]) rules.approval(a, where + ".approval", rule.rails);
-        policy.rules.push_back(std::move(rule));
+        policy.rules.push_back(read_command_rule(rules, body, where, spec.name, policy.sensitive));
         policy.deny_unmatched = true;
     }
-    if (auto n = body["rate_limit"]) {
-        const std::string at = where + ".rate_limit";
-        const auto parse = [&](const YAML::Node& node, const std::string& what) {
-            auto limit = commands::parse_rate_limit(yaml.string(node, what));
-            if (!limit) fail_at(node, what + ": " + limit.error().message);
-            return *limit;
-        };
-        if (n.IsScalar()) {
-            policy.per_user = parse(n, at);
-        } else {
-            yaml.expect_map(n, at, {"per_user", "per_command"});
-            if (auto u = n["per_user"]) policy.per_user = parse(u, at + ".per_user");
-            if (auto c = n["per_command"]) policy.per_command = parse(c, at + ".per_command");
-        }
-    }
-    if (auto n = body["concurrency"]) {
-        const std::string at = where + ".concurrency";
-        if (!spec.action) fail_at(n, at + ": only commands with an action can use concurrency");
-        yaml.expect_map(n, at, {"key", "max_running", "when_busy"});
-        commands::ConcurrencyRule rule;
-        if (auto k = n["key"]) rule.key = reader.compile(k, at + ".key", commands::template_variables(spec));
-        else rule.key = Template::literal(spec.name);
-        if (auto m = n["max_running"]) {
-            const auto max = yaml.integer(m, at + ".max_running");
-            if (max < 1 || max > 100) fail_at(m, at + ".max_running: expected 1 to 100");
-            rule.max_running = static_cast<int>(max);
-        }
-        if (auto w = n["when_busy"]) {
-            const std::string mode = yaml.string(w, at + ".when_busy");
-            if (mode != "queue" && mode != "refuse") fail_at(w, at + ".when_busy: expected queue or refuse");
-            rule.queue = mode == "queue";
-        }
-        policy.concurrency = std::move(rule);
-    }
+    if (auto n = body["rate_limit"]) read_rate_limit(yaml, n, where + ".rate_limit", policy);
+    if (auto n = body["concurrency"]) policy.concurrency = read_concurrency(yaml, n, where + ".concurrency", spec, context);
 }
 
 }  // namespace platbot::config

@@ -471,49 +471,41 @@ struct Tracking {
     }
 };
 
-}  // namespace
+// The program and working directory to run, checked before anything is started.
+struct Launchable {
+    std::string exe;
+    std::string cwd;
+};
 
-asio::awaitable<Result<ProcessResult>> ProcessRunner::run(ProcessRequest request, CancelToken cancel) {
-    const auto started = Clock::now();
-    if (auto invalid = check_request(request)) co_return *invalid;
+Result<Launchable> prepare(const ProcessRequest& request) {
+    if (auto invalid = check_request(request)) return *invalid;
     std::string cwd;
     if (!request.cwd.empty()) {
         auto resolved = resolve_cwd(request.cwd);
-        if (!resolved) co_return resolved.error();
+        if (!resolved) return resolved.error();
         cwd = std::move(resolved.value());
     }
     auto exe = resolve_program(request.program, request.env, cwd);
-    if (!exe) co_return exe.error();
+    if (!exe) return exe.error();
+    return Launchable{std::move(exe.value()), std::move(cwd)};
+}
 
-    ProcessResult result;
-    if (cancel.cancelled()) {  // never started
-        result.cancelled = true;
-        co_return result;
-    }
-
-    auto& io = impl_->io;
-    auto run = std::make_shared<Run>(io, request.output_limit, std::move(request.on_line));
-    auto launched = launch(*run, exe.value(), request, cwd);
-    if (auto* failure = std::get_if<LaunchFailure>(&launched)) {
-        co_await reap_failed_launch(io, failure->pid);
-        co_return failure->error;
-    }
-    run->pid = std::get<pid_t>(launched);
-    Tracking tracking(run, impl_->running);
-
+// A cancel kills the group; the run then ends as the pipes close.
+CancelToken::Guard arm_cancel(const CancelToken& cancel, const std::shared_ptr<Run>& run) {
     std::weak_ptr<Run> weak = run;
-    CancelToken::Guard armed = cancel.on_cancel([weak] {
+    return cancel.on_cancel([weak] {
         auto r = weak.lock();
         if (!r) return;
         if (!r->leader_exited) r->cancelled = true;
         r->kill_group();
         r->notify();
     });
+}
 
-    spawn_reader(io, run, true);
-    spawn_reader(io, run, false);
-
-    const auto deadline = started + request.timeout;
+// Waits until the leader has exited and both pipes are at end-of-file, killing the group at
+// the deadline or when something it left behind holds the pipes. True when it timed out.
+asio::awaitable<bool> wait_for_end(std::shared_ptr<Run> run, Clock::time_point deadline) {
+    bool timed_out = false;
     auto poll_every = Clock::duration(1ms);
     auto next_poll = Clock::now();
     std::optional<Clock::time_point> exited_at;
@@ -539,7 +531,7 @@ asio::awaitable<Result<ProcessResult>> ProcessRunner::run(ProcessRequest request
         if (run->leader_exited && both_eof) break;
 
         if (!run->leader_exited && !run->killed_at && now >= deadline) {
-            result.timed_out = true;
+            timed_out = true;
             run->kill_group();
             continue;  // poll again at once
         }
@@ -560,23 +552,59 @@ asio::awaitable<Result<ProcessResult>> ProcessRunner::run(ProcessRequest request
         boost::system::error_code ignored;
         co_await run->wake.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
+    co_return timed_out;
+}
+
+// Reaps the leader, unless that happened behind our back, and reads how it ended.
+void reap_leader(Run& run, ProcessResult& result) {
+    if (run.reaped) return;
+    int status = 0;
+    pid_t done;
+    do done = ::waitpid(run.pid, &status, WNOHANG);
+    while (done < 0 && errno == EINTR);
+    run.reaped = true;
+    if (done == run.pid) {
+        if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
+        else if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+    } else if (run.exit_info.si_code == CLD_EXITED) {
+        result.exit_code = run.exit_info.si_status;
+    } else if (run.exit_info.si_code == CLD_KILLED || run.exit_info.si_code == CLD_DUMPED) {
+        result.signal = run.exit_info.si_status;
+    }
+}
+
+}  // namespace
+
+asio::awaitable<Result<ProcessResult>> ProcessRunner::run(ProcessRequest request, CancelToken cancel) {
+    const auto started = Clock::now();
+    auto launchable = prepare(request);
+    if (!launchable) co_return launchable.error();
+
+    ProcessResult result;
+    if (cancel.cancelled()) {  // never started
+        result.cancelled = true;
+        co_return result;
+    }
+
+    auto& io = impl_->io;
+    auto run = std::make_shared<Run>(io, request.output_limit, std::move(request.on_line));
+    auto launched = launch(*run, launchable->exe, request, launchable->cwd);
+    if (auto* failure = std::get_if<LaunchFailure>(&launched)) {
+        co_await reap_failed_launch(io, failure->pid);
+        co_return failure->error;
+    }
+    run->pid = std::get<pid_t>(launched);
+    Tracking tracking(run, impl_->running);
+    CancelToken::Guard armed = arm_cancel(cancel, run);
+
+    spawn_reader(io, run, true);
+    spawn_reader(io, run, false);
+
+    const auto deadline = started + request.timeout;
+    result.timed_out = co_await wait_for_end(run, deadline);
 
     armed.reset();  // from here on the pid may be reused: nothing may signal it
-    if (!run->reaped) {
-        int status = 0;
-        pid_t done;
-        do done = ::waitpid(run->pid, &status, WNOHANG);
-        while (done < 0 && errno == EINTR);
-        run->reaped = true;
-        if (done == run->pid) {
-            if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
-            else if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
-        } else if (run->exit_info.si_code == CLD_EXITED) {
-            result.exit_code = run->exit_info.si_status;
-        } else if (run->exit_info.si_code == CLD_KILLED || run->exit_info.si_code == CLD_DUMPED) {
-            result.signal = run->exit_info.si_status;
-        }
-    }
+    reap_leader(*run, result);
     run->close_pipes();
 
     result.cancelled = run->cancelled && !result.timed_out;

@@ -293,16 +293,9 @@ asio::awaitable<ActionRunner::Attempt> ActionRunner::perform_exec(
     co_return attempt;
 }
 
-asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, TemplateContext context,
-                                                std::function<void(const ActionProgress&)> on_progress,
-                                                CancelToken cancel) {
-    const auto started = Clock::now();
-    ActionResult result;
-    Attempt attempt;
-    if (spec.http) attempt = co_await perform_http(*spec.http, context, cancel);
-    else attempt = co_await perform_exec(*spec.exec, context, on_progress, cancel);
-    result.output_tail = attempt.body;
-
+// How success is decided: the status (2xx unless success.status lists others) or the exit
+// code (0 unless success.exit_codes lists others), then every success.when condition.
+bool ActionRunner::judge(const ActionSpec& spec, Attempt& attempt) {
     bool ok = attempt.completed;
     if (attempt.completed && spec.http) {
         const auto& statuses = spec.success.statuses;
@@ -331,13 +324,19 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
                 break;
             }
     }
+    return ok;
+}
 
+// What the attempt answered, for the reply templates: the fields (returned too, to show
+// with the job), the response, the exit code and the output.
+std::vector<chat::Field> ActionRunner::add_to_context(const ActionSpec& spec, Attempt& attempt, TemplateContext& context) {
+    std::vector<chat::Field> shown;
     nlohmann::json fields = nlohmann::json::object();
     for (const auto& [name, pointer] : spec.fields) {
         const nlohmann::json::json_pointer at(pointer);
         const nlohmann::json* found = find_pointer(attempt.json, at);
         nlohmann::json value = found != nullptr ? *found : nlohmann::json();
-        if (!value.is_null()) result.fields.push_back({name, json_text(value)});
+        if (!value.is_null()) shown.push_back({name, json_text(value)});
         fields[name] = std::move(value);
     }
     context["fields"] = std::move(fields);
@@ -345,57 +344,94 @@ asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, Template
     context["response"] = {{"status", attempt.status}, {"body", attempt.body}, {"json", std::move(attempt.json)}};
     context["exit_code"] = attempt.exit_code;
     context["output"] = spec.exec ? std::string(text::trim(attempt.body)) : std::string();
+    return shown;
+}
+
+// What following long-running work came to; the context carries the last poll's answer
+// (`track`) for the reply templates.
+struct ActionRunner::Tracking {
+    TemplateContext context;
+    bool ok = true;
+    bool cancelled = false;
+    std::string error;
+    std::string link;
+};
+
+asio::awaitable<ActionRunner::Tracking> ActionRunner::follow_track(TrackSpec track, TemplateContext context,
+                                                                   std::function<void(const ActionProgress&)> on_progress,
+                                                                   CancelToken cancel) {
+    Tracking tracking;
+    const auto deadline = Clock::now() + track.timeout;
+    bool done = false;
+    int failed_polls = 0;
+    std::string last_step;
+    while (!done) {
+        if (Clock::now() + track.every > deadline) {
+            tracking.ok = false;
+            tracking.error = "still not done after " + describe(track.timeout) + " — stopped following it; check the link";
+            break;
+        }
+        if (!co_await net::sleep_for(executor_, track.every, cancel)) {
+            tracking.cancelled = true;
+            break;
+        }
+        Attempt poll;
+        const std::function<void(const ActionProgress&)> quiet;
+        if (track.http) poll = co_await perform_http(*track.http, context, cancel);
+        else poll = co_await perform_exec(*track.exec, context, quiet, cancel);
+        if (poll.cancelled) {
+            tracking.cancelled = true;
+            break;
+        }
+        // A poll that errors or answers non-2xx is retried on the next tick; several in a
+        // row (a revoked token, a wrong URL) end the job instead of waiting for the timeout.
+        const bool poll_ok = poll.completed && (!track.http || (poll.status >= 200 && poll.status < 300));
+        if (!poll_ok) {
+            const std::string why = poll.completed ? "HTTP " + std::to_string(poll.status) : poll.error;
+            spdlog::warn("{}tracking poll failed: {}", log_tag(context), why);
+            if (++failed_polls >= max_failed_polls) {
+                tracking.ok = false;
+                tracking.error = "could not follow it: " + std::to_string(failed_polls) + " polls in a row failed (" + why + ")";
+                break;
+            }
+            continue;
+        }
+        failed_polls = 0;
+        context["track"] = {{"status", poll.status}, {"json", poll.json}};
+        if (!track.link.empty()) tracking.link = track.link.render(context);
+        std::string step;
+        if (!track.step_pointer.empty()) step = json_text(lookup(context, "track.json." + track.step_pointer));
+        if (on_progress && (step != last_step || !tracking.link.empty())) on_progress({step, tracking.link});
+        last_step = step;
+        if (all_hold(track.done_when, poll.json)) {
+            done = true;
+            tracking.ok = all_hold(track.success_when, poll.json);
+            if (!tracking.ok) tracking.error = "finished without success" + (step.empty() ? "" : " at step " + step);
+        }
+    }
+    tracking.context = std::move(context);
+    co_return tracking;
+}
+
+asio::awaitable<ActionResult> ActionRunner::run(const ActionSpec& spec, TemplateContext context,
+                                                std::function<void(const ActionProgress&)> on_progress,
+                                                CancelToken cancel) {
+    const auto started = Clock::now();
+    ActionResult result;
+    Attempt attempt;
+    if (spec.http) attempt = co_await perform_http(*spec.http, context, cancel);
+    else attempt = co_await perform_exec(*spec.exec, context, on_progress, cancel);
+    result.output_tail = attempt.body;
+    bool ok = judge(spec, attempt);
+    result.fields = add_to_context(spec, attempt, context);
 
     if (ok && spec.track && !cancel.cancelled()) {
-        const TrackSpec& track = *spec.track;
-        const auto deadline = Clock::now() + track.timeout;
-        bool done = false;
-        int failed_polls = 0;
-        std::string last_step;
-        while (!done) {
-            if (Clock::now() + track.every > deadline) {
-                ok = false;
-                attempt.error = "still not done after " + describe(track.timeout) + " — stopped following it; check the link";
-                break;
-            }
-            if (!co_await net::sleep_for(executor_, track.every, cancel)) {
-                attempt.cancelled = true;
-                break;
-            }
-            Attempt poll;
-            const std::function<void(const ActionProgress&)> quiet;
-            if (track.http) poll = co_await perform_http(*track.http, context, cancel);
-            else poll = co_await perform_exec(*track.exec, context, quiet, cancel);
-            if (poll.cancelled) {
-                attempt.cancelled = true;
-                break;
-            }
-            // A poll that errors or answers non-2xx is retried on the next tick; several in a
-            // row (a revoked token, a wrong URL) end the job instead of waiting for the timeout.
-            const bool poll_ok = poll.completed && (!track.http || (poll.status >= 200 && poll.status < 300));
-            if (!poll_ok) {
-                const std::string why = poll.completed ? "HTTP " + std::to_string(poll.status) : poll.error;
-                spdlog::warn("{}tracking poll failed: {}", log_tag(context), why);
-                if (++failed_polls >= max_failed_polls) {
-                    ok = false;
-                    attempt.error = "could not follow it: " + std::to_string(failed_polls) + " polls in a row failed (" + why + ")";
-                    break;
-                }
-                continue;
-            }
-            failed_polls = 0;
-            context["track"] = {{"status", poll.status}, {"json", poll.json}};
-            if (!track.link.empty()) result.link = track.link.render(context);
-            std::string step;
-            if (!track.step_pointer.empty()) step = json_text(lookup(context, "track.json." + track.step_pointer));
-            if (on_progress && (step != last_step || !result.link.empty())) on_progress({step, result.link});
-            last_step = step;
-            if (all_hold(track.done_when, poll.json)) {
-                done = true;
-                ok = all_hold(track.success_when, poll.json);
-                if (!ok) attempt.error = "finished without success" + (step.empty() ? "" : " at step " + step);
-            }
-        }
+        Tracking tracking = co_await follow_track(*spec.track, std::move(context), on_progress, cancel);
+        context = std::move(tracking.context);
+        ok = tracking.ok;
+        if (!tracking.error.empty()) attempt.error = std::move(tracking.error);
+        if (tracking.cancelled) attempt.cancelled = true;
+        result.link = std::move(tracking.link);
     }
 
     result.cancelled = attempt.cancelled || cancel.cancelled();

@@ -61,6 +61,12 @@ private:
     boost::asio::awaitable<Attempt> perform_exec(const ExecAction& action, const TemplateContext& context,
                                                  const std::function<void(const ActionProgress&)>& on_progress,
                                                  const CancelToken& cancel);
+    static bool judge(const ActionSpec& spec, Attempt& attempt);
+    static std::vector<chat::Field> add_to_context(const ActionSpec& spec, Attempt& attempt, TemplateContext& context);
+    struct Tracking;
+    // Polls `track` until done_when holds, too many polls fail, the timeout passes or `cancel`.
+    boost::asio::awaitable<Tracking> follow_track(TrackSpec track, TemplateContext context,
+                                                  std::function<void(const ActionProgress&)> on_progress, CancelToken cancel);
 
     boost::asio::any_io_executor executor_;
     net::HttpClient& http_;

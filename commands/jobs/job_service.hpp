@@ -101,6 +101,11 @@ private:
     chat::Task<void> after_confirmation(LivePtr job);
     chat::Task<void> start_or_queue(LivePtr job);
     chat::Task<void> run(LivePtr job);
+    void start_action(const LivePtr& job);
+    chat::Task<void> perform(LivePtr job, std::shared_ptr<bool> alive);
+    std::function<void(const ActionProgress&)> progress_reporter(const LivePtr& job);
+    chat::Task<void> show_progress(LivePtr job, std::shared_ptr<bool> alive);
+    store::JobState keep_result(Live& job, const ActionResult& result) const;
     chat::Task<void> finish_waiting(LivePtr job, store::JobState state, std::string outcome, chat::User actor,
                                     const char* event);
     chat::Task<void> show_status(Live& job);

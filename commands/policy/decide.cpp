@@ -261,74 +261,68 @@ std::vector<std::string> shadowed_rules(const CommandSpec& command) {
     return out;
 }
 
-std::string policy_table(const std::vector<CommandSpec>& commands, const std::vector<chat::User>& users,
-                         const std::map<std::string, std::vector<std::string>>& groups) {
+namespace {
+
+// Everyone first, then each declared group.
+std::vector<std::string> group_columns(const std::map<std::string, std::vector<std::string>>& groups) {
     std::vector<std::string> columns{everyone_group};
     for (const auto& [group, members] : groups)
         if (group != everyone_group) columns.push_back(group);
+    return columns;
+}
+
+std::vector<std::string> rule_channels(const std::vector<CommandSpec>& commands) {
     std::vector<std::string> channels;
     for (const auto& command : commands)
         for (const auto& rule : command.policy.rules)
             for (const auto& channel : rule.allow.channels)
                 if (!contains(channels, channel)) channels.push_back(channel);
-    // Who asks: a made-up person in just that group (and everyone), or in none, in that channel.
-    const chat::User asker{"policy-table:asker", "policy-table:asker"};
-    std::vector<Directory> askers;
-    for (const auto& column : columns) {
-        auto with_asker = groups;
-        if (column != everyone_group) with_asker[column].push_back(asker.id);
-        std::vector<chat::User> people = users;
-        people.push_back(asker);
-        askers.emplace_back(std::move(people), std::move(with_asker));
-    }
-    std::vector<chat::User> people = users;
-    people.push_back(asker);
-    const Directory nobody_special(people, groups);
+    return channels;
+}
 
-    std::vector<std::vector<std::string>> rows;
-    std::vector<std::string> header{"command"};
-    header.insert(header.end(), columns.begin(), columns.end());
-    for (const auto& channel : channels) header.push_back("in " + channel);
-    rows.push_back(header);
-    std::vector<std::string> notes;
-    for (const auto& command : commands) {
-        if (command.builtin) continue;
-        std::vector<const PolicyRule*> variants;  // one row per distinct `when`
-        bool catch_all = false;
-        for (const auto& rule : command.policy.rules) {
-            if (rule.when.empty()) catch_all = true;
-            const bool seen = std::any_of(variants.begin(), variants.end(),
-                                          [&](const PolicyRule* r) { return describe(r->when) == describe(rule.when); });
-            if (!seen) variants.push_back(&rule);
-        }
-        if (variants.empty()) variants.push_back(nullptr);
-        for (const PolicyRule* variant : variants) {
-            Invocation invocation{&command, {}, {}};
-            for (const auto& param : command.params) {
-                const ValueCondition* condition = nullptr;
-                if (variant)
-                    for (const auto& c : variant->when)
-                        if (c.param == param.name) condition = &c;
-                std::optional<Value> value;
-                if (condition) value = sample_value(param, *condition);
-                else if (param.default_value)
-                    if (auto parsed = parse_value(param, *param.default_value)) value = *parsed;
-                if (value) invocation.args.push_back({param.name, *value});
-            }
-            const std::string when = variant ? describe(variant->when) : "";
-            std::vector<std::string> row{command.name + (when.empty() ? "" : " (" + when + ")")};
-            for (const auto& directory : askers) row.push_back(cell(decide(invocation, asker, "", directory, Explain::nothing)));
-            for (const auto& channel : channels)
-                row.push_back(cell(decide(invocation, asker, channel, nobody_special, Explain::nothing)));
-            rows.push_back(std::move(row));
-        }
-        if (!catch_all && !command.policy.rules.empty())
-            notes.push_back(command.name + ": other values match no rule and are " +
-                            (command.policy.deny_unmatched ? "denied" : "allowed (bot.policy_default: allow)"));
-        for (const auto& rule : command.policy.rules)
-            if (!rule.allow.users.empty())
-                notes.push_back(rule.name + " also admits " + text::join(rule.allow.users, ", ") + " by name or id");
+// One row per distinct `when`; a command without rules has one row too.
+std::vector<const PolicyRule*> value_variants(const CommandSpec& command) {
+    std::vector<const PolicyRule*> variants;
+    for (const auto& rule : command.policy.rules) {
+        const bool seen = std::any_of(variants.begin(), variants.end(),
+                                      [&](const PolicyRule* r) { return describe(r->when) == describe(rule.when); });
+        if (!seen) variants.push_back(&rule);
     }
+    if (variants.empty()) variants.push_back(nullptr);
+    return variants;
+}
+
+// The command with values the variant's conditions take; other parameters keep their defaults.
+Invocation sample_invocation(const CommandSpec& command, const PolicyRule* variant) {
+    Invocation invocation{&command, {}, {}};
+    for (const auto& param : command.params) {
+        const ValueCondition* condition = nullptr;
+        if (variant)
+            for (const auto& c : variant->when)
+                if (c.param == param.name) condition = &c;
+        std::optional<Value> value;
+        if (condition) value = sample_value(param, *condition);
+        else if (param.default_value)
+            if (auto parsed = parse_value(param, *param.default_value)) value = *parsed;
+        if (value) invocation.args.push_back({param.name, *value});
+    }
+    return invocation;
+}
+
+// What the rows cannot show: the values no rule matches, and people admitted by name.
+void add_notes(const CommandSpec& command, std::vector<std::string>& notes) {
+    const bool catch_all = std::any_of(command.policy.rules.begin(), command.policy.rules.end(),
+                                       [](const PolicyRule& rule) { return rule.when.empty(); });
+    if (!catch_all && !command.policy.rules.empty())
+        notes.push_back(command.name + ": other values match no rule and are " +
+                        (command.policy.deny_unmatched ? "denied" : "allowed (bot.policy_default: allow)"));
+    for (const auto& rule : command.policy.rules)
+        if (!rule.allow.users.empty())
+            notes.push_back(rule.name + " also admits " + text::join(rule.allow.users, ", ") + " by name or id");
+}
+
+// Each column as wide as its widest cell, two spaces apart.
+std::string aligned(const std::vector<std::vector<std::string>>& rows) {
     std::vector<std::size_t> widths(rows.front().size(), 0);
     for (const auto& row : rows)
         for (std::size_t i = 0; i < row.size(); ++i) widths[i] = std::max(widths[i], row[i].size());
@@ -341,6 +335,47 @@ std::string policy_table(const std::vector<CommandSpec>& commands, const std::ve
         }
         out += line + "\n";
     }
+    return out;
+}
+
+}  // namespace
+
+std::string policy_table(const std::vector<CommandSpec>& commands, const std::vector<chat::User>& users,
+                         const std::map<std::string, std::vector<std::string>>& groups) {
+    const std::vector<std::string> columns = group_columns(groups);
+    const std::vector<std::string> channels = rule_channels(commands);
+    // Who asks: a made-up person in just that group (and everyone), or in none, in that channel.
+    const chat::User asker{"policy-table:asker", "policy-table:asker"};
+    std::vector<chat::User> people = users;
+    people.push_back(asker);
+    std::vector<Directory> askers;
+    for (const auto& column : columns) {
+        auto with_asker = groups;
+        if (column != everyone_group) with_asker[column].push_back(asker.id);
+        askers.emplace_back(people, std::move(with_asker));
+    }
+    const Directory nobody_special(people, groups);
+
+    std::vector<std::vector<std::string>> rows;
+    std::vector<std::string> header{"command"};
+    header.insert(header.end(), columns.begin(), columns.end());
+    for (const auto& channel : channels) header.push_back("in " + channel);
+    rows.push_back(header);
+    std::vector<std::string> notes;
+    for (const auto& command : commands) {
+        if (command.builtin) continue;
+        for (const PolicyRule* variant : value_variants(command)) {
+            const Invocation invocation = sample_invocation(command, variant);
+            const std::string when = variant ? describe(variant->when) : "";
+            std::vector<std::string> row{command.name + (when.empty() ? "" : " (" + when + ")")};
+            for (const auto& directory : askers) row.push_back(cell(decide(invocation, asker, "", directory, Explain::nothing)));
+            for (const auto& channel : channels)
+                row.push_back(cell(decide(invocation, asker, channel, nobody_special, Explain::nothing)));
+            rows.push_back(std::move(row));
+        }
+        add_notes(command, notes);
+    }
+    std::string out = aligned(rows);
     out += "allowed: runs at once · confirm: the requester confirms first · approval:G: someone in G approves · denied\n";
     for (const auto& note : notes) out += "note: " + note + "\n";
     return out;

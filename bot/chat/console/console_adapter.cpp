@@ -268,55 +268,66 @@ Task<void> ConsoleAdapter::handle_verb(EventSink& sink, const std::string& line)
         options_.channel = strip_hash(args[1]);
         print("* now in #" + options_.channel);
     } else if (verb == ":click") {
-        if (last_buttons_.empty()) {
-            print(":click has nothing to press — no message with buttons yet");
-            co_return;
-        }
-        const std::vector<Button>* buttons = &last_buttons_;
-        if (args.size() == 3) {
-            const auto found = std::find_if(buttons_by_label_.begin(), buttons_by_label_.end(),
-                                            [&](const auto& entry) { return entry.first == args[1]; });
-            if (found == buttons_by_label_.end()) {
-                print(":click " + args[1] + " — no message with that label has buttons (labels look like m4)");
-                co_return;
-            }
-            buttons = &found->second;
-        }
-        const std::string& wanted = args.back();
-        std::size_t n = 0;
-        const bool number = (args.size() == 2 || args.size() == 3) && wanted.find_first_not_of("0123456789") == std::string::npos &&
-                            !wanted.empty() && wanted.size() < 4 && (n = std::stoul(wanted)) >= 1 && n <= buttons->size();
-        if (!number) {
-            print(":click needs a button number from 1 to " + std::to_string(buttons->size()) + ", e.g. :click 1 (or :click m4 1)");
-            co_return;
-        }
-        const Button button = (*buttons)[n - 1];
-        print("* " + display_name(options_.user) + " clicked [" +
-              button.label + "]");
-        if (!button.prompt.empty()) {
-            print("✍️ " + button.prompt + "\n  (type your answer on the next line; an empty line or a :verb cancels)");
-            prompting_ = button;
-            co_return;
-        }
-        ChatEvent event = new_event(EventKind::button);
-        event.action_id = button.action_id;
-        event.value = button.value;
-        co_await sink.handle(std::move(event));
+        if (auto press = press_button(args)) co_await sink.handle(std::move(*press));
     } else if (verb == ":join") {
-        if (args.size() < 2 || args.size() > 3) {
-            print(":join needs a user and optionally a channel, e.g. :join alice #welcome");
-            co_return;
-        }
-        ChatEvent event = new_event(EventKind::member_joined);
-        event.user = user_named(args[1]);
-        event.origin.requester = event.user.id;
-        if (args.size() == 3) event.origin.conversation = strip_hash(args[2]);
-        print("* " + display_name(event.user) + " joined #" +
-              event.origin.conversation);
-        co_await sink.handle(std::move(event));
+        if (auto joined = member_joins(args)) co_await sink.handle(std::move(*joined));
     } else {
         print("unknown console verb '" + verb + "' — type :help for the list");
     }
+}
+
+// The press `:click` makes, or none: nothing to press, a wrong number, or a button that asks
+// for text first (the next line is its answer).
+std::optional<ChatEvent> ConsoleAdapter::press_button(const std::vector<std::string>& args) {
+    if (last_buttons_.empty()) {
+        print(":click has nothing to press — no message with buttons yet");
+        return std::nullopt;
+    }
+    const std::vector<Button>* buttons = &last_buttons_;
+    if (args.size() == 3) {
+        const auto found = std::find_if(buttons_by_label_.begin(), buttons_by_label_.end(),
+                                        [&](const auto& entry) { return entry.first == args[1]; });
+        if (found == buttons_by_label_.end()) {
+            print(":click " + args[1] + " — no message with that label has buttons (labels look like m4)");
+            return std::nullopt;
+        }
+        buttons = &found->second;
+    }
+    const std::string& wanted = args.back();
+    std::size_t n = 0;
+    const bool number = (args.size() == 2 || args.size() == 3) && wanted.find_first_not_of("0123456789") == std::string::npos &&
+                        !wanted.empty() && wanted.size() < 4 && (n = std::stoul(wanted)) >= 1 && n <= buttons->size();
+    if (!number) {
+        print(":click needs a button number from 1 to " + std::to_string(buttons->size()) + ", e.g. :click 1 (or :click m4 1)");
+        return std::nullopt;
+    }
+    const Button button = (*buttons)[n - 1];
+    print("* " + display_name(options_.user) + " clicked [" +
+          button.label + "]");
+    if (!button.prompt.empty()) {
+        print("✍️ " + button.prompt + "\n  (type your answer on the next line; an empty line or a :verb cancels)");
+        prompting_ = button;
+        return std::nullopt;
+    }
+    ChatEvent event = new_event(EventKind::button);
+    event.action_id = button.action_id;
+    event.value = button.value;
+    return event;
+}
+
+// The event `:join` makes, or none when the arguments are wrong.
+std::optional<ChatEvent> ConsoleAdapter::member_joins(const std::vector<std::string>& args) {
+    if (args.size() < 2 || args.size() > 3) {
+        print(":join needs a user and optionally a channel, e.g. :join alice #welcome");
+        return std::nullopt;
+    }
+    ChatEvent event = new_event(EventKind::member_joined);
+    event.user = user_named(args[1]);
+    event.origin.requester = event.user.id;
+    if (args.size() == 3) event.origin.conversation = strip_hash(args[2]);
+    print("* " + display_name(event.user) + " joined #" +
+          event.origin.conversation);
+    return event;
 }
 
 // Messages with buttons are labelled m1, m2, …: `:click N` presses the newest one's, and

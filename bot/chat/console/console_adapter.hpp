@@ -57,6 +57,8 @@ public:
 private:
     Task<void> handle_line(EventSink& sink, const std::string& line);
     Task<void> handle_verb(EventSink& sink, const std::string& line);
+    std::optional<ChatEvent> press_button(const std::vector<std::string>& args);
+    std::optional<ChatEvent> member_joins(const std::vector<std::string>& args);
     ChatEvent new_event(EventKind kind);
     User user_named(const std::string& who) const;
     void print(const std::string& text);

@@ -1,0 +1,124 @@
+// Answers that come back as button presses: a numbered reaction on a message with options,
+// or an answer to a native poll (remembered across restarts, like each person's last answer).
+#include "bot/chat/matrix/matrix_adapter.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "bot/chat/matrix/render.hpp"
+#include "bot/common/json_field.hpp"
+
+namespace platbot::chat::matrix {
+
+using json = nlohmann::json;
+
+std::optional<ChatEvent> MatrixAdapter::button_press(const Reaction& reaction) const {
+    const auto options = options_by_event_.find(reaction.target);
+    const auto number = keycap_number(reaction.key);
+    if (options == options_by_event_.end() || !number || *number > options->second.size()) return std::nullopt;
+    const Button& button = options->second[*number - 1];
+    if (!button.prompt.empty()) {
+        // A reaction carries no text; the message shows the command to type with the answer.
+        spdlog::debug("matrix: reaction {} on an option that needs text ignored", reaction.event_id);
+        return std::nullopt;
+    }
+    return press_of(button, reaction.event_id, reaction.sender, reaction.room_id, reaction.target);
+}
+
+// A press of `button` on the bot's message `target`, made by the Matrix event `event_id`.
+ChatEvent MatrixAdapter::press_of(const Button& button, const std::string& event_id, const User& who, const std::string& room_id,
+                                  const std::string& target) {
+    ChatEvent press = event_from(EventKind::button, event_id, who, room_id);
+    press.origin.message_id = target;
+    press.action_id = button.action_id;
+    press.value = button.value;
+    press.references = references_in(press.value);  // a command line the bot wrote, to run
+    return press;
+}
+
+MatrixAdapter::NativePoll* MatrixAdapter::native_poll(const std::string& event_id) {
+    if (auto it = polls_.find(event_id); it != polls_.end()) return &it->second;
+    const auto stored = state_.state(state_key("poll:" + event_id));
+    if (!stored) return nullptr;
+    const auto saved = json::parse(*stored, nullptr, false);
+    if (!saved.is_object() || !saved.contains("votes") || !saved["votes"].is_array()) return nullptr;
+    NativePoll poll;
+    for (const auto& vote : saved["votes"])
+        poll.votes.push_back(run_button(string_field(vote, "label"), string_field(vote, "value")));
+    if (const std::string unvote = string_field(saved, "unvote"); !unvote.empty()) poll.unvote = run_button("unvote", unvote);
+    poll.multi = saved.value("multi", false);
+    poll.ended = saved.value("ended", false);
+    return &(polls_[event_id] = std::move(poll));
+}
+
+void MatrixAdapter::save_poll(const std::string& event_id, const NativePoll& poll) {
+    json votes = json::array();
+    for (const auto& vote : poll.votes) votes.push_back({{"label", vote.label}, {"value", vote.value}});
+    state_.set_state(state_key("poll:" + event_id), json{{"votes", votes},
+                                                          {"unvote", poll.unvote ? poll.unvote->value : ""},
+                                                          {"multi", poll.multi},
+                                                          {"ended", poll.ended}}
+                                                         .dump());
+}
+
+MatrixAdapter::LastAnswer MatrixAdapter::last_answer(const std::string& key) {
+    if (const auto it = last_answers_.find(key); it != last_answers_.end()) return it->second;
+    LastAnswer last;
+    const auto stored = state_.state(state_key("poll-answer:" + key));
+    const auto saved = stored ? json::parse(*stored, nullptr, false) : json();
+    if (saved.is_object() && saved.contains("chosen") && saved["chosen"].is_array()) {
+        last.time = saved.value("time", 0LL);
+        for (const auto& n : saved["chosen"])
+            if (n.is_number_unsigned()) last.chosen.push_back(n.get<std::size_t>());
+    }
+    return last;
+}
+
+std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
+                                                   std::vector<std::pair<std::string, LastAnswer>>& answers) {
+    std::vector<ChatEvent> presses;
+    NativePoll* poll = native_poll(response.poll);
+    if (!poll || poll->ended) return presses;  // not ours, or answered after the end
+    const std::string key = response.poll + "\n" + response.sender.id;
+    // The newest answer so far: one earlier in this batch, else the one remembered.
+    LastAnswer last = last_answer(key);
+    for (const auto& [pending, answer] : answers)
+        if (pending == key) last = answer;
+    if (response.time < last.time) return presses;  // an older answer arriving late: the latest wins
+    std::vector<std::size_t> chosen;
+    bool spoiled = false;  // unknown ids, or more than allowed: the latest answer is no vote at all
+    for (const auto& answer : response.answers) {
+        const auto number = poll_answer_number(answer);
+        if (!number || *number > poll->votes.size()) spoiled = true;
+        else if (std::find(chosen.begin(), chosen.end(), *number) == chosen.end()) chosen.push_back(*number);
+    }
+    if (spoiled || chosen.size() > (poll->multi ? poll->votes.size() : 1)) chosen.clear();
+    answers.emplace_back(key, LastAnswer{response.time, chosen});
+    // No answer (empty or spoiled) takes back the earlier ones.
+    if (chosen.empty() && poll->unvote) {
+        if (!last.chosen.empty())
+            presses.push_back(press_of(*poll->unvote, response.event_id, response.sender, response.room_id, response.poll));
+        return presses;
+    }
+    // Single choice: a new option replaces the vote. Several: votes toggle (a second press
+    // takes one back), so press what changed (a poll started before unvote existed takes
+    // back an empty answer's options that way too).
+    std::vector<std::size_t> press;
+    if (!poll->multi) {
+        if (chosen != last.chosen) press = chosen;
+    } else {
+        for (const auto n : chosen)
+            if (std::find(last.chosen.begin(), last.chosen.end(), n) == last.chosen.end()) press.push_back(n);
+        for (const auto n : last.chosen)
+            if (std::find(chosen.begin(), chosen.end(), n) == chosen.end()) press.push_back(n);
+    }
+    for (const auto n : press) {
+        ChatEvent event = press_of(poll->votes[n - 1], response.event_id, response.sender, response.room_id, response.poll);
+        event.id += "#" + std::to_string(n);  // one answer may press several options
+        presses.push_back(std::move(event));
+    }
+    return presses;
+}
+
+}  // namespace platbot::chat::matrix

@@ -1,0 +1,127 @@
+// What people decide about a job: confirm, approve, deny or cancel it.
+#include "commands/jobs/job_service.hpp"
+
+#include <algorithm>
+
+#include "commands/jobs/live_job.hpp"
+#include "commands/values.hpp"
+
+namespace platbot::commands {
+
+using store::JobState;
+
+chat::Task<chat::Reply> JobService::confirm(std::string_view id, const chat::User& who) {
+    auto job = live(id);
+    if (!job || job->record.state != JobState::awaiting_confirmation)
+        co_return say("Job `" + std::string(id) + "` is not waiting for a confirmation — see `" + settings_.prefix +
+                      " jobs`.");
+    if (who.id != job->record.requester_id)
+        co_return say("Only " + job->record.requester_name + ", who asked for job `" + job->record.id +
+                      "`, can confirm it.");
+    if (job->expiry) job->expiry->cancel();
+    store_.add_job_event({job->record.id, clock_.now(), "confirmed", who.id, ""});
+    co_await after_confirmation(job);
+    co_return say("Confirmed job `" + job->record.id + "`.");
+}
+
+// An approval (or denial) that comes too late or too early — replayed after the job moved
+// on, pressed after it expired — is refused, saying why.
+chat::Reply JobService::no_approval_now(std::string_view id) const {
+    std::optional<store::JobRecord> record;
+    if (const auto job = live(id)) record = job->record;
+    else record = store_.find_job(id);
+    const std::string job = "Job `" + std::string(id) + "`";
+    if (!record) return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
+    switch (record->state) {
+        case JobState::awaiting_confirmation:
+            return say(job + " waits for " + record->requester_name + " to confirm it first; approvals come after that.");
+        case JobState::queued:
+        case JobState::running:
+            return say(job + " no longer waits for an approval: it is " + std::string(store::job_state_name(record->state)) +
+                       ", so this changes nothing.");
+        case JobState::succeeded:
+        case JobState::failed:
+            return say(job + " no longer waits for an approval: it has finished (" +
+                       std::string(store::job_state_name(record->state)) + "), so this changes nothing.");
+        case JobState::expired:
+            return say(job + " " + record->outcome + " — approvals no longer count; " + record->requester_name +
+                       " can ask for it again.");
+        case JobState::cancelled:
+        case JobState::interrupted:
+        case JobState::awaiting_approval:
+            break;
+    }
+    return say(job + " is over (" + record->outcome + ") — approvals no longer count.");
+}
+
+chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::User& who) {
+    auto job = live(id);
+    if (!job || job->record.state != JobState::awaiting_approval)
+        co_return no_approval_now(id);
+    const auto& rule = *job->rails.approval;
+    if (who.id == job->record.requester_id)
+        co_return say("You asked for job `" + job->record.id + "`, so you cannot approve it — someone else in " +
+                      rule.group + " has to.");
+    const auto groups = directory_.groups_of(directory_.resolve(who));
+    if (std::find(groups.begin(), groups.end(), rule.group) == groups.end())
+        co_return say("Only members of " + rule.group + " can approve job `" + job->record.id + "`.");
+    if (!job->approvers.insert(who.id).second)
+        co_return say("You already approved job `" + job->record.id + "`.");
+    const std::string name = directory_.accountable_name(who);
+    store_.add_job_event({job->record.id, clock_.now(), "approved", who.id,
+                          std::to_string(job->approvers.size()) + "/" + std::to_string(rule.count)});
+    if (static_cast<int>(job->approvers.size()) < rule.count) {
+        co_await show_status(*job);
+        co_return say("Approved job `" + job->record.id + "` (" + std::to_string(job->approvers.size()) + "/" +
+                          std::to_string(rule.count) + ").",
+                      false);
+    }
+    if (job->expiry) job->expiry->cancel();
+    // Start (or queue, or refuse) it before anything waits: that moves the job out of
+    // awaiting-approval, so a second approval, a deny or a cancel handled while a message
+    // is being updated sees it has moved on instead of starting it again.
+    co_await start_or_queue(job);
+    if (!job->approval_request.id.empty()) {  // a refusal has closed it already
+        const chat::Reply closed =
+            say("🔐 Job `" + job->record.id + "` (`" + job->record.line + "`) approved by " + name + ".", false);
+        co_await outbox_.update(job->approval_request, closed);
+    }
+    co_return say("Approved job `" + job->record.id + "` — it is on its way.", false);
+}
+
+chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& who, std::string reason) {
+    auto job = live(id);
+    if (!job || job->record.state != JobState::awaiting_approval)
+        co_return no_approval_now(id);
+    const auto& rule = *job->rails.approval;
+    const auto groups = directory_.groups_of(directory_.resolve(who));
+    if (who.id != job->record.requester_id && std::find(groups.begin(), groups.end(), rule.group) == groups.end())
+        co_return say("Only members of " + rule.group + " can deny job `" + job->record.id + "`.");
+    const std::string name = directory_.accountable_name(who);
+    std::string why = "denied by " + name + (reason.empty() ? "" : ": " + reason);
+    co_await finish_waiting(job, JobState::cancelled, std::move(why), who, "denied");
+    co_return say("Denied job `" + job->record.id + "`.");
+}
+
+chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User& who) {
+    auto job = live(id);
+    if (!job) {
+        const auto stored = store_.find_job(id);
+        if (!stored) co_return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
+        co_return say("Job `" + stored->id + "` already ended: " + std::string(store::job_state_name(stored->state)) + ".");
+    }
+    if (who.id != job->record.requester_id && !is_admin(who))
+        co_return say("Only " + job->record.requester_name + " or an admin can cancel job `" + job->record.id + "`.");
+    const std::string name = directory_.accountable_name(who);
+    if (job->record.state == JobState::running) {
+        job->record.outcome = "cancelled by " + name;
+        store_.add_job_event({job->record.id, clock_.now(), "cancel-requested", who.id, ""});
+        job->cancel.cancel();
+        co_return say("Cancelling job `" + job->record.id + "`…");
+    }
+    std::string why = "cancelled by " + name;
+    co_await finish_waiting(job, JobState::cancelled, std::move(why), who, "cancelled");
+    co_return say("Cancelled job `" + job->record.id + "`.");
+}
+
+}  // namespace platbot::commands
