@@ -1,0 +1,81 @@
+#pragma once
+// Helpers for the end-to-end tests over Slack: a config for the real binary that points at the
+// fake Slack (two commands: `restart`, an action behind a confirm button, and `echo`), its two
+// tokens, and ways to find a message and its buttons.
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "support/fake_slack.hpp"
+#include "support/temp_dir.hpp"
+
+namespace platbot::testing::slack_fixture {
+
+using namespace std::chrono_literals;
+
+inline constexpr auto wait_limit = 10s;
+
+inline std::string config_for(const FakeSlack& slack, const TempDir& dir, const std::string& extra_slack = "",
+                       const std::string& pace = "  messages_per_second: 50\n  message_burst: 20\n") {
+    return dir.write("slack.yaml",
+                     "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
+                     "log: {level: debug}\n"
+                     "store: {path: bot.db}\n"
+                     "slack:\n"
+                     "  api_url: " + slack.api_url() + "\n" + pace + extra_slack +
+                     "commands:\n"
+                     "  restart:\n"
+                     "    description: Restart a service\n"
+                     "    params: [{name: service, type: string, required: true}]\n"
+                     "    action:\n"
+                     "      exec:\n"
+                     "        program: /bin/echo\n"
+                     "        args: ['restarted {{ args.service }}']\n"
+                     "      reply:\n"
+                     "        success: '♻️ {{ output }}'\n"
+                     "    confirm: {expires: 5m}\n"
+                     "  echo:\n"
+                     "    description: Say it back\n"
+                     "    params: [{name: words, type: string, required: true}]\n"
+                     "    reply: 'you said {{ args.words }}'\n");
+}
+
+inline std::map<std::string, std::string> tokens(const FakeSlack& slack) {
+    return {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
+}
+
+inline std::size_t count_of(const std::string& text, const std::string& part) {
+    std::size_t n = 0;
+    for (auto at = text.find(part); at != std::string::npos; at = text.find(part, at + part.size())) ++n;
+    return n;
+}
+
+inline bool text_has(const SlackMessage& message, const std::string& part) {
+    return message.text.find(part) != std::string::npos || message.blocks.dump().find(part) != std::string::npos;
+}
+
+// The newest message (in its current state) that mentions `part`.
+inline std::optional<SlackMessage> find_message(const FakeSlack& slack, const std::string& part) {
+    const auto all = slack.messages();
+    for (auto it = all.rbegin(); it != all.rend(); ++it)
+        if (text_has(*it, part)) return *it;
+    return std::nullopt;
+}
+
+// The Slack action_id and value of the first button on a message whose label contains `label`.
+inline std::pair<std::string, std::string> button(const SlackMessage& message, const std::string& label) {
+    for (const auto& block : message.blocks) {
+        if (block.value("type", "") != "actions") continue;
+        for (const auto& element : block["elements"])
+            if (element["text"]["text"].get<std::string>().find(label) != std::string::npos)
+                return {element["action_id"], element["value"]};
+    }
+    FAIL("no button labelled " << label << " in " << message.blocks.dump());
+    return {};
+}
+
+}  // namespace platbot::testing::slack_fixture
