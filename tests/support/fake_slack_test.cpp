@@ -445,6 +445,27 @@ TEST_CASE("FakeSlack serves Socket Mode: hello, envelopes, acks, single-use tick
     REQUIRE(client.write(json{{"envelope_id", "big"}, {"payload", {{"text", big}}}}.dump()));
     CHECK(slack.wait_for_ack("big", 2s));
 
+    // The ticket was used; an unknown one is refused too.
+    WsClient again;
+    CHECK(again.connect(url) == websocket::error::upgrade_declined);
+    CHECK(again.status() == 401);
+    WsClient stranger;
+    CHECK(stranger.connect("ws://127.0.0.1:" + std::to_string(slack.port()) + "/link/?ticket=made-up") ==
+          websocket::error::upgrade_declined);
+    CHECK(stranger.status() == 401);
+    CHECK(slack.connections_ever() == 1);
+
+    CHECK(client.close());
+    CHECK(slack.wait_for_connections(0, 2s));
+    CHECK_THROWS_AS(slack.send_raw("nobody listens"), std::out_of_range);
+}
+
+TEST_CASE("FakeSlack sends block actions and events over Socket Mode in the fixtures' shapes", "[support][slack]") {
+    FakeSlack slack;
+    WsClient client;
+    REQUIRE_FALSE(client.connect(open_socket_url(slack)));
+    REQUIRE(client.read_json()["type"] == "hello");
+
     // Events and block actions carry the fixtures' shapes.
     const auto posted = post_json(slack, "chat.postMessage",
                                   {{"channel", "C0DEPLOYS"},
@@ -480,20 +501,6 @@ TEST_CASE("FakeSlack serves Socket Mode: hello, envelopes, acks, single-use tick
     CHECK(event["payload"]["event_id"].get<std::string>().rfind("Ev", 0) == 0);
     CHECK(event["payload"]["event_time"].is_number_integer());
     CHECK(event["payload"]["authorizations"][0]["user_id"] == "U0BOT");
-
-    // The ticket was used; an unknown one is refused too.
-    WsClient again;
-    CHECK(again.connect(url) == websocket::error::upgrade_declined);
-    CHECK(again.status() == 401);
-    WsClient stranger;
-    CHECK(stranger.connect("ws://127.0.0.1:" + std::to_string(slack.port()) + "/link/?ticket=made-up") ==
-          websocket::error::upgrade_declined);
-    CHECK(stranger.status() == 401);
-    CHECK(slack.connections_ever() == 1);
-
-    CHECK(client.close());
-    CHECK(slack.wait_for_connections(0, 2s));
-    CHECK_THROWS_AS(slack.send_raw("nobody listens"), std::out_of_range);
 }
 
 TEST_CASE("FakeSlack redelivers an unacked envelope", "[support][slack]") {
