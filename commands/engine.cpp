@@ -1,7 +1,9 @@
 #include "commands/engine.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -25,14 +27,6 @@ CommandSpec builtin(std::string name, std::string description, std::vector<Param
     spec.description = std::move(description);
     spec.params = std::move(params);
     spec.builtin = true;
-    return spec;
-}
-
-// A built-in that a feature outside the engine carries out (FreeFormCommand), with its usage.
-CommandSpec free_form_builtin(std::string name, std::string description, std::string usage) {
-    CommandSpec spec = builtin(std::move(name), std::move(description));
-    spec.free_form = true;
-    spec.usage = std::move(usage);
     return spec;
 }
 
@@ -61,8 +55,9 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     count.default_value = "20";
     ParamSpec person;
     person.name = "user";
+    person.type = ParamType::user;
+    person.bare_names = true;
     person.description = "only this person's command lines: a name, @name or id";
-    person.max_length = 120;
     ParamSpec command;
     command.name = "command";
     command.description = "only lines that ran this command";
@@ -72,25 +67,12 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
     since.name = "since";
     since.type = ParamType::duration;
     since.description = "only lines from this far back, e.g. 7d";
-    CommandSpec poll = free_form_builtin("poll", "Ask the channel: a poll with live counts; close it, vote, take a vote back, see results",
-                                         "\"<question>\" \"<option>\" \"<option>\"… [--multi] [--anonymous] [--closes 2h] | "
-                                         "close <id> | results <id> | vote <id> <option number> | unvote <id>");
-    CommandSpec feedback = free_form_builtin("feedback", "Say how a job went, or see each command's satisfaction",
-                                             "<job id> good|bad [comment] | scores");
-    CommandSpec survey = free_form_builtin("survey", "Surveys: list them, answer, see results (admins: open and close rounds)",
-                                           "list | results <id> [round] | answer <id> <question> <text> | open <id> | close <id>");
-    CommandSpec onboarding =
-        free_form_builtin("onboarding", "Your onboarding checklist; pause, resume or restart it (admins: the report)",
-                          "[pause|resume|restart [track]] | done|help <track> <step> | report [track] [--stuck 5d]");
-    CommandSpec onboard =
-        free_form_builtin("onboard", "Start someone's onboarding by hand (admins; anyone for themselves)", "@user [track]");
-    CommandSpec tips = free_form_builtin("tips", "A tip about the platform, a new one each time", "");
-    CommandSpec leave = free_form_builtin("leave", "Make the bot leave this conversation, or the one named (admins)",
-                                          "[<conversation id>]");
-    CommandSpec why = free_form_builtin("why", "What a command would do for you — rule, approvals, the request — without running it",
-                                        "<command line>");
-    CommandSpec status = free_form_builtin("status", "The platform status board; one service's history (admins: announce)",
-                                           "[<service>] | announce \"<text>\" | clear");
+    ParamSpec explained;
+    explained.name = "line";
+    explained.description = "the command line to explain, as you would type it";
+    explained.required = true;
+    explained.rest = true;
+    explained.max_length = max_line_bytes;
     return {
         builtin("help", "List the commands, or explain one", {topic}),
         builtin("whoami", "Show your id, name and groups"),
@@ -104,16 +86,25 @@ std::vector<CommandSpec> builtin_commands(std::size_t history_limit) {
         builtin("deny", "Deny a job waiting for approval", {id, reason}),
         builtin("audit", "Read the job audit trail, or search command lines by --user, --command, --since (admins)",
                 {count, person, command, since}),
-        why,
-        poll,
-        feedback,
-        survey,
-        onboarding,
-        onboard,
-        tips,
-        status,
-        leave,
+        builtin("why", "What a command would do for you — rule, approvals, the request — without running it", {explained}),
     };
+}
+
+// One parameter in `help <command>`: its type, range, whether it is needed, its default.
+std::string param_detail(const ParamSpec& param) {
+    std::string detail = std::string(type_name(param.type));
+    if (param.type == ParamType::enumeration) detail += ": " + text::join(param.choices, ", ");
+    if (param.type == ParamType::integer && (param.min || param.max))
+        detail += " " + (param.min ? std::to_string(*param.min) : std::string("…")) + ".." +
+                  (param.max ? std::to_string(*param.max) : std::string("…"));
+    if (param.repeated)
+        detail += ", " + std::to_string(param.min_items) + " to " + std::to_string(param.max_items) + " of them";
+    if (param.rest) detail += ", the rest of the line";
+    detail += param.required || param.min_items > 0 ? ", required" : ", optional";
+    if (param.default_value) detail += ", default " + *param.default_value;
+    std::string line = param.name + " (" + detail + ")";
+    if (!param.description.empty()) line += " — " + param.description;
+    return line;
 }
 
 // Keeps audit rows readable whatever arrived: bounded, valid UTF-8, no control bytes.
@@ -136,16 +127,35 @@ nlohmann::json to_json(const Value& value) {
         nlohmann::json operator()(std::chrono::seconds d) const { return format_duration(d); }
         nlohmann::json operator()(const chat::User& u) const { return {{"id", u.id}, {"name", u.name}}; }
         nlohmann::json operator()(const ChannelRef& c) const { return {{"id", c.id}, {"name", c.name}}; }
+        nlohmann::json operator()(const std::vector<std::string>& words) const { return words; }
     };
     return std::visit(Visitor{}, value);
 }
 
 }  // namespace
 
+void resolve_people(Invocation& invocation, const Directory& directory) {
+    for (auto& arg : invocation.args) {
+        if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory.resolve(*user);
+        if (auto* channel = std::get_if<ChannelRef>(&arg.value)) {
+            if (channel->id.empty())
+                channel->id = directory.conversation_id(channel->name);
+            else if (const auto names = directory.conversation_names(channel->id); !names.empty())
+                channel->name = names.front();
+        }
+    }
+}
+
+const std::vector<std::string>& feature_builtin_names() {
+    static const std::vector<std::string> names{"poll", "feedback", "survey", "onboarding", "onboard", "tips", "status", "leave"};
+    return names;
+}
+
 const std::vector<std::string>& builtin_names() {
     static const std::vector<std::string> names = [] {
         std::vector<std::string> out;
         for (const auto& spec : builtin_commands(10)) out.push_back(spec.name);
+        for (const auto& name : feature_builtin_names()) out.push_back(name);
         return out;
     }();
     return names;
@@ -159,10 +169,30 @@ Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Dire
 
 void Engine::reconfigure(std::vector<CommandSpec> catalogue, Directory directory, std::vector<std::string> secrets) {
     settings_.secrets = std::move(secrets);
+    rebuild(std::move(catalogue));
+    directory_ = std::move(directory);
+}
+
+void Engine::serve(BuiltinCommand& handler) {
+    CommandSpec spec = handler.spec();
+    spec.builtin = true;
+    const std::string name = spec.name;
+    const auto& features = feature_builtin_names();
+    if (std::find(features.begin(), features.end(), name) == features.end())
+        throw std::logic_error("serve: '" + name + "' is not one of the features' built-ins (feature_builtin_names)");
+    served_[name] = Served{std::move(spec), &handler};
+    std::vector<CommandSpec> catalogue;
+    for (const auto& command : *commands_)
+        if (!command.builtin) catalogue.push_back(command);
+    rebuild(std::move(catalogue));
+}
+
+void Engine::rebuild(std::vector<CommandSpec> catalogue) {
     auto commands = builtin_commands(settings_.history_limit);
+    for (const auto& name : feature_builtin_names())
+        if (const auto served = served_.find(name); served != served_.end()) commands.push_back(served->second.spec);
     for (auto& spec : catalogue) commands.push_back(std::move(spec));
     commands_ = std::make_shared<const std::vector<CommandSpec>>(std::move(commands));
-    directory_ = std::move(directory);
 }
 
 bool Engine::addressed(std::string_view text) const {
@@ -180,16 +210,7 @@ const CommandSpec* Engine::find(std::string_view name) const {
 
 Result<Invocation> Engine::parse(std::string_view line, const chat::References& references) const {
     auto parsed = bind(line, references);
-    if (parsed)  // people and channels named in arguments are the directory's, as the policy compares them
-        for (auto& arg : parsed->args) {
-            if (auto* user = std::get_if<chat::User>(&arg.value)) *user = directory_.resolve(*user);
-            if (auto* channel = std::get_if<ChannelRef>(&arg.value)) {
-                if (channel->id.empty())
-                    channel->id = directory_.conversation_id(channel->name);
-                else if (const auto names = directory_.conversation_names(channel->id); !names.empty())
-                    channel->name = names.front();
-            }
-        }
+    if (parsed) resolve_people(*parsed, directory_);
     return parsed;
 }
 
@@ -206,9 +227,14 @@ Result<Invocation> Engine::bind(std::string_view line, const chat::References& r
     const Token& first = tokens->front();
     if (first.kind != Token::Kind::word) return fail("start with a command name, for example `" + settings_.prefix + " help`");
     const CommandSpec* spec = find(first.value);
-    if (!spec) return fail("unknown command '" + first.value + "'");
+    if (!spec) {
+        const auto& features = feature_builtin_names();
+        const auto name = text::to_lower(first.value);
+        if (std::find(features.begin(), features.end(), name) != features.end())
+            return fail(name + " is not running in this process.");
+        return fail("unknown command '" + first.value + "'");
+    }
     std::vector<Token> rest(tokens->begin() + 1, tokens->end());
-    if (spec->free_form) return Invocation{spec, {}, std::move(rest)};
     return bind_arguments(*spec, rest, settings_.prefix, references);
 }
 
@@ -277,9 +303,11 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
                         break;
                     }
                 if (!tried) tried = find(tokens->front().value);
-                if (!tried)
+                const auto& features = feature_builtin_names();
+                const bool feature = std::find(features.begin(), features.end(), text::to_lower(tokens->front().value)) != features.end();
+                if (!tried && !feature)
                     co_return finish(unknown_command(tokens->front().value), store::Decision::invalid, message);
-                record.command = tried->name;
+                if (tried) record.command = tried->name;
             }
         }
         co_return finish(for_requester(message), store::Decision::invalid, message);
@@ -317,24 +345,8 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
         if (spec.name == "whoami") co_return whoami(request);
         if (spec.name == "history") co_return history(invocation, request);
         if (spec.name == "version") co_return say("platbot " + settings_.version);
-        if (spec.name == "why") {
-            // The words after `why`, as typed: the line to explain.
-            std::string_view rest = text::trim(line);
-            rest = text::trim(rest.substr(std::min(rest.size(), rest.find_first_of(" \t"))));
-            if (rest.empty())
-                co_return for_requester("Say which command line to explain, e.g. `" + settings_.prefix + " why deploy api to prod`.");
-            co_return for_requester(dry_run(rest, request.user, request.origin, request.references).text);
-        }
-        if (spec.free_form) {
-            const auto handler = free_form_.find(spec.name);
-            if (handler == free_form_.end()) co_return for_requester(spec.name + " is not running in this process.");
-            // Named, not temporaries: g++ 12 mishandles temporaries inside co_await expressions.
-            std::vector<Token> words = invocation.words;
-            chat::User who = directory_.resolve(request.user);
-            chat::Origin where = request.origin;
-            chat::References references = request.references;
-            co_return co_await handler->second->run(std::move(words), std::move(who), std::move(where), std::move(references));
-        }
+        if (spec.name == "why") co_return for_requester(dry_run(invocation.text("line"), request.user, request.origin, request.references).text);
+        if (served_.contains(spec.name)) co_return co_await run_feature(invocation, request);
         co_return co_await run_job_builtin(invocation, request);
     }
     if (spec.action) {
@@ -350,6 +362,15 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
     co_return say(spec.reply.render(reply_context(invocation, who, request.origin)));
 }
 
+chat::Task<chat::Reply> Engine::run_feature(const Invocation& invocation, const CommandRequest& request) {
+    BuiltinCommand* handler = served_.at(invocation.command->name).handler;
+    // Named, not temporaries: g++ 12 mishandles temporaries inside co_await expressions.
+    Invocation bound = invocation;
+    chat::User who = directory_.resolve(request.user);
+    chat::Origin where = request.origin;
+    co_return co_await handler->run(std::move(bound), std::move(who), std::move(where));
+}
+
 chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, const CommandRequest& request) {
     if (!jobs_) co_return for_requester("No jobs here: this process runs no actions.");
     const chat::User who = directory_.resolve(request.user);
@@ -362,19 +383,7 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
     if (name == "jobs") co_return jobs_->list(who, number("limit"));
     if (name == "audit") {
         store::AuditQuery filter;
-        if (const Value* person = invocation.arg("user")) {
-            // bob, @bob, a mention or an id: the directory's id when it knows the person.
-            std::string named = to_text(*person);
-            ParamSpec mention;
-            mention.name = "user";
-            mention.type = ParamType::user;
-            if (const auto mentioned = parse_value(mention, named, request.references)) {
-                const auto& user = std::get<chat::User>(*mentioned);
-                named = user.id.empty() ? user.name : user.id;
-            }
-            const auto known = directory_.find(named);
-            filter.user = known ? known->id : named;
-        }
+        if (const auto person = invocation.user("user")) filter.user = person->id;  // parse() resolved it
         if (const Value* command = invocation.arg("command")) filter.command = to_text(*command);
         if (const Value* since = invocation.arg("since"))
             filter.since = clock_.now() - std::get<std::chrono::seconds>(*since);
@@ -403,20 +412,21 @@ chat::Reply Engine::help(const Invocation& invocation) const {
     const std::string name = to_text(*topic);
     const CommandSpec* spec = find(name);
     if (!spec) return unknown_command(name);
-    std::string text = "*" + spec->name + "* — " + spec->description + "\nUsage: `" + usage_line(*spec, prefix) + "`";
-    for (const auto& param : spec->params) {
-        std::string detail = std::string(type_name(param.type));
-        if (param.type == ParamType::enumeration) detail += ": " + text::join(param.choices, ", ");
-        if (param.type == ParamType::integer && (param.min || param.max))
-            detail += " " + (param.min ? std::to_string(*param.min) : std::string("…")) + ".." +
-                      (param.max ? std::to_string(*param.max) : std::string("…"));
-        detail += param.required ? ", required" : ", optional";
-        if (param.default_value) detail += ", default " + *param.default_value;
-        text += "\n• " + param.name + " (" + detail + ")";
-        if (!param.description.empty()) text += " — " + param.description;
+    return for_requester(explain(*spec));
+}
+
+std::string Engine::explain(const CommandSpec& spec) const {
+    const std::string& prefix = settings_.prefix;
+    std::string text = "*" + spec.name + "* — " + spec.description + "\nUsage: `" + usage_line(spec, prefix) + "`";
+    if (!spec.subcommand_required)
+        for (const auto& param : spec.params) text += "\n• " + param_detail(param);
+    for (const auto& sub : spec.subcommands) {
+        text += "\n`" + form_usage(sub, prefix + " " + spec.name) + "`";
+        if (!sub.description.empty()) text += " — " + sub.description;
+        for (const auto& param : sub.params) text += "\n    • " + param_detail(param);
     }
-    for (const auto& alias : spec->aliases) text += "\nAlso: `" + prefix + " " + alias.source + "`";
-    return for_requester(text);
+    for (const auto& alias : spec.aliases) text += "\nAlso: `" + prefix + " " + alias.source + "`";
+    return text;
 }
 
 chat::Reply Engine::whoami(const CommandRequest& request) const {

@@ -41,13 +41,23 @@ const std::vector<std::string>& builtin_names();
 
 class JobService;
 
-// A free-form built-in that a feature outside the engine carries out (`poll`): it gets the
-// words after the command name, as typed, the resolved user, and the people and
-// conversations the platform marked up among the words.
-class FreeFormCommand {
+// The people and channels among the arguments as the directory knows them (ids and names
+// filled in), as the policy compares them and built-ins receive them.
+void resolve_people(Invocation& invocation, const Directory& directory);
+
+// Built-ins that features outside the engine carry out (`poll`), in the order help lists them.
+const std::vector<std::string>& feature_builtin_names();
+
+// A built-in a feature carries out. It declares the command like the catalogue's, with typed
+// parameters and sub-commands, so the engine validates, explains and suggests for it; it runs
+// the invocations bound against that spec, for the resolved user. The people and channels
+// among the arguments are the directory's already.
+class BuiltinCommand {
 public:
-    virtual ~FreeFormCommand() = default;
-    virtual chat::Task<chat::Reply> run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References references) = 0;
+    virtual ~BuiltinCommand() = default;
+    // One of feature_builtin_names(); builtin is set by the engine.
+    virtual CommandSpec spec() const = 0;
+    virtual chat::Task<chat::Reply> run(Invocation invocation, chat::User who, chat::Origin where) = 0;
 };
 
 class Engine {
@@ -58,9 +68,9 @@ public:
 
     // Commands with an action run as jobs through `jobs`; without it they are refused.
     void use_jobs(JobService& jobs) { jobs_ = &jobs; }
-    // The free-form built-in `name` (e.g. "poll") is carried out by `handler`; without one
-    // it is refused.
-    void serve(const std::string& name, FreeFormCommand& handler) { free_form_[name] = &handler; }
+    // The feature built-in `handler` declares is carried out by it; one no handler serves is
+    // refused as not running in this process.
+    void serve(BuiltinCommand& handler);
 
     // True when the text starts with the prefix (as a whole word).
     bool addressed(std::string_view text) const;
@@ -86,6 +96,8 @@ public:
 
 private:
     const CommandSpec* find(std::string_view name) const;
+    // The built-ins, then the catalogue: what commands_ holds.
+    void rebuild(std::vector<CommandSpec> catalogue);
     // parse() before the people in the arguments are looked up in the directory.
     Result<Invocation> bind(std::string_view line_after_prefix, const chat::References& references) const;
     chat::Reply unknown_command(std::string_view name) const;
@@ -95,7 +107,9 @@ private:
                                                std::shared_ptr<const std::vector<CommandSpec>> catalogue, GuardRails rails,
                                                std::string& job_id);
     chat::Task<chat::Reply> run_job_builtin(const Invocation& invocation, const CommandRequest& request);
+    chat::Task<chat::Reply> run_feature(const Invocation& invocation, const CommandRequest& request);
     chat::Reply help(const Invocation& invocation) const;
+    std::string explain(const CommandSpec& spec) const;
     chat::Reply whoami(const CommandRequest& request) const;
     chat::Reply history(const Invocation& invocation, const CommandRequest& request) const;
 
@@ -108,7 +122,11 @@ private:
     const net::Clock& clock_;
     Guard guard_;
     JobService* jobs_ = nullptr;
-    std::map<std::string, FreeFormCommand*> free_form_;
+    struct Served {
+        CommandSpec spec;
+        BuiltinCommand* handler = nullptr;
+    };
+    std::map<std::string, Served> served_;  // by name; commands_ lists them in feature_builtin_names() order
 };
 
 }  // namespace platbot::commands

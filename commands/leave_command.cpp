@@ -6,14 +6,24 @@
 
 namespace platbot::commands {
 
-chat::Task<chat::Reply> LeaveCommand::run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
+CommandSpec LeaveCommand::spec() const {
+    ParamSpec conversation;
+    conversation.name = "conversation";
+    conversation.description = "the id of a conversation the bot is in; this one when left out";
+    conversation.max_length = 255;
+    CommandSpec leave;
+    leave.name = "leave";
+    leave.description = "Make the bot leave this conversation, or the one named (admins)";
+    leave.params = {conversation};
+    return leave;
+}
+
+chat::Task<chat::Reply> LeaveCommand::run(Invocation invocation, chat::User who, chat::Origin where) {
     if (!directory_.in_group(who, admin_group_))
         co_return chat::for_requester("Only admins can make me leave" +
                                       (admin_group_.empty() ? std::string(" (bot.admins is not set)") : " (" + admin_group_ + ")") +
                                       ". Anyone can remove me with the platform's own tools.");
-    if (words.size() > 1 || (words.size() == 1 && words[0].kind != Token::Kind::word))
-        co_return chat::for_requester("Usage: `" + prefix_ + " leave` (this conversation) or `" + prefix_ + " leave <conversation id>`.");
-    const std::string target = words.empty() ? where.conversation : words[0].value;
+    const std::string target = invocation.text("conversation", where.conversation);
     const bool here = target == where.conversation;
     try {
         if (here) {

@@ -11,21 +11,19 @@
 
 namespace platbot::commands {
 
-class LeaveCommand final : public FreeFormCommand {
+class LeaveCommand final : public BuiltinCommand {
 public:
-    LeaveCommand(chat::Outbox& outbox, chat::Conversations& conversations, const Directory& directory, std::string admin_group,
-                 std::string prefix)
-        : outbox_(outbox), conversations_(conversations), directory_(directory), admin_group_(std::move(admin_group)),
-          prefix_(std::move(prefix)) {}
+    LeaveCommand(chat::Outbox& outbox, chat::Conversations& conversations, const Directory& directory, std::string admin_group)
+        : outbox_(outbox), conversations_(conversations), directory_(directory), admin_group_(std::move(admin_group)) {}
 
-    chat::Task<chat::Reply> run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References references) override;
+    CommandSpec spec() const override;
+    chat::Task<chat::Reply> run(Invocation invocation, chat::User who, chat::Origin where) override;
 
 private:
     chat::Outbox& outbox_;
     chat::Conversations& conversations_;
     const Directory& directory_;
     std::string admin_group_;
-    std::string prefix_;
 };
 
 }  // namespace platbot::commands

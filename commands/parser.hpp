@@ -22,12 +22,21 @@ struct Argument {
 
 struct Invocation {
     const CommandSpec* command = nullptr;
+    std::string subcommand;      // the sub-command's name (`close` in `poll close p7k2`); empty: the command's own form
     std::vector<Argument> args;  // in declared order; optional ones without default are absent
-    std::vector<Token> words;    // free-form commands: the tokens after the name, unbound
     const Value* arg(std::string_view name) const;
+
+    // An argument's value as its parameter's type declares it; `fallback` when it is absent.
+    std::string text(std::string_view name, std::string fallback = {}) const;
+    std::int64_t integer(std::string_view name, std::int64_t fallback) const;
+    bool flag(std::string_view name) const;
+    std::optional<std::chrono::seconds> duration(std::string_view name) const;
+    std::vector<std::string> list(std::string_view name) const;
+    std::optional<chat::User> user(std::string_view name) const;
 };
 
-// Binds the tokens that follow the command name.
+// Binds the tokens that follow the command name: to the sub-command their first word names,
+// else to the command's own parameters.
 // `references`: the people and conversations the platform marked up in the line.
 Result<Invocation> bind_arguments(const CommandSpec& command, const std::vector<Token>& tokens, std::string_view prefix,
                                   const chat::References& references = {});

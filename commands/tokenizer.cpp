@@ -71,6 +71,7 @@ Result<Token> read_token(std::string_view line, std::size_t& i) {
     const std::size_t n = line.size();
     Token token;
     token.column = i + 1;
+    const std::size_t start = i;
     std::string text;
     bool unquoted_so_far = true;  // a key must be written bare: "a b"=c is a word
     bool key_found = false;
@@ -96,6 +97,7 @@ Result<Token> read_token(std::string_view line, std::size_t& i) {
         }
     }
     classify(token, std::move(text), is_option, key_found);
+    token.source = std::string(line.substr(start, i - start));
     return token;
 }
 
@@ -129,21 +131,6 @@ Result<std::vector<Token>> tokenize(std::string_view line) {
         tokens.push_back(std::move(token.value()));
     }
     return tokens;
-}
-
-std::string as_typed(const Token& token) {
-    switch (token.kind) {
-        case Token::Kind::word: return token.value;
-        case Token::Kind::key_value: return token.key + "=" + token.value;
-        case Token::Kind::option: return "--" + token.key + (token.has_value ? "=" + token.value : "");
-    }
-    return token.value;
-}
-
-std::string as_typed(const std::vector<Token>& tokens, std::size_t first) {
-    std::string out;
-    for (std::size_t i = first; i < tokens.size(); ++i) out += (out.empty() ? "" : " ") + as_typed(tokens[i]);
-    return out;
 }
 
 std::string quote(std::string_view value) {

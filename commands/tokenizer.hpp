@@ -18,14 +18,10 @@ struct Token {
     bool has_value = false;  // option: "--key=value" rather than "--flag"
     bool quoted = false;     // some part of the token was quoted
     std::size_t column = 1;  // 1-based byte column where the token starts
+    std::string source;      // the token's bytes as typed, quotes and escapes included
 };
 
 Result<std::vector<Token>> tokenize(std::string_view line);
-
-// A token as the person typed it, quotes aside: `a=b`, `--flag`, `--key=value`.
-std::string as_typed(const Token& token);
-// The tokens from `first` on, as typed, joined by single spaces (free text after a command).
-std::string as_typed(const std::vector<Token>& tokens, std::size_t first);
 
 // A value written so that it tokenizes back to exactly itself, as one token: "a \"b\"".
 std::string quote(std::string_view value);

@@ -65,6 +65,7 @@ Result<Value> parse_user(const ParamSpec& param, std::string_view raw, const cha
     for (const auto& reference : references)
         if (reference.kind == chat::Reference::Kind::person && reference.word == raw) return Value{chat::User{reference.id, ""}};
     if (raw.size() > 1 && raw.front() == '@') return Value{chat::User{"", std::string(raw.substr(1))}};
+    if (param.bare_names && !raw.empty()) return Value{chat::User{"", std::string(raw)}};
     return fail(param.name + " must mention a user, like @alice (got " + quoted(raw) + ")");
 }
 
@@ -73,6 +74,19 @@ Result<Value> parse_channel(const ParamSpec& param, std::string_view raw, const 
         if (reference.kind == chat::Reference::Kind::conversation && reference.word == raw) return Value{ChannelRef{reference.id, ""}};
     if (raw.size() > 1 && raw.front() == '#') return Value{ChannelRef{"", std::string(raw.substr(1))}};
     return fail(param.name + " must name a channel, like #ops (got " + quoted(raw) + ")");
+}
+
+Result<Value> parse_bounded_duration(const ParamSpec& param, std::string_view raw) {
+    auto d = parse_duration(raw);
+    if (!d) return fail(param.name + ": " + d.error().message);
+    if ((param.min && d->count() < *param.min) || (param.max && d->count() > *param.max)) {
+        const auto bound = [](std::optional<std::int64_t> s, const char* none) {
+            return s ? format_duration(std::chrono::seconds{*s}) : std::string(none);
+        };
+        return fail(param.name + " must be between " + bound(param.min, "0s") + " and " + bound(param.max, "any length") +
+                    " (got " + quoted(raw) + ")");
+    }
+    return Value{*d};
 }
 
 }  // namespace
@@ -125,11 +139,7 @@ Result<Value> parse_value(const ParamSpec& param, std::string_view raw, const ch
         case ParamType::integer: return parse_integer(param, raw);
         case ParamType::boolean: return parse_boolean(param, raw);
         case ParamType::enumeration: return parse_enumeration(param, raw);
-        case ParamType::duration: {
-            auto d = parse_duration(raw);
-            if (!d) return fail(param.name + ": " + d.error().message);
-            return Value{*d};
-        }
+        case ParamType::duration: return parse_bounded_duration(param, raw);
         case ParamType::user: return parse_user(param, raw, references);
         case ParamType::channel: return parse_channel(param, raw, references);
     }
@@ -144,6 +154,7 @@ std::string to_text(const Value& value) {
         std::string operator()(std::chrono::seconds d) const { return format_duration(d); }
         std::string operator()(const chat::User& u) const { return u.name.empty() ? u.id : "@" + u.name; }
         std::string operator()(const ChannelRef& c) const { return c.name.empty() ? c.id : "#" + c.name; }
+        std::string operator()(const std::vector<std::string>& words) const { return text::join(words, ", "); }
     };
     return std::visit(Visitor{}, value);
 }

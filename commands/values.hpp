@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "bot/chat/chat.hpp"
 #include "bot/common/result.hpp"
@@ -19,7 +20,8 @@ struct ChannelRef {
     bool operator==(const ChannelRef&) const = default;
 };
 
-using Value = std::variant<std::string, std::int64_t, bool, std::chrono::seconds, chat::User, ChannelRef>;
+// A repeated parameter's words are a list of strings (a poll's options).
+using Value = std::variant<std::string, std::int64_t, bool, std::chrono::seconds, chat::User, ChannelRef, std::vector<std::string>>;
 
 // `references`: the people and conversations the platform marked up in the line; a user or
 // channel parameter takes one of their words as that id.

@@ -170,7 +170,7 @@ Runtime::Runtime(const config::Config& config, LogSettings log_settings, store::
              {config.prefix, config.admin_group, adapter_.name()}),
       names_(io_.get_executor(), adapter_, adapter_.name(),
              [this](commands::Directory directory) { engine_.use_directory(std::move(directory)); }, name_lookups(config)),
-      leave_(adapter_, adapter_, engine_.directory(), config.admin_group, config.prefix),
+      leave_(adapter_, adapter_, engine_.directory(), config.admin_group),
       inbox_(io_.get_executor(), db.inbox(), clock_),
       bot_(engine_, adapter_, inbox_, clock_),
       housekeeping_(io_.get_executor(), clock_, db.schedules()) {
@@ -187,16 +187,16 @@ Runtime::Runtime(const config::Config& config, LogSettings log_settings, store::
 void Runtime::serve_commands() {
     engine_.use_jobs(jobs_);
     jobs_.use_archive(db_.audit_archive());
-    engine_.serve("poll", polls_);
-    engine_.serve("feedback", feedback_);
+    engine_.serve(polls_);
+    engine_.serve(feedback_);
     jobs_.observe(feedback_);
-    engine_.serve("survey", surveys_);
-    engine_.serve("onboarding", onboarding_.onboarding_command());
-    engine_.serve("onboard", onboarding_.onboard_command());
-    engine_.serve("tips", onboarding_.tips_command());
-    engine_.serve("status", board_);
+    engine_.serve(surveys_);
+    engine_.serve(onboarding_.onboarding_command());
+    engine_.serve(onboarding_.onboard_command());
+    engine_.serve(onboarding_.tips_command());
+    engine_.serve(board_);
     engine_.use_directory(names_.configure(running_.commands, commands::Directory(running_.users, running_.groups)));
-    engine_.serve("leave", leave_);
+    engine_.serve(leave_);
     bot_.use_onboarding(onboarding_);
 }
 

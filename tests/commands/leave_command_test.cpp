@@ -2,12 +2,12 @@
 // (they hear it left); others are told who may; a refusal from the platform is one line.
 #include "commands/leave_command.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 
-#include "commands/tokenizer.hpp"
+#include "support/builtin_line.hpp"
 #include "support/recording_chat.hpp"
+#include "support/run_loop.hpp"
 
 namespace {
 
@@ -18,18 +18,9 @@ const chat::User root{"U9", "root"};
 const chat::User bob{"U2", "bob"};
 
 chat::Reply run(commands::LeaveCommand& leave, const std::string& line, const chat::User& who) {
-    auto words = commands::tokenize(line);
-    REQUIRE(words);
     boost::asio::io_context io;
-    std::optional<chat::Reply> out;
     const chat::Origin where{"test", "C-ops", "", "m1", who.id};
-    boost::asio::co_spawn(io, leave.run(std::move(*words), who, where, {}), [&](std::exception_ptr failure, chat::Reply reply) {
-        REQUIRE_FALSE(failure);
-        out = std::move(reply);
-    });
-    io.run();
-    REQUIRE(out);
-    return *out;
+    return testing::await(io, testing::run_line(leave, line, who, where, {}, "!platform"));
 }
 
 }  // namespace
@@ -37,7 +28,7 @@ chat::Reply run(commands::LeaveCommand& leave, const std::string& line, const ch
 TEST_CASE("leave: an admin makes the bot leave here, after a goodbye, or elsewhere", "[leave]") {
     testing::RecordingChat chat;
     const commands::Directory directory({root, bob}, {{"admins", {"root"}}});
-    commands::LeaveCommand leave(chat, chat, directory, "admins", "!platform");
+    commands::LeaveCommand leave(chat, chat, directory, "admins");
 
     CHECK_THAT(run(leave, "", bob).text, Contains("Only admins can make me leave (admins)"));
     CHECK(chat.left.empty());
@@ -51,5 +42,5 @@ TEST_CASE("leave: an admin makes the bot leave here, after a goodbye, or elsewhe
 
     CHECK(run(leave, "C-old", root).text == "👋 Left C-old.");
     CHECK(chat.left.back() == "C-old");
-    CHECK_THAT(run(leave, "a b", root).text, Contains("Usage: `!platform leave`"));
+    CHECK_THAT(run(leave, "a b", root).text, Contains("unexpected argument 'b'. Usage: !platform leave [conversation]"));
 }

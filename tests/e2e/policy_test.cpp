@@ -109,7 +109,7 @@ TEST_CASE("why explains a line without running it: rule, approval, and the reque
                                     "• Denied: `deploy … env=prod` needs group deployers; you are in: everyone "
                                     "(rule commands.deploy.policy[0])"));
     CHECK_THAT(result.out, Contains("• Not run: deploy: env must be one of prod, staging (got 'nowhere')."));
-    CHECK_THAT(result.out, Contains("Say which command line to explain, e.g. `/platform why deploy api to prod`."));
+    CHECK_THAT(result.out, Contains("why: missing line. Usage: /platform why <line…>"));
     CHECK(result.out.find("tok-9f8e7d6c5b4a") == std::string::npos);
     CHECK(platform.requests().empty());  // nothing reached the platform
 }

@@ -1,10 +1,18 @@
 #pragma once
 // Runs a test's io_context in short slices until `done()` holds or `limit` passes. Slices,
 // not one long run: the condition may change on a fake server's thread.
+#include <utility>  // before Asio's awaitable: g++ 12 needs it
+
 #include <chrono>
+#include <exception>
 #include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
 #include <thread>
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 
 namespace platbot::testing {
@@ -20,6 +28,35 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
         }
     }
     return done();
+}
+
+// Runs `task` on `io` until it ends (at most `limit`) and returns what it returned; what it
+// threw is thrown here. The one way a test waits for a coroutine.
+template <typename T>
+T await(boost::asio::io_context& io, boost::asio::awaitable<T> task, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    struct Outcome {
+        bool done = false;
+        std::exception_ptr failure;
+        std::optional<T> value;
+    };
+    // Shared: a task that outlives the wait must not write into this frame.
+    const auto outcome = std::make_shared<Outcome>();
+    boost::asio::co_spawn(io, std::move(task), [outcome](std::exception_ptr failure, T value) {
+        outcome->failure = failure;
+        if (!failure) outcome->value.emplace(std::move(value));
+        outcome->done = true;
+    });
+    if (!run_until(io, [&] { return outcome->done; }, limit)) throw std::runtime_error("the awaited task did not finish in time");
+    if (outcome->failure) std::rethrow_exception(outcome->failure);
+    return std::move(*outcome->value);
+}
+
+inline void await(boost::asio::io_context& io, boost::asio::awaitable<void> task,
+                  std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto outcome = std::make_shared<std::pair<bool, std::exception_ptr>>();
+    boost::asio::co_spawn(io, std::move(task), [outcome](std::exception_ptr failure) { *outcome = {true, failure}; });
+    if (!run_until(io, [&] { return outcome->first; }, limit)) throw std::runtime_error("the awaited task did not finish in time");
+    if (outcome->second) std::rethrow_exception(outcome->second);
 }
 
 }  // namespace platbot::testing

@@ -86,34 +86,11 @@ std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
     for (const auto& [pending, answer] : answers)
         if (pending == key) last = answer;
     if (response.time < last.time) return presses;  // an older answer arriving late: the latest wins
-    std::vector<std::size_t> chosen;
-    bool spoiled = false;  // unknown ids, or more than allowed: the latest answer is no vote at all
-    for (const auto& answer : response.answers) {
-        const auto number = poll_answer_number(answer);
-        if (!number || *number > poll->votes.size()) spoiled = true;
-        else if (std::find(chosen.begin(), chosen.end(), *number) == chosen.end()) chosen.push_back(*number);
-    }
-    if (spoiled || chosen.size() > (poll->multi ? poll->votes.size() : 1)) chosen.clear();
-    answers.emplace_back(key, LastAnswer{response.time, chosen});
-    // No answer (empty or spoiled) takes back the earlier ones.
-    if (chosen.empty() && poll->unvote) {
-        if (!last.chosen.empty())
-            presses.push_back(press_of(*poll->unvote, response.event_id, response.sender, response.room_id, response.poll));
-        return presses;
-    }
-    // Single choice: a new option replaces the vote. Several: votes toggle (a second press
-    // takes one back), so press what changed (a poll started before unvote existed takes
-    // back an empty answer's options that way too).
-    std::vector<std::size_t> press;
-    if (!poll->multi) {
-        if (chosen != last.chosen) press = chosen;
-    } else {
-        for (const auto n : chosen)
-            if (std::find(last.chosen.begin(), last.chosen.end(), n) == last.chosen.end()) press.push_back(n);
-        for (const auto n : last.chosen)
-            if (std::find(chosen.begin(), chosen.end(), n) == chosen.end()) press.push_back(n);
-    }
-    for (const auto n : press) {
+    const auto change = poll_answer_change(response.answers, poll->votes.size(), poll->multi, poll->unvote.has_value(), last.chosen);
+    answers.emplace_back(key, LastAnswer{response.time, change.chosen});
+    if (change.unvote)
+        presses.push_back(press_of(*poll->unvote, response.event_id, response.sender, response.room_id, response.poll));
+    for (const auto n : change.press) {
         ChatEvent event = press_of(poll->votes[n - 1], response.event_id, response.sender, response.room_id, response.poll);
         event.id += "#" + std::to_string(n);  // one answer may press several options
         presses.push_back(std::move(event));

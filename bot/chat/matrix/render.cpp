@@ -1,5 +1,7 @@
 #include "bot/chat/matrix/render.hpp"
 
+#include <algorithm>
+
 #include "bot/common/text.hpp"
 
 namespace platbot::chat::matrix {
@@ -239,6 +241,32 @@ nlohmann::json render_edit(const Reply& reply, const std::string& original) {
     content["m.new_content"] = fresh;
     content["m.relates_to"] = {{"rel_type", "m.replace"}, {"event_id", original}};
     return content;
+}
+
+PollAnswerChange poll_answer_change(const std::vector<std::string>& answer_ids, std::size_t options, bool multi,
+                                    bool can_unvote, const std::vector<std::size_t>& last) {
+    PollAnswerChange change;
+    bool spoiled = false;
+    for (const auto& answer : answer_ids) {
+        const auto number = poll_answer_number(answer);
+        if (!number || *number > options) spoiled = true;
+        else if (std::find(change.chosen.begin(), change.chosen.end(), *number) == change.chosen.end()) change.chosen.push_back(*number);
+    }
+    if (spoiled || change.chosen.size() > (multi ? options : 1)) change.chosen.clear();
+    if (change.chosen.empty() && can_unvote) {
+        change.unvote = !last.empty();
+        return change;
+    }
+    // A poll started before unvote existed takes back an empty answer's options by toggling.
+    if (!multi) {
+        if (change.chosen != last) change.press = change.chosen;
+        return change;
+    }
+    for (const auto n : change.chosen)
+        if (std::find(last.begin(), last.end(), n) == last.end()) change.press.push_back(n);
+    for (const auto n : last)
+        if (std::find(change.chosen.begin(), change.chosen.end(), n) == change.chosen.end()) change.press.push_back(n);
+    return change;
 }
 
 }  // namespace platbot::chat::matrix

@@ -41,6 +41,18 @@ nlohmann::json render_message(const Reply& reply, const std::string& in_reply_to
 nlohmann::json render_poll_start(const Reply& reply);
 // The answer id's option number (1-based), or nullopt.
 std::optional<std::size_t> poll_answer_number(std::string_view answer_id);
+// What a person's latest answer to a native poll with `options` options changes against their
+// last one (`last`, option numbers): unknown ids or more answers than allowed are no vote at
+// all; no vote takes every earlier answer back (`unvote`, when the poll has that button);
+// otherwise the options to press: single choice presses the new option, several choices toggle,
+// so what changed is pressed.
+struct PollAnswerChange {
+    std::vector<std::size_t> chosen;  // the answer as it now stands, 1-based, in the order given
+    std::vector<std::size_t> press;
+    bool unvote = false;
+};
+PollAnswerChange poll_answer_change(const std::vector<std::string>& answer_ids, std::size_t options, bool multi,
+                                    bool can_unvote, const std::vector<std::size_t>& last);
 // m.poll.end for the poll started by `start`, carrying the results as text.
 nlohmann::json render_poll_end(const Reply& reply, const std::string& start);
 

@@ -32,12 +32,6 @@ void throw_if_token_refused(const ApiResult& sent) {
     if (!sent.ok && token_refused(sent.error)) throw CannotReply("Slack refused the bot token (" + sent.error + ")");
 }
 
-// Errors that mean the bot may not write where it was asked to.
-bool cannot_post_there(const std::string& error) {
-    return error == "not_in_channel" || error == "channel_not_found" || error == "is_archived" ||
-           error == "restricted_action";
-}
-
 }  // namespace
 
 SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::HttpClient& http, SlackOptions options)
@@ -453,36 +447,6 @@ Task<std::vector<User>> SlackAdapter::members(std::string conversation) {
     co_return out;
 }
 
-namespace {
-
-// The names asked for that `listed` (users.list members or conversations.list channels)
-// holds under `name`, each with the id Slack gives it. A wildcard (`#team-*`) gives every
-// entry it matches, under the entry's own name.
-std::vector<std::pair<std::string, std::string>> named_in(const json& listed, const std::vector<std::string>& names, char sigil) {
-    std::vector<std::pair<std::string, std::string>> found;
-    if (!listed.is_array()) return found;
-    for (const auto& entry : listed) {
-        if (!entry.is_object() || true_field(entry, "deleted") || true_field(entry, "is_archived")) continue;
-        const std::string name = string_field(entry, "name");
-        const std::string id = string_field(entry, "id");
-        if (name.empty() || id.empty()) continue;
-        for (const auto& asked : names) {
-            const std::string_view bare = std::string_view(asked).substr(asked.starts_with(sigil) ? 1 : 0);
-            if (!text::has_glob(bare) && text::iequals(bare, name)) found.emplace_back(asked, id);
-            if (text::has_glob(bare) && text::glob_match(text::to_lower(bare), text::to_lower(name)))
-                found.emplace_back(std::string(1, sigil) + name, id);
-        }
-    }
-    return found;
-}
-
-// One line for a refused directory read, naming the scope Slack wants when that is the cause.
-std::runtime_error listing_failed(const std::string& method, const ApiResult& result, const char* scopes) {
-    const std::string hint = result.error == "missing_scope" ? std::string("; give the app the ") + scopes + " scope" : "";
-    return std::runtime_error("cannot read Slack's directory (" + method + ": " + result.error + hint + ")");
-}
-
-}  // namespace
 
 Task<std::vector<User>> SlackAdapter::find_people(std::vector<std::string> names) {
     std::vector<User> out;

@@ -13,6 +13,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
+#include <utility>
+#include <stdexcept>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -50,6 +53,16 @@ struct ApiResult {
 
 // Slack errors that mean the token itself is refused, not the network or Slack.
 bool token_refused(const std::string& error);
+// Errors that mean the bot may not write where it was asked to.
+bool cannot_post_there(const std::string& error);
+
+// The names asked for that `listed` (users.list members or conversations.list channels)
+// holds under `name`, each with the id Slack gives it; deleted and archived entries never. A
+// wildcard (`#team-*`) gives every entry it matches, under the entry's own name with `sigil`.
+std::vector<std::pair<std::string, std::string>> named_in(const nlohmann::json& listed, const std::vector<std::string>& names,
+                                                          char sigil);
+// One line for a refused directory read, naming the scopes Slack wants when that is the cause.
+std::runtime_error listing_failed(const std::string& method, const ApiResult& result, const char* scopes);
 
 class WebApi {
 public:

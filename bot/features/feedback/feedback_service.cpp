@@ -10,7 +10,6 @@
 
 namespace platbot::feedback {
 
-using commands::Token;
 
 using chat::for_requester;
 
@@ -54,17 +53,37 @@ chat::Task<void> FeedbackService::job_finished(store::JobRecord job, const comma
     }
 }
 
-chat::Task<chat::Reply> FeedbackService::run(std::vector<Token> words, chat::User who, chat::Origin, chat::References) {
-    const std::string usage = "usage: `" + settings_.prefix + " feedback <job id> good|bad [comment]` or `" +
-                              settings_.prefix + " feedback scores`";
-    if (words.size() == 1 && words[0].kind == Token::Kind::word && text::iequals(words[0].value, "scores"))
-        co_return scores();
-    if (words.size() < 2 || words[0].kind != Token::Kind::word || words[1].kind != Token::Kind::word)
-        co_return for_requester(usage);
-    const std::string rating = text::to_lower(words[1].value);
-    if (rating != "good" && rating != "bad")
-        co_return for_requester("say good or bad after the job id — " + usage);
-    co_return answer(text::to_lower(words[0].value), rating == "good", commands::as_typed(words, 2), who);
+commands::CommandSpec FeedbackService::spec() const {
+    commands::ParamSpec job;
+    job.name = "job";
+    job.description = "the job's id, as in its status message";
+    job.required = true;
+    job.max_length = 20;
+    commands::ParamSpec rating;
+    rating.name = "rating";
+    rating.type = commands::ParamType::enumeration;
+    rating.description = "how it went";
+    rating.required = true;
+    rating.choices = {"good", "bad"};
+    commands::ParamSpec comment;
+    comment.name = "comment";
+    comment.description = "what went wrong, or well";
+    comment.rest = true;
+    comment.max_length = max_comment_bytes;
+    commands::CommandSpec feedback;
+    feedback.name = "feedback";
+    feedback.description = "Say how a job went, or see each command's satisfaction";
+    feedback.params = {job, rating, comment};
+    commands::CommandSpec scores;
+    scores.name = "scores";
+    scores.description = "each command's satisfaction, the last 30 days against the 30 before";
+    feedback.subcommands = {scores};
+    return feedback;
+}
+
+chat::Task<chat::Reply> FeedbackService::run(commands::Invocation invocation, chat::User who, chat::Origin) {
+    if (invocation.subcommand == "scores") co_return scores();
+    co_return answer(text::to_lower(invocation.text("job")), invocation.text("rating") == "good", invocation.text("comment"), who);
 }
 
 chat::Reply FeedbackService::answer(const std::string& job_id, bool good, std::string comment, const chat::User& who) {
@@ -74,9 +93,6 @@ chat::Reply FeedbackService::answer(const std::string& job_id, bool good, std::s
         return for_requester("Only " + job->requester_name + " can say how job `" + job_id + "` went.");
     if (!store::is_final(job->state))
         return for_requester("Job `" + job_id + "` has not finished yet — tell us once it has.");
-    if (comment.size() > max_comment_bytes)
-        return for_requester("That comment is too long (" + std::to_string(comment.size()) + " bytes; at most " +
-                             std::to_string(max_comment_bytes) + ").");
     const bool again = feedback_.answer_for(job_id).has_value();
     feedback_.record_answer({job_id, job->command, who.id, good, comment, clock_.now()});
     std::string text = std::string(again ? "Updated" : "Thanks —") + " noted " + (good ? "👍" : "👎") + " for `" +

@@ -23,13 +23,14 @@ struct FeedbackSettings {
     std::function<double()> random;
 };
 
-class FeedbackService final : public commands::FreeFormCommand, public commands::JobObserver {
+class FeedbackService final : public commands::BuiltinCommand, public commands::JobObserver {
 public:
     FeedbackService(chat::Outbox& outbox, store::FeedbackStore& feedback, store::JobStore& jobs, const net::Clock& clock,
                     FeedbackSettings settings);
 
     // `feedback …` from the engine.
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
+    commands::CommandSpec spec() const override;
+    chat::Task<chat::Reply> run(commands::Invocation invocation, chat::User who, chat::Origin where) override;
     // A sampled job's requester is asked, where the job was asked for, only they see it.
     chat::Task<void> job_finished(store::JobRecord job, const commands::CommandSpec& command) override;
 

@@ -10,15 +10,12 @@
 #include "bot/common/metrics.hpp"
 #include "bot/common/working_hours.hpp"
 #include "bot/net/spawn.hpp"
-#include "commands/tokenizer.hpp"
-#include "commands/values.hpp"
 #include "bot/features/onboarding/onboarding_report.hpp"
 
 namespace platbot::onboarding {
 
 using chat::for_requester;
 using chat::say;
-using commands::Token;
 using std::chrono::system_clock;
 using store::OnboardingProgress;
 using store::OnboardingState;
@@ -542,89 +539,6 @@ chat::Reply OnboardingService::report(const chat::User& who, const std::string& 
     }
     if (text.empty()) text = "No onboarding tracks are configured (onboarding.tracks).";
     return for_requester(text);
-}
-
-chat::Task<chat::Reply> OnboardingService::run_onboarding(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
-    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
-    (void)where;
-    if (words.empty()) co_return checklist(who);
-    const std::string verb = words[0].value;
-    const std::string usage = "Usage: `" + command("onboarding") + "` | `" + command("onboarding pause|resume|restart [track]") +
-                              "` | `" + command("onboarding done|help <track> <step>") + "` | `" +
-                              command("onboarding report [track] [--stuck 5d]") + "`";
-    // Named, never temporaries inside co_await: g++ 12 destroys such temporaries twice.
-    const std::string first = words.size() > 1 ? words[1].value : std::string();
-    const std::string second = words.size() > 2 ? words[2].value : std::string();
-    if (verb == "pause" || verb == "resume" || verb == "restart") {
-        if (words.size() > 2) co_return for_requester(usage);
-        co_return co_await change(who, verb, first);
-    }
-    if (verb == "done" || verb == "help") {
-        if (words.size() != 3) co_return for_requester(usage);
-        if (verb == "done") co_return co_await done(who, first, second);
-        co_return co_await need_help(who, first, second);
-    }
-    if (verb == "report") {
-        std::string track_id;
-        std::chrono::seconds stuck_after = spec->stuck_after;
-        for (std::size_t i = 1; i < words.size(); ++i) {
-            const Token& word = words[i];
-            if (word.kind == Token::Kind::option && word.key == "stuck") {
-                const std::string raw = word.has_value ? word.value : (i + 1 < words.size() ? words[++i].value : "");
-                auto parsed = commands::parse_duration(raw);
-                if (!parsed) co_return for_requester("--stuck needs a duration such as 5d: " + parsed.error().message);
-                stuck_after = *parsed;
-            } else if (word.kind == Token::Kind::word && track_id.empty()) {
-                track_id = word.value;
-            } else {
-                co_return for_requester(usage);
-            }
-        }
-        co_return report(who, track_id, stuck_after);
-    }
-    co_return for_requester("I don't know `onboarding " + verb + "`. " + usage);
-}
-
-chat::Task<chat::Reply> OnboardingService::run_onboard(std::vector<Token> words, chat::User who, chat::Origin where, chat::References references) {
-    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
-    (void)where;
-    const std::string usage = "Usage: `" + command("onboard @user [track]") + "`, e.g. `" +
-                              command("onboard @newbie" + (spec->tracks.empty() ? std::string() : " " + spec->tracks.front().id)) + "`";
-    if (words.empty() || words.size() > 2) co_return for_requester(usage);
-    commands::ParamSpec person;
-    person.name = "user";
-    person.type = commands::ParamType::user;
-    auto parsed = commands::parse_value(person, words[0].value, references);
-    if (!parsed) co_return for_requester(parsed.error().message + ". " + usage);
-    const chat::User target = directory_.resolve(std::get<chat::User>(*parsed));
-    if (target.id != who.id && !directory_.in_group(who, settings_.admin_group))
-        co_return for_requester("Only admins can start someone else's onboarding; you can start your own with `" +
-                                command("onboard @" + chat::display_name(who)) + "`.");
-    if (spec->tracks.empty()) co_return for_requester("No onboarding tracks are configured (onboarding.tracks).");
-    const std::string track_id = words.size() == 2 ? words[1].value : spec->tracks.front().id;
-    if (!spec->track(track_id)) {
-        std::string names;
-        for (const auto& track : spec->tracks) names += (names.empty() ? "" : ", ") + track.id;
-        co_return for_requester("There is no onboarding track '" + track_id + "' — the tracks are: " + names + ".");
-    }
-    const std::string trigger = "onboard by " + chat::display_name(who);
-    if (!co_await begin(target, track_id, trigger))
-        co_return for_requester(chat::display_name(target) + " is on track '" + track_id + "' already — `" +
-                                command("onboarding report " + track_id) + "` shows how far they are.");
-    co_return for_requester("👋 Started *" + spec->track(track_id)->title + "* for " + chat::display_name(target) +
-                            "; the first step goes to them as a direct message" +
-                            (spec->track(track_id)->steps.front().after.count() == 0 ? " in working hours." : "."));
-}
-
-chat::Task<chat::Reply> OnboardingService::run_tips(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
-    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
-    (void)where;
-    if (!words.empty()) co_return for_requester("Usage: `" + command("tips") + "` — one tip at a time, a new one each time.");
-    if (spec->tips.empty()) co_return for_requester("No tips are configured yet (onboarding.tips).");
-    const auto given = store_.take_tip_number("user:" + who.id);
-    const auto index = static_cast<std::size_t>(given) % spec->tips.size();
-    co_return for_requester("💡 Tip " + std::to_string(index + 1) + " of " + std::to_string(spec->tips.size()) + ": " +
-                            spec->tips[index]);
 }
 
 chat::Task<void> OnboardingService::post_tip_of_the_day() {

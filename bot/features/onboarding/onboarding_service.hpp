@@ -26,6 +26,7 @@
 #include "commands/actions/command_check.hpp"
 #include "commands/directory.hpp"
 #include "commands/engine.hpp"
+#include "bot/features/onboarding/onboarding_commands.hpp"
 #include "bot/features/onboarding/onboarding_spec.hpp"
 
 namespace platbot::onboarding {
@@ -67,27 +68,31 @@ public:
     chat::Task<std::optional<std::chrono::system_clock::time_point>> send_due();
 
     // `onboarding [pause|resume|restart [track] | done|help <track> <step> | report [track] [--stuck 5d]]`
-    commands::FreeFormCommand& onboarding_command() { return onboarding_command_; }
+    commands::BuiltinCommand& onboarding_command() { return onboarding_command_; }
     // `onboard @user [track]`
-    commands::FreeFormCommand& onboard_command() { return onboard_command_; }
+    commands::BuiltinCommand& onboard_command() { return onboard_command_; }
     // `tips`
-    commands::FreeFormCommand& tips_command() { return tips_command_; }
+    commands::BuiltinCommand& tips_command() { return tips_command_; }
 
 private:
-    struct Command final : commands::FreeFormCommand {
-        using Run = chat::Task<chat::Reply> (OnboardingService::*)(std::vector<commands::Token>, chat::User, chat::Origin,
-                                                                   chat::References);
-        Command(OnboardingService& service, Run run) : service(service), handler(run) {}
-        chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override {
-            return (service.*handler)(std::move(words), std::move(who), std::move(where), std::move(references));
+    // One of the service's commands: how it is declared (onboarding_commands.hpp) and run.
+    struct Command final : commands::BuiltinCommand {
+        using Declare = commands::CommandSpec (*)();
+        using Run = chat::Task<chat::Reply> (OnboardingService::*)(commands::Invocation, chat::User);
+        Command(OnboardingService& service, Declare declare, Run run) : service(service), declare(declare), handler(run) {}
+        commands::CommandSpec spec() const override { return declare(); }
+        chat::Task<chat::Reply> run(commands::Invocation invocation, chat::User who, chat::Origin) override {
+            return (service.*handler)(std::move(invocation), std::move(who));
         }
         OnboardingService& service;
+        Declare declare;
         Run handler;
     };
 
-    chat::Task<chat::Reply> run_onboarding(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references);
-    chat::Task<chat::Reply> run_onboard(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references);
-    chat::Task<chat::Reply> run_tips(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references);
+    // In onboarding_commands.cpp.
+    chat::Task<chat::Reply> run_onboarding(commands::Invocation invocation, chat::User who);
+    chat::Task<chat::Reply> run_onboard(commands::Invocation invocation, chat::User who);
+    chat::Task<chat::Reply> run_tips(commands::Invocation invocation, chat::User who);
 
     // Sends what is due of one person's track; returns when the next step is due.
     chat::Task<std::optional<std::chrono::system_clock::time_point>> deliver(std::string user_id, std::string track_id);
@@ -126,9 +131,9 @@ private:
     OnboardingSettings settings_;
     commands::CommandCheck* check_;
     schedule::CronRunner cron_;
-    Command onboarding_command_{*this, &OnboardingService::run_onboarding};
-    Command onboard_command_{*this, &OnboardingService::run_onboard};
-    Command tips_command_{*this, &OnboardingService::run_tips};
+    Command onboarding_command_{*this, &onboarding_command_spec, &OnboardingService::run_onboarding};
+    Command onboard_command_{*this, &onboard_command_spec, &OnboardingService::run_onboard};
+    Command tips_command_{*this, &tips_command_spec, &OnboardingService::run_tips};
     CancelToken stopping_;
     CancelToken sleeping_;  // cancelled to wake the drip loop early
     bool woken_ = false;

@@ -1,17 +1,18 @@
 #pragma once
-// What `poll …` asks for, read from the words after the command name:
+// The `poll` command as the engine binds it, and what a bound invocation asks for:
 //   poll "Which day?" "Tue" "Thu" [--multi] [--anonymous] [--closes 2h]
 //   poll close <id> | poll results <id> | poll vote <id> <option number> | poll unvote <id>
-// Bad input is a one-line error that shows the right form.
+// The engine checks types, counts and lengths; what is left (an option given twice) is a
+// one-line error here.
 #include <chrono>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <variant>
 #include <vector>
 
 #include "bot/common/result.hpp"
-#include "commands/tokenizer.hpp"
+#include "commands/parser.hpp"
+#include "commands/spec.hpp"
 
 namespace platbot::polls {
 
@@ -39,6 +40,8 @@ struct PollAction {
 
 using PollCommand = std::variant<NewPoll, PollAction>;
 
-Result<PollCommand> parse_poll_command(const std::vector<commands::Token>& words, std::string_view prefix);
+commands::CommandSpec poll_command_spec();
+
+Result<PollCommand> read_poll_command(const commands::Invocation& invocation);
 
 }  // namespace platbot::polls

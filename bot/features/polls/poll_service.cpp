@@ -46,8 +46,8 @@ PollService::~PollService() {
     stopping_.cancel();
 }
 
-chat::Task<chat::Reply> PollService::run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References) {
-    auto parsed = parse_poll_command(words, settings_.prefix);
+chat::Task<chat::Reply> PollService::run(commands::Invocation invocation, chat::User who, chat::Origin where) {
+    auto parsed = read_poll_command(invocation);
     if (!parsed) co_return for_requester(parsed.error().message);
     if (auto* draft = std::get_if<NewPoll>(&*parsed)) {
         NewPoll poll = std::move(*draft);

@@ -30,7 +30,7 @@ struct PollSettings {
     std::chrono::milliseconds update_interval{1000};
 };
 
-class PollService final : public commands::FreeFormCommand {
+class PollService final : public commands::BuiltinCommand {
 public:
     PollService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::PollStore& store,
                 const commands::Directory& directory, net::Clock& clock, PollSettings settings);
@@ -39,7 +39,8 @@ public:
     PollService& operator=(const PollService&) = delete;
 
     // `poll …` from the engine.
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
+    commands::CommandSpec spec() const override { return poll_command_spec(); }
+    chat::Task<chat::Reply> run(commands::Invocation invocation, chat::User who, chat::Origin where) override;
 
     // After a restart: polls that should have closed meanwhile close now (results posted);
     // the others close on time.

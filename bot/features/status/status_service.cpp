@@ -15,7 +15,6 @@
 namespace platbot::status {
 
 using chat::for_requester;
-using commands::Token;
 using std::chrono::system_clock;
 using store::ServiceState;
 
@@ -207,39 +206,60 @@ chat::Reply StatusService::history(const ServiceSpec& service) const {
     return reply;
 }
 
-chat::Task<chat::Reply> StatusService::run(std::vector<Token> words, chat::User who, chat::Origin where, chat::References) {
-    (void)where;
-    const std::string usage = "Usage: `" + settings_.prefix + " status` | `" + settings_.prefix + " status <service>` | `" +
-                              settings_.prefix + " status announce \"<text>\"` | `" + settings_.prefix + " status clear`";
-    if (words.empty()) co_return board();
-    const std::string verb = words[0].value;
-    if (verb == "announce" || verb == "clear") {
-        if (!directory_.in_group(who, settings_.admin_group))
-            co_return for_requester("Only admins can change the status board's announcement.");
-        if (verb == "clear") {
-            if (words.size() != 1) co_return for_requester(usage);
-            store_.set_announcement(std::nullopt);
-            co_return for_requester("📣 The announcement is cleared.");
-        }
-        const std::string text = commands::as_typed(words, 1);
-        if (text.empty() || text.size() > 500)
-            co_return for_requester("Say what to announce, in quotes, at most 500 characters: `" + settings_.prefix +
-                                    " status announce \"Deploys paused until 14:00\"`");
-        const store::Announcement note{text, chat::display_name(who), clock_.now()};
-        store_.set_announcement(note);
-        if (!spec_->channel.empty()) {
-            const chat::Origin channel{settings_.adapter, spec_->channel, "", "", ""};
-            const chat::Reply message = chat::say("📣 " + text + " — " + note.by);
-            co_await outbox_.post(channel, message);
-        }
-        co_return for_requester("📣 On the board until `" + settings_.prefix + " status clear`.");
+commands::CommandSpec StatusService::spec() const {
+    commands::ParamSpec service;
+    service.name = "service";
+    service.description = "one service's history; the whole board when left out";
+    service.max_length = 60;
+    commands::ParamSpec note;
+    note.name = "text";
+    note.description = "the announcement, shown on the board and posted to its channel";
+    note.required = true;
+    note.rest = true;
+    note.max_length = 500;
+    commands::CommandSpec status;
+    status.name = "status";
+    status.description = "The platform status board; one service's history (admins: announce)";
+    status.params = {service};
+    commands::CommandSpec announce;
+    announce.name = "announce";
+    announce.description = "put an announcement on the board (admins)";
+    announce.params = {note};
+    commands::CommandSpec clear;
+    clear.name = "clear";
+    clear.description = "take the announcement off the board (admins)";
+    status.subcommands = {announce, clear};
+    return status;
+}
+
+chat::Task<chat::Reply> StatusService::run(commands::Invocation invocation, chat::User who, chat::Origin) {
+    const std::string& verb = invocation.subcommand;
+    if (verb.empty()) {
+        const std::string name = invocation.text("service");
+        if (name.empty()) co_return board();
+        if (const ServiceSpec* service = spec_->service(name)) co_return history(*service);
+        std::vector<std::string> ids;
+        for (const auto& service : spec_->services) ids.push_back(service.id);
+        co_return for_requester("There is no service '" + name + "' on the board" +
+                                (ids.empty() ? "." : " — the services are: " + text::join(ids, ", ") + "."));
     }
-    if (words.size() != 1) co_return for_requester(usage);
-    if (const ServiceSpec* service = spec_->service(verb)) co_return history(*service);
-    std::vector<std::string> ids;
-    for (const auto& service : spec_->services) ids.push_back(service.id);
-    co_return for_requester("There is no service '" + verb + "' on the board" +
-                            (ids.empty() ? "." : " — the services are: " + text::join(ids, ", ") + "."));
+    if (!directory_.in_group(who, settings_.admin_group))
+        co_return for_requester("Only admins can change the status board's announcement.");
+    if (verb == "clear") {
+        store_.set_announcement(std::nullopt);
+        co_return for_requester("📣 The announcement is cleared.");
+    }
+    const std::string text(text::trim(invocation.text("text")));
+    if (text.empty())
+        co_return for_requester("Say what to announce, in quotes: `" + settings_.prefix + " status announce \"Deploys paused until 14:00\"`");
+    const store::Announcement note{text, chat::display_name(who), clock_.now()};
+    store_.set_announcement(note);
+    if (!spec_->channel.empty()) {
+        const chat::Origin channel{settings_.adapter, spec_->channel, "", "", ""};
+        const chat::Reply message = chat::say("📣 " + text + " — " + note.by);
+        co_await outbox_.post(channel, message);
+    }
+    co_return for_requester("📣 On the board until `" + settings_.prefix + " status clear`.");
 }
 
 }  // namespace platbot::status

@@ -31,7 +31,7 @@ struct StatusSettings {
     std::string adapter;      // the adapter the status channel belongs to
 };
 
-class StatusService final : public commands::FreeFormCommand {
+class StatusService final : public commands::BuiltinCommand {
 public:
     StatusService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::StatusStore& store, net::Clock& clock,
                   net::HttpClient& http, process::ProcessRunner& processes, EnvLookup env, const commands::Directory& directory,
@@ -49,7 +49,8 @@ public:
     chat::Task<store::ServiceStatus> probe_now(std::string service_id);
 
     // `status | status <service> | status announce "<text>" | status clear`
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
+    commands::CommandSpec spec() const override;
+    chat::Task<chat::Reply> run(commands::Invocation invocation, chat::User who, chat::Origin where) override;
 
     chat::Reply board() const;
     chat::Reply history(const ServiceSpec& service) const;

@@ -13,7 +13,6 @@
 
 namespace platbot::surveys {
 
-using commands::Token;
 using std::chrono::system_clock;
 
 using chat::for_requester;
@@ -318,54 +317,81 @@ chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round)
     }
 }
 
-chat::Task<chat::Reply> SurveyService::run(std::vector<Token> words, chat::User who, chat::Origin, chat::References) {
+commands::CommandSpec SurveyService::spec() const {
+    using commands::ParamSpec;
+    ParamSpec id;
+    id.name = "survey";
+    id.description = "the survey's id, as `survey list` shows it";
+    id.required = true;
+    id.max_length = 60;
+    ParamSpec round;
+    round.name = "round";
+    round.type = commands::ParamType::integer;
+    round.description = "which round; the latest when left out";
+    round.min = 1;
+    ParamSpec question;
+    question.name = "question";
+    question.description = "the question's id, as its message shows it";
+    question.required = true;
+    question.max_length = 60;
+    ParamSpec answer_text;
+    answer_text.name = "text";
+    answer_text.description = "your answer, in your own words";
+    answer_text.required = true;
+    answer_text.rest = true;
+    answer_text.max_length = 3000;
+    const auto form = [](std::string name, std::string description, std::vector<ParamSpec> params) {
+        commands::CommandSpec spec;
+        spec.name = std::move(name);
+        spec.description = std::move(description);
+        spec.params = std::move(params);
+        return spec;
+    };
+    commands::CommandSpec survey = form("survey", "Surveys: list them, answer, see results (admins: open and close rounds)", {});
+    survey.subcommand_required = true;
+    survey.subcommands = {
+        form("list", "the surveys and their rounds", {}),
+        form("results", "a round's results", {id, round}),
+        form("answer", "answer a free-text question", {id, question, answer_text}),
+        form("open", "open a round now (admins)", {id}),
+        form("close", "close the open round now (admins)", {id}),
+    };
+    return survey;
+}
+
+chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat::User who, chat::Origin) {
     const std::string& prefix = settings_.prefix;
-    const std::string usage = "usage: `" + prefix + " survey list`, `" + prefix + " survey results <id> [round]`, `" + prefix +
-                              " survey answer <id> <question> <text>`, and for admins `" + prefix + " survey open|close <id>`";
-    // The verb, the survey id and the question id are plain words; free text may hold anything.
-    for (std::size_t i = 0; i < words.size() && i < 3; ++i)
-        if (words[i].kind != Token::Kind::word) co_return for_requester(usage);
-    const std::string verb = words.empty() ? "" : text::to_lower(words[0].value);
-    if (verb == "list" && words.size() == 1) co_return list();
-    if (words.size() < 2) co_return for_requester(usage);
-    const auto survey = find(words[1].value);
+    const std::string verb = invocation.subcommand;
+    if (verb == "list") co_return list();
+    const std::string id = invocation.text("survey");
+    const auto survey = find(id);
     if (!survey) {
         std::vector<std::string> ids;
         for (const auto& spec : *specs_) ids.push_back(spec.id);
-        const auto near = text::closest(words[1].value, ids, 1);
-        co_return for_requester("There is no survey '" + words[1].value + "'" +
+        const auto near = text::closest(id, ids, 1);
+        co_return for_requester("There is no survey '" + id + "'" +
                                 (near.empty() ? " — `" + prefix + " survey list` shows them" : " — did you mean " + near[0] + "?"));
     }
-    if (verb == "results" && words.size() <= 3) {
-        std::optional<store::SurveyRound> round;
-        if (words.size() == 3) {
-            const int number = std::atoi(words[2].value.c_str());
-            round = number > 0 ? surveys_.find_round(survey->id, number) : std::nullopt;
-            if (!round) co_return for_requester("Survey " + survey->id + " has no round '" + words[2].value + "'.");
-        } else {
-            round = surveys_.latest_round(survey->id);
-            if (!round) co_return for_requester("Survey " + survey->id + " has had no round yet.");
-        }
+    if (verb == "results") {
+        const auto number = invocation.integer("round", 0);
+        const auto round = number > 0 ? surveys_.find_round(survey->id, static_cast<int>(number)) : surveys_.latest_round(survey->id);
+        if (!round && number > 0) co_return for_requester("Survey " + survey->id + " has no round " + std::to_string(number) + ".");
+        if (!round) co_return for_requester("Survey " + survey->id + " has had no round yet.");
         co_return for_requester(results_text(collect_results(*survey, *round, surveys_, polls_)));
     }
-    if (verb == "answer" && words.size() >= 4) {
-        co_return answer(*survey, words[2].value, commands::as_typed(words, 3), who);
+    if (verb == "answer") co_return answer(*survey, invocation.text("question"), invocation.text("text"), who);
+    if (!directory_.in_group(who, settings_.admin_group))
+        co_return for_requester("Only admins can " + verb + " a survey round by hand.");
+    if (verb == "open") {
+        const int round = co_await open_round(*survey);
+        if (round == 0) co_return for_requester("A round of " + survey->id + " is still open — close it first.");
+        co_return for_requester("Opened round " + std::to_string(round) + " of " + survey->id + " in #" + survey->channel + ".");
     }
-    if ((verb == "open" || verb == "close") && words.size() == 2) {
-        if (!directory_.in_group(who, settings_.admin_group))
-            co_return for_requester("Only admins can " + verb + " a survey round by hand.");
-        if (verb == "open") {
-            const int round = co_await open_round(*survey);
-            if (round == 0) co_return for_requester("A round of " + survey->id + " is still open — close it first.");
-            co_return for_requester("Opened round " + std::to_string(round) + " of " + survey->id + " in #" + survey->channel + ".");
-        }
-        const auto latest = surveys_.latest_round(survey->id);
-        if (!latest || latest->closed) co_return for_requester("No round of " + survey->id + " is open.");
-        co_await close_round(*survey, latest->round);
-        co_return for_requester("Closed round " + std::to_string(latest->round) + " of " + survey->id + "; the results are in #" +
-                                survey->channel + ".");
-    }
-    co_return for_requester(usage);
+    const auto latest = surveys_.latest_round(survey->id);
+    if (!latest || latest->closed) co_return for_requester("No round of " + survey->id + " is open.");
+    co_await close_round(*survey, latest->round);
+    co_return for_requester("Closed round " + std::to_string(latest->round) + " of " + survey->id + "; the results are in #" +
+                            survey->channel + ".");
 }
 
 chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& question_id, std::string text,
@@ -380,7 +406,6 @@ chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& q
     }
     text = std::string(text::trim(text));
     if (text.empty()) return for_requester("Say something after the question id.");
-    if (text.size() > 3000) return for_requester("That answer is too long (at most 3000 bytes) — shorten it and send it again.");
     const auto round = surveys_.latest_round(survey.id);
     if (!round || round->closed) return for_requester("No round of " + survey.id + " is open right now.");
     const std::string respondent = round->anonymous ? text_respondent(survey.id, round->round, question_id, who) : who.id;

@@ -33,7 +33,7 @@ struct SurveySettings {
     std::string adapter;      // the adapter the surveys' channels belong to
 };
 
-class SurveyService final : public commands::FreeFormCommand {
+class SurveyService final : public commands::BuiltinCommand {
 public:
     SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
                   store::SurveyStore& surveys,
@@ -45,7 +45,8 @@ public:
     SurveyService& operator=(const SurveyService&) = delete;
 
     // `survey list | open <id> | close <id> | results <id> [round] | answer <id> <question> <text…>`
-    chat::Task<chat::Reply> run(std::vector<commands::Token> words, chat::User who, chat::Origin where, chat::References references) override;
+    commands::CommandSpec spec() const override;
+    chat::Task<chat::Reply> run(commands::Invocation invocation, chat::User who, chat::Origin where) override;
 
     // Closes rounds that should have closed while the bot was down, arms the closing of
     // the open ones, and starts each schedule.

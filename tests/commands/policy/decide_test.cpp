@@ -86,7 +86,7 @@ CommandSpec deploy_command() {
 }
 
 Invocation invoke(const CommandSpec& spec, std::string service, std::string env, std::optional<std::int64_t> replicas = {}) {
-    Invocation invocation{&spec, {{"service", Value{std::move(service)}, false}, {"env", Value{std::move(env)}, false}}, {}};
+    Invocation invocation{&spec, {}, {{"service", Value{std::move(service)}, false}, {"env", Value{std::move(env)}, false}}};
     if (replicas) invocation.args.push_back({"replicas", Value{*replicas}, false});
     return invocation;
 }

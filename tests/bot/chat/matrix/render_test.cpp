@@ -145,3 +145,32 @@ TEST_CASE("matrix render: an option that asks for text shows the command to type
     const std::string body = render_message(reply)["body"];
     CHECK_THAT(body, Contains("or send: !platform survey answer dx wish <your answer>"));
 }
+
+TEST_CASE("a native poll answer presses what changed: single choice replaces, several toggle", "[matrix]") {
+    using Numbers = std::vector<std::size_t>;
+    auto single = poll_answer_change({"a2"}, 3, false, true, {});
+    CHECK(single.chosen == Numbers{2});
+    CHECK(single.press == Numbers{2});
+    CHECK_FALSE(single.unvote);
+    CHECK(poll_answer_change({"a3"}, 3, false, true, {2}).press == Numbers{3});
+    CHECK(poll_answer_change({"a2"}, 3, false, true, {2}).press.empty());  // the same answer again: nothing new
+
+    const auto several = poll_answer_change({"a1", "a3", "a1"}, 3, true, true, {3, 2});
+    CHECK(several.chosen == Numbers{1, 3});
+    CHECK(several.press == Numbers{1, 2});  // 1 is new, 2 was taken back
+}
+
+TEST_CASE("a native poll answer that is empty or spoiled takes every vote back", "[matrix]") {
+    using Numbers = std::vector<std::size_t>;
+    const auto empty = poll_answer_change({}, 3, false, true, {2});
+    CHECK(empty.unvote);
+    CHECK(empty.press.empty());
+    CHECK_FALSE(poll_answer_change({}, 3, false, true, {}).unvote);  // nothing to take back
+    CHECK(poll_answer_change({"a9"}, 3, false, true, {1}).unvote);     // an option the poll has not
+    CHECK(poll_answer_change({"x"}, 3, true, true, {1}).unvote);
+    CHECK(poll_answer_change({"a1", "a2"}, 3, false, true, {1}).unvote);  // two answers to a single-choice poll
+    // A poll started before the unvote button existed: toggling takes the votes back.
+    const auto old_poll = poll_answer_change({}, 3, true, false, {1, 3});
+    CHECK_FALSE(old_poll.unvote);
+    CHECK(old_poll.press == Numbers{1, 3});
+}

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "bot/store/store.hpp"
+#include "support/builtin_line.hpp"
 #include "support/manual_clock.hpp"
 #include "support/run_loop.hpp"
 #include "support/recording_chat.hpp"
@@ -67,23 +68,10 @@ struct Rig {
         REQUIRE(testing::run_until(io, [&] { return done; }));
     }
 
-    static chat::Task<void> say_into(feedback::FeedbackService& service, std::string line, chat::User who, chat::Reply& out) {
-        auto words = commands::tokenize(line);
-        REQUIRE(words);
-        chat::Origin where{"test", "C1", "", "", who.id};
-        chat::References references;
-        out = co_await service.run(std::move(*words), std::move(who), std::move(where), std::move(references));
-    }
 
     chat::Reply say(const std::string& line, const chat::User& who) {
-        chat::Reply reply;
-        bool done = false;
-        boost::asio::co_spawn(io, say_into(*service, line, who, reply), [&](std::exception_ptr failure) {
-            REQUIRE_FALSE(failure);
-            done = true;
-        });
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-        return reply;
+        const chat::Origin where{"test", "C1", "", "", who.id};
+        return testing::await(io, testing::run_line(*service, line, who, where));
     }
 
     boost::asio::io_context io;
@@ -133,8 +121,8 @@ TEST_CASE("Feedback: only the requester answers, once the job is over, a second 
     CHECK_THAT(rig.say("job001 good", bob).text, Contains("Only alice can say"));
     CHECK_THAT(rig.say("run001 good", alice).text, Contains("has not finished yet"));
     CHECK_THAT(rig.say("nosuch good", alice).text, Contains("There is no job `nosuch`"));
-    CHECK_THAT(rig.say("job001 meh", alice).text, Contains("say good or bad"));
-    CHECK_THAT(rig.say("", alice).text, Contains("usage:"));
+    CHECK_THAT(rig.say("job001 meh", alice).text, Contains("rating must be one of good, bad (got 'meh')"));
+    CHECK_THAT(rig.say("", alice).text, Contains("feedback: missing job. Usage: /platform feedback <job> <rating> [comment…] | /platform feedback scores"));
 
     const auto first = rig.say("job001 bad", alice);
     CHECK(first.ephemeral);

@@ -18,8 +18,8 @@
 #include "bot/process/process_runner.hpp"
 #include "bot/store/store.hpp"
 #include "commands/actions/action_runner.hpp"
-#include "commands/tokenizer.hpp"
 #include "bot/features/onboarding/onboarding_report.hpp"
+#include "support/builtin_line.hpp"
 #include "support/manual_clock.hpp"
 #include "support/recording_chat.hpp"
 #include "support/run_loop.hpp"
@@ -128,11 +128,9 @@ struct Rig {
 
     void join(const chat::User& who, const std::string& channel) { finish(service->joined(who, channel)); }
 
-    chat::Reply say(commands::FreeFormCommand& command, const std::string& line, const chat::User& who) {
-        auto words = commands::tokenize(line);
-        REQUIRE(words);
+    chat::Reply say(commands::BuiltinCommand& command, const std::string& line, const chat::User& who) {
         const chat::Origin where{"test", "general", "", "", who.id};
-        return finish(command.run(std::move(*words), who, where, {}));
+        return finish(testing::run_line(command, line, who, where, directory));
     }
     chat::Reply onboarding(const std::string& line, const chat::User& who) { return say(service->onboarding_command(), line, who); }
 
@@ -363,7 +361,7 @@ TEST_CASE("pause holds the steps, resume keeps their spacing, restart begins aga
     CHECK(rig.posts_of(alice, "Welcome") == 2);
     CHECK(rig.sent(alice) == std::vector<std::string>{"welcome Mon 2026-04-06 12:00"});
     CHECK_THAT(rig.onboarding("resume", bob).text, Contains("You have no onboarding to change"));
-    CHECK_THAT(rig.onboarding("frobnicate", alice).text, Contains("I don't know `onboarding frobnicate`"));
+    CHECK_THAT(rig.onboarding("frobnicate", alice).text, Contains("onboarding: unknown sub-command 'frobnicate'"));
 }
 
 TEST_CASE("a step the platform does not take is tried again, not lost and not doubled", "[onboarding]") {
@@ -390,7 +388,7 @@ TEST_CASE("onboard starts a track by hand: admins for anyone, people for themsel
     CHECK_THAT(rig.say(onboard, "@alice", alice).text, Contains("Started *First week* for alice"));
     CHECK_THAT(rig.say(onboard, "@alice first-week", admin).text, Contains("alice is on track 'first-week' already"));
     CHECK_THAT(rig.say(onboard, "@bob second-week", admin).text, Contains("There is no onboarding track 'second-week' — the tracks are: first-week."));
-    CHECK_THAT(rig.say(onboard, "", admin).text, Contains("Usage: `/platform onboard @user [track]`"));
+    CHECK_THAT(rig.say(onboard, "", admin).text, Contains("onboard: missing user. Usage: /platform onboard <user> [track]"));
     CHECK(rig.store->onboarding().find_onboarding("U1", "first-week")->trigger == "onboard by alice");
 }
 
@@ -479,7 +477,7 @@ TEST_CASE("the report's funnel matches a hand count", "[onboarding]") {
     const auto week = rig.onboarding("report --stuck 7d", admin).text;
     CHECK_THAT(week, Contains("Stuck on an item for more than 7d:\n  • bob"));
     CHECK_THAT(week, !Contains("• dave"));
-    CHECK_THAT(rig.onboarding("report --stuck soon", admin).text, Contains("--stuck needs a duration such as 5d"));
+    CHECK_THAT(rig.onboarding("report --stuck soon", admin).text, Contains("stuck: expected a duration such as 90s"));
     CHECK_THAT(rig.onboarding("report", alice).text, Contains("The onboarding report is for admins"));
     CHECK_THAT(rig.onboarding("report nope", admin).text, Contains("There is no onboarding track 'nope'"));
 }

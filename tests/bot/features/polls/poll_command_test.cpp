@@ -1,4 +1,5 @@
-// Reading `poll …`: a new poll's question, options and flags, or close/results/vote.
+// `poll …` as the engine binds it against the poll's spec: a new poll's question, options
+// and flags, or close/results/vote.
 #include "bot/features/polls/poll_command.hpp"
 
 #include <catch2/catch.hpp>
@@ -11,7 +12,10 @@ using Catch::Contains;
 Result<polls::PollCommand> parse(const std::string& line) {
     auto words = commands::tokenize(line);
     REQUIRE(words);
-    return polls::parse_poll_command(*words, "/platform");
+    static const commands::CommandSpec spec = polls::poll_command_spec();
+    const auto bound = commands::bind_arguments(spec, *words, "/platform");
+    if (!bound) return bound.error();
+    return polls::read_poll_command(*bound);
 }
 
 std::string error_of(const std::string& line) {
@@ -56,20 +60,24 @@ TEST_CASE("poll: close, results and vote take an id, vote numbers options from 1
 }
 
 TEST_CASE("poll: bad input is one line that says what to do", "[polls]") {
-    CHECK_THAT(error_of(""), Contains("say what to ask"));
-    CHECK_THAT(error_of(R"("Only one?" yes)"), Contains("at least 2 options"));
-    CHECK_THAT(error_of(R"("Q" a b c d e f g h i j k)"), Contains("at most 10 options"));
+    CHECK_THAT(error_of(""), Contains("missing question") && Contains("Usage: /platform poll <question> <options…>"));
+    CHECK_THAT(error_of(R"("  " a b)"), Contains("say what to ask"));
+    CHECK_THAT(error_of(R"("Only one?" yes)"), Contains("needs at least 2 options (got 1)"));
+    CHECK_THAT(error_of(R"("Q" a b c d e f g h i j k)"), Contains("takes at most 10 options (got 11)"));
     CHECK_THAT(error_of(R"("Q" yes YES)"), Contains("'YES' is there twice"));
+    CHECK_THAT(error_of(R"("Q" a "")"), Contains("options 2 is empty"));
     CHECK_THAT(error_of(R"("Q" a b --mutli)"), Contains("unknown option --mutli") && Contains("did you mean --multi?"));
-    CHECK_THAT(error_of(R"("Q" a b --closes)"), Contains("--closes needs a duration"));
-    CHECK_THAT(error_of(R"("Q" a b --closes soon)"), Contains("--closes:"));
-    CHECK_THAT(error_of(R"("Q" a b --closes 10s)"), Contains("between 1m and 30d"));
+    CHECK_THAT(error_of(R"("Q" a b --closes)"), Contains("--closes needs a value"));
+    CHECK_THAT(error_of(R"("Q" a b --closes soon)"), Contains("closes: expected a duration"));
+    CHECK_THAT(error_of(R"("Q" a b --closes 10s)"), Contains("closes must be between 1m and 30d (got '10s')"));
     CHECK_THAT(error_of(R"("Q" a b --closes 90d)"), Contains("between 1m and 30d"));
-    CHECK_THAT(error_of("\"Q\" a \"" + std::string(80, 'x') + "\""), Contains("option 2 is too long"));
-    CHECK_THAT(error_of("\"" + std::string(301, 'q') + "\" a b"), Contains("question is too long"));
-    CHECK_THAT(error_of("vote p7k2qd"), Contains("usage: `/platform poll vote <id> <option number>`"));
-    CHECK_THAT(error_of("vote p7k2qd 0"), Contains("not an option number"));
-    CHECK_THAT(error_of("vote p7k2qd two"), Contains("not an option number"));
-    CHECK_THAT(error_of("close p7-k2"), Contains("not a poll id"));
-    CHECK_THAT(error_of("close a b"), Contains("usage: `/platform poll close <id>`"));
+    CHECK_THAT(error_of("\"Q\" a \"" + std::string(80, 'x') + "\""), Contains("options 2 is 80 bytes long; the limit is 75"));
+    CHECK_THAT(error_of("\"" + std::string(301, 'q') + "\" a b"), Contains("question is 301 bytes long; the limit is 300"));
+    CHECK_THAT(error_of("vote p7k2qd"), Contains("poll vote: missing option. Usage: /platform poll vote <id> <option>"));
+    CHECK_THAT(error_of("vote p7k2qd 0"), Contains("option must be between 1 and 10 (got 0)"));
+    CHECK_THAT(error_of("vote p7k2qd two"), Contains("option must be a whole number (got 'two')"));
+    CHECK_THAT(error_of("close"), Contains("poll close: missing id"));
+    CHECK_THAT(error_of("close a b"), Contains("unexpected argument 'b'. Usage: /platform poll close <id>"));
+    // A mistyped verb reads as a new poll; the error says what was likely meant.
+    CHECK_THAT(error_of("clsoe p7k2qd"), Contains("did you mean poll close?"));
 }

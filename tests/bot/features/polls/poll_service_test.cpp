@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "bot/store/store.hpp"
-#include "commands/tokenizer.hpp"
+#include "support/builtin_line.hpp"
 #include "support/manual_clock.hpp"
 #include "support/run_loop.hpp"
 #include "support/recording_chat.hpp"
@@ -47,24 +47,10 @@ struct Rig {
                                                      polls::PollSettings{"/platform", "admins", update_interval});
     }
 
-    static chat::Task<void> say_into(polls::PollService& polls, std::string line, chat::User who, chat::Origin where,
-                                     chat::Reply& out) {
-        auto words = commands::tokenize(line);
-        REQUIRE(words);
-        chat::References references;
-        out = co_await polls.run(std::move(*words), std::move(who), std::move(where), std::move(references));
-    }
 
     // Runs one `poll …` line (the words after "poll") as `who` and returns the reply.
     chat::Reply say(const std::string& line, const chat::User& who) {
-        chat::Reply reply;
-        bool done = false;
-        boost::asio::co_spawn(io, say_into(*polls, line, who, where, reply), [&](std::exception_ptr failure) {
-            REQUIRE_FALSE(failure);
-            done = true;
-        });
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-        return reply;
+        return testing::await(io, testing::run_line(*polls, line, who, where, directory));
     }
 
     // Lines said at the same time, each by its own user; the replies in the same order.
@@ -72,9 +58,10 @@ struct Rig {
         std::vector<chat::Reply> replies(lines.size());
         std::size_t done = 0;
         for (std::size_t i = 0; i < lines.size(); ++i)
-            boost::asio::co_spawn(io, say_into(*polls, lines[i].first, lines[i].second, where, replies[i]),
-                                  [&](std::exception_ptr failure) {
+            boost::asio::co_spawn(io, testing::run_line(*polls, lines[i].first, lines[i].second, where, directory),
+                                  [&, i](std::exception_ptr failure, chat::Reply reply) {
                                       REQUIRE_FALSE(failure);
+                                      replies[i] = std::move(reply);
                                       ++done;
                                   });
         REQUIRE(testing::run_until(io, [&] { return done == lines.size(); }));
@@ -366,5 +353,5 @@ TEST_CASE("Polls: results show bars and shares, bad ids and options get one line
                                 Contains("3 people answered") && Contains("still open"));
     CHECK_THAT(rig.say("vote " + id + " 3", bob).text, Contains("has options 1 to 2"));
     CHECK_THAT(rig.say("vote nosuch 1", bob).text, Contains("There is no poll `nosuch`"));
-    CHECK_THAT(rig.say("results", bob).text, Contains("usage: `/platform poll results <id>`"));
+    CHECK_THAT(rig.say("results", bob).text, Contains("poll results: missing id. Usage: /platform poll results <id>"));
 }

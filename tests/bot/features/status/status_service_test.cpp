@@ -16,7 +16,7 @@
 #include "bot/net/http_client.hpp"
 #include "bot/process/process_runner.hpp"
 #include "bot/store/store.hpp"
-#include "commands/tokenizer.hpp"
+#include "support/builtin_line.hpp"
 #include "support/fake_http_server.hpp"
 #include "support/manual_clock.hpp"
 #include "support/recording_chat.hpp"
@@ -92,16 +92,8 @@ struct Rig {
         return probe(id);
     }
     chat::Reply say(const std::string& line, const chat::User& who) {
-        auto words = commands::tokenize(line);
-        REQUIRE(words);
-        std::optional<chat::Reply> out;
         const chat::Origin where{"test", "general", "", "", who.id};
-        boost::asio::co_spawn(io, service->run(std::move(*words), who, where, {}), [&](std::exception_ptr failure, chat::Reply reply) {
-            REQUIRE_FALSE(failure);
-            out = reply;
-        });
-        REQUIRE(testing::run_until(io, [&] { return out.has_value(); }));
-        return *out;
+        return testing::await(io, testing::run_line(*service, line, who, where, directory));
     }
 
     boost::asio::io_context io;
@@ -271,7 +263,7 @@ TEST_CASE("status: admins pin an announcement on the board until they clear it",
     CHECK_THAT(rig.say("announce \"Deploys paused until 14:00\"", alice).text, Contains("On the board until"));
     CHECK(rig.chat.to("platform-status").back().reply.text == "📣 Deploys paused until 14:00 — alice");
     CHECK(rig.store->status().announcement()->text == "Deploys paused until 14:00");
-    CHECK_THAT(rig.say("announce", alice).text, Contains("Say what to announce"));
+    CHECK_THAT(rig.say("announce", alice).text, Contains("status announce: missing text. Usage: /platform status announce <text…>"));
     CHECK_THAT(rig.say("clear", alice).text, Contains("cleared"));
     CHECK_FALSE(rig.store->status().announcement());
     CHECK_THAT(rig.say("", bob).text, Contains("No services are configured"));

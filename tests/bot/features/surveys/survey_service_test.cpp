@@ -13,7 +13,7 @@
 #include <memory>
 
 #include "bot/store/store.hpp"
-#include "commands/tokenizer.hpp"
+#include "support/builtin_line.hpp"
 #include "support/manual_clock.hpp"
 #include "support/recording_chat.hpp"
 #include "support/run_loop.hpp"
@@ -61,25 +61,10 @@ struct Rig {
                                                            surveys::SurveySettings{"/platform", "admins", "test"});
     }
 
-    template <class Service>
-    static chat::Task<void> say_into(Service& service, std::string line, chat::User who, chat::Reply& out) {
-        auto words = commands::tokenize(line);
-        REQUIRE(words);
-        chat::Origin where{"test", "general", "", "", who.id};
-        chat::References references;
-        out = co_await service.run(std::move(*words), std::move(who), std::move(where), std::move(references));
-    }
 
-    template <class Service>
-    chat::Reply say(Service& service, const std::string& line, const chat::User& who) {
-        chat::Reply reply;
-        bool done = false;
-        boost::asio::co_spawn(io, say_into(service, line, who, reply), [&](std::exception_ptr failure) {
-            REQUIRE_FALSE(failure);
-            done = true;
-        });
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-        return reply;
+    chat::Reply say(commands::BuiltinCommand& service, const std::string& line, const chat::User& who) {
+        const chat::Origin where{"test", "general", "", "", who.id};
+        return testing::await(io, testing::run_line(service, line, who, where, directory));
     }
     chat::Reply survey(const std::string& line, const chat::User& who) { return say(*surveys, line, who); }
     void finish_start() {
@@ -188,7 +173,7 @@ TEST_CASE("Surveys: the second round's results show the trend, and any round can
     const auto first = rig.survey("results dx 1", bob);
     CHECK(first.ephemeral);
     CHECK_THAT(first.text, Contains("round 1") && Contains("average 2.0 of 5"));
-    CHECK_THAT(rig.survey("results dx 7", bob).text, Contains("has no round '7'"));
+    CHECK_THAT(rig.survey("results dx 7", bob).text, Contains("Survey dx has no round 7."));
     CHECK_THAT(rig.survey("list", bob).text, Contains("`dx` — Developer experience in #general, last round 2 closed"));
 }
 
