@@ -3,6 +3,8 @@
 // nothing else; the Bot hands them neutral replies and receives neutral events.
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
+#include <cstddef>
 #include <vector>
 
 #include "bot/chat/chat.hpp"
@@ -59,6 +61,14 @@ public:
     virtual Task<Profile> profile(std::string user_id) = 0;
     // The people in a channel, the bot itself left out. Throws when the platform refuses.
     virtual Task<std::vector<User>> members(std::string conversation) = 0;
+    // How long writing to `people` people by direct message, `messages_each` messages each,
+    // takes at the pace the platform documents (Slack's rate tiers): what a feature tells
+    // before a long fan-out. Zero when the platform documents none.
+    virtual std::chrono::seconds time_to_reach(std::size_t people, std::size_t messages_each) const {
+        (void)people;
+        (void)messages_each;
+        return {};
+    }
 };
 
 // The conversations the bot is in.

@@ -36,6 +36,8 @@ const std::vector<Family>& families() {
         {"platbot_votes_total", Type::counter, "Votes recorded in polls and surveys.", {}},
         {"platbot_onboarding_steps_sent_total", Type::counter, "Onboarding steps sent, by track.", {}},
         {"platbot_event_loop_lag_seconds", Type::gauge, "How late the event loop ran a timer due now (sampled every second).", {}},
+        {"platbot_fan_out_recipients", Type::gauge, "Recipients of each fan-out (a survey's DMs, its reminders), by fan-out and state: waiting, sent, skipped, failed.", {}},
+        {"platbot_fan_out_messages_total", Type::counter, "Messages sent by fan-outs, by kind and result.", {}},
         {"platbot_jobs_active", Type::gauge, "Jobs waiting for confirmation or approval, queued or running.", {}},
         {"platbot_up", Type::gauge, "1 while the bot runs.", {}},
         {"platbot_http_accept_failures_total", Type::counter, "Connections the HTTP endpoint could not accept (out of descriptors, ...).", {}},

@@ -240,6 +240,16 @@ std::string format_utc(std::chrono::system_clock::time_point t) {
     return buffer;
 }
 
+std::string about(std::chrono::seconds length) {
+    const auto seconds = length.count();
+    if (seconds < 60) return "under a minute";
+    const auto plural = [](long long n, const char* unit) {
+        return "about " + std::to_string(n) + " " + unit + (n == 1 ? "" : "s");
+    };
+    if (seconds < 90 * 60) return plural((seconds + 30) / 60, "minute");
+    return plural((seconds + 1800) / 3600, "hour");
+}
+
 std::string bar(double fraction, int width) {
     static constexpr const char* eighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
     if (width <= 0) return {};

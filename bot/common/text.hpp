@@ -41,6 +41,8 @@ std::vector<std::pair<std::string, std::string>> form_fields(std::string_view bo
 
 // "2026-11-25 14:03 UTC": how times read in chat.
 std::string format_utc(std::chrono::system_clock::time_point t);
+// A rough length of time for people: "under a minute", "about 5 minutes", "about 2 hours".
+std::string about(std::chrono::seconds length);
 // "2026-11-26T10:00:00.123Z": for machines (JSON logs, exports).
 std::string format_iso8601(std::chrono::system_clock::time_point t);
 // One CSV field (RFC 4180): quoted when it holds a comma, quote or line break.

@@ -33,6 +33,9 @@ public:
     chat::Task<std::vector<chat::User>> members(std::string conversation) override {
         return inner_.members(std::move(conversation));
     }
+    std::chrono::seconds time_to_reach(std::size_t people, std::size_t messages_each) const override {
+        return inner_.time_to_reach(people, messages_each);
+    }
     chat::Task<void> leave(std::string conversation) override { return inner_.leave(std::move(conversation)); }
     chat::Task<std::vector<chat::User>> find_people(std::vector<std::string> names) override {
         return inner_.find_people(std::move(names));

@@ -39,6 +39,7 @@
 #include "bot/features/onboarding/onboarding_service.hpp"
 #include "bot/features/polls/poll_service.hpp"
 #include "bot/features/status/status_service.hpp"
+#include "bot/features/fanout/fan_out_runner.hpp"
 #include "bot/features/surveys/survey_service.hpp"
 #include "bot/net/spawn.hpp"
 
@@ -126,6 +127,7 @@ private:
     commands::JobService jobs_;
     polls::PollService polls_;
     feedback::FeedbackService feedback_;
+    fanout::FanOutRunner fan_outs_;
     surveys::SurveyService surveys_;
     commands::CommandCheck checks_;
     onboarding::OnboardingService onboarding_;
@@ -161,8 +163,9 @@ Runtime::Runtime(const config::Config& config, LogSettings log_settings, store::
       polls_(io_.get_executor(), adapter_, db.polls(), engine_.directory(), clock_,
              {config.prefix, config.admin_group, std::chrono::seconds(1)}),
       feedback_(adapter_, db.feedback(), db.jobs(), clock_, {config.prefix, {}}),
+      fan_outs_(io_.get_executor(), adapter_, adapter_, db.fan_outs(), clock_),
       surveys_(io_.get_executor(), adapter_, adapter_, db.surveys(), db.polls(), polls_, engine_.directory(), clock_,
-               db.schedules(), config.surveys, {config.prefix, config.admin_group, adapter_.name()}),
+               db.schedules(), fan_outs_, config.surveys, {config.prefix, config.admin_group, adapter_.name()}),
       checks_(engine_, runner_),
       onboarding_(io_.get_executor(), adapter_, adapter_, db.onboarding(), db.schedules(), clock_, engine_.directory(),
                   config.onboarding, {config.prefix, config.admin_group, adapter_.name()}, &checks_),

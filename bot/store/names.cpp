@@ -1,6 +1,7 @@
 // The names the stores write for enum values, shared by every store and by the commands
 // that print them.
 #include "bot/store/audit.hpp"
+#include "bot/store/fan_outs.hpp"
 #include "bot/store/jobs.hpp"
 
 #include <array>
@@ -54,6 +55,30 @@ bool is_final(JobState state) {
         case JobState::expired: return true;
         default: return false;
     }
+}
+
+namespace {
+
+constexpr std::array<std::pair<RecipientState, std::string_view>, 5> recipient_state_names{{
+    {RecipientState::waiting, "waiting"},
+    {RecipientState::sending, "sending"},
+    {RecipientState::sent, "sent"},
+    {RecipientState::skipped, "skipped"},
+    {RecipientState::failed, "failed"},
+}};
+
+}  // namespace
+
+std::string_view recipient_state_name(RecipientState state) {
+    for (const auto& [s, name] : recipient_state_names)
+        if (s == state) return name;
+    return "waiting";
+}
+
+std::optional<RecipientState> parse_recipient_state(std::string_view name) {
+    for (const auto& [s, n] : recipient_state_names)
+        if (n == name) return s;
+    return std::nullopt;
 }
 
 }  // namespace platbot::store

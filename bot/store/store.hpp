@@ -6,6 +6,7 @@
 
 #include "bot/common/result.hpp"
 #include "bot/store/audit.hpp"
+#include "bot/store/fan_outs.hpp"
 #include "bot/store/feedback.hpp"
 #include "bot/store/inbox.hpp"
 #include "bot/store/jobs.hpp"
@@ -35,6 +36,7 @@ public:
     virtual SurveyStore& surveys() = 0;
     virtual OnboardingStore& onboarding() = 0;
     virtual ScheduleStore& schedules() = 0;
+    virtual FanOutStore& fan_outs() = 0;
     virtual StatusStore& status() = 0;
     virtual StateStore& state() = 0;
 

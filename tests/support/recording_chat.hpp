@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bot/chat/adapter.hpp"
+#include "bot/net/clock.hpp"
 
 namespace platbot::testing {
 
@@ -37,6 +38,13 @@ public:
     bool credentials_refused = false;               // every post throws CannotReply, as with a revoked token
     // When set, profile() takes a loop turn like a real API call, so concurrent work interleaves.
     std::optional<boost::asio::any_io_executor> yield_on;
+    // With a clock: each post takes `post_takes` on it, like a platform keeping to its pace;
+    // the post that makes `posted` `hang_at_post` long reaches the platform, but its answer
+    // never comes (the bot dies waiting); direct() for `hang_direct_for` never answers.
+    net::Clock* clock = nullptr;
+    std::chrono::milliseconds post_takes{0};
+    std::optional<std::size_t> hang_at_post;
+    std::string hang_direct_for;
 
     std::string name() const override { return "test"; }
     chat::Task<void> run(chat::EventSink&) override { co_return; }
@@ -45,12 +53,14 @@ public:
 
     chat::Task<chat::MessageRef> post(const chat::Origin& to, const chat::Reply& reply) override {
         if (credentials_refused) throw chat::CannotReply("the platform refused the bot token (token_revoked)");
+        if (clock && post_takes.count() > 0) co_await clock->sleep_until(clock->now() + post_takes, CancelToken{});
         if (refuse_posts > 0) {
             --refuse_posts;
             co_return chat::MessageRef{to.conversation, ""};
         }
         const std::string id = "m" + std::to_string(posted.size() + 1);
         posted.push_back({to, reply, id});
+        if (clock && hang_at_post == posted.size()) co_await hang();
         co_return chat::MessageRef{to.conversation, id};
     }
     chat::Task<void> update(const chat::MessageRef& message, const chat::Reply& reply) override {
@@ -58,6 +68,7 @@ public:
         co_return;
     }
     chat::Task<chat::Origin> direct(std::string user_id) override {
+        if (clock && !hang_direct_for.empty() && user_id == hang_direct_for) co_await hang();
         if (refuse_direct.erase(user_id) > 0) throw std::runtime_error("cannot open a direct conversation with " + user_id);
         co_return chat::Origin{"test", "D-" + user_id, "", "", user_id};
     }
@@ -110,6 +121,16 @@ public:
         co_return found;
     }
 
+    std::chrono::seconds pace_per_person{0};  // what time_to_reach says each person takes
+    std::chrono::seconds time_to_reach(std::size_t people, std::size_t) const override {
+        return pace_per_person * static_cast<long>(people);
+    }
+
+    chat::Task<void> hang() {
+        co_await clock->sleep_until(net::Clock::TimePoint::max(), CancelToken{});
+        throw std::logic_error("a hung call came back");
+    }
+
     // What went to one conversation, in order.
     std::vector<Posted> to(const std::string& conversation) const {
         std::vector<Posted> out;
@@ -118,5 +139,14 @@ public:
         return out;
     }
 };
+
+// How often each text reached each direct conversation ("D-U1 hello"), over whatever runs
+// of the bot `posted` gathers: what a test of "nobody asked twice" counts.
+inline std::map<std::string, int> direct_deliveries(const std::vector<RecordingChat::Posted>& posted) {
+    std::map<std::string, int> seen;
+    for (const auto& p : posted)
+        if (p.to.conversation.starts_with("D-")) ++seen[p.to.conversation + " " + p.reply.text];
+    return seen;
+}
 
 }  // namespace platbot::testing

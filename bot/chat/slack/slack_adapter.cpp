@@ -428,6 +428,10 @@ Task<Origin> SlackAdapter::direct(std::string user_id) {
     co_return Origin{name(), dm, "", "", user_id};
 }
 
+std::chrono::seconds SlackAdapter::time_to_reach(std::size_t people, std::size_t messages_each) const {
+    return slack::time_to_reach(options_.api, people, messages_each);
+}
+
 Task<void> SlackAdapter::leave(std::string conversation) {
     const json args{{"channel", conversation}};
     const ApiResult left = co_await api_.call("conversations.leave", args);

@@ -79,6 +79,8 @@ public:
     Task<Origin> direct(std::string user_id) override;
     // conversations.members, every page; names are filled in later, from profiles.
     Task<std::vector<User>> members(std::string conversation) override;
+    // Slack's documented pace (web_api.hpp's time_to_reach).
+    std::chrono::seconds time_to_reach(std::size_t people, std::size_t messages_each) const override;
     // conversations.leave.
     Task<void> leave(std::string conversation) override;
 

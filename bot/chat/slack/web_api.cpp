@@ -2,6 +2,7 @@
 #include "bot/chat/slack/web_api.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <deque>
 
 #include <boost/asio/co_spawn.hpp>
@@ -370,6 +371,26 @@ asio::awaitable<ApiResult> WebApi::call_all_pages(std::string method, json args,
     }
     spdlog::warn("slack {}: stopped after {} pages", method, max_pages);
     co_return ApiResult{true, json{{"ok", true}, {list_key, std::move(all)}}, {}};
+}
+
+namespace {
+
+// A method's bucket holds a minute's worth (at least 10): the calls beyond it wait for the refill.
+double tier_seconds(const std::string& method, std::size_t calls) {
+    const double rate = WebApi::per_minute(method);
+    return std::max(0.0, static_cast<double>(calls) - std::max(rate, 10.0)) * 60.0 / rate;
+}
+
+}  // namespace
+
+std::chrono::seconds time_to_reach(const WebApiOptions& options, std::size_t people, std::size_t messages_each) {
+    const double opening = tier_seconds("conversations.open", people);
+    const double posting = tier_seconds("chat.postMessage", people * messages_each);
+    const double beyond_the_burst =
+        std::max(0.0, static_cast<double>(messages_each) - static_cast<double>(std::max(1, options.message_burst)));
+    const double per_second = options.messages_per_second > 0 ? options.messages_per_second : 1.0;
+    const double one_by_one = static_cast<double>(people) * beyond_the_burst / per_second;
+    return std::chrono::seconds(static_cast<std::int64_t>(std::ceil(std::max({opening, posting, one_by_one}))));
 }
 
 int WebApi::per_minute(const std::string& method) {

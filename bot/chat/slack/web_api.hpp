@@ -64,6 +64,11 @@ std::vector<std::pair<std::string, std::string>> named_in(const nlohmann::json& 
 // One line for a refused directory read, naming the scopes Slack wants when that is the cause.
 std::runtime_error listing_failed(const std::string& method, const ApiResult& result, const char* scopes);
 
+// How long direct messages to `people` people, `messages_each` each and one person after
+// another, take within Slack's documented pace: conversations.open's tier, chat.postMessage's
+// and its per-channel rate. What a long fan-out tells before it starts.
+std::chrono::seconds time_to_reach(const WebApiOptions& options, std::size_t people, std::size_t messages_each);
+
 class WebApi {
 public:
     WebApi(boost::asio::any_io_executor executor, net::HttpClient& http, WebApiOptions options);

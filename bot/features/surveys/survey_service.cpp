@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <exception>
 
 #include "bot/common/crypto.hpp"
@@ -20,12 +21,12 @@ using chat::for_requester;
 SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
                              store::SurveyStore& surveys,
                              store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
-                             net::Clock& clock, store::ScheduleStore& schedules, std::vector<SurveySpec> specs,
-                             SurveySettings settings)
+                             net::Clock& clock, store::ScheduleStore& schedules, fanout::FanOutRunner& fan_outs,
+                             std::vector<SurveySpec> specs, SurveySettings settings)
     : executor_(executor),
       clock_(clock),
       cron_(executor, clock, schedules),
-      schedules_(schedules),
+      fan_outs_(fan_outs),
       people_(people),
       outbox_(outbox),
       surveys_(surveys),
@@ -36,11 +37,19 @@ SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox
       settings_(std::move(settings)) {
     // A question asked by DM is voted from the ballots sent: only the members asked hold one.
     poll_service_.set_ballot_holders([this](const store::PollRecord& poll, const chat::User& who) {
-        return schedules_.last_run(asked_key(poll.survey_id, poll.round, who.id)).has_value();
+        return holds_ballots(poll.survey_id, poll.round, who.id);
     });
+    fan_outs_.handle("survey.ask", {"asked", [this](const store::FanOutRecord& fan_out, const std::string& user_id) {
+                                         return ask_parcel(fan_out, user_id);
+                                     }});
+    fan_outs_.handle("survey.reminder", {"reminded", [this](const store::FanOutRecord& fan_out, const std::string& user_id) {
+                                             return reminder_parcel(fan_out, user_id);
+                                         }});
 }
 
 SurveyService::~SurveyService() {
+    fan_outs_.handle("survey.ask", {});
+    fan_outs_.handle("survey.reminder", {});
     poll_service_.set_ballot_holders(nullptr);
     *alive_ = false;
     stopping_.cancel();
@@ -88,9 +97,23 @@ chat::Task<void> SurveyService::start() {
         }
         arm_close(*survey, round.round, round.closes);
         arm_reminders(*survey, round);
+        if (survey->audience == Audience::direct && !fan_outs_.find(ask_id(survey->id, round.round)))
+            co_await ask_where_a_crash_stopped(*survey, round);
     }
+    fan_outs_.resume("survey.ask");
+    fan_outs_.resume("survey.reminder");
     for (const auto& survey : *specs_)
         if (survey.schedule) arm_schedule(survey);
+}
+
+// The round opened, but the bot stopped before its members were recorded to be asked.
+chat::Task<void> SurveyService::ask_where_a_crash_stopped(const SurveySpec& survey, const store::SurveyRound& round) {
+    try {
+        const std::vector<chat::User> members = co_await people_.members(survey.channel);
+        ask_each_member(survey, round, members, std::nullopt);
+    } catch (const std::exception& e) {
+        spdlog::error("survey {}: round {} is open but its members cannot be asked: {}", survey.id, round.round, e.what());
+    }
 }
 
 // Spawning happens in plain functions: g++ 12 mishandles a coroutine call made as the
@@ -99,65 +122,110 @@ void SurveyService::arm_close(const SurveySpec& survey, int round, system_clock:
     spawn(close_when_due(survey.id, round, due), "closing survey " + survey.id);
 }
 
-// Each reminder runs once: it is marked in the schedule store before anyone is reminded, so
-// a restart neither repeats it nor, when its time passed during the downtime, skips it.
+// Each reminder runs once, as a fan-out recorded before anyone is reminded: a restart neither
+// repeats it nor, when its time passed during the downtime, skips it, and one cut short
+// finishes (resumed in start()).
 void SurveyService::arm_reminders(const SurveySpec& survey, const store::SurveyRound& round) {
     for (std::size_t i = 0; i < survey.reminders.size(); ++i) {
-        std::string key = reminder_key(survey.id, round.round, i);
-        if (schedules_.last_run(key)) continue;
-        spawn(remind_when_due(survey.id, round.round, std::move(key), round.opened + survey.reminders[i]),
-              "reminding survey " + survey.id);
+        if (fan_outs_.find(reminder_id(survey.id, round.round, i))) continue;
+        spawn(remind_when_due(survey.id, round.round, i, round.opened + survey.reminders[i]), "reminding survey " + survey.id);
     }
 }
 
-std::string SurveyService::asked_key(const std::string& survey_id, int round, const std::string& user_id) {
-    return "survey:" + survey_id + ":" + std::to_string(round) + ":asked:" + user_id;
+std::string SurveyService::ask_id(const std::string& survey_id, int round) {
+    return "survey:" + survey_id + ":" + std::to_string(round) + ":ask";
 }
 
-std::string SurveyService::reminder_key(const std::string& survey_id, int round, std::size_t index) {
+std::string SurveyService::reminder_id(const std::string& survey_id, int round, std::size_t index) {
     return "survey:" + survey_id + ":" + std::to_string(round) + ":reminder:" + std::to_string(index + 1);
 }
 
-chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round, std::string key,
+std::optional<std::pair<std::string, int>> SurveyService::round_of(const std::string& fan_out_id) {
+    const std::string prefix = "survey:";
+    if (fan_out_id.rfind(prefix, 0) != 0) return std::nullopt;
+    const auto ask = fan_out_id.size() >= 4 && fan_out_id.compare(fan_out_id.size() - 4, 4, ":ask") == 0
+                         ? fan_out_id.size() - 4
+                         : std::string::npos;
+    const auto end = ask != std::string::npos ? ask : fan_out_id.rfind(":reminder:");
+    if (end == std::string::npos || end <= prefix.size()) return std::nullopt;
+    const std::string survey_and_round = fan_out_id.substr(prefix.size(), end - prefix.size());
+    const auto colon = survey_and_round.rfind(':');
+    if (colon == std::string::npos) return std::nullopt;
+    try {
+        return std::make_pair(survey_and_round.substr(0, colon), std::stoi(survey_and_round.substr(colon + 1)));
+    } catch (const std::exception&) {
+        return std::nullopt;
+    }
+}
+
+bool SurveyService::holds_ballots(const std::string& survey_id, int round, const std::string& user_id) const {
+    const auto asked = fan_outs_.recipient(ask_id(survey_id, round), user_id);
+    return asked && (asked->state == store::RecipientState::sending || asked->state == store::RecipientState::sent);
+}
+
+chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round, std::size_t index,
                                                 system_clock::time_point due) {
     const CancelToken stopping = stopping_;
     if (!co_await clock_.sleep_until(due, stopping)) co_return;
     const auto survey = find(survey_id);
     const auto current = surveys_.find_round(survey_id, round);
-    if (!survey || !current || current->closed || schedules_.last_run(key)) co_return;
-    schedules_.set_last_run(key, clock_.now());
-    co_await remind(*survey, *current);
+    if (!survey || !current || current->closed || fan_outs_.find(reminder_id(survey_id, round, index))) co_return;
+    co_await remind(*survey, *current, index);
 }
 
-chat::Task<void> SurveyService::remind(const SurveySpec& survey, const store::SurveyRound& round) {
-    std::vector<chat::User> members;
-    try {
-        members = co_await people_.members(survey.channel);
-    } catch (const std::exception& e) {
-        spdlog::warn("survey {}: no reminders for round {}: {}", survey.id, round.round, e.what());
-        co_return;
-    }
-    const auto polls = polls_.round_polls(survey.id, round.round);
-    int reminded = 0;
-    for (const auto& member : members) {
-        // A DM round reminds only those it asked: who joined later or could not be reached has no questions to answer.
-        if (survey.audience == Audience::direct && !schedules_.last_run(asked_key(survey.id, round.round, member.id))) continue;
-        if (answered_any(survey, round, polls, member)) continue;
-        chat::Reply nudge;
-        nudge.text = "⏰ *" + survey.title + "* is open until " + text::format_utc(round.closes) +
-                     " and you have not answered yet — it takes a minute" +
-                     (survey.audience == Audience::direct ? "; the questions are above, in this conversation."
-                                                          : ", in #" + survey.channel + ".") +
-                     (survey.anonymous ? " Your answers are anonymous." : "");
+// A DM round reminds only those it asked: who joined later or could not be reached has no
+// questions to answer. Who has answered by their turn is skipped.
+chat::Task<void> SurveyService::remind(const SurveySpec& survey, const store::SurveyRound& round, std::size_t index) {
+    std::vector<std::string> recipients;
+    if (survey.audience == Audience::direct) {
+        for (const auto& asked : fan_outs_.recipients(ask_id(survey.id, round.round)))
+            if (holds_ballots(survey.id, round.round, asked.user_id)) recipients.push_back(asked.user_id);
+    } else {
         try {
-            const chat::Origin dm = co_await people_.direct(member.id);
-            co_await outbox_.post(dm, nudge);
-            ++reminded;
+            const std::vector<chat::User> members = co_await people_.members(survey.channel);
+            for (const auto& member : members) recipients.push_back(member.id);
         } catch (const std::exception& e) {
-            spdlog::warn("survey {}: could not remind {}: {}", survey.id, member.id, e.what());
+            spdlog::warn("survey {}: no reminders for round {}: {}", survey.id, round.round, e.what());
+            co_return;
         }
     }
-    spdlog::info("survey {}: reminded {} of {} member(s) about round {}", survey.id, reminded, members.size(), round.round);
+    fanout::Plan plan;
+    plan.id = reminder_id(survey.id, round.round, index);
+    plan.kind = "survey.reminder";
+    plan.title = "Reminding " + std::string(survey.audience == Audience::direct ? "those asked" : "the members of #" + survey.channel) +
+                 " to answer " + survey.title + " (round " + std::to_string(round.round) + ")";
+    plan.recipients = std::move(recipients);
+    fan_outs_.launch(std::move(plan));
+}
+
+std::pair<std::shared_ptr<const SurveySpec>, store::SurveyRound> SurveyService::live_round(
+    const store::FanOutRecord& fan_out) const {
+    const auto which = round_of(fan_out.id);
+    if (!which) throw fanout::Abandoned("it belongs to no survey round");
+    auto survey = find(which->first);
+    if (!survey) throw fanout::Abandoned("survey " + which->first + " is no longer in the config");
+    const auto round = surveys_.find_round(which->first, which->second);
+    if (!round) throw fanout::Abandoned("round " + std::to_string(which->second) + " of " + which->first + " is gone");
+    if (round->closed) throw fanout::Abandoned("round " + std::to_string(round->round) + " of " + survey->id + " has closed");
+    return {std::move(survey), *round};
+}
+
+fanout::Parcel SurveyService::reminder_parcel(const store::FanOutRecord& fan_out, const std::string& user_id) const {
+    const auto [survey, round] = live_round(fan_out);
+    const auto polls = polls_.round_polls(survey->id, round.round);
+    if (answered_any(*survey, round, polls, chat::User{user_id, ""})) return {{}, "answered already"};
+    chat::Reply nudge;
+    nudge.text = "⏰ *" + survey->title + "* is open until " + text::format_utc(round.closes) +
+                 " and you have not answered yet — it takes a minute" +
+                 (survey->audience == Audience::direct ? "; the questions are above, in this conversation."
+                                                       : ", in #" + survey->channel + ".") +
+                 (survey->anonymous ? " Your answers are anonymous." : "");
+    return {{nudge}, ""};
+}
+
+fanout::Parcel SurveyService::ask_parcel(const store::FanOutRecord& fan_out, const std::string&) const {
+    const auto [survey, round] = live_round(fan_out);
+    return {questions_by_dm(*survey, round), ""};
 }
 
 bool SurveyService::answered_any(const SurveySpec& survey, const store::SurveyRound& round,
@@ -185,7 +253,14 @@ void SurveyService::arm_schedule(const SurveySpec& survey) {
 }
 
 chat::Task<void> SurveyService::open_scheduled(std::string survey_id) {
-    if (const auto survey = find(survey_id)) co_await open_round(*survey);
+    const auto survey = find(survey_id);
+    if (!survey) co_return;
+    const std::optional<chat::Origin> nobody_asked;  // named: see open_round
+    try {
+        co_await open_round(*survey, nobody_asked);
+    } catch (const std::exception& e) {
+        spdlog::error("survey {}: the scheduled round did not open: {}", survey_id, e.what());
+    }
 }
 
 chat::Task<void> SurveyService::close_when_due(std::string survey_id, int round, system_clock::time_point due) {
@@ -194,26 +269,31 @@ chat::Task<void> SurveyService::close_when_due(std::string survey_id, int round,
     if (const auto survey = find(survey_id)) co_await close_round(*survey, round);
 }
 
-chat::Task<int> SurveyService::open_round(const SurveySpec& survey) {
+std::string SurveyService::header_text(const SurveySpec& survey, const store::SurveyRound& round) const {
+    return "📋 *" + survey.title + "* — round " + std::to_string(round.round) + ", open until " +
+           text::format_utc(round.closes) + ". " + std::to_string(survey.questions.size()) +
+           (survey.questions.size() == 1 ? " question" : " questions") +
+           (survey.anonymous ? "; anonymous: nobody, not even an admin, can see who answered what." : ".");
+}
+
+chat::Task<int> SurveyService::open_round(const SurveySpec& survey, std::optional<chat::Origin> report_to) {
     if (const auto latest = surveys_.latest_round(survey.id); latest && !latest->closed) {
         spdlog::info("survey {}: round {} is still open, so no new one opens", survey.id, latest->round);
         co_return 0;
     }
+    // Listed before the round opens: a channel that cannot be listed opens no round nobody is asked in.
+    std::vector<chat::User> members;
+    if (survey.audience == Audience::direct) members = co_await people_.members(survey.channel);
     const auto now = clock_.now();
     const store::SurveyRound round = surveys_.open_round(survey.id, survey.anonymous, now, now + survey.open_for);
     spdlog::info("survey {}: round {} opened, closes {}", survey.id, round.round, text::format_utc(round.closes));
     // Named, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
     const chat::Origin where{settings_.adapter, survey.channel, "", "", ""};
-    chat::Reply header;
-    header.text = "📋 *" + survey.title + "* — round " + std::to_string(round.round) + ", open until " +
-                  text::format_utc(round.closes) + ". " + std::to_string(survey.questions.size()) +
-                  (survey.questions.size() == 1 ? " question" : " questions") +
-                  (survey.anonymous ? "; anonymous: nobody, not even an admin, can see who answered what." : ".");
+    chat::Reply header = chat::say(header_text(survey, round));
     if (survey.audience == Audience::direct) {
-        chat::Reply announcement = header;
-        announcement.text += " Everyone in #" + survey.channel + " gets the questions by direct message.";
-        co_await outbox_.post(where, announcement);
-        co_await ask_each_member(survey, round, header);
+        ask_each_member(survey, round, members, std::move(report_to));
+        header.text += " Everyone in #" + survey.channel + " gets the questions by direct message.";
+        co_await outbox_.post(where, header);
         arm_close(survey, round.round, round.closes);
         arm_reminders(survey, round);
         co_return round.round;
@@ -260,40 +340,46 @@ chat::Reply SurveyService::text_question(const SurveySpec& survey, const Questio
 
 // One poll per question, voted on from ballots in each member's direct conversation; the
 // counts stay out of sight until the results.
-chat::Task<void> SurveyService::ask_each_member(const SurveySpec& survey, const store::SurveyRound& round, chat::Reply header) {
+std::vector<store::PollRecord> SurveyService::ballot_polls(const SurveySpec& survey, const store::SurveyRound& round) {
     const chat::Origin home{settings_.adapter, survey.channel, "", "", ""};
-    std::vector<chat::Reply> questions;
+    std::vector<store::PollRecord> recorded = polls_.round_polls(survey.id, round.round);
+    for (const auto& question : survey.questions) {
+        if (question.kind == QuestionKind::text) continue;
+        const bool there = std::any_of(recorded.begin(), recorded.end(),
+                                       [&](const store::PollRecord& poll) { return poll.question_id == question.id; });
+        if (!there) recorded.push_back(poll_service_.record_poll(question_poll(survey, round, question), home));
+    }
+    return recorded;
+}
+
+std::vector<chat::Reply> SurveyService::questions_by_dm(const SurveySpec& survey, const store::SurveyRound& round) const {
+    std::vector<chat::Reply> messages{chat::say(header_text(survey, round))};
+    const auto polls = polls_.round_polls(survey.id, round.round);
     for (const auto& question : survey.questions) {
         if (question.kind == QuestionKind::text) {
-            questions.push_back(text_question(survey, question));
+            messages.push_back(text_question(survey, question));
             continue;
         }
-        const store::PollRecord poll = poll_service_.record_poll(question_poll(survey, round, question), home);
-        questions.push_back(polls::poll_ballot(poll, settings_.prefix));
+        // A question the config gained after the round opened was never part of it.
+        for (const auto& poll : polls)
+            if (poll.question_id == question.id) messages.push_back(polls::poll_ballot(poll, settings_.prefix));
     }
-    std::vector<chat::User> members;
-    try {
-        members = co_await people_.members(survey.channel);
-    } catch (const std::exception& e) {
-        spdlog::error("survey {}: cannot ask the members of #{}: {}", survey.id, survey.channel, e.what());
-        co_return;
-    }
-    int asked = 0;
-    for (const auto& member : members) {
-        try {
-            const chat::Origin dm = co_await people_.direct(member.id);
-            // Marked first: the member holds a ballot from the first one posted, and may vote
-            // while the rest are still on their way.
-            schedules_.set_last_run(asked_key(survey.id, round.round, member.id), clock_.now());
-            co_await outbox_.post(dm, header);
-            for (const auto& question : questions) co_await outbox_.post(dm, question);
-            ++asked;
-        } catch (const std::exception& e) {
-            spdlog::warn("survey {}: could not ask {}: {}", survey.id, member.id, e.what());
-        }
-    }
-    spdlog::info("survey {}: round {} sent to {} of {} member(s) of #{}", survey.id, round.round, asked, members.size(),
-                 survey.channel);
+    return messages;
+}
+
+// Recorded with every member before the first is asked; the runner sends, and resumes after a crash.
+void SurveyService::ask_each_member(const SurveySpec& survey, const store::SurveyRound& round,
+                                    const std::vector<chat::User>& members, std::optional<chat::Origin> report_to) {
+    ballot_polls(survey, round);
+    fanout::Plan plan;
+    plan.id = ask_id(survey.id, round.round);
+    plan.kind = "survey.ask";
+    plan.title = "Asking the members of #" + survey.channel + " to answer " + survey.title + " (round " +
+                 std::to_string(round.round) + ") by DM";
+    for (const auto& member : members) plan.recipients.push_back(member.id);
+    plan.report_to = std::move(report_to);
+    if (plan.report_to) plan.report_to->requester.clear();  // progress is a message for all to see, updated in place
+    fan_outs_.launch(std::move(plan));
 }
 
 chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round) {
@@ -359,7 +445,7 @@ commands::CommandSpec SurveyService::spec() const {
     return survey;
 }
 
-chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat::User who, chat::Origin) {
+chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat::User who, chat::Origin where) {
     const std::string& prefix = settings_.prefix;
     const std::string verb = invocation.subcommand;
     if (verb == "list") co_return list();
@@ -377,21 +463,54 @@ chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat
         const auto round = number > 0 ? surveys_.find_round(survey->id, static_cast<int>(number)) : surveys_.latest_round(survey->id);
         if (!round && number > 0) co_return for_requester("Survey " + survey->id + " has no round " + std::to_string(number) + ".");
         if (!round) co_return for_requester("Survey " + survey->id + " has had no round yet.");
-        co_return for_requester(results_text(collect_results(*survey, *round, surveys_, polls_)));
+        std::string text = results_text(collect_results(*survey, *round, surveys_, polls_));
+        if (const auto asking = fan_outs_.find(ask_id(survey->id, round->round)))
+            text += "\nAsked by DM: " + fan_outs_.describe(asking->id) + (asking->finished ? "." : " (still going out).");
+        co_return for_requester(text);
     }
     if (verb == "answer") co_return answer(*survey, invocation.text("question"), invocation.text("text"), who);
     if (!directory_.in_group(who, settings_.admin_group))
         co_return for_requester("Only admins can " + verb + " a survey round by hand.");
     if (verb == "open") {
-        const int round = co_await open_round(*survey);
-        if (round == 0) co_return for_requester("A round of " + survey->id + " is still open — close it first.");
-        co_return for_requester("Opened round " + std::to_string(round) + " of " + survey->id + " in #" + survey->channel + ".");
+        int round = 0;
+        try {
+            round = co_await open_round(*survey, where);
+        } catch (const std::exception& e) {
+            co_return for_requester("Could not open a round of " + survey->id + ": " + e.what() + " — check that the bot is in #" +
+                                    survey->channel + ", then try again.");
+        }
+        co_return open_by_hand(*survey, round);
     }
     const auto latest = surveys_.latest_round(survey->id);
     if (!latest || latest->closed) co_return for_requester("No round of " + survey->id + " is open.");
     co_await close_round(*survey, latest->round);
     co_return for_requester("Closed round " + std::to_string(latest->round) + " of " + survey->id + "; the results are in #" +
                             survey->channel + ".");
+}
+
+// What the admin who typed `survey open` hears at once: what opened and, by DM, whom it asks
+// and how long that takes; or, when a round is open (a crash may have cut its asking short),
+// how far it has got.
+chat::Reply SurveyService::open_by_hand(const SurveySpec& survey, int round) const {
+    const std::string close_it = "`" + settings_.prefix + " survey close " + survey.id + "`";
+    if (round == 0) {
+        const auto latest = surveys_.latest_round(survey.id);
+        const std::string which = latest ? "Round " + std::to_string(latest->round) + " of " + survey.id : "A round of " + survey.id;
+        const auto asking = latest ? fan_outs_.find(ask_id(survey.id, latest->round)) : std::nullopt;
+        if (asking && !asking->finished)
+            return for_requester(which + " is open and its questions are still going out by DM: " + fan_outs_.describe(asking->id) +
+                                 ". The rest follow, and nobody is asked twice.");
+        return for_requester(which + " is open until " + (latest ? text::format_utc(latest->closes) : std::string("its close")) +
+                             " — " + close_it + " closes it, then open another.");
+    }
+    const std::string opened = "Opened round " + std::to_string(round) + " of " + survey.id;
+    if (survey.audience != Audience::direct) return for_requester(opened + " in #" + survey.channel + ".");
+    const auto people = fan_outs_.recipients(ask_id(survey.id, round)).size();
+    const auto messages_each = questions_by_dm(survey, *surveys_.find_round(survey.id, round)).size();
+    const std::string pace = fan_outs_.estimate(people, messages_each);
+    return for_requester(opened + ": asking the " + std::to_string(people) + " member" + (people == 1 ? "" : "s") + " of #" +
+                         survey.channel + " by DM" + (pace.empty() ? "" : ", " + pace + " at the platform's pace") +
+                         ". Progress shows here as it goes.");
 }
 
 chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& question_id, std::string text,

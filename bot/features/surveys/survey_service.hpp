@@ -4,12 +4,16 @@
 // poll with a button per answer, free text answered with `survey answer`. It closes after
 // `open_for` (or with `survey close <id>`), and the results go to the channel: bars,
 // averages, NPS, free-text answers and the trend against the round before. Anonymous
-// surveys keep only keyed hashes of respondents and forget the key at the close. Rounds
-// survive restarts: an open round still closes on time, and a round the schedule opened
-// while the bot was down opens once, late.
+// surveys keep only keyed hashes of respondents and forget the key at the close. A survey
+// asked by DM sends each member of the channel the header and ballots as a fan-out (see
+// fanout/fan_out_runner.hpp), and so are its reminders. Rounds survive restarts: an open
+// round still closes on time, a round the schedule opened while the bot was down opens
+// once, late, and asking or reminding cut short by a crash finishes without asking anyone twice.
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -22,6 +26,7 @@
 #include "bot/store/surveys.hpp"
 #include "commands/directory.hpp"
 #include "commands/engine.hpp"
+#include "bot/features/fanout/fan_out_runner.hpp"
 #include "bot/features/polls/poll_service.hpp"
 #include "bot/features/surveys/survey_spec.hpp"
 
@@ -38,8 +43,8 @@ public:
     SurveyService(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
                   store::SurveyStore& surveys,
                   store::PollStore& polls, polls::PollService& poll_service, const commands::Directory& directory,
-                  net::Clock& clock, store::ScheduleStore& schedules, std::vector<SurveySpec> specs,
-                  SurveySettings settings);
+                  net::Clock& clock, store::ScheduleStore& schedules, fanout::FanOutRunner& fan_outs,
+                  std::vector<SurveySpec> specs, SurveySettings settings);
     ~SurveyService() override;
     SurveyService(const SurveyService&) = delete;
     SurveyService& operator=(const SurveyService&) = delete;
@@ -49,7 +54,7 @@ public:
     chat::Task<chat::Reply> run(commands::Invocation invocation, chat::User who, chat::Origin where) override;
 
     // Closes rounds that should have closed while the bot was down, arms the closing of
-    // the open ones, and starts each schedule.
+    // the open ones, finishes asking and reminding a crash cut short, and starts each schedule.
     chat::Task<void> start();
 
     // A reloaded config: the surveys' schedules follow the new specs (a changed schedule
@@ -57,8 +62,10 @@ public:
     // Rounds already open keep their closing time and reminders.
     void reconfigure(std::vector<SurveySpec> specs);
 
-    // Opens the next round now and returns its number; 0 when one is still open.
-    chat::Task<int> open_round(const SurveySpec& survey);
+    // Opens the next round now and returns its number; 0 when one is still open. A round by
+    // DM reports how its asking goes to `report_to` (the admin who opened it). Throws when
+    // the channel's members cannot be listed (no round opens then).
+    chat::Task<int> open_round(const SurveySpec& survey, std::optional<chat::Origin> report_to);
     chat::Task<void> close_round(const SurveySpec& survey, int round);
 
 private:
@@ -71,13 +78,29 @@ private:
     chat::Reply list() const;
     void arm_close(const SurveySpec& survey, int round, std::chrono::system_clock::time_point due);
     void arm_reminders(const SurveySpec& survey, const store::SurveyRound& round);
-    static std::string reminder_key(const std::string& survey_id, int round, std::size_t index);
-    // Marks who a DM round reached (in the schedule store), so reminders go only to them.
-    static std::string asked_key(const std::string& survey_id, int round, const std::string& user_id);
-    chat::Task<void> remind_when_due(std::string survey_id, int round, std::string key,
+    // The fan-outs of a round: asking each member by DM, and each reminder.
+    static std::string ask_id(const std::string& survey_id, int round);
+    static std::string reminder_id(const std::string& survey_id, int round, std::size_t index);
+    // The survey and round a fan-out belongs to.
+    static std::optional<std::pair<std::string, int>> round_of(const std::string& fan_out_id);
+    // Whether the member was sent the round's ballots by DM (the first of them at least).
+    bool holds_ballots(const std::string& survey_id, int round, const std::string& user_id) const;
+    chat::Task<void> remind_when_due(std::string survey_id, int round, std::size_t index,
                                      std::chrono::system_clock::time_point due);
-    chat::Task<void> remind(const SurveySpec& survey, const store::SurveyRound& round);
-    chat::Task<void> ask_each_member(const SurveySpec& survey, const store::SurveyRound& round, chat::Reply header);
+    chat::Task<void> remind(const SurveySpec& survey, const store::SurveyRound& round, std::size_t index);
+    void ask_each_member(const SurveySpec& survey, const store::SurveyRound& round, const std::vector<chat::User>& members,
+                         std::optional<chat::Origin> report_to);
+    chat::Task<void> ask_where_a_crash_stopped(const SurveySpec& survey, const store::SurveyRound& round);
+    // What each member asked by DM gets: the header, then each question.
+    std::vector<chat::Reply> questions_by_dm(const SurveySpec& survey, const store::SurveyRound& round) const;
+    // The round's polls, recorded (once) to be voted from the ballots sent by DM.
+    std::vector<store::PollRecord> ballot_polls(const SurveySpec& survey, const store::SurveyRound& round);
+    std::string header_text(const SurveySpec& survey, const store::SurveyRound& round) const;
+    fanout::Parcel ask_parcel(const store::FanOutRecord& fan_out, const std::string& user_id) const;
+    fanout::Parcel reminder_parcel(const store::FanOutRecord& fan_out, const std::string& user_id) const;
+    // The survey and open round a fan-out serves; throws fanout::Abandoned when either is gone.
+    std::pair<std::shared_ptr<const SurveySpec>, store::SurveyRound> live_round(const store::FanOutRecord& fan_out) const;
+    chat::Reply open_by_hand(const SurveySpec& survey, int round) const;
     bool answered_any(const SurveySpec& survey, const store::SurveyRound& round, const std::vector<store::PollRecord>& polls,
                       const chat::User& who) const;
     std::string text_respondent(const std::string& survey_id, int round, const std::string& question_id,
@@ -91,7 +114,7 @@ private:
     boost::asio::any_io_executor executor_;
     net::Clock& clock_;
     schedule::CronRunner cron_;
-    store::ScheduleStore& schedules_;
+    fanout::FanOutRunner& fan_outs_;
     chat::People& people_;
     chat::Outbox& outbox_;
     store::SurveyStore& surveys_;

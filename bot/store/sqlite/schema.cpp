@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 12> migrations{
+constexpr std::array<const char*, 13> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -227,6 +227,48 @@ CREATE INDEX audit_log_time ON audit_log (time_ms);
     R"sql(
 ALTER TABLE jobs ADD COLUMN event_id TEXT NOT NULL DEFAULT '';
 CREATE UNIQUE INDEX jobs_event ON jobs (event_id) WHERE event_id <> '';
+)sql",
+    // Fan-outs; a survey's per-member "asked" and per-reminder marks in schedule_runs become
+    // finished fan-outs, so the rounds open at the upgrade keep their ballots and reminders.
+    R"sql(
+CREATE TABLE fan_outs (
+    id                  TEXT PRIMARY KEY,
+    kind                TEXT NOT NULL,
+    title               TEXT NOT NULL,
+    report_adapter      TEXT NOT NULL,
+    report_conversation TEXT NOT NULL,
+    report_thread       TEXT NOT NULL,
+    report_message_id   TEXT NOT NULL,
+    created_ms          INTEGER NOT NULL,
+    finished_ms         INTEGER,
+    outcome             TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX fan_outs_unfinished ON fan_outs (created_ms) WHERE finished_ms IS NULL;
+CREATE TABLE fan_out_recipients (
+    fan_out_id    TEXT NOT NULL REFERENCES fan_outs (id),
+    position      INTEGER NOT NULL,
+    user_id       TEXT NOT NULL,
+    state         TEXT NOT NULL,
+    messages_sent INTEGER NOT NULL,
+    error         TEXT NOT NULL,
+    updated_ms    INTEGER NOT NULL,
+    PRIMARY KEY (fan_out_id, user_id)
+) WITHOUT ROWID;
+CREATE INDEX fan_out_recipients_order ON fan_out_recipients (fan_out_id, position);
+INSERT INTO fan_outs (id, kind, title, report_adapter, report_conversation, report_thread, report_message_id,
+                      created_ms, finished_ms, outcome)
+    SELECT substr(key, 1, instr(key, ':asked:') - 1) || ':ask', 'survey.ask', 'asked before the upgrade', '', '', '', '',
+           MIN(last_run_ms), MAX(last_run_ms), 'done'
+    FROM schedule_runs WHERE key LIKE 'survey:%:asked:%' GROUP BY 1;
+INSERT INTO fan_out_recipients (fan_out_id, position, user_id, state, messages_sent, error, updated_ms)
+    SELECT substr(key, 1, instr(key, ':asked:') - 1) || ':ask', ROW_NUMBER() OVER (ORDER BY last_run_ms, key),
+           substr(key, instr(key, ':asked:') + 7), 'sent', 0, '', last_run_ms
+    FROM schedule_runs WHERE key LIKE 'survey:%:asked:%';
+INSERT INTO fan_outs (id, kind, title, report_adapter, report_conversation, report_thread, report_message_id,
+                      created_ms, finished_ms, outcome)
+    SELECT key, 'survey.reminder', 'reminded before the upgrade', '', '', '', '', last_run_ms, last_run_ms, 'done'
+    FROM schedule_runs WHERE key LIKE 'survey:%:reminder:%';
+DELETE FROM schedule_runs WHERE key LIKE 'survey:%:asked:%' OR key LIKE 'survey:%:reminder:%';
 )sql",
 };
 

@@ -30,6 +30,7 @@ public:
         surveys_ = sqlite::make_surveys(db_);
         onboarding_ = sqlite::make_onboarding(db_);
         schedules_ = sqlite::make_schedules(db_);
+        fan_outs_ = sqlite::make_fan_outs(db_);
         status_ = sqlite::make_status(db_);
         state_ = sqlite::make_state(db_);
     }
@@ -44,6 +45,7 @@ public:
         surveys_.reset();
         onboarding_.reset();
         schedules_.reset();
+        fan_outs_.reset();
         status_.reset();
         state_.reset();
         checkpointer_.reset();
@@ -60,6 +62,7 @@ public:
     SurveyStore& surveys() override { return *surveys_; }
     OnboardingStore& onboarding() override { return *onboarding_; }
     ScheduleStore& schedules() override { return *schedules_; }
+    FanOutStore& fan_outs() override { return *fan_outs_; }
     StatusStore& status() override { return *status_; }
     StateStore& state() override { return *state_; }
 
@@ -78,6 +81,7 @@ private:
     std::unique_ptr<SurveyStore> surveys_;
     std::unique_ptr<OnboardingStore> onboarding_;
     std::unique_ptr<ScheduleStore> schedules_;
+    std::unique_ptr<FanOutStore> fan_outs_;
     std::unique_ptr<StatusStore> status_;
     std::unique_ptr<StateStore> state_;
 };

@@ -23,6 +23,7 @@ std::unique_ptr<FeedbackStore> make_feedback(Database& db);
 std::unique_ptr<SurveyStore> make_surveys(Database& db);
 std::unique_ptr<OnboardingStore> make_onboarding(Database& db);
 std::unique_ptr<ScheduleStore> make_schedules(Database& db);
+std::unique_ptr<FanOutStore> make_fan_outs(Database& db);
 std::unique_ptr<StatusStore> make_status(Database& db);
 std::unique_ptr<StateStore> make_state(Database& db);
 

@@ -42,3 +42,15 @@ TEST_CASE("Slack's errors are told apart: not here, not with this token, missing
     const ApiResult down{false, json(), "timeout"};
     CHECK_THAT(listing_failed("conversations.list", down, "channels:read").what(), !Contains("scope"));
 }
+
+TEST_CASE("a fan-out by DM is timed at Slack's documented pace: conversations.open's tier, chat.postMessage's and its per-channel rate",
+          "[slack]") {
+    WebApiOptions options;  // one message a second per channel, bursts of 3
+    // 300 people: 50 conversations open at once, the other 250 at 50 a minute.
+    CHECK(time_to_reach(options, 300, 3) == std::chrono::minutes(5));
+    CHECK(time_to_reach(options, 40, 3) == std::chrono::seconds(0));  // within every burst
+    // Five messages each: two per person wait a second for their channel's pace.
+    CHECK(time_to_reach(options, 40, 5) == std::chrono::seconds(80));
+    // 1,000 people with one message: chat.postMessage's tier (600 a minute after its burst) is not the limit; opening is.
+    CHECK(time_to_reach(options, 1000, 1) == std::chrono::seconds(1140));
+}

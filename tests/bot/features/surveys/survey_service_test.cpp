@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <map>
 #include <memory>
 
 #include "bot/store/store.hpp"
@@ -23,6 +24,8 @@ namespace {
 
 using namespace platbot;
 using Catch::Contains;
+using Catch::EndsWith;
+using Catch::StartsWith;
 
 surveys::SurveySpec dx_survey(bool anonymous) {
     surveys::SurveySpec survey;
@@ -56,9 +59,14 @@ struct Rig {
         polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, store->polls(), directory, clock,
                                                      polls::PollSettings{"/platform", "admins", std::chrono::milliseconds(10)});
         if (spec.id.empty()) spec = dx_survey(anonymous);
+        fan_outs = std::make_unique<fanout::FanOutRunner>(io.get_executor(), outbox, outbox, store->fan_outs(), clock);
         surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, outbox, store->surveys(), store->polls(), *polls, directory, clock,
-                                                           store->schedules(), std::vector{spec},
+                                                           store->schedules(), *fan_outs, std::vector{spec},
                                                            surveys::SurveySettings{"/platform", "admins", "test"});
+    }
+    ~Rig() {
+        surveys.reset();
+        fan_outs.reset();
     }
 
 
@@ -92,6 +100,7 @@ struct Rig {
     commands::Directory directory;
     testing::RecordingChat outbox;
     std::unique_ptr<polls::PollService> polls;
+    std::unique_ptr<fanout::FanOutRunner> fan_outs;
     std::unique_ptr<surveys::SurveyService> surveys;
 };
 
@@ -122,7 +131,8 @@ TEST_CASE("Surveys: an admin opens a round: a header, a poll per choice question
     CHECK(rig.outbox.posted[2].reply.poll->options.size() == 11);  // NPS 0–10
     CHECK(rig.outbox.posted[3].reply.poll->options[1].label == "docs");
     CHECK_THAT(rig.outbox.posted[4].reply.text, Contains("/platform survey answer dx wish <your answer>"));
-    CHECK_THAT(rig.survey("open dx", alice).text, Contains("still open"));
+    CHECK_THAT(rig.survey("open dx", alice).text,
+               StartsWith("Round 1 of dx is open until 2026-11-28 12:00 UTC — `/platform survey close dx` closes it"));
     CHECK_THAT(rig.survey("open nosuch", alice).text, Contains("There is no survey 'nosuch'"));
 }
 
@@ -258,10 +268,15 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
         Rig rig(folder, true, by_dm);
         rig.outbox.channel_members["general"] = {alice, bob, carol};
         rig.finish_start();
-        rig.survey("open dx", alice);
+        CHECK(rig.survey("open dx", alice).text ==
+              "Opened round 1 of dx: asking the 3 members of #general by DM. Progress shows here as it goes.");
+        rig.clock.settle();
         const auto channel = rig.outbox.to("general");
-        REQUIRE(channel.size() == 1);  // the announcement; no poll is shown in the channel
+        // The announcement, then (alice opened it here) the progress and the end; no poll is shown in the channel.
+        REQUIRE(channel.size() == 3);
         CHECK_THAT(channel[0].reply.text, Contains("Everyone in #general gets the questions by direct message"));
+        CHECK_THAT(channel[1].reply.text, Contains("📨 *Asking the members of #general to answer Developer experience (round 1) by DM*"));
+        CHECK(channel[2].reply.text == "Finished: *Asking the members of #general to answer Developer experience (round 1) by DM* — 3 of 3 asked.");
         for (const char* dm : {"D-U1", "D-U2", "D-U3"}) {
             const auto asked = rig.outbox.to(dm);
             REQUIRE(asked.size() == 5);  // the header, three ballots, the free-text question
@@ -296,6 +311,97 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
     REQUIRE(rig.store->surveys().find_round("dx", 1)->closed);
     CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("average 3.0 of 5 from 1 answers"));
     CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("faster CI please"));
+}
+
+namespace {
+
+std::vector<chat::User> members_of_general(int count) {
+    std::vector<chat::User> members{alice, bob};
+    for (int i = 3; i <= count; ++i) members.push_back({"U" + std::to_string(i), "user" + std::to_string(i)});
+    return members;
+}
+
+}  // namespace
+
+TEST_CASE("Surveys: asking by DM cut short by a crash finishes at the next start, asking nobody twice, and the admin hears the truth",
+          "[surveys][fan-out]") {
+    testing::TempDir folder;
+    auto by_dm = dx_survey(true);
+    by_dm.audience = surveys::Audience::direct;
+    std::vector<testing::RecordingChat::Posted> everything;
+    {
+        Rig rig(folder, true, by_dm);
+        rig.outbox.channel_members["general"] = members_of_general(40);
+        rig.outbox.clock = &rig.clock;
+        // The announcement, the progress message, then five per member: U8's third is in flight at the kill.
+        rig.outbox.hang_at_post = 2 + 7 * 5 + 3;
+        rig.finish_start();
+        CHECK(rig.survey("open dx", alice).text ==
+              "Opened round 1 of dx: asking the 40 members of #general by DM. Progress shows here as it goes.");
+        rig.clock.settle();
+        REQUIRE(rig.outbox.posted.size() == 40);
+        // Asked again (as a replay of the command would be), the admin learns how far it got.
+        CHECK(rig.survey("open dx", alice).text ==
+              "Round 1 of dx is open and its questions are still going out by DM: 7 of 40 asked, 33 to go. The rest follow, "
+              "and nobody is asked twice.");
+        CHECK_THAT(rig.survey("results dx", alice).text, Contains("\nAsked by DM: 7 of 40 asked, 33 to go (still going out)."));
+        everything = rig.outbox.posted;
+    }  // killed
+    Rig rig(folder, true, by_dm, t0 + std::chrono::minutes(1));
+    rig.outbox.channel_members["general"] = members_of_general(40);
+    rig.finish_start();
+    rig.clock.settle();
+    everything.insert(everything.end(), rig.outbox.posted.begin(), rig.outbox.posted.end());
+
+    const auto seen = testing::direct_deliveries(everything);
+    CHECK(seen.size() == 40 * 5);
+    int repeated = 0;
+    for (const auto& [what, times] : seen) repeated += times - 1;
+    CHECK(repeated == 1);  // U8's third message, in flight at the kill
+    const auto told = rig.outbox.to("general");
+    REQUIRE(told.size() == 2);
+    CHECK_THAT(told[0].reply.text, StartsWith("↻ The bot restarted while this was under way, and is finishing it now: *Asking the "
+                                              "members of #general to answer Developer experience (round 1) by DM* — 7 of 40 asked, 33 to go."));
+    CHECK_THAT(told[1].reply.text, EndsWith("— 40 of 40 asked."));
+    CHECK_THAT(rig.survey("results dx", alice).text, Contains("\nAsked by DM: 40 of 40 asked."));
+    // Who was asked after the restart holds a ballot like everyone else.
+    CHECK_THAT(rig.poll("vote " + rig.poll_of("happy") + " 4", {"U40", "user40"}).text, Contains("Counted"));
+}
+
+TEST_CASE("Surveys: reminders cut short by a crash finish at the next start, reminding nobody twice", "[surveys][fan-out]") {
+    testing::TempDir folder;
+    auto by_dm = dx_survey(false);
+    by_dm.audience = surveys::Audience::direct;
+    by_dm.reminders = {std::chrono::hours(24)};
+    const auto reminded = [](const std::vector<testing::RecordingChat::Posted>& posted) {
+        std::map<std::string, int> by_member;
+        for (const auto& p : posted)
+            if (p.reply.text.find("⏰") != std::string::npos) ++by_member[p.to.conversation];
+        return by_member;
+    };
+    std::vector<testing::RecordingChat::Posted> everything;
+    {
+        Rig rig(folder, false, by_dm);
+        rig.outbox.channel_members["general"] = members_of_general(10);
+        rig.outbox.clock = &rig.clock;
+        rig.finish_start();
+        rig.survey("open dx", alice);
+        rig.clock.settle();
+        CHECK_THAT(rig.poll("vote " + rig.poll_of("happy") + " 5", alice).text, Contains("Counted"));
+        rig.outbox.hang_direct_for = "U6";  // U2 to U5 are reminded; U6's conversation is being opened at the kill
+        rig.clock.advance(std::chrono::hours(25));
+        CHECK(reminded(rig.outbox.posted).size() == 4);
+        everything = rig.outbox.posted;
+    }
+    Rig rig(folder, false, by_dm, t0 + std::chrono::hours(26));
+    rig.outbox.channel_members["general"] = members_of_general(10);
+    rig.finish_start();
+    rig.clock.settle();
+    everything.insert(everything.end(), rig.outbox.posted.begin(), rig.outbox.posted.end());
+    const auto by_member = reminded(everything);
+    CHECK(by_member.size() == 9);  // alice had answered
+    CHECK_FALSE(by_member.count("D-U1"));
+    for (const auto& [dm, times] : by_member) CHECK(times == 1);
 }
 
 TEST_CASE("Surveys: reminders for an in-channel round skip who answered, and a channel that cannot be listed reminds nobody",

@@ -1,0 +1,300 @@
+#include "bot/features/fanout/fan_out_runner.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <utility>
+
+#include "bot/common/metrics.hpp"
+#include "bot/common/text.hpp"
+#include "bot/net/spawn.hpp"
+
+namespace platbot::fanout {
+
+using store::RecipientState;
+
+struct FanOutRunner::Session {
+    store::FanOutRecord fan_out;
+    std::string verb;
+    std::chrono::system_clock::time_point started;
+    std::chrono::system_clock::time_point last_report;
+    int served = 0;  // recipients served by this run, for the time left
+};
+
+namespace {
+
+// Keeps a fan-out's id in the running set for as long as its coroutine lives.
+struct RunningMark {
+    std::shared_ptr<std::set<std::string>> running;
+    std::string id;
+    ~RunningMark() { running->erase(id); }
+};
+
+// The same refusal names each person it failed for; counted together once the name is out.
+std::string reason_without(std::string reason, const std::string& user_id) {
+    for (auto at = reason.find(user_id); !user_id.empty() && at != std::string::npos; at = reason.find(user_id, at))
+        reason.replace(at, user_id.size(), "them");
+    return reason;
+}
+
+// "cannot_dm_bot ×2; user_disabled": the commonest reasons first, three at most.
+std::string reasons(const std::vector<store::Recipient>& recipients, RecipientState state) {
+    std::map<std::string, int> counted;
+    for (const auto& recipient : recipients)
+        if (recipient.state == state) ++counted[recipient.error.empty() ? "no reason given" : recipient.error];
+    std::vector<std::pair<std::string, int>> commonest(counted.begin(), counted.end());
+    std::stable_sort(commonest.begin(), commonest.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+    std::vector<std::string> parts;
+    for (std::size_t i = 0; i < commonest.size() && i < 3; ++i)
+        parts.push_back(commonest[i].first + (commonest[i].second > 1 ? " ×" + std::to_string(commonest[i].second) : ""));
+    if (commonest.size() > 3) parts.push_back("…");
+    return text::join(parts, "; ");
+}
+
+chat::Origin report_origin(const store::FanOutRecord& fan_out) {
+    return {fan_out.report_adapter, fan_out.report_conversation, fan_out.report_thread, "", ""};
+}
+
+}  // namespace
+
+FanOutRunner::FanOutRunner(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
+                           store::FanOutStore& store, net::Clock& clock, RunnerSettings settings)
+    : executor_(std::move(executor)), outbox_(outbox), people_(people), store_(store), clock_(clock), settings_(settings) {}
+
+FanOutRunner::~FanOutRunner() {
+    *alive_ = false;
+    stopping_.cancel();
+}
+
+void FanOutRunner::handle(std::string kind, FanOutKind how) {
+    if (!how.compose) {
+        kinds_.erase(kind);
+        return;
+    }
+    kinds_[std::move(kind)] = std::move(how);
+}
+
+const FanOutKind* FanOutRunner::kind_of(const store::FanOutRecord& fan_out) const {
+    const auto found = kinds_.find(fan_out.kind);
+    return found == kinds_.end() ? nullptr : &found->second;
+}
+
+bool FanOutRunner::launch(Plan plan) {
+    if (!kinds_.count(plan.kind)) throw std::logic_error("no fan-out kind '" + plan.kind + "' is registered");
+    store::FanOutRecord record;
+    record.id = plan.id;
+    record.kind = plan.kind;
+    record.title = plan.title;
+    if (plan.report_to) {
+        record.report_adapter = plan.report_to->adapter;
+        record.report_conversation = plan.report_to->conversation;
+        record.report_thread = plan.report_to->thread;
+    }
+    record.created = clock_.now();
+    if (!store_.create(record, plan.recipients)) return false;
+    start(plan.id, false);
+    return true;
+}
+
+void FanOutRunner::resume(const std::string& kind) {
+    for (const auto& fan_out : store_.unfinished())
+        if (fan_out.kind == kind && !running_->count(fan_out.id)) start(fan_out.id, true);
+}
+
+// Spawning happens in a plain function: g++ 12 mishandles a coroutine call made as the
+// argument of another call inside a coroutine body.
+void FanOutRunner::start(std::string id, bool resumed) {
+    if (!running_->insert(id).second) return;
+    net::spawn_guarded(executor_, alive_, run(id, resumed), "fan-out " + id);
+}
+
+std::optional<store::FanOutRecord> FanOutRunner::find(const std::string& id) const { return store_.find(id); }
+
+std::optional<store::Recipient> FanOutRunner::recipient(const std::string& id, const std::string& user_id) const {
+    return store_.recipient(id, user_id);
+}
+
+std::vector<store::Recipient> FanOutRunner::recipients(const std::string& id) const { return store_.recipients(id); }
+
+std::string FanOutRunner::describe(const std::string& id) const {
+    const auto fan_out = store_.find(id);
+    if (!fan_out) return {};
+    const FanOutKind* kind = kind_of(*fan_out);
+    return describe(*fan_out, kind ? kind->verb : "sent");
+}
+
+std::string FanOutRunner::describe(const store::FanOutRecord& fan_out, const std::string& verb) const {
+    const auto progress = store_.progress(fan_out.id);
+    std::string line = std::to_string(progress.sent) + " of " + std::to_string(progress.total) + " " + verb;
+    if (progress.skipped > 0 || progress.failed > 0) {
+        const auto everyone = store_.recipients(fan_out.id);
+        if (progress.skipped > 0)
+            line += ", " + std::to_string(progress.skipped) + " skipped (" + reasons(everyone, RecipientState::skipped) + ")";
+        if (progress.failed > 0)
+            line += ", " + std::to_string(progress.failed) + " could not be reached (" +
+                    reasons(everyone, RecipientState::failed) + ")";
+    }
+    if (progress.remaining() > 0) line += ", " + std::to_string(progress.remaining()) + " to go";
+    return line;
+}
+
+std::string FanOutRunner::estimate(std::size_t people, std::size_t messages_each) const {
+    const auto length = people_.time_to_reach(people, messages_each);
+    return length.count() > 0 ? text::about(length) : std::string();
+}
+
+chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
+    const RunningMark mark{running_, id};
+    const CancelToken stopping = stopping_;
+    const auto found = store_.find(id);
+    const FanOutKind* kind = found ? kind_of(*found) : nullptr;
+    if (!found || found->finished || !kind) co_return;
+    Session session{*found, kind->verb, clock_.now(), clock_.now(), 0};
+    spdlog::info("fan-out {}: {}{}", id, resumed ? "resumed after a restart: " : "", describe(session.fan_out, session.verb));
+    if (resumed) {
+        // Named, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
+        std::string note = "↻ The bot restarted while this was under way, and is finishing it now: *" +
+                           session.fan_out.title + "* — " + describe(session.fan_out, session.verb) + ".";
+        co_await say(session.fan_out, std::move(note));
+        if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
+    }
+    co_await report(session, false);
+    if (stopping.cancelled()) co_return;
+    const auto everyone = store_.recipients(id);
+    for (const auto& recipient : everyone) {
+        if (recipient.state != RecipientState::waiting && recipient.state != RecipientState::sending) continue;
+        const FanOutKind* current = kind_of(session.fan_out);
+        if (!current) co_return;  // its feature has gone (the bot is stopping): the next start resumes it
+        Parcel parcel;
+        std::optional<std::string> abandoned;
+        try {
+            parcel = current->compose(session.fan_out, recipient.user_id);
+        } catch (const Abandoned& e) {
+            abandoned = e.what();
+        }
+        if (abandoned) {
+            store_.finish(id, *abandoned, clock_.now());
+            co_await report(session, true);
+            co_return;
+        }
+        const bool go_on = co_await serve(id, session.fan_out.kind, recipient, std::move(parcel));
+        if (stopping.cancelled() || !go_on) co_return;  // unfinished: the next start resumes it
+        ++session.served;
+        if (clock_.now() - session.last_report >= settings_.progress_every) co_await report(session, false);
+        if (stopping.cancelled()) co_return;
+    }
+    store_.finish(id, "done", clock_.now());
+    co_await report(session, true);
+}
+
+// False when nothing more can be sent (the platform refuses the bot's credentials, or the
+// runner is stopping): the recipient stays where it was, for the next start.
+chat::Task<bool> FanOutRunner::serve(std::string id, std::string kind, store::Recipient recipient, Parcel parcel) {
+    const CancelToken stopping = stopping_;
+    const auto settle = [&](RecipientState state, std::string why) {
+        recipient.state = state;
+        recipient.error = reason_without(std::move(why), recipient.user_id);
+        store_.mark(id, recipient, clock_.now());
+    };
+    if (parcel.messages.empty()) {
+        settle(RecipientState::skipped, parcel.skipped_because);
+        co_return true;
+    }
+    chat::Origin dm;
+    try {
+        dm = co_await people_.direct(recipient.user_id);
+    } catch (const chat::CannotReply&) {
+        co_return false;
+    } catch (const std::exception& e) {
+        if (stopping.cancelled()) co_return false;
+        settle(RecipientState::failed, e.what());
+        co_return true;
+    }
+    if (stopping.cancelled()) co_return false;
+    if (recipient.state == RecipientState::waiting) settle(RecipientState::sending, "");
+    const auto total = static_cast<int>(parcel.messages.size());
+    for (int k = recipient.messages_sent; k < total; ++k) {
+        // The same send after a restart carries the same key: Matrix absorbs the repeat.
+        dm.cause = id + "/" + recipient.user_id + "/" + std::to_string(k);
+        const chat::Reply& message = parcel.messages[static_cast<std::size_t>(k)];
+        try {
+            co_await outbox_.post(dm, message);
+        } catch (const chat::CannotReply&) {
+            co_return false;
+        } catch (const std::exception& e) {
+            if (stopping.cancelled()) co_return false;
+            metrics::count("platbot_fan_out_messages_total", {{"kind", kind}, {"result", "failed"}});
+            settle(RecipientState::failed, e.what());
+            co_return true;
+        }
+        if (stopping.cancelled()) co_return false;
+        metrics::count("platbot_fan_out_messages_total", {{"kind", kind}, {"result", "sent"}});
+        recipient.messages_sent = k + 1;
+        if (k + 1 < total) settle(RecipientState::sending, "");
+    }
+    settle(RecipientState::sent, "");
+    co_return true;
+}
+
+chat::Task<void> FanOutRunner::report(Session& session, bool final) {
+    const CancelToken stopping = stopping_;
+    session.last_report = clock_.now();
+    count(session.fan_out);
+    const std::string id = session.fan_out.id;
+    const auto finished = final ? store_.find(id) : std::nullopt;
+    const std::string outcome = finished ? finished->outcome : std::string();
+    std::string line = describe(session.fan_out, session.verb);
+    const auto left = store_.progress(id).remaining();
+    if (!final && session.served > 0 && left > 0) {
+        const auto per_recipient = (clock_.now() - session.started) / session.served;
+        line += ", " + text::about(std::chrono::duration_cast<std::chrono::seconds>(per_recipient * left)) + " left";
+    }
+    if (final) spdlog::info("fan-out {}: {}: {}", id, outcome, line);
+    if (session.fan_out.report_conversation.empty()) co_return;
+    const chat::Reply progress = chat::say((final ? "✅ *" : "📨 *") + session.fan_out.title + "*\n" +
+                                           (final && outcome != "done" ? "Stopped: " + outcome + ". " : "") + line +
+                                           (final ? "." : "…"));
+    try {
+        if (session.fan_out.report_message_id.empty()) {
+            const chat::Origin where = report_origin(session.fan_out);
+            const chat::MessageRef posted = co_await outbox_.post(where, progress);
+            if (stopping.cancelled()) co_return;
+            session.fan_out.report_message_id = posted.id;
+            if (!posted.id.empty()) store_.set_report_message(id, posted.id);
+        } else {
+            const chat::MessageRef message{session.fan_out.report_conversation, session.fan_out.report_message_id};
+            co_await outbox_.update(message, progress);
+            if (stopping.cancelled()) co_return;
+        }
+    } catch (const std::exception& e) {
+        spdlog::warn("fan-out {}: could not show its progress: {}", id, e.what());
+    }
+    if (!final) co_return;
+    std::string end = (outcome == "done" ? "Finished: *" : "Stopped (" + outcome + "): *") + session.fan_out.title +
+                      "* — " + line + ".";
+    co_await say(session.fan_out, std::move(end));
+}
+
+chat::Task<void> FanOutRunner::say(const store::FanOutRecord& fan_out, std::string text) {
+    if (fan_out.report_conversation.empty()) co_return;
+    const chat::Origin where = report_origin(fan_out);
+    const chat::Reply message = chat::say(std::move(text));
+    try {
+        co_await outbox_.post(where, message);
+    } catch (const std::exception& e) {
+        spdlog::warn("fan-out {}: could not say how it goes: {}", fan_out.id, e.what());
+    }
+}
+
+void FanOutRunner::count(const store::FanOutRecord& fan_out) const {
+    const auto progress = store_.progress(fan_out.id);
+    const auto gauge = [&](const char* state, int value) {
+        metrics::set("platbot_fan_out_recipients", value, {{"fan_out", fan_out.id}, {"state", state}});
+    };
+    gauge("waiting", progress.waiting);
+    gauge("sent", progress.sent);
+    gauge("skipped", progress.skipped);
+    gauge("failed", progress.failed);
+}
+
+}  // namespace platbot::fanout

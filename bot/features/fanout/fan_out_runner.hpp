@@ -1,0 +1,114 @@
+#pragma once
+// Sends each of a list of people their messages by direct message, one person after
+// another, over a fan-out record (store/fan_outs.hpp) that outlives the process:
+// - a launch records the fan-out with every recipient before the first send;
+// - each recipient is marked before their first message and after every one, so after a
+//   crash only the message in flight can go out again (and on Matrix not even that: its
+//   transaction id comes from the fan-out, the recipient and the message's place);
+// - a start resumes what is unfinished, from the recipient and the message it stopped at;
+// - progress is a message updated in place where the fan-out was asked for (sent, failed
+//   and why, remaining, time left), the end is posted there, and /metrics counts each
+//   fan-out's recipients by state.
+// Features say what each person gets, composed when their turn comes: a resumed fan-out
+// sends what is true then, and a reminder skips who answered in the meantime.
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "bot/chat/adapter.hpp"
+#include "bot/common/cancel.hpp"
+#include "bot/net/clock.hpp"
+#include "bot/store/fan_outs.hpp"
+
+namespace platbot::fanout {
+
+// What one recipient gets.
+struct Parcel {
+    std::vector<chat::Reply> messages;  // in order; none: the recipient is skipped
+    std::string skipped_because;        // when there are none
+};
+
+// Thrown by a composer when the whole fan-out has lost its point (the round closed, the
+// survey left the config): the fan-out ends there, with this as its outcome.
+struct Abandoned : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// One kind of fan-out, as the feature that starts them declares it.
+struct FanOutKind {
+    std::string verb;  // what was done to each recipient, for progress: "asked", "reminded"
+    std::function<Parcel(const store::FanOutRecord& fan_out, const std::string& user_id)> compose;
+};
+
+struct Plan {
+    std::string id;     // unique: launching an id twice starts nothing the second time
+    std::string kind;   // registered with handle()
+    std::string title;  // "Asking the members of #general to answer *DX* (round 3) by DM"
+    std::vector<std::string> recipients;
+    // Where the progress message and the end go; none: the log and /metrics only.
+    std::optional<chat::Origin> report_to;
+};
+
+struct RunnerSettings {
+    std::chrono::seconds progress_every{10};  // the progress message is updated at most this often
+};
+
+class FanOutRunner {
+public:
+    FanOutRunner(boost::asio::any_io_executor executor, chat::Outbox& outbox, chat::People& people,
+                 store::FanOutStore& store, net::Clock& clock, RunnerSettings settings = {});
+    ~FanOutRunner();
+    FanOutRunner(const FanOutRunner&) = delete;
+    FanOutRunner& operator=(const FanOutRunner&) = delete;
+
+    // Registers (or, with an empty compose, forgets) how fan-outs of `kind` are composed.
+    void handle(std::string kind, FanOutKind how);
+
+    // Records the plan and starts sending in the background. False when a fan-out with that
+    // id exists: it is running, waiting to be resumed, or done.
+    bool launch(Plan plan);
+    // Resumes the unfinished fan-outs of `kind` that are not running (after a restart), and
+    // says so where each one reports.
+    void resume(const std::string& kind);
+
+    std::optional<store::FanOutRecord> find(const std::string& id) const;
+    std::optional<store::Recipient> recipient(const std::string& id, const std::string& user_id) const;
+    std::vector<store::Recipient> recipients(const std::string& id) const;
+    // One line: "150 of 300 asked, 2 could not be reached (cannot_dm_bot ×2), 148 to go".
+    std::string describe(const std::string& id) const;
+    // How long reaching `people` people, `messages_each` messages each, takes at the
+    // platform's pace, in words ("about 5 minutes"); empty when the platform sets none.
+    std::string estimate(std::size_t people, std::size_t messages_each) const;
+
+private:
+    struct Session;
+    chat::Task<void> run(std::string id, bool resumed);
+    chat::Task<bool> serve(std::string id, std::string kind, store::Recipient recipient, Parcel parcel);
+    chat::Task<void> report(Session& session, bool final);
+    chat::Task<void> say(const store::FanOutRecord& fan_out, std::string text);
+    void count(const store::FanOutRecord& fan_out) const;
+    std::string describe(const store::FanOutRecord& fan_out, const std::string& verb) const;
+    const FanOutKind* kind_of(const store::FanOutRecord& fan_out) const;
+    void start(std::string id, bool resumed);
+
+    boost::asio::any_io_executor executor_;
+    chat::Outbox& outbox_;
+    chat::People& people_;
+    store::FanOutStore& store_;
+    net::Clock& clock_;
+    RunnerSettings settings_;
+    std::map<std::string, FanOutKind> kinds_;
+    std::shared_ptr<std::set<std::string>> running_ = std::make_shared<std::set<std::string>>();
+    CancelToken stopping_;
+    std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace platbot::fanout

@@ -1,0 +1,204 @@
+// Fan-outs over a real SQLite store and a recording chat on the manual clock: each recipient
+// gets their messages once, a crash (the runner and its loop gone mid-send) followed by a
+// start finishes the list with at most the message in flight repeated, and progress is one
+// message updated in place, on the clock's time.
+#include "bot/features/fanout/fan_out_runner.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <catch2/catch.hpp>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bot/store/store.hpp"
+#include "support/manual_clock.hpp"
+#include "support/recording_chat.hpp"
+#include "support/temp_dir.hpp"
+
+namespace {
+
+using namespace platbot;
+using Catch::Contains;
+using Catch::StartsWith;
+
+const auto t0 = std::chrono::system_clock::time_point{} + std::chrono::hours(24 * 20000);
+const chat::Origin admin{"test", "C-ADMIN", "", "", "U-ADMIN"};
+
+// One run of the bot: its loop, store, chat and runner. Destroying it mid-send is a crash:
+// nothing more is written, and the next Life on the same file starts where it stopped.
+struct Life {
+    explicit Life(const std::string& path, std::chrono::system_clock::time_point start = t0) : clock(io, start) {
+        auto opened = store::open_sqlite(path);
+        REQUIRE(opened);
+        store = std::move(*opened);
+        chat.clock = &clock;
+        runner = std::make_unique<fanout::FanOutRunner>(io.get_executor(), chat, chat, store->fan_outs(), clock,
+                                                        fanout::RunnerSettings{std::chrono::seconds(10)});
+        runner->handle("test.greet", {"greeted", [this](const store::FanOutRecord&, const std::string& user) {
+                                           if (!abandon_with.empty()) throw fanout::Abandoned(abandon_with);
+                                           if (user == "U-ANSWERED") return fanout::Parcel{{}, "answered already"};
+                                           return fanout::Parcel{{chat::say("hello " + user), chat::say("ballot for " + user)}, ""};
+                                       }});
+    }
+    ~Life() { runner.reset(); }
+
+    bool launch(const std::vector<std::string>& recipients, std::optional<chat::Origin> report_to = admin) {
+        fanout::Plan plan{"greet:1", "test.greet", "Greeting everyone", recipients, report_to};
+        return runner->launch(std::move(plan));
+    }
+
+    boost::asio::io_context io;
+    testing::ManualClock clock;
+    std::unique_ptr<store::Store> store;
+    testing::RecordingChat chat;
+    std::string abandon_with;
+    std::unique_ptr<fanout::FanOutRunner> runner;
+};
+
+std::vector<std::string> people(int count) {
+    std::vector<std::string> ids;
+    for (int i = 1; i <= count; ++i) ids.push_back("U" + std::to_string(i));
+    return ids;
+}
+
+}  // namespace
+
+TEST_CASE("Fan-outs: each recipient gets their messages once, who has nothing is skipped and who cannot be reached is named",
+          "[fan-out]") {
+    testing::TempDir folder;
+    Life life(folder.file("fan.db"));
+    life.chat.refuse_direct = {"U3"};
+    REQUIRE(life.launch({"U1", "U2", "U3", "U-ANSWERED", "U4"}));
+    CHECK_FALSE(life.launch({"U9"}));  // launched already: nothing more starts
+    life.clock.settle();
+
+    const auto seen = testing::direct_deliveries(life.chat.posted);
+    CHECK(seen.size() == 6);
+    for (const char* user : {"U1", "U2", "U4"}) {
+        CHECK(seen.at("D-" + std::string(user) + " hello " + user) == 1);
+        CHECK(seen.at("D-" + std::string(user) + " ballot for " + user) == 1);
+    }
+    const auto record = life.store->fan_outs().find("greet:1");
+    REQUIRE(record->finished);
+    CHECK(record->outcome == "done");
+    CHECK(life.store->fan_outs().recipient("greet:1", "U3")->state == store::RecipientState::failed);
+    CHECK(life.store->fan_outs().recipient("greet:1", "U-ANSWERED")->state == store::RecipientState::skipped);
+
+    // The admin saw it start (one message, updated in place) and end.
+    const auto told = life.chat.to("C-ADMIN");
+    REQUIRE(told.size() == 2);
+    CHECK_THAT(told[0].reply.text, StartsWith("📨 *Greeting everyone*") && Contains("0 of 5 greeted, 5 to go"));
+    CHECK(told[0].to.requester.empty());  // for all to see: Slack cannot update an ephemeral message
+    const std::string line =
+        "3 of 5 greeted, 1 skipped (answered already), 1 could not be reached (cannot open a direct conversation with them)";
+    REQUIRE_FALSE(life.chat.updates.empty());
+    CHECK(life.chat.updates.back().first.id == told[0].id);
+    CHECK(life.chat.updates.back().second.text == "✅ *Greeting everyone*\n" + line + ".");
+    CHECK(told[1].reply.text == "Finished: *Greeting everyone* — " + line + ".");
+    CHECK(life.runner->describe("greet:1") == line);
+}
+
+TEST_CASE("Fan-outs: a crash between a recipient's two messages repeats at most the one in flight after the restart",
+          "[fan-out]") {
+    testing::TempDir folder;
+    std::vector<testing::RecordingChat::Posted> everything;
+    {
+        Life life(folder.file("fan.db"));
+        // The 1st post is the progress message; U1 and U2 take two each; U3's ballot is the 7th.
+        life.chat.hang_at_post = 7;
+        REQUIRE(life.launch(people(5)));
+        life.clock.settle();
+        REQUIRE(life.chat.posted.size() == 7);
+        const auto halfway = life.store->fan_outs().recipient("greet:1", "U3");
+        CHECK(halfway->state == store::RecipientState::sending);
+        CHECK(halfway->messages_sent == 1);
+        everything = life.chat.posted;
+    }  // killed: the ballot reached the platform, the bot never heard back
+    Life after(folder.file("fan.db"), t0 + std::chrono::minutes(1));
+    after.runner->resume("test.greet");
+    after.clock.settle();
+    everything.insert(everything.end(), after.chat.posted.begin(), after.chat.posted.end());
+
+    const auto seen = testing::direct_deliveries(everything);
+    CHECK(seen.size() == 10);  // five people, two messages each
+    for (const auto& [what, times] : seen) CHECK((times == 1 || what == "D-U3 ballot for U3"));
+    CHECK(seen.at("D-U3 ballot for U3") == 2);  // the one in flight; U3's greeting did not go again
+    CHECK(after.store->fan_outs().find("greet:1")->finished);
+
+    // The admin learns that the bot restarted and is finishing, and the old progress message is updated.
+    const auto told = after.chat.to("C-ADMIN");
+    REQUIRE(told.size() == 2);
+    CHECK_THAT(told[0].reply.text, StartsWith("↻ The bot restarted while this was under way, and is finishing it now") &&
+                                       Contains("2 of 5 greeted, 3 to go"));
+    CHECK_THAT(told[1].reply.text, StartsWith("Finished: *Greeting everyone* — 5 of 5 greeted"));
+    REQUIRE_FALSE(after.chat.updates.empty());
+    CHECK(after.chat.updates.front().first.id == "m1");  // the first life's progress message
+}
+
+TEST_CASE("Fan-outs: a crash between recipients repeats nothing, and one without a report goes to the log only", "[fan-out]") {
+    testing::TempDir folder;
+    std::vector<testing::RecordingChat::Posted> everything;
+    {
+        Life life(folder.file("fan.db"));
+        life.chat.hang_direct_for = "U4";  // U3 is done; U4's conversation is being opened
+        REQUIRE(life.launch(people(6), std::nullopt));
+        life.clock.settle();
+        everything = life.chat.posted;
+        CHECK(everything.size() == 6);
+    }
+    Life after(folder.file("fan.db"));
+    after.runner->resume("test.greet");
+    after.runner->resume("test.greet");  // running already: not twice
+    after.clock.settle();
+    everything.insert(everything.end(), after.chat.posted.begin(), after.chat.posted.end());
+    const auto seen = testing::direct_deliveries(everything);
+    CHECK(seen.size() == 12);
+    for (const auto& [what, times] : seen) CHECK(times == 1);
+    CHECK(everything.size() == 12);  // nothing but the DMs: no conversation to report to
+}
+
+TEST_CASE("Fan-outs: one that has lost its point stops there and says why, and a refused token leaves it for the restart",
+          "[fan-out]") {
+    testing::TempDir folder;
+    {
+        Life life(folder.file("fan.db"));
+        life.chat.credentials_refused = true;
+        REQUIRE(life.launch(people(3)));
+        life.clock.settle();
+        CHECK_FALSE(life.store->fan_outs().find("greet:1")->finished);
+        CHECK(life.store->fan_outs().progress("greet:1").remaining() == 3);
+    }
+    Life after(folder.file("fan.db"));
+    after.abandon_with = "the round closed";
+    after.runner->resume("test.greet");
+    after.clock.settle();
+    const auto record = after.store->fan_outs().find("greet:1");
+    REQUIRE(record->finished);
+    CHECK(record->outcome == "the round closed");
+    CHECK(testing::direct_deliveries(after.chat.posted).empty());
+    CHECK_THAT(after.chat.to("C-ADMIN").back().reply.text,
+               StartsWith("Stopped (the round closed): *Greeting everyone* — 0 of 3 greeted, 3 to go."));
+}
+
+TEST_CASE("Fan-outs: progress is updated at most every 10 s of the clock, with the time left at the pace so far", "[fan-out]") {
+    testing::TempDir folder;
+    Life life(folder.file("fan.db"));
+    life.chat.post_takes = std::chrono::seconds(1);
+    life.chat.pace_per_person = std::chrono::seconds(3);
+    CHECK(life.runner->estimate(100, 2) == "about 5 minutes");
+    REQUIRE(life.launch(people(100)));
+    // The progress message takes 1 s, then each person 2 s: person k is done at 1 + 2k s.
+    life.clock.advance(std::chrono::seconds(12));
+    REQUIRE(life.chat.updates.size() == 1);  // after person 5, at 11 s
+    CHECK(life.chat.updates[0].second.text == "📨 *Greeting everyone*\n5 of 100 greeted, 95 to go, about 3 minutes left…");
+    life.clock.advance(std::chrono::seconds(8));
+    CHECK(life.chat.updates.size() == 1);  // 19 s: not yet
+    life.clock.advance(std::chrono::seconds(2));
+    REQUIRE(life.chat.updates.size() == 2);  // person 10, at 21 s
+    CHECK_THAT(life.chat.updates[1].second.text, Contains("10 of 100 greeted, 90 to go, about 3 minutes left"));
+    life.clock.advance(std::chrono::minutes(5));
+    CHECK(life.store->fan_outs().find("greet:1")->finished);
+    CHECK(life.chat.updates.size() == 21);  // every 10 s up to person 100 at 201 s, and the end
+    CHECK(life.chat.updates.back().second.text == "✅ *Greeting everyone*\n100 of 100 greeted.");
+}
