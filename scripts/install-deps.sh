@@ -13,6 +13,8 @@ packages=(
   libspdlog-dev               # logging
   libyaml-cpp-dev             # the config file
   libsqlite3-dev              # the embedded store
+  libpq-dev                   # PostgreSQL's client library: the store for several instances
+  postgresql-15               # a real PostgreSQL for the tests (started by them, in a temp folder)
   libhowardhinnant-date-dev   # time zones (the system tzdata) for survey schedules
   catch2                      # the test framework (2.13)
   faketime                    # the suite's second run, with the clock a year ahead

@@ -124,6 +124,11 @@ TEST_CASE("Fan-outs: a crash between a recipient's two messages repeats at most 
     CHECK(seen.size() == 10);  // five people, two messages each
     for (const auto& [what, times] : seen) CHECK((times == 1 || what == "D-U3 ballot for U3"));
     CHECK(seen.at("D-U3 ballot for U3") == 2);  // the one in flight; U3's greeting did not go again
+    // Both sends of it carry one key, from which Matrix makes one transaction id: the homeserver keeps one.
+    std::vector<std::string> keys;
+    for (const auto& p : everything)
+        if (p.reply.text == "ballot for U3") keys.push_back(p.to.cause);
+    CHECK(keys == std::vector<std::string>{"greet:1/U3/1", "greet:1/U3/1"});
     CHECK(after.store->fan_outs().find("greet:1")->finished);
 
     // The admin learns that the bot restarted and is finishing, and the old progress message is updated.
