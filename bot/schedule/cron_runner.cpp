@@ -21,13 +21,11 @@ void CronRunner::add(std::string key, cron::Schedule schedule, Work work) {
     const std::string expression =
         schedule.expression + (schedule.time_zone.empty() ? std::string() : " (" + schedule.time_zone + ")");
     const auto known = expressions_.find(key);
-    if (known != expressions_.end() && known->second != expression) {
-        spdlog::info("schedule {}: now '{}' (was '{}'); the next run counts from now", key, expression, known->second);
-        store_.set_last_run(key, clock_.now());
-    }
+    const bool changed = known != expressions_.end() && known->second != expression;
+    if (changed) spdlog::info("schedule {}: now '{}' (was '{}'); the next run counts from now", key, expression, known->second);
     expressions_[key] = expression;
     const std::string what = "the schedule " + key;
-    net::spawn_guarded(executor_, alive_, follow(std::move(key), std::move(schedule), std::move(work)), what);
+    net::spawn_guarded(executor_, alive_, follow(std::move(key), std::move(schedule), std::move(work), changed), what);
 }
 
 void CronRunner::clear() {
@@ -35,12 +33,13 @@ void CronRunner::clear() {
     stopping_ = CancelToken();
 }
 
-boost::asio::awaitable<void> CronRunner::follow(std::string key, cron::Schedule schedule, Work work) {
+boost::asio::awaitable<void> CronRunner::follow(std::string key, cron::Schedule schedule, Work work, bool from_now) {
     const CancelToken stopping = stopping_;
-    auto last = store_.last_run(key);
-    if (!last) {
+    auto last = co_await store_.last_run(key);
+    if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
+    if (!last || from_now) {
         last = clock_.now();
-        store_.set_last_run(key, *last);
+        co_await store_.set_last_run(key, *last);
     }
     for (;;) {
         const auto next = cron::next_run(schedule, *last);
@@ -55,9 +54,18 @@ boost::asio::awaitable<void> CronRunner::follow(std::string key, cron::Schedule 
             spdlog::info("schedule {}: the run due {} was missed while the bot was down; running it now", key,
                          text::format_utc(*next));
         }
-        // Recorded first: a crash inside the work does not make it run again at the next start.
+        // Claimed first: a crash inside the work does not make it run again at the next start,
+        // and of several instances following this schedule only one runs it.
         const auto now = clock_.now();
-        store_.set_last_run(key, now);
+        const auto seen = *last;
+        const bool mine = co_await store_.claim_run(key, seen, now);
+        if (stopping.cancelled()) co_return;
+        if (!mine) {
+            spdlog::debug("schedule {}: the run due {} was taken by another instance", key, text::format_utc(*next));
+            last = co_await store_.last_run(key);
+            if (stopping.cancelled() || !last) co_return;
+            continue;
+        }
         last = now;
         try {
             co_await work();

@@ -1,7 +1,8 @@
 #pragma once
 // Runs work on cron schedules by an injectable clock, remembering each schedule's last run
 // in the store: after a restart a run that was missed while the bot was down happens once,
-// late, and a run that happened is not repeated.
+// late, a run that happened is not repeated, and of several instances on one store only the
+// one that claims a run does it.
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <functional>
@@ -39,7 +40,8 @@ public:
     void clear();
 
 private:
-    boost::asio::awaitable<void> follow(std::string key, cron::Schedule schedule, Work work);
+    // `from_now`: the schedule counts from now, whatever its last run was.
+    boost::asio::awaitable<void> follow(std::string key, cron::Schedule schedule, Work work, bool from_now);
 
     boost::asio::any_io_executor executor_;
     net::Clock& clock_;

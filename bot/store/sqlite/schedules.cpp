@@ -9,19 +9,27 @@ class SqliteSchedules final : public ScheduleStore {
 public:
     explicit SqliteSchedules(Database& db) : db_(db) {}
 
-    std::optional<TimePoint> last_run(std::string_view key) override {
+    Async<std::optional<TimePoint>> last_run(std::string key) override {
         Statement s(db_, "SELECT last_run_ms FROM schedule_runs WHERE key = ?");
         s.bind(1, key);
-        if (!s.step()) return std::nullopt;
-        return s.time(0);
+        if (!s.step()) co_return std::nullopt;
+        co_return s.time(0);
     }
 
-    void set_last_run(std::string_view key, TimePoint when) override {
+    Async<void> set_last_run(std::string key, TimePoint when) override {
         Statement s(db_,
                     "INSERT INTO schedule_runs (key, last_run_ms) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET "
                     "last_run_ms = excluded.last_run_ms");
         s.bind(1, key).bind(2, when);
         s.step();
+        co_return;
+    }
+
+    Async<bool> claim_run(std::string key, TimePoint seen, TimePoint when) override {
+        Statement s(db_, "UPDATE schedule_runs SET last_run_ms = ? WHERE key = ? AND last_run_ms = ?");
+        s.bind(1, when).bind(2, key).bind(3, seen);
+        s.step();
+        co_return db_.changes() == 1;
     }
 
 private:

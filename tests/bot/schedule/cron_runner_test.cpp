@@ -14,6 +14,7 @@
 #include "bot/common/text.hpp"
 #include "bot/store/store.hpp"
 #include "support/manual_clock.hpp"
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace platbot;
@@ -62,7 +63,7 @@ TEST_CASE("CronRunner: a schedule runs at each due time on the clock, and not be
     rig.clock.advance(minutes(1));
     rig.clock.advance(hours(24));
     CHECK(rig.runs == std::vector<std::string>{"2027-03-01 09:00 UTC", "2027-03-02 09:00 UTC"});
-    CHECK(rig.store->schedules().last_run("report") == rig.clock.now());
+    CHECK(testing::await(rig.io, rig.store->schedules().last_run("report")) == rig.clock.now());
 }
 
 TEST_CASE("CronRunner: a schedule seen for the first time runs nothing from its past", "[schedule]") {
@@ -138,4 +139,20 @@ TEST_CASE("CronRunner: clear() stops every schedule, and a failing run does not 
     rig.clock.advance(hours(48));
     CHECK(failures == 2);
     CHECK(rig.clock.sleepers() == 0);
+}
+
+TEST_CASE("CronRunner: two instances on one store follow a schedule, and each run happens once", "[schedule]") {
+    ScheduleRig rig;
+    auto other_store = rig.open();  // a second instance: its own connection to the same database
+    auto first = rig.runner();
+    auto second = std::make_unique<schedule::CronRunner>(rig.io.get_executor(), rig.clock, other_store->schedules());
+    first->add("report", daily_at_9(), rig.record());
+    second->add("report", daily_at_9(), rig.record());
+    rig.clock.advance(hours(24 * 3 + 2));
+    CHECK(rig.runs == std::vector<std::string>{"2027-03-01 09:00 UTC", "2027-03-02 09:00 UTC", "2027-03-03 09:00 UTC",
+                                               "2027-03-04 09:00 UTC"});
+    // The one that ran it is gone: the other takes the next run.
+    first.reset();
+    rig.clock.advance(hours(24));
+    CHECK(rig.runs.size() == 5);
 }

@@ -4,12 +4,14 @@
 
 #include <sqlite3.h>
 
+#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -122,7 +124,8 @@ TEST_CASE("the upgrade turns a survey's asked and reminder marks into finished f
     CHECK(fan_outs.find("survey:dx:2:reminder:1"));
     CHECK(fan_outs.unfinished().empty());
     // The schedule's own mark stays; the survey marks are gone.
-    CHECK(store->schedules().last_run("survey:dx"));
-    CHECK_FALSE(store->schedules().last_run("survey:dx:2:asked:U1"));
-    CHECK_FALSE(store->schedules().last_run("survey:dx:2:reminder:1"));
+    boost::asio::io_context io;
+    CHECK(platbot::testing::await(io, store->schedules().last_run("survey:dx")));
+    CHECK_FALSE(platbot::testing::await(io, store->schedules().last_run("survey:dx:2:asked:U1")));
+    CHECK_FALSE(platbot::testing::await(io, store->schedules().last_run("survey:dx:2:reminder:1")));
 }
