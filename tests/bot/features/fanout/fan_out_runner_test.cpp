@@ -4,16 +4,13 @@
 // message updated in place, on the clock's time.
 #include "bot/features/fanout/fan_out_runner.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "bot/store/store.hpp"
-#include "support/manual_clock.hpp"
-#include "support/recording_chat.hpp"
+#include "support/feature_rig.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -27,11 +24,8 @@ const chat::Origin admin{"test", "C-ADMIN", "", "", "U-ADMIN"};
 
 // One run of the bot: its loop, store, chat and runner. Destroying it mid-send is a crash:
 // nothing more is written, and the next Life on the same file starts where it stopped.
-struct Life {
-    explicit Life(const std::string& path, std::chrono::system_clock::time_point start = t0) : clock(io, start) {
-        auto opened = store::open_sqlite(path);
-        REQUIRE(opened);
-        store = std::move(*opened);
+struct Life : testing::FeatureRig {
+    explicit Life(const std::string& path, TimePoint start = t0) : FeatureRig(path, start) {
         chat.clock = &clock;
         runner = std::make_unique<fanout::FanOutRunner>(io.get_executor(), chat, chat, store->fan_outs(), clock,
                                                         fanout::RunnerSettings{std::chrono::seconds(10)});
@@ -41,17 +35,12 @@ struct Life {
                                            return fanout::Parcel{{chat::say("hello " + user), chat::say("ballot for " + user)}, ""};
                                        }});
     }
-    ~Life() { runner.reset(); }
 
     bool launch(const std::vector<std::string>& recipients, std::optional<chat::Origin> report_to = admin) {
         fanout::Plan plan{"greet:1", "test.greet", "Greeting everyone", recipients, report_to};
         return runner->launch(std::move(plan));
     }
 
-    boost::asio::io_context io;
-    testing::ManualClock clock;
-    std::unique_ptr<store::Store> store;
-    testing::RecordingChat chat;
     std::string abandon_with;
     std::unique_ptr<fanout::FanOutRunner> runner;
 };

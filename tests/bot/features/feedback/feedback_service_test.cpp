@@ -2,17 +2,11 @@
 // satisfaction per command against the period before.
 #include "bot/features/feedback/feedback_service.hpp"
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <deque>
 #include <memory>
 
-#include "bot/store/store.hpp"
-#include "support/builtin_line.hpp"
-#include "support/manual_clock.hpp"
-#include "support/run_loop.hpp"
-#include "support/recording_chat.hpp"
+#include "support/feature_rig.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -21,22 +15,18 @@ using namespace platbot;
 using Catch::Contains;
 using std::chrono::system_clock;
 
-using RecordingOutbox = testing::RecordingChat;
-
 // Monday 8 March 2027, 10:00 UTC: scores count back from the manual clock, never from today.
 const auto t0 = system_clock::time_point{} + std::chrono::seconds(1804500000);
 
-struct Rig {
-    explicit Rig(const testing::TempDir& folder) : clock(io, t0) {
-        auto opened = store::open_sqlite(folder.file("feedback.db"));
-        REQUIRE(opened);
-        store = std::move(*opened);
+struct Rig : testing::FeatureRig {
+    explicit Rig(const testing::TempDir& folder) : FeatureRig(folder.file("feedback.db"), t0) {
+        conversation = "C1";
         feedback::FeedbackSettings settings{"/platform", [this] {
                                                 const double next = draws.front();
                                                 draws.pop_front();
                                                 return next;
                                             }};
-        service = std::make_unique<feedback::FeedbackService>(outbox, store->feedback(), store->jobs(), clock, settings);
+        service = std::make_unique<feedback::FeedbackService>(chat, store->feedback(), store->jobs(), clock, settings);
         deploy.name = "deploy";
         deploy.feedback_sample = 0.2;
     }
@@ -59,25 +49,9 @@ struct Rig {
         return job;
     }
 
-    void finished(store::JobRecord job) {
-        bool done = false;
-        boost::asio::co_spawn(io, service->job_finished(std::move(job), deploy), [&](std::exception_ptr failure) {
-            REQUIRE_FALSE(failure);
-            done = true;
-        });
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-    }
+    void finished(store::JobRecord job) { run(service->job_finished(std::move(job), deploy)); }
+    chat::Reply say(const std::string& line, const chat::User& who) { return FeatureRig::say(*service, line, who); }
 
-
-    chat::Reply say(const std::string& line, const chat::User& who) {
-        const chat::Origin where{"test", "C1", "", "", who.id};
-        return testing::await(io, testing::run_line(*service, line, who, where));
-    }
-
-    boost::asio::io_context io;
-    testing::ManualClock clock;
-    std::unique_ptr<store::Store> store;
-    RecordingOutbox outbox;
     std::deque<double> draws;
     commands::CommandSpec deploy;
     std::unique_ptr<feedback::FeedbackService> service;
@@ -95,8 +69,8 @@ TEST_CASE("Feedback: a sampled finished job's requester is asked, only they see 
     rig.finished(rig.finished_job("job001"));
     rig.finished(rig.finished_job("job002"));
 
-    REQUIRE(rig.outbox.posted.size() == 1);
-    const auto& [to, ask, ask_id] = rig.outbox.posted[0];
+    REQUIRE(rig.chat.posted.size() == 1);
+    const auto& [to, ask, ask_id] = rig.chat.posted[0];
     CHECK(to.conversation == "C1");
     CHECK(to.thread == "t1");
     CHECK(to.requester == "U1");
@@ -109,7 +83,7 @@ TEST_CASE("Feedback: a sampled finished job's requester is asked, only they see 
     rig.deploy.feedback_sample = 0;
     rig.draws = {0.0};
     rig.finished(rig.finished_job("job003"));
-    CHECK(rig.outbox.posted.size() == 1);  // a command without feedback is never asked about
+    CHECK(rig.chat.posted.size() == 1);  // a command without feedback is never asked about
 }
 
 TEST_CASE("Feedback: only the requester answers, once the job is over, a second answer replaces the first", "[feedback]") {
