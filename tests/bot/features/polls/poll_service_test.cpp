@@ -4,26 +4,18 @@
 
 #include <sqlite3.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "bot/store/store.hpp"
-#include "support/builtin_line.hpp"
-#include "support/manual_clock.hpp"
-#include "support/run_loop.hpp"
-#include "support/recording_chat.hpp"
+#include "support/feature_rig.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
 
 using namespace platbot;
 using Catch::Contains;
-
-using RecordingOutbox = testing::RecordingChat;
 
 // The count a poll message shows for each option.
 std::vector<int> shown_counts(const chat::Reply& reply) {
@@ -36,36 +28,20 @@ std::vector<int> shown_counts(const chat::Reply& reply) {
 // Thursday 10 June 2027, 09:00 UTC: the polls' calendar is the manual clock's, never today's.
 const auto t0 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1812618000);
 
-struct Rig {
+struct Rig : testing::FeatureRig {
     explicit Rig(const testing::TempDir& folder, std::chrono::milliseconds update_interval = std::chrono::milliseconds(50))
-        : clock(io, t0) {
-        auto opened = store::open_sqlite(folder.file("polls.db"));
-        REQUIRE(opened);
-        store = std::move(*opened);
-        directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}, {"U9", "root"}}, {{"admins", {"root"}}});
-        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, store->polls(), directory, clock,
-                                                     polls::PollSettings{"/platform", "admins", update_interval});
-    }
-
+        : FeatureRig(folder.file("polls.db"), t0, {{"U1", "alice"}, {"U2", "bob"}, {"U9", "root"}}, {{"admins", {"root"}}}),
+          polls(std::make_unique<polls::PollService>(io.get_executor(), chat, store->polls(), directory, clock,
+                                                     polls::PollSettings{"/platform", "admins", update_interval})) {}
 
     // Runs one `poll …` line (the words after "poll") as `who` and returns the reply.
-    chat::Reply say(const std::string& line, const chat::User& who) {
-        return testing::await(io, testing::run_line(*polls, line, who, where, directory));
-    }
+    chat::Reply say(const std::string& line, const chat::User& who) { return FeatureRig::say(*polls, line, who, where); }
 
     // Lines said at the same time, each by its own user; the replies in the same order.
     std::vector<chat::Reply> say_together(const std::vector<std::pair<std::string, chat::User>>& lines) {
-        std::vector<chat::Reply> replies(lines.size());
-        std::size_t done = 0;
-        for (std::size_t i = 0; i < lines.size(); ++i)
-            boost::asio::co_spawn(io, testing::run_line(*polls, lines[i].first, lines[i].second, where, directory),
-                                  [&, i](std::exception_ptr failure, chat::Reply reply) {
-                                      REQUIRE_FALSE(failure);
-                                      replies[i] = std::move(reply);
-                                      ++done;
-                                  });
-        REQUIRE(testing::run_until(io, [&] { return done == lines.size(); }));
-        return replies;
+        std::vector<chat::Task<chat::Reply>> said;
+        for (const auto& [line, who] : lines) said.push_back(testing::run_line(*polls, line, who, where, directory));
+        return run(testing::together(std::move(said)));
     }
 
     // Opens a poll and returns its id.
@@ -80,17 +56,8 @@ struct Rig {
     }
 
     // Lets pending redraws happen.
-    void settle() {
-        bool done = false;
-        boost::asio::co_spawn(io, polls->settle(std::chrono::seconds(5)), [&](std::exception_ptr) { done = true; });
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-    }
+    void settle() { run(polls->settle(std::chrono::seconds(5))); }
 
-    boost::asio::io_context io;
-    testing::ManualClock clock;
-    std::unique_ptr<store::Store> store;
-    commands::Directory directory;
-    RecordingOutbox outbox;
     std::unique_ptr<polls::PollService> polls;
     chat::Origin where{"test", "C1", "", "", ""};
 };
@@ -106,8 +73,8 @@ TEST_CASE("Polls: a poll is posted to the channel with a vote button per option"
     Rig rig(folder);
     const std::string id = rig.open("\"Which day for the demo?\" Tue Thu --closes 2h", alice);
 
-    REQUIRE(rig.outbox.posted.size() == 1);
-    const auto& [to, message, message_id] = rig.outbox.posted[0];
+    REQUIRE(rig.chat.posted.size() == 1);
+    const auto& [to, message, message_id] = rig.chat.posted[0];
     CHECK(to.conversation == "C1");
     CHECK(to.requester.empty());
     CHECK_FALSE(message.ephemeral);
@@ -152,10 +119,10 @@ TEST_CASE("Polls: hundreds of concurrent votes and changes give exact counts, re
     CHECK(tally.votes == std::vector<int>{0, 200, 100});
     CHECK(tally.voters == 300);
     rig.settle();
-    REQUIRE_FALSE(rig.outbox.updates.empty());
-    CHECK(shown_counts(rig.outbox.updates.back().second) == std::vector<int>{0, 200, 100});
-    CHECK(rig.outbox.updates.back().first.id == "m1");
-    CHECK(rig.outbox.updates.size() <= 3);  // 410 votes, a redraw at most every 200 ms
+    REQUIRE_FALSE(rig.chat.updates.empty());
+    CHECK(shown_counts(rig.chat.updates.back().second) == std::vector<int>{0, 200, 100});
+    CHECK(rig.chat.updates.back().first.id == "m1");
+    CHECK(rig.chat.updates.size() <= 3);  // 410 votes, a redraw at most every 200 ms
 }
 
 TEST_CASE("Polls: a vote racing the close either counts or is told it was too late", "[polls]") {
@@ -178,7 +145,7 @@ TEST_CASE("Polls: a vote racing the close either counts or is told it was too la
     CHECK(refused > 0);
     CHECK(rig.store->polls().tally(id).votes[0] == counted);
     // The results posted at the close say the same.
-    const auto& results = rig.outbox.posted.back().reply.text;
+    const auto& results = rig.chat.posted.back().reply.text;
     CHECK_THAT(results, Contains("Results: Ship it?") && Contains(std::to_string(counted) + " people answered") &&
                             Contains("closed by alice"));
 }
@@ -201,21 +168,19 @@ TEST_CASE("Polls: after a restart an open poll keeps its votes and closes on tim
         sqlite3_close(raw);
     }
     Rig after(folder);
-    bool recovered = false;
-    boost::asio::co_spawn(after.io, after.polls->recover(), [&](std::exception_ptr) { recovered = true; });
-    REQUIRE(testing::run_until(after.io, [&] { return recovered; }));
+    after.run(after.polls->recover());
     after.clock.advance(std::chrono::minutes(4));
     CHECK_FALSE(after.store->polls().find_poll(id)->closed);  // not yet due
     after.clock.advance(std::chrono::minutes(1));
     REQUIRE(testing::run_until(after.io, [&] { return after.store->polls().find_poll(id)->closed.has_value(); }));
-    REQUIRE(testing::run_until(after.io, [&] { return !after.outbox.posted.empty(); }));
-    const auto& results = after.outbox.posted.back().reply.text;
+    REQUIRE(testing::run_until(after.io, [&] { return !after.chat.posted.empty(); }));
+    const auto& results = after.chat.posted.back().reply.text;
     CHECK_THAT(results, Contains("2 people answered") && Contains("closed on time"));
-    CHECK(after.outbox.posted.back().to.conversation == "C1");
-    REQUIRE_FALSE(after.outbox.updates.empty());
-    CHECK(after.outbox.updates.back().second.poll->closed);
-    CHECK_FALSE(after.outbox.updates.back().second.poll->options[0].vote);  // no buttons once closed
-    CHECK(after.outbox.updates.back().second.buttons.empty());
+    CHECK(after.chat.posted.back().to.conversation == "C1");
+    REQUIRE_FALSE(after.chat.updates.empty());
+    CHECK(after.chat.updates.back().second.poll->closed);
+    CHECK_FALSE(after.chat.updates.back().second.poll->options[0].vote);  // no buttons once closed
+    CHECK(after.chat.updates.back().second.buttons.empty());
 }
 
 TEST_CASE("Polls: a poll that should have closed while the bot was down closes at start", "[polls]") {
@@ -230,12 +195,10 @@ TEST_CASE("Polls: a poll that should have closed while the bot was down closes a
         sqlite3_close(raw);
     }
     Rig after(folder);
-    bool recovered = false;
-    boost::asio::co_spawn(after.io, after.polls->recover(), [&](std::exception_ptr) { recovered = true; });
-    REQUIRE(testing::run_until(after.io, [&] { return recovered; }));
+    after.run(after.polls->recover());
     CHECK(after.store->polls().find_poll(id)->closed);
-    REQUIRE(after.outbox.posted.size() == 1);
-    CHECK_THAT(after.outbox.posted[0].reply.text, Contains("Results: Tabs or spaces?"));
+    REQUIRE(after.chat.posted.size() == 1);
+    CHECK_THAT(after.chat.posted[0].reply.text, Contains("Results: Tabs or spaces?"));
 }
 
 TEST_CASE("Polls: an anonymous poll stores no voter id, and its key is gone after the close", "[polls]") {
@@ -263,7 +226,7 @@ TEST_CASE("Polls: an anonymous poll stores no voter id, and its key is gone afte
     CHECK(count("SELECT COUNT(*) FROM poll_votes WHERE voter IN ('U1', 'U2', 'alice', 'bob') OR voter LIKE '%U1%' OR voter LIKE '%U2%'") == 0);
     CHECK(count("SELECT COUNT(*) FROM polls WHERE voter_key <> ''") == 0);
     sqlite3_close(raw);
-    CHECK_THAT(rig.outbox.posted.back().reply.text, Contains("2 people answered"));
+    CHECK_THAT(rig.chat.posted.back().reply.text, Contains("2 people answered"));
 }
 
 TEST_CASE("Polls: with --multi a person may choose several, and a second press takes one back", "[polls]") {
@@ -301,7 +264,7 @@ TEST_CASE("Polls: unvote takes back every answer, in one-answer and several-answ
     CHECK(rig.store->polls().tally(one).votes == std::vector<int>{0, 1});
     CHECK_THAT(rig.say("unvote zzz999", bob).text, Contains("zzz999"));
     rig.settle();
-    REQUIRE_FALSE(rig.outbox.posted.empty());
+    REQUIRE_FALSE(rig.chat.posted.empty());
 }
 
 TEST_CASE("Polls: votes count only in the poll's own conversation", "[polls][security]") {
@@ -335,9 +298,9 @@ TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[
     CHECK_THAT(rig.say("vote " + id + " 1", bob).text, Contains("is closed"));
     // One results message, with bars.
     int results = 0;
-    for (const auto& posted : rig.outbox.posted) results += posted.reply.text.find("Results:") != std::string::npos;
+    for (const auto& posted : rig.chat.posted) results += posted.reply.text.find("Results:") != std::string::npos;
     CHECK(results == 1);
-    CHECK_THAT(rig.outbox.posted.back().reply.text, Contains("closed by root"));
+    CHECK_THAT(rig.chat.posted.back().reply.text, Contains("closed by root"));
 }
 
 TEST_CASE("Polls: results show bars and shares, bad ids and options get one line that says what to do", "[polls]") {
