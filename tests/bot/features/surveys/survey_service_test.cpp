@@ -7,17 +7,11 @@
 
 #include <date/date.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <map>
 #include <memory>
 
-#include "bot/store/store.hpp"
-#include "support/builtin_line.hpp"
-#include "support/manual_clock.hpp"
-#include "support/recording_chat.hpp"
-#include "support/run_loop.hpp"
+#include "support/feature_rig.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -48,43 +42,21 @@ const chat::User bob{"U2", "bob"};
 const auto t0 = std::chrono::system_clock::time_point{} + date::sys_days{date::year{2026} / 11 / 25}.time_since_epoch() +
                 std::chrono::hours(12);
 
-struct Rig {
-    Rig(const testing::TempDir& folder, bool anonymous = true, surveys::SurveySpec spec = {},
-        std::chrono::system_clock::time_point start = t0)
-        : clock(io, start) {
-        auto opened = store::open_sqlite(folder.file("surveys.db"));
-        REQUIRE(opened);
-        store = std::move(*opened);
-        directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}}, {{"admins", {"alice"}}});
-        polls = std::make_unique<polls::PollService>(io.get_executor(), outbox, store->polls(), directory, clock,
+struct Rig : testing::FeatureRig {
+    Rig(const testing::TempDir& folder, bool anonymous = true, surveys::SurveySpec spec = {}, TimePoint start = t0)
+        : FeatureRig(folder.file("surveys.db"), start, {alice, bob}, {{"admins", {"alice"}}}) {
+        polls = std::make_unique<polls::PollService>(io.get_executor(), chat, store->polls(), directory, clock,
                                                      polls::PollSettings{"/platform", "admins", std::chrono::milliseconds(10)});
         if (spec.id.empty()) spec = dx_survey(anonymous);
-        fan_outs = std::make_unique<fanout::FanOutRunner>(io.get_executor(), outbox, outbox, store->fan_outs(), clock);
-        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), outbox, outbox, store->surveys(), store->polls(), *polls, directory, clock,
+        fan_outs = std::make_unique<fanout::FanOutRunner>(io.get_executor(), chat, chat, store->fan_outs(), clock);
+        surveys = std::make_unique<surveys::SurveyService>(io.get_executor(), chat, chat, store->surveys(), store->polls(), *polls, directory, clock,
                                                            store->schedules(), *fan_outs, std::vector{spec},
                                                            surveys::SurveySettings{"/platform", "admins", "test"});
     }
-    ~Rig() {
-        surveys.reset();
-        fan_outs.reset();
-    }
 
-
-    chat::Reply say(commands::BuiltinCommand& service, const std::string& line, const chat::User& who) {
-        const chat::Origin where{"test", "general", "", "", who.id};
-        return testing::await(io, testing::run_line(service, line, who, where, directory));
-    }
     chat::Reply survey(const std::string& line, const chat::User& who) { return say(*surveys, line, who); }
-    void finish_start() {
-        bool started = false;
-        boost::asio::co_spawn(io, surveys->start(), [&](std::exception_ptr failure) {
-            REQUIRE_FALSE(failure);
-            started = true;
-        });
-        clock.settle();
-        REQUIRE(testing::run_until(io, [&] { return started; }));
-    }
     chat::Reply poll(const std::string& line, const chat::User& who) { return say(*polls, line, who); }
+    void finish_start() { run(surveys->start()); }
 
     // The poll of a question in the newest round.
     std::string poll_of(const std::string& question, int round = 1) {
@@ -94,11 +66,7 @@ struct Rig {
         return {};
     }
 
-    boost::asio::io_context io;
-    testing::ManualClock clock;
-    std::unique_ptr<store::Store> store;
-    commands::Directory directory;
-    testing::RecordingChat outbox;
+    // Declared in the order they are built on each other, so destroyed surveys first.
     std::unique_ptr<polls::PollService> polls;
     std::unique_ptr<fanout::FanOutRunner> fan_outs;
     std::unique_ptr<surveys::SurveyService> surveys;
@@ -123,14 +91,14 @@ TEST_CASE("Surveys: an admin opens a round: a header, a poll per choice question
     Rig rig(folder);
     CHECK_THAT(rig.survey("open dx", bob).text, Contains("Only admins"));
     CHECK_THAT(rig.survey("open dx", alice).text, Contains("Opened round 1 of dx in #general"));
-    REQUIRE(rig.outbox.posted.size() == 5);
-    CHECK_THAT(rig.outbox.posted[0].reply.text, Contains("Developer experience* — round 1, open until") && Contains("anonymous"));
-    CHECK(rig.outbox.posted[0].to.conversation == "general");
-    REQUIRE(rig.outbox.posted[1].reply.poll);
-    CHECK(rig.outbox.posted[1].reply.poll->options.size() == 5);   // rating 1–5
-    CHECK(rig.outbox.posted[2].reply.poll->options.size() == 11);  // NPS 0–10
-    CHECK(rig.outbox.posted[3].reply.poll->options[1].label == "docs");
-    CHECK_THAT(rig.outbox.posted[4].reply.text, Contains("/platform survey answer dx wish <your answer>"));
+    REQUIRE(rig.chat.posted.size() == 5);
+    CHECK_THAT(rig.chat.posted[0].reply.text, Contains("Developer experience* — round 1, open until") && Contains("anonymous"));
+    CHECK(rig.chat.posted[0].to.conversation == "general");
+    REQUIRE(rig.chat.posted[1].reply.poll);
+    CHECK(rig.chat.posted[1].reply.poll->options.size() == 5);   // rating 1–5
+    CHECK(rig.chat.posted[2].reply.poll->options.size() == 11);  // NPS 0–10
+    CHECK(rig.chat.posted[3].reply.poll->options[1].label == "docs");
+    CHECK_THAT(rig.chat.posted[4].reply.text, Contains("/platform survey answer dx wish <your answer>"));
     CHECK_THAT(rig.survey("open dx", alice).text,
                StartsWith("Round 1 of dx is open until 2026-11-28 12:00 UTC — `/platform survey close dx` closes it"));
     CHECK_THAT(rig.survey("open nosuch", alice).text, Contains("There is no survey 'nosuch'"));
@@ -161,7 +129,7 @@ TEST_CASE("Surveys: answers are counted once per person, and an anonymous round 
     CHECK_THAT(rig.survey("close dx", alice).text, Contains("Closed round 1"));
     CHECK(count_rows(db, "SELECT COUNT(*) FROM survey_rounds WHERE round_key <> ''") == 0);
     CHECK(count_rows(db, "SELECT COUNT(*) FROM polls WHERE voter_key <> ''") == 0);
-    const std::string& results = rig.outbox.posted.back().reply.text;
+    const std::string& results = rig.chat.posted.back().reply.text;
     CHECK_THAT(results, Contains("Results: Developer experience* — round 1, closed"));
     CHECK_THAT(results, Contains("average 4.5 of 5 from 2 answers"));
     CHECK_THAT(results, Contains("NPS 0 from 2 answers: 1 promoters, 0 passives, 1 detractors"));
@@ -179,7 +147,7 @@ TEST_CASE("Surveys: the second round's results show the trend, and any round can
     rig.survey("open dx", alice);
     rig.poll("vote " + rig.poll_of("happy", 2) + " 4", alice);
     rig.survey("close dx", alice);
-    CHECK_THAT(rig.outbox.posted.back().reply.text, Contains("average 4.0 of 5 from 1 answers (▲ +2.0 since the round before)"));
+    CHECK_THAT(rig.chat.posted.back().reply.text, Contains("average 4.0 of 5 from 1 answers (▲ +2.0 since the round before)"));
     const auto first = rig.survey("results dx 1", bob);
     CHECK(first.ephemeral);
     CHECK_THAT(first.text, Contains("round 1") && Contains("average 2.0 of 5"));
@@ -200,15 +168,10 @@ TEST_CASE("Surveys: a round left open by a stopped bot closes at the next start,
     sqlite3_close(raw);
 
     Rig after(folder);
-    bool started = false;
-    boost::asio::co_spawn(after.io, after.surveys->start(), [&](std::exception_ptr failure) {
-        REQUIRE_FALSE(failure);
-        started = true;
-    });
-    REQUIRE(testing::run_until(after.io, [&] { return started; }));
+    after.finish_start();
     CHECK(after.store->surveys().find_round("dx", 1)->closed);
-    REQUIRE_FALSE(after.outbox.posted.empty());
-    CHECK_THAT(after.outbox.posted.back().reply.text, Contains("round 1, closed") && Contains("average 3.0 of 5 from 1 answers"));
+    REQUIRE_FALSE(after.chat.posted.empty());
+    CHECK_THAT(after.chat.posted.back().reply.text, Contains("round 1, closed") && Contains("average 3.0 of 5 from 1 answers"));
 }
 
 TEST_CASE("Surveys: a schedule opens rounds on time across months and DST, and a round missed while down opens once, late",
@@ -237,7 +200,7 @@ TEST_CASE("Surveys: a schedule opens rounds on time across months and DST, and a
         rig.clock.advance_to(utc(2026, 12, 10, 0));
         // Monday 7 December, 10:00 in Berlin is 09:00 UTC; open for two days.
         CHECK(opened(rig) == std::vector<std::string>{"2026-12-07 09:00 closed 2026-12-09 09:00"});
-        CHECK_THAT(rig.outbox.posted.back().reply.text, Contains("round 1, closed"));
+        CHECK_THAT(rig.chat.posted.back().reply.text, Contains("round 1, closed"));
     }
     // The bot is down from 10 December to 2 February: January's and February's rounds fall in between.
     Rig rig(folder, false, monthly, utc(2027, 2, 2, 12));
@@ -261,24 +224,24 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
     const chat::User carol{"U3", "carol"};
     const auto reminders_to = [](Rig& rig, const std::string& dm) {
         int n = 0;
-        for (const auto& p : rig.outbox.to(dm)) n += p.reply.text.find("⏰") != std::string::npos ? 1 : 0;
+        for (const auto& p : rig.chat.to(dm)) n += p.reply.text.find("⏰") != std::string::npos ? 1 : 0;
         return n;
     };
     {
         Rig rig(folder, true, by_dm);
-        rig.outbox.channel_members["general"] = {alice, bob, carol};
+        rig.chat.channel_members["general"] = {alice, bob, carol};
         rig.finish_start();
         CHECK(rig.survey("open dx", alice).text ==
               "Opened round 1 of dx: asking the 3 members of #general by DM. Progress shows here as it goes.");
         rig.clock.settle();
-        const auto channel = rig.outbox.to("general");
+        const auto channel = rig.chat.to("general");
         // The announcement, then (alice opened it here) the progress and the end; no poll is shown in the channel.
         REQUIRE(channel.size() == 3);
         CHECK_THAT(channel[0].reply.text, Contains("Everyone in #general gets the questions by direct message"));
         CHECK_THAT(channel[1].reply.text, Contains("📨 *Asking the members of #general to answer Developer experience (round 1) by DM*"));
         CHECK(channel[2].reply.text == "Finished: *Asking the members of #general to answer Developer experience (round 1) by DM* — 3 of 3 asked.");
         for (const char* dm : {"D-U1", "D-U2", "D-U3"}) {
-            const auto asked = rig.outbox.to(dm);
+            const auto asked = rig.chat.to(dm);
             REQUIRE(asked.size() == 5);  // the header, three ballots, the free-text question
             CHECK_FALSE(asked[1].reply.poll.has_value());  // a ballot shows no counts
             REQUIRE(asked[1].reply.buttons.size() == 5);
@@ -295,22 +258,22 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
         CHECK(reminders_to(rig, "D-U3") == 1);
         CHECK(reminders_to(rig, "D-U1") == 0);
         CHECK(reminders_to(rig, "D-U2") == 0);
-        CHECK_THAT(rig.outbox.to("D-U3").back().reply.text, Contains("the questions are above, in this conversation"));
+        CHECK_THAT(rig.chat.to("D-U3").back().reply.text, Contains("the questions are above, in this conversation"));
     }
     // A restart after the first reminder repeats none and still sends the second. dave joined
     // #general after the round opened: he was never asked, so he is not reminded.
     const chat::User dave{"U4", "dave"};
     Rig rig(folder, true, by_dm, t0 + std::chrono::hours(30));
-    rig.outbox.channel_members["general"] = {alice, bob, carol, dave};
+    rig.chat.channel_members["general"] = {alice, bob, carol, dave};
     rig.finish_start();
     rig.clock.advance_to(t0 + std::chrono::hours(49));
     CHECK(reminders_to(rig, "D-U3") == 1);  // this run's: the second one
     CHECK(reminders_to(rig, "D-U1") == 0);
-    CHECK(rig.outbox.to("D-U4").empty());
+    CHECK(rig.chat.to("D-U4").empty());
     rig.clock.advance_to(t0 + std::chrono::hours(73));
     REQUIRE(rig.store->surveys().find_round("dx", 1)->closed);
-    CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("average 3.0 of 5 from 1 answers"));
-    CHECK_THAT(rig.outbox.to("general").back().reply.text, Contains("faster CI please"));
+    CHECK_THAT(rig.chat.to("general").back().reply.text, Contains("average 3.0 of 5 from 1 answers"));
+    CHECK_THAT(rig.chat.to("general").back().reply.text, Contains("faster CI please"));
 }
 
 namespace {
@@ -331,34 +294,34 @@ TEST_CASE("Surveys: asking by DM cut short by a crash finishes at the next start
     std::vector<testing::RecordingChat::Posted> everything;
     {
         Rig rig(folder, true, by_dm);
-        rig.outbox.channel_members["general"] = members_of_general(40);
-        rig.outbox.clock = &rig.clock;
+        rig.chat.channel_members["general"] = members_of_general(40);
+        rig.chat.clock = &rig.clock;
         // The announcement, the progress message, then five per member: U8's third is in flight at the kill.
-        rig.outbox.hang_at_post = 2 + 7 * 5 + 3;
+        rig.chat.hang_at_post = 2 + 7 * 5 + 3;
         rig.finish_start();
         CHECK(rig.survey("open dx", alice).text ==
               "Opened round 1 of dx: asking the 40 members of #general by DM. Progress shows here as it goes.");
         rig.clock.settle();
-        REQUIRE(rig.outbox.posted.size() == 40);
+        REQUIRE(rig.chat.posted.size() == 40);
         // Asked again (as a replay of the command would be), the admin learns how far it got.
         CHECK(rig.survey("open dx", alice).text ==
               "Round 1 of dx is open and its questions are still going out by DM: 7 of 40 asked, 33 to go. The rest follow, "
               "and nobody is asked twice.");
         CHECK_THAT(rig.survey("results dx", alice).text, Contains("\nAsked by DM: 7 of 40 asked, 33 to go (still going out)."));
-        everything = rig.outbox.posted;
+        everything = rig.chat.posted;
     }  // killed
     Rig rig(folder, true, by_dm, t0 + std::chrono::minutes(1));
-    rig.outbox.channel_members["general"] = members_of_general(40);
+    rig.chat.channel_members["general"] = members_of_general(40);
     rig.finish_start();
     rig.clock.settle();
-    everything.insert(everything.end(), rig.outbox.posted.begin(), rig.outbox.posted.end());
+    everything.insert(everything.end(), rig.chat.posted.begin(), rig.chat.posted.end());
 
     const auto seen = testing::direct_deliveries(everything);
     CHECK(seen.size() == 40 * 5);
     int repeated = 0;
     for (const auto& [what, times] : seen) repeated += times - 1;
     CHECK(repeated == 1);  // U8's third message, in flight at the kill
-    const auto told = rig.outbox.to("general");
+    const auto told = rig.chat.to("general");
     REQUIRE(told.size() == 2);
     CHECK_THAT(told[0].reply.text, StartsWith("↻ The bot restarted while this was under way, and is finishing it now: *Asking the "
                                               "members of #general to answer Developer experience (round 1) by DM* — 7 of 40 asked, 33 to go."));
@@ -382,22 +345,22 @@ TEST_CASE("Surveys: reminders cut short by a crash finish at the next start, rem
     std::vector<testing::RecordingChat::Posted> everything;
     {
         Rig rig(folder, false, by_dm);
-        rig.outbox.channel_members["general"] = members_of_general(10);
-        rig.outbox.clock = &rig.clock;
+        rig.chat.channel_members["general"] = members_of_general(10);
+        rig.chat.clock = &rig.clock;
         rig.finish_start();
         rig.survey("open dx", alice);
         rig.clock.settle();
         CHECK_THAT(rig.poll("vote " + rig.poll_of("happy") + " 5", alice).text, Contains("Counted"));
-        rig.outbox.hang_direct_for = "U6";  // U2 to U5 are reminded; U6's conversation is being opened at the kill
+        rig.chat.hang_direct_for = "U6";  // U2 to U5 are reminded; U6's conversation is being opened at the kill
         rig.clock.advance(std::chrono::hours(25));
-        CHECK(reminded(rig.outbox.posted).size() == 4);
-        everything = rig.outbox.posted;
+        CHECK(reminded(rig.chat.posted).size() == 4);
+        everything = rig.chat.posted;
     }
     Rig rig(folder, false, by_dm, t0 + std::chrono::hours(26));
-    rig.outbox.channel_members["general"] = members_of_general(10);
+    rig.chat.channel_members["general"] = members_of_general(10);
     rig.finish_start();
     rig.clock.settle();
-    everything.insert(everything.end(), rig.outbox.posted.begin(), rig.outbox.posted.end());
+    everything.insert(everything.end(), rig.chat.posted.begin(), rig.chat.posted.end());
     const auto by_member = reminded(everything);
     CHECK(by_member.size() == 9);  // alice had answered
     CHECK_FALSE(by_member.count("D-U1"));
@@ -414,18 +377,18 @@ TEST_CASE("Surveys: reminders for an in-channel round skip who answered, and a c
     rig.survey("open dx", alice);
     rig.poll("vote " + rig.poll_of("recommend") + " 10", bob);
     rig.clock.advance(std::chrono::hours(2));  // no member list for #general: logged, nobody reminded
-    CHECK(rig.outbox.to("D-U1").empty());
+    CHECK(rig.chat.to("D-U1").empty());
 
     testing::TempDir other;
     Rig listed(other, false, spec);
-    listed.outbox.channel_members["general"] = {alice, bob};
+    listed.chat.channel_members["general"] = {alice, bob};
     listed.finish_start();
     listed.survey("open dx", alice);
     listed.poll("vote " + listed.poll_of("recommend") + " 10", bob);
     listed.clock.advance(std::chrono::hours(2));
-    REQUIRE(listed.outbox.to("D-U1").size() == 1);
-    CHECK_THAT(listed.outbox.to("D-U1")[0].reply.text, Contains("you have not answered yet — it takes a minute, in #general."));
-    CHECK(listed.outbox.to("D-U2").empty());
+    REQUIRE(listed.chat.to("D-U1").size() == 1);
+    CHECK_THAT(listed.chat.to("D-U1")[0].reply.text, Contains("you have not answered yet — it takes a minute, in #general."));
+    CHECK(listed.chat.to("D-U2").empty());
 }
 
 TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an open round of a survey it removed", "[surveys][reload]") {
@@ -458,11 +421,11 @@ TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an op
     CHECK(date::format("%F %R", date::floor<std::chrono::minutes>(second->opened)) == "2026-12-10 09:00");
 
     // The survey leaves the config while round 2 is open: the round closes, and no schedule opens another.
-    const auto posts_before = rig.outbox.posted.size();
+    const auto posts_before = rig.chat.posted.size();
     rig.surveys->reconfigure({});
     CHECK(rig.store->surveys().latest_round("dx")->closed);
     CHECK_THAT(rig.survey("list", alice).text, Contains("No surveys are configured"));
     rig.clock.advance_to(utc(2027, 1, 10, 0));
     CHECK(rig.store->surveys().latest_round("dx")->round == 2);
-    CHECK(rig.outbox.posted.size() == posts_before);
+    CHECK(rig.chat.posted.size() == posts_before);
 }
