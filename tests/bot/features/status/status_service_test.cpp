@@ -7,20 +7,14 @@
 #include <date/date.h>
 
 #include <atomic>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 
 #include "bot/net/http_client.hpp"
 #include "bot/process/process_runner.hpp"
-#include "bot/store/store.hpp"
-#include "support/builtin_line.hpp"
 #include "support/fake_http_server.hpp"
-#include "support/manual_clock.hpp"
-#include "support/recording_chat.hpp"
-#include "support/run_loop.hpp"
+#include "support/feature_rig.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -65,44 +59,25 @@ std::vector<std::string> walk(const status::ServiceSpec& service, const std::vec
     return states;
 }
 
-struct Rig {
-    explicit Rig(const testing::TempDir& folder, status::StatusSpec spec, system_clock::time_point start = t0)
-        : clock(io, start), http(io.get_executor()), processes(io) {
-        auto opened = store::open_sqlite(folder.file("status.db"));
-        REQUIRE(opened);
-        store = std::move(*opened);
-        directory = commands::Directory({{"U1", "alice"}, {"U2", "bob"}}, {{"admins", {"alice"}}});
-        service = std::make_unique<status::StatusService>(io.get_executor(), chat, store->status(), clock, http, processes,
+struct Rig : testing::FeatureRig {
+    explicit Rig(const testing::TempDir& folder, status::StatusSpec spec, TimePoint start = t0)
+        : FeatureRig(folder.file("status.db"), start, {{"U1", "alice"}, {"U2", "bob"}}, {{"admins", {"alice"}}}),
+          http(io.get_executor()),
+          processes(io),
+          service(std::make_unique<status::StatusService>(io.get_executor(), chat, store->status(), clock, http, processes,
                                                           [](const std::string& name) { return process_env(name); }, directory,
-                                                          std::move(spec), status::StatusSettings{"/platform", "admins", "test"});
-    }
+                                                          std::move(spec), status::StatusSettings{"/platform", "admins", "test"})) {}
 
-    store::ServiceStatus probe(const std::string& id) {
-        std::optional<store::ServiceStatus> out;
-        boost::asio::co_spawn(io, service->probe_now(id), [&](std::exception_ptr failure, store::ServiceStatus status) {
-            REQUIRE_FALSE(failure);
-            out = status;
-        });
-        REQUIRE(testing::run_until(io, [&] { return out.has_value(); }));
-        return *out;
-    }
+    store::ServiceStatus probe(const std::string& id) { return run(service->probe_now(id)); }
     // One probe every 30 seconds of the manual clock.
     store::ServiceStatus probe_after(const std::string& id, std::chrono::seconds wait = std::chrono::seconds(30)) {
         clock.advance(wait);
         return probe(id);
     }
-    chat::Reply say(const std::string& line, const chat::User& who) {
-        const chat::Origin where{"test", "general", "", "", who.id};
-        return testing::await(io, testing::run_line(*service, line, who, where, directory));
-    }
+    chat::Reply say(const std::string& line, const chat::User& who) { return FeatureRig::say(*service, line, who); }
 
-    boost::asio::io_context io;
-    testing::ManualClock clock;
     net::HttpClient http;
     process::ProcessRunner processes;
-    testing::RecordingChat chat;
-    std::unique_ptr<store::Store> store;
-    commands::Directory directory;
     std::unique_ptr<status::StatusService> service;
 };
 
