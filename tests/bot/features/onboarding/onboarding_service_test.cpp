@@ -5,10 +5,6 @@
 
 #include <date/date.h>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -16,13 +12,9 @@
 #include "bot/config/config.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/process/process_runner.hpp"
-#include "bot/store/store.hpp"
 #include "commands/actions/action_runner.hpp"
 #include "bot/features/onboarding/onboarding_report.hpp"
-#include "support/builtin_line.hpp"
-#include "support/manual_clock.hpp"
-#include "support/recording_chat.hpp"
-#include "support/run_loop.hpp"
+#include "support/feature_rig.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -82,13 +74,10 @@ const chat::User carol{"U3", "carol"};
 const chat::User dave{"U4", "dave"};
 const chat::User admin{"U9", "admin"};
 
-struct Rig {
-    Rig(const testing::TempDir& folder, onboarding::OnboardingSpec spec = first_week(), system_clock::time_point start = t0)
-        : clock(io, start), spec(std::move(spec)) {
-        auto opened = store::open_sqlite(folder.file("onboarding.db"));
-        REQUIRE(opened);
-        store = std::move(*opened);
-        directory = commands::Directory({alice, bob, carol, dave, admin}, {{"admins", {"admin"}}});
+struct Rig : testing::FeatureRig {
+    Rig(const testing::TempDir& folder, onboarding::OnboardingSpec spec = first_week(), TimePoint start = t0)
+        : FeatureRig(folder.file("onboarding.db"), start, {alice, bob, carol, dave, admin}, {{"admins", {"admin"}}}),
+          spec(std::move(spec)) {
         make();
     }
 
@@ -105,33 +94,7 @@ struct Rig {
         clock.settle();
     }
 
-    template <class T>
-    T finish(chat::Task<T> task) {
-        std::optional<T> out;
-        boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr failure, T value) {
-            REQUIRE_FALSE(failure);
-            out = std::move(value);
-        });
-        clock.settle();
-        REQUIRE(testing::run_until(io, [&] { return out.has_value(); }));
-        return std::move(*out);
-    }
-    void finish(chat::Task<void> task) {
-        bool done = false;
-        boost::asio::co_spawn(io, std::move(task), [&](std::exception_ptr failure) {
-            REQUIRE_FALSE(failure);
-            done = true;
-        });
-        clock.settle();
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-    }
-
-    void join(const chat::User& who, const std::string& channel) { finish(service->joined(who, channel)); }
-
-    chat::Reply say(commands::BuiltinCommand& command, const std::string& line, const chat::User& who) {
-        const chat::Origin where{"test", "general", "", "", who.id};
-        return finish(testing::run_line(command, line, who, where, directory));
-    }
+    void join(const chat::User& who, const std::string& channel) { run(service->joined(who, channel)); }
     chat::Reply onboarding(const std::string& line, const chat::User& who) { return say(service->onboarding_command(), line, who); }
 
     // When each step reached the person, by the store, in the track's order.
@@ -149,12 +112,7 @@ struct Rig {
         return count;
     }
 
-    boost::asio::io_context io;
-    testing::ManualClock clock;
-    testing::RecordingChat chat;
     onboarding::OnboardingSpec spec;
-    std::unique_ptr<store::Store> store;
-    commands::Directory directory;
     commands::CommandCheck* check = nullptr;
     std::unique_ptr<onboarding::OnboardingService> service;
 };
@@ -251,9 +209,10 @@ TEST_CASE("joining two trigger channels, even at the same moment, starts the tra
     testing::TempDir folder;
     Rig rig(folder);
     rig.chat.yield_on = rig.io.get_executor();  // profiles take a loop turn, so the two joins interleave
-    boost::asio::co_spawn(rig.io, rig.service->joined(alice, "general"), boost::asio::detached);
-    boost::asio::co_spawn(rig.io, rig.service->joined(alice, "welcome"), boost::asio::detached);
-    rig.clock.settle();
+    std::vector<chat::Task<void>> joins;
+    joins.push_back(rig.service->joined(alice, "general"));
+    joins.push_back(rig.service->joined(alice, "welcome"));
+    rig.run(testing::together(std::move(joins)));
     CHECK(rig.posts_of(alice, "Welcome") == 1);
     CHECK(rig.store->onboarding().all_onboarding().size() == 1);
     // A channel that triggers nothing starts nothing.
