@@ -12,6 +12,7 @@
 #include "bot/chat/slack/events.hpp"
 
 #include "commands/values.hpp"
+#include "support/param_spec.hpp"
 
 using namespace platbot::commands;
 using platbot::chat::User;
@@ -34,9 +35,7 @@ Directory make_directory() {
 // A mention as a user parameter reads it, with the references Slack's or Matrix's adapter
 // lists for it, then resolved.
 User mention(const Directory& directory, const std::string& raw) {
-    ParamSpec spec;
-    spec.name = "who";
-    spec.type = ParamType::user;
+    const ParamSpec spec = platbot::testing::param("who", ParamType::user);
     auto references = platbot::chat::slack::references_in(raw);
     for (auto& reference : platbot::chat::matrix::references_in(raw)) references.push_back(std::move(reference));
     auto value = parse_value(spec, raw, references);

@@ -32,14 +32,11 @@ CommandSpec status_like() {
     CommandSpec status;
     status.name = "status";
     status.description = "The board";
-    status.params = {make_param("service", ParamType::string, "one service")};
+    status.params = {param("service", ParamType::string, {.description = "one service"})};
     CommandSpec announce;
     announce.name = "announce";
     announce.description = "pin a note";
-    ParamSpec note = make_param("text", ParamType::string, "the note");
-    note.required = true;
-    note.rest = true;
-    announce.params = {note};
+    announce.params = {param("text", ParamType::string, {.description = "the note", .required = true, .rest = true})};
     CommandSpec clear;
     clear.name = "clear";
     clear.description = "unpin it";
@@ -56,9 +53,7 @@ CommandSpec survey_like() {
     list.name = "list";
     CommandSpec open;
     open.name = "open";
-    ParamSpec id = make_param("survey", ParamType::string);
-    id.required = true;
-    open.params = {id};
+    open.params = {param("survey", ParamType::string, {.required = true})};
     survey.subcommands = {list, open};
     return survey;
 }
@@ -139,9 +134,7 @@ TEST_CASE("people among a served built-in's arguments reach it as the directory 
     Fixture f;
     CommandSpec onboard;
     onboard.name = "onboard";
-    ParamSpec person = make_param("user", ParamType::user);
-    person.required = true;
-    onboard.params = {person};
+    onboard.params = {param("user", ParamType::user, {.required = true})};
     RecordingBuiltin handler(onboard);
     f.engine.serve(handler);
     CHECK(f.send("/platform onboard @bob").text == "ran onboard");

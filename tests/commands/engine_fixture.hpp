@@ -15,10 +15,12 @@
 #include "bot/chat/slack/events.hpp"
 #include "commands/engine.hpp"
 #include "support/manual_clock.hpp"
+#include "support/param_spec.hpp"
 #include "support/run_loop.hpp"
 
 using namespace platbot;
 using namespace platbot::commands;
+using platbot::testing::param;
 using Catch::Matchers::Contains;
 using Catch::Matchers::EndsWith;
 using Catch::Matchers::Matches;
@@ -50,14 +52,6 @@ public:
     }
 };
 
-inline ParamSpec make_param(std::string name, ParamType type, std::string description = {}) {
-    ParamSpec p;
-    p.name = std::move(name);
-    p.type = type;
-    p.description = std::move(description);
-    return p;
-}
-
 inline Template compile_reply(const CommandSpec& spec, std::string_view source) {
     auto compiled = Template::compile(source, template_variables(spec));
     REQUIRE(compiled.ok());
@@ -68,17 +62,14 @@ inline CommandSpec deploy_spec() {
     CommandSpec spec;
     spec.name = "deploy";
     spec.description = "Deploy a service";
-    ParamSpec service = make_param("service", ParamType::string, "what to deploy");
-    service.required = true;
-    service.pattern = "^[a-z][a-z0-9-]*$";
-    ParamSpec env = make_param("env", ParamType::enumeration, "where to");
-    env.choices = {"dev", "staging", "prod"};
-    env.default_value = "staging";
-    ParamSpec replicas = make_param("replicas", ParamType::integer);
-    replicas.min = 1;
-    replicas.max = 20;
-    ParamSpec dry_run = make_param("dry_run", ParamType::boolean, "only show the plan");
-    spec.params = {service, env, replicas, dry_run};
+    spec.params = {
+        param("service", ParamType::string,
+              {.description = "what to deploy", .required = true, .pattern = "^[a-z][a-z0-9-]*$"}),
+        param("env", ParamType::enumeration,
+              {.description = "where to", .default_value = "staging", .choices = {"dev", "staging", "prod"}}),
+        param("replicas", ParamType::integer, {.min = 1, .max = 20}),
+        param("dry_run", ParamType::boolean, {.description = "only show the plan"}),
+    };
     auto alias = parse_alias("ship {service} to {env=staging}", spec);
     REQUIRE(alias.ok());
     spec.aliases.push_back(std::move(*alias));
@@ -89,27 +80,27 @@ inline CommandSpec deploy_spec() {
 }
 
 // A command whose one parameter is required, with a reply.
-inline CommandSpec one_param_spec(std::string name, std::string description, ParamSpec param, const std::string& reply) {
+inline CommandSpec one_param_spec(std::string name, std::string description, ParamSpec parameter, const std::string& reply) {
     CommandSpec spec;
     spec.name = std::move(name);
     spec.description = std::move(description);
-    param.required = true;
-    spec.params = {std::move(param)};
+    parameter.required = true;
+    spec.params = {std::move(parameter)};
     spec.reply = compile_reply(spec, reply);
     return spec;
 }
 
 inline CommandSpec echo_spec() {
-    return one_param_spec("echo", "Say something back", make_param("text", ParamType::string, "what to say"),
+    return one_param_spec("echo", "Say something back", param("text", ParamType::string, {.description = "what to say"}),
                           "{{ user.name }} says: {{ args.text }}");
 }
 
 inline CommandSpec page_spec() {
-    return one_param_spec("page", "Page someone", make_param("who", ParamType::user, "who to page"), "Paging {{ args.who }}");
+    return one_param_spec("page", "Page someone", param("who", ParamType::user, {.description = "who to page"}), "Paging {{ args.who }}");
 }
 
 inline CommandSpec announce_spec() {
-    return one_param_spec("announce", "Announce in a channel", make_param("to", ParamType::channel, "where"),
+    return one_param_spec("announce", "Announce in a channel", param("to", ParamType::channel, {.description = "where"}),
                           "Announcing in {{ args.to }}");
 }
 

@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "support/param_spec.hpp"
+
 using namespace platbot::commands;
+using platbot::testing::param;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 
@@ -16,29 +19,17 @@ constexpr const char* prefix = "/platform";
 constexpr const char* deploy_usage =
     "Usage: /platform deploy <service> [env=staging] [replicas] [--dry_run] [within]";
 
-ParamSpec make_param(std::string name, ParamType type) {
-    ParamSpec p;
-    p.name = std::move(name);
-    p.type = type;
-    return p;
-}
-
 CommandSpec deploy_spec() {
     CommandSpec spec;
     spec.name = "deploy";
     spec.description = "Deploy a service";
-    ParamSpec service = make_param("service", ParamType::string);
-    service.required = true;
-    service.pattern = "^[a-z][a-z0-9-]*$";
-    ParamSpec env = make_param("env", ParamType::enumeration);
-    env.choices = {"dev", "staging", "prod"};
-    env.default_value = "staging";
-    ParamSpec replicas = make_param("replicas", ParamType::integer);
-    replicas.min = 1;
-    replicas.max = 20;
-    ParamSpec dry_run = make_param("dry_run", ParamType::boolean);
-    ParamSpec within = make_param("within", ParamType::duration);
-    spec.params = {service, env, replicas, dry_run, within};
+    spec.params = {
+        param("service", ParamType::string, {.required = true, .pattern = "^[a-z][a-z0-9-]*$"}),
+        param("env", ParamType::enumeration, {.default_value = "staging", .choices = {"dev", "staging", "prod"}}),
+        param("replicas", ParamType::integer, {.min = 1, .max = 20}),
+        param("dry_run", ParamType::boolean),
+        param("within", ParamType::duration),
+    };
     return spec;
 }
 

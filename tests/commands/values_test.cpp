@@ -6,20 +6,16 @@
 #include <string>
 #include <vector>
 
+#include "support/param_spec.hpp"
+
 using namespace platbot::commands;
+using platbot::testing::param;
 using platbot::chat::User;
 using Catch::Matchers::Contains;
 using Catch::Matchers::StartsWith;
 using std::chrono::seconds;
 
 namespace {
-
-ParamSpec param(std::string name, ParamType type) {
-    ParamSpec p;
-    p.name = std::move(name);
-    p.type = type;
-    return p;
-}
 
 // An accepted value as text (through to_text) or the error, so one table column covers both.
 struct Case {
@@ -46,9 +42,7 @@ void check_case(const ParamSpec& spec, const Case& c) {
 }  // namespace
 
 TEST_CASE("string values honour pattern and max_length", "[values]") {
-    ParamSpec spec = param("service", ParamType::string);
-    spec.pattern = "^[a-z][a-z0-9-]*$";
-    spec.max_length = 12;
+    const ParamSpec spec = param("service", ParamType::string, {.pattern = "^[a-z][a-z0-9-]*$", .max_length = 12});
     const auto c = GENERATE(values<Case>({
         {"api", true, "api"},
         {"billing-v2", true, "billing-v2"},
@@ -63,17 +57,14 @@ TEST_CASE("string values honour pattern and max_length", "[values]") {
 }
 
 TEST_CASE("string length is counted in bytes and the value is kept verbatim", "[values]") {
-    ParamSpec spec = param("reason", ParamType::string);
-    spec.max_length = 8;
+    const ParamSpec spec = param("reason", ParamType::string, {.max_length = 8});
     check_case(spec, {"\xF0\x9F\x9A\x80\xF0\x9F\x99\x8C", true, "\xF0\x9F\x9A\x80\xF0\x9F\x99\x8C"});  // 8 bytes
     check_case(spec, {"a\xF0\x9F\x9A\x80\xF0\x9F\x99\x8C", false, "is 9 bytes long; the limit is 8"});
     check_case(spec, {"\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D", true, "\xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D"});
 }
 
 TEST_CASE("int values are whole numbers within their range", "[values]") {
-    ParamSpec spec = param("replicas", ParamType::integer);
-    spec.min = 1;
-    spec.max = 20;
+    const ParamSpec spec = param("replicas", ParamType::integer, {.min = 1, .max = 20});
     const auto c = GENERATE(values<Case>({
         {"1", true, "1"},
         {"20", true, "20"},
@@ -94,13 +85,11 @@ TEST_CASE("int values are whole numbers within their range", "[values]") {
 }
 
 TEST_CASE("int ranges may be open on one side", "[values]") {
-    ParamSpec at_least = param("count", ParamType::integer);
-    at_least.min = 0;
+    const ParamSpec at_least = param("count", ParamType::integer, {.min = 0});
     check_case(at_least, {"-1", false, "must be at least 0 (got -1)"});
     check_case(at_least, {"9223372036854775807", true, "9223372036854775807"});
 
-    ParamSpec at_most = param("count", ParamType::integer);
-    at_most.max = 10;
+    const ParamSpec at_most = param("count", ParamType::integer, {.max = 10});
     check_case(at_most, {"11", false, "must be at most 10 (got 11)"});
     check_case(at_most, {"-9223372036854775808", true, "-9223372036854775808"});
 }
@@ -120,8 +109,7 @@ TEST_CASE("bool values accept yes/no words in any case", "[values]") {
 }
 
 TEST_CASE("enum values match case-insensitively and return the canonical choice", "[values]") {
-    ParamSpec spec = param("env", ParamType::enumeration);
-    spec.choices = {"dev", "staging", "prod"};
+    const ParamSpec spec = param("env", ParamType::enumeration, {.choices = {"dev", "staging", "prod"}});
     const auto c = GENERATE(values<Case>({
         {"prod", true, "prod"},
         {"PROD", true, "prod"},
@@ -135,8 +123,7 @@ TEST_CASE("enum values match case-insensitively and return the canonical choice"
 }
 
 TEST_CASE("enum values are stored as the canonical string", "[values]") {
-    ParamSpec spec = param("env", ParamType::enumeration);
-    spec.choices = {"Dev", "Prod"};
+    const ParamSpec spec = param("env", ParamType::enumeration, {.choices = {"Dev", "Prod"}});
     const auto value = parse_value(spec, "prod");
     REQUIRE(value.ok());
     REQUIRE(std::holds_alternative<std::string>(*value));

@@ -32,31 +32,32 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
 
 // Runs `task` on `io` until it ends (at most `limit`) and returns what it returned; what it
 // threw is thrown here. The one way a test waits for a coroutine.
-template <typename T>
-T await(boost::asio::io_context& io, boost::asio::awaitable<T> task, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    struct Outcome {
-        bool done = false;
-        std::exception_ptr failure;
-        std::optional<T> value;
-    };
-    // Shared: a task that outlives the wait must not write into this frame.
-    const auto outcome = std::make_shared<Outcome>();
-    boost::asio::co_spawn(io, std::move(task), [outcome](std::exception_ptr failure, T value) {
-        outcome->failure = failure;
-        if (!failure) outcome->value.emplace(std::move(value));
-        outcome->done = true;
-    });
-    if (!run_until(io, [&] { return outcome->done; }, limit)) throw std::runtime_error("the awaited task did not finish in time");
-    if (outcome->failure) std::rethrow_exception(outcome->failure);
-    return std::move(*outcome->value);
-}
-
 inline void await(boost::asio::io_context& io, boost::asio::awaitable<void> task,
                   std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    // Shared: a task that outlives the wait must not write into this frame.
     const auto outcome = std::make_shared<std::pair<bool, std::exception_ptr>>();
     boost::asio::co_spawn(io, std::move(task), [outcome](std::exception_ptr failure) { *outcome = {true, failure}; });
     if (!run_until(io, [&] { return outcome->first; }, limit)) throw std::runtime_error("the awaited task did not finish in time");
     if (outcome->second) std::rethrow_exception(outcome->second);
+}
+
+namespace detail {
+
+template <typename T>
+boost::asio::awaitable<void> keep_value(boost::asio::awaitable<T> task, std::shared_ptr<std::optional<T>> slot) {
+    T value = co_await std::move(task);
+    slot->emplace(std::move(value));
+}
+
+}  // namespace detail
+
+// Through a task of its own: co_spawn hands its handler a default T when the task threw, and
+// a result such as HttpOutcome has none.
+template <typename T>
+T await(boost::asio::io_context& io, boost::asio::awaitable<T> task, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
+    const auto value = std::make_shared<std::optional<T>>();
+    await(io, detail::keep_value(std::move(task), value), limit);
+    return std::move(**value);
 }
 
 }  // namespace platbot::testing

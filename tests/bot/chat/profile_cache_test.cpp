@@ -19,14 +19,7 @@ using namespace std::chrono_literals;
 namespace {
 
 std::optional<Profile> lookup_now(asio::io_context& io, ProfileCache& cache, const std::string& id) {
-    std::optional<Profile> out;
-    bool done = false;
-    asio::co_spawn(io, cache.lookup(id), [&](std::exception_ptr, std::optional<Profile> found) {
-        out = std::move(found);
-        done = true;
-    });
-    REQUIRE(platbot::testing::run_until(io, [&] { return done; }));
-    return out;
+    return platbot::testing::await(io, cache.lookup(id));
 }
 
 }  // namespace

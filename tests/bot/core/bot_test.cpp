@@ -1,7 +1,5 @@
 // The Bot routes each event once, even across restarts, hands over what a crash left
 // unfinished, and keeps failures away from the event loop.
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <stdexcept>
@@ -61,17 +59,8 @@ struct Rig {
         return std::move(*opened);
     }
 
-    // Runs the loop until the coroutine is done; fails the test if anything escapes it.
-    void run(chat::Task<void> work) {
-        bool done = false;
-        bool escaped = false;
-        boost::asio::co_spawn(io, std::move(work), [&](std::exception_ptr failure) {
-            done = true;
-            escaped = failure != nullptr;
-        });
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-        REQUIRE_FALSE(escaped);
-    }
+    // Runs the loop until the coroutine is done; what escapes it fails the test.
+    void run(chat::Task<void> work) { testing::await(io, std::move(work)); }
 
     // As an acknowledging adapter does: admit each event, handle the ones that came first.
     std::vector<chat::Admission> deliver(std::vector<chat::ChatEvent> events) {

@@ -149,11 +149,7 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
         boost::asio::io_context io;
         testing::ManualClock clock(io, march_first_2027);
         core::Inbox inbox(io.get_executor(), store, clock);
-        std::vector<Admission> result(1);
-        bool done = false;
-        boost::asio::co_spawn(io, admit_into(inbox, original, result, 0), [&](std::exception_ptr) { done = true; });
-        REQUIRE(testing::run_until(io, [&] { return done; }));
-        REQUIRE(result[0] == Admission::first);
+        REQUIRE(testing::await(io, inbox.admit(original)) == Admission::first);
         REQUIRE(admit_together(io, inbox, {"handled"}) == std::vector{Admission::first});
         inbox.finished("handled");
     }  // stops without finishing slack:Ev1

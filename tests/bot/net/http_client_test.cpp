@@ -46,7 +46,8 @@ void rethrow(std::exception_ptr error) {
     if (error) std::rethrow_exception(error);
 }
 
-// A send() running on the test's loop; `outcome` is set when it completes.
+// A send() running on the test's loop while the test acts on it (cancels it, drops the
+// client, starts more); `outcome` is set when it completes.
 struct Call {
     std::optional<HttpOutcome> outcome;
 };
@@ -63,9 +64,7 @@ std::shared_ptr<Call> start(asio::io_context& io, HttpClient& client, HttpReques
 }
 
 HttpOutcome send_one(asio::io_context& io, HttpClient& client, HttpRequest request) {
-    auto call = start(io, client, std::move(request));
-    REQUIRE(run_until(io, [&] { return call->outcome.has_value(); }));
-    return std::move(*call->outcome);
+    return platbot::testing::await(io, client.send(std::move(request)));
 }
 
 HttpRequest get(std::string url) {
@@ -396,11 +395,10 @@ TEST_CASE_METHOD(Fixture, "HttpClient does not start a transfer that is already 
     CancelToken cancel;
     cancel.cancel();
 
-    auto call = start(io, client, get(server.url("/ok")), cancel);
-    REQUIRE(run_until(io, [&] { return call->outcome.has_value(); }, 2s));
+    const auto outcome = platbot::testing::await(io, client.send(get(server.url("/ok")), cancel), 2s);
 
-    REQUIRE_FALSE(call->outcome->ok());
-    CHECK(call->outcome->error().kind == HttpFailure::cancelled);
+    REQUIRE_FALSE(outcome.ok());
+    CHECK(outcome.error().kind == HttpFailure::cancelled);
     REQUIRE(send_one(io, client, get(server.url("/ok?after=1"))).ok());
     CHECK(server.requests().size() == 1);
 }

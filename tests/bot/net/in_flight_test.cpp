@@ -17,7 +17,8 @@ namespace asio = boost::asio;
 
 namespace {
 
-// Spawns idle(limit) and records what it returned.
+// Spawns idle(limit) and records what it returned, for the tests that change the work in
+// flight while it waits.
 void await_idle(asio::io_context& io, InFlight& work, std::chrono::milliseconds limit, std::optional<bool>& result) {
     asio::co_spawn(io, work.idle(limit), [&result](std::exception_ptr, bool idle) { result = idle; });
 }
@@ -27,10 +28,7 @@ void await_idle(asio::io_context& io, InFlight& work, std::chrono::milliseconds 
 TEST_CASE("InFlight: with nothing in flight idle() returns at once", "[net][in_flight]") {
     asio::io_context io;
     InFlight work(io.get_executor());
-    std::optional<bool> idle;
-    await_idle(io, work, std::chrono::hours(1), idle);
-    REQUIRE(run_until(io, [&] { return idle.has_value(); }));
-    CHECK(*idle);
+    CHECK(platbot::testing::await(io, work.idle(std::chrono::hours(1))));
 }
 
 TEST_CASE("InFlight: the last ticket to end wakes the wait long before its limit", "[net][in_flight]") {
@@ -56,10 +54,7 @@ TEST_CASE("InFlight: work that outlasts the limit ends the wait with false", "[n
     asio::io_context io;
     InFlight work(io.get_executor());
     const InFlight::Ticket running = work.enter();
-    std::optional<bool> idle;
-    await_idle(io, work, std::chrono::milliseconds(30), idle);
-    REQUIRE(run_until(io, [&] { return idle.has_value(); }));
-    CHECK_FALSE(*idle);
+    CHECK_FALSE(platbot::testing::await(io, work.idle(std::chrono::milliseconds(30))));
     CHECK(work.count() == 1);
 }
 

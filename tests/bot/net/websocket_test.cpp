@@ -20,6 +20,7 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 #include "support/tls_identity.hpp"
 
@@ -121,18 +122,11 @@ private:
     std::string target_;
 };
 
-// Runs `body` as a coroutine on a fresh loop, bounded by `limit`.
+// Runs `body` as a coroutine on a fresh loop, bounded by `limit`: each case's client gets a
+// loop of its own, apart from the server's.
 void run_coroutine(const std::function<asio::awaitable<void>(asio::io_context&)>& body, std::chrono::seconds limit = 10s) {
     asio::io_context io;
-    std::exception_ptr failure;
-    bool done = false;
-    asio::co_spawn(io, body(io), [&](std::exception_ptr e) {
-        failure = e;
-        done = true;
-    });
-    io.run_for(limit);
-    REQUIRE(done);
-    if (failure) std::rethrow_exception(failure);
+    platbot::testing::await(io, body(io), limit);
 }
 
 }  // namespace

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "bot/process/process_runner.hpp"
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -48,17 +49,9 @@ ProcessRequest dump_request(std::vector<std::string> args = {}, Env env = {}) {
 Result<ProcessResult> run_one(ProcessRequest request, CancelToken cancel = {}) {
     asio::io_context io;
     ProcessRunner runner(io);
-    std::optional<Result<ProcessResult>> outcome;
-    std::exception_ptr failure;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> { outcome.emplace(co_await runner.run(std::move(request), cancel)); },
-        [&](std::exception_ptr e) { failure = e; });
-    io.run_for(30s);
-    REQUIRE_FALSE(failure);
-    REQUIRE(outcome.has_value());
+    auto outcome = testing::await(io, runner.run(std::move(request), std::move(cancel)), 30s);
     CHECK(runner.running() == 0);
-    return std::move(*outcome);
+    return outcome;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -426,21 +419,7 @@ TEST_CASE("process runner: an exception from on_line reaches the caller after th
     ProcessRunner runner(io);
     auto request = dump_request({}, {{"ARGV_DUMP_LINES", "3"}});
     request.on_line = [](std::string_view) { throw std::runtime_error("progress sink broke"); };
-    std::string caught;
-    bool done = false;
-    asio::co_spawn(
-        io, [&]() -> asio::awaitable<void> { (void)co_await runner.run(std::move(request)); },
-        [&](std::exception_ptr e) {
-            done = true;
-            try {
-                if (e) std::rethrow_exception(e);
-            } catch (const std::exception& error) {
-                caught = error.what();
-            }
-        });
-    io.run_for(30s);
-    REQUIRE(done);
-    CHECK(caught == "progress sink broke");
+    CHECK_THROWS_WITH(testing::await(io, runner.run(std::move(request)), 30s), "progress sink broke");
     CHECK(runner.running() == 0);
 }
 

@@ -18,7 +18,6 @@
 #include <utility>
 #include <vector>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -156,31 +155,13 @@ struct Fixture {
 
     ActionResult run(const ActionSpec& spec, const TemplateContext& context, CancelToken cancel = {},
                      std::function<void(const ActionProgress&)> also = {}) {
-        std::optional<ActionResult> result;
-        std::exception_ptr failure;
-        bool finished = false;
-        asio::co_spawn(
-            io,
-            [&]() -> asio::awaitable<void> {
-                // Named locals: g++ 12 mishandles temporaries inside co_await expressions.
-                TemplateContext values = context;
-                std::function<void(const ActionProgress&)> on_progress = [&](const ActionProgress& p) {
-                    progress.push_back(p);
-                    if (also) also(p);
-                };
-                CancelToken token = cancel;
-                ActionResult outcome = co_await runner.run(spec, values, on_progress, token);
-                result = std::move(outcome);
-            },
-            [&](std::exception_ptr e) {
-                failure = e;
-                finished = true;
-            });
-        REQUIRE(run_until(io, [&] { return finished; }, 45s));
-        if (failure) std::rethrow_exception(failure);
-        REQUIRE(result.has_value());
-        if (!result->ok) CHECK(one_line(result->error));
-        return std::move(*result);
+        std::function<void(const ActionProgress&)> on_progress = [this, also = std::move(also)](const ActionProgress& p) {
+            progress.push_back(p);
+            if (also) also(p);
+        };
+        ActionResult result = platbot::testing::await(io, runner.run(spec, context, std::move(on_progress), std::move(cancel)), 45s);
+        if (!result.ok) CHECK(one_line(result.error));
+        return result;
     }
 
     std::vector<std::string> steps() const {

@@ -33,6 +33,7 @@
 #include "commands/actions/action_runner.hpp"
 #include "commands/engine.hpp"
 #include "support/manual_clock.hpp"
+#include "support/param_spec.hpp"
 #include "support/temp_dir.hpp"
 
 namespace platbot::commands::job_service_fixture {
@@ -170,11 +171,7 @@ inline CommandSpec exec_command(std::string name, std::string script, Policy pol
     CommandSpec spec;
     spec.name = std::move(name);
     spec.description = "runs a script";
-    ParamSpec service;
-    service.name = "service";
-    service.required = true;
-    service.pattern = "^[a-z][a-z0-9-]*$";
-    spec.params = {service};
+    spec.params = {testing::param("service", ParamType::string, {.required = true, .pattern = "^[a-z][a-z0-9-]*$"})};
     spec.reply = Template::literal("unused");
     const TemplateScope scope = template_variables(spec);
     ExecAction exec;

@@ -8,8 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "support/param_spec.hpp"
+
 using namespace platbot;
 using namespace platbot::commands;
+using platbot::testing::param;
 using namespace std::chrono_literals;
 
 namespace {
@@ -19,14 +22,6 @@ const std::map<std::string, std::vector<std::string>> teams{
     {"sre", {"carol"}}, {"deployers", {"U2", "Alice"}}, {"frontend", {"dan"}}};
 
 Directory make_directory() { return Directory(people, teams); }
-
-ParamSpec param(std::string name, ParamType type, std::vector<std::string> choices = {}) {
-    ParamSpec p;
-    p.name = std::move(name);
-    p.type = type;
-    p.choices = std::move(choices);
-    return p;
-}
 
 ValueCondition texts(std::string param, std::vector<std::string> patterns) {
     ValueCondition c;
@@ -71,7 +66,7 @@ ApprovalRule approval(std::string group) {
 CommandSpec deploy_command() {
     CommandSpec spec;
     spec.name = "deploy";
-    spec.params = {param("service", ParamType::string), param("env", ParamType::enumeration, {"prod", "staging", "dev"}),
+    spec.params = {param("service", ParamType::string), param("env", ParamType::enumeration, {.choices = {"prod", "staging", "dev"}}),
                    param("replicas", ParamType::integer)};
     auto frozen = rule("0", {texts("service", {"legacy-*"})});
     frozen.deny = true;
@@ -208,7 +203,7 @@ TEST_CASE("decide: the first rule whose values and people match decides, no matc
     SECTION("values no rule covers: denied by default, allowed when the default says so, denied when sensitive") {
         CommandSpec scale;
         scale.name = "scale";
-        scale.params = {param("service", ParamType::string), param("env", ParamType::enumeration, {"prod", "staging", "dev"}),
+        scale.params = {param("service", ParamType::string), param("env", ParamType::enumeration, {.choices = {"prod", "staging", "dev"}}),
                         param("replicas", ParamType::integer)};
         scale.policy.rules = {rule("0", {range("replicas", 1, 3)}, {{}, {"everyone"}, {}})};
         const auto many = invoke(scale, "api", "dev", 10);

@@ -9,20 +9,15 @@
 
 #include "bot/chat/matrix/sync.hpp"
 #include "bot/chat/slack/events.hpp"
+#include "support/param_spec.hpp"
 
 #include "commands/policy/decide.hpp"
 
 using namespace platbot;
 using namespace platbot::commands;
+using platbot::testing::param;
 
 namespace {
-
-ParamSpec param(std::string name, ParamType type) {
-    ParamSpec p;
-    p.name = std::move(name);
-    p.type = type;
-    return p;
-}
 
 ValueCondition when(std::string param, std::vector<std::string> patterns) {
     ValueCondition c;

@@ -3,7 +3,6 @@
 
 #include <unistd.h>
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <cstdio>
@@ -41,11 +40,9 @@ std::vector<chat::ChatEvent> console_run(const std::string& input) {
     options.input_fd = fds[0];
     options.output = output;
     CollectingSink sink;
-    bool finished = false;
     {
         chat::ConsoleAdapter console(io.get_executor(), options);
-        asio::co_spawn(io, console.run(sink), [&](std::exception_ptr) { finished = true; });
-        CHECK(testing::run_until(io, [&] { return finished; }));
+        CHECK_NOTHROW(testing::await(io, console.run(sink)));
     }
     ::close(fds[0]);
     std::fclose(output);

@@ -245,20 +245,10 @@ TEST_CASE("paginated reads follow the cursor to the end", "[slack][webapi]") {
     options.token = slack.bot_token();
     WebApi api(io.get_executor(), http, options);
 
-    std::optional<ApiResult> result;
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-            const json args{{"channel", "C0BIG"}};
-            ApiResult all = co_await api.call_all_pages("conversations.members", args, "members", 100);
-            result = std::move(all);
-        },
-        [](std::exception_ptr e) {
-            if (e) std::rethrow_exception(e);
-        });
-    REQUIRE(run_until(io, [&] { return result.has_value(); }));
-    REQUIRE(result->ok);
-    CHECK(result->body["members"].get<std::vector<std::string>>() == members);
+    const ApiResult result =
+        platbot::testing::await(io, api.call_all_pages("conversations.members", {{"channel", "C0BIG"}}, "members", 100));
+    REQUIRE(result.ok);
+    CHECK(result.body["members"].get<std::vector<std::string>>() == members);
     const auto calls = slack.calls("conversations.members");
     REQUIRE(calls.size() == 3);
     CHECK(calls[0].args.value("cursor", "") == "");
