@@ -28,14 +28,6 @@ constexpr int most_gap_tries = 3;  // batches synced again for one room's failin
 // A held /sync may take this much longer than the timeout it asked for before it counts as lost.
 constexpr std::chrono::seconds sync_grace{15};
 
-// When an event was sent, counted back from the batch's arrival by the bot's own homeserver's
-// unsigned.age; the sender's server clock (origin_server_ts) only when no age came.
-std::chrono::system_clock::time_point sent_time(const SentAt& sent, std::chrono::system_clock::time_point arrived) {
-    if (sent.age_ms >= 0) return arrived - std::chrono::milliseconds(sent.age_ms);
-    if (sent.origin_ts > 0) return std::chrono::system_clock::time_point(std::chrono::milliseconds(sent.origin_ts));
-    return {};
-}
-
 }  // namespace
 
 MatrixAdapter::MatrixAdapter(asio::any_io_executor executor, net::HttpClient& http, store::StateStore& state,
@@ -105,17 +97,7 @@ Task<std::string> MatrixAdapter::shrink_sync(std::string why) {
 }
 
 Task<std::string> MatrixAdapter::make_filter(bool lean) {
-    // Lean, after a sync too large to read: fewer timeline events (gaps are fetched back) and
-    // only the state the bot reads, so huge state events someone put in a room stay out.
-    json state{{"lazy_load_members", true}};
-    if (lean) state["types"] = {"m.room.member", "m.room.encryption", "m.room.create"};
-    const json filter{{"presence", {{"not_types", {"*"}}}},
-                      {"account_data", {{"types", {"m.direct"}}}},
-                      {"room",
-                       {{"timeline", {{"limit", lean ? 10 : 50}}},
-                        {"state", state},
-                        {"ephemeral", {{"not_types", {"*"}}}},
-                        {"account_data", {{"not_types", {"*"}}}}}}};
+    const json filter = sync_filter(lean);
     const auto made = co_await client_.call("POST", std::string(client_path) + "/user/" + Client::segment(identity_.user_id) + "/filter",
                                             filter, stopping_);
     const std::string id = made.ok ? string_field(made.body, "filter_id") : "";
@@ -140,9 +122,7 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
         }
         // The first sync of a new bot only looks: it must not hold, and answers nothing old.
         const bool initial = since.empty();
-        std::string path = std::string(client_path) + "/sync?filter=" + Client::segment(filter) +
-                           "&timeout=" + std::to_string(initial ? 0 : options_.sync_timeout.count());
-        if (!initial) path += "&since=" + Client::segment(since);
+        const std::string path = sync_path(filter, since, options_.sync_timeout);
         const auto synced = co_await client_.call("GET", path, nullptr, stopping_,
                                                   options_.sync_timeout + std::chrono::milliseconds(sync_grace));
         if (stopping_.cancelled()) break;
@@ -284,7 +264,7 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
         if (admissions[i] == Admission::first) spawn_delivery(std::move(offered[i]));
     if (!complete) co_return false;
     for (auto& [key, answer] : answers) {
-        state_.set_state(state_key("poll-answer:" + key), json{{"time", answer.time}, {"chosen", answer.chosen}}.dump());
+        state_.set_state(state_key("poll-answer:" + key), answer_record(answer));
         // A cache of the stored answers, keyed by whoever votes: read back from the store once dropped.
         if (last_answers_.size() >= most_remembered_options) last_answers_.clear();
         last_answers_[key] = std::move(answer);

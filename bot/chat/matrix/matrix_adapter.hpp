@@ -25,6 +25,7 @@
 #include "bot/chat/adapter.hpp"
 #include "bot/chat/profile_cache.hpp"
 #include "bot/chat/matrix/client.hpp"
+#include "bot/chat/matrix/polls.hpp"
 #include "bot/chat/matrix/sync.hpp"
 #include "bot/common/cancel.hpp"
 #include "bot/net/in_flight.hpp"
@@ -109,22 +110,12 @@ private:
     std::optional<ChatEvent> button_press(const Reaction& reaction) const;
     static ChatEvent press_of(const Button& button, const std::string& event_id, const User& who, const std::string& room_id,
                               const std::string& target);
-    struct LastAnswer {
-        long long time = 0;
-        std::vector<std::size_t> chosen;
-    };
     // The votes a poll answer stands for: the latest answer per person, compared with their
     // last. The new last answers go to `answers`, kept once the batch is recorded.
     std::vector<ChatEvent> poll_presses(const PollResponse& response, std::vector<std::pair<std::string, LastAnswer>>& answers);
     LastAnswer last_answer(const std::string& key);
     void spawn_delivery(ChatEvent event);
     void spawn_admission(const ChatEvent& event, std::function<void(std::exception_ptr, Admission)> done);
-    struct NativePoll {
-        std::vector<Button> votes;  // answer a<N> presses votes[N-1]
-        std::optional<Button> unvote;  // an empty or spoiled answer presses it
-        bool multi = false;
-        bool ended = false;
-    };
     // A poll this bot started, from memory or the store (polls outlive restarts).
     NativePoll* native_poll(const std::string& event_id);
     void save_poll(const std::string& event_id, const NativePoll& poll);

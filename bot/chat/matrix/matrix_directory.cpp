@@ -4,27 +4,13 @@
 #include <stdexcept>
 
 #include "bot/chat/matrix/adapter_shared.hpp"
+#include "bot/chat/matrix/rooms.hpp"
 #include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
 
 namespace platbot::chat::matrix {
 
 namespace {
-
-// `name` as a full Matrix id with `sigil` ('@' people, '#' aliases): on `server` unless it
-// names one. A bare person's name is lower-cased, as Matrix makes new localparts ("Alice" is
-// @alice); an alias is kept as written, since aliases differing in case are different rooms.
-std::string full_matrix_id(const std::string& name, char sigil, const std::string& server) {
-    const std::string bare = name.starts_with(sigil) ? name.substr(1) : name;
-    if (bare.find(':') != std::string::npos) return std::string(1, sigil) + bare;
-    return std::string(1, sigil) + (sigil == '@' ? text::to_lower(bare) : bare) + ":" + server;
-}
-
-// The homeserver answered about this name (found or not); anything else means it could not
-// be asked. A malformed name (400) is simply not found, so it cannot hold up the others.
-bool answered(const ClientResult& result) {
-    return result.ok || (result.status >= 400 && result.status < 500 && result.status != 401 && result.status != 429);
-}
 
 std::runtime_error lookup_failed(const std::string& what, const ClientResult& result) {
     return std::runtime_error("cannot look up " + what + " on the Matrix homeserver (" + result.errcode +
@@ -59,9 +45,9 @@ Task<std::string> MatrixAdapter::own_server() {
         if (!whoami.ok) throw std::runtime_error("cannot ask the Matrix homeserver who the bot is (whoami: " + whoami.errcode + ")");
         user_id = string_field(whoami.body, "user_id");
     }
-    const auto colon = user_id.find(':');
-    if (colon == std::string::npos) throw std::runtime_error("the Matrix homeserver's whoami named no user_id with a server");
-    co_return user_id.substr(colon + 1);
+    if (user_id.find(':') == std::string::npos)
+        throw std::runtime_error("the Matrix homeserver's whoami named no user_id with a server");
+    co_return server_of(user_id);
 }
 
 Task<std::vector<User>> MatrixAdapter::find_people(std::vector<std::string> names) {
@@ -71,8 +57,8 @@ Task<std::vector<User>> MatrixAdapter::find_people(std::vector<std::string> name
     for (const auto& name : names) {
         const std::string id = full_matrix_id(name, '@', server);
         const auto asked = co_await client_.call("GET", std::string(client_path) + "/profile/" + Client::segment(id), nullptr, stopping_);
-        if (!answered(asked)) throw lookup_failed(id, asked);
-        if (asked.ok || asked.status == 403) out.push_back({id, name});
+        if (!directory_answered(asked)) throw lookup_failed(id, asked);
+        if (person_found(asked)) out.push_back({id, name});
     }
     co_return out;
 }
@@ -86,7 +72,7 @@ Task<std::vector<NamedConversation>> MatrixAdapter::find_conversations(std::vect
         const std::string alias = full_matrix_id(name, '#', server);
         const auto asked =
             co_await client_.call("GET", std::string(client_path) + "/directory/room/" + Client::segment(alias), nullptr, stopping_);
-        if (!answered(asked)) throw lookup_failed(alias, asked);
+        if (!directory_answered(asked)) throw lookup_failed(alias, asked);
         if (asked.ok && !string_field(asked.body, "room_id").empty()) out.push_back({name, string_field(asked.body, "room_id")});
     }
     co_return out;

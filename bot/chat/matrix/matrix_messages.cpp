@@ -76,11 +76,7 @@ Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
     if (reply.poll && !reply.poll->closed) {
         json start = render_poll_start(reply);
         const std::string event_id = co_await send(room, "m.poll.start", std::move(start), to.cause);
-        NativePoll poll;
-        for (const auto& option : reply.poll->options)
-            if (option.vote) poll.votes.push_back(*option.vote);
-        poll.unvote = reply.poll->unvote;
-        poll.multi = reply.poll->multi;
+        NativePoll poll = native_poll_of(*reply.poll);
         save_poll(event_id, poll);
         polls_[event_id] = std::move(poll);
         co_return MessageRef{room, event_id};

@@ -4,14 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
-
 #include "bot/chat/matrix/render.hpp"
-#include "bot/common/json_field.hpp"
 
 namespace platbot::chat::matrix {
-
-using json = nlohmann::json;
 
 std::optional<ChatEvent> MatrixAdapter::button_press(const Reaction& reaction) const {
     const auto options = options_by_event_.find(reaction.target);
@@ -37,42 +32,22 @@ ChatEvent MatrixAdapter::press_of(const Button& button, const std::string& event
     return press;
 }
 
-MatrixAdapter::NativePoll* MatrixAdapter::native_poll(const std::string& event_id) {
+NativePoll* MatrixAdapter::native_poll(const std::string& event_id) {
     if (auto it = polls_.find(event_id); it != polls_.end()) return &it->second;
     const auto stored = state_.state(state_key("poll:" + event_id));
-    if (!stored) return nullptr;
-    const auto saved = json::parse(*stored, nullptr, false);
-    if (!saved.is_object() || !saved.contains("votes") || !saved["votes"].is_array()) return nullptr;
-    NativePoll poll;
-    for (const auto& vote : saved["votes"])
-        poll.votes.push_back(run_button(string_field(vote, "label"), string_field(vote, "value")));
-    if (const std::string unvote = string_field(saved, "unvote"); !unvote.empty()) poll.unvote = run_button("unvote", unvote);
-    poll.multi = saved.value("multi", false);
-    poll.ended = saved.value("ended", false);
-    return &(polls_[event_id] = std::move(poll));
+    auto poll = stored ? read_poll_record(*stored) : std::nullopt;
+    if (!poll) return nullptr;
+    return &(polls_[event_id] = std::move(*poll));
 }
 
 void MatrixAdapter::save_poll(const std::string& event_id, const NativePoll& poll) {
-    json votes = json::array();
-    for (const auto& vote : poll.votes) votes.push_back({{"label", vote.label}, {"value", vote.value}});
-    state_.set_state(state_key("poll:" + event_id), json{{"votes", votes},
-                                                          {"unvote", poll.unvote ? poll.unvote->value : ""},
-                                                          {"multi", poll.multi},
-                                                          {"ended", poll.ended}}
-                                                         .dump());
+    state_.set_state(state_key("poll:" + event_id), poll_record(poll));
 }
 
-MatrixAdapter::LastAnswer MatrixAdapter::last_answer(const std::string& key) {
+LastAnswer MatrixAdapter::last_answer(const std::string& key) {
     if (const auto it = last_answers_.find(key); it != last_answers_.end()) return it->second;
-    LastAnswer last;
     const auto stored = state_.state(state_key("poll-answer:" + key));
-    const auto saved = stored ? json::parse(*stored, nullptr, false) : json();
-    if (saved.is_object() && saved.contains("chosen") && saved["chosen"].is_array()) {
-        last.time = saved.value("time", 0LL);
-        for (const auto& n : saved["chosen"])
-            if (n.is_number_unsigned()) last.chosen.push_back(n.get<std::size_t>());
-    }
-    return last;
+    return stored ? read_answer_record(*stored) : LastAnswer{};
 }
 
 std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,

@@ -4,10 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <algorithm>
 #include <stdexcept>
 
 #include "bot/chat/matrix/adapter_shared.hpp"
+#include "bot/chat/matrix/rooms.hpp"
 #include "bot/common/json_field.hpp"
 #include "bot/net/one_shot.hpp"
 
@@ -15,20 +15,8 @@ namespace platbot::chat::matrix {
 
 using json = nlohmann::json;
 
-namespace {
-
-std::string server_of(const std::string& user_id) {
-    const auto colon = user_id.find(':');
-    return colon == std::string::npos ? std::string() : user_id.substr(colon + 1);
-}
-
-}  // namespace
-
 bool MatrixAdapter::may_invite(const std::string& inviter) const {
-    if (std::find(options_.join_users.begin(), options_.join_users.end(), inviter) != options_.join_users.end()) return true;
-    const std::string server = server_of(inviter);
-    if (options_.join_users.empty() && options_.join_servers.empty()) return server == server_of(identity_.user_id);
-    return std::find(options_.join_servers.begin(), options_.join_servers.end(), server) != options_.join_servers.end();
+    return invite_allowed(inviter, options_.join_users, options_.join_servers, identity_.user_id);
 }
 
 Task<void> MatrixAdapter::join_invite(Invite invite) {
@@ -65,8 +53,7 @@ Task<void> MatrixAdapter::tell_unreadable(std::string room_id) {
 }
 
 void MatrixAdapter::read_direct(const json& direct) {
-    for (const auto& [user, rooms] : direct.items())
-        if (rooms.is_array() && !rooms.empty() && rooms.front().is_string()) direct_rooms_[user] = rooms.front().get<std::string>();
+    for (auto& [user, room] : direct_rooms_in(direct)) direct_rooms_[user] = std::move(room);
 }
 
 Task<Origin> MatrixAdapter::direct(std::string user_id) {
@@ -103,11 +90,7 @@ Task<Origin> MatrixAdapter::direct(std::string user_id) {
     direct_rooms_[user_id] = room;
     // Recorded in m.direct, merged with what is there, so the room is found again after a restart.
     const std::string user = user_id;
-    std::function<void(json&)> record = [user, room](json& direct) {  // named: g++ 12 and co_await temporaries
-        json rooms = direct.contains(user) && direct[user].is_array() ? direct[user] : json::array();
-        rooms.insert(rooms.begin(), room);
-        direct[user] = rooms;
-    };
+    std::function<void(json&)> record = [user, room](json& direct) { add_direct_room(direct, user, room); };  // named: g++ 12
     co_await change_direct(std::move(record));
     co_return Origin{name(), room, "", "", user_id};
 }
@@ -136,10 +119,7 @@ Task<void> MatrixAdapter::leave(std::string conversation) {
     std::erase_if(direct_rooms_, [&](const auto& entry) { return entry.second == conversation; });
     // Forgotten in m.direct too, or a later DM would go to a room the bot is no longer in.
     const std::string room = conversation;
-    std::function<void(json&)> forget = [room](json& direct) {  // named: g++ 12 and co_await temporaries
-        for (auto& [user, rooms] : direct.items())
-            if (rooms.is_array()) rooms.erase(std::remove(rooms.begin(), rooms.end(), json(room)), rooms.end());
-    };
+    std::function<void(json&)> forget = [room](json& direct) { remove_direct_room(direct, room); };  // named: g++ 12
     co_await change_direct(std::move(forget));
     spdlog::info("matrix: left {}", conversation);
 }
@@ -149,12 +129,7 @@ Task<std::vector<User>> MatrixAdapter::members(std::string conversation) {
                                               nullptr, stopping_);
     if (!listed.ok)
         throw std::runtime_error("cannot list the members of " + conversation + " (joined_members: " + listed.errcode + ")");
-    std::vector<User> out;
-    const json& joined = listed.body.contains("joined") ? listed.body["joined"] : json::object();
-    if (joined.is_object())
-        for (const auto& [id, info] : joined.items())
-            if (id != identity_.user_id) out.push_back({id, string_field(info, "display_name")});
-    co_return out;
+    co_return members_of(listed.body, identity_.user_id);
 }
 
 }  // namespace platbot::chat::matrix

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cstring>
 
+#include "bot/chat/matrix/adapter_shared.hpp"
 #include "bot/common/json_field.hpp"
 #include "bot/common/text.hpp"
 
@@ -247,6 +248,31 @@ References references_in(std::string_view text) {
         if (is_conversation_id(word)) out.push_back({Reference::Kind::conversation, std::string(word), std::string(word)});
     }
     return out;
+}
+
+std::chrono::system_clock::time_point sent_time(const SentAt& sent, std::chrono::system_clock::time_point arrived) {
+    if (sent.age_ms >= 0) return arrived - std::chrono::milliseconds(sent.age_ms);
+    if (sent.origin_ts > 0) return std::chrono::system_clock::time_point(std::chrono::milliseconds(sent.origin_ts));
+    return {};
+}
+
+json sync_filter(bool lean) {
+    json state{{"lazy_load_members", true}};
+    if (lean) state["types"] = {"m.room.member", "m.room.encryption", "m.room.create"};
+    return {{"presence", {{"not_types", {"*"}}}},
+            {"account_data", {{"types", {"m.direct"}}}},
+            {"room",
+             {{"timeline", {{"limit", lean ? 10 : 50}}},
+              {"state", state},
+              {"ephemeral", {{"not_types", {"*"}}}},
+              {"account_data", {{"not_types", {"*"}}}}}}};
+}
+
+std::string sync_path(const std::string& filter, const std::string& since, std::chrono::milliseconds timeout) {
+    std::string path = std::string(client_path) + "/sync?filter=" + text::percent_encode(filter) +
+                       "&timeout=" + std::to_string(since.empty() ? 0 : timeout.count());
+    if (!since.empty()) path += "&since=" + text::percent_encode(since);
+    return path;
 }
 
 std::vector<Gap> limited_timelines(const json& body) {

@@ -3,6 +3,8 @@
 // prefix or mention the bot), joins, reactions, invites, encrypted messages it cannot read,
 // and the m.direct map. Homeservers add fields and event types all the time, so everything
 // is read defensively: an event that cannot be used is skipped, never an exception.
+// Also the /sync request itself: its filter and its path.
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,6 +29,10 @@ struct SentAt {
     long long origin_ts = 0;
     long long age_ms = -1;
 };
+// When an event was sent, counted back from the batch's arrival (`arrived`) by the bot's own
+// homeserver's unsigned.age; by the sender's server clock (origin_server_ts) only when no age
+// came; the epoch when neither did. The bot judges from it what was said too long ago to run.
+std::chrono::system_clock::time_point sent_time(const SentAt& sent, std::chrono::system_clock::time_point arrived);
 
 struct Reaction {
     std::string event_id;
@@ -71,6 +77,14 @@ struct SyncBatch {
 // joined in this batch brings history from before the join: what precedes the bot's own
 // join event there is left out.
 Result<SyncBatch> read_sync(const nlohmann::json& body, const Identity& bot);
+
+// The sync filter: presence, ephemeral events and room account data left out, m.direct kept,
+// members loaded lazily. `lean`, after a sync too large to read: fewer timeline events (gaps
+// are fetched back) and only the state the bot reads, so huge state events stay out.
+nlohmann::json sync_filter(bool lean);
+// The /sync path for `filter` (an id, or the filter inline) after `since`. The first sync of a
+// new bot (no `since`) only looks: it does not hold; later ones are held up to `timeout`.
+std::string sync_path(const std::string& filter, const std::string& since, std::chrono::milliseconds timeout);
 
 // A room whose timeline in a /sync answer is `limited`: the homeserver skipped events before
 // it, which /rooms/{id}/messages fetches back from `prev_batch`.

@@ -9,9 +9,8 @@
 
 #include "bot/chat/delivery.hpp"
 #include "bot/chat/slack/block_kit.hpp"
-#include "bot/chat/slack/signature.hpp"
+#include "bot/chat/slack/http_delivery.hpp"
 #include "bot/common/json_field.hpp"
-#include "bot/common/text.hpp"
 #include "bot/net/http_server.hpp"
 #include "bot/net/one_shot.hpp"
 #include "bot/net/retry.hpp"
@@ -47,10 +46,8 @@ SlackAdapter::SlackAdapter(asio::any_io_executor executor, net::HttpClient& http
     });
     if (options_.delivery == Delivery::http) {
         if (options_.server == nullptr) throw std::invalid_argument("Slack HTTP delivery needs the bot's HTTP server");
-        const std::pair<const char*, Endpoint> endpoints[] = {
-            {"/commands", Endpoint::commands}, {"/events", Endpoint::events}, {"/interactivity", Endpoint::interactivity}};
-        for (const auto& [path, endpoint] : endpoints)
-            options_.server->route("POST", options_.path_prefix + path,
+        for (const auto& [path, endpoint] : endpoint_paths(options_.path_prefix))
+            options_.server->route("POST", path,
                                    net::AsyncServerHandler([this, endpoint = endpoint](const net::ServerRequest& r) {
                                        return on_request(endpoint, r);
                                    }));
@@ -272,60 +269,24 @@ void SlackAdapter::spawn_handling(ChatEvent event) {
 // Slack waits 3 s for the answer, so everything here is quick: check, record, answer;
 // the work itself runs after, and its replies go out through the Web API.
 Task<net::ServerResponse> SlackAdapter::on_request(Endpoint endpoint, const net::ServerRequest& request) {
-    const auto answer = [](int status, std::string body) {
-        return net::ServerResponse{status, "application/json", std::move(body), {}};
-    };
-    const auto check = check_signature(options_.signing_secret, request.header("x-slack-request-timestamp"), request.body,
-                                       request.header("x-slack-signature"), std::chrono::system_clock::now());
-    if (check != SignatureCheck::valid) {
-        const char* why = check == SignatureCheck::stale     ? "the timestamp is more than 5 minutes off"
-                          : check == SignatureCheck::missing ? "the signature headers are missing"
-                                                             : "the signature does not match";
-        spdlog::warn("slack: refused a request to {}: {}", request.path, why);
-        co_return answer(401, json{{"error", why}}.dump());
-    }
-    if (sink_ == nullptr || stopping_.cancelled()) co_return answer(503, R"({"error":"not ready"})");
-
-    json payload;
-    std::string type;
-    std::string id;
-    if (endpoint == Endpoint::events) {
-        payload = parse_outside_json(request.body);
-        if (payload.is_discarded() || !payload.is_object()) co_return answer(400, R"({"error":"the body is not a JSON object"})");
-        if (string_field(payload, "type") == "url_verification") co_return answer(200, json{{"challenge", string_field(payload, "challenge")}}.dump());
-        type = "events_api";
-        id = string_field(payload, "event_id");
-    } else {
-        payload = json::object();
-        for (auto& [name, value] : text::form_fields(request.body)) payload[name] = value;
-        if (endpoint == Endpoint::interactivity) {
-            payload = parse_outside_json(payload.value("payload", std::string()));
-            if (payload.is_discarded() || !payload.is_object())
-                co_return answer(400, R"({"error":"the payload field is not a JSON object"})");
-            type = "interactive";
-            id = string_field(payload, "trigger_id");
-        } else {
-            type = "slash_commands";
-            id = string_field(payload, "trigger_id");
-        }
-    }
-    if (id.empty()) id = request.header("x-slack-request-timestamp") + ":" + request.header("x-slack-signature");
-    Translation translation = translate(type, payload, id, identity_);
+    HttpDelivery delivery = read_delivery(endpoint, request, options_.signing_secret, std::chrono::system_clock::now(),
+                                          sink_ != nullptr && !stopping_.cancelled());
+    if (!delivery.refused.empty()) spdlog::warn("slack: refused a request to {}: {}", request.path, delivery.refused);
+    if (delivery.answer) co_return std::move(*delivery.answer);
+    const std::string& id = delivery.id;
+    Translation translation = translate(delivery.type, delivery.payload, id, identity_);
     if (translation.prompt) {
         net::spawn_reported(executor_, open_prompt(std::move(*translation.prompt)), "slack: opening a prompt");
-        co_return answer(200, "");
+        co_return json_answer(200, "");
     }
     if (!translation.event) {
         spdlog::debug("slack: request to {} skipped: {}", request.path, translation.skipped);
-        co_return answer(200, "");
+        co_return json_answer(200, "");
     }
     const Admission admission = co_await accept(std::move(*translation.event));
-    if (admission == Admission::unrecorded) co_return answer(503, R"({"error":"could not record the request; retry"})");
     if (admission == Admission::duplicate)
         spdlog::debug("slack: {} was delivered before (retry {})", id, request.header("x-slack-retry-num"));
-    net::ServerResponse ok = answer(200, "");
-    ok.content_type = "text/plain";
-    co_return ok;
+    co_return admission_answer(admission);
 }
 
 Task<Profile> SlackAdapter::profile(std::string user_id) {

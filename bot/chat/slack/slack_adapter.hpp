@@ -16,6 +16,7 @@
 #include "bot/chat/adapter.hpp"
 #include "bot/chat/profile_cache.hpp"
 #include "bot/chat/slack/events.hpp"
+#include "bot/chat/slack/http_delivery.hpp"
 #include "bot/chat/slack/web_api.hpp"
 #include "bot/common/cancel.hpp"
 #include "bot/net/in_flight.hpp"
@@ -25,8 +26,6 @@ class HttpClient;
 class HttpServer;
 class OneShot;
 class WebSocket;
-struct ServerRequest;
-struct ServerResponse;
 }  // namespace platbot::net
 
 namespace platbot::chat::slack {
@@ -96,7 +95,6 @@ public:
 private:
     enum class Ended { dropped, replaced, stopping };
     enum class Next { stop, reconnect, retry };  // after a connection: end, come back soon, back off more
-    enum class Endpoint { commands, events, interactivity };
 
     void spawn_connection(int slot);
     Task<void> keep_connected(int slot, net::InFlight::Ticket loop);

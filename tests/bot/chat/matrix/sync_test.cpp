@@ -277,3 +277,41 @@ TEST_CASE("matrix sync: Matrix ids in config are told from names", "[matrix][syn
         CHECK_FALSE(is_conversation_id(name));
     }
 }
+
+TEST_CASE("matrix sync: an event's sending time is counted back by the bot's homeserver's age, else the sender's clock",
+          "[matrix][sync]") {
+    using namespace std::chrono;
+    const system_clock::time_point arrived{milliseconds(1'700'000'100'000)};
+    // The sender's clock is an hour off: the age, by the homeserver that served the sync, wins.
+    CHECK(sent_time(SentAt{1'700'003'600'000, 5'000}, arrived) == arrived - seconds(5));
+    CHECK(sent_time(SentAt{1'700'000'000'000, 0}, arrived) == arrived);
+    CHECK(sent_time(SentAt{1'700'000'000'000, -1}, arrived) == system_clock::time_point(milliseconds(1'700'000'000'000)));
+    CHECK(sent_time(SentAt{}, arrived) == system_clock::time_point{});  // neither: no time to judge by
+}
+
+TEST_CASE("matrix sync: the filter keeps m.direct and leaves presence out, and the lean one asks for less state and history",
+          "[matrix][sync]") {
+    const json full = sync_filter(false);
+    CHECK(full["account_data"]["types"] == json{"m.direct"});
+    CHECK(full["presence"]["not_types"] == json{"*"});
+    CHECK(full["room"]["ephemeral"]["not_types"] == json{"*"});
+    CHECK(full["room"]["state"]["lazy_load_members"] == true);
+    CHECK_FALSE(full["room"]["state"].contains("types"));  // every state event
+    CHECK(full["room"]["timeline"]["limit"] == 50);
+
+    const json lean = sync_filter(true);
+    CHECK(lean["room"]["timeline"]["limit"] == 10);
+    CHECK(lean["room"]["state"]["types"] == json{"m.room.member", "m.room.encryption", "m.room.create"});
+    CHECK(lean["account_data"] == full["account_data"]);
+}
+
+TEST_CASE("matrix sync: the first sync does not hold, later ones hold for the timeout from where the last left off",
+          "[matrix][sync]") {
+    using std::chrono::milliseconds;
+    CHECK(sync_path("f1", "", milliseconds(30000)) == "/_matrix/client/v3/sync?filter=f1&timeout=0");
+    CHECK(sync_path("f1", "s72_3", milliseconds(30000)) == "/_matrix/client/v3/sync?filter=f1&timeout=30000&since=s72_3");
+    // An inline filter and a token are encoded as query values.
+    const std::string inline_filter = sync_path(R"({"room":{}})", "s1/2+3", milliseconds(500));
+    CHECK(inline_filter.find(R"({"room")") == std::string::npos);
+    CHECK_THAT(inline_filter, Catch::EndsWith("&timeout=500&since=s1%2F2%2B3"));
+}
