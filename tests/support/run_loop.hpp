@@ -11,9 +11,15 @@
 #include <stdexcept>
 #include <thread>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <vector>
 
 namespace platbot::testing {
 
@@ -58,6 +64,51 @@ T await(boost::asio::io_context& io, boost::asio::awaitable<T> task, std::chrono
     const auto value = std::make_shared<std::optional<T>>();
     await(io, detail::keep_value(std::move(task), value), limit);
     return std::move(**value);
+}
+
+// Runs `tasks` at the same time on the caller's executor and returns what each returned, in
+// their order, once all have ended; then the first failure, if any, is thrown. Boost 1.74 has
+// no parallel_group for a vector of tasks.
+template <typename T>
+boost::asio::awaitable<std::vector<T>> together(std::vector<boost::asio::awaitable<T>> tasks) {
+    struct Gathered {
+        Gathered(const boost::asio::any_io_executor& executor, std::size_t count)
+            : all_ended(executor, boost::asio::steady_timer::time_point::max()), values(count), left(count) {}
+        boost::asio::steady_timer all_ended;
+        std::vector<std::optional<T>> values;
+        std::size_t left;
+        std::exception_ptr failure;
+    };
+    const auto executor = co_await boost::asio::this_coro::executor;
+    // Shared: a test that fails mid-wait destroys this frame while the tasks still run.
+    const auto gathered = std::make_shared<Gathered>(executor, tasks.size());
+    for (std::size_t i = 0; i < tasks.size(); ++i)
+        boost::asio::co_spawn(executor, std::move(tasks[i]), [gathered, i](std::exception_ptr failure, T value) {
+            if (failure && !gathered->failure) gathered->failure = failure;
+            if (!failure) gathered->values[i].emplace(std::move(value));
+            if (--gathered->left == 0) gathered->all_ended.cancel();
+        });
+    if (gathered->left > 0) {
+        boost::system::error_code woken;  // the cancel is the signal, not an error
+        co_await gathered->all_ended.async_wait(boost::asio::redirect_error(boost::asio::use_awaitable, woken));
+    }
+    if (gathered->failure) std::rethrow_exception(gathered->failure);
+    std::vector<T> out;
+    for (auto& value : gathered->values) out.push_back(std::move(*value));
+    co_return out;
+}
+
+// A void task has nothing to gather: it ends with a flag instead.
+inline boost::asio::awaitable<bool> ended(boost::asio::awaitable<void> task) {
+    co_await std::move(task);
+    co_return true;
+}
+
+inline boost::asio::awaitable<void> together(std::vector<boost::asio::awaitable<void>> tasks) {
+    std::vector<boost::asio::awaitable<bool>> flagged;
+    for (auto& task : tasks) flagged.push_back(ended(std::move(task)));
+    auto all = together(std::move(flagged));
+    co_await std::move(all);
 }
 
 }  // namespace platbot::testing

@@ -119,11 +119,16 @@ struct Connection::Impl {
         is_broken = false;
     }
 
-    asio::awaitable<void> send(std::string sql, std::vector<Value> params, Clock::time_point deadline) {
-        std::vector<const char*> values;
-        for (const auto& value : params) values.push_back(value ? value->c_str() : nullptr);
-        if (!PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0))
-            fail("cannot send a statement to the database");
+    // `params` absent: the simple protocol, which takes several statements at once.
+    asio::awaitable<void> send(std::string sql, std::optional<std::vector<Value>> params, Clock::time_point deadline) {
+        if (params) {
+            std::vector<const char*> values;
+            for (const auto& value : *params) values.push_back(value ? value->c_str() : nullptr);
+            if (!PQsendQueryParams(conn, sql.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0))
+                fail("cannot send a statement to the database");
+        } else if (!PQsendQuery(conn, sql.c_str())) {
+            fail("cannot send statements to the database");
+        }
         for (int round = 0; round < 100000; ++round) {
             const int flushed = PQflush(conn);
             if (flushed == 0) co_return;
@@ -194,8 +199,22 @@ asio::awaitable<Rows> Connection::run(std::string sql, std::vector<Value> params
     const auto impl = impl_;  // kept alive through the waits
     if (impl->is_broken || !impl->conn) throw DatabaseError("the database connection is closed (" + impl->server + ")");
     const auto deadline = Clock::now() + timeout;
-    co_await impl->send(sql, params, deadline);
+    std::optional<std::vector<Value>> with = std::move(params);
+    co_await impl->send(sql, std::move(with), deadline);
     co_return co_await impl->receive(deadline);
+}
+
+asio::awaitable<void> Connection::script(std::string sql, std::chrono::milliseconds timeout) {
+    const auto impl = impl_;
+    if (impl->is_broken || !impl->conn) throw DatabaseError("the database connection is closed (" + impl->server + ")");
+    const auto deadline = Clock::now() + timeout;
+    std::optional<std::vector<Value>> none;
+    co_await impl->send(sql, std::move(none), deadline);
+    co_await impl->receive(deadline);
+}
+
+bool Connection::in_transaction() const {
+    return impl_->conn && PQtransactionStatus(impl_->conn) != PQTRANS_IDLE;
 }
 
 bool Connection::broken() const { return impl_->is_broken || !impl_->conn || PQstatus(impl_->conn) == CONNECTION_BAD; }

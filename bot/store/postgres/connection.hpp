@@ -49,7 +49,11 @@ public:
     // DatabaseError with its SQLSTATE and leaves the connection usable; a deadline passed or a
     // lost connection throws and leaves it broken().
     boost::asio::awaitable<Rows> run(std::string sql, std::vector<Value> params, std::chrono::milliseconds timeout);
+    // Statements separated by ';' without parameters, as one round trip (a migration).
+    boost::asio::awaitable<void> script(std::string sql, std::chrono::milliseconds timeout);
     bool broken() const;
+    // Inside a transaction not yet committed or rolled back (or a failed one).
+    bool in_transaction() const;
     int server_version() const;  // 150004 for 15.4
 
 private:

@@ -1,0 +1,27 @@
+#include "bot/store/postgres/postgres_store.hpp"
+
+#include "bot/store/postgres/schema.hpp"
+#include "bot/store/postgres/units.hpp"
+
+namespace platbot::store::postgres {
+
+PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings settings)
+    : pool_(std::make_shared<Pool>(std::move(executor), std::move(settings))), schedules_(make_schedules(*pool_)) {}
+
+PostgresStore::~PostgresStore() = default;
+
+boost::asio::awaitable<std::unique_ptr<PostgresStore>> PostgresStore::open(boost::asio::any_io_executor executor,
+                                                                           PoolSettings settings,
+                                                                           std::chrono::milliseconds lock_wait) {
+    std::unique_ptr<PostgresStore> store(new PostgresStore(std::move(executor), std::move(settings)));
+    co_await migrate(*store->pool_, lock_wait);
+    co_return store;
+}
+
+ScheduleStore& PostgresStore::schedules() { return *schedules_; }
+
+boost::asio::awaitable<int> PostgresStore::schema_version() { co_return co_await postgres::schema_version(*pool_); }
+
+Pool& PostgresStore::pool() { return *pool_; }
+
+}  // namespace platbot::store::postgres

@@ -1,0 +1,30 @@
+#pragma once
+// PostgreSQL behind the store interfaces, for several instances on one database. The
+// interfaces move here as they become awaitable (docs/design.md); until all have, it is not
+// yet a Store and the binary does not use it.
+#include <memory>
+
+#include "bot/store/postgres/pool.hpp"
+#include "bot/store/schedules.hpp"
+
+namespace platbot::store::postgres {
+
+class PostgresStore {
+public:
+    // Connects, and applies the migrations the database lacks (waiting at most `lock_wait`
+    // for another instance doing the same). Throws DatabaseError saying what to do.
+    static boost::asio::awaitable<std::unique_ptr<PostgresStore>> open(boost::asio::any_io_executor executor, PoolSettings settings,
+                                                                       std::chrono::milliseconds lock_wait);
+    ~PostgresStore();
+
+    ScheduleStore& schedules();
+    boost::asio::awaitable<int> schema_version();
+    Pool& pool();
+
+private:
+    PostgresStore(boost::asio::any_io_executor executor, PoolSettings settings);
+    std::shared_ptr<Pool> pool_;  // shared with work that outlives a call
+    std::unique_ptr<ScheduleStore> schedules_;
+};
+
+}  // namespace platbot::store::postgres

@@ -1,0 +1,69 @@
+#pragma once
+// The stores the contract tests run against: each test case is written once, as a template
+// over these, and runs on a fresh SQLite file and on a fresh database of the PostgreSQL the
+// tests start. An interface joins here once both stores implement it.
+#include <utility>
+
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "bot/store/postgres/postgres_store.hpp"
+#include "bot/store/store.hpp"
+#include "support/postgres_server.hpp"
+#include "support/run_loop.hpp"
+#include "support/temp_dir.hpp"
+
+namespace platbot::testing {
+
+struct SqliteKind {
+    static constexpr const char* name = "SQLite";
+
+    SqliteKind() : store(open()) {}
+
+    template <class T>
+    T await(boost::asio::awaitable<T> task) {
+        return testing::await(io, std::move(task));
+    }
+    store::ScheduleStore& schedules() { return store->schedules(); }
+    // Another instance: a second connection to the same database.
+    std::unique_ptr<store::Store> another() { return open(); }
+
+    boost::asio::io_context io;
+    TempDir dir;
+    std::unique_ptr<store::Store> store;
+
+private:
+    std::unique_ptr<store::Store> open() {
+        auto opened = store::open_sqlite(dir.file("platbot.db"));
+        if (!opened) throw std::runtime_error(opened.error().message);
+        return std::move(opened.value());
+    }
+};
+
+struct PostgresKind {
+    static constexpr const char* name = "PostgreSQL";
+
+    PostgresKind() : url(shared_postgres().fresh_database()), store(open()) {}
+
+    template <class T>
+    T await(boost::asio::awaitable<T> task) {
+        return testing::await(io, std::move(task));
+    }
+    store::ScheduleStore& schedules() { return store->schedules(); }
+    std::unique_ptr<store::postgres::PostgresStore> another() { return open(); }
+
+    boost::asio::io_context io;
+    std::string url;
+    std::unique_ptr<store::postgres::PostgresStore> store;
+
+private:
+    std::unique_ptr<store::postgres::PostgresStore> open() {
+        store::postgres::PoolSettings settings;
+        settings.url = url;
+        return testing::await(io, store::postgres::PostgresStore::open(io.get_executor(), settings, std::chrono::seconds(10)));
+    }
+};
+
+}  // namespace platbot::testing
