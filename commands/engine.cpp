@@ -343,7 +343,11 @@ chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation,
     if (spec.builtin) {
         if (spec.name == "help") co_return help(invocation);
         if (spec.name == "whoami") co_return whoami(request);
-        if (spec.name == "history") co_return history(invocation, request);
+        if (spec.name == "history") {
+            const Value* limit = invocation.arg("limit");
+            const auto count = static_cast<std::size_t>(limit ? std::get<std::int64_t>(*limit) : std::int64_t{10});
+            co_return co_await history(count, request.user);
+        }
         if (spec.name == "version") co_return say("platbot " + settings_.version);
         if (spec.name == "why") co_return for_requester(dry_run(invocation.text("line"), request.user, request.origin, request.references).text);
         if (served_.contains(spec.name)) co_return co_await run_feature(invocation, request);
@@ -387,7 +391,8 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
         if (const Value* command = invocation.arg("command")) filter.command = to_text(*command);
         if (const Value* since = invocation.arg("since"))
             filter.since = clock_.now() - std::get<std::chrono::seconds>(*since);
-        chat::Reply found = jobs_->audit(who, number("limit"), filter);
+        const std::size_t limit = number("limit");
+        chat::Reply found = co_await jobs_->audit(who, limit, filter);
         found.text = text::redact(std::move(found.text), settings_.secrets);  // lines as typed may hold them
         co_return found;
     }
@@ -437,18 +442,17 @@ chat::Reply Engine::whoami(const CommandRequest& request) const {
     return reply;
 }
 
-chat::Reply Engine::history(const Invocation& invocation, const CommandRequest& request) const {
-    const auto limit = static_cast<std::size_t>(std::get<std::int64_t>(invocation.arg("limit") ? *invocation.arg("limit") : Value{std::int64_t{10}}));
+chat::Task<chat::Reply> Engine::history(std::size_t limit, chat::User who) const {
     // The current invocation is audited after it runs, so it is not in the list yet.
-    const auto rows = audit_.recent_for_user(request.user.id, limit);
-    if (rows.empty()) return say("No commands from you yet — try `" + settings_.prefix + " help`.");
+    const auto rows = co_await audit_.recent_for_user(who.id, limit);
+    if (rows.empty()) co_return say("No commands from you yet — try `" + settings_.prefix + " help`.");
     std::string text = "Your last " + std::to_string(rows.size()) + (rows.size() == 1 ? " command:" : " commands:");
     for (const auto& row : rows) {
         text += "\n• " + text::format_utc(row.time) + " `" + row.raw_line + "` — " + std::string(store::decision_name(row.decision));
         if (row.outcome != "ok") text += ": " + row.outcome;
         text += " (" + std::to_string(row.duration.count()) + " ms)";
     }
-    return say(text);
+    co_return say(text);
 }
 
 }  // namespace platbot::commands

@@ -111,7 +111,7 @@ private:
     chat::Reply help(const Invocation& invocation) const;
     std::string explain(const CommandSpec& spec) const;
     chat::Reply whoami(const CommandRequest& request) const;
-    chat::Reply history(const Invocation& invocation, const CommandRequest& request) const;
+    chat::Task<chat::Reply> history(std::size_t limit, chat::User who) const;
 
     EngineSettings settings_;
     // Built-ins first, then the configured catalogue. Shared: a command in flight holds the

@@ -20,10 +20,11 @@ std::string job_end(const store::JobRecord& job) {
 
 }  // namespace
 
-std::vector<AuditLine> audit_lines(store::AuditArchive& archive, store::JobStore& jobs, const store::AuditQuery& query,
-                                   const std::vector<std::string>& secrets) {
+store::Async<std::vector<AuditLine>> audit_lines(store::AuditArchive& archive, store::JobStore& jobs, store::AuditQuery query,
+                                                 std::vector<std::string> secrets) {
     std::vector<AuditLine> out;
-    for (auto& row : archive.audit_rows(query)) {
+    std::vector<store::AuditRecord> rows = co_await archive.audit_rows(query);
+    for (auto& row : rows) {
         AuditLine line;
         line.outcome = row.outcome;
         line.duration = row.duration;
@@ -42,7 +43,7 @@ std::vector<AuditLine> audit_lines(store::AuditArchive& archive, store::JobStore
         line.row = std::move(row);
         out.push_back(std::move(line));
     }
-    return out;
+    co_return out;
 }
 
 std::string audit_jsonl(const std::vector<AuditLine>& lines) {

@@ -22,8 +22,8 @@ struct AuditLine {
 
 // Rows matching `query`, oldest first, each with its job's approvers and end; arguments and
 // outcomes with every secret masked.
-std::vector<AuditLine> audit_lines(store::AuditArchive& archive, store::JobStore& jobs, const store::AuditQuery& query,
-                                   const std::vector<std::string>& secrets);
+store::Async<std::vector<AuditLine>> audit_lines(store::AuditArchive& archive, store::JobStore& jobs, store::AuditQuery query,
+                                                 std::vector<std::string> secrets);
 
 // One JSON object per line, keys always in the same order.
 std::string audit_jsonl(const std::vector<AuditLine>& lines);

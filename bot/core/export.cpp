@@ -11,6 +11,7 @@
 
 #include "bot/core/audit_export.hpp"
 #include "bot/core/runtime.hpp"
+#include "bot/net/run_to_end.hpp"
 #include "bot/store/store.hpp"
 #include "bot/features/surveys/survey_results.hpp"
 
@@ -110,7 +111,8 @@ int export_audit(const config::Config& config, const ExportOptions& options) {
     }
     auto store = store::open_sqlite(config.store_path);
     if (!store) return failed(store.error().message);
-    const auto lines = audit_lines((*store)->audit_archive(), (*store)->jobs(), query, config::secrets(config));
+    boost::asio::io_context io;
+    const auto lines = net::run_to_end(io, audit_lines((*store)->audit_archive(), (*store)->jobs(), query, config::secrets(config)));
     const std::string text = options.format == "jsonl" ? audit_jsonl(lines) : audit_csv(lines);
     if (!write_out(text, options.output)) return failed("cannot write " + options.output + " — check the path and its folder's permissions");
     if (!options.output.empty()) std::fprintf(stderr, "platbot: wrote %zu audit rows to %s\n", lines.size(), options.output.c_str());

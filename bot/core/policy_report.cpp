@@ -31,7 +31,7 @@ namespace {
 class NoAudit final : public store::AuditLog {
 public:
     void record(const store::AuditRecord&) override {}
-    std::vector<store::AuditRecord> recent_for_user(std::string_view, std::size_t) override { return {}; }
+    store::Async<std::vector<store::AuditRecord>> recent_for_user(std::string, std::size_t) override { co_return std::vector<store::AuditRecord>{}; }
 };
 
 // Keeps nothing: `check` and `policy` must not touch the bot's store.

@@ -268,7 +268,7 @@ asio::awaitable<void> Runtime::prune_audit() {
     std::size_t removed = 0;
     try {
         for (int pass = 0; pass < audit_prune_passes; ++pass) {
-            const std::size_t gone = db_.audit_archive().prune_audit(before, audit_prune_batch);
+            const std::size_t gone = co_await db_.audit_archive().prune_audit(before, audit_prune_batch);
             removed += gone;
             if (gone < audit_prune_batch) break;
             co_await asio::post(io_, asio::use_awaitable);  // let events through between batches

@@ -7,10 +7,13 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/store/async.hpp"
+
 namespace platbot::store {
 
 enum class Decision { ran, denied, invalid };
 std::string_view decision_name(Decision decision);
+Decision parse_decision(std::string_view name);  // a name it does not know is `invalid`
 
 struct AuditRecord {
     std::int64_t id = 0;
@@ -40,9 +43,11 @@ struct AuditQuery {
 class AuditLog {
 public:
     virtual ~AuditLog() = default;
+    // Never waits: the row joins the next batch written (Store::batch_audit_writes), and
+    // every read below sees it.
     virtual void record(const AuditRecord& record) = 0;
     // Newest first.
-    virtual std::vector<AuditRecord> recent_for_user(std::string_view user_id, std::size_t limit) = 0;
+    virtual Async<std::vector<AuditRecord>> recent_for_user(std::string user_id, std::size_t limit) = 0;
 };
 
 // The audit log as a security team reads it: filtered exports, and retention.
@@ -50,11 +55,11 @@ class AuditArchive {
 public:
     virtual ~AuditArchive() = default;
     // Oldest first (with a limit: the newest `limit`, still oldest first).
-    virtual std::vector<AuditRecord> audit_rows(const AuditQuery& query) = 0;
+    virtual Async<std::vector<AuditRecord>> audit_rows(AuditQuery query) = 0;
     // Forgets at most `at_most` of the rows from before `before`, oldest first; returns how
     // many. Retention, not a user action: a large backlog goes in several short passes, so
     // the loop is never held up for long.
-    virtual std::size_t prune_audit(std::chrono::system_clock::time_point before, std::size_t at_most) = 0;
+    virtual Async<std::size_t> prune_audit(std::chrono::system_clock::time_point before, std::size_t at_most) = 0;
 };
 
 }  // namespace platbot::store

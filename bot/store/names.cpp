@@ -18,6 +18,12 @@ std::string_view decision_name(Decision decision) {
     return "invalid";
 }
 
+Decision parse_decision(std::string_view name) {
+    if (name == "ran") return Decision::ran;
+    if (name == "denied") return Decision::denied;
+    return Decision::invalid;
+}
+
 namespace {
 
 constexpr std::array<std::pair<JobState, std::string_view>, 9> job_state_names{{

@@ -74,7 +74,7 @@ public:
     chat::Reply detail(std::string_view id, const chat::User& who) const;
     // Without a filter, the job trail; with one, the command lines the bot handled (who,
     // what, the deciding rule, the decision), from the archive given to use_archive.
-    chat::Reply audit(const chat::User& who, std::size_t limit, const store::AuditQuery& filter = {}) const;
+    chat::Task<chat::Reply> audit(chat::User who, std::size_t limit, store::AuditQuery filter = {}) const;
     void use_archive(store::AuditArchive& archive) { archive_ = &archive; }
 
     bool is_admin(const chat::User& who) const;

@@ -99,17 +99,17 @@ chat::Reply JobService::detail(std::string_view id, const chat::User& who) const
     return reply;
 }
 
-chat::Reply JobService::audit(const chat::User& who, std::size_t limit, const store::AuditQuery& filter) const {
+chat::Task<chat::Reply> JobService::audit(chat::User who, std::size_t limit, store::AuditQuery filter) const {
     if (!is_admin(who))
-        return say("Only admins" + (settings_.admin_group.empty() ? std::string() : " (" + settings_.admin_group + ")") +
+        co_return say("Only admins" + (settings_.admin_group.empty() ? std::string() : " (" + settings_.admin_group + ")") +
                    " can read the audit trail; `" + settings_.prefix + " jobs` shows your own.");
     const bool filtered = !filter.user.empty() || !filter.command.empty() || filter.since != store::TimePoint{};
     if (filtered) {
-        if (!archive_) return say("The audit log cannot be searched in this process.");
+        if (!archive_) co_return say("The audit log cannot be searched in this process.");
         store::AuditQuery query = filter;
         query.limit = limit;
-        const auto rows = archive_->audit_rows(query);
-        if (rows.empty()) return say("No command lines match.");
+        const auto rows = co_await archive_->audit_rows(query);
+        if (rows.empty()) co_return say("No command lines match.");
         std::string text = "*Command lines, oldest first:*";
         for (const auto& row : rows) {
             text += "\n• " + text::format_utc(row.time) + " " + (row.user_name.empty() ? row.user_id : row.user_name) + " `" +
@@ -118,10 +118,10 @@ chat::Reply JobService::audit(const chat::User& who, std::size_t limit, const st
             if (!row.rule.empty()) text += " (" + row.rule + ")";
             if (!row.job_id.empty()) text += " job `" + row.job_id + "`";
         }
-        return say(text);
+        co_return say(text);
     }
     const auto events = store_.recent_job_events(limit);
-    if (events.empty()) return say("The audit trail is empty.");
+    if (events.empty()) co_return say("The audit trail is empty.");
     std::string text = "*Audit trail, newest first:*";
     for (const auto& event : events) {
         text += "\n• " + text::format_utc(event.time) + " `" + event.job_id + "` " + event.kind;
@@ -130,7 +130,7 @@ chat::Reply JobService::audit(const chat::User& who, std::size_t limit, const st
         }
         if (!event.detail.empty()) text += " — " + event.detail;
     }
-    return say(text);
+    co_return say(text);
 }
 
 }  // namespace platbot::commands

@@ -42,13 +42,13 @@ public:
         rows.push_back(record);
         rows.back().id = static_cast<std::int64_t>(rows.size());
     }
-    std::vector<store::AuditRecord> recent_for_user(std::string_view user_id, std::size_t limit) override {
-        asked_for.emplace_back(user_id);
+    store::Async<std::vector<store::AuditRecord>> recent_for_user(std::string user_id, std::size_t limit) override {
+        asked_for.push_back(user_id);
         asked_limits.push_back(limit);
         std::vector<store::AuditRecord> out;
         for (auto it = rows.rbegin(); it != rows.rend() && out.size() < limit; ++it)
             if (it->user_id == user_id) out.push_back(*it);
-        return out;
+        co_return out;
     }
 };
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "bot/store/store.hpp"
+#include "support/run_loop.hpp"
 #include "support/run_platbot.hpp"
 #include "support/temp_dir.hpp"
 
@@ -113,7 +114,7 @@ TEST_CASE("audit.retention prunes rows older than it when the bot starts", "[e2e
     CHECK_THAT(result.err, Contains("audit: pruned 1 row(s) older than 2d"));
     auto store = platbot::store::open_sqlite(dir.file("bot.db"));
     REQUIRE(store);
-    const auto rows = (*store)->audit_archive().audit_rows({});
+    const auto rows = platbot::testing::answered((*store)->audit_archive().audit_rows({}));
     REQUIRE(rows.size() == 1);
     CHECK(rows[0].raw_line == "/platform version");
 

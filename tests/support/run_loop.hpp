@@ -21,6 +21,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <vector>
 
+#include "bot/net/run_to_end.hpp"
+
 namespace platbot::testing {
 
 inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& done,
@@ -47,22 +49,12 @@ inline void await(boost::asio::io_context& io, boost::asio::awaitable<void> task
     if (outcome->second) std::rethrow_exception(outcome->second);
 }
 
-namespace detail {
-
-template <typename T>
-boost::asio::awaitable<void> keep_value(boost::asio::awaitable<T> task, std::shared_ptr<std::optional<T>> slot) {
-    T value = co_await std::move(task);
-    slot->emplace(std::move(value));
-}
-
-}  // namespace detail
-
 // Through a task of its own: co_spawn hands its handler a default T when the task threw, and
 // a result such as HttpOutcome has none.
 template <typename T>
 T await(boost::asio::io_context& io, boost::asio::awaitable<T> task, std::chrono::milliseconds limit = std::chrono::seconds(10)) {
     const auto value = std::make_shared<std::optional<T>>();
-    await(io, detail::keep_value(std::move(task), value), limit);
+    await(io, net::detail::keep(std::move(task), value), limit);
     return std::move(**value);
 }
 
@@ -109,6 +101,13 @@ inline boost::asio::awaitable<void> together(std::vector<boost::asio::awaitable<
     for (auto& task : tasks) flagged.push_back(ended(std::move(task)));
     auto all = together(std::move(flagged));
     co_await std::move(all);
+}
+
+// What a store call that answers at once (SQLite's) returned, on a loop of its own.
+template <typename T>
+T answered(boost::asio::awaitable<T> call) {
+    boost::asio::io_context io;
+    return await(io, std::move(call));
 }
 
 }  // namespace platbot::testing

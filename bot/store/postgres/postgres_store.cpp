@@ -6,7 +6,9 @@
 namespace platbot::store::postgres {
 
 PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings settings)
-    : pool_(std::make_shared<Pool>(std::move(executor), std::move(settings))), schedules_(make_schedules(*pool_)) {}
+    : pool_(std::make_shared<Pool>(std::move(executor), std::move(settings))),
+      audit_(make_audit(pool_)),
+      schedules_(make_schedules(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -17,6 +19,10 @@ boost::asio::awaitable<std::unique_ptr<PostgresStore>> PostgresStore::open(boost
     co_await migrate(*store->pool_, lock_wait);
     co_return store;
 }
+
+AuditLog& PostgresStore::audit_log() { return *audit_; }
+
+AuditArchive& PostgresStore::audit_archive() { return *audit_; }
 
 ScheduleStore& PostgresStore::schedules() { return *schedules_; }
 

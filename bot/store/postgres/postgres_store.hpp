@@ -4,10 +4,13 @@
 // yet a Store and the binary does not use it.
 #include <memory>
 
+#include "bot/store/audit.hpp"
 #include "bot/store/postgres/pool.hpp"
 #include "bot/store/schedules.hpp"
 
 namespace platbot::store::postgres {
+
+class AuditTables;
 
 class PostgresStore {
 public:
@@ -17,6 +20,8 @@ public:
                                                                        std::chrono::milliseconds lock_wait);
     ~PostgresStore();
 
+    AuditLog& audit_log();
+    AuditArchive& audit_archive();
     ScheduleStore& schedules();
     boost::asio::awaitable<int> schema_version();
     Pool& pool();
@@ -24,6 +29,7 @@ public:
 private:
     PostgresStore(boost::asio::any_io_executor executor, PoolSettings settings);
     std::shared_ptr<Pool> pool_;  // shared with work that outlives a call
+    std::unique_ptr<AuditTables> audit_;
     std::unique_ptr<ScheduleStore> schedules_;
 };
 

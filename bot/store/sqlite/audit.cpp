@@ -7,12 +7,6 @@ namespace platbot::store::sqlite {
 
 namespace {
 
-Decision parse_decision(std::string_view name) {
-    if (name == "ran") return Decision::ran;
-    if (name == "denied") return Decision::denied;
-    return Decision::invalid;
-}
-
 class SqliteAudit final : public AuditTables {
 public:
     explicit SqliteAudit(Database& db) : db_(db) {}
@@ -78,7 +72,7 @@ public:
         s.reset();
     }
 
-    std::vector<AuditRecord> recent_for_user(std::string_view user_id, std::size_t limit) override {
+    Async<std::vector<AuditRecord>> recent_for_user(std::string user_id, std::size_t limit) override {
         flush_audit();
         auto& s = select_recent_;
         s.reset();
@@ -86,7 +80,7 @@ public:
         std::vector<AuditRecord> out;
         while (s.step()) out.push_back(audit_row(s));
         s.reset();
-        return out;
+        co_return out;
     }
 
     static AuditRecord audit_row(const Statement& s) {
@@ -108,7 +102,7 @@ public:
         return r;
     }
 
-    std::vector<AuditRecord> audit_rows(const AuditQuery& query) override {
+    Async<std::vector<AuditRecord>> audit_rows(AuditQuery query) override {
         flush_audit();
         Statement s(db_,
                     "SELECT * FROM (SELECT id, time_ms, adapter, user_id, user_name, channel, raw_line, command, args_json, "
@@ -121,10 +115,10 @@ public:
             .bind(4, query.limit == 0 ? std::int64_t{-1} : static_cast<std::int64_t>(query.limit));
         std::vector<AuditRecord> out;
         while (s.step()) out.push_back(audit_row(s));
-        return out;
+        co_return out;
     }
 
-    std::size_t prune_audit(std::chrono::system_clock::time_point before, std::size_t at_most) override {
+    Async<std::size_t> prune_audit(std::chrono::system_clock::time_point before, std::size_t at_most) override {
         flush_audit();
         std::size_t removed = 0;
         db_.in_transaction([&] {
@@ -133,7 +127,7 @@ public:
             s.step();
             removed = static_cast<std::size_t>(db_.changes());
         });
-        return removed;
+        co_return removed;
     }
 
 private:

@@ -29,7 +29,7 @@ public:
         if (broken) throw std::runtime_error("disk I/O error");
         rows.push_back(record);
     }
-    std::vector<store::AuditRecord> recent_for_user(std::string_view, std::size_t) override { return {}; }
+    store::Async<std::vector<store::AuditRecord>> recent_for_user(std::string, std::size_t) override { co_return std::vector<store::AuditRecord>{}; }
 };
 
 chat::ChatEvent message(std::string id, std::string text) {

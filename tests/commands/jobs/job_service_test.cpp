@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "support/run_loop.hpp"
+
 using namespace platbot;
 using namespace platbot::commands;
 using namespace platbot::commands::job_service_fixture;
@@ -97,7 +99,7 @@ TEST_CASE("a finished job is listed by `jobs`, shown by `job <id>` and in the au
     }
     SECTION("every request is in the audit log, and admins can read the job trail") {
         h.reply("/platform jobs", alice);
-        const auto rows = h.store->audit_log().recent_for_user("U1", 10);
+        const auto rows = testing::answered(h.store->audit_log().recent_for_user("U1", 10));
         REQUIRE(rows.size() == 2);
         CHECK(rows[0].raw_line == "/platform jobs");
         CHECK(rows[1].raw_line == "/platform deploy api");
@@ -189,7 +191,7 @@ TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs
         CHECK(denied.ephemeral);
         CHECK(one_line(denied.text));
         CHECK(denied.text == "Denied: `secret` needs group sre; you are in: deployers, everyone (rule commands.secret).");
-        const auto rows = h.store->audit_log().recent_for_user("U1", 5);
+        const auto rows = testing::answered(h.store->audit_log().recent_for_user("U1", 5));
         REQUIRE(rows.size() == 1);
         CHECK(rows[0].decision == store::Decision::denied);
         CHECK(rows[0].command == "secret");
@@ -201,8 +203,8 @@ TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs
         // A member runs it.
         const std::string id = h.submit("/platform secret api", carol);
         h.wait_status(id, "succeeded");
-        CHECK(h.store->audit_log().recent_for_user("U3", 5).at(0).decision == store::Decision::ran);
-        CHECK(h.store->audit_log().recent_for_user("U3", 5).at(0).rule == "commands.secret");
+        CHECK(testing::answered(h.store->audit_log().recent_for_user("U3", 5)).at(0).decision == store::Decision::ran);
+        CHECK(testing::answered(h.store->audit_log().recent_for_user("U3", 5)).at(0).rule == "commands.secret");
     }
     SECTION("rate limited") {
         const std::string id = h.submit("/platform ping api", alice);
@@ -211,7 +213,7 @@ TEST_CASE("refused requests get a one-line reply and a denied audit row", "[jobs
         CHECK(one_line(limited.text));
         CHECK_THAT(limited.text, StartsWith("Not now: you ran ping 1 times already (limit 1/min) — try again in "));
         CHECK_THAT(limited.text, EndsWith("."));
-        const auto rows = h.store->audit_log().recent_for_user("U1", 5);
+        const auto rows = testing::answered(h.store->audit_log().recent_for_user("U1", 5));
         REQUIRE(rows.size() == 2);
         CHECK(rows[0].decision == store::Decision::denied);
         CHECK(rows[0].command == "ping");

@@ -26,6 +26,8 @@ struct SqliteKind {
     T await(boost::asio::awaitable<T> task) {
         return testing::await(io, std::move(task));
     }
+    store::AuditLog& audit_log() { return store->audit_log(); }
+    store::AuditArchive& audit_archive() { return store->audit_archive(); }
     store::ScheduleStore& schedules() { return store->schedules(); }
     // Another instance: a second connection to the same database.
     std::unique_ptr<store::Store> another() { return open(); }
@@ -51,6 +53,8 @@ struct PostgresKind {
     T await(boost::asio::awaitable<T> task) {
         return testing::await(io, std::move(task));
     }
+    store::AuditLog& audit_log() { return store->audit_log(); }
+    store::AuditArchive& audit_archive() { return store->audit_archive(); }
     store::ScheduleStore& schedules() { return store->schedules(); }
     std::unique_ptr<store::postgres::PostgresStore> another() { return open(); }
 

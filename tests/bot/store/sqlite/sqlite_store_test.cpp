@@ -1,4 +1,5 @@
-// The SQLite store: WAL mode, migrations, the audit log round trip and start-up errors.
+// The SQLite store: WAL mode, migrations, reopening, batched audit writes, the inbox and
+// start-up errors. What every store does alike is in tests/bot/store/contract/.
 #include "bot/store/store.hpp"
 
 #include <sqlite3.h>
@@ -11,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "support/run_loop.hpp"
+#include "../audit_samples.hpp"
 #include "support/temp_dir.hpp"
 
 using namespace platbot::store;
@@ -74,30 +77,9 @@ std::unique_ptr<Store> open_ok(const std::string& path) {
     return std::move(store).value();
 }
 
-// 2024-03-15T10:30:15.250Z
-const system_clock::time_point some_time{milliseconds{1710498615250}};
-
-AuditRecord sample(std::string user_id, system_clock::time_point time, std::string raw_line = "/platform ping") {
-    AuditRecord r;
-    r.time = time;
-    r.adapter = "console";
-    r.user_id = std::move(user_id);
-    r.user_name = "alice";
-    r.channel = "general";
-    r.raw_line = std::move(raw_line);
-    r.command = "ping";
-    r.args_json = R"({"count":3})";
-    r.decision = Decision::ran;
-    r.outcome = "ok";
-    r.duration = milliseconds{12};
-    return r;
-}
-
-std::vector<std::string> raw_lines(const std::vector<AuditRecord>& records) {
-    std::vector<std::string> out;
-    for (const auto& r : records) out.push_back(r.raw_line);
-    return out;
-}
+using platbot::testing::raw_lines;
+using platbot::testing::some_time;
+using platbot::testing::sample_audit_row;
 
 void check_open_error(const std::string& path) {
     INFO("path: " << path);
@@ -142,13 +124,13 @@ TEST_CASE("reopening a database keeps its version and its rows", "[store]") {
     const auto path = dir.file("audit.db");
     {
         auto store = open_ok(path);
-        store->audit_log().record(sample("U1", some_time, "/platform first"));
+        store->audit_log().record(sample_audit_row("U1", some_time, "/platform first"));
     }
     for (int round = 0; round < 2; ++round) {
         INFO("reopen #" << round + 1);
         auto store = open_ok(path);
         CHECK(store->schema_version() == latest_schema);
-        CHECK(raw_lines(store->audit_log().recent_for_user("U1", 10)) == std::vector<std::string>{"/platform first"});
+        CHECK(raw_lines(platbot::testing::answered(store->audit_log().recent_for_user("U1", 10))) == std::vector<std::string>{"/platform first"});
     }
     RawDb raw(path);
     // Migrations ran once, not once per open.
@@ -156,155 +138,15 @@ TEST_CASE("reopening a database keeps its version and its rows", "[store]") {
     CHECK(raw.scalar("PRAGMA journal_mode") == std::optional<std::string>("wal"));
 }
 
-TEST_CASE("an audit record round-trips with every field", "[store]") {
-    TempDir dir;
-    auto store = open_ok(dir.file("audit.db"));
-    const auto decision = GENERATE(Decision::ran, Decision::denied, Decision::invalid);
-    INFO("decision " << decision_name(decision));
-
-    AuditRecord in;
-    in.time = some_time;
-    in.adapter = "slack";
-    in.user_id = "U024BE7LH";
-    in.user_name = "alice";
-    in.channel = "C0OPS";
-    in.raw_line = "/platform deploy api env=prod --dry-run";
-    in.command = "deploy";
-    in.args_json = R"({"dry_run":true,"env":"prod","service":"api"})";
-    in.decision = decision;
-    in.outcome = decision == Decision::ran ? "ok" : "you are not in group deployers";
-    in.duration = milliseconds{1234};
-    in.rule = "commands.deploy.policy[1]";
-    store->audit_log().record(in);
-
-    const auto out = store->audit_log().recent_for_user("U024BE7LH", 10);
-    REQUIRE(out.size() == 1);
-    const AuditRecord& r = out[0];
-    CHECK(r.id > 0);
-    CHECK(r.time == in.time);  // stored to the millisecond
-    CHECK(r.adapter == in.adapter);
-    CHECK(r.user_id == in.user_id);
-    CHECK(r.user_name == in.user_name);
-    CHECK(r.channel == in.channel);
-    CHECK(r.raw_line == in.raw_line);
-    CHECK(r.command == in.command);
-    CHECK(r.args_json == in.args_json);
-    CHECK(r.decision == decision);
-    CHECK(r.outcome == in.outcome);
-    CHECK(r.duration == milliseconds{1234});
-    CHECK(r.rule == "commands.deploy.policy[1]");
-
-    RawDb raw(dir.file("audit.db"));
-    CHECK(raw.scalar("SELECT decision FROM audit_log") == std::optional<std::string>(decision_name(decision)));
-}
-
 TEST_CASE("the current time survives to the millisecond", "[store]") {
     TempDir dir;
     auto store = open_ok(dir.file("audit.db"));
     const auto now = system_clock::now();
-    store->audit_log().record(sample("U1", now));
-    const auto out = store->audit_log().recent_for_user("U1", 1);
+    store->audit_log().record(sample_audit_row("U1", now));
+    const auto out = platbot::testing::answered(store->audit_log().recent_for_user("U1", 1));
     REQUIRE(out.size() == 1);
     CHECK(std::chrono::floor<std::chrono::seconds>(out[0].time) == std::chrono::floor<std::chrono::seconds>(now));
     CHECK(std::chrono::floor<milliseconds>(out[0].time) == std::chrono::floor<milliseconds>(now));
-}
-
-TEST_CASE("empty args are stored as an empty JSON object, empty text as empty text", "[store]") {
-    TempDir dir;
-    auto store = open_ok(dir.file("audit.db"));
-    AuditRecord in = sample("U1", some_time, "/platform frobnicate");
-    in.command = "";  // the line named no known command
-    in.args_json = "";
-    in.decision = Decision::invalid;
-    in.outcome = "unknown command 'frobnicate'";
-    in.duration = milliseconds{0};
-    store->audit_log().record(in);
-    const auto out = store->audit_log().recent_for_user("U1", 5);
-    REQUIRE(out.size() == 1);
-    CHECK(out[0].command.empty());
-    CHECK(out[0].args_json == "{}");
-    CHECK(out[0].decision == Decision::invalid);
-    CHECK(out[0].duration == milliseconds{0});
-}
-
-TEST_CASE("recent_for_user is newest first, honours the limit and keeps to one user", "[store]") {
-    TempDir dir;
-    auto store = open_ok(dir.file("audit.db"));
-    const auto at = [](int second) { return some_time + std::chrono::seconds{second}; };
-    // Recorded out of time order on purpose: the order comes from the time, not the insert.
-    store->audit_log().record(sample("U1", at(30), "u1 third"));
-    store->audit_log().record(sample("U1", at(10), "u1 first"));
-    store->audit_log().record(sample("U2", at(25), "u2 first"));
-    store->audit_log().record(sample("U1", at(50), "u1 fifth"));
-    store->audit_log().record(sample("U1", at(20), "u1 second"));
-    store->audit_log().record(sample("U2", at(60), "u2 second"));
-    store->audit_log().record(sample("U1", at(40), "u1 fourth"));
-
-    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 10)) ==
-          std::vector<std::string>{"u1 fifth", "u1 fourth", "u1 third", "u1 second", "u1 first"});
-    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 3)) == std::vector<std::string>{"u1 fifth", "u1 fourth", "u1 third"});
-    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 1)) == std::vector<std::string>{"u1 fifth"});
-    CHECK(store->audit_log().recent_for_user("U1", 0).empty());
-    CHECK(raw_lines(store->audit_log().recent_for_user("U2", 10)) == std::vector<std::string>{"u2 second", "u2 first"});
-    CHECK(store->audit_log().recent_for_user("U3", 10).empty());
-    CHECK(store->audit_log().recent_for_user("", 10).empty());
-    CHECK(store->audit_log().recent_for_user("u1", 10).empty());  // ids are case-sensitive
-
-    // The same statement is reused: asking again gives the same answer.
-    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 2)) == std::vector<std::string>{"u1 fifth", "u1 fourth"});
-}
-
-TEST_CASE("records with the same time come back latest-recorded first", "[store]") {
-    TempDir dir;
-    auto store = open_ok(dir.file("audit.db"));
-    store->audit_log().record(sample("U1", some_time, "a"));
-    store->audit_log().record(sample("U1", some_time, "b"));
-    store->audit_log().record(sample("U1", some_time, "c"));
-    const auto out = store->audit_log().recent_for_user("U1", 10);
-    CHECK(raw_lines(out) == std::vector<std::string>{"c", "b", "a"});
-    REQUIRE(out.size() == 3);
-    CHECK(out[0].id > out[1].id);
-    CHECK(out[1].id > out[2].id);
-}
-
-TEST_CASE("awkward text is stored verbatim", "[store]") {
-    TempDir dir;
-    const auto path = dir.file("audit.db");
-    auto store = open_ok(path);
-    const auto text = GENERATE(as<std::string>{},
-                               "it's \"quoted\"",
-                               "'; DROP TABLE audit_log; --",
-                               "\"); DELETE FROM schema_migrations; --",
-                               "Robert'); DROP TABLE audit_log;--",
-                               "\xF0\x9F\x9A\x80 d\xC3\xA9ploy \xD7\xA9\xD7\x9C\xD7\x95\xD7\x9D \xE6\x97\xA5\xE6\x9C\xAC",
-                               "back\\slash %s %d ? ?1 :name @x $y",
-                               "two\nlines\tand a tab",
-                               "   padded   ",
-                               "");
-    INFO("text: " << text);
-    AuditRecord in = sample("U'" + text, some_time, text);
-    in.user_name = text;
-    in.channel = text;
-    in.command = text;
-    in.adapter = text;
-    in.outcome = text;
-    in.args_json = text.empty() ? "{}" : text;
-    store->audit_log().record(in);
-
-    const auto out = store->audit_log().recent_for_user("U'" + text, 10);
-    REQUIRE(out.size() == 1);
-    CHECK(out[0].user_id == "U'" + text);
-    CHECK(out[0].raw_line == text);
-    CHECK(out[0].user_name == text);
-    CHECK(out[0].channel == text);
-    CHECK(out[0].command == text);
-    CHECK(out[0].adapter == text);
-    CHECK(out[0].outcome == text);
-    CHECK(out[0].args_json == (text.empty() ? "{}" : text));
-
-    RawDb raw(path);
-    CHECK(raw.scalar("SELECT COUNT(*) FROM audit_log") == std::optional<std::string>("1"));
-    CHECK(raw.scalar("SELECT COUNT(*) FROM schema_migrations") == std::to_string(latest_schema));
 }
 
 TEST_CASE("a path under a regular file is an error naming the path and store.path", "[store]") {
@@ -337,7 +179,7 @@ TEST_CASE("a database from a newer platbot asks for an upgrade", "[store]") {
     const auto path = dir.file("audit.db");
     {
         auto store = open_ok(path);
-        store->audit_log().record(sample("U1", some_time));
+        store->audit_log().record(sample_audit_row("U1", some_time));
     }
     {
         RawDb raw(path);
@@ -366,9 +208,9 @@ TEST_CASE("audit rows of one burst share a transaction and reads always see them
     std::vector<std::function<void()>> scheduled;
     store->batch_audit_writes([&](std::function<void()> flush) { scheduled.push_back(std::move(flush)); });
 
-    store->audit_log().record(sample("U1", some_time, "/platform one"));
-    store->audit_log().record(sample("U1", some_time + milliseconds(1), "/platform two"));
-    store->audit_log().record(sample("U2", some_time + milliseconds(2), "/platform three"));
+    store->audit_log().record(sample_audit_row("U1", some_time, "/platform one"));
+    store->audit_log().record(sample_audit_row("U1", some_time + milliseconds(1), "/platform two"));
+    store->audit_log().record(sample_audit_row("U2", some_time + milliseconds(2), "/platform three"));
     REQUIRE(scheduled.size() == 1);  // one flush for the whole burst
     RawDb other(path);
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "0");  // not committed yet
@@ -376,15 +218,15 @@ TEST_CASE("audit rows of one burst share a transaction and reads always see them
     scheduled.front()();
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "3");
 
-    store->audit_log().record(sample("U1", some_time + milliseconds(3), "/platform four"));
+    store->audit_log().record(sample_audit_row("U1", some_time + milliseconds(3), "/platform four"));
     REQUIRE(scheduled.size() == 2);
     // A read does not wait for the scheduled flush.
-    CHECK(raw_lines(store->audit_log().recent_for_user("U1", 10)) ==
+    CHECK(raw_lines(platbot::testing::answered(store->audit_log().recent_for_user("U1", 10))) ==
           std::vector<std::string>{"/platform four", "/platform two", "/platform one"});
     scheduled.back()();  // a flush with nothing left to write is harmless
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "4");
 
-    store->audit_log().record(sample("U3", some_time, "/platform at exit"));
+    store->audit_log().record(sample_audit_row("U3", some_time, "/platform at exit"));
     store.reset();  // closing writes what is still waiting
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "5");
 }
