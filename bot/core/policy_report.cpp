@@ -37,8 +37,8 @@ public:
 // Keeps nothing: `check` and `policy` must not touch the bot's store.
 class NoState final : public store::StateStore {
 public:
-    std::optional<std::string> state(std::string_view) override { return std::nullopt; }
-    void set_state(std::string_view, std::string_view) override {}
+    store::Async<std::optional<std::string>> state(std::string) override { co_return std::nullopt; }
+    store::Async<void> set_state(std::string, std::string) override { co_return; }
 };
 
 // How long `check` and `policy` wait for the platform's answer.

@@ -3,16 +3,17 @@
 // the access token a password login returned, which rooms were told something once.
 #include <optional>
 #include <string>
-#include <string_view>
+
+#include "bot/store/async.hpp"
 
 namespace platbot::store {
 
 class StateStore {
 public:
     virtual ~StateStore() = default;
-    virtual std::optional<std::string> state(std::string_view key) = 0;
+    virtual Async<std::optional<std::string>> state(std::string key) = 0;
     // Written at once (its own transaction): a sync position must be on disk before the next request.
-    virtual void set_state(std::string_view key, std::string_view value) = 0;
+    virtual Async<void> set_state(std::string key, std::string value) = 0;
 };
 
 }  // namespace platbot::store

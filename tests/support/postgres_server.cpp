@@ -98,7 +98,7 @@ void PostgresServer::start() {
     auto& d = *impl_;
     if (d.running) return;
     const std::string options = "-c listen_addresses=127.0.0.1 -p " + std::to_string(d.port) + " -k " + d.data.string() +
-                                " -c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+                                " -c fsync=off -c full_page_writes=off";
     d.run("pg_ctl", "-D " + quoted(d.data.string()) + " -l " + quoted(d.log.string()) + " -w -t 60 -o " + quoted(options) +
                         " start");
     d.running = true;

@@ -2,7 +2,8 @@
 // A real PostgreSQL 15 (Debian's) for tests: `initdb` in a temporary folder, the server on
 // 127.0.0.1 at a free port, stopped and removed at the end. PostgreSQL refuses to run as root,
 // so under root the folder belongs to, and the server runs as, the unprivileged `postgres`
-// user the Debian package creates. Trust authentication on loopback only; fsync off.
+// user the Debian package creates. Trust authentication on loopback only; fsync off (the
+// kernel keeps what a killed server wrote, so stop() loses no commit).
 #include <memory>
 #include <string>
 

@@ -177,7 +177,10 @@ boost::asio::awaitable<ClientResult> Client::login(CancelToken cancel) {
     options_.access_token = token;
     if (const auto device = string_field(result.body, "device_id"); !device.empty()) options_.device_id = device;
     spdlog::info("matrix: logged in as {} (device {})", string_field(result.body, "user_id"), options_.device_id);
-    if (on_login_) on_login_(options_.access_token, options_.device_id);
+    if (on_login_) {
+        auto remembered = on_login_(options_.access_token, options_.device_id);  // named: g++ 12 and co_await temporaries
+        co_await std::move(remembered);
+    }
     co_return result;
 }
 

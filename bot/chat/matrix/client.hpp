@@ -85,7 +85,9 @@ public:
     // The device an earlier login made: logging in again keeps it, rather than adding one.
     void set_device_id(std::string device) { options_.device_id = std::move(device); }
     // Called with (access_token, device_id) after each successful login, to remember them.
-    void on_login(std::function<void(const std::string&, const std::string&)> remember) { on_login_ = std::move(remember); }
+    // `remember` gets the new access token and device id, and is awaited before login returns.
+    using Remember = std::function<boost::asio::awaitable<void>(std::string token, std::string device_id)>;
+    void on_login(Remember remember) { on_login_ = std::move(remember); }
 
 private:
     boost::asio::awaitable<ClientResult> once(const std::string& method, const std::string& path, const nlohmann::json& body,
@@ -95,7 +97,7 @@ private:
     boost::asio::any_io_executor executor_;
     net::HttpClient& http_;
     ClientOptions options_;
-    std::function<void(const std::string&, const std::string&)> on_login_;
+    Remember on_login_;
     std::shared_ptr<net::OneShot> relogin_;  // a login in flight that other calls wait for
     std::string transaction_prefix_;
     unsigned long long transactions_ = 0;

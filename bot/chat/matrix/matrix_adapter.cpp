@@ -34,10 +34,13 @@ MatrixAdapter::MatrixAdapter(asio::any_io_executor executor, net::HttpClient& ht
                              MatrixOptions options)
     : executor_(executor), client_(executor, http, options.client), state_(state), options_(std::move(options)) {
     identity_.prefix = options_.prefix;
-    client_.on_login([this](const std::string& token, const std::string& device) {
-        state_.set_state(state_key("access_token"), token);
-        state_.set_state(state_key("device_id"), device);
-    });
+    // Not a coroutine itself: the lambda is gone before the store is written.
+    client_.on_login([this](std::string token, std::string device) { return remember_login(std::move(token), std::move(device)); });
+}
+
+Task<void> MatrixAdapter::remember_login(std::string token, std::string device) {
+    co_await state_.set_state(state_key("access_token"), token);
+    co_await state_.set_state(state_key("device_id"), device);
 }
 
 void MatrixAdapter::stop() { stopping_.cancel(); }
@@ -58,8 +61,10 @@ void MatrixAdapter::refuse_token(const ClientResult& result) const {
 
 Task<void> MatrixAdapter::sign_in() {
     if (client_.access_token().empty()) {
-        if (auto device = state_.state(state_key("device_id")); device && !device->empty()) client_.set_device_id(*device);
-        if (auto stored = state_.state(state_key("access_token")); stored && !stored->empty()) {
+        const auto device = co_await state_.state(state_key("device_id"));
+        if (device && !device->empty()) client_.set_device_id(*device);
+        const auto stored = co_await state_.state(state_key("access_token"));
+        if (stored && !stored->empty()) {
             client_.set_access_token(*stored);
         } else if (client_.can_login()) {
             const auto login = co_await client_.login(stopping_);
@@ -111,7 +116,8 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
     co_await sign_in();
     std::string filter = co_await make_filter(false);
     bool lean = false;
-    std::string since = state_.state(state_key("since")).value_or("");
+    const auto last_position = co_await state_.state(state_key("since"));
+    std::string since = last_position.value_or("");
     int failures = 0;
     while (!stopping_.cancelled()) {
         if (failures > 0) {
@@ -158,7 +164,7 @@ Task<void> MatrixAdapter::run(EventSink& sink) {
         bool taken = false;
         try {
             taken = co_await take(*batch, initial);
-            if (taken) state_.set_state(state_key("since"), batch->next_batch);
+            if (taken) co_await state_.set_state(state_key("since"), batch->next_batch);
         } catch (const std::exception& e) {  // the store failed: the same batch comes again
             spdlog::error("matrix: could not take a sync batch: {}", e.what());
             taken = false;
@@ -247,8 +253,11 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
         }
     }
     std::vector<std::pair<std::string, LastAnswer>> answers;
-    for (const auto& response : batch.poll_responses)
+    for (const auto& response : batch.poll_responses) {
+        co_await remember_poll(response.poll);
+        co_await remember_answer(answer_key(response));
         for (auto& press : poll_presses(response, answers)) offered.push_back(std::move(press));
+    }
     // All of the batch is admitted at once, so the inbox writes it in a few shared commits.
     const auto admissions = co_await admit_all(offered);
     bool complete = true;
@@ -264,7 +273,7 @@ Task<bool> MatrixAdapter::take(const SyncBatch& batch, bool initial) {
         if (admissions[i] == Admission::first) spawn_delivery(std::move(offered[i]));
     if (!complete) co_return false;
     for (auto& [key, answer] : answers) {
-        state_.set_state(state_key("poll-answer:" + key), answer_record(answer));
+        co_await state_.set_state(state_key("poll-answer:" + key), answer_record(answer));
         // A cache of the stored answers, keyed by whoever votes: read back from the store once dropped.
         if (last_answers_.size() >= most_remembered_options) last_answers_.clear();
         last_answers_[key] = std::move(answer);

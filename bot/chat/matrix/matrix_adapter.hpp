@@ -111,14 +111,21 @@ private:
     static ChatEvent press_of(const Button& button, const std::string& event_id, const User& who, const std::string& room_id,
                               const std::string& target);
     // The votes a poll answer stands for: the latest answer per person, compared with their
-    // last. The new last answers go to `answers`, kept once the batch is recorded.
+    // last. The new last answers go to `answers`, kept once the batch is recorded. The poll
+    // and the person's last answer are remembered first (remember_poll, remember_answer).
     std::vector<ChatEvent> poll_presses(const PollResponse& response, std::vector<std::pair<std::string, LastAnswer>>& answers);
-    LastAnswer last_answer(const std::string& key);
+    static std::string answer_key(const PollResponse& response);
+    // A person's last answer to a poll into memory from the store, if it is not there.
+    Task<void> remember_answer(std::string key);
+    LastAnswer last_answer(const std::string& key) const;
     void spawn_delivery(ChatEvent event);
     void spawn_admission(const ChatEvent& event, std::function<void(std::exception_ptr, Admission)> done);
-    // A poll this bot started, from memory or the store (polls outlive restarts).
+    // A poll this bot started into memory from the store (polls outlive restarts), if it is
+    // not there; native_poll finds it in memory.
+    Task<void> remember_poll(std::string event_id);
     NativePoll* native_poll(const std::string& event_id);
-    void save_poll(const std::string& event_id, const NativePoll& poll);
+    Task<void> save_poll(std::string event_id, NativePoll poll);
+    Task<void> remember_login(std::string token, std::string device);
     void remember_options(const std::string& event_id, const Reply& reply);
     void read_direct(const nlohmann::json& direct);
     bool may_invite(const std::string& inviter) const;

@@ -77,8 +77,8 @@ Task<MessageRef> MatrixAdapter::post(const Origin& to, const Reply& reply) {
         json start = render_poll_start(reply);
         const std::string event_id = co_await send(room, "m.poll.start", std::move(start), to.cause);
         NativePoll poll = native_poll_of(*reply.poll);
-        save_poll(event_id, poll);
-        polls_[event_id] = std::move(poll);
+        polls_[event_id] = poll;  // in memory first: a vote may come in while the store writes
+        co_await save_poll(event_id, std::move(poll));
         co_return MessageRef{room, event_id};
     }
     json content = render_message(reply, to.message_id, to.thread);
@@ -91,11 +91,13 @@ Task<void> MatrixAdapter::update(const MessageRef& message, const Reply& reply) 
     if (message.id.empty() || message.conversation.empty()) co_return;
     const std::string room = message.conversation;
     const std::string original = message.id;
+    if (reply.poll) co_await remember_poll(original);
     if (NativePoll* poll = reply.poll ? native_poll(original) : nullptr) {
         // Clients count a native poll's answers themselves; the bot only ends it, once.
         if (!reply.poll || !reply.poll->closed || poll->ended) co_return;
         poll->ended = true;
-        save_poll(original, *poll);
+        NativePoll ended = *poll;
+        co_await save_poll(original, std::move(ended));
         json end = render_poll_end(reply, original);
         co_await send(room, "m.poll.end", std::move(end));
         co_return;

@@ -32,22 +32,33 @@ ChatEvent MatrixAdapter::press_of(const Button& button, const std::string& event
     return press;
 }
 
-NativePoll* MatrixAdapter::native_poll(const std::string& event_id) {
-    if (auto it = polls_.find(event_id); it != polls_.end()) return &it->second;
-    const auto stored = state_.state(state_key("poll:" + event_id));
+Task<void> MatrixAdapter::remember_poll(std::string event_id) {
+    if (polls_.contains(event_id)) co_return;
+    const auto stored = co_await state_.state(state_key("poll:" + event_id));
     auto poll = stored ? read_poll_record(*stored) : std::nullopt;
-    if (!poll) return nullptr;
-    return &(polls_[event_id] = std::move(*poll));
+    if (poll) polls_[event_id] = std::move(*poll);
 }
 
-void MatrixAdapter::save_poll(const std::string& event_id, const NativePoll& poll) {
-    state_.set_state(state_key("poll:" + event_id), poll_record(poll));
+NativePoll* MatrixAdapter::native_poll(const std::string& event_id) {
+    const auto it = polls_.find(event_id);
+    return it == polls_.end() ? nullptr : &it->second;
 }
 
-LastAnswer MatrixAdapter::last_answer(const std::string& key) {
-    if (const auto it = last_answers_.find(key); it != last_answers_.end()) return it->second;
-    const auto stored = state_.state(state_key("poll-answer:" + key));
-    return stored ? read_answer_record(*stored) : LastAnswer{};
+Task<void> MatrixAdapter::save_poll(std::string event_id, NativePoll poll) {
+    co_await state_.set_state(state_key("poll:" + event_id), poll_record(poll));
+}
+
+std::string MatrixAdapter::answer_key(const PollResponse& response) { return response.poll + "\n" + response.sender.id; }
+
+Task<void> MatrixAdapter::remember_answer(std::string key) {
+    if (last_answers_.contains(key)) co_return;
+    const auto stored = co_await state_.state(state_key("poll-answer:" + key));
+    if (stored) last_answers_[key] = read_answer_record(*stored);
+}
+
+LastAnswer MatrixAdapter::last_answer(const std::string& key) const {
+    const auto it = last_answers_.find(key);
+    return it == last_answers_.end() ? LastAnswer{} : it->second;
 }
 
 std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
@@ -55,7 +66,7 @@ std::vector<ChatEvent> MatrixAdapter::poll_presses(const PollResponse& response,
     std::vector<ChatEvent> presses;
     NativePoll* poll = native_poll(response.poll);
     if (!poll || poll->ended) return presses;  // not ours, or answered after the end
-    const std::string key = response.poll + "\n" + response.sender.id;
+    const std::string key = answer_key(response);
     // The newest answer so far: one earlier in this batch, else the one remembered.
     LastAnswer last = last_answer(key);
     for (const auto& [pending, answer] : answers)

@@ -33,19 +33,22 @@ Task<void> MatrixAdapter::join_invite(Invite invite) {
 
 Task<void> MatrixAdapter::tell_unreadable(std::string room_id) {
     const std::string key = state_key("told-encrypted:" + room_id);
+    bool told = false;
     try {
-        if (state_.state(key)) co_return;
+        const auto stored = co_await state_.state(key);
+        told = stored.has_value();
     } catch (const std::exception& e) {
         spdlog::warn("matrix: {}", e.what());
         co_return;
     }
+    if (told) co_return;
     Reply notice;
     notice.text = "🔒 This room is end-to-end encrypted, and I cannot read encrypted messages, so I do not see commands "
                   "sent here. Talk to me in a room without encryption, or in a direct message without encryption.";
     try {
         const Origin room{name(), room_id, "", "", ""};
         co_await post(room, notice);
-        state_.set_state(key, "told");
+        co_await state_.set_state(key, "told");
         spdlog::info("matrix: told {} that encrypted messages cannot be read", room_id);
     } catch (const std::exception& e) {
         spdlog::warn("matrix: could not tell {} about encryption: {}", room_id, e.what());

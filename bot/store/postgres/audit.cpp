@@ -78,53 +78,84 @@ struct Queue {
     std::shared_ptr<net::OneShot> written;  // fired when the writer stops
 };
 
-// Writes `rows`; false when the database could not be reached (nothing was written).
-asio::awaitable<bool> write_batch(std::shared_ptr<Pool> pool, std::vector<AuditRecord> rows) {
-    bool unreachable = false;
+// A refusal about the statement or its data (data exceptions, constraints, syntax and
+// access): the same row would be refused again. Anything else may pass on a later try.
+bool refused(const DatabaseError& e) {
+    return e.sqlstate.starts_with("22") || e.sqlstate.starts_with("23") || e.sqlstate.starts_with("42");
+}
+
+// Writes `rows` and gives back those the database could not take now, to be tried again;
+// a row it refuses is logged and dropped, costing only itself.
+asio::awaitable<std::vector<AuditRecord>> write_batch(std::shared_ptr<Pool> pool, std::vector<AuditRecord> rows) {
+    std::string refusal;
     try {
         std::vector<AuditRecord> all = rows;
         co_await insert(*pool, std::move(all));
-        co_return true;
+        rows.clear();
     } catch (const DatabaseError& e) {
-        if (e.sqlstate.empty()) unreachable = true;
-        else spdlog::warn("store: writing {} audit rows together failed ({}); writing them one by one", rows.size(), e.what());
+        if (refused(e)) refusal = e.what();
+    } catch (const std::exception&) {
     }
-    if (unreachable) co_return false;
-    for (auto& row : rows) {
+    if (refusal.empty()) co_return rows;  // written, or to be tried again
+    spdlog::warn("store: writing {} audit rows together failed ({}); writing them one by one", rows.size(), refusal);
+    for (std::size_t i = 0; i < rows.size(); ++i) {
         std::string failure;
+        bool again = false;
         try {
-            std::vector<AuditRecord> one{row};
+            std::vector<AuditRecord> one{rows[i]};
             co_await insert(*pool, std::move(one));
-        } catch (const std::exception& e) {
-            failure = e.what();
+        } catch (const DatabaseError& e) {
+            if (refused(e)) failure = e.what();
+            else again = true;
+        } catch (const std::exception&) {
+            again = true;
         }
-        if (!failure.empty()) spdlog::error("store: an audit row for '{}' could not be written: {}", row.raw_line, failure);
+        if (again) co_return std::vector<AuditRecord>(rows.begin() + static_cast<std::ptrdiff_t>(i), rows.end());
+        if (!failure.empty()) spdlog::error("store: an audit row for '{}' could not be written: {}", rows[i].raw_line, failure);
     }
-    co_return true;
+    co_return std::vector<AuditRecord>{};
 }
 
+// However the writer ends (even torn down with the loop), the next record() starts another
+// and nobody waits for this one any more.
+struct WriterDone {
+    std::shared_ptr<Queue> queue;
+    std::shared_ptr<net::OneShot> written;
+    ~WriterDone() {
+        queue->writing = false;
+        written->fire();
+    }
+};
+
 asio::awaitable<void> write_queued(std::shared_ptr<Pool> pool, std::shared_ptr<Queue> queue) {
-    const auto written = queue->written;
+    const WriterDone done{queue, queue->written};
     for (int round = 0; round < 1'000'000 && !queue->rows.empty(); ++round) {
         const std::size_t take = std::min(queue->rows.size(), most_rows_per_insert);
         std::vector<AuditRecord> batch(std::make_move_iterator(queue->rows.begin()),
                                        std::make_move_iterator(queue->rows.begin() + static_cast<std::ptrdiff_t>(take)));
         queue->rows.erase(queue->rows.begin(), queue->rows.begin() + static_cast<std::ptrdiff_t>(take));
-        if (co_await write_batch(pool, batch)) continue;
-        // Unreachable: back to the front of the queue; readers go on without waiting for it.
-        queue->rows.insert(queue->rows.begin(), std::make_move_iterator(batch.begin()), std::make_move_iterator(batch.end()));
+        std::vector<AuditRecord> unwritten = co_await write_batch(pool, std::move(batch));
+        if (unwritten.empty()) continue;
+        // Out of reach: back to the front of the queue; readers go on without waiting for it.
+        queue->rows.insert(queue->rows.begin(), std::make_move_iterator(unwritten.begin()), std::make_move_iterator(unwritten.end()));
         if (queue->rows.size() > most_rows_queued) {
             const std::size_t dropped = queue->rows.size() - most_rows_queued;
             queue->rows.erase(queue->rows.begin(), queue->rows.begin() + static_cast<std::ptrdiff_t>(dropped));
             spdlog::error("store: the database has been unreachable for long; {} oldest audit rows are dropped", dropped);
         }
-        written->fire();
+        done.written->fire();
         asio::steady_timer pause(pool->executor(), retry_pause);
         boost::system::error_code ignored;
         co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
     }
-    queue->writing = false;
-    written->fire();
+}
+
+// Until the writer has tried what is queued now (once: a database out of reach does not hold
+// reads up, they fail on their own).
+asio::awaitable<void> queued_written(std::shared_ptr<Queue> queue) {
+    if (!queue->writing) co_return;
+    const auto written = queue->written;
+    co_await written->wait();
 }
 
 class PostgresAudit final : public AuditTables {
@@ -139,42 +170,41 @@ public:
         net::spawn_reported(pool_->executor(), write_queued(pool_, queue_), "store: writing audit rows");
     }
 
+    // Each read holds what it uses: the table object may go while it waits.
     Async<std::vector<AuditRecord>> recent_for_user(std::string user_id, std::size_t limit) override {
-        co_await queued_written();
+        const auto pool = pool_;
+        const auto queue = queue_;
+        co_await queued_written(queue);
         std::string sql = std::string(selected) + " WHERE user_id = $1 ORDER BY time_ms DESC, id DESC LIMIT $2";
         std::vector<Value> params{user_id, as_text(static_cast<std::int64_t>(limit))};
-        const Rows rows = co_await pool_->run(std::move(sql), std::move(params));
+        const Rows rows = co_await pool->run(std::move(sql), std::move(params));
         co_return audit_rows_of(rows);
     }
 
     Async<std::vector<AuditRecord>> audit_rows(AuditQuery query) override {
-        co_await queued_written();
+        const auto pool = pool_;
+        const auto queue = queue_;
+        co_await queued_written(queue);
         const Value limit = query.limit == 0 ? Value() : as_text(static_cast<std::int64_t>(query.limit));
         std::string sql = "SELECT * FROM (" + std::string(selected) +
                           " WHERE time_ms >= $1 AND ($2 = '' OR user_id = $2 OR lower(user_name) = lower($2)) AND ($3 = '' OR "
                           "command = $3) ORDER BY time_ms DESC, id DESC LIMIT $4) AS newest ORDER BY time_ms, id";
         std::vector<Value> params{as_ms(query.since), query.user, query.command, limit};
-        const Rows rows = co_await pool_->run(std::move(sql), std::move(params));
+        const Rows rows = co_await pool->run(std::move(sql), std::move(params));
         co_return audit_rows_of(rows);
     }
 
     Async<std::size_t> prune_audit(std::chrono::system_clock::time_point before, std::size_t at_most) override {
-        co_await queued_written();
+        const auto pool = pool_;
+        const auto queue = queue_;
+        co_await queued_written(queue);
         std::string sql = "DELETE FROM audit_log WHERE id IN (SELECT id FROM audit_log WHERE time_ms < $1 ORDER BY time_ms LIMIT $2)";
         std::vector<Value> params{as_ms(before), as_text(static_cast<std::int64_t>(at_most))};
-        const Rows pruned = co_await pool_->run(std::move(sql), std::move(params));
+        const Rows pruned = co_await pool->run(std::move(sql), std::move(params));
         co_return static_cast<std::size_t>(pruned.affected);
     }
 
 private:
-    // Until the writer has tried what is queued now (once: a database out of reach does not
-    // hold reads up, they fail on their own).
-    Async<void> queued_written() {
-        if (!queue_->writing) co_return;
-        const auto written = queue_->written;
-        co_await written->wait();
-    }
-
     std::shared_ptr<Pool> pool_;
     std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();
 };

@@ -35,8 +35,8 @@ struct PoolState {
         }
     }
 
-    void give_back(std::unique_ptr<Connection> connection) {
-        if (closed || connection->broken() || connection->in_transaction()) {
+    void give_back(std::unique_ptr<Connection> connection, bool keep) {
+        if (!keep || closed || connection->broken() || connection->in_transaction()) {
             --open;  // closed: the server rolls back what was left open
         } else {
             idle.push_back(std::move(connection));
@@ -45,27 +45,49 @@ struct PoolState {
     }
 };
 
+namespace {
+
+// What the server is told to give a statement: a little less than the client waits, so the
+// server has given up (and rolled back) before the client reports the statement as failed.
+std::string server_timeout(std::chrono::milliseconds client) {
+    const auto margin = std::min(client / 10, std::chrono::milliseconds(1000));
+    return std::to_string(std::max<long long>(1, (client - margin).count()));
+}
+
+}  // namespace
+
 Session::Session(std::shared_ptr<PoolState> pool, std::unique_ptr<Connection> connection)
-    : pool_(std::move(pool)), connection_(std::move(connection)) {}
+    : pool_(std::move(pool)), connection_(std::move(connection)), timeout_(pool_->settings.statement_timeout) {}
 
 Session::Session(Session&& other) noexcept = default;
 
 Session::~Session() {
-    if (pool_ && connection_) pool_->give_back(std::move(connection_));
+    if (pool_ && connection_) pool_->give_back(std::move(connection_), keep_);
+}
+
+void Session::allow(std::chrono::milliseconds timeout) {
+    timeout_ = timeout;
+    timeout_told_ = false;
+    keep_ = false;
+}
+
+void Session::discard() { keep_ = false; }
+
+asio::awaitable<void> Session::apply_timeout() {
+    if (timeout_told_) co_return;
+    std::vector<Value> setting{server_timeout(timeout_)};
+    co_await connection_->run("SELECT set_config('statement_timeout', $1, false)", std::move(setting), pool_->settings.statement_timeout);
+    timeout_told_ = true;
 }
 
 asio::awaitable<Rows> Session::run(std::string sql, std::vector<Value> params) {
-    const auto timeout = pool_->settings.statement_timeout;
-    co_return co_await connection_->run(std::move(sql), std::move(params), timeout);
-}
-
-asio::awaitable<Rows> Session::run_within(std::string sql, std::vector<Value> params, std::chrono::milliseconds timeout) {
-    co_return co_await connection_->run(std::move(sql), std::move(params), timeout);
+    co_await apply_timeout();
+    co_return co_await connection_->run(std::move(sql), std::move(params), timeout_);
 }
 
 asio::awaitable<void> Session::script(std::string sql) {
-    const auto timeout = pool_->settings.statement_timeout;
-    co_await connection_->script(std::move(sql), timeout);
+    co_await apply_timeout();
+    co_await connection_->script(std::move(sql), timeout_);
 }
 
 Pool::Pool(asio::any_io_executor executor, PoolSettings settings)
@@ -96,6 +118,9 @@ asio::awaitable<Session> Pool::session() {
             std::exception_ptr failure;
             try {
                 opened = co_await Connection::open(state->executor, state->settings.url, state->settings.connect_timeout);
+                const std::string settings = "SET statement_timeout = " + server_timeout(state->settings.statement_timeout) +
+                                             "; SET client_connection_check_interval = 1000";
+                co_await opened->script(settings, state->settings.statement_timeout);
             } catch (...) {
                 failure = std::current_exception();
             }

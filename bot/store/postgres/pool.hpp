@@ -3,7 +3,9 @@
 // connection, opening one while fewer than `connections` are open, and otherwise waits for
 // one to come back (within the statement timeout). A connection that broke, or that was given
 // back inside a transaction its holder never finished (it threw), is closed rather than
-// reused: the server rolls the transaction back and lets go of its locks.
+// reused: the server rolls the transaction back and lets go of its locks. The server gives a
+// statement up a little before the client does, and checks every second that the client is
+// still there, so a statement the client stopped waiting for does not commit behind its back.
 #include <utility>
 
 #include <chrono>
@@ -36,15 +38,26 @@ public:
     Session& operator=(Session&&) = delete;
     ~Session();
 
-    // Within the pool's statement timeout, or `timeout` when given.
+    // Within the pool's statement timeout.
     boost::asio::awaitable<Rows> run(std::string sql, std::vector<Value> params = {});
-    boost::asio::awaitable<Rows> run_within(std::string sql, std::vector<Value> params, std::chrono::milliseconds timeout);
+    // Statements that may wait longer (a lock other instances hold, a migration): from then
+    // on this session's statements are allowed `timeout`, and its connection is closed at
+    // the end rather than given back.
+    void allow(std::chrono::milliseconds timeout);
     // Statements separated by ';', without parameters (a migration).
     boost::asio::awaitable<void> script(std::string sql);
+    // Closes the connection at the end instead of giving it back: it holds something of the
+    // session's (a session lock, a setting) that the next holder must not inherit.
+    void discard();
 
 private:
+    boost::asio::awaitable<void> apply_timeout();
+
     std::shared_ptr<PoolState> pool_;
     std::unique_ptr<Connection> connection_;
+    std::chrono::milliseconds timeout_;
+    bool timeout_told_ = true;  // the server has the timeout that goes with timeout_
+    bool keep_ = true;          // given back to the pool at the end, rather than closed
 };
 
 class Pool {

@@ -8,7 +8,8 @@ namespace platbot::store::postgres {
 PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings settings)
     : pool_(std::make_shared<Pool>(std::move(executor), std::move(settings))),
       audit_(make_audit(pool_)),
-      schedules_(make_schedules(*pool_)) {}
+      schedules_(make_schedules(*pool_)),
+      state_(make_state(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -19,6 +20,8 @@ boost::asio::awaitable<std::unique_ptr<PostgresStore>> PostgresStore::open(boost
     co_await migrate(*store->pool_, lock_wait);
     co_return store;
 }
+
+StateStore& PostgresStore::state() { return *state_; }
 
 AuditLog& PostgresStore::audit_log() { return *audit_; }
 

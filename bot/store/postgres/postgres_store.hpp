@@ -7,6 +7,7 @@
 #include "bot/store/audit.hpp"
 #include "bot/store/postgres/pool.hpp"
 #include "bot/store/schedules.hpp"
+#include "bot/store/state.hpp"
 
 namespace platbot::store::postgres {
 
@@ -23,6 +24,7 @@ public:
     AuditLog& audit_log();
     AuditArchive& audit_archive();
     ScheduleStore& schedules();
+    StateStore& state();
     boost::asio::awaitable<int> schema_version();
     Pool& pool();
 
@@ -31,6 +33,7 @@ private:
     std::shared_ptr<Pool> pool_;  // shared with work that outlives a call
     std::unique_ptr<AuditTables> audit_;
     std::unique_ptr<ScheduleStore> schedules_;
+    std::unique_ptr<StateStore> state_;
 };
 
 }  // namespace platbot::store::postgres

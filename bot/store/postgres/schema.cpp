@@ -289,9 +289,12 @@ boost::asio::awaitable<int> schema_version(Pool& pool) {
 
 boost::asio::awaitable<void> migrate(Pool& pool, std::chrono::milliseconds lock_wait) {
     Session session = co_await pool.session();
+    // Waiting for another instance's migrations, and running ours, may take longer than a
+    // statement; the connection is closed at the end, so no later holder inherits the lock.
+    session.allow(lock_wait);
     // Session-level: released by the unlock below, or by the server when the connection goes.
     const std::vector<Value> lock_key{migration_lock};
-    co_await session.run_within("SELECT pg_advisory_lock($1)", lock_key, lock_wait);
+    co_await session.run("SELECT pg_advisory_lock($1)", lock_key);
     co_await session.run(
         "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_ms BIGINT NOT NULL)");
     const Rows applied = co_await session.run("SELECT COALESCE(MAX(version), 0) FROM schema_migrations");

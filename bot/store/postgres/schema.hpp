@@ -11,9 +11,9 @@ namespace platbot::store::postgres {
 int known_schema_version();
 // The highest migration applied (0 for an empty database).
 boost::asio::awaitable<int> schema_version(Pool& pool);
-// Applies the migrations the database lacks, each in its own transaction, under the lock;
-// waits at most `lock_wait` for an instance that is migrating. Throws DatabaseError naming
-// what to do for a database newer than this build knows.
+// Applies the migrations the database lacks, each in its own transaction, under the lock.
+// Waiting for an instance that is migrating, and each migration, get at most `lock_wait`.
+// Throws DatabaseError naming what to do for a database newer than this build knows.
 boost::asio::awaitable<void> migrate(Pool& pool, std::chrono::milliseconds lock_wait);
 
 }  // namespace platbot::store::postgres

@@ -9,17 +9,18 @@ class SqliteState final : public StateStore {
 public:
     explicit SqliteState(Database& db) : db_(db) {}
 
-    std::optional<std::string> state(std::string_view key) override {
+    Async<std::optional<std::string>> state(std::string key) override {
         Statement s(db_, "SELECT value FROM adapter_state WHERE key = ?");
         s.bind(1, key);
-        if (!s.step()) return std::nullopt;
-        return s.text(0);
+        if (!s.step()) co_return std::nullopt;
+        co_return s.text(0);
     }
 
-    void set_state(std::string_view key, std::string_view value) override {
+    Async<void> set_state(std::string key, std::string value) override {
         Statement s(db_, "INSERT INTO adapter_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
         s.bind(1, key).bind(2, value);
         s.step();
+        co_return;
     }
 
 private:

@@ -29,6 +29,7 @@ struct SqliteKind {
     store::AuditLog& audit_log() { return store->audit_log(); }
     store::AuditArchive& audit_archive() { return store->audit_archive(); }
     store::ScheduleStore& schedules() { return store->schedules(); }
+    store::StateStore& state() { return store->state(); }
     // Another instance: a second connection to the same database.
     std::unique_ptr<store::Store> another() { return open(); }
 
@@ -56,6 +57,7 @@ struct PostgresKind {
     store::AuditLog& audit_log() { return store->audit_log(); }
     store::AuditArchive& audit_archive() { return store->audit_archive(); }
     store::ScheduleStore& schedules() { return store->schedules(); }
+    store::StateStore& state() { return store->state(); }
     std::unique_ptr<store::postgres::PostgresStore> another() { return open(); }
 
     boost::asio::io_context io;

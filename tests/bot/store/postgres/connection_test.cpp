@@ -115,4 +115,7 @@ TEST_CASE("PostgreSQL: passwords never reach what logs and errors show", "[store
           "postgres://bot:***@db:5432/platbot?sslmode=verify-full");
     CHECK(without_password("postgres://bot@db/platbot") == "postgres://bot@db/platbot");
     CHECK(without_password("postgresql://db/platbot") == "postgresql://db/platbot");
+    CHECK(without_password("postgres://bot@db/platbot?password=s3cret&sslmode=require") ==
+          "postgres://bot@db/platbot?password=***&sslmode=require");
+    CHECK(without_password("host=db user=bot password=s3cret dbname=platbot") == "host=db user=bot password=*** dbname=platbot");
 }

@@ -45,8 +45,8 @@ asio::awaitable<void> finish_transaction(Pool& pool) {
 
 asio::awaitable<void> hold_for_a_second(Pool& pool) {
     Session session = co_await pool.session();
-    std::vector<Value> none;
-    co_await session.run_within("SELECT pg_sleep(1)", std::move(none), 5s);
+    session.allow(5s);
+    co_await session.run("SELECT pg_sleep(1)");
 }
 
 asio::awaitable<void> select_one(Pool& pool) { co_await pool.run("SELECT 1"); }
