@@ -56,7 +56,6 @@ struct Connection::Impl {
     PGconn* conn = nullptr;
     // A duplicate of libpq's socket for the loop to wait on: libpq keeps and closes its own.
     std::shared_ptr<asio::posix::stream_descriptor> socket;
-    int libpq_socket = -1;
     std::string server;  // for errors: the URL without its password
     bool is_broken = false;
 
@@ -68,7 +67,6 @@ struct Connection::Impl {
         }
         if (conn) PQfinish(conn);
         conn = nullptr;
-        libpq_socket = -1;
         is_broken = true;
     }
 
@@ -87,7 +85,6 @@ struct Connection::Impl {
             boost::system::error_code ignored;
             socket->close(ignored);
         }
-        libpq_socket = current;
         const int duplicate = current >= 0 ? ::dup(current) : -1;
         if (duplicate < 0) fail("cannot wait on the database's socket");
         socket = std::make_shared<asio::posix::stream_descriptor>(executor, duplicate);

@@ -71,8 +71,6 @@ void Session::allow(std::chrono::milliseconds timeout) {
     keep_ = false;
 }
 
-void Session::discard() { keep_ = false; }
-
 asio::awaitable<void> Session::apply_timeout() {
     if (timeout_told_) co_return;
     std::vector<Value> setting{server_timeout(timeout_)};

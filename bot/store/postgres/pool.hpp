@@ -46,9 +46,6 @@ public:
     void allow(std::chrono::milliseconds timeout);
     // Statements separated by ';', without parameters (a migration).
     boost::asio::awaitable<void> script(std::string sql);
-    // Closes the connection at the end instead of giving it back: it holds something of the
-    // session's (a session lock, a setting) that the next holder must not inherit.
-    void discard();
 
 private:
     boost::asio::awaitable<void> apply_timeout();
