@@ -269,13 +269,18 @@ std::string bar(double fraction, int width) {
     return out;
 }
 
-std::string readable_id(const std::function<bool(const std::string&)>& taken, int length) {
+std::string random_readable_id(int length) {
     static constexpr std::string_view alphabet = "abcdefghjkmnpqrstuvwxyz23456789";
     static thread_local std::mt19937 random{std::random_device{}()};
     std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1);
+    std::string id;
+    for (int i = 0; i < length; ++i) id += alphabet[pick(random)];
+    return id;
+}
+
+std::string readable_id(const std::function<bool(const std::string&)>& taken, int length) {
     for (;;) {
-        std::string id;
-        for (int i = 0; i < length; ++i) id += alphabet[pick(random)];
+        std::string id = random_readable_id(length);
         if (!taken(id)) return id;
     }
 }

@@ -55,6 +55,8 @@ std::string bar(double fraction, int width);
 // A short id people can read aloud and type (no 0/o, 1/l/i), e.g. "k3f9qz"; `taken` says
 // which are in use.
 std::string readable_id(const std::function<bool(const std::string&)>& taken, int length = 6);
+// One such id, for a caller that checks it against a store it awaits.
+std::string random_readable_id(int length = 6);
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), so a
 // swapped pair of letters ("hsitory") counts as one edit.

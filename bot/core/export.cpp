@@ -77,11 +77,14 @@ int export_survey(const config::Config& config, const ExportOptions& options) {
                       (known.empty() ? " — it declares no surveys" : " — it has " + known));
     auto store = store::open_sqlite(config.store_path);
     if (!store) return failed(store.error().message);
-    const auto round = options.round > 0 ? (*store)->surveys().find_round(survey->id, options.round) : (*store)->surveys().latest_round(survey->id);
+    auto& rounds = (*store)->surveys();
+    boost::asio::io_context io;
+    const auto round = options.round > 0 ? net::run_to_end(io, rounds.find_round(survey->id, options.round))
+                                         : net::run_to_end(io, rounds.latest_round(survey->id));
     if (!round)
         return failed(options.round > 0 ? "survey " + survey->id + " has no round " + std::to_string(options.round)
                                         : "survey " + survey->id + " has had no round yet");
-    const auto result = surveys::collect_results(*survey, *round, (*store)->surveys(), (*store)->polls());
+    const auto result = net::run_to_end(io, surveys::collect_results(*survey, *round, rounds, (*store)->polls()));
     std::string text = options.format == "csv"    ? surveys::export_csv(result)
                        : options.format == "json" ? surveys::export_json(result)
                                                   : surveys::export_svg(result);

@@ -5,8 +5,9 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "bot/store/async.hpp"
 
 namespace platbot::store {
 
@@ -30,14 +31,14 @@ struct FeedbackScore {
 class FeedbackStore {
 public:
     virtual ~FeedbackStore() = default;
-    virtual void record_ask(std::string_view job_id, std::string_view command, std::string_view requester_id,
-                            std::chrono::system_clock::time_point when) = 0;
+    virtual Async<void> record_ask(std::string job_id, std::string command, std::string requester_id,
+                                   std::chrono::system_clock::time_point when) = 0;
     // Replaces an earlier answer for the same job.
-    virtual void record_answer(const FeedbackAnswer& answer) = 0;
-    virtual std::optional<FeedbackAnswer> answer_for(std::string_view job_id) = 0;
+    virtual Async<void> record_answer(FeedbackAnswer answer) = 0;
+    virtual Async<std::optional<FeedbackAnswer>> answer_for(std::string job_id) = 0;
     // Asks and answers in [from, until), by command name.
-    virtual std::vector<FeedbackScore> feedback_scores(std::chrono::system_clock::time_point from,
-                                                       std::chrono::system_clock::time_point until) = 0;
+    virtual Async<std::vector<FeedbackScore>> feedback_scores(std::chrono::system_clock::time_point from,
+                                                              std::chrono::system_clock::time_point until) = 0;
 };
 
 }  // namespace platbot::store

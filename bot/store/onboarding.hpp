@@ -4,10 +4,12 @@
 // this (start + the step's delay, moved into working hours), so a restart recomputes it and
 // neither repeats nor skips a step. Features depend on this interface, never on a database.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "bot/store/async.hpp"
 
 namespace platbot::store {
 
@@ -43,33 +45,32 @@ class OnboardingStore {
 public:
     virtual ~OnboardingStore() = default;
     // False, writing nothing, when the person already has this track (any state).
-    virtual bool start_onboarding(const OnboardingProgress& progress) = 0;
-    virtual std::optional<OnboardingProgress> find_onboarding(std::string_view user_id, std::string_view track_id) = 0;
-    virtual std::vector<OnboardingProgress> onboarding_of(std::string_view user_id) = 0;
+    virtual Async<bool> start_onboarding(OnboardingProgress progress) = 0;
+    virtual Async<std::optional<OnboardingProgress>> find_onboarding(std::string user_id, std::string track_id) = 0;
+    virtual Async<std::vector<OnboardingProgress>> onboarding_of(std::string user_id) = 0;
     // Every person's progress; with a track id, that track's only. Ordered by start.
-    virtual std::vector<OnboardingProgress> all_onboarding(std::string_view track_id = {}) = 0;
+    virtual Async<std::vector<OnboardingProgress>> all_onboarding(std::string track_id) = 0;
     // Writes state, paused, completed, started and next_step.
-    virtual void update_onboarding(const OnboardingProgress& progress) = 0;
+    virtual Async<void> update_onboarding(OnboardingProgress progress) = 0;
     // Starts the track over at `started`: forgets its steps.
-    virtual void restart_onboarding(std::string_view user_id, std::string_view track_id,
-                                    std::chrono::system_clock::time_point started) = 0;
+    virtual Async<void> restart_onboarding(std::string user_id, std::string track_id,
+                                           std::chrono::system_clock::time_point started) = 0;
     // Records the step as sent and counts it in next_step, in one transaction; false, writing
     // nothing, when it was sent already.
-    virtual bool record_step_sent(const OnboardingStep& step) = 0;
+    virtual Async<bool> record_step_sent(OnboardingStep step) = 0;
     // Where the steps go, once the platform opened the direct conversation.
-    virtual void set_onboarding_conversation(std::string_view user_id, std::string_view track_id,
-                                             std::string_view conversation) = 0;
+    virtual Async<void> set_onboarding_conversation(std::string user_id, std::string track_id, std::string conversation) = 0;
     // False when the step was not sent or is done already.
-    virtual bool mark_step_done(std::string_view user_id, std::string_view track_id, std::string_view step_id,
-                                std::chrono::system_clock::time_point when, std::string_view how) = 0;
-    virtual void mark_step_help(std::string_view user_id, std::string_view track_id, std::string_view step_id,
-                                std::chrono::system_clock::time_point when) = 0;
-    virtual std::vector<OnboardingStep> onboarding_steps(std::string_view user_id, std::string_view track_id) = 0;
-    virtual std::vector<OnboardingStep> track_steps(std::string_view track_id) = 0;
+    virtual Async<bool> mark_step_done(std::string user_id, std::string track_id, std::string step_id,
+                                       std::chrono::system_clock::time_point when, std::string how) = 0;
+    virtual Async<void> mark_step_help(std::string user_id, std::string track_id, std::string step_id,
+                                       std::chrono::system_clock::time_point when) = 0;
+    virtual Async<std::vector<OnboardingStep>> onboarding_steps(std::string user_id, std::string track_id) = 0;
+    virtual Async<std::vector<OnboardingStep>> track_steps(std::string track_id) = 0;
 
     // Which tip comes next for `key` (a person, or the tip-of-the-day channel): returns the
     // count of tips given so far and adds one, atomically.
-    virtual std::int64_t take_tip_number(std::string_view key) = 0;
+    virtual Async<std::int64_t> take_tip_number(std::string key) = 0;
 };
 
 }  // namespace platbot::store

@@ -6,8 +6,9 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "bot/store/async.hpp"
 
 namespace platbot::store {
 
@@ -51,28 +52,27 @@ class PollStore {
 public:
     virtual ~PollStore() = default;
     // Also keeps a random key for an anonymous poll, until it closes.
-    virtual void insert_poll(const PollRecord& poll) = 0;
+    virtual Async<void> insert_poll(PollRecord poll) = 0;
     // Where the poll message was posted (the conversation may differ from the one asked in).
-    virtual void set_poll_message(std::string_view poll_id, std::string_view conversation, std::string_view message_id) = 0;
-    virtual std::optional<PollRecord> find_poll(std::string_view poll_id) = 0;
+    virtual Async<void> set_poll_message(std::string poll_id, std::string conversation, std::string message_id) = 0;
+    virtual Async<std::optional<PollRecord>> find_poll(std::string poll_id) = 0;
     // Not closed yet, oldest first.
-    virtual std::vector<PollRecord> open_polls() = 0;
+    virtual Async<std::vector<PollRecord>> open_polls() = 0;
     // The key an anonymous poll hashes voters with; empty once the poll is closed, so from
     // then on nobody can tell who answered what, not even with the database.
-    virtual std::string poll_key(std::string_view poll_id) = 0;
+    virtual Async<std::string> poll_key(std::string poll_id) = 0;
     // `voter` is the user id, or for an anonymous poll the keyed hash (then the id is not
     // stored anywhere).
-    virtual VoteOutcome vote(std::string_view poll_id, std::string_view voter, int option) = 0;
+    virtual Async<VoteOutcome> vote(std::string poll_id, std::string voter, int option) = 0;
     // Takes back every answer of `voter`: withdrawn, or unchanged when there was none.
-    virtual VoteOutcome unvote(std::string_view poll_id, std::string_view voter) = 0;
+    virtual Async<VoteOutcome> unvote(std::string poll_id, std::string voter) = 0;
     // The options `voter` has chosen, ascending.
-    virtual std::vector<int> choices(std::string_view poll_id, std::string_view voter) = 0;
+    virtual Async<std::vector<int>> choices(std::string poll_id, std::string voter) = 0;
     // False when it was closed already (or does not exist). Forgets the anonymous key.
-    virtual bool close_poll(std::string_view poll_id, std::chrono::system_clock::time_point when,
-                            std::string_view closed_by) = 0;
-    virtual PollTally tally(std::string_view poll_id) = 0;
+    virtual Async<bool> close_poll(std::string poll_id, std::chrono::system_clock::time_point when, std::string closed_by) = 0;
+    virtual Async<PollTally> tally(std::string poll_id) = 0;
     // The polls of one survey round, in question order.
-    virtual std::vector<PollRecord> round_polls(std::string_view survey_id, int round) = 0;
+    virtual Async<std::vector<PollRecord>> round_polls(std::string survey_id, int round) = 0;
 };
 
 }  // namespace platbot::store

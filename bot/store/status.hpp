@@ -5,8 +5,9 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "bot/store/async.hpp"
 
 namespace platbot::store {
 
@@ -57,15 +58,15 @@ public:
     virtual ~StatusStore() = default;
     // Writes the probe and the service's new status in one transaction, with the change
     // when there is one.
-    virtual void record_probe(const ProbeRecord& probe, const ServiceStatus& status, const std::optional<StatusChange>& change) = 0;
-    virtual std::optional<ServiceStatus> service_status(std::string_view service_id) = 0;
-    virtual Uptime uptime(std::string_view service_id, std::chrono::system_clock::time_point since) = 0;
-    virtual std::vector<ProbeRecord> recent_probes(std::string_view service_id, std::size_t limit) = 0;
-    virtual std::vector<StatusChange> recent_changes(std::string_view service_id, std::size_t limit) = 0;
+    virtual Async<void> record_probe(ProbeRecord probe, ServiceStatus status, std::optional<StatusChange> change) = 0;
+    virtual Async<std::optional<ServiceStatus>> service_status(std::string service_id) = 0;
+    virtual Async<Uptime> uptime(std::string service_id, std::chrono::system_clock::time_point since) = 0;
+    virtual Async<std::vector<ProbeRecord>> recent_probes(std::string service_id, std::size_t limit) = 0;
+    virtual Async<std::vector<StatusChange>> recent_changes(std::string service_id, std::size_t limit) = 0;
     // Forgets probes older than `before` (uptime looks back 7 days).
-    virtual void prune_probes(std::chrono::system_clock::time_point before) = 0;
-    virtual void set_announcement(const std::optional<Announcement>& announcement) = 0;
-    virtual std::optional<Announcement> announcement() = 0;
+    virtual Async<void> prune_probes(std::chrono::system_clock::time_point before) = 0;
+    virtual Async<void> set_announcement(std::optional<Announcement> announcement) = 0;
+    virtual Async<std::optional<Announcement>> announcement() = 0;
 };
 
 }  // namespace platbot::store

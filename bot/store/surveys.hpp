@@ -6,8 +6,9 @@
 #include <chrono>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
+
+#include "bot/store/async.hpp"
 
 namespace platbot::store {
 
@@ -31,19 +32,19 @@ class SurveyStore {
 public:
     virtual ~SurveyStore() = default;
     // Numbers the round (one more than the survey's last) and returns it.
-    virtual SurveyRound open_round(std::string_view survey_id, bool anonymous, std::chrono::system_clock::time_point opened,
-                                   std::chrono::system_clock::time_point closes) = 0;
-    virtual std::optional<SurveyRound> find_round(std::string_view survey_id, int round) = 0;
+    virtual Async<SurveyRound> open_round(std::string survey_id, bool anonymous, std::chrono::system_clock::time_point opened,
+                                          std::chrono::system_clock::time_point closes) = 0;
+    virtual Async<std::optional<SurveyRound>> find_round(std::string survey_id, int round) = 0;
     // The newest round of the survey, if any.
-    virtual std::optional<SurveyRound> latest_round(std::string_view survey_id) = 0;
-    virtual std::vector<SurveyRound> open_rounds() = 0;
+    virtual Async<std::optional<SurveyRound>> latest_round(std::string survey_id) = 0;
+    virtual Async<std::vector<SurveyRound>> open_rounds() = 0;
     // The anonymous round's key; empty once closed or when not anonymous.
-    virtual std::string round_key(std::string_view survey_id, int round) = 0;
+    virtual Async<std::string> round_key(std::string survey_id, int round) = 0;
     // False when the round is closed (nothing written). Replaces the respondent's earlier answer.
-    virtual bool answer_text(std::string_view survey_id, int round, const TextAnswer& answer) = 0;
-    virtual std::vector<TextAnswer> text_answers(std::string_view survey_id, int round) = 0;
+    virtual Async<bool> answer_text(std::string survey_id, int round, TextAnswer answer) = 0;
+    virtual Async<std::vector<TextAnswer>> text_answers(std::string survey_id, int round) = 0;
     // False when it was closed already. Forgets the key.
-    virtual bool close_round(std::string_view survey_id, int round, std::chrono::system_clock::time_point when) = 0;
+    virtual Async<bool> close_round(std::string survey_id, int round, std::chrono::system_clock::time_point when) = 0;
 };
 
 }  // namespace platbot::store

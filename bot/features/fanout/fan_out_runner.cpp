@@ -168,10 +168,12 @@ chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
         Parcel parcel;
         std::optional<std::string> abandoned;
         try {
-            parcel = current->compose(session.fan_out, recipient.user_id);
+            auto composing = current->compose(session.fan_out, recipient.user_id);
+            parcel = co_await std::move(composing);
         } catch (const Abandoned& e) {
             abandoned = e.what();
         }
+        if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
         if (abandoned) {
             store_.finish(id, *abandoned, clock_.now());
             co_await report(session, true);

@@ -45,7 +45,8 @@ struct Abandoned : std::runtime_error {
 // One kind of fan-out, as the feature that starts them declares it.
 struct FanOutKind {
     std::string verb;  // what was done to each recipient, for progress: "asked", "reminded"
-    std::function<Parcel(const store::FanOutRecord& fan_out, const std::string& user_id)> compose;
+    // Awaited when the recipient's turn comes (it may read the store).
+    std::function<chat::Task<Parcel>(store::FanOutRecord fan_out, std::string user_id)> compose;
 };
 
 struct Plan {

@@ -41,7 +41,8 @@ FeedbackService::FeedbackService(chat::Outbox& outbox, store::FeedbackStore& fee
 chat::Task<void> FeedbackService::job_finished(store::JobRecord job, const commands::CommandSpec& command) {
     if (command.feedback_sample <= 0 || settings_.random() >= command.feedback_sample) co_return;
     try {
-        feedback_.record_ask(job.id, job.command, job.requester_id, clock_.now());
+        const auto now = clock_.now();
+        co_await feedback_.record_ask(job.id, job.command, job.requester_id, now);
         const std::string base = settings_.prefix + " feedback " + job.id;
         chat::Reply ask = for_requester("How did that go? `" + settings_.prefix + " " + job.line + "` (job `" + job.id +
                                         "`) — press one, or add a comment: `" + base + " bad <what went wrong>`");
@@ -82,32 +83,40 @@ commands::CommandSpec FeedbackService::spec() const {
 }
 
 chat::Task<chat::Reply> FeedbackService::run(commands::Invocation invocation, chat::User who, chat::Origin) {
-    if (invocation.subcommand == "scores") co_return scores();
-    co_return answer(text::to_lower(invocation.text("job")), invocation.text("rating") == "good", invocation.text("comment"), who);
+    if (invocation.subcommand == "scores") co_return co_await scores();
+    std::string job_id = text::to_lower(invocation.text("job"));
+    const bool good = invocation.text("rating") == "good";
+    std::string comment = invocation.text("comment");
+    co_return co_await answer(std::move(job_id), good, std::move(comment), std::move(who));
 }
 
-chat::Reply FeedbackService::answer(const std::string& job_id, bool good, std::string comment, const chat::User& who) {
+chat::Task<chat::Reply> FeedbackService::answer(std::string job_id, bool good, std::string comment, chat::User who) {
     const auto job = jobs_.find_job(job_id);
-    if (!job) return for_requester("There is no job `" + job_id + "` — the id is in the job's status message.");
+    if (!job) co_return for_requester("There is no job `" + job_id + "` — the id is in the job's status message.");
     if (job->requester_id != who.id)
-        return for_requester("Only " + job->requester_name + " can say how job `" + job_id + "` went.");
+        co_return for_requester("Only " + job->requester_name + " can say how job `" + job_id + "` went.");
     if (!store::is_final(job->state))
-        return for_requester("Job `" + job_id + "` has not finished yet — tell us once it has.");
-    const bool again = feedback_.answer_for(job_id).has_value();
-    feedback_.record_answer({job_id, job->command, who.id, good, comment, clock_.now()});
+        co_return for_requester("Job `" + job_id + "` has not finished yet — tell us once it has.");
+    const auto earlier = co_await feedback_.answer_for(job_id);
+    const bool again = earlier.has_value();
+    store::FeedbackAnswer answer{job_id, job->command, who.id, good, comment, clock_.now()};
+    co_await feedback_.record_answer(std::move(answer));
     std::string text = std::string(again ? "Updated" : "Thanks —") + " noted " + (good ? "👍" : "👎") + " for `" +
                        job->command + "` (job `" + job_id + "`)";
     if (!comment.empty()) text += " with your comment";
     if (!good && comment.empty())
         text += ". What went wrong? `" + settings_.prefix + " feedback " + job_id + " bad <comment>` tells the platform team";
-    return for_requester(text + ".");
+    co_return for_requester(text + ".");
 }
 
-chat::Reply FeedbackService::scores() const {
+chat::Task<chat::Reply> FeedbackService::scores() {
     const auto now = clock_.now();
-    const auto recent = feedback_.feedback_scores(now - period, now + std::chrono::seconds(1));  // including this instant
-    const auto before = feedback_.feedback_scores(now - 2 * period, now - period);
-    if (recent.empty()) return for_requester("No feedback in the last 30 days yet.");
+    const auto recent_from = now - period;
+    const auto recent_until = now + std::chrono::seconds(1);  // including this instant
+    const auto recent = co_await feedback_.feedback_scores(recent_from, recent_until);
+    const auto before_from = now - 2 * period;
+    const auto before = co_await feedback_.feedback_scores(before_from, recent_from);
+    if (recent.empty()) co_return for_requester("No feedback in the last 30 days yet.");
     std::string text = "*Satisfaction by command*, last 30 days (asked → answered, share 👍; the 30 days before):";
     for (const auto& score : recent) {
         text += "\n• `" + score.command + "` — asked " + std::to_string(score.asked) + ", " + score_text(score.good, score.bad);
@@ -123,7 +132,7 @@ chat::Reply FeedbackService::scores() const {
             text += now_pct > then_pct ? " ▲" : now_pct < then_pct ? " ▼" : " =";
         }
     }
-    return for_requester(text);
+    co_return for_requester(text);
 }
 
 }  // namespace platbot::feedback

@@ -35,8 +35,8 @@ public:
     chat::Task<void> job_finished(store::JobRecord job, const commands::CommandSpec& command) override;
 
 private:
-    chat::Reply answer(const std::string& job_id, bool good, std::string comment, const chat::User& who);
-    chat::Reply scores() const;
+    chat::Task<chat::Reply> answer(std::string job_id, bool good, std::string comment, chat::User who);
+    chat::Task<chat::Reply> scores();
 
     chat::Outbox& outbox_;
     store::FeedbackStore& feedback_;

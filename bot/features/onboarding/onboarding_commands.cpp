@@ -68,13 +68,16 @@ CommandSpec tips_command_spec() { return form("tips", "A tip about the platform,
 chat::Task<chat::Reply> OnboardingService::run_onboarding(commands::Invocation invocation, chat::User who) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     const std::string verb = invocation.subcommand;
-    if (verb.empty()) co_return checklist(who);
+    if (verb.empty()) co_return co_await checklist(who);
     // Named, never temporaries inside co_await: g++ 12 destroys such temporaries twice.
     const std::string track = invocation.text("track");
     const std::string step = invocation.text("step");
     if (verb == "done") co_return co_await done(who, track, step);
     if (verb == "help") co_return co_await need_help(who, track, step);
-    if (verb == "report") co_return report(who, track, invocation.duration("stuck").value_or(spec->stuck_after));
+    if (verb == "report") {
+        const std::chrono::seconds stuck_after = invocation.duration("stuck").value_or(spec->stuck_after);
+        co_return co_await report(who, track, stuck_after);
+    }
     co_return co_await change(who, verb, track);  // pause, resume, restart
 }
 
@@ -103,7 +106,8 @@ chat::Task<chat::Reply> OnboardingService::run_onboard(commands::Invocation invo
 chat::Task<chat::Reply> OnboardingService::run_tips(commands::Invocation, chat::User who) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     if (spec->tips.empty()) co_return for_requester("No tips are configured yet (onboarding.tips).");
-    const auto given = store_.take_tip_number("user:" + who.id);
+    const std::string key = "user:" + who.id;
+    const auto given = co_await store_.take_tip_number(key);
     const auto index = static_cast<std::size_t>(given) % spec->tips.size();
     co_return for_requester("💡 Tip " + std::to_string(index + 1) + " of " + std::to_string(spec->tips.size()) + ": " +
                             spec->tips[index]);

@@ -32,6 +32,15 @@ chat::Origin origin_of(const OnboardingProgress& progress) {
     return {progress.adapter, progress.conversation, "", "", progress.user_id};
 }
 
+// The first step of the track, in its order, that this person has not been sent (`sent`: their
+// step records): by id, so a track edited in config neither repeats a step nor skips the new one.
+const StepSpec* next_step(const TrackSpec& track, const std::vector<store::OnboardingStep>& sent) {
+    for (const auto& step : track.steps)
+        if (std::none_of(sent.begin(), sent.end(), [&](const store::OnboardingStep& s) { return s.step_id == step.id; }))
+            return &step;
+    return nullptr;
+}
+
 std::string shortened(const std::string& text, std::size_t limit) {
     if (text.size() <= limit) return text;
     std::size_t cut = limit - 1;
@@ -121,8 +130,8 @@ chat::Task<void> OnboardingService::joined(chat::User who, std::string conversat
 
 chat::Task<bool> OnboardingService::begin(chat::User who, std::string track_id, std::string trigger) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
-    const TrackSpec* track = spec->track(track_id);
-    if (!track || store_.find_onboarding(who.id, track_id)) co_return false;
+    if (!spec->track(track_id)) co_return false;
+    if (co_await store_.find_onboarding(who.id, track_id)) co_return false;
     chat::Profile profile{who, ""};
     try {
         profile = co_await people_.profile(who.id);
@@ -145,7 +154,7 @@ chat::Task<bool> OnboardingService::begin(chat::User who, std::string track_id, 
     progress.time_zone = profile.time_zone.empty() || !find_time_zone(profile.time_zone) ? "" : profile.time_zone;
     progress.trigger = trigger;
     progress.started = clock_.now();
-    if (!store_.start_onboarding(progress)) co_return false;  // a second trigger raced this one
+    if (!co_await store_.start_onboarding(progress)) co_return false;  // a second trigger raced this one
     spdlog::info("onboarding: {} started '{}' ({})", who.id, track_id, trigger);
     // What is due at once (the welcome) goes out while the join is handled; the loop takes the rest.
     co_await deliver(who.id, track_id);
@@ -182,7 +191,8 @@ chat::Task<void> OnboardingService::drip() {
 
 chat::Task<std::optional<system_clock::time_point>> OnboardingService::send_due() {
     std::optional<system_clock::time_point> earliest;
-    const std::vector<OnboardingProgress> everyone = store_.all_onboarding();
+    const std::string every_track;
+    const std::vector<OnboardingProgress> everyone = co_await store_.all_onboarding(every_track);
     for (const auto& person : everyone) {
         if (person.state != OnboardingState::active) continue;
         std::optional<system_clock::time_point> next;
@@ -212,9 +222,10 @@ chat::Task<std::optional<system_clock::time_point>> OnboardingService::deliver(s
     if (!delivering_->insert(key).second) co_return std::nullopt;
     const DeliveryGuard guard{delivering_, key};
     for (int pass = 0; pass < most_steps_per_pass; ++pass) {
-        const auto progress = store_.find_onboarding(user_id, track_id);
+        const auto progress = co_await store_.find_onboarding(user_id, track_id);
         if (!progress || progress->state != OnboardingState::active) co_return std::nullopt;
-        const StepSpec* step = next_step(*track, user_id);
+        const auto sent_steps = co_await store_.onboarding_steps(user_id, track_id);
+        const StepSpec* step = next_step(*track, sent_steps);
         if (!step) co_return std::nullopt;
         const auto now = clock_.now();
         const auto due = due_at(*progress, *step, now);
@@ -251,16 +262,6 @@ chat::Reply OnboardingService::render_step(const OnboardingProgress& progress, c
     return reply;
 }
 
-// The first step of the track, in its order, that this person has not been sent: by id, so
-// a track edited in config neither repeats a step nor skips the new one.
-const StepSpec* OnboardingService::next_step(const TrackSpec& track, const std::string& user_id) const {
-    const auto sent = store_.onboarding_steps(user_id, track.id);
-    for (const auto& step : track.steps)
-        if (std::none_of(sent.begin(), sent.end(), [&](const store::OnboardingStep& s) { return s.step_id == step.id; }))
-            return &step;
-    return nullptr;
-}
-
 chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::string track_id, std::string step_id) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     const TrackSpec* track = spec->track(track_id);
@@ -271,7 +272,7 @@ chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::
         if (progress.conversation.empty()) {
             const chat::Origin direct = co_await people_.direct(progress.user_id);
             progress.conversation = direct.conversation;
-            store_.set_onboarding_conversation(progress.user_id, track_id, progress.conversation);
+            co_await store_.set_onboarding_conversation(progress.user_id, track_id, progress.conversation);
         }
         const chat::Reply reply = render_step(progress, *track, step, false);
         const chat::Origin where = origin_of(progress);
@@ -283,7 +284,7 @@ chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::
         }
         const store::OnboardingStep record{progress.user_id, track_id, step.id, clock_.now(), posted.id, std::nullopt, "",
                                            std::nullopt};
-        if (!store_.record_step_sent(record)) co_return true;  // sent already
+        if (!co_await store_.record_step_sent(record)) co_return true;  // sent already
         spdlog::info("onboarding: sent '{}' step '{}' to {}", track_id, step.id, progress.user_id);
         metrics::count("platbot_onboarding_steps_sent_total", {{"track", track_id}});
     } catch (const std::exception& e) {
@@ -291,33 +292,43 @@ chat::Task<bool> OnboardingService::send_step(OnboardingProgress progress, std::
                      progress.user_id, e.what());
         co_return false;
     }
-    if (step.is_item() && !step.verify.empty() && check_) {
-        const commands::TemplateContext context{
-            {"user", {{"id", commands::quote(progress.user_id)}, {"name", commands::quote(progress.user_name)}}}};
-        const std::string line = step.verify.render(context);
-        const chat::User who{progress.user_id, progress.user_name};
-        const chat::Origin where = origin_of(progress);
-        const commands::CheckResult result = co_await check_->run(line, who, where);
-        if (result.passed && store_.mark_step_done(progress.user_id, track_id, step.id, clock_.now(), "verified")) {
-            const auto steps = store_.onboarding_steps(progress.user_id, track_id);
-            for (const auto& sent : steps)
-                if (sent.step_id == step.id) {
-                    const chat::MessageRef message{progress.conversation, sent.message_id};
-                    const chat::Reply ticked = render_step(progress, *track, step, true);
-                    co_await outbox_.update(message, ticked);
-                }
-        }
-    }
+    if (step.is_item() && !step.verify.empty() && check_) co_await tick_verified(progress, track_id, step_id);
     co_await complete_if_finished(progress.user_id, track_id);
     co_return true;
+}
+
+// An item the person may have done before it reached them: its check runs at once.
+chat::Task<void> OnboardingService::tick_verified(OnboardingProgress progress, std::string track_id, std::string step_id) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
+    const StepSpec* step = track ? track->step(step_id) : nullptr;
+    if (!step) co_return;
+    const commands::TemplateContext context{
+        {"user", {{"id", commands::quote(progress.user_id)}, {"name", commands::quote(progress.user_name)}}}};
+    const std::string line = step->verify.render(context);
+    const chat::User who{progress.user_id, progress.user_name};
+    const chat::Origin where = origin_of(progress);
+    const commands::CheckResult result = co_await check_->run(line, who, where);
+    if (!result.passed) co_return;
+    const std::string how = "verified";
+    if (!co_await store_.mark_step_done(progress.user_id, track_id, step_id, clock_.now(), how)) co_return;
+    const auto steps = co_await store_.onboarding_steps(progress.user_id, track_id);
+    for (const auto& sent : steps)
+        if (sent.step_id == step_id) {
+            const chat::MessageRef message{progress.conversation, sent.message_id};
+            const chat::Reply ticked = render_step(progress, *track, *step, true);
+            co_await outbox_.update(message, ticked);
+        }
 }
 
 chat::Task<void> OnboardingService::complete_if_finished(std::string user_id, std::string track_id) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     const TrackSpec* track = spec->track(track_id);
-    auto progress = store_.find_onboarding(user_id, track_id);
-    if (!track || !progress || progress->completed || next_step(*track, user_id)) co_return;
-    const auto steps = store_.onboarding_steps(user_id, track_id);
+    if (!track) co_return;
+    auto progress = co_await store_.find_onboarding(user_id, track_id);
+    if (!progress || progress->completed) co_return;
+    const auto steps = co_await store_.onboarding_steps(user_id, track_id);
+    if (next_step(*track, steps)) co_return;
     for (const auto& spec : track->steps) {
         if (!spec.is_item()) continue;
         const bool done = std::any_of(steps.begin(), steps.end(), [&](const store::OnboardingStep& s) { return s.step_id == spec.id && s.done; });
@@ -326,7 +337,7 @@ chat::Task<void> OnboardingService::complete_if_finished(std::string user_id, st
     progress->state = OnboardingState::completed;
     progress->completed = clock_.now();
     progress->paused.reset();
-    store_.update_onboarding(*progress);
+    co_await store_.update_onboarding(*progress);
     spdlog::info("onboarding: {} completed '{}'", user_id, track_id);
     const chat::Origin where = origin_of(*progress);
     const chat::Reply congratulations = say("🎉 You finished *" + track->title + "* — welcome aboard! `" +
@@ -347,8 +358,8 @@ std::string OnboardingService::plan(const TrackSpec& track) const {
 
 // ---- commands ----
 
-std::string OnboardingService::progress_line(const OnboardingProgress& progress, const TrackSpec& track) const {
-    const auto steps = store_.onboarding_steps(progress.user_id, progress.track_id);
+std::string OnboardingService::progress_line(const OnboardingProgress& progress, const TrackSpec& track,
+                                             const std::vector<store::OnboardingStep>& steps) const {
     int done = 0;
     for (const auto& step : steps)
         if (step.done) ++done;
@@ -361,20 +372,31 @@ std::string OnboardingService::progress_line(const OnboardingProgress& progress,
     return line;
 }
 
-chat::Reply OnboardingService::checklist(const chat::User& who) const {
-    const auto mine = store_.onboarding_of(who.id);
+chat::Task<chat::Reply> OnboardingService::checklist(chat::User who) {
+    const auto mine = co_await store_.onboarding_of(who.id);
+    std::vector<std::vector<store::OnboardingStep>> steps;
+    for (const auto& progress : mine) {
+        auto these = co_await store_.onboarding_steps(progress.user_id, progress.track_id);
+        steps.push_back(std::move(these));
+    }
+    co_return render_checklist(mine, steps);
+}
+
+chat::Reply OnboardingService::render_checklist(const std::vector<OnboardingProgress>& mine,
+                                                const std::vector<std::vector<store::OnboardingStep>>& steps_of) const {
     if (mine.empty())
         return for_requester("You have no onboarding yet. An admin can start one with `" + command("onboard @you [track]") +
                              "`; `" + command("tips") + "` gives a tip now.");
     chat::Reply reply;
     reply.ephemeral = true;
     const auto now = clock_.now();
-    for (const auto& progress : mine) {
+    for (std::size_t p = 0; p < mine.size(); ++p) {
+        const OnboardingProgress& progress = mine[p];
+        const std::vector<store::OnboardingStep>& steps = steps_of[p];
         const TrackSpec* track = spec_->track(progress.track_id);
         if (!track) continue;
-        const auto steps = store_.onboarding_steps(progress.user_id, progress.track_id);
         if (!reply.text.empty()) reply.text += "\n\n";
-        reply.text += "*" + track->title + "* (`" + track->id + "`)  " + progress_line(progress, *track);
+        reply.text += "*" + track->title + "* (`" + track->id + "`)  " + progress_line(progress, *track, steps);
         for (std::size_t i = 0; i < track->steps.size(); ++i) {
             const StepSpec& spec = track->steps[i];
             if (!spec.is_item()) continue;
@@ -398,30 +420,33 @@ chat::Reply OnboardingService::checklist(const chat::User& who) const {
     return reply;
 }
 
-std::optional<OnboardingProgress> OnboardingService::pick_track(const std::string& user_id, const std::string& track_id,
-                                                                std::string& error) const {
+chat::Task<OnboardingService::Picked> OnboardingService::pick_track(std::string user_id, std::string track_id) {
+    Picked picked;
     if (!track_id.empty()) {
-        auto found = store_.find_onboarding(user_id, track_id);
-        if (!found) error = "You are not on onboarding track '" + track_id + "' — `" + command("onboarding") + "` shows yours.";
-        return found;
+        picked.progress = co_await store_.find_onboarding(user_id, track_id);
+        if (!picked.progress)
+            picked.error = "You are not on onboarding track '" + track_id + "' — `" + command("onboarding") + "` shows yours.";
+        co_return picked;
     }
-    const auto mine = store_.onboarding_of(user_id);
-    if (mine.size() == 1) return mine.front();
-    if (mine.empty()) {
-        error = "You have no onboarding to change — `" + command("onboarding") + "` explains how one starts.";
+    const auto mine = co_await store_.onboarding_of(user_id);
+    if (mine.size() == 1) {
+        picked.progress = mine.front();
+    } else if (mine.empty()) {
+        picked.error = "You have no onboarding to change — `" + command("onboarding") + "` explains how one starts.";
     } else {
         std::string names;
         for (const auto& progress : mine) names += (names.empty() ? "" : ", ") + progress.track_id;
-        error = "You are on several tracks (" + names + ") — name one, e.g. `" + command("onboarding pause " + mine.front().track_id) + "`.";
+        picked.error = "You are on several tracks (" + names + ") — name one, e.g. `" +
+                       command("onboarding pause " + mine.front().track_id) + "`.";
     }
-    return std::nullopt;
+    co_return picked;
 }
 
 chat::Task<chat::Reply> OnboardingService::change(chat::User who, std::string verb, std::string track_id) {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
-    std::string error;
-    auto progress = pick_track(who.id, track_id, error);
-    if (!progress) co_return for_requester(error);
+    Picked picked = co_await pick_track(who.id, track_id);
+    auto& progress = picked.progress;
+    if (!progress) co_return for_requester(picked.error);
     const TrackSpec* track = spec->track(progress->track_id);
     const std::string title = track ? track->title : progress->track_id;
     const auto now = clock_.now();
@@ -430,7 +455,7 @@ chat::Task<chat::Reply> OnboardingService::change(chat::User who, std::string ve
             co_return for_requester("*" + title + "* is not running, so there is nothing to pause.");
         progress->state = OnboardingState::paused;
         progress->paused = now;
-        store_.update_onboarding(*progress);
+        co_await store_.update_onboarding(*progress);
         co_return for_requester("⏸ *" + title + "* is paused — no more steps until `" + command("onboarding resume") + "`.");
     }
     if (verb == "resume") {
@@ -440,12 +465,12 @@ chat::Task<chat::Reply> OnboardingService::change(chat::User who, std::string ve
         progress->started += now - progress->paused.value_or(now);
         progress->state = OnboardingState::active;
         progress->paused.reset();
-        store_.update_onboarding(*progress);
+        co_await store_.update_onboarding(*progress);
         co_await deliver(progress->user_id, progress->track_id);
         wake();
         co_return for_requester("▶️ *" + title + "* continues where you left it.");
     }
-    store_.restart_onboarding(progress->user_id, progress->track_id, now);
+    co_await store_.restart_onboarding(progress->user_id, progress->track_id, now);
     co_await deliver(progress->user_id, progress->track_id);
     wake();
     co_return for_requester("🔁 *" + title + "* starts over from the first step.");
@@ -458,10 +483,10 @@ chat::Task<chat::Reply> OnboardingService::done(chat::User who, std::string trac
     if (!step || !step->is_item())
         co_return for_requester("There is no checklist item '" + step_id + "' in track '" + track_id + "' — `" +
                                 command("onboarding") + "` shows your items.");
-    const auto progress = store_.find_onboarding(who.id, track_id);
+    const auto progress = co_await store_.find_onboarding(who.id, track_id);
     if (!progress)
         co_return for_requester("You are not on onboarding track '" + track_id + "' — `" + command("onboarding") + "` shows yours.");
-    const auto steps = store_.onboarding_steps(who.id, track_id);
+    const auto steps = co_await store_.onboarding_steps(who.id, track_id);
     const auto sent = std::find_if(steps.begin(), steps.end(), [&](const auto& s) { return s.step_id == step_id; });
     if (sent == steps.end())
         co_return for_requester("“" + step->item + "” has not reached you yet — it comes with a later step.");
@@ -479,13 +504,14 @@ chat::Task<chat::Reply> OnboardingService::done(chat::User who, std::string trac
                                     ". Press *Need help* if you are stuck.");
         how = "verified";
     }
-    if (!store_.mark_step_done(who.id, track_id, step_id, clock_.now(), how))
+    if (!co_await store_.mark_step_done(who.id, track_id, step_id, clock_.now(), how))
         co_return for_requester("✅ “" + step->item + "” is done already.");
     const chat::MessageRef message{progress->conversation, sent->message_id};
     const chat::Reply ticked = render_step(*progress, *track, *step, true);
     co_await outbox_.update(message, ticked);
-    const auto now_progress = store_.find_onboarding(who.id, track_id);
-    chat::Reply reply = for_requester("✅ “" + step->item + "” done. " + progress_line(*now_progress, *track));
+    const auto now_progress = co_await store_.find_onboarding(who.id, track_id);
+    const auto now_steps = co_await store_.onboarding_steps(who.id, track_id);
+    chat::Reply reply = for_requester("✅ “" + step->item + "” done. " + progress_line(*now_progress, *track, now_steps));
     co_await complete_if_finished(who.id, track_id);
     co_return reply;
 }
@@ -494,13 +520,13 @@ chat::Task<chat::Reply> OnboardingService::need_help(chat::User who, std::string
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     const TrackSpec* track = spec->track(track_id);
     const StepSpec* step = track ? track->step(step_id) : nullptr;
-    const auto progress = store_.find_onboarding(who.id, track_id);
+    const auto progress = co_await store_.find_onboarding(who.id, track_id);
     if (!step || !progress)
         co_return for_requester("There is no step '" + step_id + "' of yours in track '" + track_id + "' — `" +
                                 command("onboarding") + "` shows your items.");
     if (spec->help.empty())
         co_return for_requester("Nobody is set up to receive help requests here — ask the platform team in their channel.");
-    store_.mark_step_help(who.id, track_id, step_id, clock_.now());
+    co_await store_.mark_step_help(who.id, track_id, step_id, clock_.now());
     const auto days = std::chrono::duration_cast<std::chrono::hours>(clock_.now() - progress->started).count() / 24 + 1;
     const std::string what = step->is_item() ? step->item : "step '" + step->id + "'";
     const std::string name = progress->user_name.empty() ? who.id : progress->user_name;
@@ -521,30 +547,31 @@ chat::Task<chat::Reply> OnboardingService::need_help(chat::User who, std::string
     co_return for_requester("🙋 I asked " + told + " to help you with “" + what + "” — someone will reach out.");
 }
 
-chat::Reply OnboardingService::report(const chat::User& who, const std::string& track_id,
-                                      std::chrono::seconds stuck_after) const {
+chat::Task<chat::Reply> OnboardingService::report(chat::User who, std::string track_id, std::chrono::seconds stuck_after) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     if (!directory_.in_group(who, settings_.admin_group))
-        return for_requester("The onboarding report is for admins (group " +
-                             (settings_.admin_group.empty() ? std::string("bot.admins, not set") : settings_.admin_group) + ").");
-    if (!track_id.empty() && !spec_->track(track_id))
-        return for_requester("There is no onboarding track '" + track_id + "' — the tracks are listed under onboarding.tracks.");
+        co_return for_requester("The onboarding report is for admins (group " +
+                                (settings_.admin_group.empty() ? std::string("bot.admins, not set") : settings_.admin_group) + ").");
+    if (!track_id.empty() && !spec->track(track_id))
+        co_return for_requester("There is no onboarding track '" + track_id + "' — the tracks are listed under onboarding.tracks.");
     const auto now = clock_.now();
     std::string text;
-    for (const auto& track : spec_->tracks) {
+    for (const auto& track : spec->tracks) {
         if (!track_id.empty() && track.id != track_id) continue;
-        const auto people = store_.all_onboarding(track.id);
-        const auto steps = store_.track_steps(track.id);
+        const auto people = co_await store_.all_onboarding(track.id);
+        const auto steps = co_await store_.track_steps(track.id);
         const TrackReport numbers = compute_report(track, people, steps, now, stuck_after);
         text += (text.empty() ? "" : "\n\n") + render_report(numbers, now, stuck_after);
     }
     if (text.empty()) text = "No onboarding tracks are configured (onboarding.tracks).";
-    return for_requester(text);
+    co_return for_requester(text);
 }
 
 chat::Task<void> OnboardingService::post_tip_of_the_day() {
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     if (spec->tips.empty() || !spec->tip_of_the_day) co_return;
-    const auto given = store_.take_tip_number("channel:" + spec->tip_of_the_day->channel);
+    const std::string key = "channel:" + spec->tip_of_the_day->channel;
+    const auto given = co_await store_.take_tip_number(key);
     const auto index = static_cast<std::size_t>(given) % spec->tips.size();
     const chat::Origin where{settings_.adapter, spec->tip_of_the_day->channel, "", "", ""};
     const chat::Reply tip = say("💡 *Tip of the day:* " + spec->tips[index]);

@@ -97,7 +97,7 @@ private:
     // Sends what is due of one person's track; returns when the next step is due.
     chat::Task<std::optional<std::chrono::system_clock::time_point>> deliver(std::string user_id, std::string track_id);
     chat::Task<bool> send_step(store::OnboardingProgress progress, std::string track_id, std::string step_id);
-    const StepSpec* next_step(const TrackSpec& track, const std::string& user_id) const;
+    chat::Task<void> tick_verified(store::OnboardingProgress progress, std::string track_id, std::string step_id);
     chat::Task<chat::Reply> done(chat::User who, std::string track_id, std::string step_id);
     chat::Task<chat::Reply> need_help(chat::User who, std::string track_id, std::string step_id);
     chat::Task<chat::Reply> change(chat::User who, std::string verb, std::string track_id);
@@ -105,19 +105,27 @@ private:
     chat::Task<void> post_tip_of_the_day();
     chat::Task<void> drip();
 
-    chat::Reply checklist(const chat::User& who) const;
-    chat::Reply report(const chat::User& who, const std::string& track_id, std::chrono::seconds stuck_after) const;
+    chat::Task<chat::Reply> checklist(chat::User who);
+    // `steps[i]` are the step records of `mine[i]`.
+    chat::Reply render_checklist(const std::vector<store::OnboardingProgress>& mine,
+                                 const std::vector<std::vector<store::OnboardingStep>>& steps) const;
+    chat::Task<chat::Reply> report(chat::User who, std::string track_id, std::chrono::seconds stuck_after);
     chat::Reply render_step(const store::OnboardingProgress& progress, const TrackSpec& track, const StepSpec& step,
                             bool done) const;
     std::chrono::system_clock::time_point due_at(const store::OnboardingProgress& progress, const StepSpec& step,
                                                  std::chrono::system_clock::time_point now) const;
     const date::time_zone* zone_of(const store::OnboardingProgress& progress) const;
     std::string plan(const TrackSpec& track) const;
-    std::string progress_line(const store::OnboardingProgress& progress, const TrackSpec& track) const;
+    // `steps`: the person's step records of this track.
+    std::string progress_line(const store::OnboardingProgress& progress, const TrackSpec& track,
+                              const std::vector<store::OnboardingStep>& steps) const;
     std::string command(const std::string& words) const;
-    // The track a verb means: the one named, or the person's only one.
-    std::optional<store::OnboardingProgress> pick_track(const std::string& user_id, const std::string& track_id,
-                                                        std::string& error) const;
+    // The track a verb means: the one named, or the person's only one; else why not.
+    struct Picked {
+        std::optional<store::OnboardingProgress> progress;
+        std::string error;
+    };
+    chat::Task<Picked> pick_track(std::string user_id, std::string track_id);
     void wake();
 
     boost::asio::any_io_executor executor_;

@@ -57,11 +57,12 @@ chat::Task<chat::Reply> PollService::run(commands::Invocation invocation, chat::
     switch (action.verb) {
         case PollAction::Verb::vote:
             co_return co_await vote(std::move(action.id), action.option, std::move(who), std::move(where));
-        case PollAction::Verb::unvote: co_return unvote(action.id, who, where);
+        case PollAction::Verb::unvote:
+            co_return co_await unvote(std::move(action.id), std::move(who), std::move(where));
         case PollAction::Verb::close: co_return co_await close(std::move(action.id), std::move(who));
         case PollAction::Verb::results: break;
     }
-    co_return results(action.id);
+    co_return co_await results(std::move(action.id));
 }
 
 chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat::Origin where) {
@@ -81,25 +82,37 @@ chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat:
     co_return for_requester(text + " — close it with `" + settings_.prefix + " poll close " + id + "`.");
 }
 
-store::PollRecord PollService::record_poll(store::PollRecord poll, const chat::Origin& home) {
-    poll.id = text::readable_id([this](const std::string& id) { return store_.find_poll(id).has_value(); });
+chat::Task<store::PollRecord> PollService::record_poll(store::PollRecord poll, chat::Origin home) {
+    poll.id = co_await unused_id();
     poll.adapter = home.adapter;
     poll.conversation = home.conversation;
     poll.thread = home.thread;
     if (poll.created == system_clock::time_point{}) poll.created = clock_.now();
-    store_.insert_poll(poll);
+    co_await store_.insert_poll(poll);
     spdlog::info("poll {} opened by {} in {}: {}", poll.id, poll.creator_id, home.conversation, poll.question);
     arm_close(poll);
-    return poll;
+    co_return poll;
 }
 
-bool PollService::has_voted(const std::string& poll_id, const chat::User& who) const {
-    const auto poll = store_.find_poll(poll_id);
-    return poll && !store_.choices(poll_id, voter_of(*poll, who)).empty();
+chat::Task<std::string> PollService::unused_id() {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        std::string id = text::random_readable_id();
+        const auto taken = co_await store_.find_poll(id);
+        if (!taken) co_return id;
+    }
+    throw std::runtime_error("no unused poll id after 100 tries");
+}
+
+chat::Task<bool> PollService::has_voted(std::string poll_id, chat::User who) {
+    const auto poll = co_await store_.find_poll(poll_id);
+    if (!poll) co_return false;
+    std::string voter = co_await voter_of(*poll, std::move(who));
+    const auto chosen = co_await store_.choices(std::move(poll_id), std::move(voter));
+    co_return !chosen.empty();
 }
 
 chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Origin where) {
-    poll = record_poll(std::move(poll), where);
+    poll = co_await record_poll(std::move(poll), where);
 
     const store::PollTally nobody_yet{std::vector<int>(poll.options.size(), 0), 0};
     const chat::Reply message = poll_message(poll, nobody_yet, settings_.prefix);
@@ -108,7 +121,7 @@ chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Ori
     const chat::MessageRef posted = co_await outbox_.post(to, message);
     poll.conversation = posted.conversation.empty() ? poll.conversation : posted.conversation;
     poll.message_id = posted.id;
-    store_.set_poll_message(poll.id, poll.conversation, poll.message_id);
+    co_await store_.set_poll_message(poll.id, poll.conversation, poll.message_id);
     co_return poll.id;
 }
 
@@ -125,13 +138,15 @@ chat::Reply PollService::not_from_here(const std::string& id) {
 }
 
 chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who, chat::Origin where) {
-    const auto poll = store_.find_poll(id);
+    const auto poll = co_await store_.find_poll(id);
     if (!poll) co_return no_such_poll(id);
     if (!may_vote_from(*poll, who, where)) co_return not_from_here(id);
     if (option < 0 || option >= static_cast<int>(poll->options.size()))
         co_return for_requester("Poll `" + id + "` has options 1 to " + std::to_string(poll->options.size()) + ".");
     const std::string& label = poll->options[static_cast<std::size_t>(option)];
-    switch (store_.vote(id, voter_of(*poll, who), option)) {
+    std::string voter = co_await voter_of(*poll, who);
+    const auto outcome = co_await store_.vote(id, std::move(voter), option);
+    switch (outcome) {
         case store::VoteOutcome::closed:
             co_return for_requester("Poll `" + id + "` is closed, so that vote was not counted — the results are in the channel.");
         case store::VoteOutcome::unknown:
@@ -153,23 +168,25 @@ chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User
     co_return no_such_poll(id);
 }
 
-chat::Reply PollService::unvote(const std::string& id, const chat::User& who, const chat::Origin& where) {
-    const auto poll = store_.find_poll(id);
-    if (!poll) return no_such_poll(id);
-    if (!may_vote_from(*poll, who, where)) return not_from_here(id);
-    switch (store_.unvote(id, voter_of(*poll, who))) {
+chat::Task<chat::Reply> PollService::unvote(std::string id, chat::User who, chat::Origin where) {
+    const auto poll = co_await store_.find_poll(id);
+    if (!poll) co_return no_such_poll(id);
+    if (!may_vote_from(*poll, who, where)) co_return not_from_here(id);
+    std::string voter = co_await voter_of(*poll, who);
+    const auto outcome = co_await store_.unvote(id, std::move(voter));
+    switch (outcome) {
         case store::VoteOutcome::closed:
-            return for_requester("Poll `" + id + "` is closed, so answers can no longer be taken back.");
+            co_return for_requester("Poll `" + id + "` is closed, so answers can no longer be taken back.");
         case store::VoteOutcome::withdrawn:
             schedule_refresh(id);
-            return for_requester("Took back your answer to poll `" + id + "`.");
-        case store::VoteOutcome::unchanged: return for_requester("You have no answer in poll `" + id + "` to take back.");
-        default: return no_such_poll(id);
+            co_return for_requester("Took back your answer to poll `" + id + "`.");
+        case store::VoteOutcome::unchanged: co_return for_requester("You have no answer in poll `" + id + "` to take back.");
+        default: co_return no_such_poll(id);
     }
 }
 
 chat::Task<chat::Reply> PollService::close(std::string id, chat::User who) {
-    const auto poll = store_.find_poll(id);
+    const auto poll = co_await store_.find_poll(id);
     if (!poll) co_return no_such_poll(id);
     if (poll->closed) co_return for_requester("Poll `" + id + "` is already closed.");
     if (who.id != poll->creator_id && !directory_.in_group(who, settings_.admin_group))
@@ -179,24 +196,27 @@ chat::Task<chat::Reply> PollService::close(std::string id, chat::User who) {
     co_return for_requester("Closed poll `" + id + "`; the results are in the channel.");
 }
 
-chat::Reply PollService::results(const std::string& id) const {
-    const auto poll = store_.find_poll(id);
-    if (!poll) return no_such_poll(id);
-    std::string text = results_text(*poll, store_.tally(id));
+chat::Task<chat::Reply> PollService::results(std::string id) {
+    const auto poll = co_await store_.find_poll(id);
+    if (!poll) co_return no_such_poll(id);
+    const auto tally = co_await store_.tally(id);
+    std::string text = results_text(*poll, tally);
     if (!poll->closed) text += "\n_So far: the poll is still open._";
-    return for_requester(text);
+    co_return for_requester(text);
 }
 
 chat::Task<void> PollService::close_poll(std::string id, std::string closed_by) {
-    if (!store_.close_poll(id, clock_.now(), closed_by)) co_return;  // closed already, by someone else
-    const auto poll = store_.find_poll(id);
+    const auto now = clock_.now();
+    if (!co_await store_.close_poll(id, now, closed_by)) co_return;  // closed already, by someone else
+    const auto poll = co_await store_.find_poll(id);
     if (!poll) co_return;
     spdlog::info("poll {} closed{}", id, closed_by.empty() ? " on time" : " by " + closed_by);
     co_await redraw(id);
     if (const auto entry = refresh_.find(id); entry != refresh_.end() && !entry->second.pending) refresh_.erase(entry);
     if (!poll->survey_id.empty()) co_return;  // the survey posts one set of results for all its questions
+    const auto tally = co_await store_.tally(id);
     chat::Reply results;
-    results.text = results_text(*poll, store_.tally(id));
+    results.text = results_text(*poll, tally);
     const chat::Origin to{poll->adapter, poll->conversation, poll->thread, "", ""};
     try {
         co_await outbox_.post(to, results);
@@ -218,7 +238,7 @@ void PollService::arm_close(const store::PollRecord& poll) {
 chat::Task<void> PollService::recover() {
     const auto now = clock_.now();
     // Named, not loop temporaries: g++ 12 ends a range-for temporary's life at a co_await.
-    const auto open = store_.open_polls();
+    const auto open = co_await store_.open_polls();
     for (const auto& poll : open) {
         if (poll.closes && *poll.closes <= now) {
             std::string id = poll.id;
@@ -256,11 +276,12 @@ chat::Task<void> PollService::refresh_after(std::string id, std::chrono::steady_
     co_await redraw(id);
 }
 
-chat::Task<void> PollService::redraw(const std::string& id) {
-    const auto poll = store_.find_poll(id);
+chat::Task<void> PollService::redraw(std::string id) {
+    const auto poll = co_await store_.find_poll(id);
     if (!poll || poll->message_id.empty()) co_return;
     const chat::MessageRef message{poll->conversation, poll->message_id};
-    const chat::Reply view = poll_message(*poll, store_.tally(id), settings_.prefix);
+    const auto tally = co_await store_.tally(id);
+    const chat::Reply view = poll_message(*poll, tally, settings_.prefix);
     try {
         co_await outbox_.update(message, view);
     } catch (const std::exception& e) {
@@ -268,11 +289,12 @@ chat::Task<void> PollService::redraw(const std::string& id) {
     }
 }
 
-std::string PollService::voter_of(const store::PollRecord& poll, const chat::User& who) const {
-    if (!poll.anonymous) return who.id;
+chat::Task<std::string> PollService::voter_of(store::PollRecord poll, chat::User who) {
+    if (!poll.anonymous) co_return who.id;
     // The same person always gets the same hash within this poll, and nobody without the
     // poll's key (forgotten at the close) can tell whose it is.
-    return crypto::hmac_sha256_hex(store_.poll_key(poll.id), poll.id + ":" + who.id);
+    const std::string key = co_await store_.poll_key(poll.id);
+    co_return crypto::hmac_sha256_hex(key, poll.id + ":" + who.id);
 }
 
 void PollService::spawn(chat::Task<void> work, std::string what) {

@@ -51,13 +51,13 @@ public:
     chat::Task<std::string> open_poll(store::PollRecord poll, chat::Origin where);
     // The same without posting it anywhere: people vote from ballots (poll_ballot) sent to
     // them; `home` is where it belongs. Returns the poll with its id.
-    store::PollRecord record_poll(store::PollRecord poll, const chat::Origin& home);
+    chat::Task<store::PollRecord> record_poll(store::PollRecord poll, chat::Origin home);
     // Who holds a ballot of a poll voted from ballots sent to people (record_poll): the
     // feature that sent them says. Everyone else votes only in the poll's own conversation.
     using BallotHolders = std::function<bool(const store::PollRecord& poll, const chat::User& who)>;
     void set_ballot_holders(BallotHolders holders) { ballot_holders_ = std::move(holders); }
     // Whether this person has a vote in the poll (anonymous polls: by their keyed hash).
-    bool has_voted(const std::string& poll_id, const chat::User& who) const;
+    chat::Task<bool> has_voted(std::string poll_id, chat::User who);
     // Closes it (unless it already was) and redraws it without buttons; a poll that is not
     // part of a survey also gets its results posted.
     chat::Task<void> close_poll(std::string id, std::string closed_by);
@@ -72,18 +72,19 @@ private:
     };
 
     chat::Task<chat::Reply> create(NewPoll poll, chat::User who, chat::Origin where);
+    chat::Task<std::string> unused_id();
     chat::Task<chat::Reply> vote(std::string id, int option, chat::User who, chat::Origin where);
-    chat::Reply unvote(const std::string& id, const chat::User& who, const chat::Origin& where);
+    chat::Task<chat::Reply> unvote(std::string id, chat::User who, chat::Origin where);
     bool may_vote_from(const store::PollRecord& poll, const chat::User& who, const chat::Origin& where) const;
     static chat::Reply not_from_here(const std::string& id);
     chat::Task<chat::Reply> close(std::string id, chat::User who);
-    chat::Reply results(const std::string& id) const;
+    chat::Task<chat::Reply> results(std::string id);
     chat::Task<void> close_when_due(std::string id, std::chrono::system_clock::time_point due);
     chat::Task<void> refresh_after(std::string id, std::chrono::steady_clock::time_point due);
-    chat::Task<void> redraw(const std::string& id);
+    chat::Task<void> redraw(std::string id);
     void schedule_refresh(const std::string& id);
     void arm_close(const store::PollRecord& poll);
-    std::string voter_of(const store::PollRecord& poll, const chat::User& who) const;
+    chat::Task<std::string> voter_of(store::PollRecord poll, chat::User who);
     void spawn(chat::Task<void> work, std::string what);
 
     boost::asio::any_io_executor executor_;

@@ -68,7 +68,7 @@ StatusService::~StatusService() {
 
 void StatusService::start() {
     started_ = true;
-    store_.prune_probes(clock_.now() - keep_probes);
+    net::spawn_guarded(executor_, alive_, prune_old_probes(), "pruning old probes");
     for (const auto& service : spec_->services)
         net::spawn_guarded(executor_, alive_, follow(service.id), "probing " + service.id);
 }
@@ -79,6 +79,11 @@ void StatusService::reconfigure(StatusSpec spec) {
     probing_.cancel();
     probing_ = CancelToken();
     start();
+}
+
+chat::Task<void> StatusService::prune_old_probes() {
+    const auto before = clock_.now() - keep_probes;
+    co_await store_.prune_probes(before);
 }
 
 chat::Task<void> StatusService::follow(std::string service_id) {
@@ -105,13 +110,16 @@ chat::Task<store::ServiceStatus> StatusService::probe_now(std::string service_id
     const auto now = clock_.now();
     store::ServiceStatus never_seen;
     never_seen.service_id = service_id;
-    const auto current = store_.service_status(service_id).value_or(never_seen);
+    const auto stored = co_await store_.service_status(service_id);
+    const store::ServiceStatus current = stored.value_or(never_seen);
     const Transition transition = advance(*service, current, outcome, now);
     const bool slow = outcome.ok && service->slow && outcome.latency > *service->slow;
-    store_.record_probe({service_id, now, outcome.ok, slow, outcome.latency, outcome.detail}, transition.next, transition.change);
+    const store::ProbeRecord probe{service_id, now, outcome.ok, slow, outcome.latency, outcome.detail};
+    co_await store_.record_probe(probe, transition.next, transition.change);
     if (++probes_since_prune_ >= prune_every) {
         probes_since_prune_ = 0;
-        store_.prune_probes(now - keep_probes);
+        const auto before = now - keep_probes;
+        co_await store_.prune_probes(before);
     }
     if (transition.change) {
         spdlog::info("status: {} is {} ({})", service_id, state_word(transition.change->to), outcome.detail);
@@ -120,9 +128,9 @@ chat::Task<store::ServiceStatus> StatusService::probe_now(std::string service_id
     co_return transition.next;
 }
 
-chat::Task<void> StatusService::announce(const ServiceSpec& service, const store::StatusChange& change,
-                                         const store::ServiceStatus& status) {
-    if (spec_->channel.empty()) co_return;
+chat::Task<void> StatusService::announce(ServiceSpec service, store::StatusChange change, store::ServiceStatus status) {
+    const std::string channel = spec_->channel;
+    if (channel.empty()) co_return;
     std::string text;
     switch (change.to) {
         case ServiceState::down:
@@ -136,7 +144,7 @@ chat::Task<void> StatusService::announce(const ServiceSpec& service, const store
         case ServiceState::up:
             if (change.from == ServiceState::unknown) co_return;  // the first look, not news
             if (change.from == ServiceState::down) {
-                const auto changes = store_.recent_changes(service.id, 2);
+                const auto changes = co_await store_.recent_changes(service.id, 2);
                 const auto down_since = changes.size() == 2 ? changes[1].time : change.time;
                 text = "✅ *" + service.name + "* recovered after " + outage_length(change.time - down_since) +
                        " (down since " + text::format_utc(down_since) + ")";
@@ -146,7 +154,7 @@ chat::Task<void> StatusService::announce(const ServiceSpec& service, const store
             break;
         case ServiceState::unknown: co_return;
     }
-    const chat::Origin where{settings_.adapter, spec_->channel, "", "", ""};
+    const chat::Origin where{settings_.adapter, channel, "", "", ""};
     const chat::Reply message = chat::say(text);
     try {
         co_await outbox_.post(where, message);
@@ -155,23 +163,27 @@ chat::Task<void> StatusService::announce(const ServiceSpec& service, const store
     }
 }
 
-std::string StatusService::uptime_text(const std::string& service_id) const {
+chat::Task<std::string> StatusService::uptime_text(std::string service_id) {
     const auto now = clock_.now();
-    return "24h " + percent(store_.uptime(service_id, now - std::chrono::hours(24))) + " · 7d " +
-           percent(store_.uptime(service_id, now - std::chrono::hours(24 * 7)));
+    const auto day_ago = now - std::chrono::hours(24);
+    const auto week_ago = now - std::chrono::hours(24 * 7);
+    const store::Uptime day = co_await store_.uptime(service_id, day_ago);
+    const store::Uptime week = co_await store_.uptime(service_id, week_ago);
+    co_return "24h " + percent(day) + " · 7d " + percent(week);
 }
 
-chat::Reply StatusService::board() const {
+chat::Task<chat::Reply> StatusService::board() {
+    const std::shared_ptr<const StatusSpec> spec = spec_;  // kept through a reload
     chat::Reply reply;
-    if (spec_->services.empty()) {
+    if (spec->services.empty()) {
         reply.text = "No services are configured for the status board (status.services).";
-        return reply;
+        co_return reply;
     }
     reply.text = "*Platform status* — " + text::format_utc(clock_.now());
-    if (const auto note = store_.announcement())
+    if (const auto note = co_await store_.announcement())
         reply.text += "\n📣 " + note->text + " — " + note->by + ", " + text::format_utc(note->time);
-    for (const auto& service : spec_->services) {
-        const auto status = store_.service_status(service.id);
+    for (const auto& service : spec->services) {
+        const auto status = co_await store_.service_status(service.id);
         const ServiceState state = status ? status->state : ServiceState::unknown;
         reply.text += "\n" + state_icon(state) + " *" + service.name + "* — ";
         if (!status) {
@@ -179,23 +191,27 @@ chat::Reply StatusService::board() const {
             continue;
         }
         reply.text += state == ServiceState::down ? status->detail : milliseconds_text(status->latency);
-        reply.text += " — " + state_word(state) + " since " + text::format_utc(status->since) + " — " + uptime_text(service.id);
+        const std::string uptime = co_await uptime_text(service.id);
+        reply.text += " — " + state_word(state) + " since " + text::format_utc(status->since) + " — " + uptime;
     }
-    return reply;
+    co_return reply;
 }
 
-chat::Reply StatusService::history(const ServiceSpec& service) const {
-    const auto status = store_.service_status(service.id);
+chat::Task<chat::Reply> StatusService::history(ServiceSpec service) {
+    const auto status = co_await store_.service_status(service.id);
     const ServiceState state = status ? status->state : ServiceState::unknown;
     std::string text = state_icon(state) + " *" + service.name + "* (`" + service.id + "`) is " + state_word(state);
-    if (status) text += " since " + text::format_utc(status->since) + " — " + uptime_text(service.id);
-    const auto changes = store_.recent_changes(service.id, history_rows);
+    if (status) {
+        const std::string uptime = co_await uptime_text(service.id);
+        text += " since " + text::format_utc(status->since) + " — " + uptime;
+    }
+    const auto changes = co_await store_.recent_changes(service.id, history_rows);
     text += "\nChanges:";
     if (changes.empty()) text += " none yet";
     for (const auto& change : changes)
         text += "\n  " + text::format_utc(change.time) + "  " + state_word(change.from) + " → " + state_icon(change.to) + " " +
                 state_word(change.to) + "  (" + change.detail + ")";
-    const auto probes = store_.recent_probes(service.id, history_rows);
+    const auto probes = co_await store_.recent_probes(service.id, history_rows);
     text += "\nLast probes:";
     if (probes.empty()) text += " none yet";
     for (const auto& probe : probes)
@@ -203,7 +219,7 @@ chat::Reply StatusService::history(const ServiceSpec& service) const {
                 milliseconds_text(probe.latency) + "  " + probe.detail;
     chat::Reply reply;
     reply.text = text;
-    return reply;
+    co_return reply;
 }
 
 commands::CommandSpec StatusService::spec() const {
@@ -236,8 +252,8 @@ chat::Task<chat::Reply> StatusService::run(commands::Invocation invocation, chat
     const std::string& verb = invocation.subcommand;
     if (verb.empty()) {
         const std::string name = invocation.text("service");
-        if (name.empty()) co_return board();
-        if (const ServiceSpec* service = spec_->service(name)) co_return history(*service);
+        if (name.empty()) co_return co_await board();
+        if (const ServiceSpec* service = spec_->service(name)) co_return co_await history(*service);
         std::vector<std::string> ids;
         for (const auto& service : spec_->services) ids.push_back(service.id);
         co_return for_requester("There is no service '" + name + "' on the board" +
@@ -246,14 +262,16 @@ chat::Task<chat::Reply> StatusService::run(commands::Invocation invocation, chat
     if (!directory_.in_group(who, settings_.admin_group))
         co_return for_requester("Only admins can change the status board's announcement.");
     if (verb == "clear") {
-        store_.set_announcement(std::nullopt);
+        const std::optional<store::Announcement> none;
+        co_await store_.set_announcement(none);
         co_return for_requester("📣 The announcement is cleared.");
     }
     const std::string text(text::trim(invocation.text("text")));
     if (text.empty())
         co_return for_requester("Say what to announce, in quotes: `" + settings_.prefix + " status announce \"Deploys paused until 14:00\"`");
     const store::Announcement note{text, chat::display_name(who), clock_.now()};
-    store_.set_announcement(note);
+    const std::optional<store::Announcement> pinned = note;
+    co_await store_.set_announcement(pinned);
     if (!spec_->channel.empty()) {
         const chat::Origin channel{settings_.adapter, spec_->channel, "", "", ""};
         const chat::Reply message = chat::say("📣 " + text + " — " + note.by);

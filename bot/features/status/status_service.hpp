@@ -52,13 +52,15 @@ public:
     commands::CommandSpec spec() const override;
     chat::Task<chat::Reply> run(commands::Invocation invocation, chat::User who, chat::Origin where) override;
 
-    chat::Reply board() const;
-    chat::Reply history(const ServiceSpec& service) const;
+    chat::Task<chat::Reply> board();
+    chat::Task<chat::Reply> history(ServiceSpec service);
 
 private:
     chat::Task<void> follow(std::string service_id);
-    chat::Task<void> announce(const ServiceSpec& service, const store::StatusChange& change, const store::ServiceStatus& status);
-    std::string uptime_text(const std::string& service_id) const;
+    chat::Task<void> prune_old_probes();
+    chat::Task<void> announce(ServiceSpec service, store::StatusChange change, store::ServiceStatus status);
+    // "24h 99.9% · 7d 99.5%"
+    chat::Task<std::string> uptime_text(std::string service_id);
 
     boost::asio::any_io_executor executor_;
     chat::Outbox& outbox_;

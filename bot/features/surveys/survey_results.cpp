@@ -68,12 +68,13 @@ std::string xml_escape(const std::string& value) {
 
 }  // namespace
 
-RoundResult collect_results(const SurveySpec& survey, const store::SurveyRound& round, store::SurveyStore& surveys,
-                            store::PollStore& polls) {
+store::Async<RoundResult> collect_results(SurveySpec survey, store::SurveyRound round, store::SurveyStore& surveys,
+                                          store::PollStore& polls) {
     RoundResult result{survey.id, survey.title, round.round, round.anonymous, round.opened, round.closes, round.closed, {}};
-    const auto now_polls = polls.round_polls(survey.id, round.round);
-    const auto before_polls = round.round > 1 ? polls.round_polls(survey.id, round.round - 1) : std::vector<store::PollRecord>{};
-    const auto texts = surveys.text_answers(survey.id, round.round);
+    const auto now_polls = co_await polls.round_polls(survey.id, round.round);
+    std::vector<store::PollRecord> before_polls;
+    if (round.round > 1) before_polls = co_await polls.round_polls(survey.id, round.round - 1);
+    const auto texts = co_await surveys.text_answers(survey.id, round.round);
     for (const auto& question : survey.questions) {
         QuestionResult q;
         q.question = question;
@@ -87,7 +88,7 @@ RoundResult collect_results(const SurveySpec& survey, const store::SurveyRound& 
         const auto labels = answer_options(question);
         for (const auto& label : labels) q.counts.push_back({label, 0});
         if (const auto* poll = poll_for(now_polls, question.id)) {
-            const auto tally = polls.tally(poll->id);
+            const auto tally = co_await polls.tally(poll->id);
             for (std::size_t i = 0; i < q.counts.size() && i < tally.votes.size(); ++i) q.counts[i].count = tally.votes[i];
             q.answers = tally.voters;
             score(q, tally, tally.voters);
@@ -95,14 +96,14 @@ RoundResult collect_results(const SurveySpec& survey, const store::SurveyRound& 
         if (const auto* poll = poll_for(before_polls, question.id)) {
             QuestionResult before;
             before.question = question;
-            const auto tally = polls.tally(poll->id);
+            const auto tally = co_await polls.tally(poll->id);
             score(before, tally, tally.voters);
             q.previous_average = before.average;
             q.previous_nps = before.nps;
         }
         result.questions.push_back(std::move(q));
     }
-    return result;
+    co_return result;
 }
 
 std::string results_text(const RoundResult& result) {

@@ -42,8 +42,9 @@ struct RoundResult {
     std::vector<QuestionResult> questions;
 };
 
-RoundResult collect_results(const SurveySpec& survey, const store::SurveyRound& round, store::SurveyStore& surveys,
-                            store::PollStore& polls);
+// Reads the round's polls, tallies and text answers (and the round before, for the trend).
+store::Async<RoundResult> collect_results(SurveySpec survey, store::SurveyRound round, store::SurveyStore& surveys,
+                                          store::PollStore& polls);
 
 std::string results_text(const RoundResult& result);
 std::string export_csv(const RoundResult& result);

@@ -39,11 +39,9 @@ SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox
     poll_service_.set_ballot_holders([this](const store::PollRecord& poll, const chat::User& who) {
         return holds_ballots(poll.survey_id, poll.round, who.id);
     });
-    fan_outs_.handle("survey.ask", {"asked", [this](const store::FanOutRecord& fan_out, const std::string& user_id) {
-                                         return ask_parcel(fan_out, user_id);
-                                     }});
-    fan_outs_.handle("survey.reminder", {"reminded", [this](const store::FanOutRecord& fan_out, const std::string& user_id) {
-                                             return reminder_parcel(fan_out, user_id);
+    fan_outs_.handle("survey.ask", {"asked", [this](store::FanOutRecord fan_out, std::string) { return ask_parcel(std::move(fan_out)); }});
+    fan_outs_.handle("survey.reminder", {"reminded", [this](store::FanOutRecord fan_out, std::string user_id) {
+                                             return reminder_parcel(std::move(fan_out), std::move(user_id));
                                          }});
 }
 
@@ -63,19 +61,20 @@ std::shared_ptr<const SurveySpec> SurveyService::find(const std::string& id) con
 
 void SurveyService::reconfigure(std::vector<SurveySpec> specs) {
     specs_ = std::make_shared<const std::vector<SurveySpec>>(std::move(specs));
-    close_orphaned_rounds();
+    spawn(close_orphaned_rounds(), "closing the rounds of surveys no longer configured");
     cron_.clear();
     for (const auto& survey : *specs_)
         if (survey.schedule) arm_schedule(survey);
 }
 
-void SurveyService::close_orphaned_rounds() {
+chat::Task<void> SurveyService::close_orphaned_rounds() {
     const auto now = clock_.now();
-    for (const auto& round : surveys_.open_rounds()) {
+    const auto open = co_await surveys_.open_rounds();
+    for (const auto& round : open) {
         if (find(round.survey_id)) continue;
         spdlog::warn("survey: round {} of '{}' is open, but the config no longer has that survey; closing it", round.round,
                      round.survey_id);
-        surveys_.close_round(round.survey_id, round.round, now);
+        co_await surveys_.close_round(round.survey_id, round.round, now);
     }
 }
 
@@ -84,10 +83,10 @@ void SurveyService::spawn(chat::Task<void> work, std::string what) {
 }
 
 chat::Task<void> SurveyService::start() {
-    close_orphaned_rounds();
+    co_await close_orphaned_rounds();
     const auto now = clock_.now();
     // Named, not a loop temporary: g++ 12 ends a range-for temporary's life at a co_await.
-    const auto open = surveys_.open_rounds();
+    const auto open = co_await surveys_.open_rounds();
     for (const auto& round : open) {
         const auto survey = find(round.survey_id);
         if (!survey) continue;
@@ -109,8 +108,9 @@ chat::Task<void> SurveyService::start() {
 // The round opened, but the bot stopped before its members were recorded to be asked.
 chat::Task<void> SurveyService::ask_where_a_crash_stopped(const SurveySpec& survey, const store::SurveyRound& round) {
     try {
-        const std::vector<chat::User> members = co_await people_.members(survey.channel);
-        ask_each_member(survey, round, members, std::nullopt);
+        std::vector<chat::User> members = co_await people_.members(survey.channel);
+        const std::optional<chat::Origin> nobody_asked;  // named: no temporaries inside co_await (g++ 12)
+        co_await ask_each_member(survey, round, std::move(members), nobody_asked);
     } catch (const std::exception& e) {
         spdlog::error("survey {}: round {} is open but its members cannot be asked: {}", survey.id, round.round, e.what());
     }
@@ -168,7 +168,7 @@ chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round
     const CancelToken stopping = stopping_;
     if (!co_await clock_.sleep_until(due, stopping)) co_return;
     const auto survey = find(survey_id);
-    const auto current = surveys_.find_round(survey_id, round);
+    const auto current = co_await surveys_.find_round(survey_id, round);
     if (!survey || !current || current->closed || fan_outs_.find(reminder_id(survey_id, round, index))) co_return;
     co_await remind(*survey, *current, index);
 }
@@ -198,53 +198,55 @@ chat::Task<void> SurveyService::remind(const SurveySpec& survey, const store::Su
     fan_outs_.launch(std::move(plan));
 }
 
-std::pair<std::shared_ptr<const SurveySpec>, store::SurveyRound> SurveyService::live_round(
-    const store::FanOutRecord& fan_out) const {
+chat::Task<std::pair<std::shared_ptr<const SurveySpec>, store::SurveyRound>> SurveyService::live_round(
+    store::FanOutRecord fan_out) {
     const auto which = round_of(fan_out.id);
     if (!which) throw fanout::Abandoned("it belongs to no survey round");
     auto survey = find(which->first);
     if (!survey) throw fanout::Abandoned("survey " + which->first + " is no longer in the config");
-    const auto round = surveys_.find_round(which->first, which->second);
+    const auto round = co_await surveys_.find_round(which->first, which->second);
     if (!round) throw fanout::Abandoned("round " + std::to_string(which->second) + " of " + which->first + " is gone");
     if (round->closed) throw fanout::Abandoned("round " + std::to_string(round->round) + " of " + survey->id + " has closed");
-    return {std::move(survey), *round};
+    co_return std::make_pair(std::move(survey), *round);
 }
 
-fanout::Parcel SurveyService::reminder_parcel(const store::FanOutRecord& fan_out, const std::string& user_id) const {
-    const auto [survey, round] = live_round(fan_out);
-    const auto polls = polls_.round_polls(survey->id, round.round);
-    if (answered_any(*survey, round, polls, chat::User{user_id, ""})) return {{}, "answered already"};
+chat::Task<fanout::Parcel> SurveyService::reminder_parcel(store::FanOutRecord fan_out, std::string user_id) {
+    const auto [survey, round] = co_await live_round(std::move(fan_out));
+    chat::User who{user_id, ""};
+    if (co_await answered_any(*survey, round, std::move(who))) co_return fanout::Parcel{{}, "answered already"};
     chat::Reply nudge;
     nudge.text = "⏰ *" + survey->title + "* is open until " + text::format_utc(round.closes) +
                  " and you have not answered yet — it takes a minute" +
                  (survey->audience == Audience::direct ? "; the questions are above, in this conversation."
                                                        : ", in #" + survey->channel + ".") +
                  (survey->anonymous ? " Your answers are anonymous." : "");
-    return {{nudge}, ""};
+    co_return fanout::Parcel{{nudge}, ""};
 }
 
-fanout::Parcel SurveyService::ask_parcel(const store::FanOutRecord& fan_out, const std::string&) const {
-    const auto [survey, round] = live_round(fan_out);
-    return {questions_by_dm(*survey, round), ""};
+chat::Task<fanout::Parcel> SurveyService::ask_parcel(store::FanOutRecord fan_out) {
+    const auto [survey, round] = co_await live_round(std::move(fan_out));
+    auto messages = co_await questions_by_dm(*survey, round);
+    co_return fanout::Parcel{std::move(messages), ""};
 }
 
-bool SurveyService::answered_any(const SurveySpec& survey, const store::SurveyRound& round,
-                                 const std::vector<store::PollRecord>& polls, const chat::User& who) const {
+chat::Task<bool> SurveyService::answered_any(const SurveySpec& survey, store::SurveyRound round, chat::User who) {
+    const auto polls = co_await polls_.round_polls(survey.id, round.round);
     for (const auto& poll : polls)
-        if (poll_service_.has_voted(poll.id, who)) return true;
-    const auto texts = surveys_.text_answers(survey.id, round.round);
+        if (co_await poll_service_.has_voted(poll.id, who)) co_return true;
+    const auto texts = co_await surveys_.text_answers(survey.id, round.round);
     for (const auto& question : survey.questions) {
         if (question.kind != QuestionKind::text) continue;
-        const std::string respondent = round.anonymous ? text_respondent(survey.id, round.round, question.id, who) : who.id;
+        std::string respondent = who.id;
+        if (round.anonymous) respondent = co_await text_respondent(survey.id, round.round, question.id, who);
         for (const auto& answer : texts)
-            if (answer.question_id == question.id && answer.respondent == respondent) return true;
+            if (answer.question_id == question.id && answer.respondent == respondent) co_return true;
     }
-    return false;
+    co_return false;
 }
 
-std::string SurveyService::text_respondent(const std::string& survey_id, int round, const std::string& question_id,
-                                           const chat::User& who) const {
-    return crypto::hmac_sha256_hex(surveys_.round_key(survey_id, round), question_id + ":" + who.id);
+chat::Task<std::string> SurveyService::text_respondent(std::string survey_id, int round, std::string question_id, chat::User who) {
+    const std::string key = co_await surveys_.round_key(std::move(survey_id), round);
+    co_return crypto::hmac_sha256_hex(key, question_id + ":" + who.id);
 }
 
 void SurveyService::arm_schedule(const SurveySpec& survey) {
@@ -277,7 +279,7 @@ std::string SurveyService::header_text(const SurveySpec& survey, const store::Su
 }
 
 chat::Task<int> SurveyService::open_round(const SurveySpec& survey, std::optional<chat::Origin> report_to) {
-    if (const auto latest = surveys_.latest_round(survey.id); latest && !latest->closed) {
+    if (const auto latest = co_await surveys_.latest_round(survey.id); latest && !latest->closed) {
         spdlog::info("survey {}: round {} is still open, so no new one opens", survey.id, latest->round);
         co_return 0;
     }
@@ -285,13 +287,14 @@ chat::Task<int> SurveyService::open_round(const SurveySpec& survey, std::optiona
     std::vector<chat::User> members;
     if (survey.audience == Audience::direct) members = co_await people_.members(survey.channel);
     const auto now = clock_.now();
-    const store::SurveyRound round = surveys_.open_round(survey.id, survey.anonymous, now, now + survey.open_for);
+    const auto closes = now + survey.open_for;
+    const store::SurveyRound round = co_await surveys_.open_round(survey.id, survey.anonymous, now, closes);
     spdlog::info("survey {}: round {} opened, closes {}", survey.id, round.round, text::format_utc(round.closes));
     // Named, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
     const chat::Origin where{settings_.adapter, survey.channel, "", "", ""};
     chat::Reply header = chat::say(header_text(survey, round));
     if (survey.audience == Audience::direct) {
-        ask_each_member(survey, round, members, std::move(report_to));
+        co_await ask_each_member(survey, round, std::move(members), std::move(report_to));
         header.text += " Everyone in #" + survey.channel + " gets the questions by direct message.";
         co_await outbox_.post(where, header);
         arm_close(survey, round.round, round.closes);
@@ -340,21 +343,22 @@ chat::Reply SurveyService::text_question(const SurveySpec& survey, const Questio
 
 // One poll per question, voted on from ballots in each member's direct conversation; the
 // counts stay out of sight until the results.
-std::vector<store::PollRecord> SurveyService::ballot_polls(const SurveySpec& survey, const store::SurveyRound& round) {
+chat::Task<void> SurveyService::record_ballot_polls(const SurveySpec& survey, store::SurveyRound round) {
     const chat::Origin home{settings_.adapter, survey.channel, "", "", ""};
-    std::vector<store::PollRecord> recorded = polls_.round_polls(survey.id, round.round);
+    const auto recorded = co_await polls_.round_polls(survey.id, round.round);
     for (const auto& question : survey.questions) {
         if (question.kind == QuestionKind::text) continue;
         const bool there = std::any_of(recorded.begin(), recorded.end(),
                                        [&](const store::PollRecord& poll) { return poll.question_id == question.id; });
-        if (!there) recorded.push_back(poll_service_.record_poll(question_poll(survey, round, question), home));
+        if (there) continue;
+        store::PollRecord poll = question_poll(survey, round, question);
+        co_await poll_service_.record_poll(std::move(poll), home);
     }
-    return recorded;
 }
 
-std::vector<chat::Reply> SurveyService::questions_by_dm(const SurveySpec& survey, const store::SurveyRound& round) const {
+chat::Task<std::vector<chat::Reply>> SurveyService::questions_by_dm(const SurveySpec& survey, store::SurveyRound round) {
     std::vector<chat::Reply> messages{chat::say(header_text(survey, round))};
-    const auto polls = polls_.round_polls(survey.id, round.round);
+    const auto polls = co_await polls_.round_polls(survey.id, round.round);
     for (const auto& question : survey.questions) {
         if (question.kind == QuestionKind::text) {
             messages.push_back(text_question(survey, question));
@@ -364,13 +368,13 @@ std::vector<chat::Reply> SurveyService::questions_by_dm(const SurveySpec& survey
         for (const auto& poll : polls)
             if (poll.question_id == question.id) messages.push_back(polls::poll_ballot(poll, settings_.prefix));
     }
-    return messages;
+    co_return messages;
 }
 
 // Recorded with every member before the first is asked; the runner sends, and resumes after a crash.
-void SurveyService::ask_each_member(const SurveySpec& survey, const store::SurveyRound& round,
-                                    const std::vector<chat::User>& members, std::optional<chat::Origin> report_to) {
-    ballot_polls(survey, round);
+chat::Task<void> SurveyService::ask_each_member(const SurveySpec& survey, store::SurveyRound round,
+                                                std::vector<chat::User> members, std::optional<chat::Origin> report_to) {
+    co_await record_ballot_polls(survey, round);
     fanout::Plan plan;
     plan.id = ask_id(survey.id, round.round);
     plan.kind = "survey.ask";
@@ -383,18 +387,20 @@ void SurveyService::ask_each_member(const SurveySpec& survey, const store::Surve
 }
 
 chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round) {
-    const auto questions = polls_.round_polls(survey.id, round);
+    const auto questions = co_await polls_.round_polls(survey.id, round);
     for (const auto& poll : questions) {
         std::string id = poll.id;
         std::string on_time;
         co_await poll_service_.close_poll(std::move(id), std::move(on_time));
     }
-    if (!surveys_.close_round(survey.id, round, clock_.now())) co_return;  // closed already
-    const auto closed = surveys_.find_round(survey.id, round);
+    const auto now = clock_.now();
+    if (!co_await surveys_.close_round(survey.id, round, now)) co_return;  // closed already
+    const auto closed = co_await surveys_.find_round(survey.id, round);
     if (!closed) co_return;
     spdlog::info("survey {}: round {} closed", survey.id, round);
+    const RoundResult result = co_await collect_results(survey, *closed, surveys_, polls_);
     chat::Reply results;
-    results.text = results_text(collect_results(survey, *closed, surveys_, polls_));
+    results.text = results_text(result);
     try {
         const chat::Origin where{settings_.adapter, survey.channel, "", "", ""};  // named: see open_round
         co_await outbox_.post(where, results);
@@ -448,7 +454,7 @@ commands::CommandSpec SurveyService::spec() const {
 chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat::User who, chat::Origin where) {
     const std::string& prefix = settings_.prefix;
     const std::string verb = invocation.subcommand;
-    if (verb == "list") co_return list();
+    if (verb == "list") co_return co_await list();
     const std::string id = invocation.text("survey");
     const auto survey = find(id);
     if (!survey) {
@@ -458,17 +464,12 @@ chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat
         co_return for_requester("There is no survey '" + id + "'" +
                                 (near.empty() ? " — `" + prefix + " survey list` shows them" : " — did you mean " + near[0] + "?"));
     }
-    if (verb == "results") {
-        const auto number = invocation.integer("round", 0);
-        const auto round = number > 0 ? surveys_.find_round(survey->id, static_cast<int>(number)) : surveys_.latest_round(survey->id);
-        if (!round && number > 0) co_return for_requester("Survey " + survey->id + " has no round " + std::to_string(number) + ".");
-        if (!round) co_return for_requester("Survey " + survey->id + " has had no round yet.");
-        std::string text = results_text(collect_results(*survey, *round, surveys_, polls_));
-        if (const auto asking = fan_outs_.find(ask_id(survey->id, round->round)))
-            text += "\nAsked by DM: " + fan_outs_.describe(asking->id) + (asking->finished ? "." : " (still going out).");
-        co_return for_requester(text);
+    if (verb == "results") co_return co_await results(*survey, static_cast<int>(invocation.integer("round", 0)));
+    if (verb == "answer") {
+        std::string question = invocation.text("question");
+        std::string text = invocation.text("text");
+        co_return co_await answer(*survey, std::move(question), std::move(text), std::move(who));
     }
-    if (verb == "answer") co_return answer(*survey, invocation.text("question"), invocation.text("text"), who);
     if (!directory_.in_group(who, settings_.admin_group))
         co_return for_requester("Only admins can " + verb + " a survey round by hand.");
     if (verb == "open") {
@@ -479,9 +480,9 @@ chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat
             co_return for_requester("Could not open a round of " + survey->id + ": " + e.what() + " — check that the bot is in #" +
                                     survey->channel + ", then try again.");
         }
-        co_return open_by_hand(*survey, round);
+        co_return co_await open_by_hand(*survey, round);
     }
-    const auto latest = surveys_.latest_round(survey->id);
+    const auto latest = co_await surveys_.latest_round(survey->id);
     if (!latest || latest->closed) co_return for_requester("No round of " + survey->id + " is open.");
     co_await close_round(*survey, latest->round);
     co_return for_requester("Closed round " + std::to_string(latest->round) + " of " + survey->id + "; the results are in #" +
@@ -491,63 +492,84 @@ chat::Task<chat::Reply> SurveyService::run(commands::Invocation invocation, chat
 // What the admin who typed `survey open` hears at once: what opened and, by DM, whom it asks
 // and how long that takes; or, when a round is open (a crash may have cut its asking short),
 // how far it has got.
-chat::Reply SurveyService::open_by_hand(const SurveySpec& survey, int round) const {
+chat::Task<chat::Reply> SurveyService::results(const SurveySpec& survey, int number) {
+    std::optional<store::SurveyRound> round;
+    if (number > 0)
+        round = co_await surveys_.find_round(survey.id, number);
+    else
+        round = co_await surveys_.latest_round(survey.id);
+    if (!round && number > 0) co_return for_requester("Survey " + survey.id + " has no round " + std::to_string(number) + ".");
+    if (!round) co_return for_requester("Survey " + survey.id + " has had no round yet.");
+    const RoundResult result = co_await collect_results(survey, *round, surveys_, polls_);
+    std::string text = results_text(result);
+    if (const auto asking = fan_outs_.find(ask_id(survey.id, round->round)))
+        text += "\nAsked by DM: " + fan_outs_.describe(asking->id) + (asking->finished ? "." : " (still going out).");
+    co_return for_requester(text);
+}
+
+chat::Task<chat::Reply> SurveyService::open_by_hand(const SurveySpec& survey, int round) {
     const std::string close_it = "`" + settings_.prefix + " survey close " + survey.id + "`";
     if (round == 0) {
-        const auto latest = surveys_.latest_round(survey.id);
+        const auto latest = co_await surveys_.latest_round(survey.id);
         const std::string which = latest ? "Round " + std::to_string(latest->round) + " of " + survey.id : "A round of " + survey.id;
         const auto asking = latest ? fan_outs_.find(ask_id(survey.id, latest->round)) : std::nullopt;
         if (asking && !asking->finished)
-            return for_requester(which + " is open and its questions are still going out by DM: " + fan_outs_.describe(asking->id) +
+            co_return for_requester(which + " is open and its questions are still going out by DM: " + fan_outs_.describe(asking->id) +
                                  ". The rest follow, and nobody is asked twice.");
-        return for_requester(which + " is open until " + (latest ? text::format_utc(latest->closes) : std::string("its close")) +
+        co_return for_requester(which + " is open until " + (latest ? text::format_utc(latest->closes) : std::string("its close")) +
                              " — " + close_it + " closes it, then open another.");
     }
     const std::string opened = "Opened round " + std::to_string(round) + " of " + survey.id;
-    if (survey.audience != Audience::direct) return for_requester(opened + " in #" + survey.channel + ".");
+    if (survey.audience != Audience::direct) co_return for_requester(opened + " in #" + survey.channel + ".");
     const auto people = fan_outs_.recipients(ask_id(survey.id, round)).size();
-    const auto messages_each = questions_by_dm(survey, *surveys_.find_round(survey.id, round)).size();
-    const std::string pace = fan_outs_.estimate(people, messages_each);
-    return for_requester(opened + ": asking the " + std::to_string(people) + " member" + (people == 1 ? "" : "s") + " of #" +
+    const auto opened_round = co_await surveys_.find_round(survey.id, round);
+    std::vector<chat::Reply> messages;
+    if (opened_round) messages = co_await questions_by_dm(survey, *opened_round);
+    const std::string pace = fan_outs_.estimate(people, messages.size());
+    co_return for_requester(opened + ": asking the " + std::to_string(people) + " member" + (people == 1 ? "" : "s") + " of #" +
                          survey.channel + " by DM" + (pace.empty() ? "" : ", " + pace + " at the platform's pace") +
                          ". Progress shows here as it goes.");
 }
 
-chat::Reply SurveyService::answer(const SurveySpec& survey, const std::string& question_id, std::string text,
-                                  const chat::User& who) {
+chat::Task<chat::Reply> SurveyService::answer(const SurveySpec& survey, std::string question_id, std::string text,
+                                              chat::User who) {
     const QuestionSpec* question = survey.question(question_id);
     if (!question || question->kind != QuestionKind::text) {
         std::vector<std::string> ids;
         for (const auto& q : survey.questions)
             if (q.kind == QuestionKind::text) ids.push_back(q.id);
-        return for_requester("Survey " + survey.id + " has no free-text question '" + question_id + "'" +
+        co_return for_requester("Survey " + survey.id + " has no free-text question '" + question_id + "'" +
                              (ids.empty() ? "." : " — it has " + text::join(ids, ", ") + "; the others are answered with their buttons."));
     }
     text = std::string(text::trim(text));
-    if (text.empty()) return for_requester("Say something after the question id.");
-    const auto round = surveys_.latest_round(survey.id);
-    if (!round || round->closed) return for_requester("No round of " + survey.id + " is open right now.");
-    const std::string respondent = round->anonymous ? text_respondent(survey.id, round->round, question_id, who) : who.id;
-    if (!surveys_.answer_text(survey.id, round->round, {question_id, respondent, text, clock_.now()}))
-        return for_requester("Round " + std::to_string(round->round) + " of " + survey.id + " has just closed; the answer was not counted.");
-    return for_requester("Thanks — your answer is in" + std::string(round->anonymous ? " (anonymously)" : "") +
+    if (text.empty()) co_return for_requester("Say something after the question id.");
+    const auto round = co_await surveys_.latest_round(survey.id);
+    if (!round || round->closed) co_return for_requester("No round of " + survey.id + " is open right now.");
+    std::string respondent = who.id;
+    if (round->anonymous) respondent = co_await text_respondent(survey.id, round->round, question_id, who);
+    store::TextAnswer answer{question_id, respondent, text, clock_.now()};
+    if (!co_await surveys_.answer_text(survey.id, round->round, std::move(answer)))
+        co_return for_requester("Round " + std::to_string(round->round) + " of " + survey.id +
+                                " has just closed; the answer was not counted.");
+    co_return for_requester("Thanks — your answer is in" + std::string(round->anonymous ? " (anonymously)" : "") +
                          ". Answering again replaces it.");
 }
 
-chat::Reply SurveyService::list() const {
-    if (specs_->empty()) return for_requester("No surveys are configured.");
+chat::Task<chat::Reply> SurveyService::list() {
+    const auto specs = specs_;  // held across waits: a reload may replace specs_
+    if (specs->empty()) co_return for_requester("No surveys are configured.");
     std::string text = "*Surveys*";
-    for (const auto& spec : *specs_) {
+    for (const auto& spec : *specs) {
         text += "\n• `" + spec.id + "` — " + spec.title + " in #" + spec.channel;
         if (spec.schedule) {
             if (const auto next = cron::next_run(*spec.schedule, clock_.now()))
                 text += ", next round " + text::format_utc(*next);
         }
-        if (const auto latest = surveys_.latest_round(spec.id))
+        if (const auto latest = co_await surveys_.latest_round(spec.id))
             text += latest->closed ? ", last round " + std::to_string(latest->round) + " closed " + text::format_utc(*latest->closed)
                                    : ", round " + std::to_string(latest->round) + " open until " + text::format_utc(latest->closes);
     }
-    return for_requester(text);
+    co_return for_requester(text);
 }
 
 }  // namespace platbot::surveys

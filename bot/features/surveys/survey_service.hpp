@@ -71,11 +71,12 @@ public:
 private:
     // Shared with the current specs: work in flight keeps its survey through a reload.
     std::shared_ptr<const SurveySpec> find(const std::string& id) const;
-    void close_orphaned_rounds();
+    chat::Task<void> close_orphaned_rounds();
     chat::Task<void> open_scheduled(std::string survey_id);
     chat::Task<void> close_when_due(std::string survey_id, int round, std::chrono::system_clock::time_point due);
-    chat::Reply answer(const SurveySpec& survey, const std::string& question_id, std::string text, const chat::User& who);
-    chat::Reply list() const;
+    chat::Task<chat::Reply> answer(const SurveySpec& survey, std::string question_id, std::string text, chat::User who);
+    chat::Task<chat::Reply> list();
+    chat::Task<chat::Reply> results(const SurveySpec& survey, int number);
     void arm_close(const SurveySpec& survey, int round, std::chrono::system_clock::time_point due);
     void arm_reminders(const SurveySpec& survey, const store::SurveyRound& round);
     // The fan-outs of a round: asking each member by DM, and each reminder.
@@ -88,23 +89,21 @@ private:
     chat::Task<void> remind_when_due(std::string survey_id, int round, std::size_t index,
                                      std::chrono::system_clock::time_point due);
     chat::Task<void> remind(const SurveySpec& survey, const store::SurveyRound& round, std::size_t index);
-    void ask_each_member(const SurveySpec& survey, const store::SurveyRound& round, const std::vector<chat::User>& members,
-                         std::optional<chat::Origin> report_to);
+    chat::Task<void> ask_each_member(const SurveySpec& survey, store::SurveyRound round,
+                                     std::vector<chat::User> members, std::optional<chat::Origin> report_to);
     chat::Task<void> ask_where_a_crash_stopped(const SurveySpec& survey, const store::SurveyRound& round);
     // What each member asked by DM gets: the header, then each question.
-    std::vector<chat::Reply> questions_by_dm(const SurveySpec& survey, const store::SurveyRound& round) const;
+    chat::Task<std::vector<chat::Reply>> questions_by_dm(const SurveySpec& survey, store::SurveyRound round);
     // The round's polls, recorded (once) to be voted from the ballots sent by DM.
-    std::vector<store::PollRecord> ballot_polls(const SurveySpec& survey, const store::SurveyRound& round);
+    chat::Task<void> record_ballot_polls(const SurveySpec& survey, store::SurveyRound round);
     std::string header_text(const SurveySpec& survey, const store::SurveyRound& round) const;
-    fanout::Parcel ask_parcel(const store::FanOutRecord& fan_out, const std::string& user_id) const;
-    fanout::Parcel reminder_parcel(const store::FanOutRecord& fan_out, const std::string& user_id) const;
+    chat::Task<fanout::Parcel> ask_parcel(store::FanOutRecord fan_out);
+    chat::Task<fanout::Parcel> reminder_parcel(store::FanOutRecord fan_out, std::string user_id);
     // The survey and open round a fan-out serves; throws fanout::Abandoned when either is gone.
-    std::pair<std::shared_ptr<const SurveySpec>, store::SurveyRound> live_round(const store::FanOutRecord& fan_out) const;
-    chat::Reply open_by_hand(const SurveySpec& survey, int round) const;
-    bool answered_any(const SurveySpec& survey, const store::SurveyRound& round, const std::vector<store::PollRecord>& polls,
-                      const chat::User& who) const;
-    std::string text_respondent(const std::string& survey_id, int round, const std::string& question_id,
-                                const chat::User& who) const;
+    chat::Task<std::pair<std::shared_ptr<const SurveySpec>, store::SurveyRound>> live_round(store::FanOutRecord fan_out);
+    chat::Task<chat::Reply> open_by_hand(const SurveySpec& survey, int round);
+    chat::Task<bool> answered_any(const SurveySpec& survey, store::SurveyRound round, chat::User who);
+    chat::Task<std::string> text_respondent(std::string survey_id, int round, std::string question_id, chat::User who);
     store::PollRecord question_poll(const SurveySpec& survey, const store::SurveyRound& round,
                                     const QuestionSpec& question) const;
     chat::Reply text_question(const SurveySpec& survey, const QuestionSpec& question) const;

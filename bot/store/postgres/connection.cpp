@@ -1,5 +1,7 @@
 #include "bot/store/postgres/connection.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <libpq-fe.h>
 #include <unistd.h>
 
@@ -117,6 +119,9 @@ struct Connection::Impl {
         server = without_password(url);
         conn = PQconnectStart(url.c_str());
         if (!conn) throw DatabaseError("cannot connect to " + server + ": out of memory");
+        // The server's notices ("relation … already exists, skipping") are not the bot's
+        // errors: libpq would print them on stderr, past the log's format.
+        PQsetNoticeProcessor(conn, [](void*, const char* message) { spdlog::debug("postgres: {}", message); }, nullptr);
         if (PQstatus(conn) == CONNECTION_BAD) fail("cannot connect to the database");
         PostgresPollingStatusType polling = PGRES_POLLING_WRITING;
         for (int step = 0; step < 1000 && polling != PGRES_POLLING_OK; ++step) {

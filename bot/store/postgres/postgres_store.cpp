@@ -9,7 +9,12 @@ PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings
     : pool_(std::make_shared<Pool>(std::move(executor), std::move(settings))),
       audit_(make_audit(pool_)),
       schedules_(make_schedules(*pool_)),
-      state_(make_state(*pool_)) {}
+      state_(make_state(*pool_)),
+      feedback_(make_feedback(*pool_)),
+      polls_(make_polls(*pool_)),
+      surveys_(make_surveys(*pool_)),
+      onboarding_(make_onboarding(*pool_)),
+      status_(make_status(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -28,6 +33,16 @@ AuditLog& PostgresStore::audit_log() { return *audit_; }
 AuditArchive& PostgresStore::audit_archive() { return *audit_; }
 
 ScheduleStore& PostgresStore::schedules() { return *schedules_; }
+
+FeedbackStore& PostgresStore::feedback() { return *feedback_; }
+
+PollStore& PostgresStore::polls() { return *polls_; }
+
+SurveyStore& PostgresStore::surveys() { return *surveys_; }
+
+OnboardingStore& PostgresStore::onboarding() { return *onboarding_; }
+
+StatusStore& PostgresStore::status() { return *status_; }
 
 boost::asio::awaitable<int> PostgresStore::schema_version() { co_return co_await postgres::schema_version(*pool_); }
 

@@ -5,9 +5,14 @@
 #include <memory>
 
 #include "bot/store/audit.hpp"
+#include "bot/store/feedback.hpp"
+#include "bot/store/onboarding.hpp"
+#include "bot/store/polls.hpp"
 #include "bot/store/postgres/pool.hpp"
 #include "bot/store/schedules.hpp"
 #include "bot/store/state.hpp"
+#include "bot/store/status.hpp"
+#include "bot/store/surveys.hpp"
 
 namespace platbot::store::postgres {
 
@@ -25,6 +30,11 @@ public:
     AuditArchive& audit_archive();
     ScheduleStore& schedules();
     StateStore& state();
+    FeedbackStore& feedback();
+    PollStore& polls();
+    SurveyStore& surveys();
+    OnboardingStore& onboarding();
+    StatusStore& status();
     boost::asio::awaitable<int> schema_version();
     Pool& pool();
 
@@ -34,6 +44,11 @@ private:
     std::unique_ptr<AuditTables> audit_;
     std::unique_ptr<ScheduleStore> schedules_;
     std::unique_ptr<StateStore> state_;
+    std::unique_ptr<FeedbackStore> feedback_;
+    std::unique_ptr<PollStore> polls_;
+    std::unique_ptr<SurveyStore> surveys_;
+    std::unique_ptr<OnboardingStore> onboarding_;
+    std::unique_ptr<StatusStore> status_;
 };
 
 }  // namespace platbot::store::postgres

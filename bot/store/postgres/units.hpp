@@ -3,9 +3,14 @@
 #include <memory>
 
 #include "bot/store/audit.hpp"
+#include "bot/store/feedback.hpp"
+#include "bot/store/onboarding.hpp"
+#include "bot/store/polls.hpp"
 #include "bot/store/postgres/pool.hpp"
 #include "bot/store/schedules.hpp"
 #include "bot/store/state.hpp"
+#include "bot/store/status.hpp"
+#include "bot/store/surveys.hpp"
 
 namespace platbot::store::postgres {
 
@@ -15,5 +20,10 @@ class AuditTables : public AuditLog, public AuditArchive {};
 std::unique_ptr<AuditTables> make_audit(std::shared_ptr<Pool> pool);
 std::unique_ptr<ScheduleStore> make_schedules(Pool& pool);
 std::unique_ptr<StateStore> make_state(Pool& pool);
+std::unique_ptr<FeedbackStore> make_feedback(Pool& pool);
+std::unique_ptr<PollStore> make_polls(Pool& pool);
+std::unique_ptr<SurveyStore> make_surveys(Pool& pool);
+std::unique_ptr<OnboardingStore> make_onboarding(Pool& pool);
+std::unique_ptr<StatusStore> make_status(Pool& pool);
 
 }  // namespace platbot::store::postgres

@@ -9,16 +9,16 @@ class SqliteFeedback final : public FeedbackStore {
 public:
     explicit SqliteFeedback(Database& db) : db_(db) {}
 
-    void record_ask(std::string_view job_id, std::string_view command, std::string_view requester_id,
-                    TimePoint when) override {
+    Async<void> record_ask(std::string job_id, std::string command, std::string requester_id, TimePoint when) override {
         Statement s(db_,
                     "INSERT INTO feedback (job_id, command, requester_id, asked_ms) VALUES (?, ?, ?, ?) "
                     "ON CONFLICT (job_id) DO UPDATE SET asked_ms = excluded.asked_ms");
         s.bind(1, job_id).bind(2, command).bind(3, requester_id).bind(4, when);
         s.step();
+        co_return;
     }
 
-    void record_answer(const FeedbackAnswer& answer) override {
+    Async<void> record_answer(FeedbackAnswer answer) override {
         Statement s(db_,
                     "INSERT INTO feedback (job_id, command, requester_id, good, comment, answered_ms) VALUES (?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (job_id) DO UPDATE SET good = excluded.good, comment = excluded.comment, "
@@ -30,18 +30,19 @@ public:
             .bind(5, answer.comment)
             .bind(6, answer.time);
         s.step();
+        co_return;
     }
 
-    std::optional<FeedbackAnswer> answer_for(std::string_view job_id) override {
+    Async<std::optional<FeedbackAnswer>> answer_for(std::string job_id) override {
         Statement s(db_,
                     "SELECT job_id, command, requester_id, good, comment, answered_ms FROM feedback "
                     "WHERE job_id = ? AND answered_ms IS NOT NULL");
         s.bind(1, job_id);
-        if (!s.step()) return std::nullopt;
-        return FeedbackAnswer{s.text(0), s.text(1), s.text(2), s.integer(3) != 0, s.text(4), s.time(5)};
+        if (!s.step()) co_return std::nullopt;
+        co_return FeedbackAnswer{s.text(0), s.text(1), s.text(2), s.integer(3) != 0, s.text(4), s.time(5)};
     }
 
-    std::vector<FeedbackScore> feedback_scores(TimePoint from, TimePoint until) override {
+    Async<std::vector<FeedbackScore>> feedback_scores(TimePoint from, TimePoint until) override {
         Statement s(db_,
                     "SELECT command, "
                     "SUM(asked_ms >= ?1 AND asked_ms < ?2), "
@@ -54,7 +55,7 @@ public:
         while (s.step())
             out.push_back({s.text(0), static_cast<int>(s.integer(1)), static_cast<int>(s.integer(2)),
                            static_cast<int>(s.integer(3))});
-        return out;
+        co_return out;
     }
 
 private:

@@ -55,7 +55,7 @@ class SqliteOnboarding final : public OnboardingStore {
 public:
     explicit SqliteOnboarding(Database& db) : db_(db) {}
 
-    bool start_onboarding(const OnboardingProgress& p) override {
+    Async<bool> start_onboarding(OnboardingProgress p) override {
         Statement s(db_,
                     "INSERT INTO onboarding (user_id, track_id, user_name, adapter, conversation, time_zone, trigger, "
                     "started_ms, state, paused_ms, completed_ms, next_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, 0) "
@@ -70,33 +70,33 @@ public:
             .bind(8, p.started)
             .bind(9, onboarding_state_name(p.state));
         s.step();
-        return db_.changes() > 0;
+        co_return db_.changes() > 0;
     }
 
-    std::optional<OnboardingProgress> find_onboarding(std::string_view user_id, std::string_view track_id) override {
+    Async<std::optional<OnboardingProgress>> find_onboarding(std::string user_id, std::string track_id) override {
         Statement s(db_, onboarding_columns + " WHERE user_id = ? AND track_id = ?");
         s.bind(1, user_id).bind(2, track_id);
-        if (!s.step()) return std::nullopt;
-        return read_onboarding(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_onboarding(s);
     }
 
-    std::vector<OnboardingProgress> onboarding_of(std::string_view user_id) override {
+    Async<std::vector<OnboardingProgress>> onboarding_of(std::string user_id) override {
         Statement s(db_, onboarding_columns + " WHERE user_id = ? ORDER BY started_ms, track_id");
         s.bind(1, user_id);
         std::vector<OnboardingProgress> out;
         while (s.step()) out.push_back(read_onboarding(s));
-        return out;
+        co_return out;
     }
 
-    std::vector<OnboardingProgress> all_onboarding(std::string_view track_id) override {
+    Async<std::vector<OnboardingProgress>> all_onboarding(std::string track_id) override {
         Statement s(db_, onboarding_columns + " WHERE ? = '' OR track_id = ? ORDER BY started_ms, user_id");
         s.bind(1, track_id).bind(2, track_id);
         std::vector<OnboardingProgress> out;
         while (s.step()) out.push_back(read_onboarding(s));
-        return out;
+        co_return out;
     }
 
-    void update_onboarding(const OnboardingProgress& p) override {
+    Async<void> update_onboarding(OnboardingProgress p) override {
         Statement s(db_,
                     "UPDATE onboarding SET state = ?, paused_ms = ?, completed_ms = ?, started_ms = ?, next_step = ?, "
                     "conversation = ? WHERE user_id = ? AND track_id = ?");
@@ -105,9 +105,10 @@ public:
         s.bind(3, p.completed);
         s.bind(4, p.started).bind(5, std::int64_t{p.next_step}).bind(6, p.conversation).bind(7, p.user_id).bind(8, p.track_id);
         s.step();
+        co_return;
     }
 
-    void restart_onboarding(std::string_view user_id, std::string_view track_id, TimePoint started) override {
+    Async<void> restart_onboarding(std::string user_id, std::string track_id, TimePoint started) override {
         db_.in_transaction([&] {
             Statement steps(db_, "DELETE FROM onboarding_steps WHERE user_id = ? AND track_id = ?");
             steps.bind(1, user_id).bind(2, track_id);
@@ -118,9 +119,10 @@ public:
             s.bind(1, started).bind(2, user_id).bind(3, track_id);
             s.step();
         });
+        co_return;
     }
 
-    bool record_step_sent(const OnboardingStep& step) override {
+    Async<bool> record_step_sent(OnboardingStep step) override {
         bool recorded = false;
         db_.in_transaction([&] {
             Statement s(db_,
@@ -134,46 +136,45 @@ public:
             count.step();
             recorded = true;
         });
-        return recorded;
+        co_return recorded;
     }
 
-    void set_onboarding_conversation(std::string_view user_id, std::string_view track_id,
-                                     std::string_view conversation) override {
+    Async<void> set_onboarding_conversation(std::string user_id, std::string track_id, std::string conversation) override {
         Statement s(db_, "UPDATE onboarding SET conversation = ? WHERE user_id = ? AND track_id = ?");
         s.bind(1, conversation).bind(2, user_id).bind(3, track_id);
         s.step();
+        co_return;
     }
 
-    bool mark_step_done(std::string_view user_id, std::string_view track_id, std::string_view step_id, TimePoint when,
-                        std::string_view how) override {
+    Async<bool> mark_step_done(std::string user_id, std::string track_id, std::string step_id, TimePoint when, std::string how) override {
         Statement s(db_,
                     "UPDATE onboarding_steps SET done_ms = ?, done_how = ? WHERE user_id = ? AND track_id = ? AND step_id = ? "
                     "AND done_ms IS NULL");
         s.bind(1, when).bind(2, how).bind(3, user_id).bind(4, track_id).bind(5, step_id);
         s.step();
-        return db_.changes() > 0;
+        co_return db_.changes() > 0;
     }
 
-    void mark_step_help(std::string_view user_id, std::string_view track_id, std::string_view step_id,
-                        TimePoint when) override {
+    Async<void> mark_step_help(std::string user_id, std::string track_id, std::string step_id, TimePoint when) override {
         Statement s(db_, "UPDATE onboarding_steps SET help_ms = ? WHERE user_id = ? AND track_id = ? AND step_id = ?");
         s.bind(1, when).bind(2, user_id).bind(3, track_id).bind(4, step_id);
         s.step();
+        co_return;
     }
 
-    std::vector<OnboardingStep> onboarding_steps(std::string_view user_id, std::string_view track_id) override {
+    Async<std::vector<OnboardingStep>> onboarding_steps(std::string user_id, std::string track_id) override {
         Statement s(db_, step_columns + " WHERE user_id = ? AND track_id = ? ORDER BY sent_ms, step_id");
         s.bind(1, user_id).bind(2, track_id);
-        return read_steps(s);
+        co_return read_steps(s);
     }
 
-    std::vector<OnboardingStep> track_steps(std::string_view track_id) override {
+    Async<std::vector<OnboardingStep>> track_steps(std::string track_id) override {
         Statement s(db_, step_columns + " WHERE track_id = ? ORDER BY user_id, sent_ms, step_id");
         s.bind(1, track_id);
-        return read_steps(s);
+        co_return read_steps(s);
     }
 
-    std::int64_t take_tip_number(std::string_view key) override {
+    Async<std::int64_t> take_tip_number(std::string key) override {
         std::int64_t given = 0;
         db_.in_transaction([&] {
             Statement read(db_, "SELECT given FROM tip_counters WHERE key = ?");
@@ -183,7 +184,7 @@ public:
             write.bind(1, key).bind(2, given + 1);
             write.step();
         });
-        return given;
+        co_return given;
     }
 
 private:

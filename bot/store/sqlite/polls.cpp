@@ -17,7 +17,7 @@ class SqlitePolls final : public PollStore {
 public:
     explicit SqlitePolls(Database& db) : db_(db) {}
 
-    void insert_poll(const PollRecord& poll) override {
+    Async<void> insert_poll(PollRecord poll) override {
         // 256 random bits: the voters' hashes cannot be recomputed without them.
         const std::string key = poll.anonymous ? crypto::random_hex(32) : std::string();
         db_.in_transaction([&] {
@@ -48,35 +48,37 @@ public:
                 option.step();
             }
         });
+        co_return;
     }
 
-    void set_poll_message(std::string_view poll_id, std::string_view conversation, std::string_view message_id) override {
+    Async<void> set_poll_message(std::string poll_id, std::string conversation, std::string message_id) override {
         Statement s(db_, "UPDATE polls SET conversation = ?, message_id = ? WHERE id = ?");
         s.bind(1, conversation).bind(2, message_id).bind(3, poll_id);
         s.step();
+        co_return;
     }
 
-    std::optional<PollRecord> find_poll(std::string_view poll_id) override {
+    Async<std::optional<PollRecord>> find_poll(std::string poll_id) override {
         Statement s(db_, poll_columns + " WHERE id = ?");
         s.bind(1, poll_id);
-        if (!s.step()) return std::nullopt;
-        return read_poll(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_poll(s);
     }
 
-    std::vector<PollRecord> open_polls() override {
+    Async<std::vector<PollRecord>> open_polls() override {
         Statement s(db_, poll_columns + " WHERE closed_ms IS NULL ORDER BY created_ms, id");
         std::vector<PollRecord> out;
         while (s.step()) out.push_back(read_poll(s));
-        return out;
+        co_return out;
     }
 
-    std::string poll_key(std::string_view poll_id) override {
+    Async<std::string> poll_key(std::string poll_id) override {
         Statement s(db_, "SELECT voter_key FROM polls WHERE id = ?");
         s.bind(1, poll_id);
-        return s.step() ? s.text(0) : std::string();
+        co_return s.step() ? s.text(0) : std::string();
     }
 
-    VoteOutcome vote(std::string_view poll_id, std::string_view voter, int option) override {
+    Async<VoteOutcome> vote(std::string poll_id, std::string voter, int option) override {
         VoteOutcome outcome = VoteOutcome::unknown;
         db_.in_transaction([&] {
             Statement poll(db_,
@@ -95,7 +97,7 @@ public:
                 s.bind(1, poll_id).bind(2, voter).bind(3, std::int64_t{option}).bind(4, now_ms());
                 s.step();
             };
-            const auto chosen = choices(poll_id, voter);
+            const auto chosen = chosen_options(poll_id, voter);
             const bool had_it = std::find(chosen.begin(), chosen.end(), option) != chosen.end();
             if (multi) {
                 if (had_it) {
@@ -121,10 +123,10 @@ public:
             insert();
             outcome = chosen.empty() ? VoteOutcome::counted : VoteOutcome::changed;
         });
-        return outcome;
+        co_return outcome;
     }
 
-    VoteOutcome unvote(std::string_view poll_id, std::string_view voter) override {
+    Async<VoteOutcome> unvote(std::string poll_id, std::string voter) override {
         VoteOutcome outcome = VoteOutcome::unknown;
         db_.in_transaction([&] {
             Statement poll(db_, "SELECT closed_ms IS NOT NULL FROM polls WHERE id = ?");
@@ -139,25 +141,21 @@ public:
             s.step();
             outcome = db_.changes() > 0 ? VoteOutcome::withdrawn : VoteOutcome::unchanged;
         });
-        return outcome;
+        co_return outcome;
     }
 
-    std::vector<int> choices(std::string_view poll_id, std::string_view voter) override {
-        Statement s(db_, "SELECT option FROM poll_votes WHERE poll_id = ? AND voter = ? ORDER BY option");
-        s.bind(1, poll_id).bind(2, voter);
-        std::vector<int> out;
-        while (s.step()) out.push_back(static_cast<int>(s.integer(0)));
-        return out;
+    Async<std::vector<int>> choices(std::string poll_id, std::string voter) override {
+        co_return chosen_options(poll_id, voter);
     }
 
-    bool close_poll(std::string_view poll_id, TimePoint when, std::string_view closed_by) override {
+    Async<bool> close_poll(std::string poll_id, TimePoint when, std::string closed_by) override {
         Statement s(db_, "UPDATE polls SET closed_ms = ?, closed_by = ?, voter_key = '' WHERE id = ? AND closed_ms IS NULL");
         s.bind(1, when).bind(2, closed_by).bind(3, poll_id);
         s.step();
-        return db_.changes() > 0;
+        co_return db_.changes() > 0;
     }
 
-    PollTally tally(std::string_view poll_id) override {
+    Async<PollTally> tally(std::string poll_id) override {
         PollTally out;
         Statement options(db_, "SELECT COUNT(*) FROM poll_options WHERE poll_id = ?");
         options.bind(1, poll_id);
@@ -173,18 +171,26 @@ public:
         voters.bind(1, poll_id);
         voters.step();
         out.voters = static_cast<int>(voters.integer(0));
-        return out;
+        co_return out;
     }
 
-    std::vector<PollRecord> round_polls(std::string_view survey_id, int round) override {
+    Async<std::vector<PollRecord>> round_polls(std::string survey_id, int round) override {
         Statement s(db_, poll_columns + " WHERE survey_id = ? AND round = ? ORDER BY created_ms, rowid");
         s.bind(1, survey_id).bind(2, std::int64_t{round});
         std::vector<PollRecord> out;
         while (s.step()) out.push_back(read_poll(s));
-        return out;
+        co_return out;
     }
 
 private:
+    std::vector<int> chosen_options(std::string_view poll_id, std::string_view voter) {
+        Statement s(db_, "SELECT option FROM poll_votes WHERE poll_id = ? AND voter = ? ORDER BY option");
+        s.bind(1, poll_id).bind(2, voter);
+        std::vector<int> out;
+        while (s.step()) out.push_back(static_cast<int>(s.integer(0)));
+        return out;
+    }
+
     PollRecord read_poll(const Statement& s) {
         PollRecord poll;
         poll.id = s.text(0);

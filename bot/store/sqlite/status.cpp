@@ -23,7 +23,7 @@ class SqliteStatus final : public StatusStore {
 public:
     explicit SqliteStatus(Database& db) : db_(db) {}
 
-    void record_probe(const ProbeRecord& probe, const ServiceStatus& status, const std::optional<StatusChange>& change) override {
+    Async<void> record_probe(ProbeRecord probe, ServiceStatus status, std::optional<StatusChange> change) override {
         db_.in_transaction([&] {
             Statement p(db_, "INSERT INTO status_probes (service_id, time_ms, ok, slow, latency_ms, detail) VALUES (?, ?, ?, ?, ?, ?)");
             p.bind(1, probe.service_id)
@@ -58,27 +58,28 @@ public:
                 .bind(5, change->detail);
             c.step();
         });
+        co_return;
     }
 
-    std::optional<ServiceStatus> service_status(std::string_view service_id) override {
+    Async<std::optional<ServiceStatus>> service_status(std::string service_id) override {
         Statement s(db_,
                     "SELECT service_id, state, since_ms, failures, successes, slow, fast, detail, latency_ms FROM status_services "
                     "WHERE service_id = ?");
         s.bind(1, service_id);
-        if (!s.step()) return std::nullopt;
-        return ServiceStatus{s.text(0), parse_service_state(s.text(1)), s.time(2), static_cast<int>(s.integer(3)),
+        if (!s.step()) co_return std::nullopt;
+        co_return ServiceStatus{s.text(0), parse_service_state(s.text(1)), s.time(2), static_cast<int>(s.integer(3)),
                              static_cast<int>(s.integer(4)), static_cast<int>(s.integer(5)), static_cast<int>(s.integer(6)),
                              s.text(7), std::chrono::milliseconds(s.integer(8))};
     }
 
-    Uptime uptime(std::string_view service_id, TimePoint since) override {
+    Async<Uptime> uptime(std::string service_id, TimePoint since) override {
         Statement s(db_, "SELECT COALESCE(SUM(ok), 0), COUNT(*) FROM status_probes WHERE service_id = ? AND time_ms >= ?");
         s.bind(1, service_id).bind(2, since);
         s.step();
-        return Uptime{static_cast<int>(s.integer(0)), static_cast<int>(s.integer(1))};
+        co_return Uptime{static_cast<int>(s.integer(0)), static_cast<int>(s.integer(1))};
     }
 
-    std::vector<ProbeRecord> recent_probes(std::string_view service_id, std::size_t limit) override {
+    Async<std::vector<ProbeRecord>> recent_probes(std::string service_id, std::size_t limit) override {
         Statement s(db_,
                     "SELECT service_id, time_ms, ok, slow, latency_ms, detail FROM status_probes WHERE service_id = ? "
                     "ORDER BY time_ms DESC, rowid DESC LIMIT ?");
@@ -87,10 +88,10 @@ public:
         while (s.step())
             out.push_back({s.text(0), s.time(1), s.integer(2) != 0, s.integer(3) != 0,
                            std::chrono::milliseconds(s.integer(4)), s.text(5)});
-        return out;
+        co_return out;
     }
 
-    std::vector<StatusChange> recent_changes(std::string_view service_id, std::size_t limit) override {
+    Async<std::vector<StatusChange>> recent_changes(std::string service_id, std::size_t limit) override {
         Statement s(db_,
                     "SELECT service_id, time_ms, from_state, to_state, detail FROM status_changes WHERE service_id = ? "
                     "ORDER BY time_ms DESC, rowid DESC LIMIT ?");
@@ -98,31 +99,33 @@ public:
         std::vector<StatusChange> out;
         while (s.step())
             out.push_back({s.text(0), s.time(1), parse_service_state(s.text(2)), parse_service_state(s.text(3)), s.text(4)});
-        return out;
+        co_return out;
     }
 
-    void prune_probes(TimePoint before) override {
+    Async<void> prune_probes(TimePoint before) override {
         Statement s(db_, "DELETE FROM status_probes WHERE time_ms < ?");
         s.bind(1, before);
         s.step();
+        co_return;
     }
 
-    void set_announcement(const std::optional<Announcement>& announcement) override {
+    Async<void> set_announcement(std::optional<Announcement> announcement) override {
         if (!announcement) {
             db_.exec("DELETE FROM status_announcement");
-            return;
+            co_return;
         }
         Statement s(db_,
                     "INSERT INTO status_announcement (id, text, by, time_ms) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE "
                     "SET text = excluded.text, by = excluded.by, time_ms = excluded.time_ms");
         s.bind(1, announcement->text).bind(2, announcement->by).bind(3, announcement->time);
         s.step();
+        co_return;
     }
 
-    std::optional<Announcement> announcement() override {
+    Async<std::optional<Announcement>> announcement() override {
         Statement s(db_, "SELECT text, by, time_ms FROM status_announcement WHERE id = 1");
-        if (!s.step()) return std::nullopt;
-        return Announcement{s.text(0), s.text(1), s.time(2)};
+        if (!s.step()) co_return std::nullopt;
+        co_return Announcement{s.text(0), s.text(1), s.time(2)};
     }
 
 private:

@@ -21,8 +21,8 @@ class SqliteSurveys final : public SurveyStore {
 public:
     explicit SqliteSurveys(Database& db) : db_(db) {}
 
-    SurveyRound open_round(std::string_view survey_id, bool anonymous, TimePoint opened, TimePoint closes) override {
-        SurveyRound round{std::string(survey_id), 0, anonymous, opened, closes, std::nullopt};
+    Async<SurveyRound> open_round(std::string survey_id, bool anonymous, TimePoint opened, TimePoint closes) override {
+        SurveyRound round{survey_id, 0, anonymous, opened, closes, std::nullopt};
         db_.in_transaction([&] {
             Statement last(db_, "SELECT COALESCE(MAX(round), 0) FROM survey_rounds WHERE survey_id = ?");
             last.bind(1, survey_id);
@@ -39,37 +39,37 @@ public:
                 .bind(6, closes);
             s.step();
         });
-        return round;
+        co_return round;
     }
 
-    std::optional<SurveyRound> find_round(std::string_view survey_id, int round) override {
+    Async<std::optional<SurveyRound>> find_round(std::string survey_id, int round) override {
         Statement s(db_, round_columns + " WHERE survey_id = ? AND round = ?");
         s.bind(1, survey_id).bind(2, std::int64_t{round});
-        if (!s.step()) return std::nullopt;
-        return read_round(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_round(s);
     }
 
-    std::optional<SurveyRound> latest_round(std::string_view survey_id) override {
+    Async<std::optional<SurveyRound>> latest_round(std::string survey_id) override {
         Statement s(db_, round_columns + " WHERE survey_id = ? ORDER BY round DESC LIMIT 1");
         s.bind(1, survey_id);
-        if (!s.step()) return std::nullopt;
-        return read_round(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_round(s);
     }
 
-    std::vector<SurveyRound> open_rounds() override {
+    Async<std::vector<SurveyRound>> open_rounds() override {
         Statement s(db_, round_columns + " WHERE closed_ms IS NULL ORDER BY opened_ms");
         std::vector<SurveyRound> out;
         while (s.step()) out.push_back(read_round(s));
-        return out;
+        co_return out;
     }
 
-    std::string round_key(std::string_view survey_id, int round) override {
+    Async<std::string> round_key(std::string survey_id, int round) override {
         Statement s(db_, "SELECT round_key FROM survey_rounds WHERE survey_id = ? AND round = ?");
         s.bind(1, survey_id).bind(2, std::int64_t{round});
-        return s.step() ? s.text(0) : std::string();
+        co_return s.step() ? s.text(0) : std::string();
     }
 
-    bool answer_text(std::string_view survey_id, int round, const TextAnswer& answer) override {
+    Async<bool> answer_text(std::string survey_id, int round, TextAnswer answer) override {
         bool written = false;
         db_.in_transaction([&] {
             Statement open(db_, "SELECT 1 FROM survey_rounds WHERE survey_id = ? AND round = ? AND closed_ms IS NULL");
@@ -88,25 +88,25 @@ public:
             s.step();
             written = true;
         });
-        return written;
+        co_return written;
     }
 
-    std::vector<TextAnswer> text_answers(std::string_view survey_id, int round) override {
+    Async<std::vector<TextAnswer>> text_answers(std::string survey_id, int round) override {
         Statement s(db_,
                     "SELECT question_id, respondent, text, time_ms FROM survey_text WHERE survey_id = ? AND round = ? "
                     "ORDER BY time_ms, respondent");
         s.bind(1, survey_id).bind(2, std::int64_t{round});
         std::vector<TextAnswer> out;
         while (s.step()) out.push_back({s.text(0), s.text(1), s.text(2), s.time(3)});
-        return out;
+        co_return out;
     }
 
-    bool close_round(std::string_view survey_id, int round, TimePoint when) override {
+    Async<bool> close_round(std::string survey_id, int round, TimePoint when) override {
         Statement s(db_,
                     "UPDATE survey_rounds SET closed_ms = ?, round_key = '' WHERE survey_id = ? AND round = ? AND closed_ms IS NULL");
         s.bind(1, when).bind(2, survey_id).bind(3, std::int64_t{round});
         s.step();
-        return db_.changes() > 0;
+        co_return db_.changes() > 0;
     }
 
 private:

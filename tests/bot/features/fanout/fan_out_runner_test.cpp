@@ -29,11 +29,13 @@ struct Life : testing::FeatureRig {
         chat.clock = &clock;
         runner = std::make_unique<fanout::FanOutRunner>(io.get_executor(), chat, chat, store->fan_outs(), clock,
                                                         fanout::RunnerSettings{std::chrono::seconds(10)});
-        runner->handle("test.greet", {"greeted", [this](const store::FanOutRecord&, const std::string& user) {
-                                           if (!abandon_with.empty()) throw fanout::Abandoned(abandon_with);
-                                           if (user == "U-ANSWERED") return fanout::Parcel{{}, "answered already"};
-                                           return fanout::Parcel{{chat::say("hello " + user), chat::say("ballot for " + user)}, ""};
-                                       }});
+        runner->handle("test.greet", {"greeted", [this](store::FanOutRecord, std::string user) { return greet(std::move(user)); }});
+    }
+
+    chat::Task<fanout::Parcel> greet(std::string user) {
+        if (!abandon_with.empty()) throw fanout::Abandoned(abandon_with);
+        if (user == "U-ANSWERED") co_return fanout::Parcel{{}, "answered already"};
+        co_return fanout::Parcel{{chat::say("hello " + user), chat::say("ballot for " + user)}, ""};
     }
 
     bool launch(const std::vector<std::string>& recipients, std::optional<chat::Origin> report_to = admin) {

@@ -102,7 +102,7 @@ TEST_CASE("Feedback: only the requester answers, once the job is over, a second 
     CHECK(first.ephemeral);
     CHECK_THAT(first.text, Contains("Thanks — noted 👎 for `deploy`") && Contains("What went wrong?"));
     CHECK_THAT(rig.say("job001 bad the rollout hung at 50% --twice", alice).text, Contains("Updated") && Contains("with your comment"));
-    const auto stored = rig.store->feedback().answer_for("job001");
+    const auto stored = testing::answered(rig.store->feedback().answer_for("job001"));
     REQUIRE(stored);
     CHECK_FALSE(stored->good);
     CHECK(stored->comment == "the rollout hung at 50% --twice");
@@ -115,14 +115,14 @@ TEST_CASE("Feedback: scores per command over the last 30 days, against the 30 be
     CHECK_THAT(rig.say("scores", alice).text, Contains("No feedback in the last 30 days"));
 
     const auto long_ago = rig.clock.now() - std::chrono::hours(24 * 40);
-    rig.store->feedback().record_answer({"old1", "deploy", "U1", true, "", long_ago});
-    rig.store->feedback().record_answer({"old2", "deploy", "U2", true, "", long_ago});
-    rig.store->feedback().record_answer({"old3", "restart", "U2", false, "", long_ago});
+    testing::answered(rig.store->feedback().record_answer({"old1", "deploy", "U1", true, "", long_ago}));
+    testing::answered(rig.store->feedback().record_answer({"old2", "deploy", "U2", true, "", long_ago}));
+    testing::answered(rig.store->feedback().record_answer({"old3", "restart", "U2", false, "", long_ago}));
     rig.draws = {0.0, 0.0, 0.0};
     for (const char* id : {"job001", "job002", "job003"}) rig.finished(rig.finished_job(id));
     rig.say("job001 good", alice);
     rig.say("job002 bad", alice);
-    rig.store->feedback().record_answer({"new1", "restart", "U2", true, "", rig.clock.now()});
+    testing::answered(rig.store->feedback().record_answer({"new1", "restart", "U2", true, "", rig.clock.now()}));
 
     const auto scores = rig.say("scores", bob);
     CHECK(scores.ephemeral);

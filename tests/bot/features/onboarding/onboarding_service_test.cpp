@@ -100,7 +100,7 @@ struct Rig : testing::FeatureRig {
     // When each step reached the person, by the store, in the track's order.
     std::vector<std::string> sent(const chat::User& who) {
         std::vector<std::string> out;
-        const auto steps = store->onboarding().onboarding_steps(who.id, "first-week");
+        const auto steps = testing::answered(store->onboarding().onboarding_steps(who.id, "first-week"));
         for (const auto& spec_step : spec.tracks[0].steps)
             for (const auto& step : steps)
                 if (step.step_id == spec_step.id) out.push_back(step.step_id + " " + show(step.sent));
@@ -163,7 +163,7 @@ TEST_CASE("the person's own time zone decides, else the configured one", "[onboa
     // Bob joined at 05:00 New York time; a day later is 05:00, so he waits for 09:00 there.
     CHECK(rig.sent(bob) == std::vector<std::string>{"welcome Wed 2026-03-25 09:00", "access Thu 2026-03-26 13:00"});
     CHECK(rig.sent(carol) == std::vector<std::string>{"welcome Wed 2026-03-25 09:00", "access Thu 2026-03-26 09:00"});
-    CHECK(rig.store->onboarding().find_onboarding("U2", "first-week")->time_zone == "America/New_York");
+    CHECK(testing::answered(rig.store->onboarding().find_onboarding("U2", "first-week"))->time_zone == "America/New_York");
 }
 
 TEST_CASE("nothing is sent at night or at the weekend, except the welcome of someone who just joined", "[onboarding]") {
@@ -181,7 +181,7 @@ TEST_CASE("nothing is sent at night or at the weekend, except the welcome of som
     // Monday 09:00 summer time: bob's welcome, and alice's first item (due Saturday 23:00).
     CHECK(rig.sent(bob) == std::vector<std::string>{"welcome Mon 2026-03-30 07:00", "access Mon 2026-03-30 07:00"});
     CHECK(rig.sent(alice) == std::vector<std::string>{"welcome Fri 2026-03-27 22:00", "access Mon 2026-03-30 07:00"});
-    CHECK(rig.store->onboarding().find_onboarding("U2", "first-week")->trigger == "onboard by admin");
+    CHECK(testing::answered(rig.store->onboarding().find_onboarding("U2", "first-week"))->trigger == "onboard by admin");
 }
 
 TEST_CASE("a restart neither repeats nor skips a step, and what fell into the downtime comes once, late", "[onboarding]") {
@@ -214,10 +214,10 @@ TEST_CASE("joining two trigger channels, even at the same moment, starts the tra
     joins.push_back(rig.service->joined(alice, "welcome"));
     rig.run(testing::together(std::move(joins)));
     CHECK(rig.posts_of(alice, "Welcome") == 1);
-    CHECK(rig.store->onboarding().all_onboarding().size() == 1);
+    CHECK(testing::answered(rig.store->onboarding().all_onboarding("")).size() == 1);
     // A channel that triggers nothing starts nothing.
     rig.join(bob, "random");
-    CHECK(rig.store->onboarding().onboarding_of("U2").empty());
+    CHECK(testing::answered(rig.store->onboarding().onboarding_of("U2")).empty());
     rig.clock.advance_to(utc(2026, 3, 26, 12));
     CHECK(rig.posts_of(alice, "Ask in #access") == 1);
 }
@@ -232,9 +232,9 @@ TEST_CASE("someone who leaves and rejoins carries on where they were", "[onboard
     rig.clock.advance_to(utc(2026, 3, 30, 12));
     rig.join(alice, "general");
     CHECK(rig.posts_of(alice, "Welcome") == 1);
-    const auto progress = rig.store->onboarding().find_onboarding("U1", "first-week");
+    const auto progress = testing::answered(rig.store->onboarding().find_onboarding("U1", "first-week"));
     CHECK(progress->started == t0);
-    CHECK(rig.store->onboarding().onboarding_steps("U1", "first-week")[1].done.has_value());
+    CHECK(testing::answered(rig.store->onboarding().onboarding_steps("U1", "first-week"))[1].done.has_value());
     CHECK(rig.sent(alice).size() == 3);
 }
 
@@ -265,9 +265,9 @@ TEST_CASE("Done ticks the item in place and shows the progress, the last one com
 
     rig.clock.advance_to(utc(2026, 4, 8, 12));
     rig.onboarding("done first-week hello", alice);
-    CHECK(rig.store->onboarding().find_onboarding("U1", "first-week")->state == OnboardingState::active);
+    CHECK(testing::answered(rig.store->onboarding().find_onboarding("U1", "first-week"))->state == OnboardingState::active);
     CHECK_THAT(rig.onboarding("done first-week retro", alice).text, Contains("3 of 3 done"));
-    const auto finished = rig.store->onboarding().find_onboarding("U1", "first-week");
+    const auto finished = testing::answered(rig.store->onboarding().find_onboarding("U1", "first-week"));
     CHECK(finished->state == OnboardingState::completed);
     CHECK(finished->completed == utc(2026, 4, 8, 12));
     CHECK(rig.posts_of(alice, "🎉 You finished *First week*") == 1);
@@ -284,7 +284,7 @@ TEST_CASE("Need help tells the configured channel or person who is stuck where",
     REQUIRE(asked.size() == 1);
     CHECK(asked[0].reply.text ==
           "🆘 alice (U1) is stuck on “Get access to the deploy pipeline” — First week, day 3. Could someone reach out to them?");
-    CHECK(rig.store->onboarding().onboarding_steps("U1", "first-week")[1].help == utc(2026, 3, 27, 12));
+    CHECK(testing::answered(rig.store->onboarding().onboarding_steps("U1", "first-week"))[1].help == utc(2026, 3, 27, 12));
 
     auto to_a_person = first_week();
     to_a_person.help = "@admin";
@@ -330,7 +330,7 @@ TEST_CASE("a step the platform does not take is tried again, not lost and not do
     rig.chat.refuse_posts = 1;            // and the first post is not taken
     rig.join(alice, "general");
     CHECK(rig.sent(alice).empty());
-    CHECK(rig.store->onboarding().find_onboarding("U1", "first-week")->conversation == "D-U1");  // opened on the second try
+    CHECK(testing::answered(rig.store->onboarding().find_onboarding("U1", "first-week"))->conversation == "D-U1");  // opened on the second try
     rig.clock.advance(std::chrono::minutes(4));
     CHECK(rig.sent(alice).empty());
     rig.clock.advance(std::chrono::minutes(1));
@@ -348,7 +348,7 @@ TEST_CASE("onboard starts a track by hand: admins for anyone, people for themsel
     CHECK_THAT(rig.say(onboard, "@alice first-week", admin).text, Contains("alice is on track 'first-week' already"));
     CHECK_THAT(rig.say(onboard, "@bob second-week", admin).text, Contains("There is no onboarding track 'second-week' — the tracks are: first-week."));
     CHECK_THAT(rig.say(onboard, "", admin).text, Contains("onboard: missing user. Usage: /platform onboard <user> [track]"));
-    CHECK(rig.store->onboarding().find_onboarding("U1", "first-week")->trigger == "onboard by alice");
+    CHECK(testing::answered(rig.store->onboarding().find_onboarding("U1", "first-week"))->trigger == "onboard by alice");
 }
 
 TEST_CASE("tips rotate per person, and the tip of the day keeps its schedule across restarts", "[onboarding]") {
@@ -404,8 +404,9 @@ TEST_CASE("the report's funnel matches a hand count", "[onboarding]") {
     // By hand: four started; alice finished after 13 days 3 hours; carol paused; bob has not
     // touched his first item since Thursday 26 March 09:00; dave's hello came Friday 3 April
     // 09:00 (11:00 in Berlin, two days after his access item, i.e. three after he joined).
-    const auto numbers = onboarding::compute_report(rig.spec.tracks[0], rig.store->onboarding().all_onboarding("first-week"),
-                                                    rig.store->onboarding().track_steps("first-week"), now, rig.spec.stuck_after);
+    const auto people = testing::answered(rig.store->onboarding().all_onboarding("first-week"));
+    const auto steps = testing::answered(rig.store->onboarding().track_steps("first-week"));
+    const auto numbers = onboarding::compute_report(rig.spec.tracks[0], people, steps, now, rig.spec.stuck_after);
     CHECK(numbers.started == 4);
     CHECK(numbers.completed == 1);
     CHECK(numbers.paused == 1);
@@ -479,17 +480,17 @@ TEST_CASE("an item with a verify command is ticked by the check, and Done asks t
     std::ofstream(marker_dir + "/bob") << "x";
     rig.join(bob, "general");
     REQUIRE(testing::run_until(rig.io, [&] { return !rig.chat.updates.empty(); }));
-    CHECK(rig.store->onboarding().onboarding_steps("U2", "files")[0].done_how == "verified");
+    CHECK(testing::answered(rig.store->onboarding().onboarding_steps("U2", "files"))[0].done_how == "verified");
     CHECK_THAT(rig.chat.updates[0].second.text, Contains("✅ ~Make your file~ — done"));
 
     // alice has not: the check says so, also when she presses Done.
     rig.join(alice, "general");
-    CHECK_FALSE(rig.store->onboarding().onboarding_steps("U1", "files")[0].done);
+    CHECK_FALSE(testing::answered(rig.store->onboarding().onboarding_steps("U1", "files"))[0].done);
     CHECK(rig.onboarding("done files make", alice).text ==
           "Not quite: the check for “Make your file” says “no file alice yet”. Press *Need help* if you are stuck.");
     std::ofstream(marker_dir + "/alice") << "x";
     CHECK_THAT(rig.onboarding("done files make", alice).text, Contains("✅ “Make your file” done. "));
-    CHECK(rig.store->onboarding().onboarding_steps("U1", "files")[0].done_how == "verified");
+    CHECK(testing::answered(rig.store->onboarding().onboarding_steps("U1", "files"))[0].done_how == "verified");
 }
 
 TEST_CASE("a track edited in config sends the new step and repeats none, because progress is kept by step id", "[onboarding]") {

@@ -51,7 +51,7 @@ struct Rig : testing::FeatureRig {
         // "Poll `id` is open…": the id from the reply, since polls opened at one instant tie on time.
         const auto start = reply.text.find('`') + 1;
         const std::string id = reply.text.substr(start, reply.text.find('`', start) - start);
-        REQUIRE(store->polls().find_poll(id));
+        REQUIRE(testing::answered(store->polls().find_poll(id)));
         return id;
     }
 
@@ -88,7 +88,7 @@ TEST_CASE("Polls: a poll is posted to the channel with a vote button per option"
     REQUIRE(message.buttons.size() == 1);
     CHECK(message.buttons[0].value == "/platform poll close " + id);
     CHECK_THAT(message.poll->note, Contains("one answer") && Contains("closes") && Contains("id " + id));
-    CHECK(rig.store->polls().find_poll(id)->message_id == "m1");
+    CHECK(testing::answered(rig.store->polls().find_poll(id))->message_id == "m1");
 }
 
 TEST_CASE("Polls: hundreds of concurrent votes and changes give exact counts, redrawn at a bounded rate", "[polls]") {
@@ -115,7 +115,7 @@ TEST_CASE("Polls: hundreds of concurrent votes and changes give exact counts, re
     CHECK(changed == 100);
     CHECK(again == 10);
 
-    const auto tally = rig.store->polls().tally(id);
+    const auto tally = testing::answered(rig.store->polls().tally(id));
     CHECK(tally.votes == std::vector<int>{0, 200, 100});
     CHECK(tally.voters == 300);
     rig.settle();
@@ -143,7 +143,7 @@ TEST_CASE("Polls: a vote racing the close either counts or is told it was too la
     }
     CHECK(counted + refused == 200);
     CHECK(refused > 0);
-    CHECK(rig.store->polls().tally(id).votes[0] == counted);
+    CHECK(testing::answered(rig.store->polls().tally(id)).votes[0] == counted);
     // The results posted at the close say the same.
     const auto& results = rig.chat.posted.back().reply.text;
     CHECK_THAT(results, Contains("Results: Ship it?") && Contains(std::to_string(counted) + " people answered") &&
@@ -170,9 +170,9 @@ TEST_CASE("Polls: after a restart an open poll keeps its votes and closes on tim
     Rig after(folder);
     after.run(after.polls->recover());
     after.clock.advance(std::chrono::minutes(4));
-    CHECK_FALSE(after.store->polls().find_poll(id)->closed);  // not yet due
+    CHECK_FALSE(testing::answered(after.store->polls().find_poll(id))->closed);  // not yet due
     after.clock.advance(std::chrono::minutes(1));
-    REQUIRE(testing::run_until(after.io, [&] { return after.store->polls().find_poll(id)->closed.has_value(); }));
+    REQUIRE(testing::run_until(after.io, [&] { return testing::answered(after.store->polls().find_poll(id))->closed.has_value(); }));
     REQUIRE(testing::run_until(after.io, [&] { return !after.chat.posted.empty(); }));
     const auto& results = after.chat.posted.back().reply.text;
     CHECK_THAT(results, Contains("2 people answered") && Contains("closed on time"));
@@ -196,7 +196,7 @@ TEST_CASE("Polls: a poll that should have closed while the bot was down closes a
     }
     Rig after(folder);
     after.run(after.polls->recover());
-    CHECK(after.store->polls().find_poll(id)->closed);
+    CHECK(testing::answered(after.store->polls().find_poll(id))->closed);
     REQUIRE(after.chat.posted.size() == 1);
     CHECK_THAT(after.chat.posted[0].reply.text, Contains("Results: Tabs or spaces?"));
 }
@@ -208,8 +208,8 @@ TEST_CASE("Polls: an anonymous poll stores no voter id, and its key is gone afte
     CHECK(rig.say("vote " + id + " 1", alice).text.rfind("Counted", 0) == 0);
     CHECK(rig.say("vote " + id + " 3", bob).text.rfind("Counted", 0) == 0);
     CHECK(rig.say("vote " + id + " 2", bob).text.rfind("Changed", 0) == 0);  // still one answer per person
-    CHECK(rig.store->polls().tally(id).votes == std::vector<int>{1, 1, 0});
-    CHECK(rig.store->polls().poll_key(id).size() == 64);
+    CHECK(testing::answered(rig.store->polls().tally(id)).votes == std::vector<int>{1, 1, 0});
+    CHECK(testing::answered(rig.store->polls().poll_key(id)).size() == 64);
     rig.say("close " + id, alice);
 
     sqlite3* raw = nullptr;
@@ -237,7 +237,7 @@ TEST_CASE("Polls: with --multi a person may choose several, and a second press t
     rig.say("vote " + id + " 3", alice);
     rig.say("vote " + id + " 3", bob);
     CHECK(rig.say("vote " + id + " 1", alice).text.rfind("Took back", 0) == 0);
-    const auto tally = rig.store->polls().tally(id);
+    const auto tally = testing::answered(rig.store->polls().tally(id));
     CHECK(tally.votes == std::vector<int>{0, 0, 2});
     CHECK(tally.voters == 2);
 }
@@ -250,18 +250,18 @@ TEST_CASE("Polls: unvote takes back every answer, in one-answer and several-answ
     rig.say("vote " + one + " 2", bob);
     CHECK(rig.say("unvote " + one, alice).text == "Took back your answer to poll `" + one + "`.");
     CHECK(rig.say("unvote " + one, alice).text == "You have no answer in poll `" + one + "` to take back.");
-    CHECK(rig.store->polls().tally(one).votes == std::vector<int>{0, 1});
-    CHECK(rig.store->polls().tally(one).voters == 1);
+    CHECK(testing::answered(rig.store->polls().tally(one)).votes == std::vector<int>{0, 1});
+    CHECK(testing::answered(rig.store->polls().tally(one)).voters == 1);
 
     const std::string several = rig.open("\"Which talks?\" k8s rust sql --multi", alice);
     rig.say("vote " + several + " 1", bob);
     rig.say("vote " + several + " 3", bob);
     CHECK_THAT(rig.say("unvote " + several, bob).text, Contains("Took back"));
-    CHECK(rig.store->polls().tally(several).votes == std::vector<int>{0, 0, 0});
+    CHECK(testing::answered(rig.store->polls().tally(several)).votes == std::vector<int>{0, 0, 0});
 
     rig.say("close " + one, alice);
     CHECK_THAT(rig.say("unvote " + one, bob).text, Contains("is closed"));
-    CHECK(rig.store->polls().tally(one).votes == std::vector<int>{0, 1});
+    CHECK(testing::answered(rig.store->polls().tally(one)).votes == std::vector<int>{0, 1});
     CHECK_THAT(rig.say("unvote zzz999", bob).text, Contains("zzz999"));
     rig.settle();
     REQUIRE_FALSE(rig.chat.posted.empty());
@@ -280,11 +280,11 @@ TEST_CASE("Polls: votes count only in the poll's own conversation", "[polls][sec
     CHECK_THAT(rig.say("unvote " + id, bob).text, Contains("takes votes only where it was asked"));
     rig.where = {"other-platform", "C1", "", "", ""};
     CHECK_THAT(rig.say("vote " + id + " 1", bob).text, Contains("takes votes only where it was asked"));
-    CHECK(rig.store->polls().tally(id).voters == 0);
+    CHECK(testing::answered(rig.store->polls().tally(id)).voters == 0);
 
     rig.where = {"test", "C1", "", "", ""};
     CHECK(rig.say("vote " + id + " 2", bob).text == "Counted: *no*.");
-    CHECK(rig.store->polls().tally(id).votes == std::vector<int>{0, 1});
+    CHECK(testing::answered(rig.store->polls().tally(id)).votes == std::vector<int>{0, 1});
 }
 
 TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[polls]") {
@@ -292,7 +292,7 @@ TEST_CASE("Polls: only the creator or an admin closes a poll, and only once", "[
     Rig rig(folder);
     const std::string id = rig.open("\"Retro format?\" a b", alice);
     CHECK_THAT(rig.say("close " + id, bob).text, Contains("Only alice or an admin"));
-    CHECK_FALSE(rig.store->polls().find_poll(id)->closed);
+    CHECK_FALSE(testing::answered(rig.store->polls().find_poll(id))->closed);
     CHECK_THAT(rig.say("close " + id, root).text, Contains("Closed poll"));
     CHECK_THAT(rig.say("close " + id, alice).text, Contains("already closed"));
     CHECK_THAT(rig.say("vote " + id + " 1", bob).text, Contains("is closed"));

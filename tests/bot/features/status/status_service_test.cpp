@@ -187,11 +187,11 @@ TEST_CASE("status: slow answers degrade a service, a refused connection is a fai
     }
     // After a restart the state, its "since" and the probes so far are still there.
     Rig again(folder, spec, t0 + std::chrono::minutes(10));
-    const auto before = again.store->status().service_status("api");
+    const auto before = testing::answered(again.store->status().service_status("api"));
     REQUIRE(before);
     CHECK(before->state == ServiceState::up);
     CHECK(before->since == t0 + std::chrono::seconds(150));
-    CHECK(again.store->status().uptime("api", t0 - std::chrono::hours(1)).total == 6);
+    CHECK(testing::answered(again.store->status().uptime("api", t0 - std::chrono::hours(1))).total == 6);
     CHECK(again.probe("api").since == t0 + std::chrono::seconds(150));
 
     // Nothing listening: a failure with a one-line reason.
@@ -237,10 +237,10 @@ TEST_CASE("status: admins pin an announcement on the board until they clear it",
     CHECK_THAT(rig.say("announce \"Deploys paused\"", bob).text, Contains("Only admins"));
     CHECK_THAT(rig.say("announce \"Deploys paused until 14:00\"", alice).text, Contains("On the board until"));
     CHECK(rig.chat.to("platform-status").back().reply.text == "📣 Deploys paused until 14:00 — alice");
-    CHECK(rig.store->status().announcement()->text == "Deploys paused until 14:00");
+    CHECK(testing::answered(rig.store->status().announcement())->text == "Deploys paused until 14:00");
     CHECK_THAT(rig.say("announce", alice).text, Contains("status announce: missing text. Usage: /platform status announce <text…>"));
     CHECK_THAT(rig.say("clear", alice).text, Contains("cleared"));
-    CHECK_FALSE(rig.store->status().announcement());
+    CHECK_FALSE(testing::answered(rig.store->status().announcement()));
     CHECK_THAT(rig.say("", bob).text, Contains("No services are configured"));
 }
 
@@ -257,7 +257,7 @@ TEST_CASE("status: a reload stops probing the services it removed and starts on 
     first.services = {http_service(server.url("/a"))};
     Rig rig(folder, first);
     rig.service->start();
-    REQUIRE(testing::run_until(rig.io, [&] { return rig.store->status().service_status("api").has_value(); }));
+    REQUIRE(testing::run_until(rig.io, [&] { return testing::answered(rig.store->status().service_status("api")).has_value(); }));
     CHECK(hits("/a") == 1);
 
     status::StatusSpec second;
@@ -265,7 +265,7 @@ TEST_CASE("status: a reload stops probing the services it removed and starts on 
     second.services[0].id = "web";
     second.services[0].name = "Web";
     rig.service->reconfigure(second);
-    REQUIRE(testing::run_until(rig.io, [&] { return rig.store->status().service_status("web").has_value(); }));
+    REQUIRE(testing::run_until(rig.io, [&] { return testing::answered(rig.store->status().service_status("web")).has_value(); }));
     for (int i = 0; i < 3; ++i) {
         rig.clock.advance(std::chrono::seconds(30));
         CHECK(testing::run_until(rig.io, [&] { return hits("/b") == i + 2; }));

@@ -60,7 +60,8 @@ struct Rig : testing::FeatureRig {
 
     // The poll of a question in the newest round.
     std::string poll_of(const std::string& question, int round = 1) {
-        for (const auto& p : store->polls().round_polls("dx", round))
+        const auto polls_of_round = testing::answered(store->polls().round_polls("dx", round));
+        for (const auto& p : polls_of_round)
             if (p.question_id == question) return p.id;
         FAIL("no poll for " << question);
         return {};
@@ -169,7 +170,7 @@ TEST_CASE("Surveys: a round left open by a stopped bot closes at the next start,
 
     Rig after(folder);
     after.finish_start();
-    CHECK(after.store->surveys().find_round("dx", 1)->closed);
+    CHECK(testing::answered(after.store->surveys().find_round("dx", 1))->closed);
     REQUIRE_FALSE(after.chat.posted.empty());
     CHECK_THAT(after.chat.posted.back().reply.text, Contains("round 1, closed") && Contains("average 3.0 of 5 from 1 answers"));
 }
@@ -189,7 +190,7 @@ TEST_CASE("Surveys: a schedule opens rounds on time across months and DST, and a
     const auto opened = [](Rig& rig) {
         std::vector<std::string> out;
         for (int round = 1; round < 10; ++round)
-            if (const auto found = rig.store->surveys().find_round("dx", round))
+            if (const auto found = testing::answered(rig.store->surveys().find_round("dx", round)))
                 out.push_back(date::format("%F %R", date::floor<std::chrono::minutes>(found->opened)) +
                               (found->closed ? " closed " + date::format("%F %R", date::floor<std::chrono::minutes>(*found->closed)) : ""));
         return out;
@@ -271,7 +272,7 @@ TEST_CASE("Surveys: asked by DM to each member, votes from ballots add up in one
     CHECK(reminders_to(rig, "D-U1") == 0);
     CHECK(rig.chat.to("D-U4").empty());
     rig.clock.advance_to(t0 + std::chrono::hours(73));
-    REQUIRE(rig.store->surveys().find_round("dx", 1)->closed);
+    REQUIRE(testing::answered(rig.store->surveys().find_round("dx", 1))->closed);
     CHECK_THAT(rig.chat.to("general").back().reply.text, Contains("average 3.0 of 5 from 1 answers"));
     CHECK_THAT(rig.chat.to("general").back().reply.text, Contains("faster CI please"));
 }
@@ -405,7 +406,7 @@ TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an op
     Rig rig(folder, false, monthly);
     rig.finish_start();
     rig.clock.advance_to(utc(2026, 12, 10, 0));
-    REQUIRE(rig.store->surveys().latest_round("dx")->round == 1);
+    REQUIRE(testing::answered(rig.store->surveys().latest_round("dx"))->round == 1);
 
     // Daily at 10:00 from now on: the days since the last round are not "missed".
     auto daily = monthly;
@@ -414,18 +415,19 @@ TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an op
     daily.schedule = *every_day;
     rig.surveys->reconfigure({daily});
     rig.clock.settle();
-    CHECK(rig.store->surveys().latest_round("dx")->round == 1);
+    CHECK(testing::answered(rig.store->surveys().latest_round("dx"))->round == 1);
     rig.clock.advance_to(utc(2026, 12, 11, 12));  // the 11th's run finds round 2 still open
-    const auto second = rig.store->surveys().latest_round("dx");
+    const auto second = testing::answered(rig.store->surveys().latest_round("dx"));
     REQUIRE(second->round == 2);
     CHECK(date::format("%F %R", date::floor<std::chrono::minutes>(second->opened)) == "2026-12-10 09:00");
 
     // The survey leaves the config while round 2 is open: the round closes, and no schedule opens another.
     const auto posts_before = rig.chat.posted.size();
     rig.surveys->reconfigure({});
-    CHECK(rig.store->surveys().latest_round("dx")->closed);
+    rig.clock.settle();
+    CHECK(testing::answered(rig.store->surveys().latest_round("dx"))->closed);
     CHECK_THAT(rig.survey("list", alice).text, Contains("No surveys are configured"));
     rig.clock.advance_to(utc(2027, 1, 10, 0));
-    CHECK(rig.store->surveys().latest_round("dx")->round == 2);
+    CHECK(testing::answered(rig.store->surveys().latest_round("dx"))->round == 2);
     CHECK(rig.chat.posted.size() == posts_before);
 }

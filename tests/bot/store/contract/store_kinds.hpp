@@ -30,6 +30,11 @@ struct SqliteKind {
     store::AuditArchive& audit_archive() { return store->audit_archive(); }
     store::ScheduleStore& schedules() { return store->schedules(); }
     store::StateStore& state() { return store->state(); }
+    store::FeedbackStore& feedback() { return store->feedback(); }
+    store::PollStore& polls() { return store->polls(); }
+    store::SurveyStore& surveys() { return store->surveys(); }
+    store::OnboardingStore& onboarding() { return store->onboarding(); }
+    store::StatusStore& status() { return store->status(); }
     // Another instance: a second connection to the same database.
     std::unique_ptr<store::Store> another() { return open(); }
 
@@ -58,6 +63,11 @@ struct PostgresKind {
     store::AuditArchive& audit_archive() { return store->audit_archive(); }
     store::ScheduleStore& schedules() { return store->schedules(); }
     store::StateStore& state() { return store->state(); }
+    store::FeedbackStore& feedback() { return store->feedback(); }
+    store::PollStore& polls() { return store->polls(); }
+    store::SurveyStore& surveys() { return store->surveys(); }
+    store::OnboardingStore& onboarding() { return store->onboarding(); }
+    store::StatusStore& status() { return store->status(); }
     std::unique_ptr<store::postgres::PostgresStore> another() { return open(); }
 
     boost::asio::io_context io;
