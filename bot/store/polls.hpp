@@ -71,7 +71,8 @@ public:
     // False when it was closed already (or does not exist). Forgets the anonymous key.
     virtual Async<bool> close_poll(std::string poll_id, std::chrono::system_clock::time_point when, std::string closed_by) = 0;
     virtual Async<PollTally> tally(std::string poll_id) = 0;
-    // The polls of one survey round, in question order.
+    // The polls of one survey round, oldest first (those made at once: by id). Callers match
+    // them to the survey's questions by question_id; the store keeps no question order.
     virtual Async<std::vector<PollRecord>> round_polls(std::string survey_id, int round) = 0;
 };
 

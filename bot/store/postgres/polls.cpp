@@ -221,14 +221,10 @@ public:
         co_return out;
     }
 
-    // A round's polls are created at the same moment, so insertion order is question order, as
-    // SQLite's rowid gives it. PostgreSQL has no rowid: the options' rows are written in the
-    // poll's transaction and never updated, so their xmin orders the polls (the poll's own row
-    // changes with set_poll_message); age() compares transaction ids across wraparound.
     Async<std::vector<PollRecord>> round_polls(std::string survey_id, int round) override {
         std::vector<Value> params{survey_id, as_text(round)};
         std::string sql = poll_rows +
-                          " WHERE p.survey_id = $1 AND p.round = $2 ORDER BY p.created_ms, age(o.xmin) DESC, p.id COLLATE \"C\", o.position";
+                          " WHERE p.survey_id = $1 AND p.round = $2 ORDER BY p.created_ms, p.id COLLATE \"C\", o.position";
         const Rows rows = co_await pool_.run(std::move(sql), std::move(params));
         co_return polls_of(rows);
     }

@@ -175,7 +175,7 @@ public:
     }
 
     Async<std::vector<PollRecord>> round_polls(std::string survey_id, int round) override {
-        Statement s(db_, poll_columns + " WHERE survey_id = ? AND round = ? ORDER BY created_ms, rowid");
+        Statement s(db_, poll_columns + " WHERE survey_id = ? AND round = ? ORDER BY created_ms, id");
         s.bind(1, survey_id).bind(2, std::int64_t{round});
         std::vector<PollRecord> out;
         while (s.step()) out.push_back(read_poll(s));

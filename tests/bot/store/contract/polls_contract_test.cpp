@@ -1,7 +1,7 @@
 // The poll store's contract, on SQLite and PostgreSQL alike: a poll round-trips with every
 // field, votes come out counted, changed, withdrawn, unchanged, closed or unknown as the
 // header says, closing happens once and forgets the anonymous key, a round's polls come back
-// in question order, and instances voting and closing at once count each vote once.
+// oldest first, and instances voting and closing at once count each vote once.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -231,7 +231,7 @@ TEMPLATE_TEST_CASE("polls: in a several-answer poll a second press withdraws tha
     CHECK(kind.await(polls.choices("nope", "U1")).empty());
 }
 
-TEMPLATE_TEST_CASE("polls: a round's polls come back in question order, and only that round's",
+TEMPLATE_TEST_CASE("polls: a round's polls come back oldest first, those made at once by id, and only that round's",
                    "[store][contract][polls]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
     TestType kind;
     auto& polls = kind.polls();
@@ -242,8 +242,8 @@ TEMPLATE_TEST_CASE("polls: a round's polls come back in question order, and only
         poll.question_id = "q-" + poll.id;
         return poll;
     };
-    // Inserted in question order, all at the same moment (a round opens its questions at
-    // once), the ids in no particular order; one a moment later goes last.
+    // Made at the same moment (a round opens its questions at once), inserted in no particular
+    // order of their ids; one a moment later goes last.
     kind.await(polls.insert_poll(question("zz", "pulse", 2, monday_nine + 1ms)));
     kind.await(polls.insert_poll(question("mm", "pulse", 2, monday_nine)));
     kind.await(polls.insert_poll(question("aa", "pulse", 2, monday_nine)));
@@ -257,12 +257,12 @@ TEMPLATE_TEST_CASE("polls: a round's polls come back in question order, and only
 
     auto other = kind.another();
     const auto round = kind.await(other->polls().round_polls("pulse", 2));
-    CHECK(ids_of(round) == std::vector<std::string>{"mm", "aa", "pp", "zz"});
+    CHECK(ids_of(round) == std::vector<std::string>{"aa", "mm", "pp", "zz"});
     REQUIRE(round.size() == 4);
-    CHECK(round[0].question_id == "q-mm");
-    CHECK(round[0].message_id == "1700000001.000300");
-    CHECK(round[0].options == std::vector<std::string>{"1", "2", "3"});
-    CHECK(round[1].closed == monday_nine + 1h);
+    CHECK(round[1].question_id == "q-mm");
+    CHECK(round[1].message_id == "1700000001.000300");
+    CHECK(round[1].options == std::vector<std::string>{"1", "2", "3"});
+    CHECK(round[0].closed == monday_nine + 1h);
     CHECK(ids_of(kind.await(polls.round_polls("pulse", 1))) == std::vector<std::string>{"r1"});
     CHECK(kind.await(polls.round_polls("pulse", 3)).empty());
     CHECK(kind.await(polls.round_polls("other", 1)).empty());
