@@ -31,8 +31,10 @@ struct TextAnswer {
 class SurveyStore {
 public:
     virtual ~SurveyStore() = default;
-    // Numbers the round (one more than the survey's last) and returns it.
-    virtual Async<SurveyRound> open_round(std::string survey_id, bool anonymous, std::chrono::system_clock::time_point opened,
+    // Numbers the round (one more than the survey's last) and returns it; nothing, with
+    // nothing written, while a round of the survey is open: of instances opening at once,
+    // one opens it.
+    virtual Async<std::optional<SurveyRound>> open_round(std::string survey_id, bool anonymous, std::chrono::system_clock::time_point opened,
                                           std::chrono::system_clock::time_point closes) = 0;
     virtual Async<std::optional<SurveyRound>> find_round(std::string survey_id, int round) = 0;
     // The newest round of the survey, if any.

@@ -23,6 +23,8 @@ struct FanOutRunner::Session {
 
 namespace {
 
+constexpr std::chrono::seconds compose_retry{5};
+
 // Keeps a fan-out's id in the running set for as long as its coroutine lives.
 struct RunningMark {
     std::shared_ptr<std::set<std::string>> running;
@@ -167,13 +169,28 @@ chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
         if (!current) co_return;  // its feature has gone (the bot is stopping): the next start resumes it
         Parcel parcel;
         std::optional<std::string> abandoned;
-        try {
-            auto composing = current->compose(session.fan_out, recipient.user_id);
-            parcel = co_await std::move(composing);
-        } catch (const Abandoned& e) {
-            abandoned = e.what();
+        // A composer that fails (the database out of reach) is asked again after a pause: the
+        // fan-out waits rather than stopping until the next start.
+        for (bool composed = false; !composed && !abandoned;) {
+            std::optional<std::string> failed;
+            try {
+                auto composing = current->compose(session.fan_out, recipient.user_id);
+                parcel = co_await std::move(composing);
+                composed = true;
+            } catch (const Abandoned& e) {
+                abandoned = e.what();
+            } catch (const std::exception& e) {
+                failed = e.what();
+            }
+            if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
+            if (!failed) continue;
+            spdlog::warn("fan-out {}: cannot compose {}'s messages, trying again in {}s: {}", id, recipient.user_id,
+                         compose_retry.count(), *failed);
+            const auto again = clock_.now() + compose_retry;
+            if (!co_await clock_.sleep_until(again, stopping)) co_return;
+            current = kind_of(session.fan_out);
+            if (!current) co_return;
         }
-        if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
         if (abandoned) {
             store_.finish(id, *abandoned, clock_.now());
             co_await report(session, true);

@@ -288,7 +288,12 @@ chat::Task<int> SurveyService::open_round(const SurveySpec& survey, std::optiona
     if (survey.audience == Audience::direct) members = co_await people_.members(survey.channel);
     const auto now = clock_.now();
     const auto closes = now + survey.open_for;
-    const store::SurveyRound round = co_await surveys_.open_round(survey.id, survey.anonymous, now, closes);
+    const auto opened = co_await surveys_.open_round(survey.id, survey.anonymous, now, closes);
+    if (!opened) {  // another instance, or another admin, opened one meanwhile
+        spdlog::info("survey {}: a round opened meanwhile, so no new one opens", survey.id);
+        co_return 0;
+    }
+    const store::SurveyRound round = *opened;
     spdlog::info("survey {}: round {} opened, closes {}", survey.id, round.round, text::format_utc(round.closes));
     // Named, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
     const chat::Origin where{settings_.adapter, survey.channel, "", "", ""};

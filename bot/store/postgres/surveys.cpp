@@ -34,9 +34,11 @@ class PostgresSurveys final : public SurveyStore {
 public:
     explicit PostgresSurveys(Pool& pool) : pool_(pool) {}
 
-    // One more than the last, in the INSERT itself; when another instance takes that number
-    // first, ON CONFLICT writes nothing and the next try sees its round.
-    Async<SurveyRound> open_round(std::string survey_id, bool anonymous, TimePoint opened, TimePoint closes) override {
+    // One more than the last, in the INSERT itself, and only while none is open. When another
+    // instance opened that number first, ON CONFLICT writes nothing and the next try sees
+    // its round open.
+    Async<std::optional<SurveyRound>> open_round(std::string survey_id, bool anonymous, TimePoint opened,
+                                                 TimePoint closes) override {
         SurveyRound round{survey_id, 0, anonymous, opened, closes, std::nullopt};
         // 256 random bits: the respondents' hashes cannot be recomputed without them.
         const std::string key = anonymous ? crypto::random_hex(32) : std::string();
@@ -45,9 +47,17 @@ public:
             const Rows numbered = co_await pool_.run(
                 "INSERT INTO survey_rounds (survey_id, round, anonymous, round_key, opened_ms, closes_ms) "
                 "SELECT $1, COALESCE(MAX(round), 0) + 1, $2, $3, $4, $5 FROM survey_rounds WHERE survey_id = $1 "
+                "HAVING COUNT(*) FILTER (WHERE closed_ms IS NULL) = 0 "
                 "ON CONFLICT (survey_id, round) DO NOTHING RETURNING round",
                 std::move(params));
-            if (!numbered.rows.empty()) round.round = static_cast<int>(as_number(numbered.rows[0][0]));
+            if (!numbered.rows.empty()) {
+                round.round = static_cast<int>(as_number(numbered.rows[0][0]));
+                break;
+            }
+            std::vector<Value> survey{survey_id};
+            const Rows open = co_await pool_.run("SELECT 1 FROM survey_rounds WHERE survey_id = $1 AND closed_ms IS NULL LIMIT 1",
+                                                 std::move(survey));
+            if (!open.rows.empty()) co_return std::nullopt;
         }
         if (round.round == 0)
             throw DatabaseError("survey '" + survey_id + "': no round number came free in " + std::to_string(most_numbering_tries) +

@@ -21,12 +21,14 @@ class SqliteSurveys final : public SurveyStore {
 public:
     explicit SqliteSurveys(Database& db) : db_(db) {}
 
-    Async<SurveyRound> open_round(std::string survey_id, bool anonymous, TimePoint opened, TimePoint closes) override {
+    Async<std::optional<SurveyRound>> open_round(std::string survey_id, bool anonymous, TimePoint opened,
+                                                 TimePoint closes) override {
         SurveyRound round{survey_id, 0, anonymous, opened, closes, std::nullopt};
         db_.in_transaction([&] {
-            Statement last(db_, "SELECT COALESCE(MAX(round), 0) FROM survey_rounds WHERE survey_id = ?");
+            Statement last(db_, "SELECT COALESCE(MAX(round), 0), COUNT(*) FILTER (WHERE closed_ms IS NULL) FROM survey_rounds WHERE survey_id = ?");
             last.bind(1, survey_id);
             last.step();
+            if (last.integer(1) > 0) return;  // one is open
             round.round = static_cast<int>(last.integer(0)) + 1;
             Statement s(db_,
                         "INSERT INTO survey_rounds (survey_id, round, anonymous, round_key, opened_ms, closes_ms) "
@@ -39,6 +41,7 @@ public:
                 .bind(6, closes);
             s.step();
         });
+        if (round.round == 0) co_return std::nullopt;
         co_return round;
     }
 

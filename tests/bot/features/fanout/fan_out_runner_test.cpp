@@ -34,6 +34,10 @@ struct Life : testing::FeatureRig {
 
     chat::Task<fanout::Parcel> greet(std::string user) {
         if (!abandon_with.empty()) throw fanout::Abandoned(abandon_with);
+        if (compose_failures > 0) {
+            --compose_failures;
+            throw std::runtime_error("the database did not answer in time");
+        }
         if (user == "U-ANSWERED") co_return fanout::Parcel{{}, "answered already"};
         co_return fanout::Parcel{{chat::say("hello " + user), chat::say("ballot for " + user)}, ""};
     }
@@ -44,6 +48,7 @@ struct Life : testing::FeatureRig {
     }
 
     std::string abandon_with;
+    int compose_failures = 0;  // the next compositions that fail, as when the store is out of reach
     std::unique_ptr<fanout::FanOutRunner> runner;
 };
 
@@ -88,6 +93,26 @@ TEST_CASE("Fan-outs: each recipient gets their messages once, who has nothing is
     CHECK(life.chat.updates.back().second.text == "✅ *Greeting everyone*\n" + line + ".");
     CHECK(told[1].reply.text == "Finished: *Greeting everyone* — " + line + ".");
     CHECK(life.runner->describe("greet:1") == line);
+}
+
+TEST_CASE("Fan-outs: a composer that fails is asked again after a pause, and the fan-out goes on", "[fan-out]") {
+    testing::TempDir folder;
+    Life life(folder.file("fan.db"));
+    life.compose_failures = 2;
+    REQUIRE(life.launch({"U1", "U2"}));
+    life.clock.settle();
+    CHECK(testing::direct_deliveries(life.chat.posted).empty());
+    CHECK(life.store->fan_outs().recipient("greet:1", "U1")->state == store::RecipientState::waiting);
+    CHECK_FALSE(life.store->fan_outs().find("greet:1")->finished);
+
+    life.clock.advance_to(t0 + std::chrono::seconds(5));
+    CHECK(testing::direct_deliveries(life.chat.posted).empty());  // the second try failed too
+    life.clock.advance_to(t0 + std::chrono::seconds(10));
+    const auto seen = testing::direct_deliveries(life.chat.posted);
+    CHECK(seen.size() == 4);
+    CHECK(seen.at("D-U1 hello U1") == 1);
+    CHECK(seen.at("D-U2 ballot for U2") == 1);
+    CHECK(life.store->fan_outs().find("greet:1")->outcome == "done");
 }
 
 TEST_CASE("Fan-outs: a crash between a recipient's two messages repeats at most the one in flight after the restart",
