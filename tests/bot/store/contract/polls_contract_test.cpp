@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 
 #include "store_kinds.hpp"
 
@@ -58,8 +59,15 @@ boost::asio::awaitable<int> vote_code(boost::asio::awaitable<VoteOutcome> vote) 
 constexpr int close_won = 100;
 constexpr int close_lost = 101;
 
-boost::asio::awaitable<int> close_code(boost::asio::awaitable<bool> close) {
-    const bool closed = co_await std::move(close);
+// The close, then at once how many had voted: a vote that checked the poll open and was
+// written after the close would show as a voter more at the end than here.
+boost::asio::awaitable<int> close_and_count(platbot::store::PollStore& polls, std::string id, std::string by,
+                                            std::shared_ptr<int> voters_at_close) {
+    const bool closed = co_await polls.close_poll(id, monday_nine + 1h, by);
+    if (closed) {
+        const PollTally tally = co_await polls.tally(id);
+        *voters_at_close = tally.voters;
+    }
     co_return closed ? close_won : close_lost;
 }
 
@@ -319,13 +327,14 @@ TEMPLATE_TEST_CASE("polls: votes racing two instances' closes are counted or ref
         INFO("try " << i);
         const std::string id = "closing" + std::to_string(i);
         kind.await(first.insert_poll(make_poll(id, {"a", "b"})));
+        const auto voters_at_close = std::make_shared<int>(-1);
         std::vector<boost::asio::awaitable<int>> racing;
         for (int v = 0; v < voters; ++v) {
             auto& polls = v % 2 == 0 ? first : second;
             racing.push_back(vote_code(polls.vote(id, "V" + std::to_string(v), v % 2)));
             if (v == i % voters) {  // the closes start at a different place among the votes each time
-                racing.push_back(close_code(first.close_poll(id, monday_nine + 1h, "U1")));
-                racing.push_back(close_code(second.close_poll(id, monday_nine + 1h, "U2")));
+                racing.push_back(close_and_count(first, id, "U1", voters_at_close));
+                racing.push_back(close_and_count(second, id, "U2", voters_at_close));
             }
         }
         const auto codes = kind.await(platbot::testing::together(std::move(racing)));
@@ -337,6 +346,7 @@ TEMPLATE_TEST_CASE("polls: votes racing two instances' closes are counted or ref
         const PollTally tally = kind.await(first.tally(id));
         CHECK(tally.voters == counted);
         CHECK(sum(tally.votes) == counted);
+        CHECK(*voters_at_close == tally.voters);  // nothing was written after the close
         CHECK(kind.await(second.vote(id, "late", 0)) == VoteOutcome::closed);
         const auto closed = kind.await(second.find_poll(id));
         REQUIRE(closed.has_value());
