@@ -3,6 +3,8 @@
 #include "bot/store/audit.hpp"
 #include "bot/store/fan_outs.hpp"
 #include "bot/store/jobs.hpp"
+#include "bot/store/onboarding.hpp"
+#include "bot/store/status.hpp"
 
 #include <array>
 #include <utility>
@@ -22,6 +24,38 @@ Decision parse_decision(std::string_view name) {
     if (name == "ran") return Decision::ran;
     if (name == "denied") return Decision::denied;
     return Decision::invalid;
+}
+
+std::string_view onboarding_state_name(OnboardingState state) {
+    switch (state) {
+        case OnboardingState::active: return "active";
+        case OnboardingState::paused: return "paused";
+        case OnboardingState::completed: return "completed";
+    }
+    return "active";
+}
+
+OnboardingState parse_onboarding_state(std::string_view name) {
+    if (name == "paused") return OnboardingState::paused;
+    if (name == "completed") return OnboardingState::completed;
+    return OnboardingState::active;
+}
+
+std::string_view service_state_name(ServiceState state) {
+    switch (state) {
+        case ServiceState::unknown: return "unknown";
+        case ServiceState::up: return "up";
+        case ServiceState::degraded: return "degraded";
+        case ServiceState::down: return "down";
+    }
+    return "unknown";
+}
+
+ServiceState parse_service_state(std::string_view name) {
+    if (name == "up") return ServiceState::up;
+    if (name == "degraded") return ServiceState::degraded;
+    if (name == "down") return ServiceState::down;
+    return ServiceState::unknown;
 }
 
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bot/store/async.hpp"
@@ -14,6 +15,8 @@
 namespace platbot::store {
 
 enum class OnboardingState { active, paused, completed };
+std::string_view onboarding_state_name(OnboardingState state);  // "paused"
+OnboardingState parse_onboarding_state(std::string_view name);   // a name it does not know is `active`
 
 struct OnboardingProgress {
     std::string user_id;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bot/store/async.hpp"
@@ -12,6 +13,8 @@
 namespace platbot::store {
 
 enum class ServiceState { unknown, up, degraded, down };
+std::string_view service_state_name(ServiceState state);  // "degraded"
+ServiceState parse_service_state(std::string_view name);   // a name it does not know is `unknown`
 
 struct ProbeRecord {
     std::string service_id;

@@ -16,25 +16,6 @@ const std::string onboarding_columns =
 const std::string step_columns =
     "SELECT user_id, track_id, step_id, sent_ms, message_id, done_ms, done_how, help_ms FROM onboarding_steps";
 
-const char* onboarding_state_name(OnboardingState state) {
-    switch (state) {
-        case OnboardingState::active: return "active";
-        case OnboardingState::paused: return "paused";
-        case OnboardingState::completed: return "completed";
-    }
-    return "active";
-}
-
-std::optional<TimePoint> optional_time(const Value& field) {
-    if (!field) return std::nullopt;
-    return as_time(field);
-}
-
-Value optional_ms(const std::optional<TimePoint>& when) {
-    if (!when) return std::nullopt;
-    return as_ms(*when);
-}
-
 OnboardingProgress read_onboarding(const std::vector<Value>& row) {
     OnboardingProgress p;
     p.user_id = row[0].value_or("");
@@ -46,10 +27,9 @@ OnboardingProgress read_onboarding(const std::vector<Value>& row) {
     p.trigger = row[6].value_or("");
     p.started = as_time(row[7]);
     const std::string state = row[8].value_or("");
-    p.state = state == "paused" ? OnboardingState::paused
-              : state == "completed" ? OnboardingState::completed : OnboardingState::active;
-    p.paused = optional_time(row[9]);
-    p.completed = optional_time(row[10]);
+    p.state = parse_onboarding_state(state);
+    p.paused = as_optional_time(row[9]);
+    p.completed = as_optional_time(row[10]);
     p.next_step = static_cast<int>(as_number(row[11]));
     return p;
 }
@@ -65,8 +45,8 @@ std::vector<OnboardingStep> read_steps(const Rows& found) {
     for (const auto& row : found.rows) {
         OnboardingStep step{row[0].value_or(""), row[1].value_or(""), row[2].value_or(""), as_time(row[3]),
                             row[4].value_or(""),  std::nullopt,        row[6].value_or(""), std::nullopt};
-        step.done = optional_time(row[5]);
-        step.help = optional_time(row[7]);
+        step.done = as_optional_time(row[5]);
+        step.help = as_optional_time(row[7]);
         out.push_back(std::move(step));
     }
     return out;
@@ -78,7 +58,7 @@ public:
 
     Async<bool> start_onboarding(OnboardingProgress p) override {
         std::vector<Value> params{p.user_id,  p.track_id, p.user_name, p.adapter, p.conversation,
-                                  p.time_zone, p.trigger,  as_ms(p.started), onboarding_state_name(p.state)};
+                                  p.time_zone, p.trigger,  as_ms(p.started), std::string(onboarding_state_name(p.state))};
         // The primary key refuses a second start, even one racing from another instance.
         const Rows started = co_await pool_.run(
             "INSERT INTO onboarding (user_id, track_id, user_name, adapter, conversation, time_zone, trigger, "
@@ -113,7 +93,7 @@ public:
 
     Async<void> update_onboarding(OnboardingProgress p) override {
         // The conversation too, as SQLite's unit writes it.
-        std::vector<Value> params{onboarding_state_name(p.state), optional_ms(p.paused), optional_ms(p.completed),
+        std::vector<Value> params{std::string(onboarding_state_name(p.state)), as_optional_ms(p.paused), as_optional_ms(p.completed),
                                   as_ms(p.started), as_text(p.next_step), p.conversation, p.user_id, p.track_id};
         co_await pool_.run(
             "UPDATE onboarding SET state = $1, paused_ms = $2, completed_ms = $3, started_ms = $4, next_step = $5, "

@@ -20,16 +20,6 @@ const std::string poll_rows =
     "p.message_id, p.created_ms, p.closes_ms, p.closed_ms, p.closed_by, p.survey_id, p.round, p.question_id, o.label "
     "FROM polls p LEFT JOIN poll_options o ON o.poll_id = p.id";
 
-std::optional<TimePoint> optional_time(const Value& field) {
-    if (!field) return std::nullopt;
-    return as_time(field);
-}
-
-Value optional_ms(const std::optional<TimePoint>& when) {
-    if (!when) return std::nullopt;
-    return as_ms(*when);
-}
-
 PollRecord poll_of(const std::vector<Value>& f) {
     PollRecord poll;
     poll.id = f[0].value_or("");
@@ -43,8 +33,8 @@ PollRecord poll_of(const std::vector<Value>& f) {
     poll.thread = f[8].value_or("");
     poll.message_id = f[9].value_or("");
     poll.created = as_time(f[10]);
-    poll.closes = optional_time(f[11]);
-    poll.closed = optional_time(f[12]);
+    poll.closes = as_optional_time(f[11]);
+    poll.closed = as_optional_time(f[12]);
     poll.closed_by = f[13].value_or("");
     poll.survey_id = f[14].value_or("");
     poll.round = static_cast<int>(as_number(f[15]));
@@ -93,8 +83,8 @@ public:
         const std::string key = poll.anonymous ? crypto::random_hex(32) : std::string();
         std::vector<Value> params{poll.id, poll.question, as_text(poll.multi ? 1 : 0), as_text(poll.anonymous ? 1 : 0),
                                   poll.creator_id, poll.creator_name, poll.adapter, poll.conversation, poll.thread,
-                                  poll.message_id, key, as_ms(poll.created), optional_ms(poll.closes),
-                                  optional_ms(poll.closed), poll.closed_by, poll.survey_id, as_text(poll.round),
+                                  poll.message_id, key, as_ms(poll.created), as_optional_ms(poll.closes),
+                                  as_optional_ms(poll.closed), poll.closed_by, poll.survey_id, as_text(poll.round),
                                   poll.question_id};
         std::string options_sql = "INSERT INTO poll_options (poll_id, position, label) VALUES ";
         std::vector<Value> options{poll.id};

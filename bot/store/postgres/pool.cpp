@@ -161,4 +161,14 @@ std::chrono::system_clock::time_point as_time(const Value& field) {
     return std::chrono::system_clock::time_point(std::chrono::milliseconds(as_number(field)));
 }
 
+Value as_optional_ms(const std::optional<std::chrono::system_clock::time_point>& when) {
+    if (!when) return std::nullopt;
+    return as_ms(*when);
+}
+
+std::optional<std::chrono::system_clock::time_point> as_optional_time(const Value& field) {
+    if (!field) return std::nullopt;
+    return as_time(field);
+}
+
 }  // namespace platbot::store::postgres

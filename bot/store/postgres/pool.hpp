@@ -83,5 +83,7 @@ Value as_text(std::int64_t number);
 std::int64_t as_number(const Value& field);  // 0 for NULL
 Value as_ms(std::chrono::system_clock::time_point when);
 std::chrono::system_clock::time_point as_time(const Value& field);
+Value as_optional_ms(const std::optional<std::chrono::system_clock::time_point>& when);  // NULL for none
+std::optional<std::chrono::system_clock::time_point> as_optional_time(const Value& field);  // none for NULL
 
 }  // namespace platbot::store::postgres

@@ -7,22 +7,6 @@ namespace {
 
 using TimePoint = std::chrono::system_clock::time_point;
 
-const char* service_state_name(ServiceState state) {
-    switch (state) {
-        case ServiceState::unknown: return "unknown";
-        case ServiceState::up: return "up";
-        case ServiceState::degraded: return "degraded";
-        case ServiceState::down: return "down";
-    }
-    return "unknown";
-}
-
-ServiceState parse_service_state(const Value& field) {
-    const std::string name = field.value_or("");
-    return name == "up" ? ServiceState::up : name == "degraded" ? ServiceState::degraded
-                                           : name == "down" ? ServiceState::down : ServiceState::unknown;
-}
-
 Value as_flag(bool on) { return on ? "1" : "0"; }
 
 // The probe ($1..$6) and the service's status ($7..$15), and with $16..$20 the change: data-modifying CTEs, so
@@ -55,7 +39,7 @@ public:
                                   as_text(probe.latency.count()),
                                   probe.detail,
                                   status.service_id,
-                                  service_state_name(status.state),
+                                  std::string(service_state_name(status.state)),
                                   as_ms(status.since),
                                   as_text(status.failures),
                                   as_text(status.successes),
@@ -67,8 +51,8 @@ public:
         if (change) {
             params.push_back(change->service_id);
             params.push_back(as_ms(change->time));
-            params.push_back(service_state_name(change->from));
-            params.push_back(service_state_name(change->to));
+            params.push_back(std::string(service_state_name(change->from)));
+            params.push_back(std::string(service_state_name(change->to)));
             params.push_back(change->detail);
             sql += ", service AS (" + record_service_sql + ") " + record_change_sql;
         } else {
@@ -86,7 +70,7 @@ public:
         if (found.rows.empty()) co_return std::nullopt;
         const auto& row = found.rows[0];
         co_return ServiceStatus{row[0].value_or(""),
-                                parse_service_state(row[1]),
+                                parse_service_state(row[1].value_or("")),
                                 as_time(row[2]),
                                 static_cast<int>(as_number(row[3])),
                                 static_cast<int>(as_number(row[4])),
@@ -124,7 +108,7 @@ public:
         const Rows found = co_await pool_.run(std::move(sql), std::move(params));
         std::vector<StatusChange> out;
         for (const auto& row : found.rows)
-            out.push_back({row[0].value_or(""), as_time(row[1]), parse_service_state(row[2]), parse_service_state(row[3]),
+            out.push_back({row[0].value_or(""), as_time(row[1]), parse_service_state(row[2].value_or("")), parse_service_state(row[3].value_or("")),
                            row[4].value_or("")});
         co_return out;
     }

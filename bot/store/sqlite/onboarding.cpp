@@ -11,15 +11,6 @@ const std::string onboarding_columns =
 const std::string step_columns =
     "SELECT user_id, track_id, step_id, sent_ms, message_id, done_ms, done_how, help_ms FROM onboarding_steps";
 
-const char* onboarding_state_name(OnboardingState state) {
-    switch (state) {
-        case OnboardingState::active: return "active";
-        case OnboardingState::paused: return "paused";
-        case OnboardingState::completed: return "completed";
-    }
-    return "active";
-}
-
 OnboardingProgress read_onboarding(const Statement& s) {
     OnboardingProgress p;
     p.user_id = s.text(0);
@@ -31,8 +22,7 @@ OnboardingProgress read_onboarding(const Statement& s) {
     p.trigger = s.text(6);
     p.started = s.time(7);
     const std::string state = s.text(8);
-    p.state = state == "paused" ? OnboardingState::paused
-              : state == "completed" ? OnboardingState::completed : OnboardingState::active;
+    p.state = parse_onboarding_state(state);
     p.paused = s.optional_time(9);
     p.completed = s.optional_time(10);
     p.next_step = static_cast<int>(s.integer(11));

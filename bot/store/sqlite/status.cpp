@@ -5,20 +5,6 @@ namespace platbot::store::sqlite {
 
 namespace {
 
-const char* service_state_name(ServiceState state) {
-    switch (state) {
-        case ServiceState::unknown: return "unknown";
-        case ServiceState::up: return "up";
-        case ServiceState::degraded: return "degraded";
-        case ServiceState::down: return "down";
-    }
-    return "unknown";
-}
-ServiceState parse_service_state(const std::string& name) {
-    return name == "up" ? ServiceState::up : name == "degraded" ? ServiceState::degraded
-                                           : name == "down" ? ServiceState::down : ServiceState::unknown;
-}
-
 class SqliteStatus final : public StatusStore {
 public:
     explicit SqliteStatus(Database& db) : db_(db) {}
