@@ -17,11 +17,9 @@
 
 namespace platbot::testing {
 
-struct SqliteKind {
-    static constexpr const char* name = "SQLite";
-
-    SqliteKind() : store(open()) {}
-
+// What both kinds offer the tests: the loop, the store's interfaces, and awaiting on the loop.
+template <class StoreType>
+struct KindBase {
     template <class T>
     T await(boost::asio::awaitable<T> task) {
         return testing::await(io, std::move(task));
@@ -35,12 +33,21 @@ struct SqliteKind {
     store::SurveyStore& surveys() { return store->surveys(); }
     store::OnboardingStore& onboarding() { return store->onboarding(); }
     store::StatusStore& status() { return store->status(); }
+
+    boost::asio::io_context io;
+    std::unique_ptr<StoreType> store;
+};
+
+struct SqliteKind : KindBase<store::Store> {
+    static constexpr const char* name = "SQLite";
+
+    SqliteKind() { store = open(); }
+    ~SqliteKind() { store.reset(); }  // closed before its folder goes
+
     // Another instance: a second connection to the same database.
     std::unique_ptr<store::Store> another() { return open(); }
 
-    boost::asio::io_context io;
     TempDir dir;
-    std::unique_ptr<store::Store> store;
 
 private:
     std::unique_ptr<store::Store> open() {
@@ -50,29 +57,14 @@ private:
     }
 };
 
-struct PostgresKind {
+struct PostgresKind : KindBase<store::postgres::PostgresStore> {
     static constexpr const char* name = "PostgreSQL";
 
-    PostgresKind() : url(shared_postgres().fresh_database()), store(open()) {}
+    PostgresKind() : url(shared_postgres().fresh_database()) { store = open(); }
 
-    template <class T>
-    T await(boost::asio::awaitable<T> task) {
-        return testing::await(io, std::move(task));
-    }
-    store::AuditLog& audit_log() { return store->audit_log(); }
-    store::AuditArchive& audit_archive() { return store->audit_archive(); }
-    store::ScheduleStore& schedules() { return store->schedules(); }
-    store::StateStore& state() { return store->state(); }
-    store::FeedbackStore& feedback() { return store->feedback(); }
-    store::PollStore& polls() { return store->polls(); }
-    store::SurveyStore& surveys() { return store->surveys(); }
-    store::OnboardingStore& onboarding() { return store->onboarding(); }
-    store::StatusStore& status() { return store->status(); }
     std::unique_ptr<store::postgres::PostgresStore> another() { return open(); }
 
-    boost::asio::io_context io;
     std::string url;
-    std::unique_ptr<store::postgres::PostgresStore> store;
 
 private:
     std::unique_ptr<store::postgres::PostgresStore> open() {
