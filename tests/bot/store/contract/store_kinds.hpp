@@ -35,6 +35,7 @@ struct SqliteKind {
     store::SurveyStore& surveys() { return store->surveys(); }
     store::OnboardingStore& onboarding() { return store->onboarding(); }
     store::StatusStore& status() { return store->status(); }
+    store::FanOutStore& fan_outs() { return store->fan_outs(); }
     // Another instance: a second connection to the same database.
     std::unique_ptr<store::Store> another() { return open(); }
 
@@ -68,6 +69,7 @@ struct PostgresKind {
     store::SurveyStore& surveys() { return store->surveys(); }
     store::OnboardingStore& onboarding() { return store->onboarding(); }
     store::StatusStore& status() { return store->status(); }
+    store::FanOutStore& fan_outs() { return store->fan_outs(); }
     std::unique_ptr<store::postgres::PostgresStore> another() { return open(); }
 
     boost::asio::io_context io;
