@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/store/async.hpp"
+
 namespace platbot::store {
 
 enum class RecipientState {
@@ -58,19 +60,19 @@ public:
     virtual ~FanOutStore() = default;
     // Records the fan-out and its recipients (in order, repeats dropped), every one waiting.
     // False, with nothing written, when a fan-out with that id exists.
-    virtual bool create(const FanOutRecord& fan_out, const std::vector<std::string>& recipients) = 0;
-    virtual std::optional<FanOutRecord> find(std::string_view id) = 0;
+    virtual Async<bool> create(FanOutRecord fan_out, std::vector<std::string> recipients) = 0;
+    virtual Async<std::optional<FanOutRecord>> find(std::string id) = 0;
     // Not finished yet, oldest first: what a start resumes.
-    virtual std::vector<FanOutRecord> unfinished() = 0;
+    virtual Async<std::vector<FanOutRecord>> unfinished() = 0;
     // In the order recorded.
-    virtual std::vector<Recipient> recipients(std::string_view id) = 0;
-    virtual std::optional<Recipient> recipient(std::string_view id, std::string_view user_id) = 0;
-    virtual FanOutProgress progress(std::string_view id) = 0;
+    virtual Async<std::vector<Recipient>> recipients(std::string id) = 0;
+    virtual Async<std::optional<Recipient>> recipient(std::string id, std::string user_id) = 0;
+    virtual Async<FanOutProgress> progress(std::string id) = 0;
     // One recipient's state: `sending` before each message (with how many went out), then
     // `sent`, `skipped` or `failed` (with why).
-    virtual void mark(std::string_view id, const Recipient& recipient, std::chrono::system_clock::time_point when) = 0;
-    virtual void set_report_message(std::string_view id, std::string_view message_id) = 0;
-    virtual void finish(std::string_view id, std::string_view outcome, std::chrono::system_clock::time_point when) = 0;
+    virtual Async<void> mark(std::string id, Recipient recipient, std::chrono::system_clock::time_point when) = 0;
+    virtual Async<void> set_report_message(std::string id, std::string message_id) = 0;
+    virtual Async<void> finish(std::string id, std::string outcome, std::chrono::system_clock::time_point when) = 0;
 };
 
 }  // namespace platbot::store

@@ -81,7 +81,7 @@ const FanOutKind* FanOutRunner::kind_of(const store::FanOutRecord& fan_out) cons
     return found == kinds_.end() ? nullptr : &found->second;
 }
 
-bool FanOutRunner::launch(Plan plan) {
+chat::Task<bool> FanOutRunner::launch(Plan plan) {
     if (!kinds_.count(plan.kind)) throw std::logic_error("no fan-out kind '" + plan.kind + "' is registered");
     store::FanOutRecord record;
     record.id = plan.id;
@@ -93,13 +93,14 @@ bool FanOutRunner::launch(Plan plan) {
         record.report_thread = plan.report_to->thread;
     }
     record.created = clock_.now();
-    if (!store_.create(record, plan.recipients)) return false;
+    if (!co_await store_.create(record, plan.recipients)) co_return false;
     start(plan.id, false);
-    return true;
+    co_return true;
 }
 
-void FanOutRunner::resume(const std::string& kind) {
-    for (const auto& fan_out : store_.unfinished())
+chat::Task<void> FanOutRunner::resume(std::string kind) {
+    const auto unfinished = co_await store_.unfinished();
+    for (const auto& fan_out : unfinished)
         if (fan_out.kind == kind && !running_->count(fan_out.id)) start(fan_out.id, true);
 }
 
@@ -110,26 +111,27 @@ void FanOutRunner::start(std::string id, bool resumed) {
     net::spawn_guarded(executor_, alive_, run(id, resumed), "fan-out " + id);
 }
 
-std::optional<store::FanOutRecord> FanOutRunner::find(const std::string& id) const { return store_.find(id); }
+store::Async<std::optional<store::FanOutRecord>> FanOutRunner::find(std::string id) { return store_.find(std::move(id)); }
 
-std::optional<store::Recipient> FanOutRunner::recipient(const std::string& id, const std::string& user_id) const {
-    return store_.recipient(id, user_id);
+store::Async<std::optional<store::Recipient>> FanOutRunner::recipient(std::string id, std::string user_id) {
+    return store_.recipient(std::move(id), std::move(user_id));
 }
 
-std::vector<store::Recipient> FanOutRunner::recipients(const std::string& id) const { return store_.recipients(id); }
+store::Async<std::vector<store::Recipient>> FanOutRunner::recipients(std::string id) { return store_.recipients(std::move(id)); }
 
-std::string FanOutRunner::describe(const std::string& id) const {
-    const auto fan_out = store_.find(id);
-    if (!fan_out) return {};
+chat::Task<std::string> FanOutRunner::describe(std::string id) {
+    const auto fan_out = co_await store_.find(id);
+    if (!fan_out) co_return std::string();
     const FanOutKind* kind = kind_of(*fan_out);
-    return describe(*fan_out, kind ? kind->verb : "sent");
+    const std::string verb = kind ? kind->verb : "sent";
+    co_return co_await describe(*fan_out, verb);
 }
 
-std::string FanOutRunner::describe(const store::FanOutRecord& fan_out, const std::string& verb) const {
-    const auto progress = store_.progress(fan_out.id);
+chat::Task<std::string> FanOutRunner::describe(store::FanOutRecord fan_out, std::string verb) {
+    const auto progress = co_await store_.progress(fan_out.id);
     std::string line = std::to_string(progress.sent) + " of " + std::to_string(progress.total) + " " + verb;
     if (progress.skipped > 0 || progress.failed > 0) {
-        const auto everyone = store_.recipients(fan_out.id);
+        const auto everyone = co_await store_.recipients(fan_out.id);
         if (progress.skipped > 0)
             line += ", " + std::to_string(progress.skipped) + " skipped (" + reasons(everyone, RecipientState::skipped) + ")";
         if (progress.failed > 0)
@@ -137,7 +139,7 @@ std::string FanOutRunner::describe(const store::FanOutRecord& fan_out, const std
                     reasons(everyone, RecipientState::failed) + ")";
     }
     if (progress.remaining() > 0) line += ", " + std::to_string(progress.remaining()) + " to go";
-    return line;
+    co_return line;
 }
 
 std::string FanOutRunner::estimate(std::size_t people, std::size_t messages_each) const {
@@ -148,21 +150,23 @@ std::string FanOutRunner::estimate(std::size_t people, std::size_t messages_each
 chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
     const RunningMark mark{running_, id};
     const CancelToken stopping = stopping_;
-    const auto found = store_.find(id);
+    const auto found = co_await store_.find(id);
+    if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
     const FanOutKind* kind = found ? kind_of(*found) : nullptr;
     if (!found || found->finished || !kind) co_return;
     Session session{*found, kind->verb, clock_.now(), clock_.now(), 0};
-    spdlog::info("fan-out {}: {}{}", id, resumed ? "resumed after a restart: " : "", describe(session.fan_out, session.verb));
+    const std::string so_far = co_await describe(session.fan_out, session.verb);
+    spdlog::info("fan-out {}: {}{}", id, resumed ? "resumed after a restart: " : "", so_far);
     if (resumed) {
         // Named, never a temporary inside co_await: g++ 12 destroys such temporaries twice.
         std::string note = "↻ The bot restarted while this was under way, and is finishing it now: *" +
-                           session.fan_out.title + "* — " + describe(session.fan_out, session.verb) + ".";
+                           session.fan_out.title + "* — " + so_far + ".";
         co_await say(session.fan_out, std::move(note));
         if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
     }
     co_await report(session, false);
     if (stopping.cancelled()) co_return;
-    const auto everyone = store_.recipients(id);
+    const auto everyone = co_await store_.recipients(id);
     for (const auto& recipient : everyone) {
         if (recipient.state != RecipientState::waiting && recipient.state != RecipientState::sending) continue;
         const FanOutKind* current = kind_of(session.fan_out);
@@ -192,7 +196,8 @@ chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
             if (!current) co_return;
         }
         if (abandoned) {
-            store_.finish(id, *abandoned, clock_.now());
+            const auto now = clock_.now();
+            co_await store_.finish(id, *abandoned, now);
             co_await report(session, true);
             co_return;
         }
@@ -202,68 +207,84 @@ chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
         if (clock_.now() - session.last_report >= settings_.progress_every) co_await report(session, false);
         if (stopping.cancelled()) co_return;
     }
-    store_.finish(id, "done", clock_.now());
+    const auto now = clock_.now();
+    const std::string done = "done";
+    co_await store_.finish(id, done, now);
     co_await report(session, true);
 }
 
 // False when nothing more can be sent (the platform refuses the bot's credentials, or the
 // runner is stopping): the recipient stays where it was, for the next start.
+chat::Task<void> FanOutRunner::settle(std::string id, store::Recipient recipient, RecipientState state, std::string why) {
+    recipient.state = state;
+    recipient.error = reason_without(std::move(why), recipient.user_id);
+    const auto now = clock_.now();
+    co_await store_.mark(std::move(id), std::move(recipient), now);
+}
+
 chat::Task<bool> FanOutRunner::serve(std::string id, std::string kind, store::Recipient recipient, Parcel parcel) {
     const CancelToken stopping = stopping_;
-    const auto settle = [&](RecipientState state, std::string why) {
-        recipient.state = state;
-        recipient.error = reason_without(std::move(why), recipient.user_id);
-        store_.mark(id, recipient, clock_.now());
-    };
+    const std::string no_error;  // named: no temporaries inside co_await (g++ 12)
     if (parcel.messages.empty()) {
-        settle(RecipientState::skipped, parcel.skipped_because);
+        co_await settle(id, recipient, RecipientState::skipped, parcel.skipped_because);
         co_return true;
     }
     chat::Origin dm;
+    std::optional<std::string> unreachable;  // why; settled outside the catch (no co_await in a handler)
     try {
         dm = co_await people_.direct(recipient.user_id);
     } catch (const chat::CannotReply&) {
         co_return false;
     } catch (const std::exception& e) {
         if (stopping.cancelled()) co_return false;
-        settle(RecipientState::failed, e.what());
+        unreachable = e.what();
+    }
+    if (unreachable) {
+        co_await settle(id, recipient, RecipientState::failed, *unreachable);
         co_return true;
     }
     if (stopping.cancelled()) co_return false;
-    if (recipient.state == RecipientState::waiting) settle(RecipientState::sending, "");
+    if (recipient.state == RecipientState::waiting) co_await settle(id, recipient, RecipientState::sending, no_error);
     const auto total = static_cast<int>(parcel.messages.size());
     for (int k = recipient.messages_sent; k < total; ++k) {
         // The same send after a restart carries the same key: Matrix absorbs the repeat.
         dm.cause = id + "/" + recipient.user_id + "/" + std::to_string(k);
         const chat::Reply& message = parcel.messages[static_cast<std::size_t>(k)];
+        std::optional<std::string> refused;
         try {
             co_await outbox_.post(dm, message);
         } catch (const chat::CannotReply&) {
             co_return false;
         } catch (const std::exception& e) {
             if (stopping.cancelled()) co_return false;
+            refused = e.what();
+        }
+        if (refused) {
             metrics::count("platbot_fan_out_messages_total", {{"kind", kind}, {"result", "failed"}});
-            settle(RecipientState::failed, e.what());
+            co_await settle(id, recipient, RecipientState::failed, *refused);
             co_return true;
         }
         if (stopping.cancelled()) co_return false;
         metrics::count("platbot_fan_out_messages_total", {{"kind", kind}, {"result", "sent"}});
         recipient.messages_sent = k + 1;
-        if (k + 1 < total) settle(RecipientState::sending, "");
+        if (k + 1 < total) co_await settle(id, recipient, RecipientState::sending, no_error);
     }
-    settle(RecipientState::sent, "");
+    co_await settle(id, recipient, RecipientState::sent, no_error);
     co_return true;
 }
 
 chat::Task<void> FanOutRunner::report(Session& session, bool final) {
     const CancelToken stopping = stopping_;
     session.last_report = clock_.now();
-    count(session.fan_out);
     const std::string id = session.fan_out.id;
-    const auto finished = final ? store_.find(id) : std::nullopt;
+    const auto progress_now = co_await store_.progress(id);
+    count(session.fan_out.id, progress_now);
+    std::optional<store::FanOutRecord> finished;
+    if (final) finished = co_await store_.find(id);
     const std::string outcome = finished ? finished->outcome : std::string();
-    std::string line = describe(session.fan_out, session.verb);
-    const auto left = store_.progress(id).remaining();
+    std::string line = co_await describe(session.fan_out, session.verb);
+    if (stopping.cancelled()) co_return;
+    const auto left = progress_now.remaining();
     if (!final && session.served > 0 && left > 0) {
         const auto per_recipient = (clock_.now() - session.started) / session.served;
         line += ", " + text::about(std::chrono::duration_cast<std::chrono::seconds>(per_recipient * left)) + " left";
@@ -279,7 +300,7 @@ chat::Task<void> FanOutRunner::report(Session& session, bool final) {
             const chat::MessageRef posted = co_await outbox_.post(where, progress);
             if (stopping.cancelled()) co_return;
             session.fan_out.report_message_id = posted.id;
-            if (!posted.id.empty()) store_.set_report_message(id, posted.id);
+            if (!posted.id.empty()) co_await store_.set_report_message(id, posted.id);
         } else {
             const chat::MessageRef message{session.fan_out.report_conversation, session.fan_out.report_message_id};
             co_await outbox_.update(message, progress);
@@ -305,10 +326,9 @@ chat::Task<void> FanOutRunner::say(const store::FanOutRecord& fan_out, std::stri
     }
 }
 
-void FanOutRunner::count(const store::FanOutRecord& fan_out) const {
-    const auto progress = store_.progress(fan_out.id);
+void FanOutRunner::count(const std::string& fan_out_id, const store::FanOutProgress& progress) const {
     const auto gauge = [&](const char* state, int value) {
-        metrics::set("platbot_fan_out_recipients", value, {{"fan_out", fan_out.id}, {"state", state}});
+        metrics::set("platbot_fan_out_recipients", value, {{"fan_out", fan_out_id}, {"state", state}});
     };
     gauge("waiting", progress.waiting);
     gauge("sent", progress.sent);

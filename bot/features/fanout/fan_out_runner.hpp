@@ -75,16 +75,16 @@ public:
 
     // Records the plan and starts sending in the background. False when a fan-out with that
     // id exists: it is running, waiting to be resumed, or done.
-    bool launch(Plan plan);
+    chat::Task<bool> launch(Plan plan);
     // Resumes the unfinished fan-outs of `kind` that are not running (after a restart), and
     // says so where each one reports.
-    void resume(const std::string& kind);
+    chat::Task<void> resume(std::string kind);
 
-    std::optional<store::FanOutRecord> find(const std::string& id) const;
-    std::optional<store::Recipient> recipient(const std::string& id, const std::string& user_id) const;
-    std::vector<store::Recipient> recipients(const std::string& id) const;
+    store::Async<std::optional<store::FanOutRecord>> find(std::string id);
+    store::Async<std::optional<store::Recipient>> recipient(std::string id, std::string user_id);
+    store::Async<std::vector<store::Recipient>> recipients(std::string id);
     // One line: "150 of 300 asked, 2 could not be reached (cannot_dm_bot ×2), 148 to go".
-    std::string describe(const std::string& id) const;
+    chat::Task<std::string> describe(std::string id);
     // How long reaching `people` people, `messages_each` messages each, takes at the
     // platform's pace, in words ("about 5 minutes"); empty when the platform sets none.
     std::string estimate(std::size_t people, std::size_t messages_each) const;
@@ -93,10 +93,11 @@ private:
     struct Session;
     chat::Task<void> run(std::string id, bool resumed);
     chat::Task<bool> serve(std::string id, std::string kind, store::Recipient recipient, Parcel parcel);
+    chat::Task<void> settle(std::string id, store::Recipient recipient, store::RecipientState state, std::string why);
     chat::Task<void> report(Session& session, bool final);
     chat::Task<void> say(const store::FanOutRecord& fan_out, std::string text);
-    void count(const store::FanOutRecord& fan_out) const;
-    std::string describe(const store::FanOutRecord& fan_out, const std::string& verb) const;
+    void count(const std::string& fan_out_id, const store::FanOutProgress& progress) const;
+    chat::Task<std::string> describe(store::FanOutRecord fan_out, std::string verb);
     const FanOutKind* kind_of(const store::FanOutRecord& fan_out) const;
     void start(std::string id, bool resumed);
 

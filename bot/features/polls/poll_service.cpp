@@ -127,10 +127,12 @@ chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Ori
 
 // A vote counts where the poll is: its own conversation, or a ballot sent to the voter.
 // Otherwise anyone who learns a poll's id could vote in a channel they are not in.
-bool PollService::may_vote_from(const store::PollRecord& poll, const chat::User& who, const chat::Origin& where) const {
-    if (!poll.survey_id.empty() && poll.message_id.empty() && ballot_holders_)  // a survey's, voted from ballots
-        return ballot_holders_(poll, who);
-    return where.adapter == poll.adapter && where.conversation == poll.conversation;
+chat::Task<bool> PollService::may_vote_from(store::PollRecord poll, chat::User who, chat::Origin where) {
+    if (!poll.survey_id.empty() && poll.message_id.empty() && ballot_holders_) {  // a survey's, voted from ballots
+        auto holds = ballot_holders_(poll, who);
+        co_return co_await std::move(holds);
+    }
+    co_return where.adapter == poll.adapter && where.conversation == poll.conversation;
 }
 
 chat::Reply PollService::not_from_here(const std::string& id) {
@@ -140,7 +142,7 @@ chat::Reply PollService::not_from_here(const std::string& id) {
 chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User who, chat::Origin where) {
     const auto poll = co_await store_.find_poll(id);
     if (!poll) co_return no_such_poll(id);
-    if (!may_vote_from(*poll, who, where)) co_return not_from_here(id);
+    if (!co_await may_vote_from(*poll, who, where)) co_return not_from_here(id);
     if (option < 0 || option >= static_cast<int>(poll->options.size()))
         co_return for_requester("Poll `" + id + "` has options 1 to " + std::to_string(poll->options.size()) + ".");
     const std::string& label = poll->options[static_cast<std::size_t>(option)];
@@ -171,7 +173,7 @@ chat::Task<chat::Reply> PollService::vote(std::string id, int option, chat::User
 chat::Task<chat::Reply> PollService::unvote(std::string id, chat::User who, chat::Origin where) {
     const auto poll = co_await store_.find_poll(id);
     if (!poll) co_return no_such_poll(id);
-    if (!may_vote_from(*poll, who, where)) co_return not_from_here(id);
+    if (!co_await may_vote_from(*poll, who, where)) co_return not_from_here(id);
     std::string voter = co_await voter_of(*poll, who);
     const auto outcome = co_await store_.unvote(id, std::move(voter));
     switch (outcome) {

@@ -54,7 +54,7 @@ public:
     chat::Task<store::PollRecord> record_poll(store::PollRecord poll, chat::Origin home);
     // Who holds a ballot of a poll voted from ballots sent to people (record_poll): the
     // feature that sent them says. Everyone else votes only in the poll's own conversation.
-    using BallotHolders = std::function<bool(const store::PollRecord& poll, const chat::User& who)>;
+    using BallotHolders = std::function<chat::Task<bool>(store::PollRecord poll, chat::User who)>;
     void set_ballot_holders(BallotHolders holders) { ballot_holders_ = std::move(holders); }
     // Whether this person has a vote in the poll (anonymous polls: by their keyed hash).
     chat::Task<bool> has_voted(std::string poll_id, chat::User who);
@@ -75,7 +75,7 @@ private:
     chat::Task<std::string> unused_id();
     chat::Task<chat::Reply> vote(std::string id, int option, chat::User who, chat::Origin where);
     chat::Task<chat::Reply> unvote(std::string id, chat::User who, chat::Origin where);
-    bool may_vote_from(const store::PollRecord& poll, const chat::User& who, const chat::Origin& where) const;
+    chat::Task<bool> may_vote_from(store::PollRecord poll, chat::User who, chat::Origin where);
     static chat::Reply not_from_here(const std::string& id);
     chat::Task<chat::Reply> close(std::string id, chat::User who);
     chat::Task<chat::Reply> results(std::string id);

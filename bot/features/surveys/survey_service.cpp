@@ -36,9 +36,8 @@ SurveyService::SurveyService(boost::asio::any_io_executor executor, chat::Outbox
       specs_(std::make_shared<const std::vector<SurveySpec>>(std::move(specs))),
       settings_(std::move(settings)) {
     // A question asked by DM is voted from the ballots sent: only the members asked hold one.
-    poll_service_.set_ballot_holders([this](const store::PollRecord& poll, const chat::User& who) {
-        return holds_ballots(poll.survey_id, poll.round, who.id);
-    });
+    poll_service_.set_ballot_holders(
+        [this](store::PollRecord poll, chat::User who) { return holds_ballots(poll.survey_id, poll.round, who.id); });
     fan_outs_.handle("survey.ask", {"asked", [this](store::FanOutRecord fan_out, std::string) { return ask_parcel(std::move(fan_out)); }});
     fan_outs_.handle("survey.reminder", {"reminded", [this](store::FanOutRecord fan_out, std::string user_id) {
                                              return reminder_parcel(std::move(fan_out), std::move(user_id));
@@ -95,12 +94,16 @@ chat::Task<void> SurveyService::start() {
             continue;
         }
         arm_close(*survey, round.round, round.closes);
-        arm_reminders(*survey, round);
-        if (survey->audience == Audience::direct && !fan_outs_.find(ask_id(survey->id, round.round)))
-            co_await ask_where_a_crash_stopped(*survey, round);
+        co_await arm_reminders(*survey, round);
+        if (survey->audience != Audience::direct) continue;
+        const std::string fan_out_id = ask_id(survey->id, round.round);
+        const auto asking = co_await fan_outs_.find(fan_out_id);
+        if (!asking) co_await ask_where_a_crash_stopped(*survey, round);
     }
-    fan_outs_.resume("survey.ask");
-    fan_outs_.resume("survey.reminder");
+    const std::string asks = "survey.ask";
+    const std::string reminders = "survey.reminder";
+    co_await fan_outs_.resume(asks);
+    co_await fan_outs_.resume(reminders);
     for (const auto& survey : *specs_)
         if (survey.schedule) arm_schedule(survey);
 }
@@ -125,11 +128,16 @@ void SurveyService::arm_close(const SurveySpec& survey, int round, system_clock:
 // Each reminder runs once, as a fan-out recorded before anyone is reminded: a restart neither
 // repeats it nor, when its time passed during the downtime, skips it, and one cut short
 // finishes (resumed in start()).
-void SurveyService::arm_reminders(const SurveySpec& survey, const store::SurveyRound& round) {
+chat::Task<void> SurveyService::arm_reminders(const SurveySpec& survey, store::SurveyRound round) {
     for (std::size_t i = 0; i < survey.reminders.size(); ++i) {
-        if (fan_outs_.find(reminder_id(survey.id, round.round, i))) continue;
-        spawn(remind_when_due(survey.id, round.round, i, round.opened + survey.reminders[i]), "reminding survey " + survey.id);
+        const std::string fan_out_id = reminder_id(survey.id, round.round, i);
+        const auto reminded = co_await fan_outs_.find(fan_out_id);
+        if (!reminded) arm_reminder(survey, round, i);
     }
+}
+
+void SurveyService::arm_reminder(const SurveySpec& survey, const store::SurveyRound& round, std::size_t index) {
+    spawn(remind_when_due(survey.id, round.round, index, round.opened + survey.reminders[index]), "reminding survey " + survey.id);
 }
 
 std::string SurveyService::ask_id(const std::string& survey_id, int round) {
@@ -158,9 +166,14 @@ std::optional<std::pair<std::string, int>> SurveyService::round_of(const std::st
     }
 }
 
-bool SurveyService::holds_ballots(const std::string& survey_id, int round, const std::string& user_id) const {
-    const auto asked = fan_outs_.recipient(ask_id(survey_id, round), user_id);
-    return asked && (asked->state == store::RecipientState::sending || asked->state == store::RecipientState::sent);
+chat::Task<bool> SurveyService::holds_ballots(std::string survey_id, int round, std::string user_id) {
+    const std::string fan_out_id = ask_id(survey_id, round);
+    const auto asked = co_await fan_outs_.recipient(fan_out_id, std::move(user_id));
+    co_return asked && holds_ballots(*asked);
+}
+
+bool SurveyService::holds_ballots(const store::Recipient& asked) {
+    return asked.state == store::RecipientState::sending || asked.state == store::RecipientState::sent;
 }
 
 chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round, std::size_t index,
@@ -169,7 +182,10 @@ chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round
     if (!co_await clock_.sleep_until(due, stopping)) co_return;
     const auto survey = find(survey_id);
     const auto current = co_await surveys_.find_round(survey_id, round);
-    if (!survey || !current || current->closed || fan_outs_.find(reminder_id(survey_id, round, index))) co_return;
+    if (!survey || !current || current->closed) co_return;
+    const std::string fan_out_id = reminder_id(survey_id, round, index);
+    const auto reminded = co_await fan_outs_.find(fan_out_id);
+    if (reminded) co_return;
     co_await remind(*survey, *current, index);
 }
 
@@ -178,8 +194,10 @@ chat::Task<void> SurveyService::remind_when_due(std::string survey_id, int round
 chat::Task<void> SurveyService::remind(const SurveySpec& survey, const store::SurveyRound& round, std::size_t index) {
     std::vector<std::string> recipients;
     if (survey.audience == Audience::direct) {
-        for (const auto& asked : fan_outs_.recipients(ask_id(survey.id, round.round)))
-            if (holds_ballots(survey.id, round.round, asked.user_id)) recipients.push_back(asked.user_id);
+        const std::string fan_out_id = ask_id(survey.id, round.round);
+        const auto everyone_asked = co_await fan_outs_.recipients(fan_out_id);
+        for (const auto& asked : everyone_asked)
+            if (holds_ballots(asked)) recipients.push_back(asked.user_id);
     } else {
         try {
             const std::vector<chat::User> members = co_await people_.members(survey.channel);
@@ -195,7 +213,7 @@ chat::Task<void> SurveyService::remind(const SurveySpec& survey, const store::Su
     plan.title = "Reminding " + std::string(survey.audience == Audience::direct ? "those asked" : "the members of #" + survey.channel) +
                  " to answer " + survey.title + " (round " + std::to_string(round.round) + ")";
     plan.recipients = std::move(recipients);
-    fan_outs_.launch(std::move(plan));
+    co_await fan_outs_.launch(std::move(plan));
 }
 
 chat::Task<std::pair<std::shared_ptr<const SurveySpec>, store::SurveyRound>> SurveyService::live_round(
@@ -303,7 +321,7 @@ chat::Task<int> SurveyService::open_round(const SurveySpec& survey, std::optiona
         header.text += " Everyone in #" + survey.channel + " gets the questions by direct message.";
         co_await outbox_.post(where, header);
         arm_close(survey, round.round, round.closes);
-        arm_reminders(survey, round);
+        co_await arm_reminders(survey, round);
         co_return round.round;
     }
     co_await outbox_.post(where, header);
@@ -317,7 +335,7 @@ chat::Task<int> SurveyService::open_round(const SurveySpec& survey, std::optiona
         co_await poll_service_.open_poll(std::move(poll), where);
     }
     arm_close(survey, round.round, round.closes);
-    arm_reminders(survey, round);
+    co_await arm_reminders(survey, round);
     co_return round.round;
 }
 
@@ -388,7 +406,7 @@ chat::Task<void> SurveyService::ask_each_member(const SurveySpec& survey, store:
     for (const auto& member : members) plan.recipients.push_back(member.id);
     plan.report_to = std::move(report_to);
     if (plan.report_to) plan.report_to->requester.clear();  // progress is a message for all to see, updated in place
-    fan_outs_.launch(std::move(plan));
+    co_await fan_outs_.launch(std::move(plan));
 }
 
 chat::Task<void> SurveyService::close_round(const SurveySpec& survey, int round) {
@@ -507,8 +525,11 @@ chat::Task<chat::Reply> SurveyService::results(const SurveySpec& survey, int num
     if (!round) co_return for_requester("Survey " + survey.id + " has had no round yet.");
     const RoundResult result = co_await collect_results(survey, *round, surveys_, polls_);
     std::string text = results_text(result);
-    if (const auto asking = fan_outs_.find(ask_id(survey.id, round->round)))
-        text += "\nAsked by DM: " + fan_outs_.describe(asking->id) + (asking->finished ? "." : " (still going out).");
+    const std::string fan_out_id = ask_id(survey.id, round->round);
+    if (const auto asking = co_await fan_outs_.find(fan_out_id)) {
+        const std::string so_far = co_await fan_outs_.describe(asking->id);
+        text += "\nAsked by DM: " + so_far + (asking->finished ? "." : " (still going out).");
+    }
     co_return for_requester(text);
 }
 
@@ -517,16 +538,24 @@ chat::Task<chat::Reply> SurveyService::open_by_hand(const SurveySpec& survey, in
     if (round == 0) {
         const auto latest = co_await surveys_.latest_round(survey.id);
         const std::string which = latest ? "Round " + std::to_string(latest->round) + " of " + survey.id : "A round of " + survey.id;
-        const auto asking = latest ? fan_outs_.find(ask_id(survey.id, latest->round)) : std::nullopt;
-        if (asking && !asking->finished)
-            co_return for_requester(which + " is open and its questions are still going out by DM: " + fan_outs_.describe(asking->id) +
-                                 ". The rest follow, and nobody is asked twice.");
+        std::optional<store::FanOutRecord> asking;
+        if (latest) {
+            const std::string fan_out_id = ask_id(survey.id, latest->round);
+            asking = co_await fan_outs_.find(fan_out_id);
+        }
+        if (asking && !asking->finished) {
+            const std::string so_far = co_await fan_outs_.describe(asking->id);
+            co_return for_requester(which + " is open and its questions are still going out by DM: " + so_far +
+                                    ". The rest follow, and nobody is asked twice.");
+        }
         co_return for_requester(which + " is open until " + (latest ? text::format_utc(latest->closes) : std::string("its close")) +
                              " — " + close_it + " closes it, then open another.");
     }
     const std::string opened = "Opened round " + std::to_string(round) + " of " + survey.id;
     if (survey.audience != Audience::direct) co_return for_requester(opened + " in #" + survey.channel + ".");
-    const auto people = fan_outs_.recipients(ask_id(survey.id, round)).size();
+    const std::string fan_out_id = ask_id(survey.id, round);
+    const auto asked = co_await fan_outs_.recipients(fan_out_id);
+    const auto people = asked.size();
     const auto opened_round = co_await surveys_.find_round(survey.id, round);
     std::vector<chat::Reply> messages;
     if (opened_round) messages = co_await questions_by_dm(survey, *opened_round);

@@ -78,14 +78,16 @@ private:
     chat::Task<chat::Reply> list();
     chat::Task<chat::Reply> results(const SurveySpec& survey, int number);
     void arm_close(const SurveySpec& survey, int round, std::chrono::system_clock::time_point due);
-    void arm_reminders(const SurveySpec& survey, const store::SurveyRound& round);
+    chat::Task<void> arm_reminders(const SurveySpec& survey, store::SurveyRound round);
+    void arm_reminder(const SurveySpec& survey, const store::SurveyRound& round, std::size_t index);
     // The fan-outs of a round: asking each member by DM, and each reminder.
     static std::string ask_id(const std::string& survey_id, int round);
     static std::string reminder_id(const std::string& survey_id, int round, std::size_t index);
     // The survey and round a fan-out belongs to.
     static std::optional<std::pair<std::string, int>> round_of(const std::string& fan_out_id);
     // Whether the member was sent the round's ballots by DM (the first of them at least).
-    bool holds_ballots(const std::string& survey_id, int round, const std::string& user_id) const;
+    chat::Task<bool> holds_ballots(std::string survey_id, int round, std::string user_id);
+    static bool holds_ballots(const store::Recipient& asked);
     chat::Task<void> remind_when_due(std::string survey_id, int round, std::size_t index,
                                      std::chrono::system_clock::time_point due);
     chat::Task<void> remind(const SurveySpec& survey, const store::SurveyRound& round, std::size_t index);

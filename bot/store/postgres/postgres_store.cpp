@@ -14,7 +14,8 @@ PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings
       polls_(make_polls(*pool_)),
       surveys_(make_surveys(*pool_)),
       onboarding_(make_onboarding(*pool_)),
-      status_(make_status(*pool_)) {}
+      status_(make_status(*pool_)),
+      fan_outs_(make_fan_outs(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -43,6 +44,8 @@ SurveyStore& PostgresStore::surveys() { return *surveys_; }
 OnboardingStore& PostgresStore::onboarding() { return *onboarding_; }
 
 StatusStore& PostgresStore::status() { return *status_; }
+
+FanOutStore& PostgresStore::fan_outs() { return *fan_outs_; }
 
 boost::asio::awaitable<int> PostgresStore::schema_version() { co_return co_await postgres::schema_version(*pool_); }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "bot/store/audit.hpp"
+#include "bot/store/fan_outs.hpp"
 #include "bot/store/feedback.hpp"
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
@@ -35,6 +36,7 @@ public:
     SurveyStore& surveys();
     OnboardingStore& onboarding();
     StatusStore& status();
+    FanOutStore& fan_outs();
     boost::asio::awaitable<int> schema_version();
     Pool& pool();
 
@@ -49,6 +51,7 @@ private:
     std::unique_ptr<SurveyStore> surveys_;
     std::unique_ptr<OnboardingStore> onboarding_;
     std::unique_ptr<StatusStore> status_;
+    std::unique_ptr<FanOutStore> fan_outs_;
 };
 
 }  // namespace platbot::store::postgres

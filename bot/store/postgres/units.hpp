@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "bot/store/audit.hpp"
+#include "bot/store/fan_outs.hpp"
 #include "bot/store/feedback.hpp"
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
@@ -25,5 +26,6 @@ std::unique_ptr<PollStore> make_polls(Pool& pool);
 std::unique_ptr<SurveyStore> make_surveys(Pool& pool);
 std::unique_ptr<OnboardingStore> make_onboarding(Pool& pool);
 std::unique_ptr<StatusStore> make_status(Pool& pool);
+std::unique_ptr<FanOutStore> make_fan_outs(Pool& pool);
 
 }  // namespace platbot::store::postgres

@@ -34,7 +34,7 @@ class SqliteFanOuts final : public FanOutStore {
 public:
     explicit SqliteFanOuts(Database& db) : db_(db) {}
 
-    bool create(const FanOutRecord& fan_out, const std::vector<std::string>& recipients) override {
+    Async<bool> create(FanOutRecord fan_out, std::vector<std::string> recipients) override {
         bool created = false;
         db_.in_transaction([&] {
             Statement s(db_,
@@ -62,39 +62,39 @@ public:
                 add.reset();
             }
         });
-        return created;
+        co_return created;
     }
 
-    std::optional<FanOutRecord> find(std::string_view id) override {
+    Async<std::optional<FanOutRecord>> find(std::string id) override {
         Statement s(db_, fan_out_columns + " WHERE id = ?");
         s.bind(1, id);
-        if (!s.step()) return std::nullopt;
-        return read_fan_out(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_fan_out(s);
     }
 
-    std::vector<FanOutRecord> unfinished() override {
+    Async<std::vector<FanOutRecord>> unfinished() override {
         Statement s(db_, fan_out_columns + " WHERE finished_ms IS NULL ORDER BY created_ms, id");
         std::vector<FanOutRecord> out;
         while (s.step()) out.push_back(read_fan_out(s));
-        return out;
+        co_return out;
     }
 
-    std::vector<Recipient> recipients(std::string_view id) override {
+    Async<std::vector<Recipient>> recipients(std::string id) override {
         Statement s(db_, recipient_columns + " WHERE fan_out_id = ? ORDER BY position");
         s.bind(1, id);
         std::vector<Recipient> out;
         while (s.step()) out.push_back(read_recipient(s));
-        return out;
+        co_return out;
     }
 
-    std::optional<Recipient> recipient(std::string_view id, std::string_view user_id) override {
+    Async<std::optional<Recipient>> recipient(std::string id, std::string user_id) override {
         Statement s(db_, recipient_columns + " WHERE fan_out_id = ? AND user_id = ?");
         s.bind(1, id).bind(2, user_id);
-        if (!s.step()) return std::nullopt;
-        return read_recipient(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_recipient(s);
     }
 
-    FanOutProgress progress(std::string_view id) override {
+    Async<FanOutProgress> progress(std::string id) override {
         Statement s(db_, "SELECT state, COUNT(*) FROM fan_out_recipients WHERE fan_out_id = ? GROUP BY state");
         s.bind(1, id);
         FanOutProgress progress;
@@ -109,10 +109,10 @@ public:
                 case RecipientState::failed: progress.failed += n; break;
             }
         }
-        return progress;
+        co_return progress;
     }
 
-    void mark(std::string_view id, const Recipient& recipient, TimePoint when) override {
+    Async<void> mark(std::string id, Recipient recipient, TimePoint when) override {
         Statement s(db_,
                     "UPDATE fan_out_recipients SET state = ?, messages_sent = ?, error = ?, updated_ms = ? "
                     "WHERE fan_out_id = ? AND user_id = ?");
@@ -123,18 +123,21 @@ public:
             .bind(5, id)
             .bind(6, recipient.user_id);
         s.step();
+        co_return;
     }
 
-    void set_report_message(std::string_view id, std::string_view message_id) override {
+    Async<void> set_report_message(std::string id, std::string message_id) override {
         Statement s(db_, "UPDATE fan_outs SET report_message_id = ? WHERE id = ?");
         s.bind(1, message_id).bind(2, id);
         s.step();
+        co_return;
     }
 
-    void finish(std::string_view id, std::string_view outcome, TimePoint when) override {
+    Async<void> finish(std::string id, std::string outcome, TimePoint when) override {
         Statement s(db_, "UPDATE fan_outs SET finished_ms = ?, outcome = ? WHERE id = ? AND finished_ms IS NULL");
         s.bind(1, when).bind(2, outcome).bind(3, id);
         s.step();
+        co_return;
     }
 
 private:

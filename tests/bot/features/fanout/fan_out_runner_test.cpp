@@ -44,7 +44,7 @@ struct Life : testing::FeatureRig {
 
     bool launch(const std::vector<std::string>& recipients, std::optional<chat::Origin> report_to = admin) {
         fanout::Plan plan{"greet:1", "test.greet", "Greeting everyone", recipients, report_to};
-        return runner->launch(std::move(plan));
+        return testing::answered(runner->launch(std::move(plan)));
     }
 
     std::string abandon_with;
@@ -75,11 +75,11 @@ TEST_CASE("Fan-outs: each recipient gets their messages once, who has nothing is
         CHECK(seen.at("D-" + std::string(user) + " hello " + user) == 1);
         CHECK(seen.at("D-" + std::string(user) + " ballot for " + user) == 1);
     }
-    const auto record = life.store->fan_outs().find("greet:1");
+    const auto record = testing::answered(life.store->fan_outs().find("greet:1"));
     REQUIRE(record->finished);
     CHECK(record->outcome == "done");
-    CHECK(life.store->fan_outs().recipient("greet:1", "U3")->state == store::RecipientState::failed);
-    CHECK(life.store->fan_outs().recipient("greet:1", "U-ANSWERED")->state == store::RecipientState::skipped);
+    CHECK(testing::answered(life.store->fan_outs().recipient("greet:1", "U3"))->state == store::RecipientState::failed);
+    CHECK(testing::answered(life.store->fan_outs().recipient("greet:1", "U-ANSWERED"))->state == store::RecipientState::skipped);
 
     // The admin saw it start (one message, updated in place) and end.
     const auto told = life.chat.to("C-ADMIN");
@@ -92,7 +92,7 @@ TEST_CASE("Fan-outs: each recipient gets their messages once, who has nothing is
     CHECK(life.chat.updates.back().first.id == told[0].id);
     CHECK(life.chat.updates.back().second.text == "✅ *Greeting everyone*\n" + line + ".");
     CHECK(told[1].reply.text == "Finished: *Greeting everyone* — " + line + ".");
-    CHECK(life.runner->describe("greet:1") == line);
+    CHECK(testing::answered(life.runner->describe("greet:1")) == line);
 }
 
 TEST_CASE("Fan-outs: a composer that fails is asked again after a pause, and the fan-out goes on", "[fan-out]") {
@@ -102,8 +102,8 @@ TEST_CASE("Fan-outs: a composer that fails is asked again after a pause, and the
     REQUIRE(life.launch({"U1", "U2"}));
     life.clock.settle();
     CHECK(testing::direct_deliveries(life.chat.posted).empty());
-    CHECK(life.store->fan_outs().recipient("greet:1", "U1")->state == store::RecipientState::waiting);
-    CHECK_FALSE(life.store->fan_outs().find("greet:1")->finished);
+    CHECK(testing::answered(life.store->fan_outs().recipient("greet:1", "U1"))->state == store::RecipientState::waiting);
+    CHECK_FALSE(testing::answered(life.store->fan_outs().find("greet:1"))->finished);
 
     life.clock.advance_to(t0 + std::chrono::seconds(5));
     CHECK(testing::direct_deliveries(life.chat.posted).empty());  // the second try failed too
@@ -112,7 +112,7 @@ TEST_CASE("Fan-outs: a composer that fails is asked again after a pause, and the
     CHECK(seen.size() == 4);
     CHECK(seen.at("D-U1 hello U1") == 1);
     CHECK(seen.at("D-U2 ballot for U2") == 1);
-    CHECK(life.store->fan_outs().find("greet:1")->outcome == "done");
+    CHECK(testing::answered(life.store->fan_outs().find("greet:1"))->outcome == "done");
 }
 
 TEST_CASE("Fan-outs: a crash between a recipient's two messages repeats at most the one in flight after the restart",
@@ -126,13 +126,13 @@ TEST_CASE("Fan-outs: a crash between a recipient's two messages repeats at most 
         REQUIRE(life.launch(people(5)));
         life.clock.settle();
         REQUIRE(life.chat.posted.size() == 7);
-        const auto halfway = life.store->fan_outs().recipient("greet:1", "U3");
+        const auto halfway = testing::answered(life.store->fan_outs().recipient("greet:1", "U3"));
         CHECK(halfway->state == store::RecipientState::sending);
         CHECK(halfway->messages_sent == 1);
         everything = life.chat.posted;
     }  // killed: the ballot reached the platform, the bot never heard back
     Life after(folder.file("fan.db"), t0 + std::chrono::minutes(1));
-    after.runner->resume("test.greet");
+    testing::answered(after.runner->resume("test.greet"));
     after.clock.settle();
     everything.insert(everything.end(), after.chat.posted.begin(), after.chat.posted.end());
 
@@ -145,7 +145,7 @@ TEST_CASE("Fan-outs: a crash between a recipient's two messages repeats at most 
     for (const auto& p : everything)
         if (p.reply.text == "ballot for U3") keys.push_back(p.to.cause);
     CHECK(keys == std::vector<std::string>{"greet:1/U3/1", "greet:1/U3/1"});
-    CHECK(after.store->fan_outs().find("greet:1")->finished);
+    CHECK(testing::answered(after.store->fan_outs().find("greet:1"))->finished);
 
     // The admin learns that the bot restarted and is finishing, and the old progress message is updated.
     const auto told = after.chat.to("C-ADMIN");
@@ -169,8 +169,8 @@ TEST_CASE("Fan-outs: a crash between recipients repeats nothing, and one without
         CHECK(everything.size() == 6);
     }
     Life after(folder.file("fan.db"));
-    after.runner->resume("test.greet");
-    after.runner->resume("test.greet");  // running already: not twice
+    testing::answered(after.runner->resume("test.greet"));
+    testing::answered(after.runner->resume("test.greet"));  // running already: not twice
     after.clock.settle();
     everything.insert(everything.end(), after.chat.posted.begin(), after.chat.posted.end());
     const auto seen = testing::direct_deliveries(everything);
@@ -187,14 +187,14 @@ TEST_CASE("Fan-outs: one that has lost its point stops there and says why, and a
         life.chat.credentials_refused = true;
         REQUIRE(life.launch(people(3)));
         life.clock.settle();
-        CHECK_FALSE(life.store->fan_outs().find("greet:1")->finished);
-        CHECK(life.store->fan_outs().progress("greet:1").remaining() == 3);
+        CHECK_FALSE(testing::answered(life.store->fan_outs().find("greet:1"))->finished);
+        CHECK(testing::answered(life.store->fan_outs().progress("greet:1")).remaining() == 3);
     }
     Life after(folder.file("fan.db"));
     after.abandon_with = "the round closed";
-    after.runner->resume("test.greet");
+    testing::answered(after.runner->resume("test.greet"));
     after.clock.settle();
-    const auto record = after.store->fan_outs().find("greet:1");
+    const auto record = testing::answered(after.store->fan_outs().find("greet:1"));
     REQUIRE(record->finished);
     CHECK(record->outcome == "the round closed");
     CHECK(testing::direct_deliveries(after.chat.posted).empty());
@@ -219,7 +219,7 @@ TEST_CASE("Fan-outs: progress is updated at most every 10 s of the clock, with t
     REQUIRE(life.chat.updates.size() == 2);  // person 10, at 21 s
     CHECK_THAT(life.chat.updates[1].second.text, Contains("10 of 100 greeted, 90 to go, about 3 minutes left"));
     life.clock.advance(std::chrono::minutes(5));
-    CHECK(life.store->fan_outs().find("greet:1")->finished);
+    CHECK(testing::answered(life.store->fan_outs().find("greet:1"))->finished);
     CHECK(life.chat.updates.size() == 21);  // every 10 s up to person 100 at 201 s, and the end
     CHECK(life.chat.updates.back().second.text == "✅ *Greeting everyone*\n100 of 100 greeted.");
 }

@@ -33,6 +33,7 @@ struct KindBase {
     store::SurveyStore& surveys() { return store->surveys(); }
     store::OnboardingStore& onboarding() { return store->onboarding(); }
     store::StatusStore& status() { return store->status(); }
+    store::FanOutStore& fan_outs() { return store->fan_outs(); }
 
     boost::asio::io_context io;
     std::unique_ptr<StoreType> store;
