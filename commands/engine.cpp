@@ -384,7 +384,7 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
         return value ? static_cast<std::size_t>(std::get<std::int64_t>(*value)) : std::size_t{20};
     };
     const std::string id = invocation.arg("id") ? to_text(*invocation.arg("id")) : std::string();
-    if (name == "jobs") co_return jobs_->list(who, number("limit"));
+    if (name == "jobs") co_return co_await jobs_->list(who, number("limit"));
     if (name == "audit") {
         store::AuditQuery filter;
         if (const auto person = invocation.user("user")) filter.user = person->id;  // parse() resolved it
@@ -396,7 +396,7 @@ chat::Task<chat::Reply> Engine::run_job_builtin(const Invocation& invocation, co
         found.text = text::redact(std::move(found.text), settings_.secrets);  // lines as typed may hold them
         co_return found;
     }
-    if (name == "job") co_return jobs_->detail(id, who);
+    if (name == "job") co_return co_await jobs_->detail(id, who);
     if (name == "cancel") co_return co_await jobs_->cancel(id, who);
     if (name == "confirm") co_return co_await jobs_->confirm(id, who);
     if (name == "approve") co_return co_await jobs_->approve(id, who);

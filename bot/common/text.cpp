@@ -278,11 +278,4 @@ std::string random_readable_id(int length) {
     return id;
 }
 
-std::string readable_id(const std::function<bool(const std::string&)>& taken, int length) {
-    for (;;) {
-        std::string id = random_readable_id(length);
-        if (!taken(id)) return id;
-    }
-}
-
 }  // namespace platbot::text

@@ -52,10 +52,8 @@ std::string csv_field(const std::string& value);
 // eighth-cell precision and light shade for the rest: "█████▍░░░░".
 std::string bar(double fraction, int width);
 
-// A short id people can read aloud and type (no 0/o, 1/l/i), e.g. "k3f9qz"; `taken` says
-// which are in use.
-std::string readable_id(const std::function<bool(const std::string&)>& taken, int length = 6);
-// One such id, for a caller that checks it against a store it awaits.
+// A short id people can read aloud and type (no 0/o, 1/l/i), e.g. "k3f9qz". Random: the
+// caller checks it against the store it awaits.
 std::string random_readable_id(int length = 6);
 
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), so a

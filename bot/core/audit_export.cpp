@@ -29,12 +29,14 @@ store::Async<std::vector<AuditLine>> audit_lines(store::AuditArchive& archive, s
         line.outcome = row.outcome;
         line.duration = row.duration;
         if (!row.job_id.empty()) {
-            if (const auto job = jobs.find_job(row.job_id)) {
+            const auto job = co_await jobs.find_job(row.job_id);
+            if (job) {
                 line.outcome = job_end(*job);
                 if (job->finished)
                     line.duration = std::chrono::duration_cast<std::chrono::milliseconds>(*job->finished - job->created);
             }
-            for (const auto& event : jobs.job_events(row.job_id))
+            const auto events = co_await jobs.job_events(row.job_id);
+            for (const auto& event : events)
                 if (event.kind == "approved") line.approvers.push_back(event.actor_id);
         }
         row.args_json = text::redact(row.args_json, secrets);

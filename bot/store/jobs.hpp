@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "bot/store/async.hpp"
+
 namespace platbot::store {
 
 enum class JobState {
@@ -62,19 +64,19 @@ struct JobEvent {
 class JobStore {
 public:
     virtual ~JobStore() = default;
-    virtual void insert_job(const JobRecord& job) = 0;
-    virtual void update_job(const JobRecord& job) = 0;
-    virtual std::optional<JobRecord> find_job(std::string_view id) = 0;
+    virtual Async<void> insert_job(JobRecord job) = 0;
+    virtual Async<void> update_job(JobRecord job) = 0;
+    virtual Async<std::optional<JobRecord>> find_job(std::string id) = 0;
     // The job a chat event started: an event replayed after a crash starts no second one.
-    virtual std::optional<JobRecord> find_job_for_event(std::string_view event_id) = 0;
+    virtual Async<std::optional<JobRecord>> find_job_for_event(std::string event_id) = 0;
     // Newest first; an empty requester lists everyone's.
-    virtual std::vector<JobRecord> recent_jobs(std::string_view requester_id, std::size_t limit) = 0;
-    virtual std::vector<JobRecord> jobs_in_state(JobState state) = 0;
-    virtual void add_job_event(const JobEvent& event) = 0;
+    virtual Async<std::vector<JobRecord>> recent_jobs(std::string requester_id, std::size_t limit) = 0;
+    virtual Async<std::vector<JobRecord>> jobs_in_state(JobState state) = 0;
+    virtual Async<void> add_job_event(JobEvent event) = 0;
     // Oldest first.
-    virtual std::vector<JobEvent> job_events(std::string_view job_id) = 0;
+    virtual Async<std::vector<JobEvent>> job_events(std::string job_id) = 0;
     // Newest first, across jobs.
-    virtual std::vector<JobEvent> recent_job_events(std::size_t limit) = 0;
+    virtual Async<std::vector<JobEvent>> recent_job_events(std::size_t limit) = 0;
 };
 
 }  // namespace platbot::store

@@ -19,45 +19,48 @@ chat::Task<chat::Reply> JobService::confirm(std::string_view id, const chat::Use
         co_return say("Only " + job->record.requester_name + ", who asked for job `" + job->record.id +
                       "`, can confirm it.");
     if (job->expiry) job->expiry->cancel();
-    store_.add_job_event({job->record.id, clock_.now(), "confirmed", who.id, ""});
+    note_event(*job, "confirmed", who.id, "");
     co_await after_confirmation(job);
+    co_await save_events(job);
     co_return say("Confirmed job `" + job->record.id + "`.");
 }
 
 // An approval (or denial) that comes too late or too early — replayed after the job moved
 // on, pressed after it expired — is refused, saying why.
-chat::Reply JobService::no_approval_now(std::string_view id) const {
+chat::Task<chat::Reply> JobService::no_approval_now(std::string id) const {
     std::optional<store::JobRecord> record;
     if (const auto job = live(id)) record = job->record;
-    else record = store_.find_job(id);
-    const std::string job = "Job `" + std::string(id) + "`";
-    if (!record) return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
+    else record = co_await store_.find_job(id);
+    const std::string job = "Job `" + id + "`";
+    if (!record) co_return say("There is no job `" + id + "` — see `" + settings_.prefix + " jobs`.");
     switch (record->state) {
         case JobState::awaiting_confirmation:
-            return say(job + " waits for " + record->requester_name + " to confirm it first; approvals come after that.");
+            co_return say(job + " waits for " + record->requester_name + " to confirm it first; approvals come after that.");
         case JobState::queued:
         case JobState::running:
-            return say(job + " no longer waits for an approval: it is " + std::string(store::job_state_name(record->state)) +
-                       ", so this changes nothing.");
+            co_return say(job + " no longer waits for an approval: it is " +
+                          std::string(store::job_state_name(record->state)) + ", so this changes nothing.");
         case JobState::succeeded:
         case JobState::failed:
-            return say(job + " no longer waits for an approval: it has finished (" +
-                       std::string(store::job_state_name(record->state)) + "), so this changes nothing.");
+            co_return say(job + " no longer waits for an approval: it has finished (" +
+                          std::string(store::job_state_name(record->state)) + "), so this changes nothing.");
         case JobState::expired:
-            return say(job + " " + record->outcome + " — approvals no longer count; " + record->requester_name +
-                       " can ask for it again.");
+            co_return say(job + " " + record->outcome + " — approvals no longer count; " + record->requester_name +
+                          " can ask for it again.");
         case JobState::cancelled:
         case JobState::interrupted:
         case JobState::awaiting_approval:
             break;
     }
-    return say(job + " is over (" + record->outcome + ") — approvals no longer count.");
+    co_return say(job + " is over (" + record->outcome + ") — approvals no longer count.");
 }
 
 chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::User& who) {
     auto job = live(id);
-    if (!job || job->record.state != JobState::awaiting_approval)
-        co_return no_approval_now(id);
+    if (!job || job->record.state != JobState::awaiting_approval) {
+        const std::string asked(id);
+        co_return co_await no_approval_now(asked);
+    }
     const auto& rule = *job->rails.approval;
     if (who.id == job->record.requester_id)
         co_return say("You asked for job `" + job->record.id + "`, so you cannot approve it — someone else in " +
@@ -68,10 +71,10 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
     if (!job->approvers.insert(who.id).second)
         co_return say("You already approved job `" + job->record.id + "`.");
     const std::string name = directory_.accountable_name(who);
-    store_.add_job_event({job->record.id, clock_.now(), "approved", who.id,
-                          std::to_string(job->approvers.size()) + "/" + std::to_string(rule.count)});
+    note_event(*job, "approved", who.id, std::to_string(job->approvers.size()) + "/" + std::to_string(rule.count));
     if (static_cast<int>(job->approvers.size()) < rule.count) {
-        co_await show_status(*job);
+        co_await save_events(job);
+        co_await show_status(job);
         co_return say("Approved job `" + job->record.id + "` (" + std::to_string(job->approvers.size()) + "/" +
                           std::to_string(rule.count) + ").",
                       false);
@@ -81,6 +84,7 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
     // awaiting-approval, so a second approval, a deny or a cancel handled while a message
     // is being updated sees it has moved on instead of starting it again.
     co_await start_or_queue(job);
+    co_await save_events(job);
     if (!job->approval_request.id.empty()) {  // a refusal has closed it already
         const chat::Reply closed =
             say("🔐 Job `" + job->record.id + "` (`" + job->record.line + "`) approved by " + name + ".", false);
@@ -91,8 +95,10 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
 
 chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& who, std::string reason) {
     auto job = live(id);
-    if (!job || job->record.state != JobState::awaiting_approval)
-        co_return no_approval_now(id);
+    if (!job || job->record.state != JobState::awaiting_approval) {
+        const std::string asked(id);
+        co_return co_await no_approval_now(asked);
+    }
     const auto& rule = *job->rails.approval;
     const auto groups = directory_.groups_of(directory_.resolve(who));
     if (who.id != job->record.requester_id && std::find(groups.begin(), groups.end(), rule.group) == groups.end())
@@ -106,7 +112,8 @@ chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& 
 chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User& who) {
     auto job = live(id);
     if (!job) {
-        const auto stored = store_.find_job(id);
+        const std::string asked(id);
+        const auto stored = co_await store_.find_job(asked);
         if (!stored) co_return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
         co_return say("Job `" + stored->id + "` already ended: " + std::string(store::job_state_name(stored->state)) + ".");
     }
@@ -115,8 +122,9 @@ chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User
     const std::string name = directory_.accountable_name(who);
     if (job->record.state == JobState::running) {
         job->record.outcome = "cancelled by " + name;
-        store_.add_job_event({job->record.id, clock_.now(), "cancel-requested", who.id, ""});
+        note_event(*job, "cancel-requested", who.id, "");
         job->cancel.cancel();
+        co_await save_events(job);
         co_return say("Cancelling job `" + job->record.id + "`…");
     }
     std::string why = "cancelled by " + name;

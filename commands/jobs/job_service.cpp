@@ -60,8 +60,14 @@ JobService::~JobService() {
 
 bool JobService::is_admin(const chat::User& who) const { return directory_.in_group(who, settings_.admin_group); }
 
-std::string JobService::new_id() const {
-    return text::readable_id([this](const std::string& id) { return live_.contains(id) || store_.find_job(id).has_value(); });
+chat::Task<std::string> JobService::new_id() const {
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        std::string id = text::random_readable_id();
+        if (live_.contains(id)) continue;
+        const auto taken = co_await store_.find_job(id);
+        if (!taken) co_return id;
+    }
+    throw std::runtime_error("no unused job id after 100 tries");
 }
 
 void JobService::spawn(chat::Task<void> work, std::string what) {
@@ -80,49 +86,85 @@ JobService::LivePtr JobService::live(std::string_view id) const {
     return it == live_.end() ? nullptr : it->second;
 }
 
-void JobService::change_state(Live& job, JobState state, std::string_view event, const std::string& actor,
-                              std::string detail) {
+// The job in memory moves at once, before anything waits (presses handled meanwhile see the
+// new state); the store has it when this returns.
+chat::Task<void> JobService::change_state(LivePtr job, JobState state, std::string event, std::string actor,
+                                          std::string detail) {
     const auto now = clock_.now();
-    job.record.state = state;
-    job.record.updated = now;
-    if (state == JobState::running && !job.record.started) job.record.started = now;
-    if (store::is_final(state)) job.record.finished = now;
-    store_.update_job(job.record);
-    spdlog::info("[{}] job {}: {}{}{}", job.correlation_id, job.record.id, store::job_state_name(state),
+    job->record.state = state;
+    job->record.updated = now;
+    if (state == JobState::running && !job->record.started) job->record.started = now;
+    if (store::is_final(state)) job->record.finished = now;
+    spdlog::info("[{}] job {}: {}{}{}", job->correlation_id, job->record.id, store::job_state_name(state),
                  actor.empty() ? "" : " by " + actor, detail.empty() ? "" : " — " + detail);
-    if (!event.empty()) store_.add_job_event({job.record.id, now, std::string(event), actor, std::move(detail)});
+    if (!event.empty()) note_event(*job, std::move(event), std::move(actor), std::move(detail));
+    co_await persist(job, true);
 }
 
-chat::Task<void> JobService::show_status(Live& job) {
-    job.last_update = SteadyClock::now();
+void JobService::note_event(Live& job, std::string kind, std::string actor, std::string detail) {
+    job.unsaved_events.push_back({job.record.id, clock_.now(), std::move(kind), std::move(actor), std::move(detail)});
+}
+
+chat::Task<void> JobService::save_events(LivePtr job) {
+    if (job->unsaved_events.empty()) co_return;
+    co_await persist(job, false);
+}
+
+namespace {
+
+// Fires when the write it guards ends, however it ends, so the next write never waits forever.
+struct FireWhenDone {
+    std::shared_ptr<net::OneShot> shot;
+    ~FireWhenDone() { shot->fire(); }
+};
+
+}  // namespace
+
+// The row as it is now (when `row`) and the events noted so far, after every earlier write of
+// the job. What is written is taken before anything waits, so the order is the order of calls.
+chat::Task<void> JobService::persist(LivePtr job, bool row) {
+    std::optional<store::JobRecord> snapshot;
+    if (row) snapshot = job->record;
+    std::vector<store::JobEvent> events = std::exchange(job->unsaved_events, {});
+    auto previous = std::exchange(job->last_write, std::make_shared<net::OneShot>(executor_));
+    const FireWhenDone done{job->last_write};
+    if (previous) co_await previous->wait();
+    if (snapshot) co_await store_.update_job(std::move(*snapshot));
+    for (auto& event : events) co_await store_.add_job_event(std::move(event));
+}
+
+chat::Task<void> JobService::show_status(LivePtr job) {
+    job->last_update = SteadyClock::now();
     // While the first post is on its way there is no message to update yet; remember to
     // refresh it afterwards instead of posting a second status message.
-    if (job.posting) {
-        job.refresh_after_post = true;
+    if (job->posting) {
+        job->refresh_after_post = true;
         co_return;
     }
-    if (!job.status.id.empty()) {
-        const chat::Reply reply = status_reply(job);
-        co_await outbox_.update(job.status, reply);
+    if (!job->status.id.empty()) {
+        const chat::Reply reply = status_reply(*job);
+        co_await outbox_.update(job->status, reply);
         co_return;
     }
-    job.posting = true;
-    const chat::Reply reply = status_reply(job);
-    job.status = co_await outbox_.post(job.origin, reply);
-    job.posting = false;
-    job.record.status_message_id = job.status.id;
-    store_.update_job(job.record);
-    for (int refreshes = 0; job.refresh_after_post && refreshes < 10; ++refreshes) {
-        job.refresh_after_post = false;
-        const chat::Reply latest = status_reply(job);
-        co_await outbox_.update(job.status, latest);
+    job->posting = true;
+    const chat::Reply reply = status_reply(*job);
+    job->status = co_await outbox_.post(job->origin, reply);
+    job->posting = false;
+    job->record.status_message_id = job->status.id;
+    co_await persist(job, true);
+    for (int refreshes = 0; job->refresh_after_post && refreshes < 10; ++refreshes) {
+        job->refresh_after_post = false;
+        const chat::Reply latest = status_reply(*job);
+        co_await outbox_.update(job->status, latest);
     }
 }
 
 chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocation, const JobRequest& request) {
     // The event asked before a crash and its job was recorded: the restart's recover() told the
     // requester what became of it, and running its action again could deploy twice.
-    if (const auto earlier = store_.find_job_for_event(request.origin.cause)) {
+    const std::string cause = request.origin.cause;
+    const auto earlier = co_await store_.find_job_for_event(cause);
+    if (earlier) {
         spdlog::info("[{}] job {} was already started by event {} before the restart; not starting another",
                      request.correlation_id, earlier->id, request.origin.cause);
         co_return Submitted{earlier->id, std::nullopt};
@@ -134,7 +176,7 @@ chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocatio
     job->correlation_id = request.correlation_id;
     const auto now = clock_.now();
     auto& r = job->record;
-    r.id = new_id();
+    r.id = co_await new_id();
     r.command = invocation.command->name;
     r.line = request.line;
     r.args_json = request.args_json;
@@ -148,14 +190,17 @@ chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocatio
     job->context = action_context(invocation, request.user, request.origin, r.id, request.correlation_id);
     const auto& policy = job->spec->policy;
     if (policy.concurrency) r.concurrency_key = r.command + ":" + policy.concurrency->key.render(job->context);
-    store_.insert_job(r);
-    store_.add_job_event({r.id, now, "requested", r.requester_id, r.line});
+    // On disk before anything else happens: a replay of the event after a crash finds it.
+    store::JobRecord inserted = r;
+    co_await store_.insert_job(std::move(inserted));
+    store::JobEvent requested{r.id, now, "requested", r.requester_id, r.line};
+    co_await store_.add_job_event(std::move(requested));
     spdlog::info("[{}] job {}: {} requested by {}", job->correlation_id, r.id, r.command, r.requester_id);
     live_[r.id] = job;
 
     if (job->rails.confirm) {
-        change_state(*job, JobState::awaiting_confirmation, "", "", "");
-        co_await show_status(*job);
+        co_await change_state(job, JobState::awaiting_confirmation, "", "", "");
+        co_await show_status(job);
         arm_expiry(job, job->rails.confirm_expires, JobState::awaiting_confirmation);
         co_return Submitted{r.id, std::nullopt};
     }
@@ -169,9 +214,9 @@ chat::Task<void> JobService::after_confirmation(LivePtr job) {
         co_return;
     }
     const auto& rule = *job->rails.approval;
-    change_state(*job, JobState::awaiting_approval, "approval-requested", "",
-                 std::to_string(rule.count) + " from " + rule.group);
-    co_await show_status(*job);
+    std::string wanted = std::to_string(rule.count) + " from " + rule.group;
+    co_await change_state(job, JobState::awaiting_approval, "approval-requested", "", std::move(wanted));
+    co_await show_status(job);
     chat::Origin where = job->origin;
     // For the approvers: no platform may hand it to the requester instead (Slack's DM
     // fallback when the bot may not post there), who cannot approve it anyway.
@@ -246,9 +291,9 @@ chat::Task<void> JobService::finish_waiting(LivePtr job, JobState state, std::st
         if (queue->second.empty()) waiting_per_key_.erase(queue);
     }
     job->record.outcome = outcome;
-    change_state(*job, state, event, actor.id, outcome);
     live_.erase(job->record.id);
-    co_await show_status(*job);
+    co_await change_state(job, state, event, actor.id, outcome);
+    co_await show_status(job);
     if (!job->approval_request.id.empty()) {
         // Taken, so approve() does not close it a second time after a refusal.
         const chat::MessageRef request = std::exchange(job->approval_request, {});
@@ -279,9 +324,9 @@ chat::Task<void> JobService::start_or_queue(LivePtr job) {
                 co_return;
             }
             waiting_per_key_[key].push_back(job);
-            change_state(*job, JobState::queued, "queued", "",
-                         "waiting behind " + std::to_string(running_per_key_[key]) + " running for " + key);
-            co_await show_status(*job);
+            std::string behind = "waiting behind " + std::to_string(running_per_key_[key]) + " running for " + key;
+            co_await change_state(job, JobState::queued, "queued", "", std::move(behind));
+            co_await show_status(job);
             co_return;
         }
     }
@@ -298,8 +343,8 @@ chat::Task<void> JobService::run(LivePtr job) {
     }
     if (!key.empty()) ++running_per_key_[key];
     job->run_started = SteadyClock::now();
-    change_state(*job, JobState::running, "started", "", "");
-    co_await show_status(*job);
+    co_await change_state(job, JobState::running, "started", "", "");
+    co_await show_status(job);
     start_action(job);
 }
 
@@ -323,14 +368,14 @@ chat::Task<void> JobService::perform(LivePtr job, std::shared_ptr<bool> alive) {
     metrics::observe("platbot_action_duration_seconds",
                      std::chrono::duration<double>(SteadyClock::now() - job->run_started).count(),
                      {{"command", job->record.command}, {"outcome", std::string(store::job_state_name(state))}});
-    change_state(*job, state, "finished", "",
-                 std::string(store::job_state_name(state)) + " after " + seconds_text(SteadyClock::now() - job->run_started) +
-                     (result.ok ? "" : ": " + job->record.outcome));
+    std::string ended = std::string(store::job_state_name(state)) + " after " +
+                        seconds_text(SteadyClock::now() - job->run_started) + (result.ok ? "" : ": " + job->record.outcome);
     live_.erase(job->record.id);
     release_slot(*job);
     ++settling_;
     try {
-        co_await show_status(*job);
+        co_await change_state(job, state, "finished", "", std::move(ended));
+        co_await show_status(job);
         if (observer_ && state != JobState::cancelled) {
             store::JobRecord finished = job->record;
             co_await observer_->job_finished(std::move(finished), *job->spec);
@@ -364,7 +409,7 @@ chat::Task<void> JobService::show_progress(LivePtr job, std::shared_ptr<bool> al
     }
     if (!*alive) co_return;
     job->update_pending = false;
-    if (job->record.state == JobState::running) co_await show_status(*job);
+    if (job->record.state == JobState::running) co_await show_status(job);
 }
 
 // The action's result kept with the job, and the state it ends in.
@@ -405,14 +450,17 @@ void JobService::release_slot(const Live& job) {
 chat::Task<void> JobService::recover() {
     for (const JobState state : {JobState::queued, JobState::awaiting_confirmation, JobState::awaiting_approval,
                                  JobState::running}) {
-        for (auto record : store_.jobs_in_state(state)) {
+        std::vector<store::JobRecord> left = co_await store_.jobs_in_state(state);
+        for (auto& record : left) {
             const std::string was(store::job_state_name(state));
             record.state = JobState::interrupted;
             record.outcome = "interrupted by a restart while " + was;
             record.updated = clock_.now();
             record.finished = record.updated;
-            store_.update_job(record);
-            store_.add_job_event({record.id, clock_.now(), "interrupted", "", "the bot restarted while " + was});
+            store::JobRecord interrupted = record;
+            co_await store_.update_job(std::move(interrupted));
+            store::JobEvent told{record.id, clock_.now(), "interrupted", "", "the bot restarted while " + was};
+            co_await store_.add_job_event(std::move(told));
             chat::Origin origin{record.adapter, record.conversation, record.thread, "", record.requester_id};
             const chat::Reply note = say("⚠️ " + record.requester_name + ": job `" + record.id + "` (`" + record.line +
                                              "`) was interrupted by a restart while " + was +
@@ -432,8 +480,9 @@ chat::Task<void> JobService::interrupt_all(std::string reason) {
     for (const auto& job : jobs) {
         if (job->record.state == JobState::running) {
             job->record.outcome = reason;
-            store_.add_job_event({job->record.id, clock_.now(), "interrupt-requested", "", reason});
+            note_event(*job, "interrupt-requested", "", reason);
             job->cancel.cancel();
+            co_await save_events(job);
         } else if (job->record.state == JobState::queued) {
             const chat::User nobody;
             co_await finish_waiting(job, JobState::interrupted, reason, nobody, "interrupted");

@@ -70,8 +70,8 @@ public:
     chat::Task<chat::Reply> deny(std::string_view id, const chat::User& who, std::string reason);
     chat::Task<chat::Reply> cancel(std::string_view id, const chat::User& who);
 
-    chat::Reply list(const chat::User& who, std::size_t limit) const;
-    chat::Reply detail(std::string_view id, const chat::User& who) const;
+    chat::Task<chat::Reply> list(chat::User who, std::size_t limit) const;
+    chat::Task<chat::Reply> detail(std::string id, chat::User who) const;
     // Without a filter, the job trail; with one, the command lines the bot handled (who,
     // what, the deciding rule, the decision), from the archive given to use_archive.
     chat::Task<chat::Reply> audit(chat::User who, std::size_t limit, store::AuditQuery filter = {}) const;
@@ -108,15 +108,20 @@ private:
     store::JobState keep_result(Live& job, const ActionResult& result) const;
     chat::Task<void> finish_waiting(LivePtr job, store::JobState state, std::string outcome, chat::User actor,
                                     const char* event);
-    chat::Task<void> show_status(Live& job);
+    chat::Task<void> show_status(LivePtr job);
     void arm_expiry(const LivePtr& job, std::chrono::seconds after, store::JobState waiting_state);
     void release_slot(const Live& job);
-    void change_state(Live& job, store::JobState state, std::string_view event, const std::string& actor,
-                      std::string detail);
-    chat::Reply no_approval_now(std::string_view id) const;
+    chat::Task<void> change_state(LivePtr job, store::JobState state, std::string event, std::string actor,
+                                  std::string detail);
+    // A press's trail entry, noted at once and written with the job's next write (or by
+    // save_events), in order: the press moves the job on before anything waits.
+    void note_event(Live& job, std::string kind, std::string actor, std::string detail);
+    chat::Task<void> save_events(LivePtr job);
+    chat::Task<void> persist(LivePtr job, bool row);
+    chat::Task<chat::Reply> no_approval_now(std::string id) const;
     chat::Reply status_reply(const Live& job) const;
     LivePtr live(std::string_view id) const;
-    std::string new_id() const;
+    chat::Task<std::string> new_id() const;
     void spawn(chat::Task<void> work, std::string what);
     chat::Reply say(std::string text, bool ephemeral = true) const;
 

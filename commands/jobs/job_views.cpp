@@ -58,10 +58,11 @@ chat::Reply JobService::status_reply(const Live& job) const {
     return reply;
 }
 
-chat::Reply JobService::list(const chat::User& who, std::size_t limit) const {
+chat::Task<chat::Reply> JobService::list(chat::User who, std::size_t limit) const {
     const bool admin = is_admin(who);
-    const auto jobs = store_.recent_jobs(admin ? "" : who.id, limit);
-    if (jobs.empty()) return say("No jobs yet — run a command with an action, e.g. `" + settings_.prefix + " help`.");
+    std::string requester = admin ? std::string() : who.id;
+    const auto jobs = co_await store_.recent_jobs(std::move(requester), limit);
+    if (jobs.empty()) co_return say("No jobs yet — run a command with an action, e.g. `" + settings_.prefix + " help`.");
     std::string text = admin ? "*Recent jobs (everyone's):*" : "*Your recent jobs:*";
     for (const auto& job : jobs) {
         text += "\n• `" + job.id + "` " + text::format_utc(job.created) + " `" + job.line + "` — " +
@@ -70,14 +71,14 @@ chat::Reply JobService::list(const chat::User& who, std::size_t limit) const {
         if (store::is_final(job.state) && job.state != JobState::succeeded && !job.outcome.empty())
             text += ": " + job.outcome;
     }
-    return say(text);
+    co_return say(text);
 }
 
-chat::Reply JobService::detail(std::string_view id, const chat::User& who) const {
-    const auto job = store_.find_job(id);
-    if (!job) return say("There is no job `" + std::string(id) + "` — see `" + settings_.prefix + " jobs`.");
+chat::Task<chat::Reply> JobService::detail(std::string id, chat::User who) const {
+    const auto job = co_await store_.find_job(id);
+    if (!job) co_return say("There is no job `" + id + "` — see `" + settings_.prefix + " jobs`.");
     if (job->requester_id != who.id && !is_admin(who))
-        return say("Job `" + job->id + "` belongs to " + job->requester_name + "; only they and admins can see it.");
+        co_return say("Job `" + job->id + "` belongs to " + job->requester_name + "; only they and admins can see it.");
     chat::Reply reply;
     reply.ephemeral = true;
     reply.text = "*Job `" + job->id + "`* `" + job->line + "` — " + std::string(store::job_state_name(job->state));
@@ -89,14 +90,15 @@ chat::Reply JobService::detail(std::string_view id, const chat::User& who) const
                                                 *job->finished - *job->started))});
     if (!job->outcome.empty()) reply.fields.push_back({"outcome", job->outcome});
     std::string trail;
-    for (const auto& event : store_.job_events(job->id)) {
+    const auto events = co_await store_.job_events(job->id);
+    for (const auto& event : events) {
         trail += "\n  " + text::format_utc(event.time) + " " + event.kind;
         if (!event.actor_id.empty()) trail += " by " + directory_.resolve({event.actor_id, ""}).name;
         if (!event.detail.empty() && event.kind != "requested") trail += " — " + event.detail;
     }
     reply.text += "\nTrail:" + trail;
     if (!job->output_tail.empty()) reply.text += "\nOutput (tail):\n```\n" + job->output_tail + "\n```";
-    return reply;
+    co_return reply;
 }
 
 chat::Task<chat::Reply> JobService::audit(chat::User who, std::size_t limit, store::AuditQuery filter) const {
@@ -120,7 +122,7 @@ chat::Task<chat::Reply> JobService::audit(chat::User who, std::size_t limit, sto
         }
         co_return say(text);
     }
-    const auto events = store_.recent_job_events(limit);
+    const auto events = co_await store_.recent_job_events(limit);
     if (events.empty()) co_return say("The audit trail is empty.");
     std::string text = "*Audit trail, newest first:*";
     for (const auto& event : events) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bot/net/one_shot.hpp"
 #include "commands/jobs/job_service.hpp"
 
 namespace platbot::commands {
@@ -35,6 +36,11 @@ struct JobService::Live {
     std::string link;
     std::string message;
     std::vector<chat::Field> fields;
+    // Fired once the latest write of this job is in the store: the next write waits for it,
+    // so writes land in the order they were made (with PostgreSQL two could otherwise cross,
+    // and a status post's write undo the final state).
+    std::shared_ptr<net::OneShot> last_write;
+    std::vector<store::JobEvent> unsaved_events;  // noted, not yet handed to the store
 };
 
 // How long something took, in whole seconds: "1m30s".

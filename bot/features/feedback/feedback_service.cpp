@@ -91,7 +91,7 @@ chat::Task<chat::Reply> FeedbackService::run(commands::Invocation invocation, ch
 }
 
 chat::Task<chat::Reply> FeedbackService::answer(std::string job_id, bool good, std::string comment, chat::User who) {
-    const auto job = jobs_.find_job(job_id);
+    const auto job = co_await jobs_.find_job(job_id);
     if (!job) co_return for_requester("There is no job `" + job_id + "` — the id is in the job's status message.");
     if (job->requester_id != who.id)
         co_return for_requester("Only " + job->requester_name + " can say how job `" + job_id + "` went.");

@@ -66,16 +66,17 @@ class SqliteJobs final : public JobStore {
 public:
     explicit SqliteJobs(Database& db) : db_(db) {}
 
-    void insert_job(const JobRecord& job) override {
+    Async<void> insert_job(JobRecord job) override {
         Statement s(db_,
                     "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
                     "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, "
                     "started_ms, finished_ms, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         bind_job(s, job);
         s.step();
+        co_return;
     }
 
-    void update_job(const JobRecord& job) override {
+    Async<void> update_job(JobRecord job) override {
         Statement s(db_,
                     "UPDATE jobs SET id = ?1, command = ?2, line = ?3, args_json = ?4, requester_id = ?5, "
                     "requester_name = ?6, adapter = ?7, conversation = ?8, thread = ?9, status_message_id = ?10, "
@@ -83,55 +84,57 @@ public:
                     "updated_ms = ?16, started_ms = ?17, finished_ms = ?18, event_id = ?19 WHERE id = ?1");
         bind_job(s, job);
         s.step();
+        co_return;
     }
 
-    std::optional<JobRecord> find_job(std::string_view id) override {
+    Async<std::optional<JobRecord>> find_job(std::string id) override {
         Statement s(db_, job_columns + " WHERE id = ?");
         s.bind(1, id);
-        if (!s.step()) return std::nullopt;
-        return read_job(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_job(s);
     }
 
-    std::optional<JobRecord> find_job_for_event(std::string_view event_id) override {
-        if (event_id.empty()) return std::nullopt;
+    Async<std::optional<JobRecord>> find_job_for_event(std::string event_id) override {
+        if (event_id.empty()) co_return std::nullopt;
         Statement s(db_, job_columns + " WHERE event_id = ?");
         s.bind(1, event_id);
-        if (!s.step()) return std::nullopt;
-        return read_job(s);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_job(s);
     }
 
-    std::vector<JobRecord> recent_jobs(std::string_view requester_id, std::size_t limit) override {
+    Async<std::vector<JobRecord>> recent_jobs(std::string requester_id, std::size_t limit) override {
         Statement s(db_, job_columns + " WHERE ?1 = '' OR requester_id = ?1 ORDER BY created_ms DESC, rowid DESC LIMIT ?2");
         s.bind(1, requester_id).bind(2, static_cast<std::int64_t>(limit));
         std::vector<JobRecord> out;
         while (s.step()) out.push_back(read_job(s));
-        return out;
+        co_return out;
     }
 
-    std::vector<JobRecord> jobs_in_state(JobState state) override {
+    Async<std::vector<JobRecord>> jobs_in_state(JobState state) override {
         Statement s(db_, job_columns + " WHERE state = ? ORDER BY created_ms, rowid");
         s.bind(1, job_state_name(state));
         std::vector<JobRecord> out;
         while (s.step()) out.push_back(read_job(s));
-        return out;
+        co_return out;
     }
 
-    void add_job_event(const JobEvent& event) override {
+    Async<void> add_job_event(JobEvent event) override {
         Statement s(db_, "INSERT INTO job_events (job_id, time_ms, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)");
         s.bind(1, event.job_id).bind(2, event.time).bind(3, event.kind).bind(4, event.actor_id).bind(5, event.detail);
         s.step();
+        co_return;
     }
 
-    std::vector<JobEvent> job_events(std::string_view job_id) override {
+    Async<std::vector<JobEvent>> job_events(std::string job_id) override {
         Statement s(db_, "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events WHERE job_id = ? ORDER BY id");
         s.bind(1, job_id);
-        return read_events(s);
+        co_return read_events(s);
     }
 
-    std::vector<JobEvent> recent_job_events(std::size_t limit) override {
+    Async<std::vector<JobEvent>> recent_job_events(std::size_t limit) override {
         Statement s(db_, "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events ORDER BY id DESC LIMIT ?");
         s.bind(1, static_cast<std::int64_t>(limit));
-        return read_events(s);
+        co_return read_events(s);
     }
 
 private:

@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 13> migrations{
+constexpr std::array<const char*, 14> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -269,6 +269,11 @@ INSERT INTO fan_outs (id, kind, title, report_adapter, report_conversation, repo
     SELECT key, 'survey.reminder', 'reminded before the upgrade', '', '', '', '', last_run_ms, last_run_ms, 'done'
     FROM schedule_runs WHERE key LIKE 'survey:%:reminder:%';
 DELETE FROM schedule_runs WHERE key LIKE 'survey:%:asked:%' OR key LIKE 'survey:%:reminder:%';
+)sql",
+    // PostgreSQL's jobs gain an insertion order to break ties between jobs created in the
+    // same millisecond; SQLite has one already (rowid). Kept so both stores share versions.
+    R"sql(
+SELECT 1;
 )sql",
 };
 

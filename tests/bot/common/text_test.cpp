@@ -136,14 +136,16 @@ TEST_CASE("bar draws a share in eighths of a cell and fills the rest with light 
     CHECK(bar(0.5, 0).empty());
 }
 
-TEST_CASE("readable_id avoids look-alike characters and ids already taken", "[text]") {
-    std::set<std::string> taken;
+TEST_CASE("random_readable_id avoids look-alike characters and seldom repeats", "[text]") {
+    std::set<std::string> seen;
     for (int i = 0; i < 200; ++i) {
-        const auto id = platbot::text::readable_id([&](const std::string& candidate) { return taken.count(candidate) > 0; });
+        const auto id = platbot::text::random_readable_id();
         CHECK(id.size() == 6);
         CHECK(id.find_first_of("01ilo") == std::string::npos);
-        CHECK(taken.insert(id).second);
+        seen.insert(id);
     }
+    CHECK(seen.size() >= 199);  // 31^6 ids: two repeats in 200 would be a broken generator
+    CHECK(platbot::text::random_readable_id(10).size() == 10);
 }
 
 TEST_CASE("percent_decode decodes %XX, keeps malformed sequences, and reads + as a space only in forms", "[text]") {

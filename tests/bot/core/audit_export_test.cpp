@@ -54,10 +54,10 @@ std::unique_ptr<store::Store> fixed_data_set(const testing::TempDir& dir) {
     job.created = job.updated = t0;
     job.started = t0 + 60s;
     job.finished = t0 + 150s;
-    store->jobs().insert_job(job);
-    store->jobs().add_job_event({"k3f9qz", t0, "requested", "U1", "deploy api to prod"});
-    store->jobs().add_job_event({"k3f9qz", t0 + 10s, "approved", "U3", "1/2"});
-    store->jobs().add_job_event({"k3f9qz", t0 + 20s, "approved", "U4", "2/2"});
+    testing::answered(store->jobs().insert_job(job));
+    testing::answered(store->jobs().add_job_event({"k3f9qz", t0, "requested", "U1", "deploy api to prod"}));
+    testing::answered(store->jobs().add_job_event({"k3f9qz", t0 + 10s, "approved", "U3", "1/2"}));
+    testing::answered(store->jobs().add_job_event({"k3f9qz", t0 + 20s, "approved", "U4", "2/2"}));
 
     AuditRecord denied = deploy;
     denied.time = t0 + 5min;

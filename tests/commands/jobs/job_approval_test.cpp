@@ -92,7 +92,7 @@ TEST_CASE("a job that needs one approval", "[jobs][approval]") {
         const auto& closed = requests[0]->latest();
         CHECK(closed.text == "🔐 Job `" + id + "` (`release api`) approved by carol.");
         CHECK(closed.buttons.empty());
-        const auto events = h.store->jobs().job_events(id);
+        const auto events = testing::answered(h.store->jobs().job_events(id));
         REQUIRE(event_kinds(events) ==
                 std::vector<std::string>{"requested", "approval-requested", "approved", "started", "finished"});
         CHECK(events[2].actor_id == "U3");
@@ -114,7 +114,7 @@ TEST_CASE("a job that needs one approval", "[jobs][approval]") {
         const auto notes = h.outbox.in("C-general");
         REQUIRE(notes.size() == 2);
         CHECK(notes[1]->latest().text == "alice: your job `" + id + "` (`release api`) denied by carol: change freeze.");
-        const auto events = h.store->jobs().job_events(id);
+        const auto events = testing::answered(h.store->jobs().job_events(id));
         CHECK(events.back().kind == "denied");
         CHECK(events.back().actor_id == "U3");
         CHECK(h.reply(approve_button, dave, "C-approvals").text == "Job `" + id + "` is over (denied by carol: change freeze) — approvals no longer count.");
@@ -152,7 +152,7 @@ TEST_CASE("a job that needs two approvals counts each approver once", "[jobs][ap
     h.wait_status(id, "succeeded");
     CHECK(request->latest().text == "🔐 Job `" + id + "` (`release api`) approved by dave.");
     std::vector<std::string> approvers;
-    for (const auto& event : h.store->jobs().job_events(id))
+    for (const auto& event : testing::answered(h.store->jobs().job_events(id)))
         if (event.kind == "approved") approvers.push_back(event.actor_id + " " + event.detail);
     CHECK(approvers == std::vector<std::string>{"U3 1/2", "U4 2/2"});
 }
@@ -177,7 +177,7 @@ TEST_CASE("an approver must be in the group when approving, early and replayed a
           "Job `" + id + "` no longer waits for an approval: it has finished (succeeded), so this changes nothing.");
     // The request, each approval and the run are separate rows of the trail.
     std::vector<std::string> trail;
-    for (const auto& event : h.store->jobs().job_events(id))
+    for (const auto& event : testing::answered(h.store->jobs().job_events(id)))
         trail.push_back(event.kind + " " + event.actor_id + " " + (event.kind == "finished" ? "" : event.detail));
     CHECK(trail == std::vector<std::string>{"requested U1 release api", "approval-requested  2 from sre", "approved U3 1/2",
                                             "approved U5 2/2", "started  ", "finished  "});
@@ -238,7 +238,7 @@ TEST_CASE("approvals racing a slow chat API start the job once", "[jobs][approva
     }
     h.wait_status(id, "succeeded");
     REQUIRE(h.run_until([&] { return h.processes.running() == 0; }));
-    const auto kinds = event_kinds(h.store->jobs().job_events(id));
+    const auto kinds = event_kinds(testing::answered(h.store->jobs().job_events(id)));
     CHECK(std::count(kinds.begin(), kinds.end(), "started") == 1);
     CHECK(std::count(kinds.begin(), kinds.end(), "finished") == 1);
     CHECK(std::count(kinds.begin(), kinds.end(), "denied") == 0);
@@ -254,7 +254,7 @@ TEST_CASE("an approval request posted after its job was cancelled is closed", "[
     h.outbox.release();
     // ...then the approval request, which the chat API is slow to accept.
     REQUIRE(h.run_until([&] { return h.outbox.held() == 1; }));
-    const auto jobs = h.store->jobs().recent_jobs("", 1);
+    const auto jobs = testing::answered(h.store->jobs().recent_jobs("", 1));
     REQUIRE(jobs.size() == 1);
     const std::string id = jobs.front().id;
     CHECK(h.job(id).state == JobState::awaiting_approval);

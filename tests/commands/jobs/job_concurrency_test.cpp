@@ -54,7 +54,7 @@ TEST_CASE("with max_running 1 and a queue the second job waits its turn", "[jobs
         h.wait_status(other, "succeeded");
         CHECK(h.job(first).concurrency_key == "build:api");
         // The first finished before the second started (events are numbered in order).
-        const auto events = h.store->jobs().recent_job_events(100);
+        const auto events = testing::answered(h.store->jobs().recent_job_events(100));
         auto position = [&](const std::string& id, const std::string& kind) {
             for (std::size_t i = 0; i < events.size(); ++i)
                 if (events[i].job_id == id && events[i].kind == kind) return static_cast<long>(i);
@@ -63,9 +63,9 @@ TEST_CASE("with max_running 1 and a queue the second job waits its turn", "[jobs
         REQUIRE(position(first, "finished") >= 0);
         REQUIRE(position(second, "started") >= 0);
         CHECK(position(first, "finished") > position(second, "started"));  // newest first
-        const auto kinds = event_kinds(h.store->jobs().job_events(second));
+        const auto kinds = event_kinds(testing::answered(h.store->jobs().job_events(second)));
         CHECK(kinds == std::vector<std::string>{"requested", "queued", "started", "finished"});
-        CHECK(h.store->jobs().job_events(second)[1].detail == "waiting behind 1 running for build:api");
+        CHECK(testing::answered(h.store->jobs().job_events(second))[1].detail == "waiting behind 1 running for build:api");
         // One status message for the second job, updated from queued to running to done.
         const auto& status = h.status(second);
         CHECK_THAT(status.versions.front().text, Contains("⏳ queued"));
@@ -115,7 +115,7 @@ TEST_CASE("a queued job cancelled just as its slot frees up does not run", "[job
     const auto record = h.job(second);
     CHECK(record.state == JobState::cancelled);
     CHECK_FALSE(record.started.has_value());
-    CHECK(event_kinds(h.store->jobs().job_events(second)) == std::vector<std::string>{"requested", "queued", "cancelled"});
+    CHECK(event_kinds(testing::answered(h.store->jobs().job_events(second))) == std::vector<std::string>{"requested", "queued", "cancelled"});
     CHECK(h.status_text(second) == "*build* `build api` — job `" + second + "` 🛑 cancelled by bob");
     CHECK(h.jobs->active() == 0);
     // The slot is free again.
@@ -135,13 +135,13 @@ TEST_CASE("a queued job whose first status post is slow still gets one status me
     h.outbox.hold = true;
     auto second_line = h.spawn_line("/platform build api", bob);
     REQUIRE(h.run_until([&] { return h.outbox.held() >= 1; }));
-    const auto recent = h.store->jobs().recent_jobs("", 1);
+    const auto recent = testing::answered(h.store->jobs().recent_jobs("", 1));
     REQUIRE(recent.size() == 1);
     const std::string second = recent.front().id;
     REQUIRE(second != first);
     open_gate(gates, "api");
     REQUIRE(h.run_until([&] {
-        const auto record = h.store->jobs().find_job(second);
+        const auto record = testing::answered(h.store->jobs().find_job(second));
         return record && record->state == JobState::succeeded;
     }));
     h.outbox.hold = false;
@@ -169,7 +169,7 @@ TEST_CASE("with max_running 1 and no queue the second job is refused", "[jobs][c
     CHECK(refused.text == "*build* `build api` — job `" + second +
                               "` 🛑 not run: 1 already running for build:api — try again when it finishes");
     CHECK(refused.buttons.empty());
-    CHECK(event_kinds(h.store->jobs().job_events(second)) == std::vector<std::string>{"requested", "refused"});
+    CHECK(event_kinds(testing::answered(h.store->jobs().job_events(second))) == std::vector<std::string>{"requested", "refused"});
     CHECK(h.jobs->active() == 1);
     open_gate(gates, "api");
     h.wait_status(first, "succeeded");

@@ -47,7 +47,7 @@ TEST_CASE("a job that needs confirmation waits for its requester", "[jobs][confi
         h.wait_status(id, "succeeded");
         CHECK_THAT(h.status(id).latest().text, EndsWith("Done: api for alice (restarted api)"));
         CHECK(h.outbox.messages.size() == 1);
-        CHECK(event_kinds(h.store->jobs().job_events(id)) ==
+        CHECK(event_kinds(testing::answered(h.store->jobs().job_events(id))) ==
               std::vector<std::string>{"requested", "confirmed", "started", "finished"});
         CHECK_THAT(h.reply(confirm_button, alice).text,
                    StartsWith("Job `" + id + "` is not waiting for a confirmation"));
@@ -124,7 +124,7 @@ TEST_CASE("a running job can be cancelled by its requester or an admin", "[jobs]
     CHECK_THAT(record.output_tail, StartsWith("pid "));
     CHECK(h.processes.running() == 0);
     CHECK(process_gone(pid));
-    const auto events = h.store->jobs().job_events(id);
+    const auto events = testing::answered(h.store->jobs().job_events(id));
     REQUIRE(event_kinds(events) == std::vector<std::string>{"requested", "started", "cancel-requested", "finished"});
     CHECK(events[2].actor_id == who.id);
     CHECK_THAT(events[3].detail, StartsWith("cancelled after "));

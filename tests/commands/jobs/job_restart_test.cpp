@@ -85,7 +85,7 @@ UnfinishedJobs leave_unfinished_jobs(Harness& h) {
     queued.concurrency_key = "build:api";
     queued.state = JobState::queued;
     queued.created = queued.updated = h.clock.now();
-    h.store->jobs().insert_job(queued);
+    testing::answered(h.store->jobs().insert_job(queued));
 
     // The old service goes away with work in flight; what it started is stopped, and the
     // loop keeps running (as it would for a restarting bot's other parts).
@@ -139,7 +139,7 @@ TEST_CASE("after a restart, unfinished jobs are marked interrupted and requester
         CHECK(record.state == JobState::interrupted);
         CHECK(record.outcome == "interrupted by a restart while " + e.was);
         CHECK(record.finished.has_value());
-        const auto events = h.store->jobs().job_events(e.id);
+        const auto events = testing::answered(h.store->jobs().job_events(e.id));
         REQUIRE_FALSE(events.empty());
         CHECK(events.back().kind == "interrupted");
         CHECK(events.back().detail == "the bot restarted while " + e.was);
@@ -199,7 +199,7 @@ TEST_CASE("an event replayed after a crash starts no second job: the action runs
     REQUIRE(h.run_until([&] { return replayed->done; }));
     REQUIRE_FALSE(replayed->failure);
     CHECK_FALSE(replayed->reply.has_value());
-    CHECK(h.store->jobs().recent_jobs("", 10).size() == 1);
+    CHECK(testing::answered(h.store->jobs().recent_jobs("", 10)).size() == 1);
     CHECK(h.outbox.messages.size() == posted);
     CHECK(h.job(id).output_tail == "deployed api\n");
 

@@ -34,6 +34,7 @@
 #include "commands/engine.hpp"
 #include "support/manual_clock.hpp"
 #include "support/param_spec.hpp"
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
 namespace platbot::commands::job_service_fixture {
@@ -369,13 +370,13 @@ struct Harness {
         const auto answer = send(text, user, channel);
         INFO((answer ? answer->text : std::string("(no reply)")));
         REQUIRE_FALSE(answer.has_value());
-        const auto recent = store->jobs().recent_jobs("", 1);
+        const auto recent = testing::answered(store->jobs().recent_jobs("", 1));
         REQUIRE(recent.size() == 1);
         return recent.front().id;
     }
 
     store::JobRecord job(const std::string& id) {
-        auto found = store->jobs().find_job(id);
+        auto found = testing::answered(store->jobs().find_job(id));
         REQUIRE(found.has_value());
         return *found;
     }
@@ -390,11 +391,11 @@ struct Harness {
 
     // For run_until conditions: no assertions, so a wait counts none.
     std::optional<JobState> state_of(const std::string& id) {
-        const auto record = store->jobs().find_job(id);
+        const auto record = testing::answered(store->jobs().find_job(id));
         return record ? std::optional<JobState>(record->state) : std::nullopt;
     }
     const chat::Reply* latest_status(const std::string& id) {
-        const auto record = store->jobs().find_job(id);
+        const auto record = testing::answered(store->jobs().find_job(id));
         const auto* message = record ? outbox.find(record->status_message_id) : nullptr;
         return message ? &message->latest() : nullptr;
     }

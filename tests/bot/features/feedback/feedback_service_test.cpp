@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "support/feature_rig.hpp"
+#include "support/run_loop.hpp"
 #include "support/temp_dir.hpp"
 
 namespace {
@@ -45,7 +46,7 @@ struct Rig : testing::FeatureRig {
         job.state = state;
         job.args_json = "{}";
         job.created = job.updated = clock.now();
-        store->jobs().insert_job(job);
+        testing::answered(store->jobs().insert_job(job));
         return job;
     }
 

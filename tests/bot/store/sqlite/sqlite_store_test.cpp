@@ -25,7 +25,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite/schema.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 13;
+constexpr int latest_schema = 14;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
@@ -268,34 +268,4 @@ TEST_CASE("the inbox records new ids only, drops a finished entry's payload and 
     again.forget_limit = 10;
     CHECK(store->inbox().write_inbox(again) == std::vector<bool>{false});  // a redelivery of a finished event
     CHECK(raw.scalar("SELECT COUNT(*) FROM inbox") == std::optional<std::string>("1"));
-}
-
-TEST_CASE("a job keeps the event that started it, and one event starts at most one job", "[store]") {
-    TempDir dir;
-    auto store = open_ok(dir.file("jobs.db"));
-    JobRecord job;
-    job.id = "k3f9qz";
-    job.command = "deploy";
-    job.line = "deploy api";
-    job.event_id = "slack:Ev1";
-    job.created = job.updated = system_clock::time_point{} + std::chrono::seconds(1803893400);
-    store->jobs().insert_job(job);
-
-    const auto found = store->jobs().find_job_for_event("slack:Ev1");
-    REQUIRE(found.has_value());
-    CHECK(found->id == "k3f9qz");
-    CHECK(store->jobs().find_job("k3f9qz")->event_id == "slack:Ev1");
-    CHECK_FALSE(store->jobs().find_job_for_event("slack:Ev2").has_value());
-    CHECK_FALSE(store->jobs().find_job_for_event("").has_value());
-
-    JobRecord second = job;
-    second.id = "p7w2mx";
-    CHECK_THROWS(store->jobs().insert_job(second));
-    // Jobs nobody's event started (schedules, older rows) are many with no event.
-    second.event_id.clear();
-    store->jobs().insert_job(second);
-    JobRecord third = second;
-    third.id = "r8t4nb";
-    store->jobs().insert_job(third);
-    CHECK(store->jobs().recent_jobs("", 10).size() == 3);
 }

@@ -1,0 +1,155 @@
+// Jobs and the events of each (who confirmed, approved, cancelled; what ran). Jobs created in
+// the same millisecond keep the order they were inserted in (seq), as SQLite's rowid does.
+#include "bot/store/postgres/units.hpp"
+
+namespace platbot::store::postgres {
+
+namespace {
+
+const std::string job_columns =
+    "SELECT id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
+    "status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, started_ms, "
+    "finished_ms, event_id FROM jobs";
+const std::string event_columns = "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events";
+
+std::vector<Value> job_params(const JobRecord& job) {
+    return {job.id,
+            job.command,
+            job.line,
+            job.args_json.empty() ? std::string("{}") : job.args_json,
+            job.requester_id,
+            job.requester_name,
+            job.adapter,
+            job.conversation,
+            job.thread,
+            job.status_message_id,
+            job.concurrency_key,
+            std::string(job_state_name(job.state)),
+            job.outcome,
+            job.output_tail,
+            as_ms(job.created),
+            as_ms(job.updated),
+            as_optional_ms(job.started),
+            as_optional_ms(job.finished),
+            job.event_id};
+}
+
+JobRecord job_of(const std::vector<Value>& f) {
+    JobRecord job;
+    job.id = f[0].value_or("");
+    job.command = f[1].value_or("");
+    job.line = f[2].value_or("");
+    job.args_json = f[3].value_or("");
+    job.requester_id = f[4].value_or("");
+    job.requester_name = f[5].value_or("");
+    job.adapter = f[6].value_or("");
+    job.conversation = f[7].value_or("");
+    job.thread = f[8].value_or("");
+    job.status_message_id = f[9].value_or("");
+    job.concurrency_key = f[10].value_or("");
+    job.state = parse_job_state(f[11].value_or("")).value_or(JobState::interrupted);
+    job.outcome = f[12].value_or("");
+    job.output_tail = f[13].value_or("");
+    job.created = as_time(f[14]);
+    job.updated = as_time(f[15]);
+    job.started = as_optional_time(f[16]);
+    job.finished = as_optional_time(f[17]);
+    job.event_id = f[18].value_or("");
+    return job;
+}
+
+std::vector<JobRecord> jobs_of(const Rows& rows) {
+    std::vector<JobRecord> out;
+    out.reserve(rows.rows.size());
+    for (const auto& row : rows.rows) out.push_back(job_of(row));
+    return out;
+}
+
+std::vector<JobEvent> events_of(const Rows& rows) {
+    std::vector<JobEvent> out;
+    out.reserve(rows.rows.size());
+    for (const auto& f : rows.rows)
+        out.push_back({f[0].value_or(""), as_time(f[1]), f[2].value_or(""), f[3].value_or(""), f[4].value_or("")});
+    return out;
+}
+
+class PostgresJobs final : public JobStore {
+public:
+    explicit PostgresJobs(Pool& pool) : pool_(pool) {}
+
+    Async<void> insert_job(JobRecord job) override {
+        std::vector<Value> params = job_params(job);
+        co_await pool_.run(
+            "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
+            "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, "
+            "started_ms, finished_ms, event_id) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            std::move(params));
+    }
+
+    Async<void> update_job(JobRecord job) override {
+        std::vector<Value> params = job_params(job);
+        co_await pool_.run(
+            "UPDATE jobs SET command = $2, line = $3, args_json = $4, requester_id = $5, requester_name = $6, "
+            "adapter = $7, conversation = $8, thread = $9, status_message_id = $10, concurrency_key = $11, "
+            "state = $12, outcome = $13, output_tail = $14, created_ms = $15, updated_ms = $16, started_ms = $17, "
+            "finished_ms = $18, event_id = $19 WHERE id = $1",
+            std::move(params));
+    }
+
+    Async<std::optional<JobRecord>> find_job(std::string id) override {
+        std::vector<Value> params{id};
+        const Rows found = co_await pool_.run(job_columns + " WHERE id = $1", std::move(params));
+        if (found.rows.empty()) co_return std::nullopt;
+        co_return job_of(found.rows[0]);
+    }
+
+    Async<std::optional<JobRecord>> find_job_for_event(std::string event_id) override {
+        if (event_id.empty()) co_return std::nullopt;
+        std::vector<Value> params{event_id};
+        const Rows found = co_await pool_.run(job_columns + " WHERE event_id = $1", std::move(params));
+        if (found.rows.empty()) co_return std::nullopt;
+        co_return job_of(found.rows[0]);
+    }
+
+    Async<std::vector<JobRecord>> recent_jobs(std::string requester_id, std::size_t limit) override {
+        std::vector<Value> params{requester_id, as_text(static_cast<std::int64_t>(limit))};
+        const Rows found = co_await pool_.run(
+            job_columns + " WHERE $1 = '' OR requester_id = $1 ORDER BY created_ms DESC, seq DESC LIMIT $2",
+            std::move(params));
+        co_return jobs_of(found);
+    }
+
+    Async<std::vector<JobRecord>> jobs_in_state(JobState state) override {
+        std::vector<Value> params{std::string(job_state_name(state))};
+        const Rows found = co_await pool_.run(job_columns + " WHERE state = $1 ORDER BY created_ms, seq", std::move(params));
+        co_return jobs_of(found);
+    }
+
+    Async<void> add_job_event(JobEvent event) override {
+        std::vector<Value> params{event.job_id, as_ms(event.time), event.kind, event.actor_id, event.detail};
+        co_await pool_.run("INSERT INTO job_events (job_id, time_ms, kind, actor_id, detail) VALUES ($1, $2, $3, $4, $5)",
+                           std::move(params));
+    }
+
+    Async<std::vector<JobEvent>> job_events(std::string job_id) override {
+        std::vector<Value> params{job_id};
+        const Rows found = co_await pool_.run(event_columns + " WHERE job_id = $1 ORDER BY id", std::move(params));
+        co_return events_of(found);
+    }
+
+    Async<std::vector<JobEvent>> recent_job_events(std::size_t limit) override {
+        std::vector<Value> params{as_text(static_cast<std::int64_t>(limit))};
+        const Rows found = co_await pool_.run(event_columns + " ORDER BY id DESC LIMIT $1", std::move(params));
+        co_return events_of(found);
+    }
+
+private:
+    Pool& pool_;
+};
+
+}  // namespace
+
+std::unique_ptr<JobStore> make_jobs(Pool& pool) { return std::make_unique<PostgresJobs>(pool); }
+
+}  // namespace platbot::store::postgres
