@@ -15,7 +15,8 @@ PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings
       surveys_(make_surveys(*pool_)),
       onboarding_(make_onboarding(*pool_)),
       status_(make_status(*pool_)),
-      fan_outs_(make_fan_outs(*pool_)) {}
+      fan_outs_(make_fan_outs(*pool_)),
+      inbox_(make_inbox(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -46,6 +47,8 @@ OnboardingStore& PostgresStore::onboarding() { return *onboarding_; }
 StatusStore& PostgresStore::status() { return *status_; }
 
 FanOutStore& PostgresStore::fan_outs() { return *fan_outs_; }
+
+Inbox& PostgresStore::inbox() { return *inbox_; }
 
 boost::asio::awaitable<int> PostgresStore::schema_version() { co_return co_await postgres::schema_version(*pool_); }
 

@@ -7,6 +7,7 @@
 #include "bot/store/audit.hpp"
 #include "bot/store/fan_outs.hpp"
 #include "bot/store/feedback.hpp"
+#include "bot/store/inbox.hpp"
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
 #include "bot/store/postgres/pool.hpp"
@@ -37,6 +38,7 @@ public:
     OnboardingStore& onboarding();
     StatusStore& status();
     FanOutStore& fan_outs();
+    Inbox& inbox();
     boost::asio::awaitable<int> schema_version();
     Pool& pool();
 
@@ -52,6 +54,7 @@ private:
     std::unique_ptr<OnboardingStore> onboarding_;
     std::unique_ptr<StatusStore> status_;
     std::unique_ptr<FanOutStore> fan_outs_;
+    std::unique_ptr<Inbox> inbox_;
 };
 
 }  // namespace platbot::store::postgres

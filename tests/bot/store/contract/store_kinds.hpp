@@ -34,6 +34,7 @@ struct KindBase {
     store::OnboardingStore& onboarding() { return store->onboarding(); }
     store::StatusStore& status() { return store->status(); }
     store::FanOutStore& fan_outs() { return store->fan_outs(); }
+    store::Inbox& inbox() { return store->inbox(); }
 
     boost::asio::io_context io;
     std::unique_ptr<StoreType> store;
