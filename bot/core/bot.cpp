@@ -54,7 +54,7 @@ chat::Task<void> Bot::handle(chat::ChatEvent event) {
         co_return;
     }
     // Finished even when it failed: the requester is told below, and a replay would fail again.
-    inbox_.finished(event.id);
+    co_await inbox_.finished(event.id);
     spdlog::debug("[{}] handled in {} ms{}", event.correlation_id,
                   std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count(),
                   failure.empty() ? "" : " (failed)");
@@ -74,7 +74,7 @@ chat::Task<void> Bot::handle(chat::ChatEvent event) {
 chat::Task<void> Bot::replay(std::chrono::minutes window) {
     std::vector<Leftover> leftovers;
     try {
-        leftovers = inbox_.leftovers();
+        leftovers = co_await inbox_.leftovers();
     } catch (const std::exception& e) {
         spdlog::error("inbox: cannot read what the previous run left unfinished: {}", e.what());
         co_return;
@@ -108,7 +108,7 @@ chat::Task<void> Bot::decline(chat::ChatEvent event, std::string why) {
     } catch (const std::exception& e) {
         spdlog::error("[{}] could not tell the requester: {}", event.correlation_id, e.what());
     }
-    if (told) inbox_.finished(event.id);
+    if (told) co_await inbox_.finished(event.id);
 }
 
 chat::Task<void> Bot::route(const chat::ChatEvent& event) {

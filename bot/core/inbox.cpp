@@ -2,13 +2,17 @@
 
 #include <algorithm>
 #include <exception>
+#include <optional>
 
+#include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "bot/common/json_field.hpp"
 #include "bot/net/one_shot.hpp"
+#include "bot/net/spawn.hpp"
 
 namespace platbot::core {
 
@@ -88,7 +92,8 @@ struct Inbox::Batch {
     explicit Batch(const asio::any_io_executor& executor) : written(executor) {}
     std::vector<store::InboxEntry> entries;
     std::vector<chat::Admission> results;
-    net::OneShot written;
+    std::vector<std::string> finished;
+    net::OneShot written;  // its write ended, whether or not it landed
 };
 
 Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, const net::Clock& clock, InboxOptions options)
@@ -100,92 +105,140 @@ Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, const net::Clo
       alive_(std::make_shared<bool>(true)) {}
 
 Inbox::~Inbox() {
-    alive_.reset();
-    // Whatever waits is written now: an event recorded here but never acknowledged comes
-    // back as a leftover at the next start, or as a redelivery, never lost.
-    flush();
+    *alive_ = false;
+    timer_.cancel();
+    const std::size_t marks = unwritten_marks_.size() + (batch_ ? batch_->finished.size() : 0);
+    if (marks > 0)
+        spdlog::warn("inbox: {} finished mark(s) were not written before the inbox closed; those events are handled "
+                     "again at the next start",
+                     marks);
 }
 
 chat::Task<chat::Admission> Inbox::admit(const chat::ChatEvent& event) {
     if (event.id.empty()) co_return chat::Admission::first;
     if (open_.count(event.id) > 0) co_return chat::Admission::duplicate;
-    if (!batch_) batch_ = std::make_shared<Batch>(executor_);
+    next_batch().entries.push_back({event.id, serialise_event(event), clock_.now()});
     const auto batch = batch_;
-    const std::size_t index = batch->entries.size();
-    batch->entries.push_back({event.id, serialise_event(event), clock_.now()});
-    schedule_flush(std::max(std::chrono::steady_clock::now(), last_flush_ + options_.min_gap));
+    const std::size_t index = batch->entries.size() - 1;
+    request_write(std::max(std::chrono::steady_clock::now(), last_write_ + options_.min_gap));
     co_await batch->written.wait();
     co_return batch->results[index];
 }
 
-void Inbox::finished(const std::string& id) {
-    if (open_.erase(id) == 0) return;
-    finished_.push_back(id);
-    flush();
+chat::Task<void> Inbox::finished(std::string id) {
+    if (open_.erase(id) == 0) co_return;
+    next_batch().finished.push_back(std::move(id));
+    const auto batch = batch_;
+    request_write(std::chrono::steady_clock::now());
+    co_await batch->written.wait();
 }
 
-std::vector<Leftover> Inbox::leftovers() {
+chat::Task<std::vector<Leftover>> Inbox::leftovers() {
+    const std::vector<store::InboxEntry> entries = co_await store_.unfinished_inbox();
     std::vector<Leftover> out;
-    for (auto& entry : store_.unfinished_inbox()) {
+    std::shared_ptr<Batch> dropped;  // the write that marks the unreadable ones finished
+    for (const auto& entry : entries) {
         auto event = parse_event(entry.payload);
-        open_.insert(entry.id);
         if (!event) {
             spdlog::error("inbox: event {} from the previous run cannot be read back and is dropped", entry.id);
-            finished(entry.id);
+            next_batch().finished.push_back(entry.id);
+            dropped = batch_;
             continue;
         }
+        open_.insert(entry.id);
         event->id = entry.id;
         out.push_back({std::move(*event), entry.received});
     }
-    return out;
-}
-
-void Inbox::schedule_flush(std::chrono::steady_clock::time_point when) {
-    if (flush_at_ && *flush_at_ <= when) return;
-    flush_at_ = when;
-    // A timer that is already due still fires only after the work queued now and the I/O
-    // that is ready with it: that work's writes join this transaction.
-    timer_.expires_at(when);
-    timer_.async_wait([this, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& error) {
-        if (error == asio::error::operation_aborted || !alive.lock()) return;  // moved earlier, or gone
-        flush();
-    });
-}
-
-void Inbox::flush() {
-    last_flush_ = std::chrono::steady_clock::now();
-    if (flush_at_) {
-        flush_at_.reset();
-        timer_.cancel();
+    if (dropped) {
+        request_write(std::chrono::steady_clock::now());
+        co_await dropped->written.wait();
     }
-    auto batch = std::move(batch_);
-    batch_.reset();
-    if (!batch && finished_.empty()) return;
+    co_return out;
+}
 
+chat::Task<void> Inbox::close() {
+    if (!unwritten_marks_.empty()) next_batch();  // one more try for them
+    if (batch_) request_write(std::chrono::steady_clock::now());
+    while (writing_) {
+        const auto ended = written_;
+        co_await ended->wait();
+    }
+}
+
+Inbox::Batch& Inbox::next_batch() {
+    if (!batch_) batch_ = std::make_shared<Batch>(executor_);
+    return *batch_;
+}
+
+void Inbox::request_write(std::chrono::steady_clock::time_point when) {
+    if (!due_ || when < *due_) {
+        due_ = when;
+        // Cancels the writer's wait for a later time, if it waits: it wakes and waits for this.
+        timer_.expires_at(when);
+    }
+    if (writing_) return;
+    writing_ = true;
+    written_ = std::make_shared<net::OneShot>(executor_);
+    // co_spawn starts it on a later turn of the loop, so what is queued now joins its first write.
+    net::spawn_guarded(executor_, alive_, run_writer(alive_, written_), "inbox: writing");
+}
+
+// The one writer: a batch at a time, in the order they formed. While a write is in flight
+// the next batch gathers, and is written as soon as that write ends (if it is due by then).
+asio::awaitable<void> Inbox::run_writer(std::shared_ptr<bool> alive, std::shared_ptr<net::OneShot> done) {
+    while (*alive && batch_) {
+        if (std::chrono::steady_clock::now() < *due_) {
+            timer_.expires_at(*due_);
+            boost::system::error_code woken;  // moved earlier, or the inbox is going: the loop looks again
+            co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+            continue;
+        }
+        std::shared_ptr<Batch> batch = std::move(batch_);
+        batch_.reset();
+        due_.reset();
+        last_write_ = std::chrono::steady_clock::now();
+        co_await write_batch(std::move(batch), alive);
+    }
+    if (*alive) writing_ = false;
+    done->fire();
+}
+
+asio::awaitable<void> Inbox::write_batch(std::shared_ptr<Batch> batch, std::shared_ptr<bool> alive) {
+    std::vector<std::string> ids;
+    for (const auto& entry : batch->entries) ids.push_back(entry.id);
     store::InboxWrite write;
-    if (batch) write.arrived = std::move(batch->entries);
-    write.finished.swap(finished_);
-    write.forget_before = clock_.now() - options_.keep_ids;
-    write.forget_limit = forget_at_least + 2 * (write.arrived.size() + write.finished.size());
+    write.arrived = std::move(batch->entries);
+    write.finished = std::move(unwritten_marks_);  // older marks first: written in the order they came
+    unwritten_marks_.clear();
+    write.finished.insert(write.finished.end(), batch->finished.begin(), batch->finished.end());
+    const std::vector<std::string> marks = write.finished;
+    write.finished_at = clock_.now();
+    write.forget_before = write.finished_at - options_.keep_ids;
+    write.forget_limit = forget_at_least + 2 * (ids.size() + marks.size());
     std::vector<bool> fresh;
+    std::optional<std::string> failure;
     try {
-        fresh = store_.write_inbox(write);
+        fresh = co_await store_.write_inbox(std::move(write));
     } catch (const std::exception& e) {
-        if (!write.arrived.empty())
-            spdlog::error("inbox: {} event(s) could not be recorded, so they are not acknowledged ({}); "
-                          "the platform will deliver them again",
-                          write.arrived.size(), e.what());
-        else
-            spdlog::error("inbox: {} event(s) could not be marked handled ({}); trying again with the next write",
-                          write.finished.size(), e.what());
-        // Finished marks wait for the next write; an event without one is replayed at start.
-        finished_.insert(finished_.end(), write.finished.begin(), write.finished.end());
+        failure = e.what();
+    } catch (...) {
+        failure = "unknown error";
     }
-    if (!batch) return;
-    batch->results.resize(write.arrived.size(), chat::Admission::unrecorded);
-    for (std::size_t i = 0; i < fresh.size() && i < write.arrived.size(); ++i) {
+    if (failure && !ids.empty())
+        spdlog::error("inbox: {} event(s) could not be recorded, so they are not acknowledged ({}); "
+                      "the platform will deliver them again",
+                      ids.size(), *failure);
+    else if (failure)
+        spdlog::error("inbox: {} event(s) could not be marked handled ({}); trying again with the next write", marks.size(),
+                      *failure);
+    batch->results.assign(ids.size(), chat::Admission::unrecorded);
+    for (std::size_t i = 0; i < fresh.size() && i < ids.size(); ++i)
         batch->results[i] = fresh[i] ? chat::Admission::first : chat::Admission::duplicate;
-        if (fresh[i]) open_.insert(write.arrived[i].id);
+    if (*alive) {  // gone: the admissions still learn their outcome, the inbox's state is no more
+        // Finished marks wait for the next write; an event without one is replayed at start.
+        if (failure) unwritten_marks_.insert(unwritten_marks_.end(), marks.begin(), marks.end());
+        for (std::size_t i = 0; i < fresh.size() && i < ids.size(); ++i)
+            if (fresh[i]) open_.insert(ids[i]);
     }
     batch->written.fire();
 }

@@ -8,6 +8,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -325,8 +326,17 @@ asio::awaitable<void> Runtime::serve() {
     onboarding_.start();
     board_.start();
     net::spawn_reported(io_.get_executor(), bot_.replay(replay_window), "replaying unfinished events");
-    co_await adapter_.run(bot_);
-    co_await wind_down();
+    std::exception_ptr failure;
+    try {
+        co_await adapter_.run(bot_);
+        co_await wind_down();
+    } catch (...) {
+        failure = std::current_exception();
+    }
+    // Even when the adapter failed: the finished marks still waiting go to disk before the
+    // loop stops, or their events would be answered again at the next start.
+    co_await inbox_.close();
+    if (failure) std::rethrow_exception(failure);
 }
 
 // The adapter has stopped taking events: at the end of piped input running jobs may

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "bot/store/async.hpp"
+
 namespace platbot::store {
 
 struct InboxEntry {
@@ -18,6 +20,7 @@ struct InboxEntry {
 struct InboxWrite {
     std::vector<InboxEntry> arrived;    // recorded unless their id is already known
     std::vector<std::string> finished;  // handled: the id stays for dedupe, the payload goes
+    std::chrono::system_clock::time_point finished_at;  // the injected clock's time, stamped on `finished`
     // Finished entries received before this are forgotten, at most `forget_limit` per write
     // so that clearing a backlog never stalls the loop.
     std::chrono::system_clock::time_point forget_before;
@@ -27,11 +30,12 @@ struct InboxWrite {
 class Inbox {
 public:
     virtual ~Inbox() = default;
-    // All of it in one transaction. For each arrived entry, true when it was new; throws
-    // when nothing could be written.
-    virtual std::vector<bool> write_inbox(const InboxWrite& write) = 0;
-    // Entries recorded but never finished, oldest first.
-    virtual std::vector<InboxEntry> unfinished_inbox() = 0;
+    // All of it in one transaction, arrivals first. For each arrived entry, true when it was
+    // new: an id given twice in one write is new the first time only, and of instances
+    // writing the same id at once exactly one gets true. Throws when nothing could be written.
+    virtual Async<std::vector<bool>> write_inbox(InboxWrite write) = 0;
+    // Entries recorded but never finished, oldest first (ties by id, byte order).
+    virtual Async<std::vector<InboxEntry>> unfinished_inbox() = 0;
 };
 
 }  // namespace platbot::store

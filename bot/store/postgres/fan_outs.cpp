@@ -33,21 +33,6 @@ Recipient recipient_of(const std::vector<Value>& f) {
             static_cast<int>(as_number(f[2])), f[3].value_or("")};
 }
 
-// The recipients as one text array parameter ({"U1","U2"}), quoted for PostgreSQL's array syntax.
-std::string text_array(const std::vector<std::string>& items) {
-    std::string out = "{";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i > 0) out += ',';
-        out += '"';
-        for (const char c : items[i]) {
-            if (c == '"' || c == '\\') out += '\\';
-            out += c;
-        }
-        out += '"';
-    }
-    return out + "}";
-}
-
 class PostgresFanOuts final : public FanOutStore {
 public:
     explicit PostgresFanOuts(Pool& pool) : pool_(pool) {}
@@ -56,7 +41,7 @@ public:
     Async<bool> create(FanOutRecord fan_out, std::vector<std::string> recipients) override {
         std::vector<Value> params{fan_out.id,          fan_out.kind,           fan_out.title,
                                   fan_out.report_adapter, fan_out.report_conversation, fan_out.report_thread,
-                                  fan_out.report_message_id, as_ms(fan_out.created), text_array(recipients)};
+                                  fan_out.report_message_id, as_ms(fan_out.created), as_text_array(recipients)};
         const Rows created = co_await pool_.run(
             "WITH made AS (INSERT INTO fan_outs (id, kind, title, report_adapter, report_conversation, report_thread, "
             "report_message_id, created_ms, finished_ms, outcome) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, '') "

@@ -171,4 +171,18 @@ std::optional<std::chrono::system_clock::time_point> as_optional_time(const Valu
     return as_time(field);
 }
 
+Value as_text_array(const std::vector<std::string>& items) {
+    std::string out = "{";
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        if (i > 0) out += ',';
+        out += '"';
+        for (const char c : items[i]) {
+            if (c == '"' || c == '\\') out += '\\';
+            out += c;
+        }
+        out += '"';
+    }
+    return out + "}";
+}
+
 }  // namespace platbot::store::postgres

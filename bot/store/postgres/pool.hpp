@@ -85,5 +85,8 @@ Value as_ms(std::chrono::system_clock::time_point when);
 std::chrono::system_clock::time_point as_time(const Value& field);
 Value as_optional_ms(const std::optional<std::chrono::system_clock::time_point>& when);  // NULL for none
 std::optional<std::chrono::system_clock::time_point> as_optional_time(const Value& field);  // none for NULL
+// One array parameter ({"U1","U2"}), each item quoted for PostgreSQL's array syntax; cast in
+// the statement ($1::text[], or $1::bigint[] for numbers given as text).
+Value as_text_array(const std::vector<std::string>& items);
 
 }  // namespace platbot::store::postgres

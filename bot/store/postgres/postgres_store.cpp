@@ -16,7 +16,8 @@ PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings
       onboarding_(make_onboarding(*pool_)),
       status_(make_status(*pool_)),
       fan_outs_(make_fan_outs(*pool_)),
-      jobs_(make_jobs(*pool_)) {}
+      jobs_(make_jobs(*pool_)),
+      inbox_(make_inbox(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -48,6 +49,8 @@ StatusStore& PostgresStore::status() { return *status_; }
 
 FanOutStore& PostgresStore::fan_outs() { return *fan_outs_; }
 JobStore& PostgresStore::jobs() { return *jobs_; }
+
+Inbox& PostgresStore::inbox() { return *inbox_; }
 
 boost::asio::awaitable<int> PostgresStore::schema_version() { co_return co_await postgres::schema_version(*pool_); }
 

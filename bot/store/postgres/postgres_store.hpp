@@ -8,6 +8,7 @@
 #include "bot/store/fan_outs.hpp"
 #include "bot/store/feedback.hpp"
 #include "bot/store/jobs.hpp"
+#include "bot/store/inbox.hpp"
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
 #include "bot/store/postgres/pool.hpp"
@@ -39,6 +40,7 @@ public:
     StatusStore& status();
     FanOutStore& fan_outs();
     JobStore& jobs();
+    Inbox& inbox();
     boost::asio::awaitable<int> schema_version();
     Pool& pool();
 
@@ -55,6 +57,7 @@ private:
     std::unique_ptr<StatusStore> status_;
     std::unique_ptr<FanOutStore> fan_outs_;
     std::unique_ptr<JobStore> jobs_;
+    std::unique_ptr<Inbox> inbox_;
 };
 
 }  // namespace platbot::store::postgres

@@ -9,7 +9,7 @@ class SqliteInbox final : public Inbox {
 public:
     explicit SqliteInbox(Database& db) : db_(db) {}
 
-    std::vector<bool> write_inbox(const InboxWrite& write) override {
+    Async<std::vector<bool>> write_inbox(InboxWrite write) override {
         std::vector<bool> fresh;
         fresh.reserve(write.arrived.size());
         db_.in_transaction([&] {
@@ -21,11 +21,10 @@ public:
                 fresh.push_back(db_.changes() > 0);
                 s.reset();
             }
-            const std::int64_t now = now_ms();
             for (const auto& id : write.finished) {
                 auto& s = finish_;
                 s.reset();
-                s.bind(1, now).bind(2, id);
+                s.bind(1, write.finished_at).bind(2, id);
                 s.step();
                 s.reset();
             }
@@ -37,14 +36,14 @@ public:
                 s.reset();
             }
         });
-        return fresh;
+        co_return fresh;
     }
 
-    std::vector<InboxEntry> unfinished_inbox() override {
+    Async<std::vector<InboxEntry>> unfinished_inbox() override {
         Statement s(db_, "SELECT id, payload, received_ms FROM inbox WHERE finished_ms IS NULL ORDER BY received_ms, id");
         std::vector<InboxEntry> out;
         while (s.step()) out.push_back({s.text(0), s.text(1), s.time(2)});
-        return out;
+        co_return out;
     }
 
 private:

@@ -139,7 +139,7 @@ TEST_CASE("Bot handles after a restart what was acknowledged but not handled bef
     CHECK(restarted.adapter.posted[0].to.conversation == "general");
     // Handed over once: Slack delivering it again now is a duplicate, and a third start finds nothing.
     CHECK(restarted.deliver({message("ev-1", "/platform version")}) == std::vector{chat::Admission::duplicate});
-    restarted.inbox.flush();
+    restarted.run(restarted.inbox.close());  // as the runtime does before it stops
     Rig third(folder);
     third.run(third.bot.replay(std::chrono::minutes(10)));
     CHECK(third.adapter.posted.empty());
@@ -162,7 +162,7 @@ TEST_CASE("Bot does not run a command left over from long ago, and tells the req
     CHECK(notice.ephemeral);
     CHECK(to.requester == "U1");
     CHECK(restarted.audit.rows.empty());
-    restarted.inbox.flush();
+    restarted.run(restarted.inbox.close());  // as the runtime does before it stops
     Rig third(folder);
     third.run(third.bot.replay(std::chrono::minutes(10)));
     CHECK(third.adapter.posted.empty());
@@ -195,7 +195,7 @@ TEST_CASE("Bot leaves an event whose answer the platform refused for the restart
         revoked.adapter.credentials_refused = true;
         revoked.deliver({message("ev-unanswered", "/platform version")});
         CHECK(revoked.adapter.posted.size() == 1);
-        revoked.inbox.flush();
+        revoked.run(revoked.inbox.close());  // as the runtime does before it stops
     }
     Rig restarted(folder, "1.1", march_first_2027 + std::chrono::minutes(2));
     restarted.run(restarted.bot.replay(std::chrono::minutes(10)));

@@ -1,14 +1,19 @@
 // The inbox records events before they are acknowledged, shares one write between events
-// that arrive together, and reads back what a crash left unfinished.
+// that arrive together (and between those that arrive while a write is in flight, one write
+// at a time), and reads back what a crash left unfinished.
+#include <utility>  // before Asio's awaitable: g++ 12 needs it
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <algorithm>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "bot/core/inbox.hpp"
+#include "bot/net/one_shot.hpp"
 #include "bot/store/store.hpp"
 #include "support/manual_clock.hpp"
 #include "support/run_loop.hpp"
@@ -19,7 +24,8 @@ namespace {
 using namespace platbot;
 using chat::Admission;
 
-// The real SQLite inbox, with a count of its writes and a switch that makes them fail.
+// The real SQLite inbox, with a count of its writes, what each held, a switch that makes
+// them fail, and a gate that holds them in flight (as a database across the network does).
 class CountingInbox final : public store::Inbox {
 public:
     explicit CountingInbox(const testing::TempDir& folder) {
@@ -27,15 +33,32 @@ public:
         REQUIRE(opened);
         store_ = std::move(*opened);
     }
-    std::vector<bool> write_inbox(const store::InboxWrite& write) override {
+    store::Async<std::vector<bool>> write_inbox(store::InboxWrite write) override {
         ++writes;
+        std::vector<std::string> ids;
+        for (const auto& entry : write.arrived) ids.push_back(entry.id);
+        arrived.push_back(std::move(ids));
+        finished.push_back(write.finished);
+        ++in_flight;
+        max_in_flight = std::max(max_in_flight, in_flight);
+        if (const auto held = gate) co_await held->wait();
+        --in_flight;
         if (broken) throw std::runtime_error("database or disk is full");
-        return store_->inbox().write_inbox(write);
+        co_return co_await store_->inbox().write_inbox(std::move(write));
     }
-    std::vector<store::InboxEntry> unfinished_inbox() override { return store_->inbox().unfinished_inbox(); }
+    store::Async<std::vector<store::InboxEntry>> unfinished_inbox() override {
+        co_return co_await store_->inbox().unfinished_inbox();
+    }
+    // What is unfinished on disk now.
+    std::vector<store::InboxEntry> open_entries() { return testing::answered(unfinished_inbox()); }
 
     int writes = 0;
     bool broken = false;
+    std::shared_ptr<net::OneShot> gate;  // while set and not fired, writes wait for it
+    int in_flight = 0;
+    int max_in_flight = 0;
+    std::vector<std::vector<std::string>> arrived;   // per write, the ids admitted
+    std::vector<std::vector<std::string>> finished;  // per write, the ids marked finished
 
 private:
     std::unique_ptr<store::Store> store_;
@@ -68,13 +91,33 @@ std::vector<Admission> admit_together(boost::asio::io_context& io, core::Inbox& 
     return results;
 }
 
+// Starts admitting each event and returns at once: `results` fill in, and `done` counts up,
+// as their writes end.
+void start_admitting(boost::asio::io_context& io, core::Inbox& inbox, const std::vector<std::string>& ids,
+                     std::vector<Admission>& results, int& done) {
+    results.assign(ids.size(), Admission::unrecorded);
+    for (std::size_t i = 0; i < ids.size(); ++i)
+        boost::asio::co_spawn(io, admit_into(inbox, event_with_id(ids[i]), results, i), [&done](std::exception_ptr failure) {
+            REQUIRE_FALSE(failure);
+            ++done;
+        });
+}
+
+// Runs what is ready now: coroutines just started reach their first wait.
+void settle(boost::asio::io_context& io) {
+    io.restart();
+    io.poll();
+}
+
 // A fresh inbox over a real SQLite file, for the tests that need nothing else.
 struct InboxRig {
     testing::TempDir folder;
+    boost::asio::io_context io;  // before the store: the store's gate waits on it
     CountingInbox store{folder};
-    boost::asio::io_context io;
     testing::ManualClock clock{io, march_first_2027};
     core::Inbox inbox{io.get_executor(), store, clock};
+
+    void finish(const std::string& id) { testing::await(io, inbox.finished(id)); }
 };
 
 }  // namespace
@@ -87,7 +130,41 @@ TEST_CASE_METHOD(InboxRig, "Inbox: events that arrive together share one write",
 
     CHECK(results == std::vector<Admission>(50, Admission::first));
     CHECK(store.writes == 1);
-    CHECK(store.unfinished_inbox().size() == 50);
+    CHECK(store.open_entries().size() == 50);
+}
+
+TEST_CASE_METHOD(InboxRig, "Inbox: one write at a time; what arrives while one is in flight joins the next, in order",
+                 "[core][inbox]") {
+
+    REQUIRE(admit_together(io, inbox, {"a"}) == std::vector{Admission::first});
+    store.gate = std::make_shared<net::OneShot>(io.get_executor());
+    std::vector<Admission> first_results;
+    int first_done = 0;
+    start_admitting(io, inbox, {"b"}, first_results, first_done);
+    REQUIRE(testing::run_until(io, [&] { return store.in_flight == 1; }));
+
+    std::vector<Admission> later_results;
+    int later_done = 0;
+    start_admitting(io, inbox, {"c", "d", "b"}, later_results, later_done);
+    bool marked = false;
+    boost::asio::co_spawn(io, inbox.finished("a"), [&marked](std::exception_ptr failure) {
+        REQUIRE_FALSE(failure);
+        marked = true;
+    });
+    settle(io);
+    CHECK(store.writes == 2);  // nothing more while "b" is being written
+    CHECK_FALSE(marked);
+
+    store.gate->fire();
+    REQUIRE(testing::run_until(io, [&] { return first_done == 1 && later_done == 3 && marked; }));
+    CHECK(store.writes == 3);
+    CHECK(store.max_in_flight == 1);
+    CHECK(store.arrived == std::vector<std::vector<std::string>>{{"a"}, {"b"}, {"c", "d", "b"}});
+    CHECK(store.finished.back() == std::vector<std::string>{"a"});
+    CHECK(first_results == std::vector{Admission::first});
+    CHECK(later_results == std::vector{Admission::first, Admission::first, Admission::duplicate});
+    const auto open = store.open_entries();
+    CHECK(open.size() == 3);  // b, c and d: a is finished
 }
 
 TEST_CASE_METHOD(InboxRig, "Inbox: a second delivery is a duplicate, in the same write, in flight, and once finished", "[core][inbox]") {
@@ -96,10 +173,9 @@ TEST_CASE_METHOD(InboxRig, "Inbox: a second delivery is a duplicate, in the same
     const int writes = store.writes;
     CHECK(admit_together(io, inbox, {"a"}) == std::vector{Admission::duplicate});
     CHECK(store.writes == writes);  // known in memory while it is being handled
-    inbox.finished("a");
-    inbox.flush();
+    finish("a");
     CHECK(admit_together(io, inbox, {"a"}) == std::vector{Admission::duplicate});
-    CHECK(store.unfinished_inbox().empty());
+    CHECK(store.open_entries().empty());
 }
 
 TEST_CASE_METHOD(InboxRig, "Inbox: a finished mark is on disk when finished() returns, so a crash right after the "
@@ -108,9 +184,9 @@ TEST_CASE_METHOD(InboxRig, "Inbox: a finished mark is on disk when finished() re
 
     REQUIRE(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::first, Admission::first});
     const int writes = store.writes;
-    inbox.finished("a");
+    finish("a");
     CHECK(store.writes == writes + 1);
-    const auto open = store.unfinished_inbox();
+    const auto open = store.open_entries();
     REQUIRE(open.size() == 1);
     CHECK(open[0].id == "b");
 }
@@ -127,12 +203,79 @@ TEST_CASE_METHOD(InboxRig, "Inbox: a finished mark that could not be written is 
 
     REQUIRE(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::first, Admission::first});
     store.broken = true;
-    inbox.finished("a");
-    inbox.flush();
+    finish("a");  // returns although its write failed
     store.broken = false;
-    inbox.finished("b");
-    inbox.flush();
-    CHECK(store.unfinished_inbox().empty());
+    finish("b");
+    CHECK(store.finished.back() == std::vector<std::string>{"a", "b"});
+    CHECK(store.open_entries().empty());
+}
+
+TEST_CASE_METHOD(InboxRig, "Inbox: close() tries a failed mark once more", "[core][inbox]") {
+
+    REQUIRE(admit_together(io, inbox, {"a"}) == std::vector{Admission::first});
+    store.broken = true;
+    finish("a");
+    store.broken = false;
+    const int writes = store.writes;
+    testing::await(io, inbox.close());
+    CHECK(store.writes == writes + 1);
+    CHECK(store.finished.back() == std::vector<std::string>{"a"});
+    CHECK(store.open_entries().empty());
+}
+
+TEST_CASE_METHOD(InboxRig, "Inbox: close() waits for the write in flight, then writes what waits, and returns once "
+                           "the writer is idle",
+                 "[core][inbox]") {
+
+    REQUIRE(admit_together(io, inbox, {"a"}) == std::vector{Admission::first});
+    store.gate = std::make_shared<net::OneShot>(io.get_executor());
+    std::vector<Admission> first_results;
+    int first_done = 0;
+    start_admitting(io, inbox, {"b"}, first_results, first_done);
+    REQUIRE(testing::run_until(io, [&] { return store.in_flight == 1; }));
+    std::vector<Admission> later_results;
+    int later_done = 0;
+    start_admitting(io, inbox, {"c"}, later_results, later_done);
+    settle(io);
+    bool closed = false;
+    boost::asio::co_spawn(io, inbox.close(), [&closed](std::exception_ptr failure) {
+        REQUIRE_FALSE(failure);
+        closed = true;
+    });
+    settle(io);
+    CHECK_FALSE(closed);  // "b" is still being written
+
+    store.gate->fire();
+    REQUIRE(testing::run_until(io, [&] { return closed; }));
+    CHECK(store.arrived == std::vector<std::vector<std::string>>{{"a"}, {"b"}, {"c"}});  // before close() returned
+    REQUIRE(testing::run_until(io, [&] { return first_done + later_done == 2; }));
+    CHECK(first_results == std::vector{Admission::first});
+    CHECK(later_results == std::vector{Admission::first});
+    CHECK(store.open_entries().size() == 3);
+    const int writes = store.writes;
+    testing::await(io, inbox.close());  // nothing waits: at once, without a write
+    CHECK(store.writes == writes);
+}
+
+TEST_CASE("Inbox: gone while its write is in flight, it is not touched again, and the admission still learns its outcome",
+          "[core][inbox]") {
+    testing::TempDir folder;
+    boost::asio::io_context io;  // before the store: the store's gate waits on it
+    CountingInbox store(folder);
+    testing::ManualClock clock(io, march_first_2027);
+    std::vector<Admission> results;
+    int done = 0;
+    {
+        core::Inbox inbox(io.get_executor(), store, clock);
+        store.gate = std::make_shared<net::OneShot>(io.get_executor());
+        start_admitting(io, inbox, {"a"}, results, done);
+        REQUIRE(testing::run_until(io, [&] { return store.in_flight == 1; }));
+    }
+    store.gate->fire();
+    REQUIRE(testing::run_until(io, [&] { return done == 1; }));
+    CHECK(results == std::vector{Admission::first});
+    CHECK(store.writes == 1);
+    CHECK(store.open_entries().size() == 1);  // never finished: a leftover at the next start
 }
 
 TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next start", "[core][inbox]") {
@@ -151,13 +294,13 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
         core::Inbox inbox(io.get_executor(), store, clock);
         REQUIRE(testing::await(io, inbox.admit(original)) == Admission::first);
         REQUIRE(admit_together(io, inbox, {"handled"}) == std::vector{Admission::first});
-        inbox.finished("handled");
+        testing::await(io, inbox.finished("handled"));
     }  // stops without finishing slack:Ev1
 
     boost::asio::io_context io;
     testing::ManualClock clock(io, march_first_2027);
     core::Inbox inbox(io.get_executor(), store, clock);
-    auto leftovers = inbox.leftovers();
+    auto leftovers = testing::await(io, inbox.leftovers());
     REQUIRE(leftovers.size() == 1);
     const chat::ChatEvent& back = leftovers[0].event;
     CHECK(back.kind == chat::EventKind::button);
@@ -171,9 +314,8 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
     CHECK(leftovers[0].received == march_first_2027);
     // Until it is finished, a redelivery is a duplicate; after, the store holds nothing open.
     CHECK(admit_together(io, inbox, {"slack:Ev1"}) == std::vector{Admission::duplicate});
-    inbox.finished("slack:Ev1");
-    inbox.flush();
-    CHECK(store.unfinished_inbox().empty());
+    testing::await(io, inbox.finished("slack:Ev1"));
+    CHECK(store.open_entries().empty());
 }
 
 TEST_CASE("Inbox: an entry that cannot be read back is dropped with a log line, not replayed", "[core][inbox]") {
@@ -182,14 +324,13 @@ TEST_CASE("Inbox: an entry that cannot be read back is dropped with a log line, 
     store::InboxWrite garbage;
     garbage.arrived.push_back({"bad", "{not json", std::chrono::system_clock::now()});
     garbage.arrived.push_back({"unknown-kind", R"({"kind":"reaction"})", std::chrono::system_clock::now()});
-    store.write_inbox(garbage);
+    testing::answered(store.write_inbox(garbage));
 
     boost::asio::io_context io;
     testing::ManualClock clock(io, march_first_2027);
     core::Inbox inbox(io.get_executor(), store, clock);
-    CHECK(inbox.leftovers().empty());
-    inbox.flush();
-    CHECK(store.unfinished_inbox().empty());
+    CHECK(testing::await(io, inbox.leftovers()).empty());
+    CHECK(store.open_entries().empty());  // marked finished before leftovers() returned
 }
 
 TEST_CASE("Inbox: finished ids are forgotten once they are older than keep_ids", "[core][inbox]") {
@@ -202,10 +343,8 @@ TEST_CASE("Inbox: finished ids are forgotten once they are older than keep_ids",
     core::Inbox inbox(io.get_executor(), store, clock, options);
 
     REQUIRE(admit_together(io, inbox, {"old"}) == std::vector{Admission::first});
-    inbox.finished("old");
-    inbox.flush();
+    testing::await(io, inbox.finished("old"));
     clock.advance(std::chrono::minutes(59));
-    inbox.flush();
     CHECK(admit_together(io, inbox, {"old"}) == std::vector{Admission::duplicate});  // still known
     clock.advance(std::chrono::minutes(2));
     REQUIRE(admit_together(io, inbox, {"other"}) == std::vector{Admission::first});  // a write that forgets

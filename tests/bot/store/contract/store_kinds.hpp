@@ -35,6 +35,7 @@ struct KindBase {
     store::StatusStore& status() { return store->status(); }
     store::FanOutStore& fan_outs() { return store->fan_outs(); }
     store::JobStore& jobs() { return store->jobs(); }
+    store::Inbox& inbox() { return store->inbox(); }
 
     boost::asio::io_context io;
     std::unique_ptr<StoreType> store;

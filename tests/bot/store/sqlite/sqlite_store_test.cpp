@@ -231,41 +231,26 @@ TEST_CASE("audit rows of one burst share a transaction and reads always see them
     CHECK(other.scalar("SELECT COUNT(*) FROM audit_log") == "5");
 }
 
-TEST_CASE("the inbox records new ids only, drops a finished entry's payload and forgets old ones in bounded steps", "[store]") {
+// What the inbox does alike in both stores is in contract/inbox_contract_test.cpp; here,
+// what only the file shows.
+TEST_CASE("the inbox stamps a finished entry with the given time and drops its payload from the file", "[store]") {
     TempDir dir;
     const auto path = dir.file("inbox.db");
     auto store = open_ok(path);
-    const auto now = system_clock::now();
-    const auto hour_ago = now - std::chrono::hours(1);
+    const auto received = system_clock::time_point{} + milliseconds(1'800'000'000'000);
+    const auto finished_at = received + std::chrono::minutes(3);
 
     InboxWrite first;
-    first.arrived = {{"old-1", "{\"kind\":\"message\"}", hour_ago},
-                     {"old-2", "{}", hour_ago},
-                     {"old-3", "{}", hour_ago},
-                     {"new", "{}", now},
-                     {"new", "{}", now}};
-    CHECK(store->inbox().write_inbox(first) == std::vector<bool>{true, true, true, true, false});
-
-    const auto open = store->inbox().unfinished_inbox();
-    REQUIRE(open.size() == 4);
-    CHECK(open[0].id == "old-1");  // oldest first
-    CHECK(open[0].payload == "{\"kind\":\"message\"}");
-    CHECK(open[3].id == "new");
-
+    first.arrived = {{"ev-1", "{\"kind\":\"message\"}", received}, {"ev-2", "{}", received}};
+    CHECK(platbot::testing::answered(store->inbox().write_inbox(first)) == std::vector<bool>{true, true});
     InboxWrite finish;
-    finish.finished = {"old-1", "old-2", "old-3", "new"};
-    finish.forget_before = now - std::chrono::minutes(30);
-    finish.forget_limit = 2;  // of the three old ones, two go now
-    CHECK(store->inbox().write_inbox(finish).empty());
-    CHECK(store->inbox().unfinished_inbox().empty());
-    RawDb raw(path);
-    CHECK(raw.scalar("SELECT COUNT(*) FROM inbox") == std::optional<std::string>("2"));
-    CHECK(raw.scalar("SELECT payload FROM inbox WHERE id = 'new'") == std::optional<std::string>(""));
+    finish.finished = {"ev-1"};
+    finish.finished_at = finished_at;  // the injected clock's time, not the system's
+    CHECK(platbot::testing::answered(store->inbox().write_inbox(finish)).empty());
 
-    InboxWrite again;
-    again.arrived = {{"new", "{}", now}};
-    again.forget_before = finish.forget_before;
-    again.forget_limit = 10;
-    CHECK(store->inbox().write_inbox(again) == std::vector<bool>{false});  // a redelivery of a finished event
-    CHECK(raw.scalar("SELECT COUNT(*) FROM inbox") == std::optional<std::string>("1"));
+    RawDb raw(path);
+    CHECK(raw.scalar("SELECT payload FROM inbox WHERE id = 'ev-1'") == std::optional<std::string>(""));
+    CHECK(raw.scalar("SELECT finished_ms FROM inbox WHERE id = 'ev-1'") == std::optional<std::string>("1800000180000"));
+    CHECK(raw.scalar("SELECT payload FROM inbox WHERE id = 'ev-2'") == std::optional<std::string>("{}"));
+    CHECK(raw.scalar("SELECT finished_ms IS NULL FROM inbox WHERE id = 'ev-2'") == std::optional<std::string>("1"));
 }
