@@ -13,7 +13,7 @@ RUN apt-get update \
       g++ cmake make pkg-config \
       libboost-dev libboost-system-dev libboost-filesystem-dev \
       libcurl4-openssl-dev libssl-dev nlohmann-json3-dev libspdlog-dev libyaml-cpp-dev \
-      libsqlite3-dev libhowardhinnant-date-dev \
+      libsqlite3-dev libpq-dev libhowardhinnant-date-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,7 +26,7 @@ FROM debian:12-slim AS runtime
 # librsvg2-bin for `platbot export survey … --format png`.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libcurl4 libssl3 libsqlite3-0 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
+      libcurl4 libssl3 libsqlite3-0 libpq5 libyaml-cpp0.7 libspdlog1.10 libfmt9 \
       libboost-filesystem1.74.0 libdate-tz3 \
       tzdata ca-certificates curl librsvg2-bin \
  && rm -rf /var/lib/apt/lists/* \

@@ -278,4 +278,28 @@ std::string random_readable_id(int length) {
     return id;
 }
 
+namespace {
+
+// `password=…` as a URL parameter or a key=value setting, its value masked.
+std::string without_password_setting(std::string text) {
+    for (std::size_t from = 0, found; (found = text.find("password=", from)) != std::string::npos;) {
+        const std::size_t value = found + 9;
+        const std::size_t end = text.find_first_of("& ", value);
+        text.replace(value, (end == std::string::npos ? text.size() : end) - value, "***");
+        from = value + 3;
+    }
+    return text;
+}
+
+}  // namespace
+
+std::string without_password(const std::string& url) {
+    const auto scheme = url.find("://");
+    const auto at = url.find('@', scheme == std::string::npos ? 0 : scheme + 3);
+    if (scheme == std::string::npos || at == std::string::npos) return without_password_setting(url);
+    const auto colon = url.find(':', scheme + 3);
+    if (colon == std::string::npos || colon > at) return without_password_setting(url);
+    return without_password_setting(url.substr(0, colon + 1) + "***" + url.substr(at));
+}
+
 }  // namespace platbot::text

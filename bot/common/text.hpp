@@ -56,6 +56,10 @@ std::string bar(double fraction, int width);
 // caller checks it against the store it awaits.
 std::string random_readable_id(int length = 6);
 
+// A database URL (or libpq key=value settings) with its password, if any, replaced by "***":
+// what logs, errors and `platbot check` may show.
+std::string without_password(const std::string& url);
+
 // Optimal string alignment distance (Levenshtein plus adjacent transpositions), so a
 // swapped pair of letters ("hsitory") counts as one edit.
 std::size_t edit_distance(std::string_view a, std::string_view b);

@@ -79,7 +79,8 @@ public:
         if (auto surveys = root["surveys"]) read_surveys(yaml_, surveys, config);
         if (auto onboarding = root["onboarding"]) read_onboarding(yaml_, onboarding, config);
         if (auto status = root["status"]) read_status(yaml_, status, config);
-        config.expanded_secrets.assign(yaml_.expanded().begin() + static_cast<std::ptrdiff_t>(before), yaml_.expanded().end());
+        config.expanded_secrets.insert(config.expanded_secrets.end(), yaml_.expanded().begin() + static_cast<std::ptrdiff_t>(before),
+                                       yaml_.expanded().end());
         collect_sources(root, "", 0, config.sources);
         return config;
     }
@@ -149,12 +150,24 @@ private:
     }
 
     void read_store(const YAML::Node& node, Config& config, const std::string& path) {
-        yaml_.expect_map(node, "store", {"path"});
+        yaml_.expect_map(node, "store", {"path", "url"});
+        if (node["path"] && node["url"])
+            fail_at(node["url"], "store: give path (SQLite, one instance) or url (PostgreSQL, several), not both");
         if (auto n = node["path"]) {
             config.store_path = yaml_.string(n, "store.path");
             if (config.store_path.empty()) fail_at(n, "store.path: expected a file path");
         }
         config.store_path = relative_to(path, config.store_path);
+        if (auto n = node["url"]) {
+            // What it takes from the environment (the password) is redacted wherever it shows.
+            const std::size_t before = yaml_.expanded().size();
+            config.store_url = yaml_.string(n, "store.url");
+            config.expanded_secrets.insert(config.expanded_secrets.end(),
+                                           yaml_.expanded().begin() + static_cast<std::ptrdiff_t>(before), yaml_.expanded().end());
+            if (!config.store_url.starts_with("postgres://") && !config.store_url.starts_with("postgresql://"))
+                fail_at(n, "store.url: expected a PostgreSQL URL such as postgres://platbot@db:5432/platbot?sslmode=verify-full, got '" +
+                               text::without_password(config.store_url) + "'");
+        }
     }
 
     void read_http(const YAML::Node& node, Config& config) {
@@ -286,6 +299,7 @@ std::vector<std::string> secrets(const Config& config, const EnvLookup& env) {
     std::vector<std::string> out{config.slack.bot_token, config.slack.app_token, config.slack.signing_secret,
                                  config.matrix.access_token, config.matrix.password};
     out.insert(out.end(), config.expanded_secrets.begin(), config.expanded_secrets.end());
+    if (auto password = env("PGPASSWORD")) out.push_back(std::move(*password));  // libpq takes it from there
     const auto passed_on = [&](const std::vector<std::string>& names) {
         for (const auto& name : names)
             if (auto value = env(name)) out.push_back(std::move(*value));
@@ -322,7 +336,7 @@ std::string summary(const Config& config) {
                (config.slack.mode == "http" ? "HTTP delivery at " + config.slack.http_path + "/…"
                                             : std::to_string(config.slack.connections) + " Socket Mode connection(s)") +
                "\n";
-    out += "  store:    " + config.store_path + "\n";
+    out += "  store:    " + (config.store_url.empty() ? config.store_path : text::without_password(config.store_url)) + "\n";
     if (!config.http_host.empty())
         out += "  http:     " + config.http_host + ":" + std::to_string(config.http_port) + " (/healthz)\n";
     std::vector<std::string> names;

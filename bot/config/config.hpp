@@ -70,6 +70,9 @@ struct Config {
     std::string log_level = "info";
     std::string log_format = "text";  // or json: one object per line
     std::string store_path = "platbot.db";  // relative paths are relative to the config file
+    // store.url: PostgreSQL, which several instances share; when set, store_path is unused.
+    // May hold a password (from ${VAR}): show it only through text::without_password.
+    std::string store_url;
     std::size_t history_limit = 10;
     // On SIGTERM/SIGINT running jobs may finish for this long; then they are interrupted.
     std::chrono::milliseconds shutdown_grace{std::chrono::seconds(30)};

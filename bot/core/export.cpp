@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "bot/core/audit_export.hpp"
+#include "bot/core/open_store.hpp"
 #include "bot/core/runtime.hpp"
 #include "bot/net/run_to_end.hpp"
 #include "bot/store/store.hpp"
@@ -75,10 +76,10 @@ int export_survey(const config::Config& config, const ExportOptions& options) {
     if (!survey)
         return failed("no survey '" + options.survey + "' in " + config.path +
                       (known.empty() ? " — it declares no surveys" : " — it has " + known));
-    auto store = store::open_sqlite(config.store_path);
+    boost::asio::io_context io;  // before the store, which uses it to the end
+    auto store = open_store(config, io);
     if (!store) return failed(store.error().message);
     auto& rounds = (*store)->surveys();
-    boost::asio::io_context io;
     const auto round = options.round > 0 ? net::run_to_end(io, rounds.find_round(survey->id, options.round))
                                          : net::run_to_end(io, rounds.latest_round(survey->id));
     if (!round)
@@ -112,9 +113,9 @@ int export_audit(const config::Config& config, const ExportOptions& options) {
         if (!since) return failed(since.error().message);
         query.since = *since;
     }
-    auto store = store::open_sqlite(config.store_path);
+    boost::asio::io_context io;  // before the store, which uses it to the end
+    auto store = open_store(config, io);
     if (!store) return failed(store.error().message);
-    boost::asio::io_context io;
     const auto lines = net::run_to_end(io, audit_lines((*store)->audit_archive(), (*store)->jobs(), query, config::secrets(config)));
     const std::string text = options.format == "jsonl" ? audit_jsonl(lines) : audit_csv(lines);
     if (!write_out(text, options.output)) return failed("cannot write " + options.output + " — check the path and its folder's permissions");

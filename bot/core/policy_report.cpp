@@ -13,6 +13,7 @@
 #include "bot/common/text.hpp"
 #include "bot/core/adapters.hpp"
 #include "bot/core/name_resolver.hpp"
+#include "bot/core/open_store.hpp"
 #include "bot/core/runtime.hpp"
 #include "bot/net/http_client.hpp"
 #include "bot/net/http_server.hpp"
@@ -124,7 +125,7 @@ int explain_policy(const config::Config& config, const PolicyQuery& query) {
 }
 
 std::string check_report(const config::Config& config, bool policy, bool offline) {
-    std::string out = config::summary(config);
+    std::string out = config::summary(config) + schema_report(config);
     for (const auto& command : config.commands)
         for (const auto& shadowed : commands::shadowed_rules(command)) out += "warning: " + shadowed + "\n";
     std::vector<std::string> warnings;

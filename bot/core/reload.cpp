@@ -54,6 +54,7 @@ config::Config keep_restart_only(const config::Config& running, config::Config n
     next.admin_group = running.admin_group;
     next.history_limit = running.history_limit;
     next.store_path = running.store_path;
+    next.store_url = running.store_url;
     next.http_host = running.http_host;
     next.http_port = running.http_port;
     next.console = running.console;

@@ -23,6 +23,7 @@
 #include "bot/common/metrics.hpp"
 #include "bot/core/logging.hpp"
 #include "bot/core/name_resolver.hpp"
+#include "bot/core/open_store.hpp"
 #include "bot/core/redacting_adapter.hpp"
 #include "bot/core/reload.hpp"
 #include "bot/net/http_client.hpp"
@@ -66,6 +67,8 @@ constexpr int audit_prune_passes = 10000;
 constexpr std::chrono::seconds first_names_wait{15};
 // How long an audit row may wait for others to share its transaction; reads never wait.
 constexpr std::chrono::milliseconds audit_flush_delay{5};
+// At the stop, how long the store's queued writes may take to reach the database.
+constexpr std::chrono::seconds store_finish_limit{10};
 
 // Samples how late the loop runs a timer: the lag every handler waits behind.
 class LoopLag {
@@ -94,7 +97,8 @@ class Runtime {
 public:
     using LogSettings = std::function<LogOptions(const config::Config&)>;
 
-    Runtime(const config::Config& config, LogSettings log_settings, store::Store& db);
+    // `io` runs everything, the store's work included; it outlives the runtime and the store.
+    Runtime(asio::io_context& io, const config::Config& config, LogSettings log_settings, store::Store& db);
     Runtime(const Runtime&) = delete;
     Runtime& operator=(const Runtime&) = delete;
 
@@ -112,11 +116,12 @@ private:
     asio::awaitable<void> serve();
     asio::awaitable<void> wind_down();
     void served(std::exception_ptr failure);
+    asio::awaitable<void> finish();
 
     config::Config running_;  // the config in force: SIGHUP replaces it
     LogSettings log_settings_;
     store::Store& db_;
-    asio::io_context io_;
+    asio::io_context& io_;
     net::SystemClock clock_{io_.get_executor()};
     commands::Engine engine_;
     net::HttpClient http_{io_.get_executor()};
@@ -151,10 +156,11 @@ NameResolverSettings name_lookups(const config::Config& config) {
     return settings;
 }
 
-Runtime::Runtime(const config::Config& config, LogSettings log_settings, store::Store& db)
+Runtime::Runtime(asio::io_context& io, const config::Config& config, LogSettings log_settings, store::Store& db)
     : running_(config),
       log_settings_(std::move(log_settings)),
       db_(db),
+      io_(io),
       engine_({config.prefix, version(), config.history_limit, process_env, config::secrets(config)}, config.commands,
               commands::Directory(config.users, config.groups), db.audit_log(), clock_),
       platform_(make_adapter(config, io_.get_executor(), http_, server_, db.state())),
@@ -178,7 +184,7 @@ Runtime::Runtime(const config::Config& config, LogSettings log_settings, store::
       inbox_(io_.get_executor(), db.inbox(), clock_),
       bot_(engine_, adapter_, inbox_, clock_),
       housekeeping_(io_.get_executor(), clock_, db.schedules()) {
-    spdlog::info("store {} at schema version {}", config.store_path, db.schema_version());
+    spdlog::info("store {} at schema version {}", store_name(config), db.schema_version());
     // Group commit: the audit rows of the next few milliseconds share one transaction.
     db.batch_audit_writes([this](std::function<void()> flush) {
         auto timer = std::make_shared<asio::steady_timer>(io_, audit_flush_delay);
@@ -372,6 +378,17 @@ void Runtime::served(std::exception_ptr failure) {
     stop_signals_.cancel();
     hangups_.cancel();
     server_.stop();
+    net::spawn_reported(io_.get_executor(), finish(), "finishing the store's writes");
+}
+
+// What the store still queues (PostgreSQL's audit rows) is written before the loop stops;
+// the loop stops whatever happens, or the process would never exit.
+asio::awaitable<void> Runtime::finish() {
+    try {
+        co_await db_.finish_writes(store_finish_limit);
+    } catch (const std::exception& e) {
+        spdlog::error("stopping: the store's last writes failed: {}", e.what());
+    }
     io_.stop();
 }
 
@@ -409,12 +426,13 @@ int run(const config::Config& config, const RunOptions& options) {
         std::fprintf(stderr, "platbot: %s\n", logging.error().message.c_str());
         return 2;
     }
-    auto store = store::open_sqlite(config.store_path);
+    asio::io_context io;  // before the store, which uses it to the end
+    auto store = open_store(config, io);
     if (!store) {
         std::fprintf(stderr, "platbot: %s\n", store.error().message.c_str());
         return 1;
     }
-    Runtime runtime(config, log_settings, **store);
+    Runtime runtime(io, config, log_settings, **store);
     return runtime.run();
 }
 

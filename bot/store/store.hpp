@@ -1,5 +1,6 @@
 #pragma once
 // Persistence behind small interfaces, one per kind of record.
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -51,6 +52,9 @@ public:
     // too. Without a scheduler each row is its own transaction.
     using FlushScheduler = std::function<void(std::function<void()> flush)>;
     virtual void batch_audit_writes(FlushScheduler schedule) = 0;
+    // Before the bot stops: what the store queued to write in the background (audit rows)
+    // reaches the database, waiting at most `limit`.
+    virtual Async<void> finish_writes(std::chrono::milliseconds limit) = 0;
 };
 
 // Opens (creating when missing) the database at `path`, in WAL mode, and applies the

@@ -204,6 +204,20 @@ public:
         co_return static_cast<std::size_t>(pruned.affected);
     }
 
+    Async<void> written(std::chrono::milliseconds limit) override {
+        const auto queue = queue_;
+        asio::steady_timer pause(pool_->executor());
+        const auto deadline = std::chrono::steady_clock::now() + limit;
+        while ((queue->writing || !queue->rows.empty()) && std::chrono::steady_clock::now() < deadline) {
+            pause.expires_after(std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(20),
+                                                                             deadline - std::chrono::steady_clock::now()));
+            boost::system::error_code ignored;
+            co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+        if (!queue->rows.empty())
+            spdlog::error("store: {} audit rows could not be written before the stop; they are lost", queue->rows.size());
+    }
+
 private:
     std::shared_ptr<Pool> pool_;
     std::shared_ptr<Queue> queue_ = std::make_shared<Queue>();

@@ -32,8 +32,6 @@ struct Rows {
     long affected = 0;  // rows an INSERT, UPDATE or DELETE changed
 };
 
-// The URL with its password, if any, replaced by "***": what logs and errors may show.
-std::string without_password(const std::string& url);
 
 class Connection {
 public:

@@ -2,6 +2,8 @@
 
 #include <deque>
 
+#include "bot/common/text.hpp"
+
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -15,7 +17,7 @@ using SteadyClock = std::chrono::steady_clock;
 // torn down with the loop) still has somewhere to give its connection back to.
 struct PoolState {
     PoolState(asio::any_io_executor executor, PoolSettings settings)
-        : executor(std::move(executor)), settings(std::move(settings)), server(without_password(this->settings.url)) {}
+        : executor(std::move(executor)), settings(std::move(settings)), server(text::without_password(this->settings.url)) {}
 
     asio::any_io_executor executor;
     PoolSettings settings;
@@ -23,6 +25,7 @@ struct PoolState {
     std::vector<std::unique_ptr<Connection>> idle;
     std::size_t open = 0;  // idle and in sessions
     bool closed = false;   // the pool is gone: nothing more is opened
+    bool reachable = true;  // the last statement or connection attempt got an answer
     // Each waiter's timer never expires on its own before its deadline; a connection coming
     // back (or a place to open one) cancels the first one's wait.
     std::deque<std::shared_ptr<asio::steady_timer>> waiters;
@@ -80,7 +83,15 @@ asio::awaitable<void> Session::apply_timeout() {
 
 asio::awaitable<Rows> Session::run(std::string sql, std::vector<Value> params) {
     co_await apply_timeout();
-    co_return co_await connection_->run(std::move(sql), std::move(params), timeout_);
+    Rows rows;
+    try {
+        rows = co_await connection_->run(std::move(sql), std::move(params), timeout_);
+    } catch (const DatabaseError& e) {
+        pool_->reachable = !e.sqlstate.empty();  // the server refused it: it is there
+        throw;
+    }
+    pool_->reachable = true;
+    co_return rows;
 }
 
 asio::awaitable<void> Session::script(std::string sql) {
@@ -122,6 +133,7 @@ asio::awaitable<Session> Pool::session() {
             } catch (...) {
                 failure = std::current_exception();
             }
+            state->reachable = !failure;
             if (failure) {
                 --state->open;
                 state->wake_one();  // someone else may try to open it
@@ -148,6 +160,8 @@ const std::string& Pool::server() const { return state_->server; }
 const asio::any_io_executor& Pool::executor() const { return state_->executor; }
 
 std::size_t Pool::open_connections() const { return state_->open; }
+
+bool Pool::reachable() const { return state_->reachable; }
 
 Value as_text(std::int64_t number) { return std::to_string(number); }
 

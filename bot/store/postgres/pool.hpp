@@ -73,6 +73,9 @@ public:
     const std::string& server() const;  // the URL without its password, for messages
     const boost::asio::any_io_executor& executor() const;
     std::size_t open_connections() const;
+    // Whether the last statement or connection attempt got an answer from the server (a
+    // refusal counts: the server is there); false after a timeout or a lost connection.
+    bool reachable() const;
 
 private:
     std::shared_ptr<PoolState> state_;

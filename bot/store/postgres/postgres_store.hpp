@@ -1,52 +1,62 @@
 #pragma once
-// PostgreSQL behind the store interfaces, for several instances on one database. The
-// interfaces move here as they become awaitable (docs/design.md); until all have, it is not
-// yet a Store and the binary does not use it.
+// PostgreSQL behind the store interfaces, for several instances on one database
+// (docs/design.md). Nothing here blocks the loop: every call awaits libpq on the loop's
+// sockets.
+#include <utility>
+
+#include <chrono>
 #include <memory>
 
-#include "bot/store/audit.hpp"
-#include "bot/store/fan_outs.hpp"
-#include "bot/store/feedback.hpp"
-#include "bot/store/jobs.hpp"
-#include "bot/store/inbox.hpp"
-#include "bot/store/onboarding.hpp"
-#include "bot/store/polls.hpp"
+#include <boost/asio/awaitable.hpp>
+
 #include "bot/store/postgres/pool.hpp"
-#include "bot/store/schedules.hpp"
-#include "bot/store/state.hpp"
-#include "bot/store/status.hpp"
-#include "bot/store/surveys.hpp"
+#include "bot/store/store.hpp"
 
 namespace platbot::store::postgres {
 
 class AuditTables;
 
-class PostgresStore {
+class PostgresStore final : public Store {
 public:
     // Connects, and applies the migrations the database lacks (waiting at most `lock_wait`
     // for another instance doing the same). Throws DatabaseError saying what to do.
     static boost::asio::awaitable<std::unique_ptr<PostgresStore>> open(boost::asio::any_io_executor executor, PoolSettings settings,
                                                                        std::chrono::milliseconds lock_wait);
-    ~PostgresStore();
+    ~PostgresStore() override;
+    PostgresStore(const PostgresStore&) = delete;
+    PostgresStore& operator=(const PostgresStore&) = delete;
 
-    AuditLog& audit_log();
-    AuditArchive& audit_archive();
-    ScheduleStore& schedules();
-    StateStore& state();
-    FeedbackStore& feedback();
-    PollStore& polls();
-    SurveyStore& surveys();
-    OnboardingStore& onboarding();
-    StatusStore& status();
-    FanOutStore& fan_outs();
-    JobStore& jobs();
-    Inbox& inbox();
-    boost::asio::awaitable<int> schema_version();
+    AuditLog& audit_log() override;
+    AuditArchive& audit_archive() override;
+    JobStore& jobs() override;
+    Inbox& inbox() override;
+    PollStore& polls() override;
+    FeedbackStore& feedback() override;
+    SurveyStore& surveys() override;
+    OnboardingStore& onboarding() override;
+    ScheduleStore& schedules() override;
+    FanOutStore& fan_outs() override;
+    StatusStore& status() override;
+    StateStore& state() override;
+
+    // The version the migrations left at open.
+    int schema_version() override;
+    // Whether the server answered the last statement. Each call also starts a check when none
+    // is under way, so a readiness probe asking every few seconds keeps the answer current
+    // while the bot is idle.
+    bool writable() override;
+    // The audit writer already sends what queues up together.
+    void batch_audit_writes(FlushScheduler) override {}
+    Async<void> finish_writes(std::chrono::milliseconds limit) override;
+
     Pool& pool();
 
 private:
     PostgresStore(boost::asio::any_io_executor executor, PoolSettings settings);
+
     std::shared_ptr<Pool> pool_;  // shared with work that outlives a call
+    int schema_version_ = 0;
+    std::shared_ptr<bool> checking_ = std::make_shared<bool>(false);  // a check is under way
     std::unique_ptr<AuditTables> audit_;
     std::unique_ptr<ScheduleStore> schedules_;
     std::unique_ptr<StateStore> state_;

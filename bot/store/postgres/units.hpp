@@ -17,7 +17,12 @@
 
 namespace platbot::store::postgres {
 
-class AuditTables : public AuditLog, public AuditArchive {};
+class AuditTables : public AuditLog, public AuditArchive {
+public:
+    // Until the rows recorded so far are written, or `limit` has passed (a database out of
+    // reach keeps them queued).
+    virtual Async<void> written(std::chrono::milliseconds limit) = 0;
+};
 
 // A unit whose work outlives a call (the audit writer) shares the pool.
 std::unique_ptr<AuditTables> make_audit(std::shared_ptr<Pool> pool);

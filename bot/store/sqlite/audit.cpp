@@ -21,6 +21,7 @@ public:
     SqliteAudit& operator=(const SqliteAudit&) = delete;
 
     void batch_writes(Store::FlushScheduler schedule) override { schedule_flush_ = std::move(schedule); }
+    void write_pending() override { flush_audit(); }
 
     void record(const AuditRecord& r) override {
         if (!schedule_flush_) return insert(r);

@@ -69,6 +69,10 @@ public:
     int schema_version() override { return sqlite::schema_version(db_); }
     bool writable() override { return db_.can_write(); }
     void batch_audit_writes(FlushScheduler schedule) override { audit_->batch_writes(std::move(schedule)); }
+    Async<void> finish_writes(std::chrono::milliseconds) override {
+        audit_->write_pending();
+        co_return;
+    }
 
 private:
     Database db_;

@@ -13,6 +13,8 @@ namespace platbot::store::sqlite {
 class AuditTables : public AuditLog, public AuditArchive {
 public:
     virtual void batch_writes(Store::FlushScheduler schedule) = 0;
+    // What waits for its batch, written now.
+    virtual void write_pending() = 0;
 };
 
 std::unique_ptr<AuditTables> make_audit(Database& db);

@@ -153,3 +153,13 @@ TEST_CASE("percent_decode decodes %XX, keeps malformed sequences, and reads + as
     CHECK(platbot::text::percent_decode("a+b%2") == "a+b%2");
     CHECK(platbot::text::percent_decode("a+b%zz", true) == "a b%zz");
 }
+
+TEST_CASE("without_password: a database URL's password never reaches what logs and errors show", "[text]") {
+    CHECK(platbot::text::without_password("postgres://bot:pa:ss@db:5432/platbot?sslmode=verify-full") ==
+          "postgres://bot:***@db:5432/platbot?sslmode=verify-full");
+    CHECK(platbot::text::without_password("postgres://bot@db/platbot") == "postgres://bot@db/platbot");
+    CHECK(platbot::text::without_password("postgresql://db/platbot") == "postgresql://db/platbot");
+    CHECK(platbot::text::without_password("postgres://bot@db/platbot?password=s3cret&sslmode=require") ==
+          "postgres://bot@db/platbot?password=***&sslmode=require");
+    CHECK(platbot::text::without_password("host=db user=bot password=s3cret dbname=platbot") == "host=db user=bot password=*** dbname=platbot");
+}

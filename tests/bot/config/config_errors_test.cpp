@@ -411,6 +411,15 @@ TEST_CASE("values that break the rules: bot, log and store settings", "[config]"
          "store:\n"
          "  path: \"\"\n",
          2, 9, "store.path: expected a file path"},
+        {"a store url that is not PostgreSQL's, its password hidden",
+         "store:\n"
+         "  url: mysql://bot:s3cret@db/platbot\n",
+         2, 8, "store.url: expected a PostgreSQL URL such as postgres://platbot@db:5432/platbot?sslmode=verify-full, got 'mysql://bot:***@db/platbot'"},
+        {"both a store path and a url",
+         "store:\n"
+         "  path: platbot.db\n"
+         "  url: postgres://db/platbot\n",
+         3, 8, "store: give path (SQLite, one instance) or url (PostgreSQL, several), not both"},
     }));
     check_error(c);
 }

@@ -159,6 +159,22 @@ TEST_CASE("expansion applies to numbers, lists and paths too", "[config]") {
     CHECK(config->groups.at("oncall") == std::vector<std::string>{"alice", "bob"});
 }
 
+TEST_CASE("store.url puts the store on PostgreSQL; its password comes from the environment and is never shown", "[config]") {
+    TempDir dir;
+    const auto config = load_yaml(dir,
+                                  "store:\n"
+                                  "  url: postgres://platbot:${DB_PASSWORD}@db:5432/platbot?sslmode=verify-full\n",
+                                  {{"DB_PASSWORD", "pa55word"}});
+    REQUIRE(config.ok());
+    CHECK(config->store_url == "postgres://platbot:pa55word@db:5432/platbot?sslmode=verify-full");
+    // A secret like every expanded value: logs redact it.
+    CHECK(std::find(config->expanded_secrets.begin(), config->expanded_secrets.end(), "pa55word") !=
+          config->expanded_secrets.end());
+    CHECK_THAT(platbot::config::summary(*config),
+               Catch::Contains("  store:    postgres://platbot:***@db:5432/platbot?sslmode=verify-full\n") &&
+                   !Catch::Contains("pa55word"));
+}
+
 TEST_CASE("bad ${...} references are errors at the value", "[config]") {
     const Vars vars{{"EMPTY", ""}};
     const auto c = GENERATE(values<ErrorCase>({

@@ -109,13 +109,3 @@ TEST_CASE("PostgreSQL: a server that accepts and never answers, or is not there,
     CHECK_THROWS_WITH(await(io, Connection::open(io.get_executor(), "postgres://platbot@127.0.0.1:" + port + "/x", 2s)),
                       Contains("cannot connect to the database") && Contains("127.0.0.1"));
 }
-
-TEST_CASE("PostgreSQL: passwords never reach what logs and errors show", "[store][postgres]") {
-    CHECK(without_password("postgres://bot:pa:ss@db:5432/platbot?sslmode=verify-full") ==
-          "postgres://bot:***@db:5432/platbot?sslmode=verify-full");
-    CHECK(without_password("postgres://bot@db/platbot") == "postgres://bot@db/platbot");
-    CHECK(without_password("postgresql://db/platbot") == "postgresql://db/platbot");
-    CHECK(without_password("postgres://bot@db/platbot?password=s3cret&sslmode=require") ==
-          "postgres://bot@db/platbot?password=***&sslmode=require");
-    CHECK(without_password("host=db user=bot password=s3cret dbname=platbot") == "host=db user=bot password=*** dbname=platbot");
-}

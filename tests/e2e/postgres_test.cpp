@@ -1,0 +1,90 @@
+// End to end: the real platbot binary with its store on the PostgreSQL the tests start
+// (store.url instead of store.path): the console demo's commands are answered and kept in
+// the database, where the next start finds them; `platbot check` reports the schema version;
+// a database out of reach is one line saying what to do.
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <sstream>
+
+#include "support/postgres_server.hpp"
+#include "support/run_platbot.hpp"
+#include "support/temp_dir.hpp"
+
+using platbot::testing::ProcessResult;
+using platbot::testing::run_platbot;
+using platbot::testing::source_path;
+using platbot::testing::TempDir;
+using Catch::Contains;
+
+namespace {
+
+std::string replaced(std::string text, const std::string& from, const std::string& to) {
+    const auto at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    return text.replace(at, from.size(), to);
+}
+
+// The demo's config with its store at `url`, written into `folder` (its scripts where they are).
+std::string demo_config_on(const std::string& url, const TempDir& folder) {
+    std::ifstream in(source_path("config/demo.yaml"));
+    std::stringstream demo;
+    demo << in.rdbuf();
+    std::string text = replaced(demo.str(), "path: ${PLATBOT_DATA:-../var}/demo.db", "url: " + url);
+    for (std::size_t at = 0; (at = text.find("../scripts/", at)) != std::string::npos;)
+        text.replace(at, 11, source_path("scripts/"));
+    const std::string path = folder.file("demo-postgres.yaml");
+    std::ofstream(path) << text;
+    return path;
+}
+
+ProcessResult demo(const std::string& config, const TempDir& data, const std::string& input) {
+    return run_platbot({"--config", config}, input,
+                       {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}});
+}
+
+}  // namespace
+
+TEST_CASE("the console demo on PostgreSQL answers, keeps its audit and jobs there, and the next start sees them",
+          "[e2e][postgres]") {
+    TempDir data;
+    const std::string config = demo_config_on(platbot::testing::shared_postgres().fresh_database(), data);
+    const auto first = demo(config, data, "/platform whoami\n/platform deploy api\n");
+    REQUIRE_FALSE(first.timed_out);
+    CHECK(first.exit_code == 0);
+    CHECK_THAT(first.out, Contains("You are dev."));
+    CHECK_THAT(first.out, Contains("deploy") && Contains("succeeded"));
+
+    const auto second = demo(config, data, "/platform history\n/platform jobs\n");
+    CHECK(second.exit_code == 0);
+    CHECK_THAT(second.out, Contains("`/platform whoami` — ran"));
+    CHECK_THAT(second.out, Contains("`/platform deploy api` — ran"));
+    CHECK_THAT(second.out, Contains("`deploy api` — succeeded"));
+    CHECK_THAT(second.err, !Contains("error"));
+}
+
+TEST_CASE("platbot check reports PostgreSQL's schema version, and migrates nothing", "[e2e][postgres]") {
+    TempDir data;
+    const std::string config = demo_config_on(platbot::testing::shared_postgres().fresh_database(), data);
+    const auto before = run_platbot({"check", "--offline", "--config", config}, "");
+    CHECK(before.exit_code == 0);
+    CHECK_THAT(before.out, Contains("  store:    postgres://platbot@127.0.0.1:"));
+    CHECK_THAT(before.out, Contains("  schema:   version 0 (this platbot migrates it to "));
+    CHECK_THAT(run_platbot({"check", "--offline", "--config", config}, "").out, Contains("schema:   version 0 "));
+
+    REQUIRE(demo(config, data, "/platform whoami\n").exit_code == 0);
+    const auto after = run_platbot({"check", "--offline", "--config", config}, "");
+    CHECK_THAT(after.out, Contains("(current)"));
+}
+
+TEST_CASE("a PostgreSQL out of reach stops the start with one line that names it without its password", "[e2e][postgres]") {
+    TempDir data;
+    // Port 1 on loopback: nothing listens there.
+    const std::string config = demo_config_on("postgres://platbot:s3cret@127.0.0.1:1/platbot?connect_timeout=2", data);
+    const auto result = demo(config, data, "/platform whoami\n");
+    REQUIRE_FALSE(result.timed_out);
+    CHECK(result.exit_code == 1);
+    CHECK_THAT(result.err, Contains("platbot: store.url: ") && Contains("127.0.0.1") && !Contains("s3cret"));
+    CHECK(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+    CHECK_THAT(run_platbot({"check", "--offline", "--config", config}, "").out,
+               Contains("warning: store: ") && !Contains("s3cret"));
+}
