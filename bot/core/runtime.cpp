@@ -409,6 +409,7 @@ int Runtime::run() {
     watch_stop_signals();
     net::spawn_reported(io_.get_executor(), names_.run(), "refreshing names");
     asio::co_spawn(io_, serve(), [this](std::exception_ptr failure) { served(std::move(failure)); });
+    io_.restart();  // opening the store ran the loop until it had nothing left to do
     io_.run();
     spdlog::info("stopped");
     return exit_code_;

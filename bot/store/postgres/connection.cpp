@@ -19,9 +19,20 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// libpq's messages span lines ("…failed: Connection refused\n\tIs the server running…");
+// errors and logs are one line each.
 std::string trimmed(std::string message) {
     while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
-    return message;
+    std::string out;
+    for (std::size_t i = 0; i < message.size(); ++i) {
+        if (message[i] != '\n') {
+            out += message[i];
+            continue;
+        }
+        while (i + 1 < message.size() && (message[i + 1] == '\t' || message[i + 1] == ' ')) ++i;
+        out += ' ';
+    }
+    return out;
 }
 
 enum class Ready { read, write };

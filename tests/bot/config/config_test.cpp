@@ -159,7 +159,7 @@ TEST_CASE("expansion applies to numbers, lists and paths too", "[config]") {
     CHECK(config->groups.at("oncall") == std::vector<std::string>{"alice", "bob"});
 }
 
-TEST_CASE("store.url puts the store on PostgreSQL; its password comes from the environment and is never shown", "[config]") {
+TEST_CASE("store.url puts the store on PostgreSQL, its password comes from the environment and is never shown", "[config]") {
     TempDir dir;
     const auto config = load_yaml(dir,
                                   "store:\n"

@@ -133,7 +133,7 @@ TEST_CASE_METHOD(InboxRig, "Inbox: events that arrive together share one write",
     CHECK(store.open_entries().size() == 50);
 }
 
-TEST_CASE_METHOD(InboxRig, "Inbox: one write at a time; what arrives while one is in flight joins the next, in order",
+TEST_CASE_METHOD(InboxRig, "Inbox: one write at a time, and what arrives while one is in flight joins the next, in order",
                  "[core][inbox]") {
 
     REQUIRE(admit_together(io, inbox, {"a"}) == std::vector{Admission::first});

@@ -120,7 +120,7 @@ TEMPLATE_TEST_CASE("jobs: newest first for people, oldest first for recovery, ti
     CHECK(kind.await(jobs.jobs_in_state(JobState::queued)).empty());
 }
 
-TEMPLATE_TEST_CASE("jobs: one chat event starts at most one job; jobs without an event are many",
+TEMPLATE_TEST_CASE("jobs: one chat event starts at most one job, and jobs without an event are many",
                    "[store][contract][jobs]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
     TestType kind;
     auto& jobs = kind.jobs();

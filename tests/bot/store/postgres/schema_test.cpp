@@ -100,6 +100,8 @@ TEST_CASE("PostgreSQL schema: every table and column SQLite's schema has, Postgr
     Columns in_postgres;
     const Rows columns = await(io, pool.run("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = 'public'"));
     for (const auto& row : columns.rows) in_postgres[*row[0]].insert(*row[1]);
+    // PostgreSQL's stand-in for SQLite's rowid, which orders jobs made in the same millisecond.
+    CHECK(in_postgres["jobs"].erase("seq") == 1);
     CHECK(in_postgres == in_sqlite);
     CHECK(in_sqlite.size() >= 20);
 }
