@@ -12,4 +12,7 @@ using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
 // The process environment; nullopt when the variable is not set.
 std::optional<std::string> process_env(const std::string& name);
 
+// The machine's host name (gethostname); nullopt when it has none.
+std::optional<std::string> host_name();
+
 }  // namespace platbot

@@ -59,6 +59,7 @@ public:
         config.path = path;
         if (!root.IsMap()) fail_at(root, "expected a mapping with keys such as bot, commands (see docs/config.md)");
         yaml_.expect_map(root, "the top level", top_level_keys);
+        config.instance = host_name().value_or(config.instance);
         if (auto bot = root["bot"]) read_bot(bot, config);
         if (auto log = root["log"]) read_log(log, config);
         if (auto audit = root["audit"]) read_audit(audit, config);
@@ -92,8 +93,8 @@ private:
     }
 
     void read_bot(const YAML::Node& node, Config& config) {
-        yaml_.expect_map(node, "bot", {"name", "prefix", "adapter", "history_limit", "admins", "shutdown_grace", "policy_default",
-                                       "names_refresh"});
+        yaml_.expect_map(node, "bot", {"name", "instance", "prefix", "adapter", "history_limit", "admins", "shutdown_grace",
+                                       "policy_default", "names_refresh"});
         if (auto n = node["names_refresh"]) config.names_refresh = yaml_.duration(n, "bot.names_refresh", std::chrono::minutes(1));
         if (auto n = node["policy_default"]) {
             const std::string value = yaml_.string(n, "bot.policy_default");
@@ -106,6 +107,11 @@ private:
             admin_node_ = n;
         }
         if (auto n = node["name"]) config.bot_name = yaml_.string(n, "bot.name");
+        if (auto n = node["instance"]) {
+            config.instance = yaml_.string(n, "bot.instance");
+            if (config.instance.empty() || config.instance.find_first_of(" \t\r\n") != std::string::npos)
+                fail_at(n, "bot.instance: expected one word naming this instance, such as platbot-1 (without it: the host name)");
+        }
         if (auto n = node["prefix"]) {
             config.prefix = yaml_.string(n, "bot.prefix");
             if (config.prefix.empty() || config.prefix.find_first_of(" \t") != std::string::npos)

@@ -65,6 +65,10 @@ struct MatrixSettings {
 struct Config {
     std::string path;
     std::string bot_name = "platbot";
+    // bot.instance: this instance among those sharing a store, the same across its restarts
+    // (what it admitted is its own while it runs); load_config makes it the host name unless
+    // configured.
+    std::string instance = "platbot";
     std::string prefix = "/platform";
     std::string adapter = "console";
     std::string log_level = "info";

@@ -11,7 +11,7 @@
 
 namespace platbot::core {
 
-Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox, const net::Clock& clock)
+Bot::Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox, net::Clock& clock)
     : engine_(engine), adapter_(adapter), inbox_(inbox), clock_(clock) {}
 
 chat::Task<chat::Admission> Bot::admit(const chat::ChatEvent& event) {
@@ -76,21 +76,30 @@ chat::Task<void> Bot::replay(std::chrono::minutes window) {
     try {
         leftovers = co_await inbox_.leftovers();
     } catch (const std::exception& e) {
-        spdlog::error("inbox: cannot read what the previous run left unfinished: {}", e.what());
+        spdlog::error("inbox: cannot claim the events left unfinished: {}", e.what());
         co_return;
     }
-    if (!leftovers.empty()) spdlog::info("inbox: {} event(s) from before the restart", leftovers.size());
+    if (!leftovers.empty())
+        spdlog::info("inbox: {} event(s) left unfinished by a restart or by an instance that stopped", leftovers.size());
     const auto now = clock_.now();
     for (auto& [event, received] : leftovers) {
         if (now - received <= window || event.kind == chat::EventKind::member_joined) {
-            spdlog::info("[{}] handling event {} received before the restart", event.correlation_id, event.id);
+            spdlog::info("[{}] handling event {} left unfinished", event.correlation_id, event.id);
             co_await handle(std::move(event));
             continue;
         }
-        spdlog::warn("[{}] event {} from {} was not handled before the restart and is too old to run now",
+        spdlog::warn("[{}] event {} from {} was left unfinished and is too old to run now",
                      event.correlation_id, event.id, text::format_utc(received));
         const std::string why = "reached the bot at " + text::format_utc(received) + ", just before it restarted,";
         co_await decline(std::move(event), why);
+    }
+}
+
+chat::Task<void> Bot::take_over(std::chrono::minutes window, CancelToken stop) {
+    for (;;) {  // until stop
+        co_await replay(window);
+        const auto due = clock_.now() + inbox_.beat_interval();
+        if (!co_await clock_.sleep_until(due, stop)) co_return;
     }
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "bot/chat/adapter.hpp"
+#include "bot/common/cancel.hpp"
 #include "bot/core/inbox.hpp"
 #include "commands/engine.hpp"
 #include "bot/features/onboarding/onboarding_service.hpp"
@@ -13,16 +14,20 @@ namespace platbot::core {
 
 class Bot final : public chat::EventSink {
 public:
-    // `clock` judges how old a leftover is at replay.
-    Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox, const net::Clock& clock);
+    // `clock` judges how old a leftover is at replay, and paces the take-over.
+    Bot(commands::Engine& engine, chat::ChatAdapter& adapter, Inbox& inbox, net::Clock& clock);
 
     chat::Task<chat::Admission> admit(const chat::ChatEvent& event) override;
     chat::Task<void> handle(chat::ChatEvent event) override;
 
-    // Handles what the previous run acknowledged but never finished (it stopped in between).
-    // Events younger than `window` are handled now. Older commands and presses are not run,
-    // since their moment has passed, and the requester is told so; older joins are handled.
+    // Handles what was acknowledged but never finished: by this instance before a restart, or
+    // by another that stopped (Inbox::leftovers). Events younger than `window` are handled
+    // now. Older commands and presses are not run, since their moment has passed, and the
+    // requester is told so; older joins are handled.
     chat::Task<void> replay(std::chrono::minutes window);
+    // replay() now, then again every Inbox::beat_interval() until `stop`: what an instance
+    // that stops for good leaves is handled by a survivor once its lease has run out.
+    chat::Task<void> take_over(std::chrono::minutes window, CancelToken stop);
 
     // A command or press sent longer ago than this when it arrives is not run (see ChatEvent::sent).
     static constexpr std::chrono::minutes late_after{10};
@@ -38,7 +43,7 @@ private:
     commands::Engine& engine_;
     chat::ChatAdapter& adapter_;
     Inbox& inbox_;
-    const net::Clock& clock_;
+    net::Clock& clock_;
     onboarding::OnboardingService* onboarding_ = nullptr;
 };
 

@@ -93,14 +93,21 @@ struct Inbox::Batch {
     std::vector<store::InboxEntry> entries;
     std::vector<chat::Admission> results;
     std::vector<std::string> finished;
+    bool claim = false;                  // leftovers() waits for it: claim after the write
+    std::vector<Leftover> leftovers;     // what the claim found, for leftovers() to return
+    std::exception_ptr claim_failure;
+    std::shared_ptr<Batch> dropped;      // the write marking unreadable leftovers finished
     net::OneShot written;  // its write ended, whether or not it landed
 };
 
-Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, const net::Clock& clock, InboxOptions options)
+Inbox::Inbox(asio::any_io_executor executor, store::Inbox& store, store::InstanceStore& instances, net::Clock& clock,
+             InboxOptions options)
     : executor_(std::move(executor)),
       store_(store),
+      instances_(instances),
       clock_(clock),
-      options_(options),
+      options_(std::move(options)),
+      started_(clock.now()),
       timer_(executor_),
       alive_(std::make_shared<bool>(true)) {}
 
@@ -134,26 +141,39 @@ chat::Task<void> Inbox::finished(std::string id) {
 }
 
 chat::Task<std::vector<Leftover>> Inbox::leftovers() {
-    const std::vector<store::InboxEntry> entries = co_await store_.unfinished_inbox();
+    next_batch().claim = true;
+    const auto batch = batch_;
+    request_write(std::chrono::steady_clock::now());
+    co_await batch->written.wait();
+    if (batch->claim_failure) std::rethrow_exception(batch->claim_failure);
+    if (const auto dropped = batch->dropped) co_await dropped->written.wait();
     std::vector<Leftover> out;
-    std::shared_ptr<Batch> dropped;  // the write that marks the unreadable ones finished
-    for (const auto& entry : entries) {
-        auto event = parse_event(entry.payload);
-        if (!event) {
-            spdlog::error("inbox: event {} from the previous run cannot be read back and is dropped", entry.id);
-            next_batch().finished.push_back(entry.id);
-            dropped = batch_;
-            continue;
-        }
-        open_.insert(entry.id);
-        event->id = entry.id;
-        out.push_back({std::move(*event), entry.received});
-    }
-    if (dropped) {
-        request_write(std::chrono::steady_clock::now());
-        co_await dropped->written.wait();
-    }
+    out.swap(batch->leftovers);  // two callers waiting for one claim: one of them handles them
     co_return out;
+}
+
+chat::Task<void> Inbox::heartbeat() {
+    std::string instance = options_.instance;
+    const auto started = started_;
+    const auto now = clock_.now();
+    co_await instances_.heartbeat(std::move(instance), started, now);
+}
+
+chat::Task<void> Inbox::keep_beating(CancelToken stop) {
+    for (;;) {  // until stop
+        const auto due = clock_.now() + beat_interval();
+        if (!co_await clock_.sleep_until(due, stop)) co_return;
+        std::optional<std::string> failure;
+        try {
+            co_await heartbeat();
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (failure)
+            spdlog::warn("inbox: instance {} could not tell the store it is alive ({}); if this lasts {} s, other instances "
+                         "take over the events it has not finished",
+                         options_.instance, *failure, std::chrono::duration_cast<std::chrono::seconds>(options_.lease).count());
+    }
 }
 
 chat::Task<void> Inbox::close() {
@@ -203,10 +223,20 @@ asio::awaitable<void> Inbox::run_writer(std::shared_ptr<bool> alive, std::shared
     done->fire();
 }
 
+// A batch's changes, then the claim it carries. Both by the writer: no finished mark of this
+// instance lands while the claim reads, so an entry the claim returns that is handled here is
+// either open or has its mark still waiting, and is left alone.
 asio::awaitable<void> Inbox::write_batch(std::shared_ptr<Batch> batch, std::shared_ptr<bool> alive) {
+    if (!batch->entries.empty() || !batch->finished.empty() || !unwritten_marks_.empty()) co_await write_changes(batch, alive);
+    if (batch->claim && *alive) co_await claim_leftovers(batch, alive);
+    batch->written.fire();
+}
+
+asio::awaitable<void> Inbox::write_changes(std::shared_ptr<Batch> batch, std::shared_ptr<bool> alive) {
     std::vector<std::string> ids;
     for (const auto& entry : batch->entries) ids.push_back(entry.id);
     store::InboxWrite write;
+    write.instance = options_.instance;
     write.arrived = std::move(batch->entries);
     write.finished = std::move(unwritten_marks_);  // older marks first: written in the order they came
     unwritten_marks_.clear();
@@ -240,7 +270,38 @@ asio::awaitable<void> Inbox::write_batch(std::shared_ptr<Batch> batch, std::shar
         for (std::size_t i = 0; i < fresh.size() && i < ids.size(); ++i)
             if (fresh[i]) open_.insert(ids[i]);
     }
-    batch->written.fire();
+}
+
+asio::awaitable<void> Inbox::claim_leftovers(std::shared_ptr<Batch> batch, std::shared_ptr<bool> alive) {
+    std::string instance = options_.instance;
+    const auto now = clock_.now();
+    const auto lease = options_.lease;
+    std::vector<store::InboxEntry> entries;
+    try {
+        entries = co_await store_.claim_unfinished(std::move(instance), now, lease);
+    } catch (...) {
+        batch->claim_failure = std::current_exception();
+    }
+    if (!*alive) co_return;
+    for (auto& entry : entries) {
+        if (open_.count(entry.id) > 0 || mark_waits(entry.id)) continue;
+        auto event = parse_event(entry.payload);
+        if (!event) {
+            spdlog::error("inbox: unfinished event {} cannot be read back and is dropped", entry.id);
+            next_batch().finished.push_back(entry.id);
+            batch->dropped = batch_;
+            continue;
+        }
+        open_.insert(entry.id);
+        event->id = entry.id;
+        batch->leftovers.push_back({std::move(*event), entry.received});
+    }
+    if (batch->dropped) request_write(std::chrono::steady_clock::now());
+}
+
+bool Inbox::mark_waits(const std::string& id) const {
+    const auto holds = [&id](const std::vector<std::string>& ids) { return std::find(ids.begin(), ids.end(), id) != ids.end(); };
+    return holds(unwritten_marks_) || (batch_ && holds(batch_->finished));
 }
 
 }  // namespace platbot::core

@@ -10,9 +10,9 @@ namespace platbot::core {
 namespace {
 
 // Settings a running bot cannot change: its connection, its files and its address.
-const std::vector<std::string_view> restart_only{"bot.name", "bot.prefix", "bot.adapter", "bot.admins", "bot.names_refresh",
-                                                 "bot.history_limit", "store", "http", "console", "slack",
-                                                 "matrix"};
+const std::vector<std::string_view> restart_only{"bot.name", "bot.instance", "bot.prefix", "bot.adapter", "bot.admins",
+                                                 "bot.names_refresh", "bot.history_limit", "store", "http", "console",
+                                                 "slack", "matrix"};
 
 bool needs_restart(std::string_view path) {
     return std::any_of(restart_only.begin(), restart_only.end(), [path](std::string_view root) {
@@ -49,6 +49,7 @@ std::string describe(const ConfigChanges& changes) {
 
 config::Config keep_restart_only(const config::Config& running, config::Config next) {
     next.bot_name = running.bot_name;
+    next.instance = running.instance;
     next.prefix = running.prefix;
     next.adapter = running.adapter;
     next.admin_group = running.admin_group;

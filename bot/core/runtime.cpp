@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -53,7 +54,7 @@ namespace {
 
 // At the end of piped input the bot waits for running jobs; a signal stops the wait.
 constexpr std::chrono::hours longest_drain{24};
-// Events left unfinished by a crash are run at the next start if they are at most this old.
+// Events left unfinished (by a crash, or by an instance that stopped) are run if at most this old.
 constexpr std::chrono::minutes replay_window{10};
 // At the end of piped input, how long the last poll counts may take to show.
 constexpr std::chrono::seconds poll_settle_limit{3};
@@ -113,6 +114,7 @@ private:
     void schedule_housekeeping();
     void watch_hangups();
     void watch_stop_signals();
+    asio::awaitable<void> announce();
     asio::awaitable<void> serve();
     asio::awaitable<void> wind_down();
     void served(std::exception_ptr failure);
@@ -145,10 +147,19 @@ private:
     schedule::CronRunner housekeeping_;
     asio::signal_set hangups_{io_, SIGHUP};
     asio::signal_set stop_signals_{io_, SIGINT, SIGTERM};
-    CancelToken stopping_;  // the first SIGTERM/SIGINT: take no new work, let jobs finish
+    CancelToken stopping_;  // the first SIGTERM/SIGINT, or serve() ended: take no new work, let jobs finish
     CancelToken hurry_;     // a second one: stop waiting for them
+    // Stops the heartbeat once serve() ends: while events may be handled here, even after a
+    // signal, they must stay this instance's own.
+    CancelToken beating_;
     int exit_code_ = 0;
 };
+
+InboxOptions inbox_options(const config::Config& config) {
+    InboxOptions options;
+    options.instance = config.instance;
+    return options;
+}
 
 NameResolverSettings name_lookups(const config::Config& config) {
     NameResolverSettings settings;
@@ -181,7 +192,7 @@ Runtime::Runtime(asio::io_context& io, const config::Config& config, LogSettings
       names_(io_.get_executor(), adapter_, adapter_.name(),
              [this](commands::Directory directory) { engine_.use_directory(std::move(directory)); }, name_lookups(config)),
       leave_(adapter_, adapter_, engine_.directory(), config.admin_group),
-      inbox_(io_.get_executor(), db.inbox(), clock_),
+      inbox_(io_.get_executor(), db.inbox(), db.instances(), clock_, inbox_options(config)),
       bot_(engine_, adapter_, inbox_, clock_),
       housekeeping_(io_.get_executor(), clock_, db.schedules()) {
     spdlog::info("store {} at schema version {}", store_name(config), db.schema_version());
@@ -322,7 +333,23 @@ void Runtime::watch_stop_signals() {
     });
 }
 
+// The heartbeat, before anything is admitted or claimed (an instance without one is taken
+// for dead and its events taken over), then every third of the lease until serve() ends.
+asio::awaitable<void> Runtime::announce() {
+    std::optional<std::string> failure;
+    try {
+        co_await inbox_.heartbeat();
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    if (failure)
+        throw std::runtime_error("cannot record instance '" + running_.instance + "' in the store: " + *failure +
+                                 " — check that the store takes writes");
+    net::spawn_reported(io_.get_executor(), inbox_.keep_beating(beating_), "inbox: heartbeat");
+}
+
 asio::awaitable<void> Runtime::serve() {
+    co_await announce();
     // Names config writes are looked up before events arrive, so that `alice` is alice
     // from the first command; a platform slow to answer holds the start up only so long.
     co_await names_.first_lookup(first_names_wait);
@@ -331,7 +358,7 @@ asio::awaitable<void> Runtime::serve() {
     co_await surveys_.start();
     onboarding_.start();
     board_.start();
-    net::spawn_reported(io_.get_executor(), bot_.replay(replay_window), "replaying unfinished events");
+    net::spawn_reported(io_.get_executor(), bot_.take_over(replay_window, stopping_), "handling unfinished events");
     std::exception_ptr failure;
     try {
         co_await adapter_.run(bot_);
@@ -377,6 +404,8 @@ void Runtime::served(std::exception_ptr failure) {
     }
     stop_signals_.cancel();
     hangups_.cancel();
+    stopping_.cancel();
+    beating_.cancel();
     server_.stop();
     net::spawn_reported(io_.get_executor(), finish(), "finishing the store's writes");
 }

@@ -10,6 +10,7 @@
 #include "bot/store/fan_outs.hpp"
 #include "bot/store/feedback.hpp"
 #include "bot/store/inbox.hpp"
+#include "bot/store/instances.hpp"
 #include "bot/store/jobs.hpp"
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
@@ -32,6 +33,7 @@ public:
     virtual AuditArchive& audit_archive() = 0;
     virtual JobStore& jobs() = 0;
     virtual Inbox& inbox() = 0;
+    virtual InstanceStore& instances() = 0;
     virtual PollStore& polls() = 0;
     virtual FeedbackStore& feedback() = 0;
     virtual SurveyStore& surveys() = 0;

@@ -37,7 +37,8 @@ PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings
       status_(make_status(*pool_)),
       fan_outs_(make_fan_outs(*pool_)),
       jobs_(make_jobs(*pool_)),
-      inbox_(make_inbox(*pool_)) {}
+      inbox_(make_inbox(*pool_)),
+      instances_(make_instances(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -54,6 +55,7 @@ AuditLog& PostgresStore::audit_log() { return *audit_; }
 AuditArchive& PostgresStore::audit_archive() { return *audit_; }
 JobStore& PostgresStore::jobs() { return *jobs_; }
 Inbox& PostgresStore::inbox() { return *inbox_; }
+InstanceStore& PostgresStore::instances() { return *instances_; }
 PollStore& PostgresStore::polls() { return *polls_; }
 FeedbackStore& PostgresStore::feedback() { return *feedback_; }
 SurveyStore& PostgresStore::surveys() { return *surveys_; }

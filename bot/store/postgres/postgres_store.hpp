@@ -30,6 +30,7 @@ public:
     AuditArchive& audit_archive() override;
     JobStore& jobs() override;
     Inbox& inbox() override;
+    InstanceStore& instances() override;
     PollStore& polls() override;
     FeedbackStore& feedback() override;
     SurveyStore& surveys() override;
@@ -68,6 +69,7 @@ private:
     std::unique_ptr<FanOutStore> fan_outs_;
     std::unique_ptr<JobStore> jobs_;
     std::unique_ptr<Inbox> inbox_;
+    std::unique_ptr<InstanceStore> instances_;
 };
 
 }  // namespace platbot::store::postgres

@@ -7,6 +7,7 @@
 #include "bot/store/feedback.hpp"
 #include "bot/store/jobs.hpp"
 #include "bot/store/inbox.hpp"
+#include "bot/store/instances.hpp"
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
 #include "bot/store/postgres/pool.hpp"
@@ -36,5 +37,6 @@ std::unique_ptr<StatusStore> make_status(Pool& pool);
 std::unique_ptr<FanOutStore> make_fan_outs(Pool& pool);
 std::unique_ptr<JobStore> make_jobs(Pool& pool);
 std::unique_ptr<Inbox> make_inbox(Pool& pool);
+std::unique_ptr<InstanceStore> make_instances(Pool& pool);
 
 }  // namespace platbot::store::postgres

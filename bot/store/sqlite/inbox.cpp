@@ -16,7 +16,7 @@ public:
             for (const auto& entry : write.arrived) {
                 auto& s = insert_;
                 s.reset();
-                s.bind(1, entry.id).bind(2, entry.payload).bind(3, entry.received);
+                s.bind(1, entry.id).bind(2, entry.payload).bind(3, entry.received).bind(4, write.instance);
                 s.step();
                 fresh.push_back(db_.changes() > 0);
                 s.reset();
@@ -39,17 +39,33 @@ public:
         co_return fresh;
     }
 
-    Async<std::vector<InboxEntry>> unfinished_inbox() override {
-        Statement s(db_, "SELECT id, payload, received_ms FROM inbox WHERE finished_ms IS NULL ORDER BY received_ms, id");
+    // The read and the takes in one transaction: another connection claiming at once waits
+    // for it, then finds these entries someone else's.
+    Async<std::vector<InboxEntry>> claim_unfinished(std::string instance, TimePoint now,
+                                                    std::chrono::milliseconds lease) override {
         std::vector<InboxEntry> out;
-        while (s.step()) out.push_back({s.text(0), s.text(1), s.time(2)});
+        db_.in_transaction([&] {
+            Statement s(db_,
+                        "SELECT id, payload, received_ms FROM inbox WHERE finished_ms IS NULL AND (instance IN (?1, '') OR "
+                        "(taken_ms < ?2 AND NOT EXISTS (SELECT 1 FROM instances WHERE instances.id = inbox.instance AND "
+                        "instances.seen_ms >= ?2))) ORDER BY received_ms, id");
+            s.bind(1, instance).bind(2, now - lease);
+            while (s.step()) out.push_back({s.text(0), s.text(1), s.time(2)});
+            Statement take(db_, "UPDATE inbox SET instance = ?, taken_ms = ? WHERE id = ?");
+            for (const auto& entry : out) {
+                take.bind(1, instance).bind(2, now).bind(3, entry.id);
+                take.step();
+                take.reset();
+            }
+        });
         co_return out;
     }
 
 private:
     Database& db_;
     // Prepared once: every event passes through these.
-    Statement insert_{db_, "INSERT OR IGNORE INTO inbox (id, payload, received_ms) VALUES (?, ?, ?)"};
+    Statement insert_{db_,
+                      "INSERT OR IGNORE INTO inbox (id, payload, received_ms, instance, taken_ms) VALUES (?1, ?2, ?3, ?4, ?3)"};
     Statement finish_{db_, "UPDATE inbox SET finished_ms = ?, payload = '' WHERE id = ? AND finished_ms IS NULL"};
     Statement forget_{db_,
                       "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_ms < ? AND finished_ms IS NOT NULL "

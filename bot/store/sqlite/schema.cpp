@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 14> migrations{
+constexpr std::array<const char*, 15> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -274,6 +274,19 @@ DELETE FROM schedule_runs WHERE key LIKE 'survey:%:asked:%' OR key LIKE 'survey:
     // same millisecond; SQLite has one already (rowid). Kept so both stores share versions.
     R"sql(
 SELECT 1;
+)sql",
+    // Several instances on one database: each beats in `instances`, and an inbox entry belongs
+    // to the instance that admitted it or took it over last (when: taken_ms). Entries from
+    // before have no owner (''), and whoever claims first takes them.
+    R"sql(
+CREATE TABLE instances (
+    id         TEXT PRIMARY KEY,
+    started_ms INTEGER NOT NULL,
+    seen_ms    INTEGER NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE inbox ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+ALTER TABLE inbox ADD COLUMN taken_ms INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX inbox_unfinished ON inbox (received_ms) WHERE finished_ms IS NULL;
 )sql",
 };
 

@@ -25,6 +25,7 @@ public:
         audit_ = sqlite::make_audit(db_);
         jobs_ = sqlite::make_jobs(db_);
         inbox_ = sqlite::make_inbox(db_);
+        instances_ = sqlite::make_instances(db_);
         polls_ = sqlite::make_polls(db_);
         feedback_ = sqlite::make_feedback(db_);
         surveys_ = sqlite::make_surveys(db_);
@@ -40,6 +41,7 @@ public:
         audit_.reset();
         jobs_.reset();
         inbox_.reset();
+        instances_.reset();
         polls_.reset();
         feedback_.reset();
         surveys_.reset();
@@ -57,6 +59,7 @@ public:
     AuditArchive& audit_archive() override { return *audit_; }
     JobStore& jobs() override { return *jobs_; }
     Inbox& inbox() override { return *inbox_; }
+    InstanceStore& instances() override { return *instances_; }
     PollStore& polls() override { return *polls_; }
     FeedbackStore& feedback() override { return *feedback_; }
     SurveyStore& surveys() override { return *surveys_; }
@@ -80,6 +83,7 @@ private:
     std::unique_ptr<sqlite::AuditTables> audit_;
     std::unique_ptr<JobStore> jobs_;
     std::unique_ptr<Inbox> inbox_;
+    std::unique_ptr<InstanceStore> instances_;
     std::unique_ptr<PollStore> polls_;
     std::unique_ptr<FeedbackStore> feedback_;
     std::unique_ptr<SurveyStore> surveys_;

@@ -20,6 +20,7 @@ public:
 std::unique_ptr<AuditTables> make_audit(Database& db);
 std::unique_ptr<JobStore> make_jobs(Database& db);
 std::unique_ptr<Inbox> make_inbox(Database& db);
+std::unique_ptr<InstanceStore> make_instances(Database& db);
 std::unique_ptr<PollStore> make_polls(Database& db);
 std::unique_ptr<FeedbackStore> make_feedback(Database& db);
 std::unique_ptr<SurveyStore> make_surveys(Database& db);

@@ -399,6 +399,10 @@ TEST_CASE("values that break the rules: bot, log and store settings", "[config]"
          "bot:\n"
          "  prefix: \"/plat form\"\n",
          2, 11, "bot.prefix: expected one word such as /platform or !platform"},
+        {"an instance name of two words",
+         "bot:\n"
+         "  instance: \"web 1\"\n",
+         2, 13, "bot.instance: expected one word naming this instance, such as platbot-1 (without it: the host name)"},
         {"an adapter that does not exist",
          "bot:\n"
          "  adapter: irc\n",

@@ -2,6 +2,8 @@
 // file-level mistakes (its own mistakes are in config_errors_test.cpp).
 #include "bot/config/config_fixture.hpp"
 
+#include "bot/common/env.hpp"
+
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <map>
@@ -173,6 +175,17 @@ TEST_CASE("store.url puts the store on PostgreSQL, its password comes from the e
     CHECK_THAT(platbot::config::summary(*config),
                Catch::Contains("  store:    postgres://platbot:***@db:5432/platbot?sslmode=verify-full\n") &&
                    !Catch::Contains("pa55word"));
+}
+
+TEST_CASE("bot.instance names this instance among those sharing a store; without it, the host name", "[config]") {
+    TempDir dir;
+    const auto named = load_yaml(dir, "bot:\n  instance: ${POD_NAME}\n", {{"POD_NAME", "platbot-0"}});
+    REQUIRE(named.ok());
+    CHECK(named->instance == "platbot-0");
+    const auto unnamed = load_yaml(dir, "bot:\n  name: platbot\n");
+    REQUIRE(unnamed.ok());
+    CHECK(unnamed->instance == platbot::host_name().value_or("platbot"));
+    CHECK_FALSE(unnamed->instance.empty());
 }
 
 TEST_CASE("bad ${...} references are errors at the value", "[config]") {

@@ -1,8 +1,11 @@
 // The Bot routes each event once, even across restarts, hands over what a crash left
-// unfinished, and keeps failures away from the event loop.
+// unfinished (to the same instance restarting, or to another once the first has stopped
+// for good), and keeps failures away from the event loop.
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
+#include <boost/asio/co_spawn.hpp>
 #include <stdexcept>
+#include <string>
 
 #include "bot/core/bot.hpp"
 #include "bot/core/inbox.hpp"
@@ -49,7 +52,7 @@ struct Rig {
                  std::chrono::system_clock::time_point start = march_first_2027)
         : clock(io, start),
           store(open_store(folder)),
-          inbox(io.get_executor(), store->inbox(), clock),
+          inbox(io.get_executor(), store->inbox(), store->instances(), clock),
           engine({"/platform", version, 10, nullptr, {}}, {}, {}, audit, clock),
           bot(engine, adapter, inbox, clock) {}
 
@@ -95,6 +98,48 @@ struct Rig {
     MemoryAudit audit;
     commands::Engine engine;
     core::Bot bot;
+};
+
+// One of several instances sharing a database file, on a loop and a clock they share: its
+// heartbeat and its take-over run from start() until stop(), as the runtime runs them.
+struct Instance {
+    Instance(boost::asio::io_context& io, testing::ManualClock& clock, const testing::TempDir& folder, const std::string& name)
+        : io(io),
+          store(Rig::open_store(folder)),
+          inbox(io.get_executor(), store->inbox(), store->instances(), clock, options(name)),
+          engine({"/platform", name, 10, nullptr, {}}, {}, {}, audit, clock),
+          bot(engine, adapter, inbox, clock) {}
+
+    static core::InboxOptions options(const std::string& name) {
+        core::InboxOptions options;
+        options.instance = name;
+        options.lease = std::chrono::seconds(30);
+        return options;
+    }
+
+    void start() {
+        testing::await(io, inbox.heartbeat());
+        boost::asio::co_spawn(io, inbox.keep_beating(running), [this](std::exception_ptr failure) {
+            REQUIRE_FALSE(failure);
+            ++ended;
+        });
+        boost::asio::co_spawn(io, bot.take_over(std::chrono::minutes(10), running), [this](std::exception_ptr failure) {
+            REQUIRE_FALSE(failure);
+            ++ended;
+        });
+    }
+    // Dies: it beats and looks for leftovers no more.
+    void stop() { running.cancel(); }
+
+    boost::asio::io_context& io;
+    std::unique_ptr<store::Store> store;
+    core::Inbox inbox;
+    RecordingAdapter adapter;
+    MemoryAudit audit;
+    commands::Engine engine;
+    core::Bot bot;
+    CancelToken running;
+    int ended = 0;  // of its two loops
 };
 
 }  // namespace
@@ -249,4 +294,76 @@ TEST_CASE("Bot runs the command a run-button carries, as the person who pressed 
     CHECK_THAT(rig.adapter.posted[1].reply.text, Catch::Contains("no longer active"));
     REQUIRE(rig.audit.rows.size() == 1);
     CHECK(rig.audit.rows[0].user_id == "U7");
+}
+
+TEST_CASE("Bot takes over, exactly once, what an instance that stopped for good acknowledged and left unhandled", "[core]") {
+    testing::TempDir folder;
+    boost::asio::io_context io;
+    testing::ManualClock clock(io, march_first_2027);
+    Instance a(io, clock, folder, "a");
+    Instance b(io, clock, folder, "b");
+    Instance c(io, clock, folder, "c");
+    a.start();
+    b.start();
+    c.start();
+    // a acknowledges the event and is about to handle it.
+    testing::await(io, Rig::admit_one(a.bot, message("ev-1", "/platform version")));
+
+    // While a beats, the event is its own: nobody else takes it, and a's own take-over leaves
+    // it to the handling under way.
+    clock.advance(std::chrono::minutes(2));
+    CHECK(a.adapter.posted.empty());
+    CHECK(b.adapter.posted.empty());
+    CHECK(c.adapter.posted.empty());
+
+    a.stop();  // a dies before answering
+    clock.advance(std::chrono::seconds(25));
+    CHECK(b.adapter.posted.size() + c.adapter.posted.size() == 0);  // a's last beat is within the lease
+    clock.advance(std::chrono::minutes(3));
+    const auto answers = b.adapter.posted.size() + c.adapter.posted.size();
+    CHECK(answers == 1);
+    const auto& answered = b.adapter.posted.empty() ? c.adapter.posted : b.adapter.posted;
+    REQUIRE(answered.size() == 1);
+    CHECK(answered[0].reply.text == (b.adapter.posted.empty() ? "platbot c" : "platbot b"));
+    CHECK(answered[0].to.conversation == "general");
+    CHECK(a.adapter.posted.empty());
+
+    // Handled for good: a redelivery is a duplicate, and a restarting under its name finds nothing.
+    const chat::ChatEvent redelivered = message("ev-1", "/platform version");
+    CHECK(testing::await(io, b.bot.admit(redelivered)) == chat::Admission::duplicate);
+    Instance restarted(io, clock, folder, "a");
+    testing::await(io, restarted.bot.replay(std::chrono::minutes(10)));
+    CHECK(restarted.adapter.posted.empty());
+
+    b.stop();
+    c.stop();
+    clock.settle();
+    CHECK(a.ended + b.ended + c.ended == 6);
+}
+
+TEST_CASE("Bot handles at once, after a restart under the same instance name, what it left while others run", "[core]") {
+    testing::TempDir folder;
+    boost::asio::io_context io;
+    testing::ManualClock clock(io, march_first_2027);
+    Instance other(io, clock, folder, "other");
+    other.start();
+    {
+        Instance crashed(io, clock, folder, "web-1");
+        crashed.start();
+        testing::await(io, Rig::admit_one(crashed.bot, message("ev-1", "/platform version")));
+        crashed.stop();
+        clock.settle();
+    }
+    clock.advance(std::chrono::seconds(5));  // well within the lease: nobody else may take it yet
+    Instance restarted(io, clock, folder, "web-1");
+    restarted.start();
+    clock.settle();
+    REQUIRE(restarted.adapter.posted.size() == 1);
+    CHECK(restarted.adapter.posted[0].reply.text == "platbot web-1");
+    clock.advance(std::chrono::minutes(2));
+    CHECK(restarted.adapter.posted.size() == 1);
+    CHECK(other.adapter.posted.empty());
+    restarted.stop();
+    other.stop();
+    clock.settle();
 }

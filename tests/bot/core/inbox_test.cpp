@@ -1,6 +1,6 @@
 // The inbox records events before they are acknowledged, shares one write between events
 // that arrive together (and between those that arrive while a write is in flight, one write
-// at a time), and reads back what a crash left unfinished.
+// at a time), and claims what a crash left unfinished, leaving alone what it handles itself.
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <boost/asio/co_spawn.hpp>
@@ -24,6 +24,9 @@ namespace {
 using namespace platbot;
 using chat::Admission;
 
+// Monday 1 March 2027, 09:30 UTC: when the inbox's events arrive.
+const auto march_first_2027 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1803893400);
+
 // The real SQLite inbox, with a count of its writes, what each held, a switch that makes
 // them fail, and a gate that holds them in flight (as a database across the network does).
 class CountingInbox final : public store::Inbox {
@@ -35,6 +38,7 @@ public:
     }
     store::Async<std::vector<bool>> write_inbox(store::InboxWrite write) override {
         ++writes;
+        written_by.push_back(write.instance);
         std::vector<std::string> ids;
         for (const auto& entry : write.arrived) ids.push_back(entry.id);
         arrived.push_back(std::move(ids));
@@ -46,13 +50,22 @@ public:
         if (broken) throw std::runtime_error("database or disk is full");
         co_return co_await store_->inbox().write_inbox(std::move(write));
     }
-    store::Async<std::vector<store::InboxEntry>> unfinished_inbox() override {
-        co_return co_await store_->inbox().unfinished_inbox();
+    store::Async<std::vector<store::InboxEntry>> claim_unfinished(std::string instance, std::chrono::system_clock::time_point now,
+                                                                  std::chrono::milliseconds lease) override {
+        ++claims;
+        co_return co_await store_->inbox().claim_unfinished(std::move(instance), now, lease);
     }
-    // What is unfinished on disk now.
-    std::vector<store::InboxEntry> open_entries() { return testing::answered(unfinished_inbox()); }
+    store::InstanceStore& instances() { return store_->instances(); }
+    // What is unfinished on disk now: all of it belongs to the inbox's default instance, or to
+    // none (written here directly).
+    std::vector<store::InboxEntry> open_entries() {
+        const std::string instance = core::InboxOptions{}.instance;
+        return testing::answered(store_->inbox().claim_unfinished(instance, march_first_2027, std::chrono::seconds(30)));
+    }
 
     int writes = 0;
+    int claims = 0;
+    std::vector<std::string> written_by;  // per write, the instance it named
     bool broken = false;
     std::shared_ptr<net::OneShot> gate;  // while set and not fired, writes wait for it
     int in_flight = 0;
@@ -64,8 +77,6 @@ private:
     std::unique_ptr<store::Store> store_;
 };
 
-// Monday 1 March 2027, 09:30 UTC: when the inbox's events arrive.
-const auto march_first_2027 = std::chrono::system_clock::time_point{} + std::chrono::seconds(1803893400);
 
 chat::ChatEvent event_with_id(std::string id) {
     chat::ChatEvent event;
@@ -115,7 +126,7 @@ struct InboxRig {
     boost::asio::io_context io;  // before the store: the store's gate waits on it
     CountingInbox store{folder};
     testing::ManualClock clock{io, march_first_2027};
-    core::Inbox inbox{io.get_executor(), store, clock};
+    core::Inbox inbox{io.get_executor(), store, store.instances(), clock};
 
     void finish(const std::string& id) { testing::await(io, inbox.finished(id)); }
 };
@@ -266,7 +277,7 @@ TEST_CASE("Inbox: gone while its write is in flight, it is not touched again, an
     std::vector<Admission> results;
     int done = 0;
     {
-        core::Inbox inbox(io.get_executor(), store, clock);
+        core::Inbox inbox(io.get_executor(), store, store.instances(), clock);
         store.gate = std::make_shared<net::OneShot>(io.get_executor());
         start_admitting(io, inbox, {"a"}, results, done);
         REQUIRE(testing::run_until(io, [&] { return store.in_flight == 1; }));
@@ -291,7 +302,7 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
     {
         boost::asio::io_context io;
         testing::ManualClock clock(io, march_first_2027);
-        core::Inbox inbox(io.get_executor(), store, clock);
+        core::Inbox inbox(io.get_executor(), store, store.instances(), clock);
         REQUIRE(testing::await(io, inbox.admit(original)) == Admission::first);
         REQUIRE(admit_together(io, inbox, {"handled"}) == std::vector{Admission::first});
         testing::await(io, inbox.finished("handled"));
@@ -299,7 +310,7 @@ TEST_CASE("Inbox: what was admitted but not finished is a leftover at the next s
 
     boost::asio::io_context io;
     testing::ManualClock clock(io, march_first_2027);
-    core::Inbox inbox(io.get_executor(), store, clock);
+    core::Inbox inbox(io.get_executor(), store, store.instances(), clock);
     auto leftovers = testing::await(io, inbox.leftovers());
     REQUIRE(leftovers.size() == 1);
     const chat::ChatEvent& back = leftovers[0].event;
@@ -328,7 +339,7 @@ TEST_CASE("Inbox: an entry that cannot be read back is dropped with a log line, 
 
     boost::asio::io_context io;
     testing::ManualClock clock(io, march_first_2027);
-    core::Inbox inbox(io.get_executor(), store, clock);
+    core::Inbox inbox(io.get_executor(), store, store.instances(), clock);
     CHECK(testing::await(io, inbox.leftovers()).empty());
     CHECK(store.open_entries().empty());  // marked finished before leftovers() returned
 }
@@ -340,7 +351,7 @@ TEST_CASE("Inbox: finished ids are forgotten once they are older than keep_ids",
     testing::ManualClock clock(io, march_first_2027);
     core::InboxOptions options;
     options.keep_ids = std::chrono::minutes(60);
-    core::Inbox inbox(io.get_executor(), store, clock, options);
+    core::Inbox inbox(io.get_executor(), store, store.instances(), clock, options);
 
     REQUIRE(admit_together(io, inbox, {"old"}) == std::vector{Admission::first});
     testing::await(io, inbox.finished("old"));
@@ -368,4 +379,76 @@ TEST_CASE("Inbox: an event read back for the replay keeps what the platform mark
     REQUIRE(back.has_value());
     CHECK(back->text == event.text);
     CHECK(back->references == event.references);
+}
+
+TEST_CASE("Inbox: what it admits is recorded as its instance's, and it beats every third of the lease until stopped",
+          "[core][inbox]") {
+    testing::TempDir folder;
+    boost::asio::io_context io;
+    CountingInbox store(folder);
+    testing::ManualClock clock(io, march_first_2027);
+    core::InboxOptions options;
+    options.instance = "web-1";
+    options.lease = std::chrono::seconds(30);
+    core::Inbox inbox(io.get_executor(), store, store.instances(), clock, options);
+    CHECK(inbox.beat_interval() == std::chrono::seconds(10));
+    REQUIRE(admit_together(io, inbox, {"a"}) == std::vector{Admission::first});
+    CHECK(store.written_by == std::vector<std::string>{"web-1"});
+
+    testing::await(io, inbox.heartbeat());
+    const CancelToken stop;
+    bool ended = false;
+    boost::asio::co_spawn(io, inbox.keep_beating(stop), [&ended](std::exception_ptr failure) {
+        REQUIRE_FALSE(failure);
+        ended = true;
+    });
+    clock.advance(std::chrono::seconds(25));
+    const auto beating = testing::answered(store.instances().list_instances());
+    REQUIRE(beating.size() == 1);
+    CHECK(beating[0].id == "web-1");
+    CHECK(beating[0].started == march_first_2027);
+    CHECK(beating[0].seen == march_first_2027 + std::chrono::seconds(20));
+
+    stop.cancel();
+    clock.settle();
+    CHECK(ended);
+    clock.advance(std::chrono::minutes(1));
+    const auto stopped = testing::answered(store.instances().list_instances());
+    REQUIRE(stopped.size() == 1);
+    CHECK(stopped[0].seen == march_first_2027 + std::chrono::seconds(20));
+}
+
+TEST_CASE("Inbox: leftovers() may be asked again; it leaves out what this process handles: returned before, admitted, "
+          "or finished with the mark not yet written",
+          "[core][inbox]") {
+    testing::TempDir folder;
+    CountingInbox store(folder);
+    {
+        boost::asio::io_context io;
+        testing::ManualClock clock(io, march_first_2027);
+        core::Inbox inbox(io.get_executor(), store, store.instances(), clock);
+        REQUIRE(admit_together(io, inbox, {"left"}) == std::vector{Admission::first});
+    }  // stops without finishing it
+
+    boost::asio::io_context io;
+    testing::ManualClock clock(io, march_first_2027);
+    core::Inbox inbox(io.get_executor(), store, store.instances(), clock);
+    const auto first = testing::await(io, inbox.leftovers());
+    REQUIRE(first.size() == 1);
+    CHECK(first[0].event.id == "left");
+    CHECK(testing::await(io, inbox.leftovers()).empty());  // handed out already: open here
+
+    REQUIRE(admit_together(io, inbox, {"a", "b"}) == std::vector{Admission::first, Admission::first});
+    store.broken = true;
+    testing::await(io, inbox.finished("a"));  // returns, its mark unwritten
+    const int claims = store.claims;
+    CHECK(testing::await(io, inbox.leftovers()).empty());
+    CHECK(store.claims == claims + 1);
+    CHECK(store.open_entries().size() == 3);  // the store still has a unfinished: its mark waits here
+
+    store.broken = false;
+    testing::await(io, inbox.finished("left"));
+    const auto open = store.open_entries();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].id == "b");
 }

@@ -71,18 +71,21 @@ TEST_CASE("reload: changes are named by setting path: added, changed and removed
 TEST_CASE("reload: settings bound to connections and files keep their running values until a restart", "[reload]") {
     testing::TempDir dir;
     const auto running = load(dir, base);
-    std::string edited = replaced(base, "prefix: /platform, adapter: console, admins: ops", "prefix: /plat, adapter: console, admins: ops");
+    std::string edited = replaced(base, "prefix: /platform, adapter: console, admins: ops",
+                                  "prefix: /plat, adapter: console, admins: ops, instance: web-2");
     edited = replaced(edited, "store: {path: bot.db}", "store: {path: other.db}");
     edited = replaced(edited, "log: {level: info}", "log: {level: warn}");
     const auto changes = core::compare(running, load(dir, edited));
-    CHECK(changes.need_restart == Strings{"bot.prefix", "store.path"});
+    CHECK(changes.need_restart == Strings{"bot.instance", "bot.prefix", "store.path"});
     const auto applied = core::keep_restart_only(running, load(dir, edited));
     CHECK(applied.prefix == "/platform");
+    CHECK(applied.instance == running.instance);
     CHECK(applied.store_path == running.store_path);
     CHECK(applied.log_level == "warn");
     // Compared with what runs, the restart-only changes are still pending; the rest is applied.
     const auto again = core::compare(applied, load(dir, edited));
     CHECK(again.changed == Strings{"bot.prefix", "store.path"});
+    CHECK(again.added == Strings{"bot.instance"});
     CHECK(core::compare(applied, load(dir, base)).changed == Strings{"log.level"});
 }
 

@@ -36,6 +36,7 @@ struct KindBase {
     store::FanOutStore& fan_outs() { return store->fan_outs(); }
     store::JobStore& jobs() { return store->jobs(); }
     store::Inbox& inbox() { return store->inbox(); }
+    store::InstanceStore& instances() { return store->instances(); }
 
     boost::asio::io_context io;
     std::unique_ptr<StoreType> store;

@@ -25,7 +25,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite/schema.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 14;
+constexpr int latest_schema = 15;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
