@@ -1,6 +1,7 @@
 // The names the stores write for enum values, shared by every store and by the commands
 // that print them.
 #include "bot/store/audit.hpp"
+#include "bot/store/fan_out_progress.hpp"
 #include "bot/store/fan_outs.hpp"
 #include "bot/store/jobs.hpp"
 #include "bot/store/onboarding.hpp"
@@ -119,6 +120,17 @@ std::optional<RecipientState> parse_recipient_state(std::string_view name) {
     for (const auto& [s, n] : recipient_state_names)
         if (n == name) return s;
     return std::nullopt;
+}
+
+void add_recipients(FanOutProgress& progress, std::string_view state, int count) {
+    progress.total += count;
+    switch (parse_recipient_state(state).value_or(RecipientState::waiting)) {
+        case RecipientState::waiting:
+        case RecipientState::sending: progress.waiting += count; break;
+        case RecipientState::sent: progress.sent += count; break;
+        case RecipientState::skipped: progress.skipped += count; break;
+        case RecipientState::failed: progress.failed += count; break;
+    }
 }
 
 }  // namespace platbot::store

@@ -2,6 +2,8 @@
 // one statement, so of instances launching the same id at once exactly one records it.
 #include "bot/store/postgres/units.hpp"
 
+#include "bot/store/fan_out_progress.hpp"
+
 namespace platbot::store::postgres {
 
 namespace {
@@ -92,17 +94,7 @@ public:
         const Rows rows =
             co_await pool_.run("SELECT state, COUNT(*) FROM fan_out_recipients WHERE fan_out_id = $1 GROUP BY state", std::move(params));
         FanOutProgress progress;
-        for (const auto& row : rows.rows) {
-            const int n = static_cast<int>(as_number(row[1]));
-            progress.total += n;
-            switch (parse_recipient_state(row[0].value_or("")).value_or(RecipientState::waiting)) {
-                case RecipientState::waiting:
-                case RecipientState::sending: progress.waiting += n; break;
-                case RecipientState::sent: progress.sent += n; break;
-                case RecipientState::skipped: progress.skipped += n; break;
-                case RecipientState::failed: progress.failed += n; break;
-            }
-        }
+        for (const auto& row : rows.rows) add_recipients(progress, row[0].value_or(""), static_cast<int>(as_number(row[1])));
         co_return progress;
     }
 

@@ -1,6 +1,8 @@
 // Fan-outs and their recipients' progress.
 #include "bot/store/sqlite/units.hpp"
 
+#include "bot/store/fan_out_progress.hpp"
+
 namespace platbot::store::sqlite {
 
 namespace {
@@ -98,17 +100,7 @@ public:
         Statement s(db_, "SELECT state, COUNT(*) FROM fan_out_recipients WHERE fan_out_id = ? GROUP BY state");
         s.bind(1, id);
         FanOutProgress progress;
-        while (s.step()) {
-            const int n = static_cast<int>(s.integer(1));
-            progress.total += n;
-            switch (parse_recipient_state(s.text(0)).value_or(RecipientState::waiting)) {
-                case RecipientState::waiting:
-                case RecipientState::sending: progress.waiting += n; break;
-                case RecipientState::sent: progress.sent += n; break;
-                case RecipientState::skipped: progress.skipped += n; break;
-                case RecipientState::failed: progress.failed += n; break;
-            }
-        }
+        while (s.step()) add_recipients(progress, s.text(0), static_cast<int>(s.integer(1)));
         co_return progress;
     }
 

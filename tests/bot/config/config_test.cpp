@@ -177,7 +177,7 @@ TEST_CASE("store.url puts the store on PostgreSQL, its password comes from the e
                    !Catch::Contains("pa55word"));
 }
 
-TEST_CASE("bot.instance names this instance among those sharing a store; without it, the host name", "[config]") {
+TEST_CASE("bot.instance names this instance among those sharing a store, and without it the host name", "[config]") {
     TempDir dir;
     const auto named = load_yaml(dir, "bot:\n  instance: ${POD_NAME}\n", {{"POD_NAME", "platbot-0"}});
     REQUIRE(named.ok());

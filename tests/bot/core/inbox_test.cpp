@@ -418,7 +418,7 @@ TEST_CASE("Inbox: what it admits is recorded as its instance's, and it beats eve
     CHECK(stopped[0].seen == march_first_2027 + std::chrono::seconds(20));
 }
 
-TEST_CASE("Inbox: leftovers() may be asked again; it leaves out what this process handles: returned before, admitted, "
+TEST_CASE("Inbox: leftovers() may be asked again, and it leaves out what this process handles: returned before, admitted, "
           "or finished with the mark not yet written",
           "[core][inbox]") {
     testing::TempDir folder;
