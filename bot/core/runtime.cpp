@@ -115,6 +115,7 @@ private:
     void watch_hangups();
     void watch_stop_signals();
     asio::awaitable<void> announce();
+    void take_over();
     asio::awaitable<void> serve();
     asio::awaitable<void> wind_down();
     void served(std::exception_ptr failure);
@@ -161,6 +162,16 @@ InboxOptions inbox_options(const config::Config& config) {
     return options;
 }
 
+// Jobs share the inbox's instance and lease: one heartbeat says an instance is alive for both.
+commands::JobSettings job_settings(const config::Config& config) {
+    commands::JobSettings settings;
+    settings.prefix = config.prefix;
+    settings.admin_group = config.admin_group;
+    settings.instance = config.instance;
+    settings.lease = inbox_options(config).lease;
+    return settings;
+}
+
 NameResolverSettings name_lookups(const config::Config& config) {
     NameResolverSettings settings;
     settings.ttl = config.names_refresh;
@@ -177,7 +188,7 @@ Runtime::Runtime(asio::io_context& io, const config::Config& config, LogSettings
       platform_(make_adapter(config, io_.get_executor(), http_, server_, db.state())),
       adapter_(*platform_, config::secrets(config)),
       runner_(io_.get_executor(), http_, processes_, process_env),
-      jobs_(io_.get_executor(), adapter_, db.jobs(), runner_, engine_.directory(), clock_, {config.prefix, config.admin_group}),
+      jobs_(io_.get_executor(), adapter_, db.jobs(), runner_, engine_.directory(), clock_, job_settings(config)),
       polls_(io_.get_executor(), adapter_, db.polls(), engine_.directory(), clock_,
              {config.prefix, config.admin_group, std::chrono::seconds(1)}),
       feedback_(adapter_, db.feedback(), db.jobs(), clock_, {config.prefix, {}}),
@@ -348,6 +359,16 @@ asio::awaitable<void> Runtime::announce() {
     net::spawn_reported(io_.get_executor(), inbox_.keep_beating(beating_), "inbox: heartbeat");
 }
 
+// What an instance that stopped for good left, events and jobs, is taken over by a survivor
+// once its lease has run out: looked for every beat until the stop. Spawned from a plain
+// function: g++ 12 mishandles a coroutine call made as the argument of another call inside a
+// coroutine body.
+void Runtime::take_over() {
+    net::spawn_reported(io_.get_executor(), bot_.take_over(replay_window, stopping_), "handling unfinished events");
+    net::spawn_reported(io_.get_executor(), jobs_.take_over(inbox_.beat_interval(), stopping_),
+                        "taking over the jobs of instances that stopped");
+}
+
 asio::awaitable<void> Runtime::serve() {
     co_await announce();
     // Names config writes are looked up before events arrive, so that `alice` is alice
@@ -358,7 +379,7 @@ asio::awaitable<void> Runtime::serve() {
     co_await surveys_.start();
     onboarding_.start();
     board_.start();
-    net::spawn_reported(io_.get_executor(), bot_.take_over(replay_window, stopping_), "handling unfinished events");
+    take_over();
     std::exception_ptr failure;
     try {
         co_await adapter_.run(bot_);

@@ -47,6 +47,9 @@ struct JobRecord {
     std::string outcome;           // one line: what the requester was told at the end
     std::string output_tail;
     std::string event_id;          // the chat event that asked for it (inbox id); empty when none did
+    // Who runs it (bot.instance): set when it is inserted and changed only by a claim, never
+    // by update_job. Empty for jobs from before instances had names.
+    std::string instance;
     TimePoint created;
     TimePoint updated;
     std::optional<TimePoint> started;
@@ -65,13 +68,23 @@ class JobStore {
 public:
     virtual ~JobStore() = default;
     virtual Async<void> insert_job(JobRecord job) = 0;
+    // Everything but `instance`: a job changes hands only through claim_abandoned_jobs.
     virtual Async<void> update_job(JobRecord job) = 0;
     virtual Async<std::optional<JobRecord>> find_job(std::string id) = 0;
     // The job a chat event started: an event replayed after a crash starts no second one.
     virtual Async<std::optional<JobRecord>> find_job_for_event(std::string event_id) = 0;
     // Newest first; an empty requester lists everyone's.
     virtual Async<std::vector<JobRecord>> recent_jobs(std::string requester_id, std::size_t limit) = 0;
-    virtual Async<std::vector<JobRecord>> jobs_in_state(JobState state) = 0;
+    // Takes for `instance` and returns, oldest first (ties in the order inserted), the jobs in
+    // a state they may still leave (!is_final) that are its own (left by its previous run: a
+    // restart under the same name takes them at once), that were inserted before jobs had
+    // owners, or that belong to an instance without a heartbeat since `now - lease` that
+    // inserted or took them before then (one that has not beaten yet keeps what it just
+    // inserted). Each comes back as it was found, `instance` naming who held it. Of instances
+    // claiming at once, each job goes to exactly one. The caller's own jobs come back even
+    // while it is handling them: it must leave those alone.
+    virtual Async<std::vector<JobRecord>> claim_abandoned_jobs(std::string instance, TimePoint now,
+                                                               std::chrono::milliseconds lease) = 0;
     virtual Async<void> add_job_event(JobEvent event) = 0;
     // Oldest first.
     virtual Async<std::vector<JobEvent>> job_events(std::string job_id) = 0;

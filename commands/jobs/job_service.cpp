@@ -7,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <exception>
 #include <utility>
 
 #include "bot/common/metrics.hpp"
@@ -38,7 +39,7 @@ std::string seconds_text(SteadyClock::duration d) {
 }
 
 JobService::JobService(asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
-                       ActionRunner& runner, const Directory& directory, const net::Clock& clock, JobSettings settings)
+                       ActionRunner& runner, const Directory& directory, net::Clock& clock, JobSettings settings)
     : executor_(std::move(executor)),
       outbox_(outbox),
       store_(store),
@@ -63,7 +64,7 @@ bool JobService::is_admin(const chat::User& who) const { return directory_.in_gr
 chat::Task<std::string> JobService::new_id() const {
     for (int attempt = 0; attempt < 100; ++attempt) {
         std::string id = text::random_readable_id();
-        if (live_.contains(id)) continue;
+        if (held_.contains(id)) continue;
         const auto taken = co_await store_.find_job(id);
         if (!taken) co_return id;
     }
@@ -128,8 +129,16 @@ chat::Task<void> JobService::persist(LivePtr job, bool row) {
     std::vector<store::JobEvent> events = std::exchange(job->unsaved_events, {});
     auto previous = std::exchange(job->last_write, std::make_shared<net::OneShot>(executor_));
     const FireWhenDone done{job->last_write};
+    const auto alive = alive_;
     if (previous) co_await previous->wait();
-    if (snapshot) co_await store_.update_job(std::move(*snapshot));
+    if (snapshot) {
+        const bool ends = store::is_final(snapshot->state);
+        co_await store_.update_job(std::move(*snapshot));
+        // Only now may this instance's own recovery see it: before, the store still said it
+        // was under way. A failed write keeps it held, so no recovery here contradicts what
+        // its requester was told; the next start's does.
+        if (ends && *alive) held_.erase(job->record.id);
+    }
     for (auto& event : events) co_await store_.add_job_event(std::move(event));
 }
 
@@ -186,13 +195,25 @@ chat::Task<JobService::Submitted> JobService::submit(const Invocation& invocatio
     r.conversation = request.origin.conversation;
     r.thread = request.origin.thread;
     r.event_id = request.origin.cause;
+    r.instance = settings_.instance;
     r.created = r.updated = now;
     job->context = action_context(invocation, request.user, request.origin, r.id, request.correlation_id);
     const auto& policy = job->spec->policy;
     if (policy.concurrency) r.concurrency_key = r.command + ":" + policy.concurrency->key.render(job->context);
     // On disk before anything else happens: a replay of the event after a crash finds it.
+    // Held from before the insert, so that no recovery round here takes it meanwhile.
+    held_.insert(r.id);
     store::JobRecord inserted = r;
-    co_await store_.insert_job(std::move(inserted));
+    std::exception_ptr refused;
+    try {
+        co_await store_.insert_job(std::move(inserted));
+    } catch (...) {
+        refused = std::current_exception();
+    }
+    if (refused) {
+        held_.erase(r.id);
+        std::rethrow_exception(refused);
+    }
     store::JobEvent requested{r.id, now, "requested", r.requester_id, r.line};
     co_await store_.add_job_event(std::move(requested));
     spdlog::info("[{}] job {}: {} requested by {}", job->correlation_id, r.id, r.command, r.requester_id);
@@ -447,31 +468,6 @@ void JobService::release_slot(const Live& job) {
     queue.pop_front();
     spawn(run(next), "job " + next->record.id);
 }
-chat::Task<void> JobService::recover() {
-    for (const JobState state : {JobState::queued, JobState::awaiting_confirmation, JobState::awaiting_approval,
-                                 JobState::running}) {
-        std::vector<store::JobRecord> left = co_await store_.jobs_in_state(state);
-        for (auto& record : left) {
-            const std::string was(store::job_state_name(state));
-            record.state = JobState::interrupted;
-            record.outcome = "interrupted by a restart while " + was;
-            record.updated = clock_.now();
-            record.finished = record.updated;
-            store::JobRecord interrupted = record;
-            co_await store_.update_job(std::move(interrupted));
-            store::JobEvent told{record.id, clock_.now(), "interrupted", "", "the bot restarted while " + was};
-            co_await store_.add_job_event(std::move(told));
-            chat::Origin origin{record.adapter, record.conversation, record.thread, "", record.requester_id};
-            const chat::Reply note = say("⚠️ " + record.requester_name + ": job `" + record.id + "` (`" + record.line +
-                                             "`) was interrupted by a restart while " + was +
-                                             (state == JobState::running ? " — check its target before you run it again."
-                                                                         : " — run it again if you still need it."),
-                                         false);
-            co_await outbox_.post(origin, note);
-        }
-    }
-}
-
 chat::Task<void> JobService::interrupt_all(std::string reason) {
     interrupting_ = true;
     // Named: the loop below co_awaits, and finishing a job erases it from live_.

@@ -3,7 +3,8 @@
 // requester's confirmation, for approvers, or for a free concurrency slot, then runs
 // with a status message in the channel that is updated in place until it ends. All of
 // it is persisted, so `jobs`, `job <id>` and `audit` can show the whole trail, and a
-// restart can tell each requester what it interrupted.
+// restart can tell each requester what it interrupted. Each job belongs to the instance
+// that runs it; a survivor ends what an instance that stopped for good left.
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
@@ -31,6 +32,12 @@ struct JobSettings {
     // Progress updates of one status message are spaced at least this far apart.
     std::chrono::milliseconds status_interval{1000};
     std::size_t output_tail_limit = 4000;
+    // Who this instance is (bot.instance), recorded on each job it inserts: while its heartbeat
+    // goes on, no other instance takes them.
+    std::string instance = "platbot";
+    // An instance whose heartbeat is older than this is taken for dead, and its unfinished
+    // jobs are ended as interrupted by whoever takes them (the inbox's lease).
+    std::chrono::milliseconds lease{std::chrono::seconds(30)};
 };
 
 struct JobRequest {
@@ -54,7 +61,7 @@ public:
 class JobService {
 public:
     JobService(boost::asio::any_io_executor executor, chat::Outbox& outbox, store::JobStore& store,
-               ActionRunner& runner, const Directory& directory, const net::Clock& clock, JobSettings settings);
+               ActionRunner& runner, const Directory& directory, net::Clock& clock, JobSettings settings);
     ~JobService();
 
     struct Submitted {
@@ -80,9 +87,16 @@ public:
     bool is_admin(const chat::User& who) const;
     void observe(JobObserver& observer) { observer_ = &observer; }
 
-    // After a restart: jobs that were not finished are marked interrupted and each
-    // requester is told in the channel where they asked.
+    // At start: the jobs this instance left unfinished before a restart, those from before
+    // jobs had owners, and those of instances whose heartbeat is older than the lease are
+    // marked interrupted, and each requester is told in the channel where they asked. Jobs of
+    // live instances are theirs. Throws when the claim fails; a job that cannot be ended or
+    // reported is logged, and the others go on.
     chat::Task<void> recover();
+    // What recover() does, again every `every` until `stop`, so that a survivor ends what an
+    // instance that stopped for good left; a failed round is logged and tried at the next.
+    // Never touches a job this process is handling. The service must outlive it.
+    chat::Task<void> take_over(std::chrono::milliseconds every, CancelToken stop);
     // Returns when no job is running or waiting for a slot, after `limit`, or when
     // `stop` is cancelled.
     chat::Task<void> drain(std::chrono::milliseconds limit, CancelToken stop = {});
@@ -118,6 +132,9 @@ private:
     void note_event(Live& job, std::string kind, std::string actor, std::string detail);
     chat::Task<void> save_events(LivePtr job);
     chat::Task<void> persist(LivePtr job, bool row);
+    // recover()'s work; returns early once `alive` is false.
+    chat::Task<void> recover_abandoned(std::shared_ptr<bool> alive);
+    chat::Task<void> interrupt_abandoned(store::JobRecord record);
     chat::Task<chat::Reply> no_approval_now(std::string id) const;
     chat::Reply status_reply(const Live& job) const;
     LivePtr live(std::string_view id) const;
@@ -131,9 +148,13 @@ private:
     store::AuditArchive* archive_ = nullptr;
     ActionRunner& runner_;
     const Directory& directory_;
-    const net::Clock& clock_;
+    net::Clock& clock_;
     JobSettings settings_;
     std::map<std::string, LivePtr, std::less<>> live_;
+    // Jobs inserted here whose final state is not yet in the store: a claim returns them as
+    // this instance's own, and recovery leaves them alone. Wider than live_, which a job
+    // enters after its insert and leaves before its final write.
+    std::set<std::string, std::less<>> held_;
     // Jobs that have ended and are still telling so (the final status, the observer): a
     // shutdown waits for them too, or the last update of a finished job is lost.
     std::size_t settling_ = 0;

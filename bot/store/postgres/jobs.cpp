@@ -1,15 +1,33 @@
 // Jobs and the events of each (who confirmed, approved, cancelled; what ran). Jobs created in
 // the same millisecond keep the order they were inserted in (seq), as SQLite's rowid does.
+// A job belongs to the instance that inserted it or took it over last (taken_ms: when).
 #include "bot/store/postgres/units.hpp"
 
 namespace platbot::store::postgres {
 
 namespace {
 
-const std::string job_columns =
-    "SELECT id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
+// Every column of a job but who holds it; a claim returns the holder it found in its place.
+const std::string job_fields =
+    "id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
     "status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, started_ms, "
-    "finished_ms, event_id FROM jobs";
+    "finished_ms, event_id";
+const std::string job_columns = "SELECT " + job_fields + ", instance FROM jobs";
+// The states a job may still leave (is_final is false), as the partial index jobs_unfinished
+// has them.
+const std::string unfinished = "state IN ('queued', 'awaiting-confirmation', 'awaiting-approval', 'running')";
+// One statement, so that of instances claiming at once each job goes to one: the rows another
+// is claiming right now are locked and skipped, and a row another took since this statement
+// began is checked again as it is now before it is locked. That check must not rest on the
+// heartbeat alone (this statement may see the new holder's heartbeat from before its restart,
+// stale), so taken_ms, on the row itself, says it was just taken. As the inbox's claim.
+const std::string claim =
+    "WITH claimable AS (SELECT id AS claimed_id, instance AS held_by FROM jobs WHERE " + unfinished +
+    " AND (instance IN ($1, '') OR (taken_ms < $2 AND NOT EXISTS (SELECT 1 FROM instances "
+    "WHERE instances.id = jobs.instance AND instances.seen_ms >= $2))) FOR UPDATE SKIP LOCKED), "
+    "claimed AS (UPDATE jobs SET instance = $1, taken_ms = $3 FROM claimable WHERE jobs.id = claimable.claimed_id "
+    "RETURNING " + job_fields + ", claimable.held_by, jobs.seq) "
+    "SELECT " + job_fields + ", held_by FROM claimed ORDER BY created_ms, seq";
 const std::string event_columns = "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events";
 
 std::vector<Value> job_params(const JobRecord& job) {
@@ -55,6 +73,7 @@ JobRecord job_of(const std::vector<Value>& f) {
     job.started = as_optional_time(f[16]);
     job.finished = as_optional_time(f[17]);
     job.event_id = f[18].value_or("");
+    job.instance = f[19].value_or("");
     return job;
 }
 
@@ -77,13 +96,15 @@ class PostgresJobs final : public JobStore {
 public:
     explicit PostgresJobs(Pool& pool) : pool_(pool) {}
 
+    // Taken when it was made (taken_ms = created_ms): the lease of its instance runs from there.
     Async<void> insert_job(JobRecord job) override {
         std::vector<Value> params = job_params(job);
+        params.push_back(job.instance);
         co_await pool_.run(
             "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
             "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, "
-            "started_ms, finished_ms, event_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
+            "started_ms, finished_ms, event_id, instance, taken_ms) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $15)",
             std::move(params));
     }
 
@@ -120,9 +141,10 @@ public:
         co_return jobs_of(found);
     }
 
-    Async<std::vector<JobRecord>> jobs_in_state(JobState state) override {
-        std::vector<Value> params{std::string(job_state_name(state))};
-        const Rows found = co_await pool_.run(job_columns + " WHERE state = $1 ORDER BY created_ms, seq", std::move(params));
+    Async<std::vector<JobRecord>> claim_abandoned_jobs(std::string instance, TimePoint now,
+                                                       std::chrono::milliseconds lease) override {
+        std::vector<Value> params{instance, as_ms(now - lease), as_ms(now)};
+        const Rows found = co_await pool_.run(claim, std::move(params));
         co_return jobs_of(found);
     }
 

@@ -8,7 +8,11 @@ namespace {
 const std::string job_columns =
     "SELECT id, command, line, args_json, requester_id, requester_name, adapter, conversation, thread, "
     "status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, started_ms, "
-    "finished_ms, event_id FROM jobs";
+    "finished_ms, event_id, instance FROM jobs";
+// The states a job may still leave (is_final is false), written as the partial index
+// jobs_unfinished has them, so that SQLite sees the index serves the claim.
+const std::string unfinished =
+    "state IN ('queued', 'awaiting-confirmation', 'awaiting-approval', 'running')";
 
 void bind_job(Statement& s, const JobRecord& job) {
     s.bind(1, job.id)
@@ -53,6 +57,7 @@ JobRecord read_job(const Statement& s) {
     job.started = s.optional_time(16);
     job.finished = s.optional_time(17);
     job.event_id = s.text(18);
+    job.instance = s.text(19);
     return job;
 }
 
@@ -67,11 +72,14 @@ public:
     explicit SqliteJobs(Database& db) : db_(db) {}
 
     Async<void> insert_job(JobRecord job) override {
+        // Taken when it was made (taken_ms = created_ms): the lease of its instance runs from there.
         Statement s(db_,
                     "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
                     "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, "
-                    "started_ms, finished_ms, event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                    "started_ms, finished_ms, event_id, instance, taken_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, "
+                    "?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?15)");
         bind_job(s, job);
+        s.bind(20, job.instance);
         s.step();
         co_return;
     }
@@ -110,11 +118,25 @@ public:
         co_return out;
     }
 
-    Async<std::vector<JobRecord>> jobs_in_state(JobState state) override {
-        Statement s(db_, job_columns + " WHERE state = ? ORDER BY created_ms, rowid");
-        s.bind(1, job_state_name(state));
+    // The read and the takes in one transaction: another connection claiming at once waits
+    // for it, then finds these jobs someone else's.
+    Async<std::vector<JobRecord>> claim_abandoned_jobs(std::string instance, TimePoint now,
+                                                       std::chrono::milliseconds lease) override {
         std::vector<JobRecord> out;
-        while (s.step()) out.push_back(read_job(s));
+        db_.in_transaction([&] {
+            Statement s(db_, job_columns + " WHERE " + unfinished +
+                                 " AND (instance IN (?1, '') OR (taken_ms < ?2 AND NOT EXISTS (SELECT 1 FROM instances "
+                                 "WHERE instances.id = jobs.instance AND instances.seen_ms >= ?2))) "
+                                 "ORDER BY created_ms, rowid");
+            s.bind(1, instance).bind(2, now - lease);
+            while (s.step()) out.push_back(read_job(s));
+            Statement take(db_, "UPDATE jobs SET instance = ?, taken_ms = ? WHERE id = ?");
+            for (const auto& job : out) {
+                take.bind(1, instance).bind(2, now).bind(3, job.id);
+                take.step();
+                take.reset();
+            }
+        });
         co_return out;
     }
 

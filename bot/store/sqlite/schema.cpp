@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 15> migrations{
+constexpr std::array<const char*, 16> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -287,6 +287,16 @@ CREATE TABLE instances (
 ALTER TABLE inbox ADD COLUMN instance TEXT NOT NULL DEFAULT '';
 ALTER TABLE inbox ADD COLUMN taken_ms INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX inbox_unfinished ON inbox (received_ms) WHERE finished_ms IS NULL;
+)sql",
+    // Jobs get owners as inbox entries did: the instance that inserted a job or took it over
+    // last (when: taken_ms); jobs from before have none (''). Unfinished jobs are found through
+    // jobs_unfinished, in the order they are claimed; nothing else looks jobs up by state.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+ALTER TABLE jobs ADD COLUMN taken_ms INTEGER NOT NULL DEFAULT 0;
+DROP INDEX jobs_state;
+CREATE INDEX jobs_unfinished ON jobs (created_ms)
+    WHERE state IN ('queued', 'awaiting-confirmation', 'awaiting-approval', 'running');
 )sql",
 };
 

@@ -1,5 +1,7 @@
 // What a restart does to jobs: drain waits for them before, recovery marks the unfinished
-// ones interrupted after, and an event replayed after a crash starts no second job.
+// ones interrupted after, and an event replayed after a crash starts no second job. With
+// several instances on one store, a survivor does the same for what a dead one left, and
+// nobody touches the jobs of a live one.
 #include "commands/jobs/job_service_fixture.hpp"
 
 #include <catch2/catch.hpp>
@@ -206,4 +208,122 @@ TEST_CASE("an event replayed after a crash starts no second job: the action runs
     // The same line as a new event is a new job.
     const std::string again = h.submit("/platform deploy api", alice);
     CHECK(again != id);
+}
+
+namespace {
+
+int notes_for(const Harness& h, const std::string& requester, const std::string& id) {
+    int count = 0;
+    for (const auto& message : h.outbox.messages)
+        if (message.versions.front().text.starts_with("⚠️ " + requester + ": job `" + id + "`")) ++count;
+    return count;
+}
+
+// alice's running `slow api`, left by instance a and ended by b: its record, its trail and one
+// note where she asked.
+void check_taken_over(Harness& h, const std::string& id) {
+    const auto record = h.job(id);
+    REQUIRE(record.state == JobState::interrupted);
+    CHECK(record.outcome == "interrupted: the instance running it stopped while running");
+    CHECK(record.instance == "b");
+    CHECK(record.finished.has_value());
+    const auto events = testing::answered(h.store->jobs().job_events(id));
+    REQUIRE_FALSE(events.empty());
+    CHECK(events.back().kind == "interrupted");
+    CHECK(events.back().detail == "instance a stopped while running; b took the job over");
+    CHECK(notes_for(h, "alice", id) == 1);
+    const auto* note = h.outbox.first_containing("⚠️ alice: job `" + id + "`");
+    REQUIRE(note != nullptr);
+    CHECK(note->to.conversation == "C-alice");
+    CHECK_FALSE(note->latest().ephemeral);
+    CHECK(note->latest().text == "⚠️ alice: job `" + id +
+                                     "` (`slow api`) was interrupted: the instance running it stopped while running — "
+                                     "check its target before you run it again.");
+}
+
+}  // namespace
+
+TEST_CASE("two instances on one store: a survivor leaves a live instance's running job alone, and interrupts it once "
+          "that instance's heartbeat is older than the lease, telling the requester once",
+          "[jobs][recover][instances]") {
+    JobSettings as_a = test_settings();
+    as_a.instance = "a";
+    Harness h({slow_command()}, as_a);
+    JobSettings as_b = test_settings();
+    as_b.instance = "b";
+    JobService b(h.io.get_executor(), h.outbox, h.store->jobs(), h.runner, h.engine.directory(), h.clock, as_b);
+    const auto started = h.clock.now();
+    const auto beat = [&](const std::string& who) {
+        testing::answered(h.store->instances().heartbeat(who, started, h.clock.now()));
+    };
+    beat("a");
+    beat("b");
+
+    const std::string id = h.submit("/platform slow api", alice, "C-alice");
+    const pid_t pid = h.wait_pid(id);
+    CHECK(h.job(id).instance == "a");
+
+    // Both look for abandoned jobs every 10 s, as the runtime has them do; a's own rounds
+    // find the job it runs too, and must leave it alone.
+    CancelToken stop;
+    auto a_rounds = h.spawn_task(h.jobs->take_over(10s, stop));
+    auto b_rounds = h.spawn_task(b.take_over(10s, stop));
+    for (int round = 0; round < 6; ++round) {
+        beat("a");
+        beat("b");
+        h.clock.advance(10s);
+    }
+    CHECK(h.job(id).state == JobState::running);
+    CHECK(h.job(id).instance == "a");
+    CHECK(notes_for(h, "alice", id) == 0);
+    CHECK_FALSE(process_gone(pid));
+
+    // a stops for good, its job still running in the store.
+    beat("a");
+    const auto last_beat = h.clock.now();
+    h.jobs.reset();
+    REQUIRE(h.run_until([&] { return h.processes.running() == 0; }));
+    REQUIRE(h.state_of(id) == JobState::running);
+    const auto posted = h.outbox.messages.size();
+
+    for (int round = 0; round < 12 && h.state_of(id) == JobState::running; ++round) {
+        beat("b");
+        h.clock.advance(10s);
+        INFO("a has been silent for " << std::chrono::duration_cast<std::chrono::seconds>(h.clock.now() - last_beat).count()
+                                       << " s");
+        if (h.clock.now() - last_beat <= 30s) CHECK(h.state_of(id) == JobState::running);
+    }
+    check_taken_over(h, id);
+
+    // Later rounds find nothing more to say.
+    for (int round = 0; round < 3; ++round) {
+        beat("b");
+        h.clock.advance(10s);
+    }
+    CHECK(notes_for(h, "alice", id) == 1);
+    CHECK(h.outbox.messages.size() == posted + 1);
+    stop.cancel();
+    REQUIRE(h.run_until([&] { return a_rounds->done && b_rounds->done; }));
+    CHECK_FALSE(a_rounds->failure);
+    CHECK_FALSE(b_rounds->failure);
+}
+
+TEST_CASE("an instance's take-over leaves the jobs it is running and asking about alone, and they end as usual",
+          "[jobs][recover][instances]") {
+    Harness h({deploy_command(), confirm_command()});
+    CancelToken stop;
+    auto rounds = h.spawn_task(h.jobs->take_over(10s, stop));
+    const std::string confirming = h.submit("/platform restart api", bob, "C-bob");
+    for (int round = 0; round < 4; ++round) h.clock.advance(10s);
+    CHECK(h.job(confirming).state == JobState::awaiting_confirmation);
+    CHECK(notes_for(h, "bob", confirming) == 0);
+
+    CHECK(h.reply("/platform confirm " + confirming, bob, "C-bob").text == "Confirmed job `" + confirming + "`.");
+    h.wait_status(confirming, "succeeded");
+    for (int round = 0; round < 2; ++round) h.clock.advance(10s);
+    CHECK(h.job(confirming).state == JobState::succeeded);
+    CHECK(notes_for(h, "bob", confirming) == 0);
+    stop.cancel();
+    REQUIRE(h.run_until([&] { return rounds->done; }));
+    CHECK_FALSE(rounds->failure);
 }

@@ -1,10 +1,15 @@
 // The job store's contract, on SQLite and PostgreSQL alike: a job reads back as it was
 // written, from another instance too; lists are newest first and recovery oldest first, with
 // jobs of the same millisecond in the order they were made; one chat event starts at most
-// one job; each job's trail keeps its order.
+// one job; each job's trail keeps its order. An instance claims its own unfinished jobs, those
+// from before jobs had owners, and those of an instance silent for longer than the lease;
+// of two claiming at once, each job goes to one; a finished job is nobody's to claim.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <iterator>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -17,8 +22,11 @@ using platbot::store::JobRecord;
 using platbot::store::JobState;
 using TimePoint = std::chrono::system_clock::time_point;
 using std::chrono::milliseconds;
+using std::chrono::minutes;
+using std::chrono::seconds;
 
 const TimePoint t0 = TimePoint{} + std::chrono::hours(24 * 20000) + milliseconds(123);
+const milliseconds lease = seconds(30);
 const std::string awkward = "it's \"quoted\"\nline two 🚀 $1 ? {a,b} \\ '; DROP TABLE jobs; --";
 
 JobRecord job(const std::string& id, const std::string& requester, TimePoint created) {
@@ -38,10 +46,23 @@ JobRecord job(const std::string& id, const std::string& requester, TimePoint cre
     return record;
 }
 
+// A job `instance` inserted, in `state`.
+JobRecord held(const std::string& id, const std::string& instance, JobState state, TimePoint created) {
+    JobRecord record = job(id, "U1", created);
+    record.instance = instance;
+    record.state = state;
+    return record;
+}
+
 std::vector<std::string> ids_of(const std::vector<JobRecord>& jobs) {
     std::vector<std::string> out;
     for (const auto& j : jobs) out.push_back(j.id);
     return out;
+}
+
+std::set<std::string> id_set(const std::vector<JobRecord>& jobs) {
+    const auto ids = ids_of(jobs);
+    return {ids.begin(), ids.end()};
 }
 
 std::vector<std::string> kinds_of(const std::vector<JobEvent>& events) {
@@ -59,6 +80,7 @@ TEMPLATE_TEST_CASE("jobs: a job reads back as written, from another instance, an
     JobRecord written = job("k3f9qz", "U1", t0);
     written.line = awkward;
     written.args_json.clear();  // stored as an empty object
+    written.instance = "host-a";
     kind.await(jobs.insert_job(written));
     CHECK_FALSE(kind.await(jobs.find_job("zzzzzz")));
 
@@ -75,8 +97,10 @@ TEMPLATE_TEST_CASE("jobs: a job reads back as written, from another instance, an
     CHECK_FALSE(fresh->started);
     CHECK_FALSE(fresh->finished);
     CHECK(fresh->status_message_id.empty());
+    CHECK(fresh->instance == "host-a");
 
     JobRecord ended = *fresh;
+    ended.instance = "host-z";  // not written: a job changes hands only by a claim
     ended.state = JobState::failed;
     ended.status_message_id = "172.9";
     ended.outcome = awkward;
@@ -94,6 +118,7 @@ TEMPLATE_TEST_CASE("jobs: a job reads back as written, from another instance, an
     CHECK(back->updated == t0 + milliseconds(2500));
     CHECK(back->started == t0 + milliseconds(1000));
     CHECK(back->finished == t0 + milliseconds(2500));
+    CHECK(back->instance == "host-a");
 }
 
 TEMPLATE_TEST_CASE("jobs: newest first for people, oldest first for recovery, ties in the order made",
@@ -114,10 +139,9 @@ TEMPLATE_TEST_CASE("jobs: newest first for people, oldest first for recovery, ti
     CHECK(ids_of(kind.await(jobs.recent_jobs("U1", 3))) == std::vector<std::string>{"eeeeee", "cccccc", "bbbbbb"});
     CHECK(ids_of(kind.await(jobs.recent_jobs("U2", 10))) == std::vector<std::string>{"dddddd"});
     CHECK(kind.await(jobs.recent_jobs("U9", 10)).empty());
-    CHECK(ids_of(kind.await(jobs.jobs_in_state(JobState::awaiting_confirmation))) ==
-          std::vector<std::string>{"aaaaaa", "dddddd", "bbbbbb", "cccccc"});
-    CHECK(ids_of(kind.await(jobs.jobs_in_state(JobState::running))) == std::vector<std::string>{"eeeeee"});
-    CHECK(kind.await(jobs.jobs_in_state(JobState::queued)).empty());
+    // None has an owner yet: the first claim takes every one.
+    CHECK(ids_of(kind.await(jobs.claim_abandoned_jobs("r", t0 + milliseconds(10), lease))) ==
+          std::vector<std::string>{"aaaaaa", "dddddd", "bbbbbb", "cccccc", "eeeeee"});
 }
 
 TEMPLATE_TEST_CASE("jobs: one chat event starts at most one job, and jobs without an event are many",
@@ -173,4 +197,135 @@ TEMPLATE_TEST_CASE("jobs: each trail oldest first, the audit trail newest first 
     CHECK(kind.await(other->jobs().job_events("zzzzzz")).empty());
     CHECK(kinds_of(kind.await(jobs.recent_job_events(3))) ==
           std::vector<std::string>{"bbbbbb:cancelled", "aaaaaa:started", "aaaaaa:approved"});
+}
+
+TEMPLATE_TEST_CASE("jobs: a live instance's jobs are not claimed by another, and an instance claims its own at once, "
+                   "as after a restart",
+                   "[store][contract][jobs]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    auto& a = kind.jobs();
+    auto& b = other->jobs();
+    kind.await(kind.instances().heartbeat("a", t0, t0));
+    kind.await(other->instances().heartbeat("b", t0, t0));
+    kind.await(a.insert_job(held("a-2", "a", JobState::running, t0)));
+    kind.await(a.insert_job(held("a-1", "a", JobState::awaiting_approval, t0 - minutes(1))));
+    kind.await(b.insert_job(held("b-1", "b", JobState::queued, t0)));
+
+    // a beat at t0, within the lease: its jobs stay its own.
+    CHECK(ids_of(kind.await(b.claim_abandoned_jobs("b", t0 + seconds(30), lease))) == std::vector<std::string>{"b-1"});
+    // a restarts under its name: what it left is its own at once, oldest first, as it was.
+    kind.await(kind.instances().heartbeat("a", t0 + seconds(31), t0 + seconds(31)));
+    const auto own = kind.await(a.claim_abandoned_jobs("a", t0 + seconds(31), lease));
+    CHECK(ids_of(own) == std::vector<std::string>{"a-1", "a-2"});
+    REQUIRE(own.size() == 2);
+    CHECK(own[0].instance == "a");
+    CHECK(own[0].state == JobState::awaiting_approval);
+    CHECK(own[1].state == JobState::running);
+    CHECK(own[1].line == "deploy api to staging");
+    JobRecord ended = own[0];
+    ended.state = JobState::interrupted;
+    ended.finished = t0 + seconds(31);
+    kind.await(a.update_job(ended));
+    CHECK(ids_of(kind.await(a.claim_abandoned_jobs("a", t0 + seconds(32), lease))) == std::vector<std::string>{"a-2"});
+    CHECK(ids_of(kind.await(b.claim_abandoned_jobs("b", t0 + seconds(60), lease))) == std::vector<std::string>{"b-1"});
+
+    // Inserted by an instance that never beat: left alone for a lease after it was made (its
+    // instance may be about to beat), then claimed, and found as that instance's.
+    kind.await(kind.instances().heartbeat("a", t0 + seconds(31), t0 + seconds(90)));
+    kind.await(a.insert_job(held("ghost-1", "ghost", JobState::running, t0 + seconds(60))));
+    CHECK(ids_of(kind.await(b.claim_abandoned_jobs("b", t0 + seconds(61), lease))) == std::vector<std::string>{"b-1"});
+    const auto taken = kind.await(b.claim_abandoned_jobs("b", t0 + seconds(91), lease));
+    CHECK(ids_of(taken) == std::vector<std::string>{"b-1", "ghost-1"});
+    REQUIRE(taken.size() == 2);
+    CHECK(taken[0].instance == "b");
+    CHECK(taken[1].instance == "ghost");
+    CHECK(kind.await(a.find_job("ghost-1"))->instance == "b");
+    CHECK(ids_of(kind.await(a.claim_abandoned_jobs("a", t0 + seconds(91), lease))) == std::vector<std::string>{"a-2"});
+}
+
+TEMPLATE_TEST_CASE("jobs: what an instance silent for longer than the lease left is claimed by exactly one of two "
+                   "instances claiming at once",
+                   "[store][contract][jobs]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    const JobState unfinished[] = {JobState::running, JobState::queued, JobState::awaiting_confirmation,
+                                   JobState::awaiting_approval};
+    for (int i = 0; i < 4; ++i) {
+        INFO("try " << i);
+        const TimePoint start = t0 + minutes(10 * i);
+        const std::string dead = "dead-" + std::to_string(i);
+        kind.await(kind.instances().heartbeat(dead, start, start));
+        // Enough that the two claims overlap on the server: with a dozen, the inbox's claim
+        // without its row locks passed as well.
+        std::vector<std::string> left;
+        for (int n = 0; n < 250; ++n) {
+            const JobRecord record = held("j-" + std::to_string(i) + "-" + std::to_string(n), dead, unfinished[n % 4], start);
+            left.push_back(record.id);
+            kind.await(kind.jobs().insert_job(record));
+        }
+
+        const TimePoint later = start + lease + seconds(1);
+        kind.await(kind.instances().heartbeat("b", t0, later));
+        kind.await(other->instances().heartbeat("c", t0, later));
+        std::vector<boost::asio::awaitable<std::vector<JobRecord>>> claiming;
+        claiming.push_back(kind.jobs().claim_abandoned_jobs("b", later, lease));
+        claiming.push_back(other->jobs().claim_abandoned_jobs("c", later, lease));
+        const auto claimed = kind.await(platbot::testing::together(std::move(claiming)));
+        const auto by_b = id_set(claimed[0]);
+        const auto by_c = id_set(claimed[1]);
+        std::vector<std::string> both;
+        std::set_intersection(by_b.begin(), by_b.end(), by_c.begin(), by_c.end(), std::back_inserter(both));
+        CHECK(both.empty());
+        CHECK(by_b.size() + by_c.size() == left.size());
+        // Each keeps what it took: the other, alive, does not take it again.
+        CHECK(id_set(kind.await(other->jobs().claim_abandoned_jobs("c", later, lease))) == by_c);
+        CHECK(id_set(kind.await(kind.jobs().claim_abandoned_jobs("b", later, lease))) == by_b);
+        // Ended by whoever took them, so the next try starts from none.
+        for (const auto& taken : claimed) {
+            for (JobRecord record : taken) {
+                record.state = JobState::interrupted;
+                record.finished = later;
+                kind.await(kind.jobs().update_job(record));
+            }
+        }
+    }
+}
+
+TEMPLATE_TEST_CASE("jobs: jobs from before jobs had owners go to whoever claims first, and are theirs from then on",
+                   "[store][contract][jobs]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    kind.await(kind.jobs().insert_job(job("old-2", "U1", t0)));
+    kind.await(kind.jobs().insert_job(job("old-1", "U2", t0 - minutes(5))));
+    kind.await(kind.instances().heartbeat("b", t0, t0));
+    kind.await(other->instances().heartbeat("c", t0, t0));
+    const auto first = kind.await(kind.jobs().claim_abandoned_jobs("b", t0, lease));
+    CHECK(ids_of(first) == std::vector<std::string>{"old-1", "old-2"});
+    REQUIRE(first.size() == 2);
+    CHECK(first[0].instance.empty());
+    CHECK(kind.await(other->jobs().claim_abandoned_jobs("c", t0, lease)).empty());
+    CHECK(ids_of(kind.await(kind.jobs().claim_abandoned_jobs("b", t0 + seconds(1), lease))) ==
+          std::vector<std::string>{"old-1", "old-2"});
+}
+
+TEMPLATE_TEST_CASE("jobs: a job in a final state is never claimed, whoever held it",
+                   "[store][contract][jobs]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    const TimePoint long_ago = t0 - std::chrono::hours(1);
+    kind.await(kind.instances().heartbeat("dead", long_ago, long_ago));
+    int n = 0;
+    for (const JobState state :
+         {JobState::succeeded, JobState::failed, JobState::cancelled, JobState::interrupted, JobState::expired}) {
+        for (const char* holder : {"", "me", "dead"}) {
+            JobRecord record = held("final-" + std::to_string(n++), holder, state, long_ago);
+            record.finished = long_ago;
+            kind.await(kind.jobs().insert_job(record));
+        }
+    }
+    // The same claim takes an unfinished job of the dead instance: it is the state that keeps the others.
+    kind.await(kind.jobs().insert_job(held("unfinished", "dead", JobState::running, long_ago)));
+    kind.await(kind.instances().heartbeat("me", t0, t0));
+    CHECK(ids_of(kind.await(kind.jobs().claim_abandoned_jobs("me", t0, lease))) == std::vector<std::string>{"unfinished"});
+    CHECK(kind.await(kind.jobs().find_job("final-2"))->instance == "dead");
 }

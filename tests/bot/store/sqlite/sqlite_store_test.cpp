@@ -25,7 +25,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite/schema.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 15;
+constexpr int latest_schema = 16;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
@@ -253,4 +253,34 @@ TEST_CASE("the inbox stamps a finished entry with the given time and drops its p
     CHECK(raw.scalar("SELECT finished_ms FROM inbox WHERE id = 'ev-1'") == std::optional<std::string>("1800000180000"));
     CHECK(raw.scalar("SELECT payload FROM inbox WHERE id = 'ev-2'") == std::optional<std::string>("{}"));
     CHECK(raw.scalar("SELECT finished_ms IS NULL FROM inbox WHERE id = 'ev-2'") == std::optional<std::string>("1"));
+}
+
+TEST_CASE("jobs from before jobs had owners belong to nobody after the upgrade, and the first claim takes the unfinished ones",
+          "[store]") {
+    TempDir dir;
+    const auto path = dir.file("old.db");
+    open_ok(path).reset();
+    {
+        RawDb raw(path);
+        // The database as version 15 left it, with a job left running and one that ended.
+        raw.exec("DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
+                 "ALTER TABLE jobs DROP COLUMN instance; ALTER TABLE jobs DROP COLUMN taken_ms;"
+                 "DELETE FROM schema_migrations WHERE version >= 16;"
+                 "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
+                 "thread, status_message_id, concurrency_key, state, outcome, output_tail, created_ms, updated_ms, event_id) "
+                 "VALUES ('running', 'deploy', 'deploy api', '{}', 'U1', 'ana', 'slack', 'C1', '', '', '', 'running', '', '', "
+                 "1000, 1000, ''), ('ended', 'deploy', 'deploy api', '{}', 'U1', 'ana', 'slack', 'C1', '', '', '', "
+                 "'succeeded', 'succeeded', '', 900, 950, '');");
+    }
+    auto store = open_ok(path);
+    CHECK(store->schema_version() == latest_schema);
+    const auto before = platbot::testing::answered(store->jobs().find_job("running"));
+    REQUIRE(before);
+    CHECK(before->instance.empty());
+    const auto claimed = platbot::testing::answered(store->jobs().claim_abandoned_jobs("host-a", some_time, milliseconds(30'000)));
+    REQUIRE(claimed.size() == 1);
+    CHECK(claimed[0].id == "running");
+    CHECK(claimed[0].instance.empty());
+    CHECK(platbot::testing::answered(store->jobs().find_job("running"))->instance == "host-a");
+    CHECK(platbot::testing::answered(store->jobs().find_job("ended"))->instance.empty());
 }
