@@ -147,7 +147,7 @@ void resolve_people(Invocation& invocation, const Directory& directory) {
 }
 
 const std::vector<std::string>& feature_builtin_names() {
-    static const std::vector<std::string> names{"poll", "feedback", "survey", "onboarding", "onboard", "tips", "status", "leave"};
+    static const std::vector<std::string> names{"poll", "feedback", "survey", "onboarding", "onboard", "tips", "status", "leave", "instances"};
     return names;
 }
 

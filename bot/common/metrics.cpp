@@ -40,6 +40,7 @@ const std::vector<Family>& families() {
         {"platbot_fan_out_messages_total", Type::counter, "Messages sent by fan-outs, by kind and result.", {}},
         {"platbot_jobs_active", Type::gauge, "Jobs waiting for confirmation or approval, queued or running.", {}},
         {"platbot_up", Type::gauge, "1 while the bot runs.", {}},
+        {"platbot_instance_info", Type::gauge, "1, labelled with this instance's id (bot.instance) and version.", {}},
         {"platbot_http_accept_failures_total", Type::counter, "Connections the HTTP endpoint could not accept (out of descriptors, ...).", {}},
         {"platbot_http_connections_open", Type::gauge, "Connections open to the HTTP endpoint.", {}},
         {"platbot_config_reloads_total", Type::counter, "Config reloads (SIGHUP), by result: applied, unchanged or rejected.", {}},

@@ -16,8 +16,8 @@ namespace {
 
 class Sink final : public spdlog::sinks::base_sink<std::mutex> {
 public:
-    Sink(bool json, std::vector<std::string> secrets, std::FILE* output)
-        : json_(json), secrets_(std::move(secrets)), output_(output) {}
+    Sink(bool json, std::vector<std::string> secrets, std::FILE* output, std::string instance)
+        : json_(json), secrets_(std::move(secrets)), output_(output), instance_(std::move(instance)) {}
 
 protected:
     void sink_it_(const spdlog::details::log_msg& message) override {
@@ -28,6 +28,7 @@ protected:
         std::string line;
         if (json_) {
             nlohmann::json entry{{"time", time}, {"level", level}};
+            if (!instance_.empty()) entry["instance"] = instance_;
             if (text.size() > 2 && text.front() == '[') {
                 const auto close = text.find("] ");
                 if (close != std::string::npos && close > 1 && text.find(' ') > close) {
@@ -38,7 +39,7 @@ protected:
             entry["message"] = text;
             line = entry.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
         } else {
-            line = time + " " + level + " " + text;
+            line = time + " " + level + (instance_.empty() ? "" : " @" + instance_) + " " + text;
         }
         line += '\n';
         std::fwrite(line.data(), 1, line.size(), output_);
@@ -49,6 +50,7 @@ private:
     bool json_;
     std::vector<std::string> secrets_;
     std::FILE* output_;
+    std::string instance_;
 };
 
 }  // namespace
@@ -60,7 +62,7 @@ Result<bool> setup_logging(const LogOptions& options) {
         return fail("unknown log level '" + options.level + "' — use trace, debug, info, warn, error or off");
     if (options.format != "text" && options.format != "json")
         return fail("unknown log format '" + options.format + "' — use text or json");
-    auto sink = std::make_shared<Sink>(options.format == "json", options.secrets, options.output);
+    auto sink = std::make_shared<Sink>(options.format == "json", options.secrets, options.output, options.instance);
     auto logger = std::make_shared<spdlog::logger>("platbot", sink);
     logger->set_level(parsed);
     logger->flush_on(spdlog::level::trace);

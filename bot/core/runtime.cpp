@@ -33,10 +33,12 @@
 #include "bot/store/store.hpp"
 #include "bot/net/clock.hpp"
 #include "bot/schedule/cron_runner.hpp"
+#include "bot/schedule/leases.hpp"
 #include "commands/actions/action_runner.hpp"
 #include "commands/actions/command_check.hpp"
 #include "commands/engine.hpp"
 #include "commands/jobs/job_service.hpp"
+#include "commands/instances_command.hpp"
 #include "commands/leave_command.hpp"
 #include "bot/features/feedback/feedback_service.hpp"
 #include "bot/features/onboarding/onboarding_service.hpp"
@@ -133,6 +135,8 @@ private:
     RedactingAdapter adapter_;  // everything the bot posts passes through it
     process::ProcessRunner processes_{io_};
     commands::ActionRunner runner_;
+    // Before the features that hold leases through it: it outlives them.
+    schedule::Leases leases_;
     commands::JobService jobs_;
     polls::PollService polls_;
     feedback::FeedbackService feedback_;
@@ -143,6 +147,7 @@ private:
     status::StatusService board_;
     NameResolver names_;
     commands::LeaveCommand leave_;
+    commands::InstancesCommand instances_;
     Inbox inbox_;
     Bot bot_;
     schedule::CronRunner housekeeping_;
@@ -188,6 +193,7 @@ Runtime::Runtime(asio::io_context& io, const config::Config& config, LogSettings
       platform_(make_adapter(config, io_.get_executor(), http_, server_, db.state())),
       adapter_(*platform_, config::secrets(config)),
       runner_(io_.get_executor(), http_, processes_, process_env),
+      leases_(db.instances(), clock_, config.instance, inbox_options(config).lease),
       jobs_(io_.get_executor(), adapter_, db.jobs(), runner_, engine_.directory(), clock_, job_settings(config)),
       polls_(io_.get_executor(), adapter_, db.polls(), engine_.directory(), clock_,
              {config.prefix, config.admin_group, std::chrono::seconds(1)}),
@@ -203,6 +209,7 @@ Runtime::Runtime(asio::io_context& io, const config::Config& config, LogSettings
       names_(io_.get_executor(), adapter_, adapter_.name(),
              [this](commands::Directory directory) { engine_.use_directory(std::move(directory)); }, name_lookups(config)),
       leave_(adapter_, adapter_, engine_.directory(), config.admin_group),
+      instances_(db.instances(), clock_, engine_.directory(), config.admin_group, config.instance, inbox_options(config).lease),
       inbox_(io_.get_executor(), db.inbox(), db.instances(), clock_, inbox_options(config)),
       bot_(engine_, adapter_, inbox_, clock_),
       housekeeping_(io_.get_executor(), clock_, db.schedules()) {
@@ -229,6 +236,10 @@ void Runtime::serve_commands() {
     engine_.serve(board_);
     engine_.use_directory(names_.configure(running_.commands, commands::Directory(running_.users, running_.groups)));
     engine_.serve(leave_);
+    engine_.serve(instances_);
+    board_.use_leases(leases_);
+    fan_outs_.use_leases(leases_);
+    onboarding_.use_leases(leases_);
     bot_.use_onboarding(onboarding_);
 }
 
@@ -359,7 +370,7 @@ asio::awaitable<void> Runtime::announce() {
     net::spawn_reported(io_.get_executor(), inbox_.keep_beating(beating_), "inbox: heartbeat");
 }
 
-// What an instance that stopped for good left, events and jobs, is taken over by a survivor
+// What an instance that stopped for good left, events, jobs and fan-outs, is taken over by a survivor
 // once its lease has run out: looked for every beat until the stop. Spawned from a plain
 // function: g++ 12 mishandles a coroutine call made as the argument of another call inside a
 // coroutine body.
@@ -367,6 +378,8 @@ void Runtime::take_over() {
     net::spawn_reported(io_.get_executor(), bot_.take_over(replay_window, stopping_), "handling unfinished events");
     net::spawn_reported(io_.get_executor(), jobs_.take_over(inbox_.beat_interval(), stopping_),
                         "taking over the jobs of instances that stopped");
+    net::spawn_reported(io_.get_executor(), fan_outs_.take_over(inbox_.beat_interval(), stopping_),
+                        "taking over the fan-outs of instances that stopped");
 }
 
 asio::awaitable<void> Runtime::serve() {
@@ -445,6 +458,7 @@ asio::awaitable<void> Runtime::finish() {
 int Runtime::run() {
     route_endpoints();
     metrics::set("platbot_up", 1);
+    metrics::set("platbot_instance_info", 1, {{"instance", running_.instance}, {"version", version()}});
     LoopLag lag(io_.get_executor());
     if (!running_.http_host.empty()) {
         auto port = server_.listen(running_.http_host, running_.http_port);
@@ -471,7 +485,8 @@ std::string version() { return PLATBOT_VERSION; }
 
 int run(const config::Config& config, const RunOptions& options) {
     const auto log_settings = [level = options.log_level](const config::Config& settings) {
-        return LogOptions{level.empty() ? settings.log_level : level, settings.log_format, config::secrets(settings), stderr};
+        return LogOptions{level.empty() ? settings.log_level : level, settings.log_format, config::secrets(settings), stderr,
+                          settings.instance};
     };
     if (auto logging = setup_logging(log_settings(config)); !logging) {
         std::fprintf(stderr, "platbot: %s\n", logging.error().message.c_str());

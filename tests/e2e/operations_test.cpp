@@ -1,6 +1,7 @@
 // Running the bot like a production service: /healthz, /readyz and /metrics on its HTTP
 // endpoint, scraped from the real binary and parsed as Prometheus text; readiness that
 // follows the chat connection.
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include <map>
@@ -11,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bot/common/env.hpp"
 #include "support/fake_slack.hpp"
 #include "support/http_get.hpp"
 #include "support/run_platbot.hpp"
@@ -93,6 +95,12 @@ TEST_CASE("operations: /healthz, /readyz and /metrics of the running demo, with 
                                "platbot_jobs_active", "platbot_up"})
         CHECK(first.types.contains(family));
     CHECK(first.samples.at("platbot_up") == 1);
+    // Which instance answers: the host name unless bot.instance says otherwise.
+    const auto info = std::find_if(first.samples.begin(), first.samples.end(), [](const auto& sample) {
+        return sample.first.starts_with("platbot_instance_info{instance=\"" + platbot::host_name().value_or("platbot") + "\",version=\"");
+    });
+    REQUIRE(info != first.samples.end());
+    CHECK(info->second == 1);
     // The status board probed the bot's own /healthz right at the start.
     const auto second = parse(second_text);
     CHECK(second.samples.at("platbot_probe_duration_seconds_count{service=\"platform-api\",result=\"ok\"}") >= 1);

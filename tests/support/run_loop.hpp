@@ -38,15 +38,29 @@ inline bool run_until(boost::asio::io_context& io, const std::function<bool()>& 
     return done();
 }
 
+// A task started on a test's loop, for the test to check on as it runs.
+struct Started {
+    bool done = false;
+    std::exception_ptr failure;  // what it threw, once done
+};
+
+// Shared: a task that outlives its test must not write into a frame that is gone.
+inline std::shared_ptr<Started> start_task(boost::asio::io_context& io, boost::asio::awaitable<void> task) {
+    auto started = std::make_shared<Started>();
+    boost::asio::co_spawn(io, std::move(task), [started](std::exception_ptr failure) {
+        started->failure = failure;
+        started->done = true;
+    });
+    return started;
+}
+
 // Runs `task` on `io` until it ends (at most `limit`) and returns what it returned; what it
 // threw is thrown here. The one way a test waits for a coroutine.
 inline void await(boost::asio::io_context& io, boost::asio::awaitable<void> task,
                   std::chrono::milliseconds limit = std::chrono::seconds(10)) {
-    // Shared: a task that outlives the wait must not write into this frame.
-    const auto outcome = std::make_shared<std::pair<bool, std::exception_ptr>>();
-    boost::asio::co_spawn(io, std::move(task), [outcome](std::exception_ptr failure) { *outcome = {true, failure}; });
-    if (!run_until(io, [&] { return outcome->first; }, limit)) throw std::runtime_error("the awaited task did not finish in time");
-    if (outcome->second) std::rethrow_exception(outcome->second);
+    const auto outcome = start_task(io, std::move(task));
+    if (!run_until(io, [&] { return outcome->done; }, limit)) throw std::runtime_error("the awaited task did not finish in time");
+    if (outcome->failure) std::rethrow_exception(outcome->failure);
 }
 
 // Through a task of its own: co_spawn hands its handler a default T when the task threw, and

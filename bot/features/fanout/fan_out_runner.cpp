@@ -32,6 +32,14 @@ struct RunningMark {
     ~RunningMark() { running->erase(id); }
 };
 
+// Ends the keeping of a run's lease however the run ends; the keeper lets it go.
+struct LetGo {
+    CancelToken keeping;
+    ~LetGo() { keeping.cancel(); }
+};
+
+std::string lease_name(const std::string& fan_out_id) { return "fan-out:" + fan_out_id; }
+
 // The same refusal names each person it failed for; counted together once the name is out.
 std::string reason_without(std::string reason, const std::string& user_id) {
     for (auto at = reason.find(user_id); !user_id.empty() && at != std::string::npos; at = reason.find(user_id, at))
@@ -104,6 +112,34 @@ chat::Task<void> FanOutRunner::resume(std::string kind) {
         if (fan_out.kind == kind && !running_->count(fan_out.id)) start(fan_out.id, true);
 }
 
+chat::Task<void> FanOutRunner::take_over(std::chrono::milliseconds every, CancelToken stop) {
+    const auto alive = alive_;
+    for (;;) {  // until stop
+        const auto due = clock_.now() + every;
+        if (!co_await clock_.sleep_until(due, stop) || !*alive) co_return;
+        std::vector<std::string> kinds;
+        for (const auto& [kind, how] : kinds_) kinds.push_back(kind);
+        std::optional<std::string> failure;
+        try {
+            for (auto& kind : kinds) co_await resume(std::move(kind));
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (failure && *alive) spdlog::warn("fan-outs: cannot look for unfinished ones ({}); trying again in {} s", *failure,
+                                            std::chrono::duration_cast<std::chrono::seconds>(every).count());
+    }
+}
+
+chat::Task<bool> FanOutRunner::take_lease(std::string id, CancelToken done) {
+    if (!leases_) co_return true;
+    std::string name = lease_name(id);
+    if (!co_await leases_->hold(name)) co_return false;
+    net::spawn_guarded(executor_, alive_, leases_->keep(std::move(name), std::move(done)), "keeping the lease of fan-out " + id);
+    co_return true;
+}
+
+bool FanOutRunner::still_ours(const std::string& id) const { return !leases_ || leases_->held(lease_name(id)); }
+
 // Spawning happens in a plain function: g++ 12 mishandles a coroutine call made as the
 // argument of another call inside a coroutine body.
 void FanOutRunner::start(std::string id, bool resumed) {
@@ -150,8 +186,13 @@ std::string FanOutRunner::estimate(std::size_t people, std::size_t messages_each
 chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
     const RunningMark mark{running_, id};
     const CancelToken stopping = stopping_;
-    const auto found = co_await store_.find(id);
+    const LetGo let_go;
+    const bool ours = co_await take_lease(id, let_go.keeping);
     if (stopping.cancelled()) co_return;  // the runner may be gone: touch nothing of it
+    if (!ours) co_return;                 // another instance is sending it
+    // Read once the lease is held: the instance that held it before may have finished it.
+    const auto found = co_await store_.find(id);
+    if (stopping.cancelled()) co_return;
     const FanOutKind* kind = found ? kind_of(*found) : nullptr;
     if (!found || found->finished || !kind) co_return;
     Session session{*found, kind->verb, clock_.now(), clock_.now(), 0};
@@ -169,6 +210,12 @@ chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
     const auto everyone = co_await store_.recipients(id);
     for (const auto& recipient : everyone) {
         if (recipient.state != RecipientState::waiting && recipient.state != RecipientState::sending) continue;
+        if (!still_ours(id)) {
+            // This instance was cut off from the store for longer than the lease: another may
+            // be sending it now, and goes on from where the store says this one stopped.
+            spdlog::warn("fan-out {}: its lease ran out here; leaving the rest to whoever holds it", id);
+            co_return;
+        }
         const FanOutKind* current = kind_of(session.fan_out);
         if (!current) co_return;  // its feature has gone (the bot is stopping): the next start resumes it
         Parcel parcel;

@@ -6,6 +6,9 @@
 //   crash only the message in flight can go out again (and on Matrix not even that: its
 //   transaction id comes from the fan-out, the recipient and the message's place);
 // - a start resumes what is unfinished, from the recipient and the message it stopped at;
+// - of several instances on one store, the one holding the fan-out's lease sends it, and
+//   checks it still does before each recipient; another resumes it once that instance has
+//   stopped for good and the lease has run out (take_over());
 // - progress is a message updated in place where the fan-out was asked for (sent, failed
 //   and why, remaining, time left), the end is posted there, and /metrics counts each
 //   fan-out's recipients by state.
@@ -26,6 +29,7 @@
 #include "bot/chat/adapter.hpp"
 #include "bot/common/cancel.hpp"
 #include "bot/net/clock.hpp"
+#include "bot/schedule/leases.hpp"
 #include "bot/store/fan_outs.hpp"
 
 namespace platbot::fanout {
@@ -70,6 +74,8 @@ public:
     FanOutRunner(const FanOutRunner&) = delete;
     FanOutRunner& operator=(const FanOutRunner&) = delete;
 
+    // Sending only while this instance holds each fan-out's lease; without, it sends alone.
+    void use_leases(schedule::Leases& leases) { leases_ = &leases; }
     // Registers (or, with an empty compose, forgets) how fan-outs of `kind` are composed.
     void handle(std::string kind, FanOutKind how);
 
@@ -79,6 +85,9 @@ public:
     // Resumes the unfinished fan-outs of `kind` that are not running (after a restart), and
     // says so where each one reports.
     chat::Task<void> resume(std::string kind);
+    // resume() for every registered kind, every `every` until `stop`: what an instance that
+    // stopped for good was sending is finished by a survivor. The runner must outlive it.
+    chat::Task<void> take_over(std::chrono::milliseconds every, CancelToken stop);
 
     store::Async<std::optional<store::FanOutRecord>> find(std::string id);
     store::Async<std::optional<store::Recipient>> recipient(std::string id, std::string user_id);
@@ -100,6 +109,9 @@ private:
     chat::Task<std::string> describe(store::FanOutRecord fan_out, std::string verb);
     const FanOutKind* kind_of(const store::FanOutRecord& fan_out) const;
     void start(std::string id, bool resumed);
+    // Takes the fan-out's lease and keeps it until `done`; false when another instance holds it.
+    chat::Task<bool> take_lease(std::string id, CancelToken done);
+    bool still_ours(const std::string& id) const;
 
     boost::asio::any_io_executor executor_;
     chat::Outbox& outbox_;
@@ -107,6 +119,7 @@ private:
     store::FanOutStore& store_;
     net::Clock& clock_;
     RunnerSettings settings_;
+    schedule::Leases* leases_ = nullptr;
     std::map<std::string, FanOutKind> kinds_;
     std::shared_ptr<std::set<std::string>> running_ = std::make_shared<std::set<std::string>>();
     CancelToken stopping_;

@@ -221,6 +221,22 @@ chat::Task<std::optional<system_clock::time_point>> OnboardingService::deliver(s
     // whoever is delivering sends everything due.
     if (!delivering_->insert(key).second) co_return std::nullopt;
     const DeliveryGuard guard{delivering_, key};
+    if (!leases_) co_return co_await deliver_due(std::move(user_id), std::move(track_id));
+    // The same across instances: of two looking at once, the one without the lease steps
+    // aside, and looks again once a lease could have run out (its holder may have stopped).
+    std::string lease = "onboarding:" + user_id + ":" + track_id;
+    if (!co_await leases_->hold(lease)) co_return clock_.now() + leases_->length();
+    const auto next = co_await deliver_due(std::move(user_id), std::move(track_id));
+    co_await leases_->release(std::move(lease));
+    co_return next;
+}
+
+chat::Task<std::optional<system_clock::time_point>> OnboardingService::deliver_due(std::string user_id,
+                                                                                    std::string track_id) {
+    const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
+    const TrackSpec* track = spec->track(track_id);
+    if (!track) co_return std::nullopt;
+    const std::string key = user_id + "\n" + track_id;
     for (int pass = 0; pass < most_steps_per_pass; ++pass) {
         const auto progress = co_await store_.find_onboarding(user_id, track_id);
         if (!progress || progress->state != OnboardingState::active) co_return std::nullopt;

@@ -5,7 +5,8 @@
 // buttons (help goes to the configured channel or person) and may be checked automatically
 // by a catalogue command. Progress lives in the store: the next step's due time is computed
 // from it, so a restart neither repeats nor skips a step, and steps missed while the bot was
-// down are sent once, late. Admins read the funnel with `onboarding report`.
+// down are sent once, late. Of several instances on one store, one at a time delivers a
+// person's track: whoever holds its lease. Admins read the funnel with `onboarding report`.
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <chrono>
@@ -22,6 +23,7 @@
 #include "bot/common/cancel.hpp"
 #include "bot/net/clock.hpp"
 #include "bot/schedule/cron_runner.hpp"
+#include "bot/schedule/leases.hpp"
 #include "bot/store/onboarding.hpp"
 #include "commands/actions/command_check.hpp"
 #include "commands/directory.hpp"
@@ -50,6 +52,9 @@ public:
     OnboardingService(const OnboardingService&) = delete;
     OnboardingService& operator=(const OnboardingService&) = delete;
 
+    // A person's track is delivered only while this instance holds its lease; without, this
+    // instance delivers alone.
+    void use_leases(schedule::Leases& leases) { leases_ = &leases; }
     // Starts delivering due steps and the tip of the day.
     void start();
 
@@ -96,6 +101,9 @@ private:
 
     // Sends what is due of one person's track; returns when the next step is due.
     chat::Task<std::optional<std::chrono::system_clock::time_point>> deliver(std::string user_id, std::string track_id);
+    // deliver()'s sending, once this instance is the one delivering that track.
+    chat::Task<std::optional<std::chrono::system_clock::time_point>> deliver_due(std::string user_id,
+                                                                                 std::string track_id);
     chat::Task<bool> send_step(store::OnboardingProgress progress, std::string track_id, std::string step_id);
     chat::Task<void> tick_verified(store::OnboardingProgress progress, std::string track_id, std::string step_id);
     chat::Task<chat::Reply> done(chat::User who, std::string track_id, std::string step_id);
@@ -138,6 +146,7 @@ private:
     std::shared_ptr<const OnboardingSpec> spec_;
     OnboardingSettings settings_;
     commands::CommandCheck* check_;
+    schedule::Leases* leases_ = nullptr;
     schedule::CronRunner cron_;
     Command onboarding_command_{*this, &onboarding_command_spec, &OnboardingService::run_onboarding};
     Command onboard_command_{*this, &onboard_command_spec, &OnboardingService::run_onboard};

@@ -23,6 +23,8 @@ namespace {
 // Uptime looks back a week; older probes are pruned now and then.
 constexpr std::chrono::hours keep_probes{24 * 8};
 constexpr int prune_every = 1000;
+// Held by the one instance of several that probes and announces.
+constexpr std::string_view probe_lease = "status-probes";
 constexpr std::size_t history_rows = 10;
 
 std::string percent(const store::Uptime& uptime) {
@@ -69,6 +71,8 @@ StatusService::~StatusService() {
 void StatusService::start() {
     started_ = true;
     net::spawn_guarded(executor_, alive_, prune_old_probes(), "pruning old probes");
+    if (leases_ && !spec_->services.empty())
+        net::spawn_guarded(executor_, alive_, leases_->keep(std::string(probe_lease), probing_), "keeping the probe lease");
     for (const auto& service : spec_->services)
         net::spawn_guarded(executor_, alive_, follow(service.id), "probing " + service.id);
 }
@@ -92,10 +96,18 @@ chat::Task<void> StatusService::follow(std::string service_id) {
     if (!service) co_return;
     const auto interval = service->interval;
     for (;;) {
-        co_await probe_now(service_id);
+        if (co_await ours()) co_await probe_now(service_id);
         if (probing.cancelled()) co_return;
         if (!co_await clock_.sleep_until(clock_.now() + interval, probing)) co_return;
     }
+}
+
+// Asked again when not held: at start the keeper's first answer may not be in yet, and a
+// survivor learns at its next probe that the lease is free.
+chat::Task<bool> StatusService::ours() {
+    if (!leases_ || leases_->held(probe_lease)) co_return true;
+    std::string name(probe_lease);
+    co_return co_await leases_->hold(std::move(name));
 }
 
 chat::Task<store::ServiceStatus> StatusService::probe_now(std::string service_id) {

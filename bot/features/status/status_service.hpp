@@ -3,7 +3,9 @@
 // changes (down, degraded, recovered with the outage's length) are announced in the status
 // channel; `status` shows the board with uptime over 24 hours and 7 days, `status <service>`
 // its recent history, and admins pin a maintenance note with `status announce "…"` until
-// `status clear`. Everything is in the store, so uptime and "since" survive restarts.
+// `status clear`. Everything is in the store, so uptime and "since" survive restarts. Of
+// several instances on one store, the one holding the lease "status-probes" probes and
+// announces; another takes over once it has stopped for good.
 #include <utility>  // before Asio's awaitable: g++ 12 needs it
 
 #include <chrono>
@@ -17,6 +19,7 @@
 #include "bot/common/cancel.hpp"
 #include "bot/common/env.hpp"
 #include "bot/net/clock.hpp"
+#include "bot/schedule/leases.hpp"
 #include "bot/store/status.hpp"
 #include "commands/directory.hpp"
 #include "commands/engine.hpp"
@@ -40,6 +43,9 @@ public:
     StatusService(const StatusService&) = delete;
     StatusService& operator=(const StatusService&) = delete;
 
+    // Probing only while this instance holds the lease "status-probes", kept from start().
+    // Without, this instance probes alone.
+    void use_leases(schedule::Leases& leases) { leases_ = &leases; }
     // Starts probing every service on its interval.
     void start();
     // A reloaded config: probing restarts with the new services (each probed at once, then
@@ -57,6 +63,8 @@ public:
 
 private:
     chat::Task<void> follow(std::string service_id);
+    // Whether this instance probes now: it holds the lease, or asked and got it.
+    chat::Task<bool> ours();
     chat::Task<void> prune_old_probes();
     chat::Task<void> announce(ServiceSpec service, store::StatusChange change, store::ServiceStatus status);
     // "24h 99.9% · 7d 99.5%"
@@ -73,6 +81,7 @@ private:
     // Shared: a probe in flight keeps the spec it began with through a reload.
     std::shared_ptr<const StatusSpec> spec_;
     StatusSettings settings_;
+    schedule::Leases* leases_ = nullptr;
     int probes_since_prune_ = 0;
     CancelToken stopping_;
     CancelToken probing_;  // the probe loops of the current spec; a reload starts new ones

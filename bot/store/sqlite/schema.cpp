@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 16> migrations{
+constexpr std::array<const char*, 17> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -297,6 +297,16 @@ ALTER TABLE jobs ADD COLUMN taken_ms INTEGER NOT NULL DEFAULT 0;
 DROP INDEX jobs_state;
 CREATE INDEX jobs_unfinished ON jobs (created_ms)
     WHERE state IN ('queued', 'awaiting-confirmation', 'awaiting-approval', 'running');
+)sql",
+    // Named leases: work one instance at a time may do (the status probes, a fan-out) is held
+    // by `holder` until `expires_ms`, or until it lets go.
+    R"sql(
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    taken_ms   INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 )sql",
 };
 

@@ -269,7 +269,7 @@ TEST_CASE("summary lists commands, groups, adapter and store", "[config]") {
                                   "  commands: 7 (docs, kudos, remind-oncall, new-service, platform-health, "
                                   "deploy, service-exists) "
                                   "+ built-ins (help, whoami, history, version, jobs, job, cancel, confirm, approve, "
-                                  "deny, audit, why, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
+                                  "deny, audit, why, poll, feedback, survey, onboarding, onboard, tips, status, leave, instances)\n"
                                   "  groups:   deployers (2), platform-team (1), sre (2)\n"
                                   "  users:    4\n"
                                   "  surveys:  dx-quarterly\n"
@@ -293,7 +293,7 @@ TEST_CASE("summary of a config with nothing in it", "[config]") {
                                   "  adapter:  console (prefix !ops)\n"
                                   "  store:    :memory:\n"
                                   "  commands: 0 + built-ins (help, whoami, history, version, jobs, job, cancel, "
-                                  "confirm, approve, deny, audit, why, poll, feedback, survey, onboarding, onboard, tips, status, leave)\n"
+                                  "confirm, approve, deny, audit, why, poll, feedback, survey, onboarding, onboard, tips, status, leave, instances)\n"
                                   "  groups:   none\n"
                                   "  users:    0\n");
 }

@@ -22,12 +22,12 @@ std::string read_all(std::FILE* file) {
 TEST_CASE("logging: JSON lines carry the correlation id, and secrets never reach the log", "[logging]") {
     std::FILE* file = std::tmpfile();
     REQUIRE(file);
-    REQUIRE(platbot::core::setup_logging({"debug", "json", {"xoxb-12345-secret", "hunter22"}, file}));
+    REQUIRE(platbot::core::setup_logging({"debug", "json", {"xoxb-12345-secret", "hunter22"}, file, "web-2"}));
     spdlog::info("[ev-42] calling with xoxb-12345-secret and again xoxb-12345-secret");
     spdlog::debug("password hunter22, \"quoted\"");
     spdlog::trace("not at debug level");
     const std::string text = read_all(file);
-    REQUIRE(platbot::core::setup_logging({"info", "text", {}, stderr}));
+    REQUIRE(platbot::core::setup_logging({"info", "text", {}, stderr, ""}));
     std::fclose(file);
 
     CHECK(text.find("xoxb-12345-secret") == std::string::npos);
@@ -39,6 +39,7 @@ TEST_CASE("logging: JSON lines carry the correlation id, and secrets never reach
     CHECK(first["correlation_id"] == "ev-42");
     CHECK(first["message"] == "calling with «redacted» and again «redacted»");
     CHECK(first["time"].get<std::string>().ends_with("Z"));
+    CHECK(first["instance"] == "web-2");
     const auto second = nlohmann::json::parse(text.substr(newline + 1, text.find('\n', newline + 1) - newline - 1));
     CHECK(second["level"] == "debug");
     CHECK(second["message"] == "password «redacted», \"quoted\"");
@@ -49,13 +50,21 @@ TEST_CASE("logging: JSON lines carry the correlation id, and secrets never reach
 TEST_CASE("logging: text lines, and unknown levels or formats are refused", "[logging]") {
     std::FILE* file = std::tmpfile();
     REQUIRE(file);
-    REQUIRE(platbot::core::setup_logging({"info", "text", {"s3cr3t-value"}, file}));
+    REQUIRE(platbot::core::setup_logging({"info", "text", {"s3cr3t-value"}, file, ""}));
     spdlog::warn("token s3cr3t-value");
     const std::string text = read_all(file);
-    REQUIRE(platbot::core::setup_logging({"info", "text", {}, stderr}));
+    REQUIRE(platbot::core::setup_logging({"info", "text", {}, stderr, ""}));
     std::fclose(file);
     CHECK(text.find(" warning token «redacted»\n") != std::string::npos);
-    CHECK(platbot::core::setup_logging({"loud", "text", {}, stderr}).error().message ==
+    std::FILE* named = std::tmpfile();
+    REQUIRE(named);
+    REQUIRE(platbot::core::setup_logging({"info", "text", {}, named, "web-1"}));
+    spdlog::info("started");
+    const std::string with_instance = read_all(named);
+    REQUIRE(platbot::core::setup_logging({"info", "text", {}, stderr, ""}));
+    std::fclose(named);
+    CHECK(with_instance.find(" info @web-1 started\n") != std::string::npos);
+    CHECK(platbot::core::setup_logging({"loud", "text", {}, stderr, ""}).error().message ==
           "unknown log level 'loud' — use trace, debug, info, warn, error or off");
-    CHECK(platbot::core::setup_logging({"info", "xml", {}, stderr}).error().message == "unknown log format 'xml' — use text or json");
+    CHECK(platbot::core::setup_logging({"info", "xml", {}, stderr, ""}).error().message == "unknown log format 'xml' — use text or json");
 }

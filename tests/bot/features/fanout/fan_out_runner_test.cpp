@@ -223,3 +223,56 @@ TEST_CASE("Fan-outs: progress is updated at most every 10 s of the clock, with t
     CHECK(life.chat.updates.size() == 21);  // every 10 s up to person 100 at 201 s, and the end
     CHECK(life.chat.updates.back().second.text == "✅ *Greeting everyone*\n100 of 100 greeted.");
 }
+
+TEST_CASE("Fan-outs: of two instances, only the lease holder sends, and when it dies part way through 300 members the "
+          "other finishes within the lease and nobody gets a message twice but the one in flight",
+          "[fan-out][instances]") {
+    testing::TempDir folder;
+    Life a(folder.file("fan.db"));
+    Life b(folder.file("fan.db"));
+    schedule::Leases leases_a(a.store->instances(), a.clock, "a", std::chrono::seconds(30));
+    schedule::Leases leases_b(b.store->instances(), b.clock, "b", std::chrono::seconds(30));
+    a.runner->use_leases(leases_a);
+    b.runner->use_leases(leases_b);
+    // Each post takes a second of a's clock, as at a platform's pace; a dies at its 201st post.
+    a.chat.post_takes = std::chrono::seconds(1);
+    a.chat.hang_at_post = 201;
+    CancelToken stop;
+    auto rounds_a = testing::start_task(a.io, a.runner->take_over(std::chrono::seconds(10), stop));
+    auto rounds_b = testing::start_task(b.io, b.runner->take_over(std::chrono::seconds(10), stop));
+    REQUIRE(a.launch(people(300)));
+    // The two clocks move together, ten seconds at a time. While a lives, b's rounds find the
+    // fan-out unfinished and leave it: a holds its lease.
+    for (int step = 0; step < 40 && a.chat.posted.size() < 201; ++step) {
+        a.clock.advance(std::chrono::seconds(10));
+        b.clock.advance(std::chrono::seconds(10));
+        CHECK(testing::direct_deliveries(b.chat.posted).empty());
+    }
+    REQUIRE(a.chat.posted.size() == 201);
+    const auto died = a.clock.now();
+    const auto left = testing::answered(b.store->fan_outs().progress("greet:1")).remaining();
+    CHECK(left > 0);
+    CHECK(left < 300);
+    // a is gone (its loop never runs again); b takes the fan-out once a's lease has run out.
+    for (int step = 0; step < 10 && testing::direct_deliveries(b.chat.posted).empty(); ++step) b.clock.advance(std::chrono::seconds(10));
+    CHECK(b.clock.now() - died <= std::chrono::seconds(50));
+    for (int step = 0; step < 20 && !testing::answered(b.store->fan_outs().find("greet:1"))->finished; ++step)
+        b.clock.advance(std::chrono::seconds(10));
+    REQUIRE(testing::answered(b.store->fan_outs().find("greet:1"))->finished);
+
+    std::vector<testing::RecordingChat::Posted> everything = a.chat.posted;
+    everything.insert(everything.end(), b.chat.posted.begin(), b.chat.posted.end());
+    const auto seen = testing::direct_deliveries(everything);
+    CHECK(seen.size() == 600);  // 300 people, two messages each
+    int repeated = 0;
+    for (const auto& [what, times] : seen) {
+        INFO(what);
+        CHECK(times <= 2);
+        repeated += times - 1;
+    }
+    CHECK(repeated <= 1);  // a's last post reached the platform; a never heard back
+    CHECK(testing::answered(b.store->fan_outs().progress("greet:1")).sent == 300);
+    stop.cancel();
+    b.clock.advance(std::chrono::seconds(10));
+    CHECK(rounds_b->done);
+}

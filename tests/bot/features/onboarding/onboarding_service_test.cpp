@@ -555,3 +555,34 @@ TEST_CASE("a reload takes effect without a restart: new tracks start, edited one
     CHECK(rig.posts_of(bob, "Ask in #access") == 1);
     CHECK(rig.posts_of(bob, "Welcome") == 1);
 }
+
+TEST_CASE("two instances on one store deliver each step once: the one holding a person's lease sends, the other steps "
+          "aside",
+          "[onboarding][instances]") {
+    testing::TempDir folder;
+    Rig rig(folder);
+    auto opened = store::open_sqlite(folder.file("onboarding.db"));
+    REQUIRE(opened);
+    auto store_b = std::move(*opened);
+    schedule::Leases leases_a(rig.store->instances(), rig.clock, "a", std::chrono::seconds(30));
+    schedule::Leases leases_b(store_b->instances(), rig.clock, "b", std::chrono::seconds(30));
+    rig.service->use_leases(leases_a);
+    auto b = std::make_unique<onboarding::OnboardingService>(rig.io.get_executor(), rig.chat, rig.chat, store_b->onboarding(),
+                                                             store_b->schedules(), rig.clock, rig.directory, rig.spec,
+                                                             onboarding::OnboardingSettings{"/platform", "admins", "test"});
+    b->use_leases(leases_b);
+    b->start();
+    rig.join(alice, "general");
+    // Each post takes a second on the clock, as a platform's pace does: both instances wake
+    // for the same due step, and the one without the lease must not post it meanwhile.
+    rig.chat.clock = &rig.clock;
+    rig.chat.post_takes = std::chrono::seconds(1);
+    rig.clock.advance_to(t0 + std::chrono::hours(24 * 14));
+    CHECK(rig.sent(alice).size() == 5);
+    for (const char* needle : {"Welcome", "Ask in #access", "Use the template", "One week in", "☐ *Tell us what hurt*"}) {
+        INFO(needle);
+        CHECK(rig.posts_of(alice, needle) == 1);
+    }
+    b.reset();
+    rig.stop();
+}

@@ -275,3 +275,68 @@ TEST_CASE("status: a reload stops probing the services it removed and starts on 
     CHECK_THAT(board, Contains("*Web*"));
     CHECK_FALSE(board.find("*API*") != std::string::npos);
 }
+
+TEST_CASE("status: of two instances on one store, the holder of the probe lease probes and announces, and when it "
+          "stops for good the other takes over within the lease",
+          "[status][instances]") {
+    testing::FakeHttpServer server;
+    std::atomic<int> answer{200};
+    server.route("GET", "/health", [&](const testing::ReceivedRequest&) {
+        testing::FakeResponse response;
+        response.status = answer.load();
+        response.body = response.status == 200 ? R"({"status":"ok"})" : R"({"status":"broken"})";
+        return response;
+    });
+    const auto hits = [&server] { return server.requests().size(); };
+    testing::TempDir folder;
+    status::StatusSpec spec;
+    spec.channel = "platform-status";
+    spec.services = {http_service(server.url("/health"))};
+    Rig a(folder, spec);
+    auto opened = store::open_sqlite(folder.file("status.db"));
+    REQUIRE(opened);
+    auto store_b = std::move(*opened);
+    auto leases_a = std::make_unique<schedule::Leases>(a.store->instances(), a.clock, "a", std::chrono::seconds(30));
+    schedule::Leases leases_b(store_b->instances(), a.clock, "b", std::chrono::seconds(30));
+    auto b = std::make_unique<status::StatusService>(a.io.get_executor(), a.chat, store_b->status(), a.clock, a.http,
+                                                     a.processes, [](const std::string& name) { return process_env(name); },
+                                                     a.directory, spec, status::StatusSettings{"/platform", "admins", "test"});
+    a.service->use_leases(*leases_a);
+    b->use_leases(leases_b);
+    a.service->start();
+    REQUIRE(testing::run_until(a.io, [&] { return hits() == 1; }));
+    b->start();
+    // Every 30 s one probe, not one per instance; three failures make one announcement.
+    for (std::size_t probe = 2; probe <= 7; ++probe) {
+        if (probe == 5) answer = 503;
+        a.clock.advance(std::chrono::seconds(30));
+        INFO("probe " << probe);
+        REQUIRE(testing::run_until(a.io, [&] { return hits() >= probe; }));
+    }
+    testing::run_until(a.io, [] { return false; }, milliseconds(200));
+    CHECK(hits() == 7);
+    CHECK(leases_a->held("status-probes"));
+    CHECK_FALSE(leases_b.held("status-probes"));
+    REQUIRE(testing::run_until(a.io, [&] { return a.chat.to("platform-status").size() == 1; }));
+    CHECK_THAT(a.chat.to("platform-status")[0].reply.text, Contains("*API* is down"));
+
+    // a dies: no clean stop, its lease left to run out. b probes within the lease, a beat and
+    // an interval of a's last renewal, and carries the state on: the recovery is announced once.
+    a.service.reset();
+    leases_a.reset();
+    answer = 200;
+    const auto died = a.clock.now();
+    const auto before = hits();
+    for (int step = 0; step < 12 && hits() == before; ++step) {
+        a.clock.advance(std::chrono::seconds(10));
+        testing::run_until(a.io, [&] { return hits() > before; }, milliseconds(100));
+    }
+    REQUIRE(hits() > before);
+    CHECK(a.clock.now() - died <= std::chrono::seconds(70));
+    CHECK(leases_b.held("status-probes"));
+    a.clock.advance(std::chrono::seconds(30));
+    REQUIRE(testing::run_until(a.io, [&] { return a.chat.to("platform-status").size() == 2; }));
+    CHECK_THAT(a.chat.to("platform-status")[1].reply.text, Contains("*API* recovered"));
+    testing::run_until(a.io, [] { return false; }, milliseconds(200));
+    CHECK(a.chat.to("platform-status").size() == 2);
+}
