@@ -303,15 +303,19 @@ TEST_CASE("status: of two instances on one store, the holder of the probe lease 
                                                      a.directory, spec, status::StatusSettings{"/platform", "admins", "test"});
     a.service->use_leases(*leases_a);
     b->use_leases(leases_b);
+    // A probe is over once its loop sleeps again (each service keeps its lease and probes): the
+    // next interval counts from there, so the clock moves on only then.
+    const auto settled = [&](std::size_t sleepers) { return a.clock.sleepers() == sleepers; };
     a.service->start();
-    REQUIRE(testing::run_until(a.io, [&] { return hits() == 1; }));
+    REQUIRE(testing::run_until(a.io, [&] { return hits() == 1 && settled(2); }));
     b->start();
+    REQUIRE(testing::run_until(a.io, [&] { return settled(4); }));
     // Every 30 s one probe, not one per instance; three failures make one announcement.
     for (std::size_t probe = 2; probe <= 7; ++probe) {
         if (probe == 5) answer = 503;
         a.clock.advance(std::chrono::seconds(30));
         INFO("probe " << probe);
-        REQUIRE(testing::run_until(a.io, [&] { return hits() >= probe; }));
+        REQUIRE(testing::run_until(a.io, [&] { return hits() >= probe && settled(4); }));
     }
     testing::run_until(a.io, [] { return false; }, milliseconds(200));
     CHECK(hits() == 7);
@@ -331,7 +335,7 @@ TEST_CASE("status: of two instances on one store, the holder of the probe lease 
         a.clock.advance(std::chrono::seconds(10));
         testing::run_until(a.io, [&] { return hits() > before; }, milliseconds(100));
     }
-    REQUIRE(hits() > before);
+    REQUIRE(testing::run_until(a.io, [&] { return hits() > before && settled(2); }));
     CHECK(a.clock.now() - died <= std::chrono::seconds(70));
     CHECK(leases_b.held("status-probes"));
     a.clock.advance(std::chrono::seconds(30));
