@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "bot/config/config.hpp"
+#include "bot/core/migrate_command.hpp"
 #include "bot/core/runtime.hpp"
 
 namespace {
@@ -20,6 +21,7 @@ constexpr const char* usage =
     "       platbot policy --config FILE --user USER [--channel CHANNEL] [--offline] \"COMMAND LINE\"\n"
     "       platbot export survey ID --config FILE --format csv|json|svg|png [--round N] [--output FILE]\n"
     "       platbot export audit --config FILE --format jsonl|csv [--since DATE] [--output FILE]\n"
+    "       platbot migrate-store --from STORE --to STORE [--force]\n"
     "       platbot version\n"
     "\n"
     "  run      start the bot (the default); with the console adapter it talks on this terminal,\n"
@@ -30,6 +32,9 @@ constexpr const char* usage =
     "           confirmation or approval it needs, the request it would send; nothing runs\n"
     "  export   write a survey round's results (the newest, or --round N) as CSV, JSON or an SVG chart,\n"
     "           or the audit log as JSON lines or CSV, to stdout or --output FILE\n"
+    "  migrate-store\n"
+    "           copy every record from one store to another (sqlite:PATH or a postgres:// URL),\n"
+    "           e.g. from SQLite to PostgreSQL before a second instance starts\n"
     "  version  print the version\n"
     "\n"
     "Options:\n"
@@ -87,6 +92,21 @@ constexpr const char* export_help =
     "survey: one round of a survey's results (the newest, or --round N) from the store: CSV or\n"
     "JSON rows per answer, or a bar chart as SVG or PNG (PNG needs rsvg-convert, Debian package\n"
     "librsvg2-bin). To stdout, or to --output FILE.\n";
+constexpr const char* migrate_help =
+    "Usage: platbot migrate-store --from STORE --to STORE [--force]\n"
+    "\n"
+    "Copies every record (jobs and their trails, the audit log, polls, surveys, onboarding,\n"
+    "schedules, fan-outs, status history, adapter state, the inbox) from one store to another,\n"
+    "either way between SQLite and PostgreSQL, then counts each table in both and prints the\n"
+    "counts. Heartbeats and leases are not copied. Stop the bot on the source first. Both\n"
+    "stores are migrated to this platbot's schema; the copy is one transaction on the target,\n"
+    "so a failure leaves it as it was.\n"
+    "Exit 0 when copied, 1 when refused or failed (one line saying why), 2 for a bad command line.\n"
+    "\n"
+    "  --from STORE  where the records are: sqlite:PATH (e.g. sqlite:var/demo.db), or a\n"
+    "                postgres://USER@HOST:PORT/DATABASE URL; the password from PGPASSWORD\n"
+    "  --to STORE    where they go, the same way; a SQLite file is created when missing\n"
+    "  --force       replace what the target has; without it a target with records is refused\n";
 constexpr const char* version_help =
     "Usage: platbot version\n"
     "\n"
@@ -98,6 +118,7 @@ struct Arguments {
     std::string log_level;
     platbot::core::ExportOptions export_options;
     platbot::core::PolicyQuery policy_query;
+    platbot::core::MigrateOptions migrate_options;
     bool export_audit = false;
     bool policy_table = false;
 };
@@ -135,6 +156,11 @@ private:
         } else if (args_.verb == "policy" && !arg.starts_with("--")) {
             if (!args_.policy_query.line.empty()) return usage_error("give the command line as one quoted argument");
             args_.policy_query.line = std::string(arg);
+        } else if (args_.verb == "migrate-store" && (arg == "--from" || arg == "--to")) {
+            if (i_ + 1 >= rest_.size()) return usage_error(std::string(arg) + " needs a store: sqlite:PATH or a postgres:// URL");
+            (arg == "--from" ? args_.migrate_options.from : args_.migrate_options.to) = std::string(rest_[++i_]);
+        } else if (args_.verb == "migrate-store" && arg == "--force") {
+            args_.migrate_options.force = true;
         } else if (args_.verb == "check" && arg == "--policy") {
             args_.policy_table = true;
         } else if ((args_.verb == "check" || args_.verb == "policy") && arg == "--offline") {
@@ -145,7 +171,7 @@ private:
             args_.config = std::string(arg.substr(9));
         } else if (arg.starts_with("--log-level=")) {
             args_.log_level = std::string(arg.substr(12));
-        } else if (!verb_seen_ && (arg == "run" || arg == "check" || arg == "policy")) {
+        } else if (!verb_seen_ && (arg == "run" || arg == "check" || arg == "policy" || arg == "migrate-store")) {
             args_.verb = std::string(arg);
             verb_seen_ = true;
         } else {
@@ -160,6 +186,7 @@ private:
                        : args_.verb == "check"  ? check_help
                        : args_.verb == "export" ? export_help
                        : args_.verb == "policy" ? policy_help
+                       : args_.verb == "migrate-store" ? migrate_help
                                                 : run_help,
                        stdout);
             return 0;
@@ -218,8 +245,21 @@ private:
     Arguments args_;
 };
 
+// migrate-store names its stores, not a config.
+std::optional<int> missing_store(const Arguments& args) {
+    const auto& options = args.migrate_options;
+    if (!args.config.empty()) return usage_error("migrate-store takes no --config: name the stores with --from and --to");
+    if (options.from.empty() || options.to.empty())
+        return usage_error("migrate-store needs --from STORE and --to STORE (sqlite:PATH or a postgres:// URL)");
+    for (const auto* store : {&options.from, &options.to})
+        if (auto where = platbot::core::parse_store_location(*store); !where)
+            return usage_error((store == &options.from ? "--from: " : "--to: ") + where.error().message);
+    return std::nullopt;
+}
+
 // What each verb cannot go without.
 std::optional<int> missing_requirement(const Arguments& args) {
+    if (args.verb == "migrate-store") return missing_store(args);
     if (args.config.empty()) return usage_error("--config FILE is required (try --config config/demo.yaml)");
     if (args.verb == "policy" && args.policy_query.user.empty())
         return usage_error("policy needs --user USER: an id or a name under users:");
@@ -228,14 +268,16 @@ std::optional<int> missing_requirement(const Arguments& args) {
     return std::nullopt;
 }
 
+// What the tools print is their output; the log (a retried request…) must not mix into it,
+// and their failures are told in that output.
+void quiet_log() {
+    auto quiet = spdlog::stderr_color_st("platbot");
+    quiet->set_level(spdlog::level::err);
+    spdlog::set_default_logger(quiet);
+}
+
 int run_verb(const Arguments& args, const platbot::config::Config& config) {
-    if (args.verb != "run") {
-        // What the tools print is their output; the log (a retried request…) must not mix
-        // into it, and their failures are told in that output.
-        auto quiet = spdlog::stderr_color_st("platbot");
-        quiet->set_level(spdlog::level::err);
-        spdlog::set_default_logger(quiet);
-    }
+    if (args.verb != "run") quiet_log();
     if (args.verb == "check") {
         std::fputs(platbot::core::check_report(config, args.policy_table, args.policy_query.offline).c_str(), stdout);
         return 0;
@@ -254,6 +296,10 @@ int main(int argc, char** argv) {
     if (auto answered = reader.read_all()) return *answered;
     const Arguments& args = reader.arguments();
     if (auto missing = missing_requirement(args)) return *missing;
+    if (args.verb == "migrate-store") {
+        quiet_log();
+        return platbot::core::migrate_store(args.migrate_options);
+    }
     auto config = platbot::config::load_config(args.config);
     if (!config) {
         std::fprintf(stderr, "%s\n", config.error().message.c_str());

@@ -2,47 +2,19 @@
 // (store.url instead of store.path): the console demo's commands are answered and kept in
 // the database, where the next start finds them; `platbot check` reports the schema version;
 // a database out of reach is one line saying what to do.
+#include <algorithm>
 #include <catch2/catch.hpp>
-#include <fstream>
-#include <sstream>
 
+#include "e2e/demo_on_postgres.hpp"
 #include "support/postgres_server.hpp"
 #include "support/run_platbot.hpp"
 #include "support/temp_dir.hpp"
 
-using platbot::testing::ProcessResult;
+using platbot::testing::demo;
+using platbot::testing::demo_config_on;
 using platbot::testing::run_platbot;
-using platbot::testing::source_path;
 using platbot::testing::TempDir;
 using Catch::Contains;
-
-namespace {
-
-std::string replaced(std::string text, const std::string& from, const std::string& to) {
-    const auto at = text.find(from);
-    REQUIRE(at != std::string::npos);
-    return text.replace(at, from.size(), to);
-}
-
-// The demo's config with its store at `url`, written into `folder` (its scripts where they are).
-std::string demo_config_on(const std::string& url, const TempDir& folder) {
-    std::ifstream in(source_path("config/demo.yaml"));
-    std::stringstream demo;
-    demo << in.rdbuf();
-    std::string text = replaced(demo.str(), "path: ${PLATBOT_DATA:-../var}/demo.db", "url: " + url);
-    for (std::size_t at = 0; (at = text.find("../scripts/", at)) != std::string::npos;)
-        text.replace(at, 11, source_path("scripts/"));
-    const std::string path = folder.file("demo-postgres.yaml");
-    std::ofstream(path) << text;
-    return path;
-}
-
-ProcessResult demo(const std::string& config, const TempDir& data, const std::string& input) {
-    return run_platbot({"--config", config}, input,
-                       {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}});
-}
-
-}  // namespace
 
 TEST_CASE("the console demo on PostgreSQL answers, keeps its audit and jobs there, and the next start sees them",
           "[e2e][postgres]") {
