@@ -91,7 +91,8 @@ public:
     // For conversations.members; a channel never set has no members (C0NOPE… is channel_not_found).
     void set_members(const std::string& channel, std::vector<std::string> user_ids);
     // Calls of `method` that arrive from now on wait, unanswered and unrecorded, like requests
-    // still on their way to Slack: release_held() lets them through, drop_held() closes their
+    // still on their way to Slack: release_held() lets them through (but for those whose caller
+    // has gone meanwhile: a killed process's posts never reach Slack), drop_held() closes their
     // connections unanswered (Slack never saw them). Both end the hold; held_calls() counts
     // the calls waiting now. release_one() answers one waiting call (the next to arrive when
     // none waits) and keeps the hold.

@@ -94,7 +94,7 @@ asio::awaitable<void> FakeSlack::Impl::serve(tcp::socket socket) {
             break;
         }
 
-        if (!co_await wait_while_held(request)) {  // dropped: it never reached Slack
+        if (!co_await wait_while_held(request, stream.socket())) {  // dropped: it never reached Slack
             error_code ignored;
             stream.socket().close(ignored);
             co_return;
@@ -107,9 +107,26 @@ asio::awaitable<void> FakeSlack::Impl::serve(tcp::socket socket) {
     stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
+namespace {
+
+// Whether the caller has closed its end (its process died while the call was held): peeks
+// without waiting, so a live caller's next request stays where it is.
+bool caller_gone(tcp::socket& socket) {
+    error_code ec;
+    socket.non_blocking(true, ec);
+    char byte = 0;
+    const std::size_t peeked = socket.receive(asio::buffer(&byte, 1), tcp::socket::message_peek, ec);
+    error_code ignored;
+    socket.non_blocking(false, ignored);
+    return peeked == 0 && ec != asio::error::would_block;
+}
+
+}  // namespace
+
 // A call of a held method waits until the hold is released (true: answer it) or dropped
-// (false), at most a minute; other calls pass at once.
-asio::awaitable<bool> FakeSlack::Impl::wait_while_held(const http::request<http::string_body>& request) {
+// (false), at most a minute; other calls pass at once. A call whose caller went away while it
+// was held is dropped too: it never reached Slack, as with a process killed mid-send.
+asio::awaitable<bool> FakeSlack::Impl::wait_while_held(const http::request<http::string_body>& request, tcp::socket& caller) {
     const std::string target(request.target());
     const std::string method = starts_with(target, "/api/") ? target.substr(5, target.find('?') - 5) : "";
     std::uint64_t dropped = 0;
@@ -135,6 +152,7 @@ asio::awaitable<bool> FakeSlack::Impl::wait_while_held(const http::request<http:
         timer.expires_after(std::chrono::milliseconds(2));
         co_await timer.async_wait(asio::use_awaitable);
     }
+    if (answer_it && caller_gone(caller)) answer_it = false;
     std::lock_guard lock(mutex);
     --held_waiting;
     touched();

@@ -158,7 +158,7 @@ struct FakeSlack::Impl {
 
     asio::awaitable<void> accept_loop();
     asio::awaitable<void> serve(tcp::socket socket);
-    asio::awaitable<bool> wait_while_held(const http::request<http::string_body>& request);
+    asio::awaitable<bool> wait_while_held(const http::request<http::string_body>& request, tcp::socket& caller);
     static http::response<http::string_body> reply(const http::request<http::string_body>& request, http::status status,
                                                    std::string body, const char* content_type);
     static http::response<http::string_body> reply_json(const http::request<http::string_body>& request,
