@@ -118,7 +118,7 @@ TEST_CASE("Slack with three instances on PostgreSQL: 1,000 commands through a SI
             INFO("alpha killed after " << answered(slack) << " answers");
             hold_posts(slack);
             CHECK(bots[0]->crash().exit_code != 0);
-            slack.release_held();
+            slack.release_held_of_live_callers();
             REQUIRE(slack.wait_for_connections(2, wait_limit));
         }
         if (i == 600) {  // beta restarted under its name: what it left it takes back at once

@@ -83,12 +83,20 @@ void FakeSlack::add_channel(const std::string& id, const std::string& name, bool
 void FakeSlack::hold(const std::string& method) {
     std::lock_guard lock(impl_->mutex);
     impl_->held_methods.insert(method);
+    impl_->held_drop_gone = false;
 }
 
 void FakeSlack::release_held() {
     std::lock_guard lock(impl_->mutex);
     impl_->held_methods.clear();
     impl_->held_let_through = 0;
+}
+
+void FakeSlack::release_held_of_live_callers() {
+    std::lock_guard lock(impl_->mutex);
+    impl_->held_methods.clear();
+    impl_->held_let_through = 0;
+    impl_->held_drop_gone = true;
 }
 
 void FakeSlack::release_one() {

@@ -91,13 +91,15 @@ public:
     // For conversations.members; a channel never set has no members (C0NOPE… is channel_not_found).
     void set_members(const std::string& channel, std::vector<std::string> user_ids);
     // Calls of `method` that arrive from now on wait, unanswered and unrecorded, like requests
-    // still on their way to Slack: release_held() lets them through (but for those whose caller
-    // has gone meanwhile: a killed process's posts never reach Slack), drop_held() closes their
-    // connections unanswered (Slack never saw them). Both end the hold; held_calls() counts
+    // still on their way to Slack: release_held() lets them through (Slack got them, even from
+    // a caller killed meanwhile), release_held_of_live_callers() only those whose caller is
+    // still there (a killed process's posts never reached Slack), drop_held() closes their
+    // connections unanswered (Slack never saw them). Each ends the hold; held_calls() counts
     // the calls waiting now. release_one() answers one waiting call (the next to arrive when
     // none waits) and keeps the hold.
     void hold(const std::string& method);
     void release_held();
+    void release_held_of_live_callers();
     void release_one();
     void drop_held();
     std::size_t held_calls() const;

@@ -124,8 +124,9 @@ bool caller_gone(tcp::socket& socket) {
 }  // namespace
 
 // A call of a held method waits until the hold is released (true: answer it) or dropped
-// (false), at most a minute; other calls pass at once. A call whose caller went away while it
-// was held is dropped too: it never reached Slack, as with a process killed mid-send.
+// (false), at most a minute; other calls pass at once. Released by
+// release_held_of_live_callers(), a call whose caller went away while it was held is dropped:
+// it never reached Slack, as with a process killed mid-send.
 asio::awaitable<bool> FakeSlack::Impl::wait_while_held(const http::request<http::string_body>& request, tcp::socket& caller) {
     const std::string target(request.target());
     const std::string method = starts_with(target, "/api/") ? target.substr(5, target.find('?') - 5) : "";
@@ -152,8 +153,8 @@ asio::awaitable<bool> FakeSlack::Impl::wait_while_held(const http::request<http:
         timer.expires_after(std::chrono::milliseconds(2));
         co_await timer.async_wait(asio::use_awaitable);
     }
-    if (answer_it && caller_gone(caller)) answer_it = false;
     std::lock_guard lock(mutex);
+    if (answer_it && held_drop_gone && caller_gone(caller)) answer_it = false;
     --held_waiting;
     touched();
     co_return answer_it;

@@ -117,6 +117,7 @@ struct FakeSlack::Impl {
     std::size_t held_waiting = 0;
     std::uint64_t held_dropped = 0;      // bumped by drop_held(): the waiting calls are abandoned
     std::size_t held_let_through = 0;    // release_one(): waiting calls to answer while the hold stays
+    bool held_drop_gone = false;         // release_held_of_live_callers(): a dead caller's call is dropped
     std::map<std::string, User> users{{bot_user_id, User{"platbot", "Europe/Berlin", true, {}, false, {}}}};
     std::map<std::string, std::vector<std::string>> members;
     struct Channel {
