@@ -24,6 +24,7 @@ std::unique_ptr<chat::ChatAdapter> make_adapter(const config::Config& config, co
         matrix.client.verify_tls = config.matrix.verify_tls;
         matrix.client.ca_bundle = config.matrix.ca_bundle;
         matrix.client.timeout = config.matrix.timeout;
+        matrix.client.instance = config.instance;
         matrix.token_source = config.matrix.access_token_source;
         matrix.prefix = config.prefix;
         matrix.sync_timeout = config.matrix.sync_timeout;

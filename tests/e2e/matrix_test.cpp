@@ -10,6 +10,7 @@
 #include <memory>
 #include <thread>
 
+#include "e2e/matrix_fixture.hpp"
 #include "support/burst_tally.hpp"
 #include "support/fake_matrix.hpp"
 #include "support/run_platbot.hpp"
@@ -23,72 +24,7 @@ using Catch::Contains;
 using nlohmann::json;
 using namespace std::chrono_literals;
 
-namespace {
-
-constexpr auto wait_limit = 10s;
-const std::string ops = "!ops:example.org";
-const std::string alice = "@alice:example.org";
-
-std::string config_for(const FakeMatrix& matrix, const TempDir& dir, const std::string& extra_matrix = "",
-                       const std::string& extra = "") {
-    return dir.write("matrix.yaml",
-                     "bot: {name: platbot, prefix: '!platform', adapter: matrix}\n"
-                     "log: {level: debug}\n"
-                     "store: {path: bot.db}\n"
-                     "matrix:\n"
-                     "  homeserver: " + matrix.base_url() + "\n"
-                     "  sync_timeout: 5s\n"
-                     "  timeout: 2s\n" + extra_matrix +
-                     "commands:\n"
-                     "  restart:\n"
-                     "    description: Restart a service\n"
-                     "    params: [{name: service, type: string, required: true}]\n"
-                     "    action:\n"
-                     "      exec: {program: /bin/echo, args: ['restarted {{ args.service }}']}\n"
-                     "      reply: {success: '♻️ {{ output }}'}\n"
-                     "    confirm: {expires: 5m}\n"
-                     "  echo:\n"
-                     "    description: Say it back\n"
-                     "    params: [{name: words, type: string, required: true}]\n"
-                     "    reply: 'you said {{ args.words }}'\n" + extra);
-}
-
-std::map<std::string, std::string> token(const FakeMatrix& matrix) { return {{"MATRIX_ACCESS_TOKEN", matrix.access_token()}}; }
-
-std::string body_of(const MatrixEvent& event) {
-    if (event.content.contains("m.new_content")) return event.content["m.new_content"].value("body", "");
-    return event.content.value("body", "");
-}
-
-bool says(const MatrixEvent& event, const std::string& part) { return body_of(event).find(part) != std::string::npos; }
-
-std::string replied_to(const MatrixEvent& event) {
-    const auto relation = event.content.value("m.relates_to", json::object());
-    return relation.contains("m.in_reply_to") ? relation["m.in_reply_to"].value("event_id", "") : "";
-}
-
-std::string edited(const MatrixEvent& event) {
-    const auto relation = event.content.value("m.relates_to", json::object());
-    return relation.value("rel_type", "") == "m.replace" ? relation.value("event_id", "") : "";
-}
-
-// The bot is syncing incrementally: its first sync is done, so what comes now is answered.
-bool wait_until_live(const FakeMatrix& matrix) {
-    for (int i = 0; i < 500; ++i) {
-        for (const auto& since : matrix.sync_sinces())
-            if (!since.empty()) return true;
-        std::this_thread::sleep_for(20ms);
-    }
-    return false;
-}
-
-std::size_t count_sent(const FakeMatrix& matrix, const std::function<bool(const MatrixEvent&)>& match) {
-    std::size_t n = 0;
-    for (const auto& event : matrix.sent()) n += match(event) ? 1 : 0;
-    return n;
-}
-
-}  // namespace
+using namespace platbot::testing::matrix_fixture;
 
 TEST_CASE("Matrix: a command is answered with a notice that replies to it", "[e2e][matrix]") {
     FakeMatrix matrix;

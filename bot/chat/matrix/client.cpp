@@ -30,7 +30,7 @@ std::string method_label(const std::string& path) {
 Client::Client(boost::asio::any_io_executor executor, net::HttpClient& http, ClientOptions options)
     : executor_(std::move(executor)), http_(http), options_(std::move(options)) {
     while (!options_.homeserver.empty() && options_.homeserver.back() == '/') options_.homeserver.pop_back();
-    transaction_prefix_ = "pb" + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+    transaction_prefix_ = "pb" + (options_.instance.empty() ? std::string() : options_.instance + "-") + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                     std::chrono::system_clock::now().time_since_epoch())
                                                     .count()) +
                           "-";

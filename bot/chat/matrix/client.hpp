@@ -32,6 +32,10 @@ struct ClientOptions {
     std::string user;          // for password login: "platbot" or "@platbot:example.org"
     std::string password;      // empty: no login; a dead token then ends the bot
     std::string device_id;     // reused by a later login, so no new device piles up
+    // Which platbot instance sends (bot.instance): part of every transaction id made without a
+    // cause, so instances sharing the account never reuse one (the homeserver would drop the
+    // second send as a repeat).
+    std::string instance;
     std::chrono::milliseconds timeout{30000};
     bool verify_tls = true;
     std::string ca_bundle;
