@@ -1,7 +1,8 @@
 // Several platbot processes on one PostgreSQL, each with its own Socket Mode connection to the
 // fake Slack, which spreads envelopes across them as Slack does: a burst of commands while one
 // instance is killed for good and another is restarted is answered exactly once, the killed
-// instance's unfinished events by a survivor once its lease has run out.
+// instance's unfinished events by a survivor once its lease has run out; so is a burst during
+// which PostgreSQL itself restarts.
 #include <catch2/catch.hpp>
 
 #include <array>
@@ -141,4 +142,37 @@ TEST_CASE("Slack with three instances on PostgreSQL: 1,000 commands through a SI
     const std::string survivors = bots[1]->err_so_far() + bots[2]->err_so_far();
     CHECK(survivors.find("left unfinished") != std::string::npos);  // alpha's leftovers came back
     for (std::size_t i = 1; i < 3; ++i) CHECK(bots[i]->stop().exit_code == 0);
+}
+
+TEST_CASE("Slack on PostgreSQL restarted in the middle of a burst: every command is answered exactly once",
+          "[e2e][slack][postgres][instances]") {
+    platbot::testing::PostgresServer postgres;  // its own: the others' tests must not see it restart
+    FakeSlack slack;
+    slack.set_redelivery(2s);  // what the bot could not record meanwhile is not acknowledged, and comes again
+    const std::string url = postgres.fresh_database();
+    std::array<TempDir, 2> dirs;
+    std::array<std::unique_ptr<RunningPlatbot>, 2> bots;
+    for (std::size_t i = 0; i < 2; ++i) {
+        const auto config = instance_config(slack, dirs[i], url, i == 0 ? "alpha" : "beta");
+        bots[i] = std::make_unique<RunningPlatbot>(std::vector<std::string>{"--config", config}, tokens(slack));
+        REQUIRE(slack.wait_for_connections(i + 1, wait_limit));
+    }
+    constexpr int burst = 300;
+    for (int i = 0; i < burst; ++i) {
+        if (i == 150) {
+            postgres.stop();
+            std::this_thread::sleep_for(500ms);
+            postgres.start();
+        }
+        send_command(slack, i);
+        std::this_thread::sleep_for(5ms);
+    }
+    for (int i = 0; i < 6000 && answers(slack).size() < static_cast<std::size_t>(burst); ++i) std::this_thread::sleep_for(10ms);
+    std::this_thread::sleep_for(500ms);  // room for a wrong second answer to show up
+    const auto tally = platbot::testing::tally_burst(answers(slack), burst);
+    CHECK(tally.lost == 0);
+    CHECK(tally.twice == 0);
+    // The restart was felt: events arriving meanwhile were not acknowledged, and came again.
+    CHECK_THAT(bots[0]->err_so_far() + bots[1]->err_so_far(), Catch::Contains("could not be recorded, so they are not acknowledged"));
+    for (auto& bot : bots) CHECK(bot->stop().exit_code == 0);
 }
