@@ -86,18 +86,6 @@ TEST_CASE("Slack: an envelope acknowledged just before a crash is handled after 
     CHECK(slack.messages("C0OPS").size() == 1);
 }
 
-namespace {
-
-// How often each "you said …" answer was posted (ephemeral or not).
-std::map<std::string, int> answers(const FakeSlack& slack) {
-    std::map<std::string, int> count;
-    for (const auto& message : slack.messages())
-        if (message.text.starts_with("you said ")) ++count[message.text];
-    return count;
-}
-
-}  // namespace
-
 TEST_CASE("Slack: killed at many points of a 200-command burst, the bot answers every command exactly once",
           "[e2e][slack][crash]") {
     // Each round kills the bot twice: after `first` and after `second` answers went out. At
@@ -124,16 +112,7 @@ TEST_CASE("Slack: killed at many points of a 200-command burst, the bot answers 
                 return n;
             };
             for (int i = 0; i < 1000 && answered() < kill_after; ++i) std::this_thread::sleep_for(5ms);
-            slack.hold("chat.postMessage");
-            slack.hold("chat.postEphemeral");
-            // The posts Slack answered before the hold have reached the bot once nothing new is held for a while.
-            std::size_t held = slack.held_calls();
-            for (int still = 0, i = 0; still < 3 && i < 100; ++i) {
-                std::this_thread::sleep_for(50ms);
-                const std::size_t now = slack.held_calls();
-                still = now == held ? still + 1 : 0;
-                held = now;
-            }
+            const std::size_t held = hold_posts_until_still(slack);
             if (held > 0) {
                 const std::string log = bot->err_so_far();
                 int handled = 0;

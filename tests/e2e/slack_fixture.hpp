@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 
 #include "support/fake_slack.hpp"
@@ -56,6 +57,30 @@ inline std::size_t count_of(const std::string& text, const std::string& part) {
 
 inline bool text_has(const SlackMessage& message, const std::string& part) {
     return message.text.find(part) != std::string::npos || message.blocks.dump().find(part) != std::string::npos;
+}
+
+// How often each "you said …" answer (to the `echo` command) was posted, ephemeral or not.
+inline std::map<std::string, int> answers(const FakeSlack& slack) {
+    std::map<std::string, int> count;
+    for (const auto& message : slack.messages())
+        if (message.text.starts_with("you said ")) ++count[message.text];
+    return count;
+}
+
+// Holds the posts on their way to Slack at its door until none has come for a while (four
+// looks 50 ms apart): every answer Slack took before has then reached its instance, which
+// records the event finished within milliseconds. Returns how many are held.
+inline std::size_t hold_posts_until_still(FakeSlack& slack) {
+    slack.hold("chat.postMessage");
+    slack.hold("chat.postEphemeral");
+    std::size_t held = slack.held_calls();
+    for (int still = 0, i = 0; still < 4 && i < 100; ++i) {
+        std::this_thread::sleep_for(50ms);
+        const std::size_t now = slack.held_calls();
+        still = now == held ? still + 1 : 0;
+        held = now;
+    }
+    return held;
 }
 
 // The newest message (in its current state) that mentions `part`.
