@@ -378,6 +378,8 @@ void Runtime::take_over() {
     net::spawn_reported(io_.get_executor(), bot_.take_over(replay_window, stopping_), "handling unfinished events");
     net::spawn_reported(io_.get_executor(), jobs_.take_over(inbox_.beat_interval(), stopping_),
                         "taking over the jobs of instances that stopped");
+    net::spawn_reported(io_.get_executor(), jobs_.serve_presses(stopping_),
+                        "answering the presses other instances sent for jobs held here");
     net::spawn_reported(io_.get_executor(), fan_outs_.take_over(inbox_.beat_interval(), stopping_),
                         "taking over the fan-outs of instances that stopped");
 }

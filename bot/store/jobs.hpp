@@ -3,6 +3,7 @@
 // (requested, confirmed, approved by, started, finished). Features depend on this
 // interface, never on a database.
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -64,6 +65,23 @@ struct JobEvent {
     std::string detail;
 };
 
+// A confirm, approve, deny or cancel pressed on an instance that does not hold the job,
+// addressed to the instance that does (issue 20): the holder decides it as if it had been
+// pressed there and writes its answer back, which the instance pressed on shows.
+struct JobPress {
+    std::int64_t id = 0;     // numbered by the store (add_press), in the order added
+    std::string job_id;
+    std::string instance;    // the holder it is addressed to
+    std::string kind;        // confirm, approve, deny or cancel
+    std::string actor_id;    // who pressed
+    std::string actor_name;
+    std::string reason;      // a deny's reason; empty otherwise
+    TimePoint asked;
+    std::optional<TimePoint> answered;  // none until the holder answered
+    std::string answer;      // the holder's reply, one line
+    bool answer_ephemeral = false;
+};
+
 class JobStore {
 public:
     virtual ~JobStore() = default;
@@ -90,6 +108,16 @@ public:
     virtual Async<std::vector<JobEvent>> job_events(std::string job_id) = 0;
     // Newest first, across jobs.
     virtual Async<std::vector<JobEvent>> recent_job_events(std::size_t limit) = 0;
+
+    // Records a press for its holder (`id`, `answered` and the answer are ignored) and returns
+    // its id. The job must exist.
+    virtual Async<std::int64_t> add_press(JobPress press) = 0;
+    // The presses addressed to `instance` that nobody answered yet, oldest first.
+    virtual Async<std::vector<JobPress>> pending_presses(std::string instance) = 0;
+    // Writes the holder's answer. The first answer stays: a press already answered is left
+    // as it is, and so is an id that does not exist.
+    virtual Async<void> answer_press(std::int64_t id, std::string answer, bool ephemeral, TimePoint when) = 0;
+    virtual Async<std::optional<JobPress>> find_press(std::int64_t id) = 0;
 };
 
 }  // namespace platbot::store

@@ -1,7 +1,13 @@
-// What people decide about a job: confirm, approve, deny or cancel it.
+// What people decide about a job: confirm, approve, deny or cancel it. A press is decided by
+// the instance that holds the job: here, or (job_presses.cpp) forwarded to its holder.
+#include <utility>  // before Asio's awaitable: g++ 12 needs it
+
 #include "commands/jobs/job_service.hpp"
 
 #include <algorithm>
+#include <optional>
+#include <stdexcept>
+#include <string>
 
 #include "commands/jobs/live_job.hpp"
 #include "commands/values.hpp"
@@ -10,7 +16,54 @@ namespace platbot::commands {
 
 using store::JobState;
 
+// Named, not temporaries: g++ 12 mishandles temporaries inside co_await expressions.
 chat::Task<chat::Reply> JobService::confirm(std::string_view id, const chat::User& who) {
+    std::string kind = "confirm";
+    std::string asked(id);
+    chat::User by = who;
+    std::string reason;
+    co_return co_await handle_press(std::move(kind), std::move(asked), std::move(by), std::move(reason));
+}
+
+chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::User& who) {
+    std::string kind = "approve";
+    std::string asked(id);
+    chat::User by = who;
+    std::string reason;
+    co_return co_await handle_press(std::move(kind), std::move(asked), std::move(by), std::move(reason));
+}
+
+chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& who, std::string reason) {
+    std::string kind = "deny";
+    std::string asked(id);
+    chat::User by = who;
+    co_return co_await handle_press(std::move(kind), std::move(asked), std::move(by), std::move(reason));
+}
+
+chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User& who) {
+    std::string kind = "cancel";
+    std::string asked(id);
+    chat::User by = who;
+    std::string reason;
+    co_return co_await handle_press(std::move(kind), std::move(asked), std::move(by), std::move(reason));
+}
+
+// Decided here unless another instance holds the job; then its holder's answer.
+chat::Task<chat::Reply> JobService::handle_press(std::string kind, std::string id, chat::User who, std::string reason) {
+    std::optional<chat::Reply> forwarded = co_await forward_press(kind, id, who, reason);
+    if (forwarded) co_return std::move(*forwarded);
+    co_return co_await decide_here(std::move(kind), std::move(id), std::move(who), std::move(reason));
+}
+
+chat::Task<chat::Reply> JobService::decide_here(std::string kind, std::string id, chat::User who, std::string reason) {
+    if (kind == "confirm") co_return co_await confirm_here(std::move(id), std::move(who));
+    if (kind == "approve") co_return co_await approve_here(std::move(id), std::move(who));
+    if (kind == "deny") co_return co_await deny_here(std::move(id), std::move(who), std::move(reason));
+    if (kind == "cancel") co_return co_await cancel_here(std::move(id), std::move(who));
+    throw std::invalid_argument("not a press: " + kind);
+}
+
+chat::Task<chat::Reply> JobService::confirm_here(std::string id, chat::User who) {
     auto job = live(id);
     if (!job || job->record.state != JobState::awaiting_confirmation)
         co_return say("Job `" + std::string(id) + "` is not waiting for a confirmation — see `" + settings_.prefix +
@@ -55,7 +108,7 @@ chat::Task<chat::Reply> JobService::no_approval_now(std::string id) const {
     co_return say(job + " is over (" + record->outcome + ") — approvals no longer count.");
 }
 
-chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::User& who) {
+chat::Task<chat::Reply> JobService::approve_here(std::string id, chat::User who) {
     auto job = live(id);
     if (!job || job->record.state != JobState::awaiting_approval) {
         const std::string asked(id);
@@ -93,7 +146,7 @@ chat::Task<chat::Reply> JobService::approve(std::string_view id, const chat::Use
     co_return say("Approved job `" + job->record.id + "` — it is on its way.", false);
 }
 
-chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& who, std::string reason) {
+chat::Task<chat::Reply> JobService::deny_here(std::string id, chat::User who, std::string reason) {
     auto job = live(id);
     if (!job || job->record.state != JobState::awaiting_approval) {
         const std::string asked(id);
@@ -109,7 +162,7 @@ chat::Task<chat::Reply> JobService::deny(std::string_view id, const chat::User& 
     co_return say("Denied job `" + job->record.id + "`.");
 }
 
-chat::Task<chat::Reply> JobService::cancel(std::string_view id, const chat::User& who) {
+chat::Task<chat::Reply> JobService::cancel_here(std::string id, chat::User who) {
     auto job = live(id);
     if (!job) {
         const std::string asked(id);

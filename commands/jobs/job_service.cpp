@@ -53,6 +53,7 @@ JobService::~JobService() {
     // Work already spawned (a job's run, a progress update, an expiry) outlives the
     // service; it checks this flag before it touches the service again.
     *alive_ = false;
+    gone_.cancel();  // presses waiting for another instance's answer give up
     for (auto& [id, job] : live_) {
         job->cancel.cancel();
         if (job->expiry) job->expiry->cancel();
@@ -137,7 +138,10 @@ chat::Task<void> JobService::persist(LivePtr job, bool row) {
         // Only now may this instance's own recovery see it: before, the store still said it
         // was under way. A failed write keeps it held, so no recovery here contradicts what
         // its requester was told; the next start's does.
-        if (ends && *alive) held_.erase(job->record.id);
+        if (ends && *alive) {
+            held_.erase(job->record.id);
+            let_go_ = clock_.now();
+        }
     }
     for (auto& event : events) co_await store_.add_job_event(std::move(event));
 }

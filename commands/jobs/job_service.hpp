@@ -4,10 +4,12 @@
 // with a status message in the channel that is updated in place until it ends. All of
 // it is persisted, so `jobs`, `job <id>` and `audit` can show the whole trail, and a
 // restart can tell each requester what it interrupted. Each job belongs to the instance
-// that runs it; a survivor ends what an instance that stopped for good left.
+// that runs it; a survivor ends what an instance that stopped for good left, and a press on
+// another instance is handed to the one that runs it.
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
+#include <cstdint>
 #include <deque>
 #include <map>
 #include <memory>
@@ -38,6 +40,11 @@ struct JobSettings {
     // An instance whose heartbeat is older than this is taken for dead, and its unfinished
     // jobs are ended as interrupted by whoever takes them (the inbox's lease).
     std::chrono::milliseconds lease{std::chrono::seconds(30)};
+    // A press on a job another instance holds is recorded for that instance, which looks for
+    // presses this often (serve_presses) while it holds jobs; the instance pressed on looks
+    // for the answer as often, and waits for it this long.
+    std::chrono::milliseconds press_poll{250};
+    std::chrono::milliseconds press_wait{std::chrono::seconds(5)};
 };
 
 struct JobRequest {
@@ -72,10 +79,19 @@ public:
     // the run itself).
     chat::Task<Submitted> submit(const Invocation& invocation, const JobRequest& request);
 
+    // Presses, decided by the instance that holds the job. One on a job another instance holds
+    // (record.instance, the job not final) is recorded for that instance in the store and
+    // answered with its answer, or, when it has not answered within press_wait, with a line
+    // saying the press is kept and counts when it does.
     chat::Task<chat::Reply> confirm(std::string_view id, const chat::User& who);
     chat::Task<chat::Reply> approve(std::string_view id, const chat::User& who);
     chat::Task<chat::Reply> deny(std::string_view id, const chat::User& who, std::string reason);
     chat::Task<chat::Reply> cancel(std::string_view id, const chat::User& who);
+    // Every press_poll until `stop`, while this instance holds jobs (and for press_wait after
+    // the last), decides the presses other instances recorded for it as if they had been
+    // pressed here, and writes each answer back. A press that fails is answered with why; a
+    // round the store fails is logged and tried at the next. The service must outlive it.
+    chat::Task<void> serve_presses(CancelToken stop);
 
     chat::Task<chat::Reply> list(chat::User who, std::size_t limit) const;
     chat::Task<chat::Reply> detail(std::string id, chat::User who) const;
@@ -136,6 +152,21 @@ private:
     chat::Task<void> recover_abandoned(std::shared_ptr<bool> alive);
     chat::Task<void> interrupt_abandoned(store::JobRecord record);
     chat::Task<chat::Reply> no_approval_now(std::string id) const;
+    // The presses as decided on the instance that holds the job (job_decisions.cpp).
+    chat::Task<chat::Reply> confirm_here(std::string id, chat::User who);
+    chat::Task<chat::Reply> approve_here(std::string id, chat::User who);
+    chat::Task<chat::Reply> deny_here(std::string id, chat::User who, std::string reason);
+    chat::Task<chat::Reply> cancel_here(std::string id, chat::User who);
+    chat::Task<chat::Reply> handle_press(std::string kind, std::string id, chat::User who, std::string reason);
+    // `kind` is confirm, approve, deny or cancel; throws std::invalid_argument for another.
+    chat::Task<chat::Reply> decide_here(std::string kind, std::string id, chat::User who, std::string reason);
+    // Presses across instances (job_presses.cpp). The holder's answer when the job is not live
+    // here and another instance holds it; none when it is to be decided here.
+    chat::Task<std::optional<chat::Reply>> forward_press(std::string kind, std::string id, chat::User who,
+                                                         std::string reason);
+    chat::Task<chat::Reply> await_answer(std::int64_t press, std::string holder, std::string id);
+    chat::Task<void> answer_presses(std::shared_ptr<bool> alive);
+    chat::Task<void> decide_press(store::JobPress press);
     chat::Reply status_reply(const Live& job) const;
     LivePtr live(std::string_view id) const;
     chat::Task<std::string> new_id() const;
@@ -155,6 +186,10 @@ private:
     // this instance's own, and recovery leaves them alone. Wider than live_, which a job
     // enters after its insert and leaves before its final write.
     std::set<std::string, std::less<>> held_;
+    // When a job held here was last let go (its final write landed): another instance that
+    // read the job just before may still send a press for it, so serve_presses looks for
+    // presses for press_wait after this too.
+    std::optional<net::Clock::TimePoint> let_go_;
     // Jobs that have ended and are still telling so (the final status, the observer): a
     // shutdown waits for them too, or the last update of a finished job is lost.
     std::size_t settling_ = 0;
@@ -162,6 +197,8 @@ private:
     std::map<std::string, std::deque<LivePtr>> waiting_per_key_;
     std::size_t active_ = 0;
     std::shared_ptr<bool> alive_;
+    // Cancelled when the service goes: presses waiting for another instance's answer stop.
+    CancelToken gone_;
     JobObserver* observer_ = nullptr;
 };
 

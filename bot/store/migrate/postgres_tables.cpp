@@ -24,7 +24,7 @@ std::vector<std::string> first_column(const Rows& rows) {
 const char* const columns_of =
     "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() "
     "AND table_name::text = $1 ORDER BY ordinal_position";
-// jobs.seq, audit_log.id, job_events.id: numbered as inserted.
+// jobs.seq, audit_log.id, job_events.id, job_presses.id: numbered as inserted.
 const char* const identity_columns_of =
     "SELECT column_name::text FROM information_schema.columns WHERE table_schema = current_schema() "
     "AND table_name::text = $1 AND is_identity = 'YES' ORDER BY ordinal_position";

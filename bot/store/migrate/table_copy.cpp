@@ -124,11 +124,11 @@ Async<void> check_source_unchanged(Tables& from, std::vector<TableCount> copied)
 
 const std::vector<std::string>& copied_tables() {
     // In the order sqlite/schema.cpp creates them (the migration's number at the end of each
-    // line), which puts parents first. A table the schema gains goes here or into
-    // skipped_tables(); a test compares both lists with the schema.
+    // line), which puts parents first; a job's presses (18) go with its events. A table the
+    // schema gains goes here or into skipped_tables(); a test compares both lists with the schema.
     static const std::vector<std::string> tables{
         "audit_log",                                                              // 1
-        "jobs", "job_events",                                                     // 2
+        "jobs", "job_events", "job_presses",                                      // 2, 18
         "inbox",                                                                  // 3
         "polls", "poll_options", "poll_votes",                                    // 4
         "feedback",                                                               // 5

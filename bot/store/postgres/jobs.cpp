@@ -30,6 +30,10 @@ const std::string claim =
     "SELECT " + job_fields + ", held_by FROM claimed ORDER BY created_ms, seq";
 const std::string event_columns = "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events";
 
+const std::string press_columns =
+    "SELECT id, job_id, instance, kind, actor_id, actor_name, reason, asked_ms, answered_ms, answer, answer_ephemeral "
+    "FROM job_presses";
+
 std::vector<Value> job_params(const JobRecord& job) {
     return {job.id,
             job.command,
@@ -90,6 +94,22 @@ std::vector<JobEvent> events_of(const Rows& rows) {
     for (const auto& f : rows.rows)
         out.push_back({f[0].value_or(""), as_time(f[1]), f[2].value_or(""), f[3].value_or(""), f[4].value_or("")});
     return out;
+}
+
+JobPress press_of(const std::vector<Value>& f) {
+    JobPress press;
+    press.id = as_number(f[0]);
+    press.job_id = f[1].value_or("");
+    press.instance = f[2].value_or("");
+    press.kind = f[3].value_or("");
+    press.actor_id = f[4].value_or("");
+    press.actor_name = f[5].value_or("");
+    press.reason = f[6].value_or("");
+    press.asked = as_time(f[7]);
+    press.answered = as_optional_time(f[8]);
+    press.answer = f[9].value_or("");
+    press.answer_ephemeral = as_number(f[10]) != 0;
+    return press;
 }
 
 class PostgresJobs final : public JobStore {
@@ -164,6 +184,44 @@ public:
         std::vector<Value> params{as_text(static_cast<std::int64_t>(limit))};
         const Rows found = co_await pool_.run(event_columns + " ORDER BY id DESC LIMIT $1", std::move(params));
         co_return events_of(found);
+    }
+
+    Async<std::int64_t> add_press(JobPress press) override {
+        std::vector<Value> params{press.job_id,     press.instance, press.kind,        press.actor_id,
+                                  press.actor_name, press.reason,   as_ms(press.asked)};
+        const Rows added = co_await pool_.run(
+            "INSERT INTO job_presses (job_id, instance, kind, actor_id, actor_name, reason, asked_ms) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+            std::move(params));
+        if (added.rows.empty()) throw DatabaseError("job_presses: the insert returned no id");
+        co_return as_number(added.rows[0][0]);
+    }
+
+    // Oldest first: by id, the order the identity numbered them in.
+    Async<std::vector<JobPress>> pending_presses(std::string instance) override {
+        std::vector<Value> params{instance};
+        const Rows found = co_await pool_.run(
+            press_columns + " WHERE instance = $1 AND answered_ms IS NULL ORDER BY id", std::move(params));
+        std::vector<JobPress> out;
+        out.reserve(found.rows.size());
+        for (const auto& row : found.rows) out.push_back(press_of(row));
+        co_return out;
+    }
+
+    // Conditional, so of two answers the first stays.
+    Async<void> answer_press(std::int64_t id, std::string answer, bool ephemeral, TimePoint when) override {
+        std::vector<Value> params{as_ms(when), answer, as_text(ephemeral ? 1 : 0), as_text(id)};
+        co_await pool_.run(
+            "UPDATE job_presses SET answered_ms = $1, answer = $2, answer_ephemeral = $3 "
+            "WHERE id = $4 AND answered_ms IS NULL",
+            std::move(params));
+    }
+
+    Async<std::optional<JobPress>> find_press(std::int64_t id) override {
+        std::vector<Value> params{as_text(id)};
+        const Rows found = co_await pool_.run(press_columns + " WHERE id = $1", std::move(params));
+        if (found.rows.empty()) co_return std::nullopt;
+        co_return press_of(found.rows[0]);
     }
 
 private:

@@ -61,6 +61,26 @@ JobRecord read_job(const Statement& s) {
     return job;
 }
 
+const std::string press_columns =
+    "SELECT id, job_id, instance, kind, actor_id, actor_name, reason, asked_ms, answered_ms, answer, answer_ephemeral "
+    "FROM job_presses";
+
+JobPress read_press(const Statement& s) {
+    JobPress press;
+    press.id = s.integer(0);
+    press.job_id = s.text(1);
+    press.instance = s.text(2);
+    press.kind = s.text(3);
+    press.actor_id = s.text(4);
+    press.actor_name = s.text(5);
+    press.reason = s.text(6);
+    press.asked = s.time(7);
+    press.answered = s.optional_time(8);
+    press.answer = s.text(9);
+    press.answer_ephemeral = s.integer(10) != 0;
+    return press;
+}
+
 std::vector<JobEvent> read_events(Statement& s) {
     std::vector<JobEvent> out;
     while (s.step()) out.push_back({s.text(0), s.time(1), s.text(2), s.text(3), s.text(4)});
@@ -157,6 +177,43 @@ public:
         Statement s(db_, "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events ORDER BY id DESC LIMIT ?");
         s.bind(1, static_cast<std::int64_t>(limit));
         co_return read_events(s);
+    }
+
+    Async<std::int64_t> add_press(JobPress press) override {
+        Statement s(db_,
+                    "INSERT INTO job_presses (job_id, instance, kind, actor_id, actor_name, reason, asked_ms) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id");
+        s.bind(1, press.job_id).bind(2, press.instance).bind(3, press.kind).bind(4, press.actor_id);
+        s.bind(5, press.actor_name).bind(6, press.reason).bind(7, press.asked);
+        if (!s.step()) throw StoreFailure("job_presses: the insert returned no id");
+        const std::int64_t id = s.integer(0);
+        s.reset();  // the insert's own transaction ends here
+        co_return id;
+    }
+
+    // Oldest first: by id, the order they were added (job_presses_pending holds the rowid).
+    Async<std::vector<JobPress>> pending_presses(std::string instance) override {
+        Statement s(db_, press_columns + " WHERE instance = ? AND answered_ms IS NULL ORDER BY id");
+        s.bind(1, instance);
+        std::vector<JobPress> out;
+        while (s.step()) out.push_back(read_press(s));
+        co_return out;
+    }
+
+    Async<void> answer_press(std::int64_t id, std::string answer, bool ephemeral, TimePoint when) override {
+        Statement s(db_,
+                    "UPDATE job_presses SET answered_ms = ?, answer = ?, answer_ephemeral = ? "
+                    "WHERE id = ? AND answered_ms IS NULL");
+        s.bind(1, when).bind(2, answer).bind(3, std::int64_t{ephemeral ? 1 : 0}).bind(4, id);
+        s.step();
+        co_return;
+    }
+
+    Async<std::optional<JobPress>> find_press(std::int64_t id) override {
+        Statement s(db_, press_columns + " WHERE id = ?");
+        s.bind(1, id);
+        if (!s.step()) co_return std::nullopt;
+        co_return read_press(s);
     }
 
 private:

@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 17> migrations{
+constexpr std::array<const char*, 18> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -307,6 +307,26 @@ CREATE TABLE leases (
     taken_ms   INTEGER NOT NULL,
     expires_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+)sql",
+    // Presses on any instance: a confirm, approve, deny or cancel pressed on an instance that
+    // does not hold the job is recorded for the instance that does (`instance`), which decides
+    // it and writes its answer back (answered_ms, answer); job_presses_pending finds what an
+    // instance has still to answer.
+    R"sql(
+CREATE TABLE job_presses (
+    id               INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id           TEXT NOT NULL REFERENCES jobs (id),
+    instance         TEXT NOT NULL,
+    kind             TEXT NOT NULL CHECK (kind IN ('confirm', 'approve', 'deny', 'cancel')),
+    actor_id         TEXT NOT NULL,
+    actor_name       TEXT NOT NULL,
+    reason           TEXT NOT NULL,
+    asked_ms         INTEGER NOT NULL,
+    answered_ms      INTEGER,
+    answer           TEXT NOT NULL DEFAULT '',
+    answer_ephemeral INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX job_presses_pending ON job_presses (instance) WHERE answered_ms IS NULL;
 )sql",
 };
 

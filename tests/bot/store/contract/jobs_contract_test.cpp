@@ -3,7 +3,9 @@
 // jobs of the same millisecond in the order they were made; one chat event starts at most
 // one job; each job's trail keeps its order. An instance claims its own unfinished jobs, those
 // from before jobs had owners, and those of an instance silent for longer than the lease;
-// of two claiming at once, each job goes to one; a finished job is nobody's to claim.
+// of two claiming at once, each job goes to one; a finished job is nobody's to claim. A press
+// recorded for a job's holder reads back from another instance, the holder finds the ones it
+// has not answered oldest first, and of two answers the first stays.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -18,6 +20,7 @@
 namespace {
 
 using platbot::store::JobEvent;
+using platbot::store::JobPress;
 using platbot::store::JobRecord;
 using platbot::store::JobState;
 using TimePoint = std::chrono::system_clock::time_point;
@@ -63,6 +66,24 @@ std::vector<std::string> ids_of(const std::vector<JobRecord>& jobs) {
 std::set<std::string> id_set(const std::vector<JobRecord>& jobs) {
     const auto ids = ids_of(jobs);
     return {ids.begin(), ids.end()};
+}
+
+// A press on `job_id` addressed to `instance`.
+JobPress press(const std::string& job_id, const std::string& instance, const std::string& kind, TimePoint asked) {
+    JobPress out;
+    out.job_id = job_id;
+    out.instance = instance;
+    out.kind = kind;
+    out.actor_id = "U3";
+    out.actor_name = "carol";
+    out.asked = asked;
+    return out;
+}
+
+std::vector<std::string> press_kinds(const std::vector<JobPress>& presses) {
+    std::vector<std::string> out;
+    for (const auto& p : presses) out.push_back(p.job_id + ":" + p.kind);
+    return out;
 }
 
 std::vector<std::string> kinds_of(const std::vector<JobEvent>& events) {
@@ -328,4 +349,99 @@ TEMPLATE_TEST_CASE("jobs: a job in a final state is never claimed, whoever held 
     kind.await(kind.instances().heartbeat("me", t0, t0));
     CHECK(ids_of(kind.await(kind.jobs().claim_abandoned_jobs("me", t0, lease))) == std::vector<std::string>{"unfinished"});
     CHECK(kind.await(kind.jobs().find_job("final-2"))->instance == "dead");
+}
+
+TEMPLATE_TEST_CASE("jobs: a press reads back from another instance, the holder finds what it has not answered oldest "
+                   "first, and the first answer stays",
+                   "[store][contract][jobs][presses]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    auto& here = kind.jobs();
+    auto& there = other->jobs();
+    kind.await(here.insert_job(held("k3f9qz", "a", JobState::awaiting_approval, t0)));
+    kind.await(here.insert_job(held("p7w2mx", "b", JobState::awaiting_confirmation, t0)));
+
+    JobPress approving = press("k3f9qz", "a", "approve", t0 + seconds(1));
+    approving.actor_name = awkward;
+    approving.answer = "ignored";  // only the holder answers
+    approving.answered = t0;
+    const auto first = kind.await(there.add_press(approving));
+    const auto for_b = kind.await(there.add_press(press("p7w2mx", "b", "confirm", t0 + seconds(1))));
+    // Asked earlier, added later: the order added is the order served.
+    JobPress denying = press("k3f9qz", "a", "deny", t0);
+    denying.reason = awkward;
+    const auto second = kind.await(here.add_press(denying));
+    const auto third = kind.await(there.add_press(press("k3f9qz", "a", "cancel", t0 + seconds(2))));
+    CHECK(first < for_b);
+    CHECK(for_b < second);
+    CHECK(second < third);
+
+    const auto pending = kind.await(here.pending_presses("a"));
+    CHECK(press_kinds(pending) == std::vector<std::string>{"k3f9qz:approve", "k3f9qz:deny", "k3f9qz:cancel"});
+    REQUIRE(pending.size() == 3);
+    CHECK(pending[0].id == first);
+    CHECK(pending[0].instance == "a");
+    CHECK(pending[0].actor_id == "U3");
+    CHECK(pending[0].actor_name == awkward);
+    CHECK(pending[0].asked == t0 + seconds(1));
+    CHECK_FALSE(pending[0].answered);
+    CHECK(pending[0].answer.empty());
+    CHECK_FALSE(pending[0].answer_ephemeral);
+    CHECK(pending[1].reason == awkward);
+    CHECK(pending[1].asked == t0);
+    CHECK(press_kinds(kind.await(there.pending_presses("b"))) == std::vector<std::string>{"p7w2mx:confirm"});
+    CHECK(kind.await(there.pending_presses("c")).empty());
+
+    kind.await(there.answer_press(first, awkward, true, t0 + seconds(3)));
+    kind.await(here.answer_press(first, "a second answer", false, t0 + seconds(4)));  // too late: the first stays
+    const auto answered = kind.await(here.find_press(first));
+    REQUIRE(answered);
+    CHECK(answered->kind == "approve");
+    CHECK(answered->answered == t0 + seconds(3));
+    CHECK(answered->answer == awkward);
+    CHECK(answered->answer_ephemeral);
+    kind.await(here.answer_press(second, "Denied job `k3f9qz`.", false, t0 + seconds(3)));
+    CHECK(kind.await(there.find_press(second))->answer == "Denied job `k3f9qz`.");
+    CHECK_FALSE(kind.await(there.find_press(second))->answer_ephemeral);
+    CHECK(press_kinds(kind.await(there.pending_presses("a"))) == std::vector<std::string>{"k3f9qz:cancel"});
+    const auto waiting = kind.await(there.find_press(third));
+    REQUIRE(waiting);
+    CHECK_FALSE(waiting->answered);
+
+    CHECK_FALSE(kind.await(here.find_press(third + 1000)));
+    kind.await(here.answer_press(third + 1000, "nobody", false, t0));  // no such press: nothing happens
+    CHECK_FALSE(kind.await(here.find_press(third + 1000)));
+}
+
+TEMPLATE_TEST_CASE("jobs: a press is refused for a job that does not exist, or of a kind that is not a press",
+                   "[store][contract][jobs][presses]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto& jobs = kind.jobs();
+    CHECK_THROWS(kind.await(jobs.add_press(press("zzzzzz", "a", "confirm", t0))));
+    kind.await(jobs.insert_job(held("k3f9qz", "a", JobState::running, t0)));
+    CHECK_THROWS(kind.await(jobs.add_press(press("k3f9qz", "a", "launch", t0))));
+    CHECK(kind.await(jobs.pending_presses("a")).empty());
+    kind.await(jobs.add_press(press("k3f9qz", "a", "cancel", t0)));
+    CHECK(kind.await(jobs.pending_presses("a")).size() == 1);
+}
+
+TEMPLATE_TEST_CASE("jobs: of two instances answering one press at once, one answer stays, whole",
+                   "[store][contract][jobs][presses]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    kind.await(kind.jobs().insert_job(held("k3f9qz", "a", JobState::awaiting_confirmation, t0)));
+    for (int i = 0; i < 20; ++i) {
+        INFO("try " << i);
+        const auto id = kind.await(kind.jobs().add_press(press("k3f9qz", "a", "confirm", t0)));
+        std::vector<boost::asio::awaitable<void>> answering;
+        answering.push_back(kind.jobs().answer_press(id, "from b", true, t0 + seconds(1)));
+        answering.push_back(other->jobs().answer_press(id, "from c", false, t0 + seconds(2)));
+        kind.await(platbot::testing::together(std::move(answering)));
+        const auto found = kind.await(kind.jobs().find_press(id));
+        REQUIRE(found);
+        const bool from_b = found->answer == "from b" && found->answer_ephemeral && found->answered == t0 + seconds(1);
+        const bool from_c = found->answer == "from c" && !found->answer_ephemeral && found->answered == t0 + seconds(2);
+        CHECK((from_b || from_c));
+    }
+    CHECK(kind.await(kind.jobs().pending_presses("a")).empty());
 }

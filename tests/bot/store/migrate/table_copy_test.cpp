@@ -117,6 +117,19 @@ void fill_jobs_and_audit(boost::asio::io_context& io, Store& store) {
     for (const char* id : {"zz1", "aa2", "mm3"}) await(io, store.jobs().insert_job(job(id)));
     for (const char* kind : {"requested", "started", "finished"})
         await(io, store.jobs().add_job_event(JobEvent{"zz1", t0, kind, "U1", awkward}));
+    // A press another instance answered, and one still waiting for host-a.
+    JobPress press;
+    press.job_id = "zz1";
+    press.instance = "host-a";
+    press.kind = "approve";
+    press.actor_id = "U3";
+    press.actor_name = "carol";
+    press.asked = t0;
+    const std::int64_t answered = await(io, store.jobs().add_press(press));
+    await(io, store.jobs().answer_press(answered, awkward, false, t0 + 1s));
+    press.kind = "deny";
+    press.reason = awkward;
+    await(io, store.jobs().add_press(press));
     for (int i = 0; i < 3; ++i) store.audit_log().record(audit_row("/platform deploy api " + std::to_string(i), t0 + std::chrono::seconds(i)));
     InboxWrite write;
     write.instance = "host-a";
@@ -207,6 +220,16 @@ void check_jobs_and_audit(boost::asio::io_context& io, Store& store, const std::
     CHECK(events[0].kind == "requested");
     CHECK(events[2].kind == "finished");
     CHECK(events[1].detail == awkward);
+    const auto pending = await(io, store.jobs().pending_presses("host-a"));
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0].kind == "deny");
+    CHECK(pending[0].reason == awkward);
+    CHECK_FALSE(pending[0].answered);
+    const auto answered = await(io, store.jobs().find_press(pending[0].id - 1));
+    REQUIRE(answered);
+    CHECK(answered->kind == "approve");
+    CHECK(answered->answer == awkward);
+    CHECK(answered->answered == std::optional<TimePoint>(t0 + 1s));
     const auto rows = await(io, store.audit_archive().audit_rows(AuditQuery{}));
     CHECK(audit_ids(io, store) == copied_audit_ids);
     REQUIRE(rows.size() == 3);
@@ -332,6 +355,15 @@ TEST_CASE("migrate-store: a SQLite store copied into PostgreSQL and back has the
     await(io, on_postgres->jobs().add_job_event(JobEvent{"nn4", t0, "requested", "U1", ""}));
     CHECK(await(io, on_postgres->jobs().job_events("nn4")).size() == 1);
     CHECK(await(io, on_postgres->jobs().recent_jobs("", 1)).at(0).id == "nn4");
+    JobPress press;
+    press.job_id = "nn4";
+    press.instance = "host-a";
+    press.kind = "cancel";
+    press.actor_id = "U1";
+    press.actor_name = "ana";
+    press.asked = t0 + 1h;
+    const std::int64_t copied_press = await(io, on_postgres->jobs().pending_presses("host-a")).at(0).id;
+    CHECK(await(io, on_postgres->jobs().add_press(press)) > copied_press);
 }
 
 TEST_CASE("migrate-store: a target with records is refused unless told to replace them, and never the source itself",

@@ -25,7 +25,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite/schema.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 17;
+constexpr int latest_schema = 18;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
@@ -263,7 +263,7 @@ TEST_CASE("jobs from before jobs had owners belong to nobody after the upgrade, 
     {
         RawDb raw(path);
         // The database as version 15 left it, with a job left running and one that ended.
-        raw.exec("DROP TABLE leases; DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
+        raw.exec("DROP TABLE job_presses; DROP TABLE leases; DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
                  "ALTER TABLE jobs DROP COLUMN instance; ALTER TABLE jobs DROP COLUMN taken_ms;"
                  "DELETE FROM schema_migrations WHERE version >= 16;"
                  "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
