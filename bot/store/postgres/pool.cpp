@@ -127,7 +127,12 @@ asio::awaitable<Session> Pool::session() {
             std::exception_ptr failure;
             try {
                 opened = co_await Connection::open(state->executor, state->settings.url, state->settings.connect_timeout);
-                const std::string settings = "SET statement_timeout = " + server_timeout(state->settings.statement_timeout) +
+                // A transaction left idle as long is ended by the server too: an instance frozen
+                // inside one (a stopped process, a paused VM) would otherwise hold its row locks,
+                // and every other instance waiting on them, until it woke.
+                const std::string timeout = server_timeout(state->settings.statement_timeout);
+                const std::string settings = "SET statement_timeout = " + timeout +
+                                             "; SET idle_in_transaction_session_timeout = " + timeout +
                                              "; SET client_connection_check_interval = 1000";
                 co_await opened->script(settings, state->settings.statement_timeout);
             } catch (...) {

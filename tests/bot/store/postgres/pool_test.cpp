@@ -3,6 +3,9 @@
 #include "bot/store/postgres/pool.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <catch2/catch.hpp>
 
 #include "support/postgres_server.hpp"
@@ -41,6 +44,35 @@ asio::awaitable<void> finish_transaction(Pool& pool) {
     co_await session.run("BEGIN");
     co_await session.run("INSERT INTO marks (name) VALUES ('done')");
     co_await session.run("COMMIT");
+}
+
+// Like an instance frozen (SIGSTOP, a paused VM) between two statements of a transaction.
+asio::awaitable<void> freeze_inside_transaction(Pool& pool, std::chrono::milliseconds frozen) {
+    Session session = co_await pool.session();
+    co_await session.run("BEGIN");
+    co_await session.run("INSERT INTO marks (name) VALUES ('held')");
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(frozen);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_await session.run("COMMIT");
+}
+
+// Waits until the frozen transaction holds its row, then takes the same key.
+asio::awaitable<void> take_the_held_key(Pool& pool) {
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(200ms);
+    co_await timer.async_wait(asio::use_awaitable);
+    co_await pool.run("INSERT INTO marks (name) VALUES ('held')");
+}
+
+asio::awaitable<bool> committed(asio::awaitable<void> transaction) {
+    bool ok = true;
+    try {
+        co_await std::move(transaction);
+    } catch (const DatabaseError&) {
+        ok = false;
+    }
+    co_return ok;
 }
 
 asio::awaitable<void> hold_for_a_second(Pool& pool) {
@@ -106,4 +138,23 @@ TEST_CASE("PostgreSQL pool: a server that refuses connections fails the statemen
         CHECK(message.find("secret") == std::string::npos);
     }
     CHECK(pool.open_connections() == 0);
+}
+
+TEST_CASE("PostgreSQL pool: a transaction left idle past the statement timeout is ended by the server, with its locks",
+          "[store][postgres]") {
+    asio::io_context io;
+    const std::string url = platbot::testing::shared_postgres().fresh_database();
+    PoolSettings frozen_settings = two_connections(url);
+    frozen_settings.statement_timeout = 500ms;
+    Pool frozen(io.get_executor(), frozen_settings);
+    Pool other(io.get_executor(), two_connections(url));  // waits up to 5 s for a lock
+    await(io, other.run("CREATE TABLE marks (name TEXT PRIMARY KEY)"));
+    // Without the server's idle timeout the other insert would wait for the frozen one's
+    // commit at 3 s and then fail on the key it took.
+    std::vector<asio::awaitable<bool>> both;
+    both.push_back(committed(freeze_inside_transaction(frozen, 3s)));
+    both.push_back(committed(take_the_held_key(other)));
+    const auto outcome = await(io, platbot::testing::together(std::move(both)));
+    CHECK(outcome == std::vector<bool>{false, true});
+    CHECK(await(io, other.run("SELECT count(*) FROM marks")).rows[0][0] == Value("1"));
 }
