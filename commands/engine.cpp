@@ -163,7 +163,7 @@ const std::vector<std::string>& builtin_names() {
 
 Engine::Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory,
                store::AuditLog& audit, const net::Clock& clock)
-    : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit), clock_(clock) {
+    : settings_(std::move(settings)), directory_(std::move(directory)), audit_(audit), clock_(clock), guard_(clock) {
     reconfigure(std::move(catalogue), directory_, settings_.secrets);
 }
 
@@ -325,14 +325,35 @@ chat::Task<std::optional<chat::Reply>> Engine::handle(const CommandRequest& requ
         record.rule = decision.rule;
         if (!decision.allowed)
             co_return finish(for_requester("Denied: " + decision.reason + "."), store::Decision::denied, decision.reason);
-        if (auto limited = guard_.take_rate(spec, request.user))
-            co_return finish(for_requester("Not now: " + *limited + "."), store::Decision::denied, *limited);
+        chat::Task<std::optional<std::string>> taking = guard_.take_rate(spec, request.user);
+        std::string command = spec.name;
+        std::string ref = request.correlation_id;
+        const auto limited = co_await rate_refusal(std::move(taking), std::move(command), std::move(ref));
+        if (limited) co_return finish(for_requester("Not now: " + *limited + "."), store::Decision::denied, *limited);
         rails = decision.rails;
     }
     std::string command_line(text::trim(line));
     auto reply = co_await run(invocation, request, std::move(command_line), record.args_json, catalogue, std::move(rails),
                               record.job_id);
     co_return finish(std::move(reply), store::Decision::ran, "ok");
+}
+
+// A store that cannot count the run refuses it too, in one line; its words go to the log, not to
+// the requester, and the ref finds them there.
+chat::Task<std::optional<std::string>> Engine::rate_refusal(chat::Task<std::optional<std::string>> taking, std::string command,
+                                                            std::string correlation_id) {
+    std::optional<std::string> limited;
+    std::optional<std::string> failure;
+    try {
+        limited = co_await std::move(taking);
+    } catch (const std::exception& e) {
+        failure = e.what();
+    }
+    if (!failure) co_return limited;
+    spdlog::error("[{}] {}: the rate limits could not be counted: {}", correlation_id, command, *failure);
+    std::string why = "the rate limits of " + command + " could not be checked (ref " + correlation_id +
+                      ") — try again in a moment";
+    co_return std::optional<std::string>(std::move(why));
 }
 
 chat::Task<std::optional<chat::Reply>> Engine::run(const Invocation& invocation, const CommandRequest& request,

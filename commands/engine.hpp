@@ -10,6 +10,7 @@
 
 #include "bot/chat/chat.hpp"
 #include "bot/store/audit.hpp"
+#include "bot/store/rates.hpp"
 #include "bot/chat/adapter.hpp"
 #include "bot/net/clock.hpp"
 #include "commands/directory.hpp"
@@ -62,12 +63,15 @@ public:
 
 class Engine {
 public:
-    // `clock` dates audit records and `audit --since`.
+    // `clock` dates audit records and `audit --since`, and times the runs rate limits count.
     Engine(EngineSettings settings, std::vector<CommandSpec> catalogue, Directory directory, store::AuditLog& audit,
            const net::Clock& clock);
 
     // Commands with an action run as jobs through `jobs`; without it they are refused.
     void use_jobs(JobService& jobs) { jobs_ = &jobs; }
+    // Rate limits are counted there (shared by every instance on the store); without it a
+    // command with a rate limit is refused, saying so.
+    void use_rates(store::RateStore& rates) { guard_.use(rates); }
     // The feature built-in `handler` declares is carried out by it; one no handler serves is
     // refused as not running in this process.
     void serve(BuiltinCommand& handler);
@@ -101,6 +105,9 @@ private:
     // parse() before the people in the arguments are looked up in the directory.
     Result<Invocation> bind(std::string_view line_after_prefix, const chat::References& references) const;
     chat::Reply unknown_command(std::string_view name) const;
+    // The refusal when `taking` (Guard::take_rate) says the run may not go ahead now, or throws.
+    static chat::Task<std::optional<std::string>> rate_refusal(chat::Task<std::optional<std::string>> taking,
+                                                               std::string command, std::string correlation_id);
     // `catalogue` is the one `invocation` was parsed against, kept alive for a job to hold.
     chat::Task<std::optional<chat::Reply>> run(const Invocation& invocation, const CommandRequest& request,
                                                std::string line, std::string args_json,

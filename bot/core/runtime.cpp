@@ -225,6 +225,7 @@ Runtime::Runtime(asio::io_context& io, const config::Config& config, LogSettings
 // Built-ins served by a feature, and who hears of what.
 void Runtime::serve_commands() {
     engine_.use_jobs(jobs_);
+    engine_.use_rates(db_.rates());
     jobs_.use_archive(db_.audit_archive());
     engine_.serve(polls_);
     engine_.serve(feedback_);

@@ -103,6 +103,14 @@ public:
     // while it is handling them: it must leave those alone.
     virtual Async<std::vector<JobRecord>> claim_abandoned_jobs(std::string instance, TimePoint now,
                                                                std::chrono::milliseconds lease) = 0;
+    // Starts a job under a concurrency limit: when fewer than `max_running` jobs with
+    // concurrency key `key` are running, across every instance sharing the store, the job moves
+    // to running (updated at `when`, and started at `when` unless it has a start already) and
+    // the answer is true; otherwise nothing changes and it is false. Only a job still waiting
+    // (queued, awaiting confirmation or approval) moves; one already running or over is left
+    // as it is (false). Of instances asking at once, the key never gets more than max_running
+    // running through this.
+    virtual Async<bool> start_if_room(std::string job_id, std::string key, int max_running, TimePoint when) = 0;
     virtual Async<void> add_job_event(JobEvent event) = 0;
     // Oldest first.
     virtual Async<std::vector<JobEvent>> job_events(std::string job_id) = 0;

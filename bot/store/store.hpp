@@ -14,6 +14,7 @@
 #include "bot/store/jobs.hpp"
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
+#include "bot/store/rates.hpp"
 #include "bot/store/schedules.hpp"
 #include "bot/store/state.hpp"
 #include "bot/store/status.hpp"
@@ -42,6 +43,7 @@ public:
     virtual FanOutStore& fan_outs() = 0;
     virtual StatusStore& status() = 0;
     virtual StateStore& state() = 0;
+    virtual RateStore& rates() = 0;
 
     // The highest migration applied.
     virtual int schema_version() = 0;

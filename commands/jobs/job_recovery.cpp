@@ -41,6 +41,10 @@ chat::Task<void> JobService::take_over(std::chrono::milliseconds every, CancelTo
         if (failure)
             spdlog::warn("jobs: cannot claim the jobs of instances that stopped ({}); trying again in {} s", *failure,
                          std::chrono::duration_cast<std::chrono::seconds>(every).count());
+        if (!*alive) co_return;
+        // A job that ended on another instance, or that this round ended for a dead one, freed
+        // a slot nobody here was told about.
+        offer_all_slots();
     }
 }
 

@@ -92,6 +92,7 @@ JobService::LivePtr JobService::live(std::string_view id) const {
 // new state); the store has it when this returns.
 chat::Task<void> JobService::change_state(LivePtr job, JobState state, std::string event, std::string actor,
                                           std::string detail) {
+    const std::shared_ptr<bool> alive = alive_;
     const auto now = clock_.now();
     job->record.state = state;
     job->record.updated = now;
@@ -101,6 +102,9 @@ chat::Task<void> JobService::change_state(LivePtr job, JobState state, std::stri
                  actor.empty() ? "" : " by " + actor, detail.empty() ? "" : " — " + detail);
     if (!event.empty()) note_event(*job, std::move(event), std::move(actor), std::move(detail));
     co_await persist(job, true);
+    // Whatever slot the job held is free for every instance once its final state is written:
+    // the next job queued here for its key may take it now.
+    if (store::is_final(state) && *alive) offer_slot(job->record.concurrency_key);
 }
 
 void JobService::note_event(Live& job, std::string kind, std::string actor, std::string detail) {
@@ -112,16 +116,6 @@ chat::Task<void> JobService::save_events(LivePtr job) {
     co_await persist(job, false);
 }
 
-namespace {
-
-// Fires when the write it guards ends, however it ends, so the next write never waits forever.
-struct FireWhenDone {
-    std::shared_ptr<net::OneShot> shot;
-    ~FireWhenDone() { shot->fire(); }
-};
-
-}  // namespace
-
 // The row as it is now (when `row`) and the events noted so far, after every earlier write of
 // the job. What is written is taken before anything waits, so the order is the order of calls.
 chat::Task<void> JobService::persist(LivePtr job, bool row) {
@@ -132,6 +126,12 @@ chat::Task<void> JobService::persist(LivePtr job, bool row) {
     const FireWhenDone done{job->last_write};
     const auto alive = alive_;
     if (previous) co_await previous->wait();
+    if (snapshot && snapshot->state == JobState::queued && job->slot_granted) {
+        // Taken while the store was granting the job a slot, the snapshot reads queued; the row
+        // says running since, and queued written over it would free the slot for another instance.
+        snapshot->state = JobState::running;
+        snapshot->started = job->slot_granted;
+    }
     if (snapshot) {
         const bool ends = store::is_final(snapshot->state);
         co_await store_.update_job(std::move(*snapshot));
@@ -336,43 +336,6 @@ chat::Task<void> JobService::finish_waiting(LivePtr job, JobState state, std::st
     }
 }
 
-chat::Task<void> JobService::start_or_queue(LivePtr job) {
-    const std::string& key = job->record.concurrency_key;
-    if (!key.empty()) {
-        const auto& rule = *job->spec->policy.concurrency;
-        if (running_per_key_[key] >= rule.max_running) {
-            if (!rule.queue) {
-                std::string why = "not run: " + std::to_string(rule.max_running) + " already running for " + key +
-                                  " — try again when it finishes";
-                chat::User requester{job->record.requester_id, job->record.requester_name};
-                co_await finish_waiting(job, JobState::cancelled, std::move(why), std::move(requester), "refused");
-                co_return;
-            }
-            waiting_per_key_[key].push_back(job);
-            std::string behind = "waiting behind " + std::to_string(running_per_key_[key]) + " running for " + key;
-            co_await change_state(job, JobState::queued, "queued", "", std::move(behind));
-            co_await show_status(job);
-            co_return;
-        }
-    }
-    co_await run(job);
-}
-chat::Task<void> JobService::run(LivePtr job) {
-    const std::string& key = job->record.concurrency_key;
-    if (store::is_final(job->record.state)) {
-        // release_slot took it from the queue, but it was cancelled before this started
-        // on a later turn of the loop: hand the slot on instead of running it.
-        if (!key.empty()) ++running_per_key_[key];
-        release_slot(*job);
-        co_return;
-    }
-    if (!key.empty()) ++running_per_key_[key];
-    job->run_started = SteadyClock::now();
-    co_await change_state(job, JobState::running, "started", "", "");
-    co_await show_status(job);
-    start_action(job);
-}
-
 // Spawning happens in plain functions: g++ 12 mishandles a coroutine call made as the
 // argument of another call inside a coroutine body.
 void JobService::start_action(const LivePtr& job) { spawn(perform(job, alive_), "job " + job->record.id); }
@@ -396,7 +359,6 @@ chat::Task<void> JobService::perform(LivePtr job, std::shared_ptr<bool> alive) {
     std::string ended = std::string(store::job_state_name(state)) + " after " +
                         seconds_text(SteadyClock::now() - job->run_started) + (result.ok ? "" : ": " + job->record.outcome);
     live_.erase(job->record.id);
-    release_slot(*job);
     ++settling_;
     try {
         co_await change_state(job, state, "finished", "", std::move(ended));
@@ -458,20 +420,6 @@ JobState JobService::keep_result(Live& job, const ActionResult& result) const {
     return state;
 }
 
-
-void JobService::release_slot(const Live& job) {
-    const std::string& key = job.record.concurrency_key;
-    if (key.empty()) return;
-    if (--running_per_key_[key] <= 0) running_per_key_.erase(key);
-    auto& queue = waiting_per_key_[key];
-    if (queue.empty()) {
-        waiting_per_key_.erase(key);
-        return;
-    }
-    LivePtr next = queue.front();
-    queue.pop_front();
-    spawn(run(next), "job " + next->record.id);
-}
 chat::Task<void> JobService::interrupt_all(std::string reason) {
     interrupting_ = true;
     // Named: the loop below co_awaits, and finishing a job erases it from live_.

@@ -5,7 +5,8 @@
 // it is persisted, so `jobs`, `job <id>` and `audit` can show the whole trail, and a
 // restart can tell each requester what it interrupted. Each job belongs to the instance
 // that runs it; a survivor ends what an instance that stopped for good left, and a press on
-// another instance is handed to the one that runs it.
+// another instance is handed to the one that runs it. Concurrency slots are counted in the
+// store, so max_running holds across every instance sharing it.
 #include <boost/asio/any_io_executor.hpp>
 
 #include <chrono>
@@ -111,7 +112,9 @@ public:
     chat::Task<void> recover();
     // What recover() does, again every `every` until `stop`, so that a survivor ends what an
     // instance that stopped for good left; a failed round is logged and tried at the next.
-    // Never touches a job this process is handling. The service must outlive it.
+    // Never touches a job this process is handling. Each round also offers a slot to the jobs
+    // queued here: a job of their key that ended on another instance tells nobody here. The
+    // service must outlive it.
     chat::Task<void> take_over(std::chrono::milliseconds every, CancelToken stop);
     // Returns when no job is running or waiting for a slot, after `limit`, or when
     // `stop` is cancelled.
@@ -140,7 +143,16 @@ private:
                                     const char* event);
     chat::Task<void> show_status(LivePtr job);
     void arm_expiry(const LivePtr& job, std::chrono::seconds after, store::JobState waiting_state);
-    void release_slot(const Live& job);
+    // Concurrency slots (job_slots.cpp), counted by the store across instances. take_slot asks
+    // it to start the job (start_if_room) in the job's chain of writes; offer_slot hands a free
+    // slot to the jobs queued here for the key, first come first served, one offer per key at
+    // a time.
+    chat::Task<bool> take_slot(LivePtr job, int max_running);
+    void offer_slot(const std::string& key);
+    void offer_all_slots();
+    void start_offer(const std::string& key);
+    chat::Task<void> offer_slots(std::string key, std::shared_ptr<bool> alive);
+    void start_queued(const LivePtr& job);
     chat::Task<void> change_state(LivePtr job, store::JobState state, std::string event, std::string actor,
                                   std::string detail);
     // A press's trail entry, noted at once and written with the job's next write (or by
@@ -193,8 +205,12 @@ private:
     // Jobs that have ended and are still telling so (the final status, the observer): a
     // shutdown waits for them too, or the last update of a finished job is lost.
     std::size_t settling_ = 0;
-    std::map<std::string, int> running_per_key_;
+    // Jobs queued here for a free slot, per concurrency key, oldest first.
     std::map<std::string, std::deque<LivePtr>> waiting_per_key_;
+    // Keys whose queue is being offered a slot right now, and those asked for again meanwhile
+    // (a slot freed while the store answered no).
+    std::set<std::string, std::less<>> offering_;
+    std::set<std::string, std::less<>> offer_again_;
     std::size_t active_ = 0;
     std::shared_ptr<bool> alive_;
     // Cancelled when the service goes: presses waiting for another instance's answer stop.

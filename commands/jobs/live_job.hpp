@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -41,6 +42,15 @@ struct JobService::Live {
     // and a status post's write undo the final state).
     std::shared_ptr<net::OneShot> last_write;
     std::vector<store::JobEvent> unsaved_events;  // noted, not yet handed to the store
+    // When the store counted it as running for its concurrency key (start_if_room): from then
+    // on the row says running, though the job reads queued here until run() moves it.
+    std::optional<store::TimePoint> slot_granted;
+};
+
+// Fires when the write it guards ends, however it ends, so the next write never waits forever.
+struct FireWhenDone {
+    std::shared_ptr<net::OneShot> shot;
+    ~FireWhenDone() { shot->fire(); }
 };
 
 // How long something took, in whole seconds: "1m30s".

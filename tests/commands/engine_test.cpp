@@ -5,10 +5,37 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "commands/engine_fixture.hpp"
+
+namespace {
+
+// A store that cannot count runs: the database is gone.
+class BrokenRates final : public store::RateStore {
+public:
+    int asked = 0;
+    store::Async<std::optional<store::RateRefusal>> take(std::vector<store::RateWindow>,
+                                                         std::chrono::system_clock::time_point) override {
+        ++asked;
+        throw std::runtime_error("could not connect to server: Connection refused\n\tIs the server running?");
+        co_return std::nullopt;
+    }
+};
+
+// echo, at most 5 times a minute per person.
+CommandSpec limited_echo() {
+    CommandSpec spec = echo_spec();
+    auto per_user = parse_rate_limit("5/min");
+    REQUIRE(per_user.ok());
+    spec.policy.per_user = *per_user;
+    return spec;
+}
+
+}  // namespace
 
 
 TEST_CASE("addressed() wants the prefix as a whole first word", "[engine]") {
@@ -552,4 +579,31 @@ TEST_CASE("a reconfigured engine runs the new catalogue and knows the new people
     const auto& names = f.engine.catalogue();
     CHECK(names.front().name == builtin_names().front());
     CHECK(names.back().name == echo_spec().name);
+}
+
+TEST_CASE("a run whose rate limits the store cannot count is refused in one line and audited as denied", "[engine][guard]") {
+    Fixture f;
+    f.engine.reconfigure({limited_echo()}, make_directory(), {});
+    BrokenRates broken;
+    f.engine.use_rates(broken);
+    const auto reply = f.send("/platform echo hi");
+    CHECK(reply.ephemeral);
+    CHECK(one_line(reply.text));
+    CHECK(reply.text == "Not now: the rate limits of echo could not be checked (ref ev-1) — try again in a moment.");
+    CHECK(broken.asked == 1);
+    CHECK(f.last().decision == store::Decision::denied);
+    CHECK(f.last().command == "echo");
+    CHECK(f.last().outcome == "the rate limits of echo could not be checked (ref ev-1) — try again in a moment");
+    // A command without limits never asks the store.
+    f.engine.reconfigure({echo_spec()}, make_directory(), {});
+    CHECK(f.send("/platform echo hi").text == "alice says: hi");
+    CHECK(broken.asked == 1);
+}
+
+TEST_CASE("without a store to count in, a rate-limited command is refused saying so", "[engine][guard]") {
+    Fixture f;
+    f.engine.reconfigure({limited_echo()}, make_directory(), {});
+    const auto reply = f.send("/platform echo hi");
+    CHECK(reply.text == "Not now: rate limits are not counted in this process.");
+    CHECK(f.last().decision == store::Decision::denied);
 }

@@ -124,8 +124,10 @@ Async<void> check_source_unchanged(Tables& from, std::vector<TableCount> copied)
 
 const std::vector<std::string>& copied_tables() {
     // In the order sqlite/schema.cpp creates them (the migration's number at the end of each
-    // line), which puts parents first; a job's presses (18) go with its events. A table the
-    // schema gains goes here or into skipped_tables(); a test compares both lists with the schema.
+    // line), which puts parents first; a job's presses (18) go with its events. The rate
+    // takes (19) are copied so that a move between stores does not reset anyone's limits. A
+    // table the schema gains goes here or into skipped_tables(); a test compares both lists
+    // with the schema.
     static const std::vector<std::string> tables{
         "audit_log",                                                              // 1
         "jobs", "job_events", "job_presses",                                      // 2, 18
@@ -137,6 +139,7 @@ const std::vector<std::string>& copied_tables() {
         "status_probes", "status_services", "status_changes", "status_announcement",  // 8
         "adapter_state",                                                          // 9
         "fan_outs", "fan_out_recipients",                                         // 13
+        "rate_takes",                                                             // 19
     };
     return tables;
 }

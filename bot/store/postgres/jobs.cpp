@@ -28,6 +28,14 @@ const std::string claim =
     "claimed AS (UPDATE jobs SET instance = $1, taken_ms = $3 FROM claimable WHERE jobs.id = claimable.claimed_id "
     "RETURNING " + job_fields + ", claimable.held_by, jobs.seq) "
     "SELECT " + job_fields + ", held_by FROM claimed ORDER BY created_ms, seq";
+// A concurrency key's lock, held to the end of the transaction: the two-key form, the first
+// "conc" in ASCII, so that it never meets the migration lock (one bigint key) or a rate key's.
+const std::string lock_concurrency_key = "SELECT pg_advisory_xact_lock(1668247139, hashtext($1))";
+// Moves the job when the key has room, counting through jobs_unfinished.
+const std::string start_when_room =
+    "UPDATE jobs SET state = 'running', started_ms = COALESCE(started_ms, $2), updated_ms = $2 "
+    "WHERE id = $1 AND state IN ('queued', 'awaiting-confirmation', 'awaiting-approval') "
+    "AND (SELECT count(*) FROM jobs WHERE " + unfinished + " AND state = 'running' AND concurrency_key = $3) < $4";
 const std::string event_columns = "SELECT job_id, time_ms, kind, actor_id, detail FROM job_events";
 
 const std::string press_columns =
@@ -166,6 +174,20 @@ public:
         std::vector<Value> params{instance, as_ms(now - lease), as_ms(now)};
         const Rows found = co_await pool_.run(claim, std::move(params));
         co_return jobs_of(found);
+    }
+
+    // Under READ COMMITTED two instances' conditional updates could both count the same
+    // running jobs and both start one: the key's lock makes them take turns, and the update,
+    // a statement begun after the lock was granted, sees what the one before committed.
+    Async<bool> start_if_room(std::string job_id, std::string key, int max_running, TimePoint when) override {
+        Session session = co_await pool_.session();
+        co_await session.run("BEGIN");
+        std::vector<Value> lock_key{key};
+        co_await session.run(lock_concurrency_key, std::move(lock_key));
+        std::vector<Value> params{job_id, as_ms(when), key, as_text(max_running)};
+        const Rows started = co_await session.run(start_when_room, std::move(params));
+        co_await session.run("COMMIT");
+        co_return started.affected > 0;
     }
 
     Async<void> add_job_event(JobEvent event) override {

@@ -38,7 +38,8 @@ PostgresStore::PostgresStore(boost::asio::any_io_executor executor, PoolSettings
       fan_outs_(make_fan_outs(*pool_)),
       jobs_(make_jobs(*pool_)),
       inbox_(make_inbox(*pool_)),
-      instances_(make_instances(*pool_)) {}
+      instances_(make_instances(*pool_)),
+      rates_(make_rates(*pool_)) {}
 
 PostgresStore::~PostgresStore() = default;
 
@@ -64,6 +65,7 @@ ScheduleStore& PostgresStore::schedules() { return *schedules_; }
 FanOutStore& PostgresStore::fan_outs() { return *fan_outs_; }
 StatusStore& PostgresStore::status() { return *status_; }
 StateStore& PostgresStore::state() { return *state_; }
+RateStore& PostgresStore::rates() { return *rates_; }
 
 int PostgresStore::schema_version() { return schema_version_; }
 

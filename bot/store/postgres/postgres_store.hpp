@@ -39,6 +39,7 @@ public:
     FanOutStore& fan_outs() override;
     StatusStore& status() override;
     StateStore& state() override;
+    RateStore& rates() override;
 
     // The version the migrations left at open.
     int schema_version() override;
@@ -70,6 +71,7 @@ private:
     std::unique_ptr<JobStore> jobs_;
     std::unique_ptr<Inbox> inbox_;
     std::unique_ptr<InstanceStore> instances_;
+    std::unique_ptr<RateStore> rates_;
 };
 
 }  // namespace platbot::store::postgres

@@ -11,6 +11,7 @@
 #include "bot/store/onboarding.hpp"
 #include "bot/store/polls.hpp"
 #include "bot/store/postgres/pool.hpp"
+#include "bot/store/rates.hpp"
 #include "bot/store/schedules.hpp"
 #include "bot/store/state.hpp"
 #include "bot/store/status.hpp"
@@ -38,5 +39,6 @@ std::unique_ptr<FanOutStore> make_fan_outs(Pool& pool);
 std::unique_ptr<JobStore> make_jobs(Pool& pool);
 std::unique_ptr<Inbox> make_inbox(Pool& pool);
 std::unique_ptr<InstanceStore> make_instances(Pool& pool);
+std::unique_ptr<RateStore> make_rates(Pool& pool);
 
 }  // namespace platbot::store::postgres

@@ -160,6 +160,19 @@ public:
         co_return out;
     }
 
+    // One statement: SQLite runs one writer at a time, so the count and the move cannot be
+    // split by another instance's start. The count goes through jobs_unfinished (the same
+    // state term as the index's, so SQLite sees it applies).
+    Async<bool> start_if_room(std::string job_id, std::string key, int max_running, TimePoint when) override {
+        Statement s(db_, "UPDATE jobs SET state = 'running', started_ms = COALESCE(started_ms, ?2), updated_ms = ?2 "
+                         "WHERE id = ?1 AND state IN ('queued', 'awaiting-confirmation', 'awaiting-approval') "
+                         "AND (SELECT COUNT(*) FROM jobs WHERE " + unfinished +
+                             " AND state = 'running' AND concurrency_key = ?3) < ?4");
+        s.bind(1, job_id).bind(2, when).bind(3, key).bind(4, std::int64_t{max_running});
+        s.step();
+        co_return db_.changes() > 0;
+    }
+
     Async<void> add_job_event(JobEvent event) override {
         Statement s(db_, "INSERT INTO job_events (job_id, time_ms, kind, actor_id, detail) VALUES (?, ?, ?, ?, ?)");
         s.bind(1, event.job_id).bind(2, event.time).bind(3, event.kind).bind(4, event.actor_id).bind(5, event.detail);

@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 18> migrations{
+constexpr std::array<const char*, 19> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -327,6 +327,19 @@ CREATE TABLE job_presses (
     answer_ephemeral INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX job_presses_pending ON job_presses (instance) WHERE answered_ms IS NULL;
+)sql",
+    // Rate limits counted across instances: one row per run and window it counts in (`key`:
+    // "user\n<command>\n<user id>" or "command\n<command>"), taken at at_ms, out of its window
+    // from expires_ms on. rate_takes_key counts a window; rate_takes_expiry finds what left
+    // its window, whatever the key.
+    R"sql(
+CREATE TABLE rate_takes (
+    key        TEXT NOT NULL,
+    at_ms      INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL
+);
+CREATE INDEX rate_takes_key ON rate_takes (key, at_ms);
+CREATE INDEX rate_takes_expiry ON rate_takes (expires_ms);
 )sql",
 };
 

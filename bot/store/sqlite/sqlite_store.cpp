@@ -34,6 +34,7 @@ public:
         fan_outs_ = sqlite::make_fan_outs(db_);
         status_ = sqlite::make_status(db_);
         state_ = sqlite::make_state(db_);
+        rates_ = sqlite::make_rates(db_);
     }
     ~SqliteStore() override {
         // The units go first (the audit writes what is waiting), then the checkpointer; the
@@ -50,6 +51,7 @@ public:
         fan_outs_.reset();
         status_.reset();
         state_.reset();
+        rates_.reset();
         checkpointer_.reset();
     }
     SqliteStore(const SqliteStore&) = delete;
@@ -68,6 +70,7 @@ public:
     FanOutStore& fan_outs() override { return *fan_outs_; }
     StatusStore& status() override { return *status_; }
     StateStore& state() override { return *state_; }
+    RateStore& rates() override { return *rates_; }
 
     int schema_version() override { return sqlite::schema_version(db_); }
     bool writable() override { return db_.can_write(); }
@@ -92,6 +95,7 @@ private:
     std::unique_ptr<FanOutStore> fan_outs_;
     std::unique_ptr<StatusStore> status_;
     std::unique_ptr<StateStore> state_;
+    std::unique_ptr<RateStore> rates_;
 };
 
 }  // namespace

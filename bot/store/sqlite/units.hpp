@@ -29,5 +29,6 @@ std::unique_ptr<ScheduleStore> make_schedules(Database& db);
 std::unique_ptr<FanOutStore> make_fan_outs(Database& db);
 std::unique_ptr<StatusStore> make_status(Database& db);
 std::unique_ptr<StateStore> make_state(Database& db);
+std::unique_ptr<RateStore> make_rates(Database& db);
 
 }  // namespace platbot::store::sqlite

@@ -286,6 +286,7 @@ struct Harness {
         : store(open_store(dir)),
           settings(std::move(job_settings)),
           engine({"/platform", "test", 10, nullptr, std::move(secrets)}, std::move(catalogue), make_directory(), store->audit_log(), clock) {
+        engine.use_rates(store->rates());
         start_service();
     }
 

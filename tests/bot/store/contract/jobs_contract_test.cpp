@@ -5,7 +5,9 @@
 // from before jobs had owners, and those of an instance silent for longer than the lease;
 // of two claiming at once, each job goes to one; a finished job is nobody's to claim. A press
 // recorded for a job's holder reads back from another instance, the holder finds the ones it
-// has not answered oldest first, and of two answers the first stays.
+// has not answered oldest first, and of two answers the first stays. A waiting job starts only
+// while its concurrency key has room, counted across instances, and of instances starting jobs
+// of one key at once, no more than the limit do.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -444,4 +446,92 @@ TEMPLATE_TEST_CASE("jobs: of two instances answering one press at once, one answ
         CHECK((from_b || from_c));
     }
     CHECK(kind.await(kind.jobs().pending_presses("a")).empty());
+}
+
+TEMPLATE_TEST_CASE("jobs: a waiting job starts while its key has room on every instance, and nothing changes otherwise",
+                   "[store][contract][jobs][concurrency]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    auto& a = kind.jobs();
+    auto& b = other->jobs();
+    kind.await(a.insert_job(held("q-1", "a", JobState::queued, t0)));
+    kind.await(a.insert_job(held("q-2", "b", JobState::queued, t0 + seconds(1))));
+    kind.await(a.insert_job(held("c-3", "b", JobState::awaiting_confirmation, t0 + seconds(2))));
+    JobRecord web = held("w-4", "b", JobState::awaiting_approval, t0 + seconds(3));
+    web.concurrency_key = "deploy:web";
+    kind.await(a.insert_job(web));
+
+    CHECK(kind.await(a.start_if_room("q-1", "deploy:api", 1, t0 + seconds(10))));
+    const auto started = kind.await(b.find_job("q-1"));
+    REQUIRE(started);
+    CHECK(started->state == JobState::running);
+    CHECK(started->started == std::optional<TimePoint>(t0 + seconds(10)));
+    CHECK(started->updated == t0 + seconds(10));
+    CHECK(started->instance == "a");  // a start never moves a job to another instance
+
+    // deploy:api is full, whichever instance asks: nothing changes.
+    CHECK_FALSE(kind.await(b.start_if_room("q-2", "deploy:api", 1, t0 + seconds(11))));
+    const auto refused = kind.await(a.find_job("q-2"));
+    REQUIRE(refused);
+    CHECK(refused->state == JobState::queued);
+    CHECK_FALSE(refused->started);
+    CHECK(refused->updated == t0 + seconds(1));
+    // Another key has room of its own; a job awaiting an approval may start.
+    CHECK(kind.await(b.start_if_room("w-4", "deploy:web", 1, t0 + seconds(12))));
+    // Room for two: the second starts, a third does not.
+    CHECK(kind.await(b.start_if_room("q-2", "deploy:api", 2, t0 + seconds(13))));
+    CHECK_FALSE(kind.await(b.start_if_room("c-3", "deploy:api", 2, t0 + seconds(14))));
+    CHECK(kind.await(a.find_job("c-3"))->state == JobState::awaiting_confirmation);
+    // A running job that ends frees its slot for every instance.
+    JobRecord ended = *started;
+    ended.state = JobState::succeeded;
+    ended.finished = t0 + seconds(20);
+    kind.await(a.update_job(ended));
+    CHECK(kind.await(b.start_if_room("c-3", "deploy:api", 2, t0 + seconds(21))));
+    CHECK(kind.await(a.find_job("c-3"))->state == JobState::running);
+}
+
+TEMPLATE_TEST_CASE("jobs: only a waiting job starts, and one started before keeps its first start",
+                   "[store][contract][jobs][concurrency]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto& jobs = kind.jobs();
+    JobRecord over = held("x-1", "a", JobState::cancelled, t0);
+    over.finished = t0;
+    kind.await(jobs.insert_job(over));
+    CHECK_FALSE(kind.await(jobs.start_if_room("x-1", "deploy:api", 5, t0 + seconds(1))));
+    CHECK(kind.await(jobs.find_job("x-1"))->state == JobState::cancelled);
+    JobRecord running = held("r-2", "a", JobState::running, t0);
+    running.started = t0;
+    kind.await(jobs.insert_job(running));
+    CHECK_FALSE(kind.await(jobs.start_if_room("r-2", "deploy:api", 5, t0 + seconds(2))));
+    CHECK(kind.await(jobs.find_job("r-2"))->updated == t0);
+    // Started before, as a record from a previous run may say: that start stays.
+    JobRecord again = held("q-3", "a", JobState::queued, t0);
+    again.started = t0 - seconds(30);
+    kind.await(jobs.insert_job(again));
+    CHECK(kind.await(jobs.start_if_room("q-3", "deploy:api", 5, t0 + seconds(3))));
+    CHECK(kind.await(jobs.find_job("q-3"))->started == std::optional<TimePoint>(t0 - seconds(30)));
+    CHECK_FALSE(kind.await(jobs.start_if_room("zzzzzz", "deploy:api", 5, t0 + seconds(4))));
+}
+
+TEMPLATE_TEST_CASE("jobs: of instances starting jobs of one key at once, no more than max_running start",
+                   "[store][contract][jobs][concurrency]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    for (int round = 0; round < 30; ++round) {
+        INFO("round " << round);
+        const std::string key = "deploy:svc-" + std::to_string(round);
+        const int max_running = 1 + round % 2;
+        std::vector<boost::asio::awaitable<bool>> starting;
+        for (int n = 0; n < 4; ++n) {
+            JobRecord record = held("r" + std::to_string(round) + "-" + std::to_string(n), n % 2 ? "b" : "c",
+                                    JobState::queued, t0);
+            record.concurrency_key = key;
+            kind.await(kind.jobs().insert_job(record));
+            auto& jobs = n % 2 ? kind.jobs() : other->jobs();
+            starting.push_back(jobs.start_if_room(record.id, key, max_running, t0 + seconds(1)));
+        }
+        const auto answers = kind.await(platbot::testing::together(std::move(starting)));
+        CHECK(std::count(answers.begin(), answers.end(), true) == max_running);
+    }
 }

@@ -37,6 +37,7 @@ struct KindBase {
     store::JobStore& jobs() { return store->jobs(); }
     store::Inbox& inbox() { return store->inbox(); }
     store::InstanceStore& instances() { return store->instances(); }
+    store::RateStore& rates() { return store->rates(); }
 
     boost::asio::io_context io;
     std::unique_ptr<StoreType> store;

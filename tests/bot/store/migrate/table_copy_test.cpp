@@ -196,6 +196,9 @@ void fill_the_rest(boost::asio::io_context& io, Store& store) {
     await(io, store.status().set_announcement(Announcement{"maintenance at six", "U9", t0}));
     await(io, store.feedback().record_ask("zz1", "deploy", "U1", t0));
     await(io, store.feedback().record_answer(FeedbackAnswer{"zz1", "deploy", "U1", true, "smooth", t0 + 1min}));
+    // A run counted against ana's limit of one a day: still in its window after the copy.
+    const std::vector<RateWindow> daily{RateWindow{"user\ndeploy\nU1", 1, 24h}};
+    CHECK_FALSE(await(io, store.rates().take(daily, t0)));
 }
 
 std::vector<std::int64_t> audit_ids(boost::asio::io_context& io, Store& store) {
@@ -291,6 +294,12 @@ void check_the_rest(boost::asio::io_context& io, Store& store) {
     REQUIRE(answer);
     CHECK(answer->good);
     CHECK(answer->comment == "smooth");
+    // The copied take still counts: ana's second run that day waits for the first to leave.
+    const std::vector<RateWindow> daily{RateWindow{"user\ndeploy\nU1", 1, 24h}};
+    const auto refused = await(io, store.rates().take(daily, t0 + 1h));
+    REQUIRE(refused);
+    CHECK(refused->window == 0);
+    CHECK(refused->wait == 23h);
 }
 
 // What changes the store: the tip counter goes on, and the unfinished event (its owner has no

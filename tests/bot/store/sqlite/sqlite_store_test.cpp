@@ -25,7 +25,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite/schema.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 18;
+constexpr int latest_schema = 19;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
@@ -263,7 +263,7 @@ TEST_CASE("jobs from before jobs had owners belong to nobody after the upgrade, 
     {
         RawDb raw(path);
         // The database as version 15 left it, with a job left running and one that ended.
-        raw.exec("DROP TABLE job_presses; DROP TABLE leases; DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
+        raw.exec("DROP TABLE rate_takes; DROP TABLE job_presses; DROP TABLE leases; DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
                  "ALTER TABLE jobs DROP COLUMN instance; ALTER TABLE jobs DROP COLUMN taken_ms;"
                  "DELETE FROM schema_migrations WHERE version >= 16;"
                  "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
@@ -283,4 +283,26 @@ TEST_CASE("jobs from before jobs had owners belong to nobody after the upgrade, 
     CHECK(claimed[0].instance.empty());
     CHECK(platbot::testing::answered(store->jobs().find_job("running"))->instance == "host-a");
     CHECK(platbot::testing::answered(store->jobs().find_job("ended"))->instance.empty());
+}
+
+TEST_CASE("rate takes that left their window are deleted by later takes, whoever's they were", "[store][rates]") {
+    TempDir dir;
+    const auto path = dir.file("rates.db");
+    auto store = open_ok(path);
+    auto& rates = store->rates();
+    const std::chrono::milliseconds minute = std::chrono::minutes(1);
+    // 1,500 people ran deploy once, and never again.
+    for (int i = 0; i < 1500; ++i) {
+        const std::vector<RateWindow> once{{"user\ndeploy\nU" + std::to_string(i), 5, minute}};
+        CHECK_FALSE(platbot::testing::answered(rates.take(once, some_time)));
+    }
+    RawDb raw(path);
+    CHECK(raw.scalar("SELECT COUNT(*) FROM rate_takes") == std::optional<std::string>("1500"));
+    // An hour later someone else runs it: each take deletes up to 1,000 takes that left their
+    // window, and keeps what is still in one.
+    const std::vector<RateWindow> late{{"user\ndeploy\nU-late", 5, minute}};
+    CHECK_FALSE(platbot::testing::answered(rates.take(late, some_time + std::chrono::hours(1))));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM rate_takes") == std::optional<std::string>("501"));
+    CHECK_FALSE(platbot::testing::answered(rates.take(late, some_time + std::chrono::hours(1) + std::chrono::seconds(1))));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM rate_takes") == std::optional<std::string>("2"));
 }
