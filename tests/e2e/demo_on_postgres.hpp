@@ -1,9 +1,10 @@
 #pragma once
 // The console demo with its store on PostgreSQL, for the e2e tests that run it there: its
-// config with store.url in place of store.path, and a run of it on piped input.
+// config with store.url in place of store.path, its environment, and a run of it on piped input.
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <string>
 
@@ -31,9 +32,14 @@ inline std::string demo_config_on(const std::string& url, const TempDir& folder)
     return path;
 }
 
-// The demo on `config`, its other data (the demo's var folder) in `data`, on piped `input`.
+// The demo's environment: its other data (the demo's var folder) in `data`, its steps fast.
+inline std::map<std::string, std::string> demo_env(const TempDir& data) {
+    return {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}};
+}
+
+// The demo on `config`, its other data in `data`, on piped `input`.
 inline ProcessResult demo(const std::string& config, const TempDir& data, const std::string& input) {
-    return run_platbot({"--config", config}, input, {{"PLATBOT_DATA", data.path().string()}, {"DEMO_STEP_DELAY", "0.05"}});
+    return run_platbot({"--config", config}, input, demo_env(data));
 }
 
 }  // namespace platbot::testing

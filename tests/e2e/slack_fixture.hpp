@@ -1,16 +1,21 @@
 #pragma once
 // Helpers for the end-to-end tests over Slack: a config for the real binary that points at the
-// fake Slack (two commands: `restart`, an action behind a confirm button, and `echo`), its two
-// tokens, and ways to find a message and its buttons.
+// fake Slack (two commands: `restart`, an action behind a confirm button, and `echo`), the same
+// for an instance on PostgreSQL, its two tokens, `echo` commands sent and their answers
+// counted, and ways to find a message and its buttons.
 #include <catch2/catch.hpp>
 
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <utility>
 
+#include "e2e/demo_on_postgres.hpp"
 #include "support/fake_slack.hpp"
 #include "support/temp_dir.hpp"
 
@@ -45,6 +50,20 @@ inline std::string config_for(const FakeSlack& slack, const TempDir& dir, const 
                      "    reply: 'you said {{ args.words }}'\n");
 }
 
+// The config above for one of several instances on PostgreSQL at `url`, named `name`, paced
+// for bursts; `extra` is top-level YAML added at the end (an http: section, say).
+inline std::string instance_config(const FakeSlack& slack, const TempDir& dir, const std::string& url, const std::string& name,
+                                   const std::string& extra = "") {
+    const std::string path = config_for(slack, dir, "", "  messages_per_second: 400\n  message_burst: 100\n");
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string config = replaced(text.str(), "store: {path: bot.db}", "store: {url: '" + url + "'}");
+    config = replaced(config, "adapter: slack}", "adapter: slack, instance: " + name + "}");
+    std::ofstream(path) << config << extra;
+    return path;
+}
+
 inline std::map<std::string, std::string> tokens(const FakeSlack& slack) {
     return {{"SLACK_BOT_TOKEN", slack.bot_token()}, {"SLACK_APP_TOKEN", slack.app_token()}};
 }
@@ -65,6 +84,29 @@ inline std::map<std::string, int> answers(const FakeSlack& slack) {
     for (const auto& message : slack.messages())
         if (message.text.starts_with("you said ")) ++count[message.text];
     return count;
+}
+
+// `echo n<i>x` to one of the open connections, in turn, as Slack spreads an app's envelopes,
+// or to the `connection` given; its envelope id.
+inline std::string send_command(FakeSlack& slack, int i, int connection = -1) {
+    const nlohmann::json envelope{{"type", "slash_commands"},
+                                  {"payload",
+                                   {{"command", "/platform"},
+                                    {"text", "echo n" + std::to_string(i) + "x"},
+                                    {"user_id", "U0ALICE01"},
+                                    {"user_name", "alice"},
+                                    {"channel_id", "C0DEPLOYS"}}}};
+    for (int attempt = 0; attempt < 100; ++attempt) {
+        const auto open = slack.open_connections();
+        try {
+            if (open > 0)
+                return slack.send_envelope(envelope, connection >= 0 ? connection : static_cast<int>(static_cast<std::size_t>(i) % open));
+        } catch (const std::out_of_range&) {  // a connection closed meanwhile: pick again
+        }
+        std::this_thread::sleep_for(10ms);
+    }
+    FAIL("no Socket Mode connection to send command " << i << " on");
+    return {};
 }
 
 // Holds the posts on their way to Slack at its door until none has come for a while (four

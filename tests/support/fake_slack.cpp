@@ -171,6 +171,16 @@ bool FakeSlack::wait_for_connections(std::size_t open, std::chrono::milliseconds
     return impl_->changed.wait_for(lock, timeout, [&] { return impl_->live.size() == open; });
 }
 
+std::size_t FakeSlack::pongs() const {
+    std::lock_guard lock(impl_->mutex);
+    return impl_->pongs;
+}
+
+bool FakeSlack::wait_for_pongs(std::size_t count, std::chrono::milliseconds timeout) const {
+    std::unique_lock lock(impl_->mutex);
+    return impl_->changed.wait_for(lock, timeout, [&] { return impl_->pongs >= count; });
+}
+
 std::vector<nlohmann::json> FakeSlack::acks() const {
     std::lock_guard lock(impl_->mutex);
     return impl_->acked;

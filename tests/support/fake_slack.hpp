@@ -154,6 +154,12 @@ public:
     // accepted afterwards are served normally, so a test can watch a client notice and
     // reconnect. on=false revives the frozen ones that are still open.
     void stop_answering_pings(bool on);
+    // A WebSocket ping, as Slack sends to see that the app is alive (nothing on a frozen
+    // connection); pongs() counts the pongs the fake has read since start, on any connection,
+    // and wait_for_pongs waits until there are at least `count`.
+    void send_ping(int connection = -1);
+    std::size_t pongs() const;
+    bool wait_for_pongs(std::size_t count, std::chrono::milliseconds timeout) const;
     std::vector<nlohmann::json> acks() const;  // every frame carrying an envelope_id, in order
     bool wait_for_ack(const std::string& envelope_id, std::chrono::milliseconds timeout) const;
     // Acks of one envelope go out in the order their admissions finish, not their arrival.

@@ -147,6 +147,7 @@ struct FakeSlack::Impl {
     std::list<Pending> unacked;
     std::unordered_multimap<std::string, std::list<Pending>::iterator> unacked_by_id;
     std::chrono::milliseconds redelivery{0};
+    std::size_t pongs = 0;  // read on any connection, answering send_ping()
 
     void touched() {  // with the lock held
         ++version;
@@ -189,6 +190,7 @@ struct FakeSlack::Impl {
     std::string uuid();
     std::shared_ptr<Connection> pick(int connection) const;
     void post_frame(std::shared_ptr<Connection> connection, std::string text);
+    void count_pongs(Connection& connection);
     asio::awaitable<void> run_socket(tcp::socket socket, http::request<http::string_body> request);
     asio::awaitable<void> read_loop(std::shared_ptr<Connection> connection);
     asio::awaitable<void> write_loop(std::shared_ptr<Connection> connection);

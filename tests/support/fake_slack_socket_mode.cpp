@@ -130,7 +130,7 @@ void async_teardown(beast::role_type role, GatedStream& stream, Handler&& handle
 
 // One Socket Mode WebSocket. Everything here is touched on the fake's thread only.
 struct Connection {
-    enum class Kind { text, close };
+    enum class Kind { text, close, ping };
     struct Outgoing {
         Kind kind;
         std::string text;
@@ -145,6 +145,13 @@ struct Connection {
     void send(std::string text) {
         if (finished || closing || gate().frozen()) return;
         outbox.push_back({Kind::text, std::move(text)});
+        wake.cancel();
+    }
+
+    // A ping, as Slack sends; none while frozen, like any frame.
+    void ping() {
+        if (finished || closing || gate().frozen()) return;
+        outbox.push_back({Kind::ping, {}});
         wake.cancel();
     }
 
@@ -184,6 +191,18 @@ std::shared_ptr<Connection> FakeSlack::Impl::pick(int connection) const {  // wi
     return live[static_cast<std::size_t>(connection)];
 }
 
+// Pongs are control frames that Beast reads without handing them to read_loop. Not a lambda
+// in run_socket: g++ 12 lets a lambda inside a coroutine see the caller's parameters instead
+// of the frame's copies.
+void FakeSlack::Impl::count_pongs(Connection& connection) {
+    connection.ws.control_callback([this](websocket::frame_type kind, beast::string_view) {
+        if (kind != websocket::frame_type::pong) return;
+        std::lock_guard lock(mutex);
+        ++pongs;
+        touched();
+    });
+}
+
 // Hands a frame to a connection's writer on the fake's thread.
 void FakeSlack::Impl::post_frame(std::shared_ptr<Connection> connection, std::string text) {
     asio::post(io, [connection = std::move(connection), text = std::move(text)]() mutable {
@@ -208,6 +227,7 @@ asio::awaitable<void> FakeSlack::Impl::run_socket(tcp::socket socket, http::requ
     co_await ws.async_accept(request, token);
     if (ec) co_return;
     ws.text(true);
+    count_pongs(*connection);
 
     {
         // hello is queued before the connection becomes visible, so it is always the first frame.
@@ -263,6 +283,12 @@ asio::awaitable<void> FakeSlack::Impl::write_loop(std::shared_ptr<Connection> co
             websocket::close_reason reason(websocket::close_code::normal);
             co_await connection->ws.async_close(reason, token);
             co_return;  // the reader sees the close complete and finishes the connection
+        }
+        if (item.kind == Connection::Kind::ping) {
+            const websocket::ping_data payload{};
+            co_await connection->ws.async_ping(payload, token);
+            if (ec) co_return;
+            continue;
         }
         auto frame = asio::buffer(item.text);
         co_await connection->ws.async_write(frame, token);
@@ -490,6 +516,11 @@ void FakeSlack::drop_connection(int connection) {
 void FakeSlack::set_redelivery(std::chrono::milliseconds after) {
     std::lock_guard lock(impl_->mutex);
     impl_->redelivery = after;
+}
+
+void FakeSlack::send_ping(int connection) {
+    std::lock_guard lock(impl_->mutex);
+    asio::post(impl_->io, [target = impl_->pick(connection)] { target->ping(); });
 }
 
 void FakeSlack::stop_answering_pings(bool on) {

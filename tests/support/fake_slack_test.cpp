@@ -573,6 +573,30 @@ TEST_CASE("FakeSlack plays a dead peer and drops connections", "[support][slack]
     CHECK(client.error != websocket::error::closed);  // no close frame, just gone
 }
 
+TEST_CASE("FakeSlack pings like Slack and counts the pongs", "[support][slack]") {
+    FakeSlack slack;
+    WsClient client;
+    connect_and_hello(slack, client);
+    CHECK(slack.pongs() == 0);
+
+    // The client answers while it reads, as Beast does.
+    slack.send_ping();
+    for (int i = 0; i < 20 && slack.pongs() < 1; ++i) client.read(100ms);
+    CHECK(slack.pongs() == 1);
+    CHECK(slack.wait_for_pongs(1, 0ms));
+
+    // A frozen connection sends no ping, so nothing answers.
+    slack.stop_answering_pings(true);
+    slack.send_ping();
+    client.read(300ms);
+    CHECK(slack.pongs() == 1);
+    CHECK_FALSE(slack.wait_for_pongs(2, 100ms));
+    slack.stop_answering_pings(false);
+    slack.send_ping();
+    for (int i = 0; i < 20 && slack.pongs() < 2; ++i) client.read(100ms);
+    CHECK(slack.wait_for_pongs(2, 1s));
+}
+
 TEST_CASE("FakeSlack shuts down promptly with clients connected", "[support][slack]") {
     WsClient client;
     const auto started = Clock::now();

@@ -1,5 +1,5 @@
 #pragma once
-// A blocking GET to the bot's own HTTP endpoint on 127.0.0.1, for end-to-end tests of
+// A blocking GET, bounded, to the bot's own HTTP endpoint on 127.0.0.1, for end-to-end tests of
 // /healthz, /readyz and /metrics; and a port to give it.
 #include <utility>
 
@@ -20,24 +20,33 @@ struct GetResult {
     std::string body;
 };
 
-inline GetResult http_get(unsigned short port, const std::string& path) {
+// At most `limit` in all, connect to answer: Beast's deadlines hold for asynchronous steps
+// only, and a server that accepts and never answers (a loop blocked on something) must not
+// hang the test.
+inline GetResult http_get(unsigned short port, const std::string& path,
+                          std::chrono::milliseconds limit = std::chrono::seconds(5)) {
     namespace beast = boost::beast;
     namespace http = beast::http;
-    try {
-        boost::asio::io_context io;
-        beast::tcp_stream stream(io);
-        stream.expires_after(std::chrono::seconds(5));
-        stream.connect({boost::asio::ip::make_address("127.0.0.1"), port});
-        http::request<http::empty_body> request{http::verb::get, path, 11};
-        request.set(http::field::host, "127.0.0.1");
-        http::write(stream, request);
-        beast::flat_buffer buffer;
-        http::response<http::string_body> response;
-        http::read(stream, buffer, response);
-        return {static_cast<int>(response.result_int()), response.body()};
-    } catch (const std::exception&) {
-        return {};
-    }
+    boost::asio::io_context io;
+    beast::tcp_stream stream(io);
+    http::request<http::empty_body> request{http::verb::get, path, 11};
+    request.set(http::field::host, "127.0.0.1");
+    beast::flat_buffer buffer;
+    http::response<http::string_body> response;
+    GetResult result;
+    stream.expires_after(limit);
+    const boost::asio::ip::tcp::endpoint endpoint(boost::asio::ip::make_address("127.0.0.1"), port);
+    stream.async_connect(endpoint, [&](beast::error_code connected) {
+        if (connected) return;
+        http::async_write(stream, request, [&](beast::error_code written, std::size_t) {
+            if (written) return;
+            http::async_read(stream, buffer, response, [&](beast::error_code answered, std::size_t) {
+                if (!answered) result = {static_cast<int>(response.result_int()), response.body()};
+            });
+        });
+    });
+    io.run_for(limit + std::chrono::seconds(1));  // the stream's deadline ends every step before
+    return result;
 }
 
 // Asks again every 20 ms until the answer has `status` or `limit` passed; the last answer.

@@ -48,6 +48,23 @@ std::string slurp(const std::string& path) {
     return content.str();
 }
 
+// Until the file at `path` holds `text` `times` times in all, at most `timeout`. Polled every
+// millisecond: a test may act on the line at once (kill the bot right after it).
+bool wait_for_text(const std::string& path, const std::string& text, std::chrono::milliseconds timeout, int times) {
+    const auto count = [&] {
+        const std::string content = slurp(path);
+        int found = 0;
+        for (auto at = content.find(text); at != std::string::npos && found < times; at = content.find(text, at + text.size()))
+            ++found;
+        return found;
+    };
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto polls = timeout.count() + 1;
+    for (std::int64_t poll = 0; poll < polls && count() < times && std::chrono::steady_clock::now() < deadline; ++poll)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    return count() >= times;
+}
+
 }  // namespace
 
 ProcessResult run_platbot(const std::vector<std::string>& args, const std::string& stdin_text,
@@ -78,6 +95,7 @@ struct RunningPlatbot::Impl {
     TempDir files;
     std::string out = files.file("stdout.txt");
     std::string err = files.file("stderr.txt");
+    std::unique_ptr<bp::opstream> input;  // BotInput::typed: the bot's stdin
     bp::child child;
     std::optional<ProcessResult> result;
 
@@ -97,10 +115,17 @@ struct RunningPlatbot::Impl {
     }
 };
 
-RunningPlatbot::RunningPlatbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env)
+RunningPlatbot::RunningPlatbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                               BotInput input)
     : impl_(std::make_unique<Impl>()) {
-    impl_->child = bp::child(std::string(PLATBOT_BINARY), bp::args(args), bp::std_in < bp::null,
-                             bp::std_out > impl_->out, bp::std_err > impl_->err, child_environment(env));
+    if (input == BotInput::typed) {
+        impl_->input = std::make_unique<bp::opstream>();
+        impl_->child = bp::child(std::string(PLATBOT_BINARY), bp::args(args), bp::std_in < *impl_->input,
+                                 bp::std_out > impl_->out, bp::std_err > impl_->err, child_environment(env));
+    } else {
+        impl_->child = bp::child(std::string(PLATBOT_BINARY), bp::args(args), bp::std_in < bp::null,
+                                 bp::std_out > impl_->out, bp::std_err > impl_->err, child_environment(env));
+    }
 }
 
 RunningPlatbot::~RunningPlatbot() {
@@ -128,18 +153,19 @@ void RunningPlatbot::signal(int number) {
 }
 
 bool RunningPlatbot::wait_for_log(const std::string& text, std::chrono::milliseconds timeout, int times) const {
-    const auto count = [&] {
-        const std::string err = err_so_far();
-        int found = 0;
-        for (auto at = err.find(text); at != std::string::npos && found < times; at = err.find(text, at + text.size())) ++found;
-        return found;
-    };
-    // Polled every millisecond: a test may act on the line at once (kill the bot right after it).
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    const auto polls = timeout.count() + 1;
-    for (std::int64_t poll = 0; poll < polls && count() < times && std::chrono::steady_clock::now() < deadline; ++poll)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    return count() >= times;
+    return wait_for_text(impl_->err, text, timeout, times);
+}
+
+// Only while it runs: writing to a pipe nobody reads any more would end the test with SIGPIPE.
+void RunningPlatbot::type(const std::string& text) {
+    if (!impl_->input || !running()) return;
+    *impl_->input << text << std::flush;
+}
+
+std::string RunningPlatbot::out_so_far() const { return slurp(impl_->out); }
+
+bool RunningPlatbot::wait_for_output(const std::string& text, std::chrono::milliseconds timeout, int times) const {
+    return wait_for_text(impl_->out, text, timeout, times);
 }
 
 ProcessResult run_demo(const std::string& data_dir, const std::string& input, std::map<std::string, std::string> env) {

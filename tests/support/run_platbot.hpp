@@ -20,11 +20,15 @@ ProcessResult run_platbot(const std::vector<std::string>& args, const std::strin
                           const std::map<std::string, std::string>& env = {},
                           std::chrono::seconds timeout = std::chrono::seconds(20));
 
-// The bot running in the background (stdin empty), for adapters that stay connected until
-// a signal: stop() sends SIGTERM like a service manager would.
+// What a bot running in the background reads: nothing, or what the test types while it runs.
+enum class BotInput { none, typed };
+
+// The bot running in the background (stdin empty, or typed), for adapters that stay connected
+// until a signal: stop() sends SIGTERM like a service manager would.
 class RunningPlatbot {
 public:
-    RunningPlatbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {});
+    RunningPlatbot(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                   BotInput input = BotInput::none);
     ~RunningPlatbot();  // stops it if it still runs
     RunningPlatbot(const RunningPlatbot&) = delete;
     RunningPlatbot& operator=(const RunningPlatbot&) = delete;
@@ -42,6 +46,11 @@ public:
     void signal(int number);
     // Waits until stderr holds `text` `times` times in all, at most `timeout`.
     bool wait_for_log(const std::string& text, std::chrono::milliseconds timeout, int times = 1) const;
+    // With BotInput::typed: writes `text` to its stdin, as someone at the keyboard would.
+    void type(const std::string& text);
+    // What it has written to stdout so far, and the same wait as wait_for_log's there.
+    std::string out_so_far() const;
+    bool wait_for_output(const std::string& text, std::chrono::milliseconds timeout, int times = 1) const;
 
 private:
     struct Impl;
