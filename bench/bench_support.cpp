@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -57,6 +58,18 @@ double cpu_seconds(int pid) {
     return (user + system) / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
+double cpu_seconds_of_all(const std::string& comm) {
+    double total = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = entry.path().filename().string();
+        if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::string seen;
+        std::getline(std::ifstream(entry.path() / "comm"), seen);
+        if (seen == comm) total += cpu_seconds(std::stoi(name));
+    }
+    return total;
+}
+
 void Answers::arrived(std::size_t n) {
     if (n < at.size() && at[n].load() == 0) {
         at[n] = now_ns();
@@ -77,7 +90,8 @@ double percentile(std::vector<double> values, double p) {
     return values[std::min(index, values.size() - 1)];
 }
 
-Results drive(const Load& load, int pid, const std::function<void(std::size_t)>& send, Answers& answers) {
+Results drive(const Load& load, int pid, const std::function<void(std::size_t)>& send, Answers& answers,
+              const std::function<double()>& store_cpu) {
     using Clock = std::chrono::steady_clock;
     Results results;
     std::vector<std::int64_t> sent(load.total(), 0);
@@ -138,6 +152,7 @@ Results drive(const Load& load, int pid, const std::function<void(std::size_t)>&
     // Saturation: everything at once; throughput is answers per second until the last.
     const std::size_t burst_begin = next;
     const double cpu_before = cpu_seconds(pid);
+    const double store_before = store_cpu ? store_cpu() : 0;
     const auto burst_start = now_ns();
     for (int i = 0; i < load.burst; ++i, ++next) send_now(next);
     results.burst_send_ms = static_cast<double>(now_ns() - burst_start) / 1e6;
@@ -146,6 +161,7 @@ Results drive(const Load& load, int pid, const std::function<void(std::size_t)>&
     for (std::size_t n = burst_begin; n < next; ++n) last = std::max(last, answers.at[n].load());
     results.burst_seconds = static_cast<double>(last - burst_start) / 1e9;
     results.burst_cpu = cpu_seconds(pid) - cpu_before;
+    if (store_cpu) results.burst_store_cpu = store_cpu() - store_before;
     stop_sampling();
     results.complete = fixed_ok && burst_ok;
     return results;
@@ -160,6 +176,9 @@ void print_results(const Load& load, const Results& r, const Answers& answers, c
                 r.burst_send_ms, r.burst_seconds * 1e3, r.burst_seconds > 0 ? load.burst / r.burst_seconds : 0.0);
     std::printf("  bot CPU      %.0f ms during the saturation run = %.0f%% of one core, %.0f us per command\n", r.burst_cpu * 1e3,
                 r.burst_seconds > 0 ? 100.0 * r.burst_cpu / r.burst_seconds : 0.0, 1e6 * r.burst_cpu / load.burst);
+    if (r.burst_store_cpu >= 0)
+        std::printf("  store CPU    %.0f ms in the database server's processes during the saturation run, %.0f us per command\n",
+                    r.burst_store_cpu * 1e3, 1e6 * r.burst_store_cpu / load.burst);
     std::printf("  bot RSS      idle %.1f MiB (after warm-up: %.1f MiB private, %.1f MiB binary and libraries), peak %.1f MiB\n",
                 r.idle_kib / 1024.0, r.idle_anon_kib / 1024.0, r.idle_file_kib / 1024.0, r.peak_kib / 1024.0);
     if (answers.unknown > 0) std::printf("  unexpected answers: %zu\n", answers.unknown.load());

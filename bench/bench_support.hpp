@@ -49,13 +49,19 @@ struct Results {
     double burst_send_ms = 0;      // how long sending the burst took
     double burst_seconds = 0;      // until its last answer
     double burst_cpu = 0;          // the bot's CPU seconds meanwhile
+    double burst_store_cpu = -1;   // the database server's CPU seconds meanwhile; < 0: not measured
     long idle_kib = 0, idle_anon_kib = 0, idle_file_kib = 0, peak_kib = 0;
 };
 
 // Drives `load` into the bot `pid`: `send(n)` sends command n, whose answer the fake reports
 // with answers.arrived(n) (Answers sized load.total()). Empty results when the warm-up
-// goes unanswered (the bot is not serving).
-Results drive(const Load& load, int pid, const std::function<void(std::size_t)>& send, Answers& answers);
+// goes unanswered (the bot is not serving). `store_cpu`, when given, reads the CPU seconds a
+// database server in other processes has used so far, so its share is reported too.
+Results drive(const Load& load, int pid, const std::function<void(std::size_t)>& send, Answers& answers,
+              const std::function<double()>& store_cpu = {});
+// CPU seconds used so far by every process of this machine whose name is `comm` (the
+// servers of a PostgreSQL started by the benchmark: each connection is a process).
+double cpu_seconds_of_all(const std::string& comm);
 
 // The lines every chat benchmark prints after its own header; `latency_span` says what a
 // latency measures ("envelope sent -> answer received").

@@ -5,7 +5,10 @@
 // its peak (read from /proc/<pid>/status). A benchmark: it asserts no timing; it exits
 // non-zero only when answers go missing or the setup fails.
 //
-//   slack_bench [--rate 1000] [--seconds 5] [--burst 20000] [--channels 64] [--connections 1]
+//   slack_bench [--rate 1000] [--seconds 5] [--burst 20000] [--channels 64] [--connections 1] [--postgres 1]
+//
+// With --postgres 1 the store is a PostgreSQL 15 the benchmark starts (initdb in a temporary
+// folder, as the tests do) instead of SQLite, and the server's CPU is reported beside the bot's.
 //
 // The bot runs with `slack.pace: false`: Slack itself would hold one channel to about one
 // message per second, so with pacing on this would measure Slack's limits, not the bot.
@@ -13,12 +16,15 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include <boost/process.hpp>
 
 #include "bench_support.hpp"
 #include "support/fake_slack.hpp"
+#include "support/postgres_server.hpp"
 #include "support/temp_dir.hpp"
 
 namespace bp = boost::process;
@@ -35,6 +41,7 @@ struct Options {
     Load load;
     int channels = 64;
     int connections = 1;
+    bool postgres = false;
 };
 
 Options parse(int argc, char** argv) {
@@ -48,9 +55,10 @@ Options parse(int argc, char** argv) {
         else if (flag == "--channels") o.channels = value;
         else if (flag == "--connections") o.connections = value;
         else if (flag == "--rss-detail") o.load.rss_detail = value;
+        else if (flag == "--postgres") o.postgres = value != 0;
         else {
             std::fprintf(stderr, "usage: slack_bench [--rate N] [--seconds S] [--burst N] [--channels C] [--connections K] "
-                                 "[--rss-detail 1]\n");
+                                 "[--rss-detail 1] [--postgres 1]\n");
             std::exit(2);
         }
     }
@@ -72,11 +80,14 @@ int main(int argc, char** argv) {
         return json{{"ok", true}, {"channel", call.args.value("channel", "")}, {"ts", "1.000100"}};
     });
 
+    std::unique_ptr<platbot::testing::PostgresServer> postgres;
+    if (options.postgres) postgres = std::make_unique<platbot::testing::PostgresServer>();
+    const std::string store = postgres ? "store: {url: '" + postgres->fresh_database() + "'}\n" : "store: {path: bench.db}\n";
     TempDir dir;
     const std::string config = dir.write("bench.yaml",
                                          "bot: {name: platbot, prefix: /platform, adapter: slack}\n"
                                          "log: {level: warn}\n"
-                                         "store: {path: bench.db}\n"
+                                         + store +
                                          "slack:\n"
                                          "  api_url: " + slack.api_url() + "\n"
                                          "  connections: " + std::to_string(options.connections) + "\n"
@@ -98,12 +109,13 @@ int main(int argc, char** argv) {
     const Results results = drive(load, bot.id(), [&](std::size_t n) {
         slack.send_slash_command("echo n" + std::to_string(n), "U0BENCH", "C" + std::to_string(n % static_cast<std::size_t>(options.channels)),
                                  "bench");
-    }, answers);
+    }, answers, postgres ? std::function<double()>([] { return cpu_seconds_of_all("postgres"); }) : std::function<double()>());
     ::kill(bot.id(), SIGTERM);
     bot.wait();
 
     std::printf("slack_bench: echo commands through a fake Slack (Socket Mode in, chat.postMessage out) on 127.0.0.1\n");
-    std::printf("  bot: %d Socket Mode connection(s), %d channels, pacing off\n", options.connections, options.channels);
+    std::printf("  bot: %d Socket Mode connection(s), %d channels, pacing off, store %s\n", options.connections,
+                options.channels, postgres ? "PostgreSQL 15 on 127.0.0.1 (fsync off)" : "SQLite (WAL)");
     print_results(load, results, answers, "envelope sent -> answer received");
     if (!results.complete) {
         std::fprintf(stderr, "slack_bench: answers missing: %zu of %zu\n", answers.count.load(), total);

@@ -2,9 +2,10 @@
 // cannot reach into (scripts/docker-smoke.sh runs it against the container). It listens on
 // 127.0.0.1, prints `port <n>`, then reads one request per line from stdin and answers each
 // with one line:
-//   connected <seconds>   → ok | timeout            (a Socket Mode connection is open)
+//   connected <seconds> [n] → ok | timeout          (n Socket Mode connections are open; 1 unless given)
 //   command <text>        → reply <the answer, lines joined by '|'> | timeout   (a /platform
 //                           command from U0SMOKE01 in C0SMOKE01, answered within 30 s)
+//   messages              → messages <n>            (every message the bot posted so far)
 // End of input stops it.
 #include <charconv>
 #include <chrono>
@@ -38,9 +39,14 @@ int main() {
         const std::string rest = space == std::string::npos ? "" : line.substr(space + 1);
         if (verb == "connected") {
             int seconds = 30;  // also when `rest` is not a number
-            std::from_chars(rest.data(), rest.data() + rest.size(), seconds);
+            const auto read = std::from_chars(rest.data(), rest.data() + rest.size(), seconds);
+            int wanted = 1;
+            if (read.ptr < rest.data() + rest.size()) std::from_chars(read.ptr + 1, rest.data() + rest.size(), wanted);
             const std::chrono::seconds limit(seconds);
-            std::cout << (within(limit, [&] { return slack.open_connections() > 0; }) ? "ok" : "timeout") << std::endl;
+            const auto enough = [&] { return slack.open_connections() >= static_cast<std::size_t>(wanted); };
+            std::cout << (within(limit, enough) ? "ok" : "timeout") << std::endl;
+        } else if (verb == "messages") {
+            std::cout << "messages " << slack.messages().size() << std::endl;
         } else if (verb == "command") {
             const std::size_t before = slack.messages().size();
             slack.send_slash_command(rest, "U0SMOKE01", "C0SMOKE01", "smoke");
@@ -53,7 +59,7 @@ int main() {
                 if (c == '\n') c = '|';
             std::cout << "reply " << text << std::endl;
         } else {
-            std::cout << "unknown request: " << line << " (connected <seconds> | command <text>)" << std::endl;
+            std::cout << "unknown request: " << line << " (connected <seconds> [n] | command <text> | messages)" << std::endl;
         }
     }
     return 0;
