@@ -60,3 +60,22 @@ TEST_CASE("a PostgreSQL out of reach stops the start with one line that names it
     CHECK_THAT(run_platbot({"check", "--offline", "--config", config}, "").out,
                Contains("warning: store: ") && !Contains("s3cret"));
 }
+
+TEST_CASE("the shipped config for several instances checks out against PostgreSQL",
+          "[e2e][postgres][instances]") {
+    const std::string url = platbot::testing::shared_postgres().fresh_database();
+    const std::string database = url.substr(url.rfind('/') + 1);
+    const auto check = run_platbot({"check", "--offline", "--config", platbot::testing::source_path("config/several-instances.yaml")},
+                                   "",
+                                   {{"PLATBOT_INSTANCE", "alpha"},
+                                    {"PLATBOT_DB_HOST", "127.0.0.1"},
+                                    {"PLATBOT_DB_PORT", std::to_string(platbot::testing::shared_postgres().port())},
+                                    {"PLATBOT_DB_NAME", database},
+                                    {"SLACK_BOT_TOKEN", "xoxb-sample"},
+                                    {"SLACK_APP_TOKEN", "xapp-sample"}});
+    CHECK(check.exit_code == 0);
+    CHECK_THAT(check.out, Contains("adapter:  slack (prefix /platform)"));
+    CHECK_THAT(check.out, Contains("  store:    postgres://platbot@127.0.0.1:"));
+    CHECK_THAT(check.out, Contains("  schema:   version 0 (this platbot migrates it to "));
+    CHECK_THAT(check.out + check.err, !Contains("warning"));
+}
