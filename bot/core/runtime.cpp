@@ -371,10 +371,10 @@ asio::awaitable<void> Runtime::announce() {
     net::spawn_reported(io_.get_executor(), inbox_.keep_beating(beating_), "inbox: heartbeat");
 }
 
-// What an instance that stopped for good left, events, jobs and fan-outs, is taken over by a survivor
-// once its lease has run out: looked for every beat until the stop. Spawned from a plain
-// function: g++ 12 mishandles a coroutine call made as the argument of another call inside a
-// coroutine body.
+// What an instance that stopped for good left, events, jobs and fan-outs, is taken over by a
+// survivor once its lease has run out, and its polls are closed once due: looked for every
+// beat until the stop. Spawned from a plain function: g++ 12 mishandles a coroutine call made
+// as the argument of another call inside a coroutine body.
 void Runtime::take_over() {
     net::spawn_reported(io_.get_executor(), bot_.take_over(replay_window, stopping_), "handling unfinished events");
     net::spawn_reported(io_.get_executor(), jobs_.take_over(inbox_.beat_interval(), stopping_),
@@ -383,6 +383,8 @@ void Runtime::take_over() {
                         "answering the presses other instances sent for jobs held here");
     net::spawn_reported(io_.get_executor(), fan_outs_.take_over(inbox_.beat_interval(), stopping_),
                         "taking over the fan-outs of instances that stopped");
+    net::spawn_reported(io_.get_executor(), polls_.take_over(inbox_.beat_interval(), stopping_),
+                        "closing the polls past their time, those of instances that stopped included");
 }
 
 asio::awaitable<void> Runtime::serve() {

@@ -3,8 +3,9 @@
 // of a channel, its reminders). A fan-out is recorded with all its recipients before the
 // first send, and each recipient's progress is marked before and after every message, so a
 // restart (or another instance) finishes the list without messaging anyone twice: only the
-// message in flight at a crash can go out again. Features depend on this interface, never on
-// a database.
+// message in flight at a crash can go out again. A mark is a compare-and-set on the
+// recipient's progress, so of two senders only one moves a recipient on. Features depend on
+// this interface, never on a database.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -68,9 +69,13 @@ public:
     virtual Async<std::vector<Recipient>> recipients(std::string id) = 0;
     virtual Async<std::optional<Recipient>> recipient(std::string id, std::string user_id) = 0;
     virtual Async<FanOutProgress> progress(std::string id) = 0;
-    // One recipient's state: `sending` before each message (with how many went out), then
-    // `sent`, `skipped` or `failed` (with why).
-    virtual Async<void> mark(std::string id, Recipient recipient, std::chrono::system_clock::time_point when) = 0;
+    // Moves one recipient on to `to`: `sending` before each message (with how many went out),
+    // then `sent`, `skipped` or `failed` (with why). Only from where the writer saw it: while
+    // its state and messages_sent are still `from`'s (a recipient only moves forward, so none
+    // comes back to an earlier pair). False, writing nothing, when someone else moved it
+    // meanwhile: a sender that stalled past its lease while another instance took the
+    // fan-out over is refused, and stops, rather than undoing the progress written since.
+    virtual Async<bool> mark(std::string id, Recipient from, Recipient to, std::chrono::system_clock::time_point when) = 0;
     virtual Async<void> set_report_message(std::string id, std::string message_id) = 0;
     virtual Async<void> finish(std::string id, std::string outcome, std::chrono::system_clock::time_point when) = 0;
 };

@@ -55,6 +55,11 @@ public:
     virtual Async<std::vector<OnboardingProgress>> all_onboarding(std::string track_id) = 0;
     // Writes state, paused, completed, started and next_step.
     virtual Async<void> update_onboarding(OnboardingProgress progress) = 0;
+    // Marks the track completed at `when` (and no longer paused) unless it is completed
+    // already: true only for the call that completed it, so of instances finishing the same
+    // track at once (or an event handled twice) exactly one congratulates.
+    virtual Async<bool> complete_onboarding(std::string user_id, std::string track_id,
+                                            std::chrono::system_clock::time_point when) = 0;
     // Starts the track over at `started`: forgets its steps.
     virtual Async<void> restart_onboarding(std::string user_id, std::string track_id,
                                            std::chrono::system_clock::time_point started) = 0;

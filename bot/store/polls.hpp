@@ -1,8 +1,9 @@
 #pragma once
 // Polls and their votes. A vote is written, in one transaction that also checks the poll
 // is still open, before anyone sees it counted; so no vote is lost, none counts twice, and
-// a vote racing the close either lands before it or is refused. Features depend on this
-// interface, never on a database.
+// a vote racing the close either lands before it or is refused. A survey round's question
+// gets one poll however many instances record it. Features depend on this interface, never
+// on a database.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -51,8 +52,11 @@ struct PollTally {
 class PollStore {
 public:
     virtual ~PollStore() = default;
-    // Also keeps a random key for an anonymous poll, until it closes.
-    virtual Async<void> insert_poll(PollRecord poll) = 0;
+    // Also keeps a random key for an anonymous poll, until it closes. A question of a survey
+    // round has one poll: false, writing nothing, when that survey, round and question_id has
+    // one already. Of instances recording the same question at once exactly one gets true,
+    // and only that one may post or arm it.
+    virtual Async<bool> insert_poll(PollRecord poll) = 0;
     // Where the poll message was posted (the conversation may differ from the one asked in).
     virtual Async<void> set_poll_message(std::string poll_id, std::string conversation, std::string message_id) = 0;
     virtual Async<std::optional<PollRecord>> find_poll(std::string poll_id) = 0;

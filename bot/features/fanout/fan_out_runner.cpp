@@ -249,7 +249,7 @@ chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
             co_return;
         }
         const bool go_on = co_await serve(id, session.fan_out.kind, recipient, std::move(parcel));
-        if (stopping.cancelled() || !go_on) co_return;  // unfinished: the next start resumes it
+        if (stopping.cancelled() || !go_on) co_return;  // unfinished here: a later run, or the instance that took it over, goes on
         ++session.served;
         if (clock_.now() - session.last_report >= settings_.progress_every) co_await report(session, false);
         if (stopping.cancelled()) co_return;
@@ -260,21 +260,35 @@ chat::Task<void> FanOutRunner::run(std::string id, bool resumed) {
     co_await report(session, true);
 }
 
-// False when nothing more can be sent (the platform refuses the bot's credentials, or the
-// runner is stopping): the recipient stays where it was, for the next start.
-chat::Task<void> FanOutRunner::settle(std::string id, store::Recipient recipient, RecipientState state, std::string why) {
-    recipient.state = state;
-    recipient.error = reason_without(std::move(why), recipient.user_id);
+// Moves the recipient on from `from`, where this run last saw or left it. False when the store
+// refuses, as someone else moved it meanwhile: this instance stalled past the fan-out's lease
+// and another took it over, so this one stops and leaves the rest to it.
+chat::Task<bool> FanOutRunner::settle(std::string id, store::Recipient from, RecipientState state, int messages_sent,
+                                      std::string why) {
+    store::Recipient to = from;
+    to.state = state;
+    to.messages_sent = messages_sent;
+    to.error = reason_without(std::move(why), from.user_id);
+    const std::string user_id = from.user_id;
     const auto now = clock_.now();
-    co_await store_.mark(std::move(id), std::move(recipient), now);
+    const bool moved = co_await store_.mark(id, std::move(from), std::move(to), now);
+    if (!moved)
+        spdlog::warn("fan-out {}: {} was moved on by another instance meanwhile (this one lost the lease); leaving the rest to it",
+                     id, user_id);
+    co_return moved;
 }
 
+// False when nothing more can be sent (the platform refuses the bot's credentials, or the
+// runner is stopping): the recipient stays where it was, for the next start. False too when
+// another instance has taken the fan-out over (settle). `recipient` is where the store has it
+// as far as this run knows: each mark goes from there.
 chat::Task<bool> FanOutRunner::serve(std::string id, std::string kind, store::Recipient recipient, Parcel parcel) {
     const CancelToken stopping = stopping_;
     const std::string no_error;  // named: no temporaries inside co_await (g++ 12)
+    const int sent_before = recipient.messages_sent;
     if (parcel.messages.empty()) {
-        co_await settle(id, recipient, RecipientState::skipped, parcel.skipped_because);
-        co_return true;
+        const bool skipped = co_await settle(id, recipient, RecipientState::skipped, sent_before, parcel.skipped_because);
+        co_return skipped;
     }
     chat::Origin dm;
     std::optional<std::string> unreachable;  // why; settled outside the catch (no co_await in a handler)
@@ -287,11 +301,15 @@ chat::Task<bool> FanOutRunner::serve(std::string id, std::string kind, store::Re
         unreachable = e.what();
     }
     if (unreachable) {
-        co_await settle(id, recipient, RecipientState::failed, *unreachable);
-        co_return true;
+        const bool failed = co_await settle(id, recipient, RecipientState::failed, sent_before, *unreachable);
+        co_return failed;
     }
     if (stopping.cancelled()) co_return false;
-    if (recipient.state == RecipientState::waiting) co_await settle(id, recipient, RecipientState::sending, no_error);
+    if (recipient.state == RecipientState::waiting) {
+        const bool marked = co_await settle(id, recipient, RecipientState::sending, sent_before, no_error);
+        if (!marked) co_return false;
+        recipient.state = RecipientState::sending;
+    }
     const auto total = static_cast<int>(parcel.messages.size());
     for (int k = recipient.messages_sent; k < total; ++k) {
         // The same send after a restart carries the same key: Matrix absorbs the repeat.
@@ -308,16 +326,21 @@ chat::Task<bool> FanOutRunner::serve(std::string id, std::string kind, store::Re
         }
         if (refused) {
             metrics::count("platbot_fan_out_messages_total", {{"kind", kind}, {"result", "failed"}});
-            co_await settle(id, recipient, RecipientState::failed, *refused);
-            co_return true;
+            const bool failed = co_await settle(id, recipient, RecipientState::failed, recipient.messages_sent, *refused);
+            co_return failed;
         }
         if (stopping.cancelled()) co_return false;
         metrics::count("platbot_fan_out_messages_total", {{"kind", kind}, {"result", "sent"}});
-        recipient.messages_sent = k + 1;
-        if (k + 1 < total) co_await settle(id, recipient, RecipientState::sending, no_error);
+        const int gone = k + 1;
+        if (gone == total) break;  // the last one: `sent` below says so
+        const bool marked = co_await settle(id, recipient, RecipientState::sending, gone, no_error);
+        if (!marked) co_return false;
+        recipient.messages_sent = gone;
     }
-    co_await settle(id, recipient, RecipientState::sent, no_error);
-    co_return true;
+    // All of them, or as many as went out before a restart when the parcel has fewer now.
+    const int all = std::max(total, recipient.messages_sent);
+    const bool sent = co_await settle(id, recipient, RecipientState::sent, all, no_error);
+    co_return sent;
 }
 
 chat::Task<void> FanOutRunner::report(Session& session, bool final) {

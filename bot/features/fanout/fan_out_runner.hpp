@@ -8,7 +8,10 @@
 // - a start resumes what is unfinished, from the recipient and the message it stopped at;
 // - of several instances on one store, the one holding the fan-out's lease sends it, and
 //   checks it still does before each recipient; another resumes it once that instance has
-//   stopped for good and the lease has run out (take_over());
+//   stopped for good and the lease has run out (take_over()). Each mark moves the recipient
+//   on only from where this run saw it (store::FanOutStore::mark): a sender that stalled
+//   past its lease while another took over finds its next mark refused, and stops, instead
+//   of undoing the other's progress and sending the rest a second time;
 // - progress is a message updated in place where the fan-out was asked for (sent, failed
 //   and why, remaining, time left), the end is posted there, and /metrics counts each
 //   fan-out's recipients by state.
@@ -102,7 +105,8 @@ private:
     struct Session;
     chat::Task<void> run(std::string id, bool resumed);
     chat::Task<bool> serve(std::string id, std::string kind, store::Recipient recipient, Parcel parcel);
-    chat::Task<void> settle(std::string id, store::Recipient recipient, store::RecipientState state, std::string why);
+    chat::Task<bool> settle(std::string id, store::Recipient from, store::RecipientState state, int messages_sent,
+                            std::string why);
     chat::Task<void> report(Session& session, bool final);
     chat::Task<void> say(const store::FanOutRecord& fan_out, std::string text);
     void count(const std::string& fan_out_id, const store::FanOutProgress& progress) const;

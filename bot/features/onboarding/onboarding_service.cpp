@@ -341,7 +341,7 @@ chat::Task<void> OnboardingService::complete_if_finished(std::string user_id, st
     const std::shared_ptr<const OnboardingSpec> spec = spec_;  // kept through a reload
     const TrackSpec* track = spec->track(track_id);
     if (!track) co_return;
-    auto progress = co_await store_.find_onboarding(user_id, track_id);
+    const auto progress = co_await store_.find_onboarding(user_id, track_id);
     if (!progress || progress->completed) co_return;
     const auto steps = co_await store_.onboarding_steps(user_id, track_id);
     if (next_step(*track, steps)) co_return;
@@ -350,10 +350,13 @@ chat::Task<void> OnboardingService::complete_if_finished(std::string user_id, st
         const bool done = std::any_of(steps.begin(), steps.end(), [&](const store::OnboardingStep& s) { return s.step_id == spec.id && s.done; });
         if (!done) co_return;
     }
-    progress->state = OnboardingState::completed;
-    progress->completed = clock_.now();
-    progress->paused.reset();
-    co_await store_.update_onboarding(*progress);
+    // The conditional update decides who congratulates: the lease holder sending the last
+    // step and another instance handling the last Done may both get here, as may a replay.
+    const auto now = clock_.now();
+    std::string user = user_id;  // named: no temporary copies inside a co_await (g++ 12)
+    std::string track_name = track_id;
+    const bool completed = co_await store_.complete_onboarding(std::move(user), std::move(track_name), now);
+    if (!completed) co_return;  // completed meanwhile, elsewhere
     spdlog::info("onboarding: {} completed '{}'", user_id, track_id);
     const chat::Origin where = origin_of(*progress);
     const chat::Reply congratulations = say("🎉 You finished *" + track->title + "* — welcome aboard! `" +

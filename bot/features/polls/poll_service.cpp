@@ -1,3 +1,5 @@
+#include <utility>  // before Asio's awaitable: g++ 12 needs it
+
 #include "bot/common/metrics.hpp"
 #include "bot/features/polls/poll_service.hpp"
 
@@ -82,16 +84,26 @@ chat::Task<chat::Reply> PollService::create(NewPoll draft, chat::User who, chat:
     co_return for_requester(text + " — close it with `" + settings_.prefix + " poll close " + id + "`.");
 }
 
-chat::Task<store::PollRecord> PollService::record_poll(store::PollRecord poll, chat::Origin home) {
+chat::Task<std::optional<store::PollRecord>> PollService::record_poll(store::PollRecord poll, chat::Origin home) {
     poll.id = co_await unused_id();
     poll.adapter = home.adapter;
     poll.conversation = home.conversation;
     poll.thread = home.thread;
     if (poll.created == system_clock::time_point{}) poll.created = clock_.now();
-    co_await store_.insert_poll(poll);
+    // The insert is the claim: an instance that lost it neither posts nor arms a second poll.
+    // Named, not a temporary copy inside the co_await: g++ 12 mishandles those.
+    store::PollRecord claim = poll;
+    const bool won = co_await store_.insert_poll(std::move(claim));
+    std::optional<store::PollRecord> recorded;
+    if (!won) {
+        spdlog::info("poll: question '{}' of survey {} round {} has its poll already (recorded by another instance)",
+                     poll.question_id, poll.survey_id, poll.round);
+        co_return recorded;
+    }
     spdlog::info("poll {} opened by {} in {}: {}", poll.id, poll.creator_id, home.conversation, poll.question);
     arm_close(poll);
-    co_return poll;
+    recorded = std::move(poll);
+    co_return recorded;
 }
 
 chat::Task<std::string> PollService::unused_id() {
@@ -112,7 +124,9 @@ chat::Task<bool> PollService::has_voted(std::string poll_id, chat::User who) {
 }
 
 chat::Task<std::string> PollService::open_poll(store::PollRecord poll, chat::Origin where) {
-    poll = co_await record_poll(std::move(poll), where);
+    const std::optional<store::PollRecord> recorded = co_await record_poll(std::move(poll), where);
+    if (!recorded) co_return std::string();  // the instance that recorded it posts it
+    poll = *recorded;
 
     const store::PollTally nobody_yet{std::vector<int>(poll.options.size(), 0), 0};
     const chat::Reply message = poll_message(poll, nobody_yet, settings_.prefix);
@@ -235,6 +249,34 @@ chat::Task<void> PollService::close_when_due(std::string id, system_clock::time_
 
 void PollService::arm_close(const store::PollRecord& poll) {
     if (poll.closes && !poll.closed) spawn(close_when_due(poll.id, *poll.closes), "closing poll " + poll.id);
+}
+
+chat::Task<void> PollService::take_over(std::chrono::milliseconds every, CancelToken stop) {
+    const auto alive = alive_;
+    for (;;) {  // until stop
+        const auto due = clock_.now() + every;
+        if (!co_await clock_.sleep_until(due, stop) || !*alive) co_return;
+        std::optional<std::string> failure;
+        try {
+            co_await close_overdue();
+        } catch (const std::exception& e) {
+            failure = e.what();
+        }
+        if (failure && *alive) spdlog::warn("polls: cannot look for polls past their closing time ({}); trying again in {} s",
+                                            *failure, std::chrono::duration_cast<std::chrono::seconds>(every).count());
+    }
+}
+
+chat::Task<void> PollService::close_overdue() {
+    const auto now = clock_.now();
+    // Named, not a loop temporary: g++ 12 ends a range-for temporary's life at a co_await.
+    const auto open = co_await store_.open_polls();
+    for (const auto& poll : open) {
+        if (!poll.closes || *poll.closes > now) continue;
+        std::string id = poll.id;
+        std::string on_time;
+        co_await close_poll(std::move(id), std::move(on_time));
+    }
 }
 
 chat::Task<void> PollService::recover() {

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,13 +46,22 @@ public:
     // After a restart: polls that should have closed meanwhile close now (results posted);
     // the others close on time.
     chat::Task<void> recover();
+    // Every `every` until `stop`, closes the polls whose time has passed, whichever instance
+    // made them: a poll's closing timer lives on the instance that made it (or re-armed it at
+    // its start), and one that stopped for good would leave its polls open until some
+    // instance starts. Closing is one conditional update, so of a timer and another
+    // instance's look exactly one closes a poll and posts its results. The service must
+    // outlive it.
+    chat::Task<void> take_over(std::chrono::milliseconds every, CancelToken stop);
 
     // For features that run polls themselves (surveys): records `poll` (its id is filled in
-    // here), posts it to `where` and returns the id.
+    // here), posts it to `where` and returns the id; empty, posting nothing, when it is a
+    // survey question that another instance recorded first (that one posts its own).
     chat::Task<std::string> open_poll(store::PollRecord poll, chat::Origin where);
     // The same without posting it anywhere: people vote from ballots (poll_ballot) sent to
-    // them; `home` is where it belongs. Returns the poll with its id.
-    chat::Task<store::PollRecord> record_poll(store::PollRecord poll, chat::Origin home);
+    // them; `home` is where it belongs. Returns the poll with its id; nothing when it is a
+    // survey question that has its poll already (another instance recorded it first).
+    chat::Task<std::optional<store::PollRecord>> record_poll(store::PollRecord poll, chat::Origin home);
     // Who holds a ballot of a poll voted from ballots sent to people (record_poll): the
     // feature that sent them says. Everyone else votes only in the poll's own conversation.
     using BallotHolders = std::function<chat::Task<bool>(store::PollRecord poll, chat::User who)>;
@@ -80,6 +90,8 @@ private:
     chat::Task<chat::Reply> close(std::string id, chat::User who);
     chat::Task<chat::Reply> results(std::string id);
     chat::Task<void> close_when_due(std::string id, std::chrono::system_clock::time_point due);
+    // Closes every open poll whose closing time has passed (results posted by whoever closes it).
+    chat::Task<void> close_overdue();
     chat::Task<void> refresh_after(std::string id, std::chrono::steady_clock::time_point due);
     chat::Task<void> redraw(std::string id);
     void schedule_refresh(const std::string& id);

@@ -365,7 +365,10 @@ chat::Reply SurveyService::text_question(const SurveySpec& survey, const Questio
 }
 
 // One poll per question, voted on from ballots in each member's direct conversation; the
-// counts stay out of sight until the results.
+// counts stay out of sight until the results. Another instance may be recording the same
+// round's (one opening it while this one starts and finds it without asking): the store keeps
+// one poll per question, whoever inserts it, and nothing is posted here; the ballots go out
+// with the ask fan-out, which reads the polls from the store and is launched once.
 chat::Task<void> SurveyService::record_ballot_polls(const SurveySpec& survey, store::SurveyRound round) {
     const chat::Origin home{settings_.adapter, survey.channel, "", "", ""};
     const auto recorded = co_await polls_.round_polls(survey.id, round.round);
@@ -375,7 +378,10 @@ chat::Task<void> SurveyService::record_ballot_polls(const SurveySpec& survey, st
                                        [&](const store::PollRecord& poll) { return poll.question_id == question.id; });
         if (there) continue;
         store::PollRecord poll = question_poll(survey, round, question);
-        co_await poll_service_.record_poll(std::move(poll), home);
+        const auto mine = co_await poll_service_.record_poll(std::move(poll), home);
+        if (!mine)
+            spdlog::info("survey {}: round {}'s poll for '{}' was recorded by another instance", survey.id, round.round,
+                         question.id);
     }
 }
 

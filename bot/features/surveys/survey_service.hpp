@@ -9,6 +9,8 @@
 // fanout/fan_out_runner.hpp), and so are its reminders. Rounds survive restarts: an open
 // round still closes on time, a round the schedule opened while the bot was down opens
 // once, late, and asking or reminding cut short by a crash finishes without asking anyone twice.
+// Of instances that ask the same round at once (one opening it, one starting), each question
+// still gets one poll: the store keeps the first recorded (PollStore::insert_poll).
 #include <chrono>
 #include <memory>
 #include <optional>

@@ -98,13 +98,15 @@ public:
         co_return progress;
     }
 
-    Async<void> mark(std::string id, Recipient recipient, TimePoint when) override {
-        std::vector<Value> params{std::string(recipient_state_name(recipient.state)), as_text(recipient.messages_sent),
-                                  recipient.error, as_ms(when), id, recipient.user_id};
-        co_await pool_.run(
+    // A racing mark waits for the row's lock, then finds the row moved on and changes nothing.
+    Async<bool> mark(std::string id, Recipient from, Recipient to, TimePoint when) override {
+        std::vector<Value> params{std::string(recipient_state_name(to.state)), as_text(to.messages_sent), to.error, as_ms(when),
+                                  id, to.user_id, std::string(recipient_state_name(from.state)), as_text(from.messages_sent)};
+        const Rows marked = co_await pool_.run(
             "UPDATE fan_out_recipients SET state = $1, messages_sent = $2, error = $3, updated_ms = $4 "
-            "WHERE fan_out_id = $5 AND user_id = $6",
+            "WHERE fan_out_id = $5 AND user_id = $6 AND state = $7 AND messages_sent = $8",
             std::move(params));
+        co_return marked.affected > 0;
     }
 
     Async<void> set_report_message(std::string id, std::string message_id) override {

@@ -101,6 +101,18 @@ public:
             std::move(params));
     }
 
+    // One conditional update: of instances completing the track at once, the first to take the
+    // row's lock completes it; the others find completed_ms set when they get the row, and
+    // change nothing.
+    Async<bool> complete_onboarding(std::string user_id, std::string track_id, TimePoint when) override {
+        std::vector<Value> params{as_ms(when), user_id, track_id};
+        const Rows completed = co_await pool_.run(
+            "UPDATE onboarding SET state = 'completed', completed_ms = $1, paused_ms = NULL "
+            "WHERE user_id = $2 AND track_id = $3 AND completed_ms IS NULL",
+            std::move(params));
+        co_return completed.affected > 0;
+    }
+
     Async<void> restart_onboarding(std::string user_id, std::string track_id, TimePoint started) override {
         Session session = co_await pool_.session();
         std::vector<Value> key{user_id, track_id};

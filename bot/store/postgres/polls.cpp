@@ -78,29 +78,28 @@ class PostgresPolls final : public PollStore {
 public:
     explicit PostgresPolls(Pool& pool) : pool_(pool) {}
 
-    Async<void> insert_poll(PollRecord poll) override {
+    // One statement: the poll and its options are written together or not at all. Of instances
+    // recording the same survey question at once, one inserts (polls_survey_question) and the
+    // others wait for it to commit, then insert nothing; any other clash, such as a taken id,
+    // is an error as before.
+    Async<bool> insert_poll(PollRecord poll) override {
         // 256 random bits: the voters' hashes cannot be recomputed without them.
         const std::string key = poll.anonymous ? crypto::random_hex(32) : std::string();
         std::vector<Value> params{poll.id, poll.question, as_text(poll.multi ? 1 : 0), as_text(poll.anonymous ? 1 : 0),
                                   poll.creator_id, poll.creator_name, poll.adapter, poll.conversation, poll.thread,
                                   poll.message_id, key, as_ms(poll.created), as_optional_ms(poll.closes),
                                   as_optional_ms(poll.closed), poll.closed_by, poll.survey_id, as_text(poll.round),
-                                  poll.question_id};
-        std::string options_sql = "INSERT INTO poll_options (poll_id, position, label) VALUES ";
-        std::vector<Value> options{poll.id};
-        for (std::size_t i = 0; i < poll.options.size(); ++i) {
-            options_sql += (i == 0 ? "($1, " : ", ($1, ") + std::to_string(i) + ", $" + std::to_string(i + 2) + ")";
-            options.push_back(poll.options[i]);
-        }
-        Session session = co_await pool_.session();
-        co_await session.run("BEGIN");
-        co_await session.run(
-            "INSERT INTO polls (id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, thread, "
-            "message_id, voter_key, created_ms, closes_ms, closed_ms, closed_by, survey_id, round, question_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+                                  poll.question_id, as_text_array(poll.options)};
+        const Rows made = co_await pool_.run(
+            "WITH made AS (INSERT INTO polls (id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, "
+            "thread, message_id, voter_key, created_ms, closes_ms, closed_ms, closed_by, survey_id, round, question_id) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) "
+            "ON CONFLICT (survey_id, round, question_id) WHERE survey_id <> '' DO NOTHING RETURNING id), "
+            "listed AS (INSERT INTO poll_options (poll_id, position, label) "
+            "SELECT made.id, o.position - 1, o.label FROM made, unnest($19::text[]) WITH ORDINALITY AS o (label, position)) "
+            "SELECT id FROM made",
             std::move(params));
-        if (!poll.options.empty()) co_await session.run(std::move(options_sql), std::move(options));
-        co_await session.run("COMMIT");
+        co_return !made.rows.empty();
     }
 
     Async<void> set_poll_message(std::string poll_id, std::string conversation, std::string message_id) override {

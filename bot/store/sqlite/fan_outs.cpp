@@ -104,18 +104,20 @@ public:
         co_return progress;
     }
 
-    Async<void> mark(std::string id, Recipient recipient, TimePoint when) override {
+    Async<bool> mark(std::string id, Recipient from, Recipient to, TimePoint when) override {
         Statement s(db_,
                     "UPDATE fan_out_recipients SET state = ?, messages_sent = ?, error = ?, updated_ms = ? "
-                    "WHERE fan_out_id = ? AND user_id = ?");
-        s.bind(1, recipient_state_name(recipient.state))
-            .bind(2, std::int64_t{recipient.messages_sent})
-            .bind(3, recipient.error)
+                    "WHERE fan_out_id = ? AND user_id = ? AND state = ? AND messages_sent = ?");
+        s.bind(1, recipient_state_name(to.state))
+            .bind(2, std::int64_t{to.messages_sent})
+            .bind(3, to.error)
             .bind(4, when)
             .bind(5, id)
-            .bind(6, recipient.user_id);
+            .bind(6, to.user_id)
+            .bind(7, recipient_state_name(from.state))
+            .bind(8, std::int64_t{from.messages_sent});
         s.step();
-        co_return;
+        co_return db_.changes() > 0;
     }
 
     Async<void> set_report_message(std::string id, std::string message_id) override {

@@ -98,6 +98,15 @@ public:
         co_return;
     }
 
+    Async<bool> complete_onboarding(std::string user_id, std::string track_id, TimePoint when) override {
+        Statement s(db_,
+                    "UPDATE onboarding SET state = 'completed', completed_ms = ?, paused_ms = NULL "
+                    "WHERE user_id = ? AND track_id = ? AND completed_ms IS NULL");
+        s.bind(1, when).bind(2, user_id).bind(3, track_id);
+        s.step();
+        co_return db_.changes() > 0;
+    }
+
     Async<void> restart_onboarding(std::string user_id, std::string track_id, TimePoint started) override {
         db_.in_transaction([&] {
             Statement steps(db_, "DELETE FROM onboarding_steps WHERE user_id = ? AND track_id = ?");

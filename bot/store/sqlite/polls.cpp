@@ -17,14 +17,18 @@ class SqlitePolls final : public PollStore {
 public:
     explicit SqlitePolls(Database& db) : db_(db) {}
 
-    Async<void> insert_poll(PollRecord poll) override {
+    Async<bool> insert_poll(PollRecord poll) override {
         // 256 random bits: the voters' hashes cannot be recomputed without them.
         const std::string key = poll.anonymous ? crypto::random_hex(32) : std::string();
+        bool inserted = false;
         db_.in_transaction([&] {
+            // A survey question that has its poll already keeps it (polls_survey_question);
+            // any other clash, such as a taken id, is an error as before.
             Statement s(db_,
                         "INSERT INTO polls (id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, "
                         "thread, message_id, voter_key, created_ms, closes_ms, closed_ms, closed_by, survey_id, round, "
-                        "question_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                        "question_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                        "ON CONFLICT (survey_id, round, question_id) WHERE survey_id <> '' DO NOTHING");
             s.bind(1, poll.id)
                 .bind(2, poll.question)
                 .bind(3, std::int64_t{poll.multi})
@@ -41,6 +45,8 @@ public:
             s.bind(14, poll.closed);
             s.bind(15, poll.closed_by).bind(16, poll.survey_id).bind(17, std::int64_t{poll.round}).bind(18, poll.question_id);
             s.step();
+            if (db_.changes() == 0) return;
+            inserted = true;
             Statement option(db_, "INSERT INTO poll_options (poll_id, position, label) VALUES (?, ?, ?)");
             for (std::size_t i = 0; i < poll.options.size(); ++i) {
                 option.reset();
@@ -48,7 +54,7 @@ public:
                 option.step();
             }
         });
-        co_return;
+        co_return inserted;
     }
 
     Async<void> set_poll_message(std::string poll_id, std::string conversation, std::string message_id) override {

@@ -7,7 +7,7 @@ namespace platbot::store::sqlite {
 namespace {
 
 // Versioned migrations: index + 1 is the version. Append only; never edit a shipped one.
-constexpr std::array<const char*, 19> migrations{
+constexpr std::array<const char*, 20> migrations{
     R"sql(
 CREATE TABLE audit_log (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -340,6 +340,22 @@ CREATE TABLE rate_takes (
 );
 CREATE INDEX rate_takes_key ON rate_takes (key, at_ms);
 CREATE INDEX rate_takes_expiry ON rate_takes (expires_ms);
+)sql",
+    // One poll per question of a survey round: instances asking the same round at once each
+    // recorded the ballot polls they found missing, so a question could get two. The results
+    // only ever counted the first (oldest, then lowest id: round_polls' order), so the others
+    // go, with their options and votes, and the unique index keeps it so (insert_poll).
+    R"sql(
+DELETE FROM poll_votes WHERE poll_id IN (
+    SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY survey_id, round, question_id ORDER BY created_ms, id) AS place
+                    FROM polls WHERE survey_id <> '') AS ranked WHERE place > 1);
+DELETE FROM poll_options WHERE poll_id IN (
+    SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY survey_id, round, question_id ORDER BY created_ms, id) AS place
+                    FROM polls WHERE survey_id <> '') AS ranked WHERE place > 1);
+DELETE FROM polls WHERE id IN (
+    SELECT id FROM (SELECT id, ROW_NUMBER() OVER (PARTITION BY survey_id, round, question_id ORDER BY created_ms, id) AS place
+                    FROM polls WHERE survey_id <> '') AS ranked WHERE place > 1);
+CREATE UNIQUE INDEX polls_survey_question ON polls (survey_id, round, question_id) WHERE survey_id <> '';
 )sql",
 };
 

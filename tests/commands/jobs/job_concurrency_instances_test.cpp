@@ -19,12 +19,6 @@ using store::JobState;
 
 namespace {
 
-JobSettings as_instance(const std::string& name) {
-    JobSettings settings = test_settings();
-    settings.instance = name;
-    return settings;
-}
-
 // Instance a is the Harness's service and engine; b a second pair on the same store, loop,
 // outbox and clock, as two processes on one database would be.
 struct TwoInstances {

@@ -20,12 +20,6 @@ using store::JobState;
 
 namespace {
 
-JobSettings as_instance(const std::string& name) {
-    JobSettings settings = test_settings();
-    settings.instance = name;
-    return settings;
-}
-
 chat::Task<chat::Reply> pressed(JobService& on, std::string kind, std::string id, chat::User who, std::string reason) {
     if (kind == "confirm") co_return co_await on.confirm(id, who);
     if (kind == "approve") co_return co_await on.approve(id, who);

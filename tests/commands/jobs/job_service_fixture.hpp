@@ -161,6 +161,13 @@ inline JobSettings test_settings() {
     return settings;
 }
 
+// The settings of one of several instances sharing a store, named `name`.
+inline JobSettings as_instance(const std::string& name) {
+    JobSettings settings = test_settings();
+    settings.instance = name;
+    return settings;
+}
+
 inline Template compile(std::string_view source, const TemplateScope& scope) {
     auto compiled = Template::compile(source, scope);
     REQUIRE(compiled.ok());

@@ -276,3 +276,61 @@ TEST_CASE("Fan-outs: of two instances, only the lease holder sends, and when it 
     b.clock.advance(std::chrono::seconds(10));
     CHECK(rounds_b->done);
 }
+
+TEST_CASE("Fan-outs: a sender that stalled past its lease while another instance finished the list is refused at its next "
+          "mark and sends nothing more",
+          "[fan-out][instances]") {
+    testing::TempDir folder;
+    Life a(folder.file("fan.db"));
+    Life b(folder.file("fan.db"));
+    schedule::Leases leases_a(a.store->instances(), a.clock, "a", std::chrono::seconds(30));
+    schedule::Leases leases_b(b.store->instances(), b.clock, "b", std::chrono::seconds(30));
+    a.runner->use_leases(leases_a);
+    b.runner->use_leases(leases_b);
+    // Each of a's posts takes a second of a's clock.
+    a.chat.post_takes = std::chrono::seconds(1);
+    CancelToken stop;
+    auto rounds_b = testing::start_task(b.io, b.runner->take_over(std::chrono::seconds(10), stop));
+    REQUIRE(a.launch(people(50)));
+    for (int step = 0; step < 20 && a.chat.posted.size() < 7; ++step) {
+        a.clock.advance(std::chrono::seconds(1));
+        b.clock.advance(std::chrono::seconds(1));
+    }
+    // The progress message and three people are out; a is inside U4's first post, and its
+    // clock stops there: a stalls (a paused VM, a call that hangs) for longer than the lease.
+    REQUIRE(a.chat.posted.size() == 7);
+    const auto stalled_at = testing::answered(b.store->fan_outs().recipient("greet:1", "U4"));
+    REQUIRE(stalled_at);
+    CHECK(stalled_at->state == store::RecipientState::sending);
+    CHECK(stalled_at->messages_sent == 0);
+    // b takes the fan-out once a's lease has run out on b's clock, and finishes the list.
+    for (int step = 0; step < 20 && !testing::answered(b.store->fan_outs().find("greet:1"))->finished; ++step)
+        b.clock.advance(std::chrono::seconds(10));
+    REQUIRE(testing::answered(b.store->fan_outs().find("greet:1"))->finished);
+    CHECK(testing::answered(b.store->fan_outs().progress("greet:1")).sent == 50);
+
+    // a wakes: its post comes back, and its mark of U4 is refused, so it stops there rather
+    // than undo U4's progress and greet U5 to U50 again, as its lease still looks held on its
+    // own clock.
+    const auto before = a.chat.posted.size();
+    a.clock.advance(std::chrono::seconds(1));
+    CHECK(a.chat.posted.size() == before + 1);  // the one in flight
+    a.clock.advance(std::chrono::minutes(2));
+    CHECK(a.chat.posted.size() == before + 1);
+    const auto u4 = testing::answered(a.store->fan_outs().recipient("greet:1", "U4"));
+    REQUIRE(u4);
+    CHECK(u4->state == store::RecipientState::sent);
+    CHECK(u4->messages_sent == 2);
+
+    std::vector<testing::RecordingChat::Posted> everything = a.chat.posted;
+    everything.insert(everything.end(), b.chat.posted.begin(), b.chat.posted.end());
+    const auto seen = testing::direct_deliveries(everything);
+    CHECK(seen.size() == 100);  // 50 people, two messages each
+    int repeated = 0;
+    for (const auto& [what, times] : seen) repeated += times - 1;
+    CHECK(repeated == 1);  // U4's greeting, in flight on a when b took over
+    CHECK(seen.at("D-U4 hello U4") == 2);
+    stop.cancel();
+    b.clock.advance(std::chrono::seconds(10));
+    CHECK(rounds_b->done);
+}

@@ -1,5 +1,6 @@
 // Polls over a real SQLite store: votes counted exactly under load, a vote racing the
-// close, closing on time across a restart, anonymity, and who may close.
+// close, closing on time across a restart and after the instance that made a poll stopped,
+// one poll per survey question across instances, anonymity, and who may close.
 #include "bot/features/polls/poll_service.hpp"
 
 #include <sqlite3.h>
@@ -317,4 +318,77 @@ TEST_CASE("Polls: results show bars and shares, bad ids and options get one line
     CHECK_THAT(rig.say("vote " + id + " 3", bob).text, Contains("has options 1 to 2"));
     CHECK_THAT(rig.say("vote nosuch 1", bob).text, Contains("There is no poll `nosuch`"));
     CHECK_THAT(rig.say("results", bob).text, Contains("poll results: missing id. Usage: /platform poll results <id>"));
+}
+
+TEST_CASE("Polls: a poll whose closing timer lived on an instance that stopped is closed by another within a beat "
+          "and its results are posted once",
+          "[polls][instances]") {
+    testing::TempDir folder;
+    Rig alpha(folder);
+    Rig beta(folder);  // the same store file: another instance
+    CancelToken stop;
+    auto sweeping = testing::start_task(beta.io, beta.polls->take_over(std::chrono::seconds(10), stop));
+    // Opened on alpha, due in 5 minutes; alpha's loop never runs again (it stopped for good).
+    const std::string id = alpha.open("\"Move the standup?\" yes no --closes 5m", alice);
+    alpha.say("vote " + id + " 1", bob);
+    const auto due = t0 + std::chrono::minutes(5);
+
+    beta.clock.advance_to(due - std::chrono::seconds(1));
+    CHECK_FALSE(testing::answered(beta.store->polls().find_poll(id))->closed);  // not due yet: left alone
+    CHECK(beta.chat.posted.empty());
+    beta.clock.advance_to(due + std::chrono::seconds(10));
+    const auto closed = testing::answered(beta.store->polls().find_poll(id));
+    REQUIRE(closed->closed);
+    CHECK(*closed->closed <= due + std::chrono::seconds(10));
+    CHECK(closed->closed_by.empty());  // on time
+    REQUIRE(beta.chat.posted.size() == 1);
+    CHECK_THAT(beta.chat.posted[0].reply.text, Contains("Results: Move the standup?") && Contains("1 person answered") &&
+                                                   Contains("closed on time"));
+    CHECK(beta.chat.posted[0].to.conversation == "C1");
+    REQUIRE_FALSE(beta.chat.updates.empty());  // alpha's poll message, redrawn closed
+    CHECK(beta.chat.updates.back().first.id == "m1");
+    CHECK(beta.chat.updates.back().second.poll->closed);
+
+    // Had alpha only stalled, its timer firing late finds the poll closed and posts nothing.
+    const std::size_t alpha_posts = alpha.chat.posted.size();
+    alpha.clock.advance_to(due + std::chrono::minutes(1));
+    CHECK(alpha.chat.posted.size() == alpha_posts);
+    beta.clock.advance(std::chrono::seconds(30));  // later sweeps leave closed polls alone
+    CHECK(beta.chat.posted.size() == 1);
+
+    stop.cancel();
+    beta.clock.advance(std::chrono::seconds(10));
+    CHECK(sweeping->done);
+}
+
+TEST_CASE("Polls: of two instances opening the same survey question only the one whose record won posts it",
+          "[polls][instances]") {
+    testing::TempDir folder;
+    Rig alpha(folder);
+    Rig beta(folder);
+    const auto question = [] {
+        store::PollRecord poll;
+        poll.question = "How happy?";
+        poll.options = {"1", "2", "3"};
+        poll.creator_id = "platbot";
+        poll.creator_name = "Developer experience";
+        poll.closes = t0 + std::chrono::hours(72);
+        poll.survey_id = "dx";
+        poll.round = 1;
+        poll.question_id = "happy";
+        return poll;
+    };
+    const chat::Origin general{"test", "general", "", "", ""};
+    const std::string first = alpha.run(alpha.polls->open_poll(question(), general));
+    const std::string second = beta.run(beta.polls->open_poll(question(), general));
+    CHECK_FALSE(first.empty());
+    CHECK(second.empty());
+    CHECK(alpha.chat.posted.size() == 1);
+    CHECK(beta.chat.posted.empty());
+    const auto recorded = beta.run(beta.polls->record_poll(question(), general));
+    CHECK_FALSE(recorded.has_value());
+    const auto round = testing::answered(beta.store->polls().round_polls("dx", 1));
+    REQUIRE(round.size() == 1);
+    CHECK(round[0].id == first);
+    CHECK(round[0].message_id == "m1");
 }

@@ -431,3 +431,59 @@ TEST_CASE("Surveys: a reload follows the new schedule from now, and closes an op
     CHECK(testing::answered(rig.store->surveys().latest_round("dx"))->round == 2);
     CHECK(rig.chat.posted.size() == posts_before);
 }
+
+TEST_CASE("Surveys: a crash after a round's ballot polls were claimed and before anyone was asked is finished at the next "
+          "start with one ballot per question",
+          "[surveys][fan-out][instances]") {
+    testing::TempDir folder;
+    auto by_dm = dx_survey(true);
+    by_dm.audience = surveys::Audience::direct;
+    std::string happy;
+    {
+        // The instance opening round 1 recorded (claimed) the polls of two of its three choice
+        // questions, then died before launching the fan-out that sends the ballots.
+        Rig rig(folder, true, by_dm);
+        const auto closes = t0 + by_dm.open_for;
+        const auto round = testing::answered(rig.store->surveys().open_round("dx", true, t0, closes));
+        REQUIRE(round);
+        const chat::Origin home{"test", "general", "", "", ""};
+        for (const auto& question : by_dm.questions) {
+            if (question.id != "happy" && question.id != "recommend") continue;
+            store::PollRecord poll;
+            poll.question = question.text;
+            poll.options = surveys::answer_options(question);
+            poll.anonymous = true;
+            poll.creator_id = "platbot";
+            poll.creator_name = by_dm.title;
+            poll.closes = closes;
+            poll.survey_id = "dx";
+            poll.round = 1;
+            poll.question_id = question.id;
+            REQUIRE(rig.run(rig.polls->record_poll(poll, home)));
+        }
+        happy = rig.poll_of("happy");
+        CHECK(rig.chat.posted.empty());
+    }  // killed
+    // Two instances start on what it left: the first records the missing poll and asks; the
+    // second finds the asking under way (done, here) and starts nothing.
+    Rig alpha(folder, true, by_dm, t0 + std::chrono::minutes(1));
+    Rig beta(folder, true, by_dm, t0 + std::chrono::minutes(1));
+    alpha.chat.channel_members["general"] = members_of_general(5);
+    beta.chat.channel_members["general"] = members_of_general(5);
+    alpha.finish_start();
+    alpha.clock.settle();
+    beta.finish_start();
+    beta.clock.settle();
+    CHECK(count_rows(folder.file("surveys.db"), "SELECT COUNT(*) FROM polls WHERE survey_id = 'dx' AND round = 1") == 3);
+    CHECK(alpha.poll_of("happy") == happy);  // the claim made before the crash stands
+    std::vector<testing::RecordingChat::Posted> everything = alpha.chat.posted;
+    everything.insert(everything.end(), beta.chat.posted.begin(), beta.chat.posted.end());
+    const auto seen = testing::direct_deliveries(everything);
+    CHECK(seen.size() == 5 * 5);  // five members: the header, three ballots and the free-text question each
+    for (const auto& [what, times] : seen) {
+        INFO(what);
+        CHECK(times == 1);
+    }
+    CHECK(testing::direct_deliveries(beta.chat.posted).empty());
+    CHECK_THAT(alpha.poll("vote " + happy + " 4", alice).text, Contains("Counted"));
+}

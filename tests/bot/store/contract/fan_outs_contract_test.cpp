@@ -1,7 +1,8 @@
 // The fan-out store's contract, on SQLite and PostgreSQL alike: a fan-out is recorded once
 // with its recipients in order (repeats dropped), each recipient's progress reads back from
 // another instance, and a fan-out finishes once. Of two instances launching the same fan-out
-// at once, exactly one records it.
+// at once, exactly one records it; a mark moves a recipient on only from where its writer saw
+// it, so of two marking at once exactly one does, and a stale one writes nothing.
 #include <catch2/catch.hpp>
 
 #include <chrono>
@@ -52,9 +53,9 @@ TEMPLATE_TEST_CASE("fan-outs: recorded once with recipients in order, progress p
     CHECK(everyone[1].state == RecipientState::waiting);
     CHECK(everyone[1].messages_sent == 0);
 
-    kind.await(fan_outs.mark(id, {"U3", RecipientState::sent, 5, ""}, t0));
-    kind.await(fan_outs.mark(id, {"U1", RecipientState::sending, 2, ""}, t0));
-    kind.await(fan_outs.mark(id, {"U2", RecipientState::failed, 0, "cannot_dm_bot"}, t0));
+    CHECK(kind.await(fan_outs.mark(id, Recipient{"U3", RecipientState::waiting, 0, ""}, {"U3", RecipientState::sent, 5, ""}, t0)));
+    CHECK(kind.await(fan_outs.mark(id, Recipient{"U1", RecipientState::waiting, 0, ""}, {"U1", RecipientState::sending, 2, ""}, t0)));
+    CHECK(kind.await(fan_outs.mark(id, Recipient{"U2", RecipientState::waiting, 0, ""}, {"U2", RecipientState::failed, 0, "cannot_dm_bot"}, t0)));
     kind.await(fan_outs.set_report_message(id, "172.1"));
 
     auto other = kind.another();  // another instance, or a restart
@@ -113,7 +114,7 @@ TEMPLATE_TEST_CASE("fan-outs: unfinished ones come oldest first, and awkward ids
     CHECK(open[1].title == awkward);
     CHECK(ids_of(kind.await(fan_outs.recipients(awkward))) == std::vector<std::string>{awkward, "U,2", "U\"3"});
     CHECK(kind.await(fan_outs.recipients("a-first")).empty());
-    kind.await(fan_outs.mark(awkward, {"U,2", RecipientState::skipped, 0, awkward}, t0));
+    CHECK(kind.await(fan_outs.mark(awkward, Recipient{"U,2", RecipientState::waiting, 0, ""}, {"U,2", RecipientState::skipped, 0, awkward}, t0)));
     CHECK(kind.await(fan_outs.recipient(awkward, "U,2"))->error == awkward);
     CHECK(kind.await(fan_outs.progress(awkward)).skipped == 1);
 }
@@ -132,5 +133,65 @@ TEMPLATE_TEST_CASE("fan-outs: of two instances launching the same fan-out at onc
         CHECK(created[0] != created[1]);
         const auto listed = ids_of(kind.await(kind.fan_outs().recipients(id)));
         CHECK(listed == (created[0] ? std::vector<std::string>{"U1", "U2", "U3"} : std::vector<std::string>{"U4", "U5"}));
+    }
+}
+
+TEMPLATE_TEST_CASE("fan-outs: a mark moves a recipient on only from where the writer saw it",
+                   "[store][contract][fan-out]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto& fan_outs = kind.fan_outs();
+    const std::string id = "survey:dx:1:ask";
+    REQUIRE(kind.await(fan_outs.create(asking(id), {"U1", "U2"})));
+    const Recipient waiting{"U1", RecipientState::waiting, 0, ""};
+    const Recipient first{"U1", RecipientState::sending, 0, ""};
+    const Recipient second{"U1", RecipientState::sending, 1, ""};
+    const Recipient done{"U1", RecipientState::sent, 2, ""};
+    // The normal path: each mark from the one before.
+    CHECK(kind.await(fan_outs.mark(id, waiting, first, t0)));
+    CHECK(kind.await(fan_outs.mark(id, first, second, t0 + std::chrono::seconds(1))));
+    // Another instance takes over and finishes the recipient; the sender that stalled after
+    // the first message comes back: refused, and nothing changes, whatever it would write.
+    CHECK(kind.await(fan_outs.mark(id, second, done, t0 + std::chrono::seconds(2))));
+    CHECK_FALSE(kind.await(fan_outs.mark(id, first, second, t0 + std::chrono::seconds(3))));
+    CHECK_FALSE(kind.await(fan_outs.mark(id, first, {"U1", RecipientState::failed, 0, "timeout"}, t0 + std::chrono::seconds(3))));
+    CHECK_FALSE(kind.await(fan_outs.mark(id, waiting, first, t0 + std::chrono::seconds(3))));
+    const auto now = kind.await(fan_outs.recipient(id, "U1"));
+    REQUIRE(now);
+    CHECK(now->state == RecipientState::sent);
+    CHECK(now->messages_sent == 2);
+    CHECK(now->error.empty());
+    // The same state with another count is another place: refused too.
+    CHECK_FALSE(kind.await(fan_outs.mark(id, Recipient{"U2", RecipientState::waiting, 1, ""}, {"U2", RecipientState::sending, 1, ""}, t0)));
+    CHECK(kind.await(fan_outs.recipient(id, "U2"))->state == RecipientState::waiting);
+    CHECK_FALSE(kind.await(fan_outs.mark(id, Recipient{"U9", RecipientState::waiting, 0, ""}, {"U9", RecipientState::sent, 1, ""}, t0)));  // no such recipient
+    CHECK_FALSE(kind.await(fan_outs.mark("nope", waiting, first, t0)));
+    CHECK(kind.await(fan_outs.progress(id)).sent == 1);
+}
+
+TEMPLATE_TEST_CASE("fan-outs: of two instances marking the same recipient from the same place at once exactly one moves it on",
+                   "[store][contract][fan-out]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    const std::string id = "survey:dx:1:ask";
+    std::vector<std::string> people;
+    for (int i = 0; i < 8; ++i) people.push_back("U" + std::to_string(i));
+    REQUIRE(kind.await(kind.fan_outs().create(asking(id), people)));
+    std::vector<boost::asio::awaitable<bool>> racing;
+    for (const auto& user : people) {
+        // One sender goes on to the next message, the other (stale) one says it is all sent.
+        racing.push_back(kind.fan_outs().mark(id, Recipient{user, RecipientState::waiting, 0, ""}, {user, RecipientState::sending, 1, ""}, t0));
+        racing.push_back(other->fan_outs().mark(id, Recipient{user, RecipientState::waiting, 0, ""}, {user, RecipientState::sent, 2, ""}, t0));
+    }
+    const auto moved = kind.await(platbot::testing::together(std::move(racing)));
+    REQUIRE(moved.size() == 2 * people.size());
+    for (std::size_t i = 0; i < people.size(); ++i) {
+        INFO(people[i]);
+        const bool by_first = moved[2 * i];
+        const bool by_second = moved[2 * i + 1];
+        CHECK(by_first != by_second);
+        const auto kept = kind.await(other->fan_outs().recipient(id, people[i]));
+        REQUIRE(kept);
+        CHECK(kept->state == (by_first ? RecipientState::sending : RecipientState::sent));
+        CHECK(kept->messages_sent == (by_first ? 1 : 2));
     }
 }

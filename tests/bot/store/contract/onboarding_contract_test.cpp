@@ -1,6 +1,7 @@
 // The onboarding store's contract, on SQLite and PostgreSQL alike: a track starts once, progress
 // reads back in start order, a step is recorded and counted once (also when two instances
-// race to send it), a restart forgets the steps, and tip numbers are handed out one each.
+// race to send it), a restart forgets the steps, tip numbers are handed out one each, and a
+// track completes once (also when two instances complete it at once).
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -420,4 +421,60 @@ TEMPLATE_TEST_CASE("onboarding: two instances taking tip numbers at once each ge
     std::iota(expected.begin(), expected.end(), std::int64_t{0});
     CHECK(numbers == expected);
     CHECK(kind.await(kind.onboarding().take_tip_number("channel:C0TIPS")) == 2 * each);
+}
+
+TEMPLATE_TEST_CASE("onboarding: a track completes once and only the call that completed it is told so",
+                   "[store][contract][onboarding]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto& store = kind.onboarding();
+    CHECK(kind.await(store.start_onboarding(progress("U1", "engineering", monday_nine))));
+    REQUIRE(kind.await(store.record_step_sent(step("U1", "engineering", "welcome", monday_nine))));
+    OnboardingProgress paused = *kind.await(store.find_onboarding("U1", "engineering"));
+    paused.state = OnboardingState::paused;
+    paused.paused = monday_nine + 1h;
+    kind.await(store.update_onboarding(paused));
+
+    CHECK(kind.await(store.complete_onboarding("U1", "engineering", monday_nine + 2h)));
+    CHECK_FALSE(kind.await(store.complete_onboarding("U1", "engineering", monday_nine + 3h)));  // a replay: nothing changes
+    auto other = kind.another();
+    CHECK_FALSE(kind.await(other->onboarding().complete_onboarding("U1", "engineering", monday_nine + 4h)));
+    const auto done = kind.await(other->onboarding().find_onboarding("U1", "engineering"));
+    REQUIRE(done.has_value());
+    CHECK(done->state == OnboardingState::completed);
+    CHECK(done->completed == monday_nine + 2h);
+    CHECK_FALSE(done->paused.has_value());
+    CHECK(done->next_step == 1);  // nothing but the completion was written
+    CHECK(done->started == monday_nine);
+    CHECK_FALSE(kind.await(store.complete_onboarding("U2", "engineering", monday_nine)));  // no such track
+
+    // A restart makes it completable again, once.
+    kind.await(store.restart_onboarding("U1", "engineering", monday_nine + 5h));
+    CHECK(kind.await(store.complete_onboarding("U1", "engineering", monday_nine + 6h)));
+    CHECK(kind.await(store.find_onboarding("U1", "engineering"))->completed == monday_nine + 6h);
+}
+
+TEMPLATE_TEST_CASE("onboarding: of two instances completing the same tracks at once exactly one completes each",
+                   "[store][contract][onboarding]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    constexpr int people = 8;
+    for (int i = 0; i < people; ++i)
+        kind.await(kind.onboarding().start_onboarding(progress("U" + std::to_string(i), "engineering", monday_nine)));
+    std::vector<boost::asio::awaitable<bool>> racing;
+    for (int i = 0; i < people; ++i) {
+        const std::string user = "U" + std::to_string(i);
+        racing.push_back(kind.onboarding().complete_onboarding(user, "engineering", monday_nine + 1h));
+        racing.push_back(other->onboarding().complete_onboarding(user, "engineering", monday_nine + 2h));
+    }
+    const auto completed = kind.await(platbot::testing::together(std::move(racing)));
+    REQUIRE(completed.size() == 2 * people);
+    for (int i = 0; i < people; ++i) {
+        INFO("U" << i);
+        const bool by_first = completed[2 * static_cast<std::size_t>(i)];
+        const bool by_second = completed[2 * static_cast<std::size_t>(i) + 1];
+        CHECK(by_first != by_second);  // exactly one congratulates
+        const auto done = kind.await(kind.onboarding().find_onboarding("U" + std::to_string(i), "engineering"));
+        REQUIRE(done.has_value());
+        CHECK(done->completed == (by_first ? monday_nine + 1h : monday_nine + 2h));  // the winner's time stays
+    }
 }

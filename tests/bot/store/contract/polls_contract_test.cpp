@@ -1,7 +1,8 @@
 // The poll store's contract, on SQLite and PostgreSQL alike: a poll round-trips with every
 // field, votes come out counted, changed, withdrawn, unchanged, closed or unknown as the
 // header says, closing happens once and forgets the anonymous key, a round's polls come back
-// oldest first, and instances voting and closing at once count each vote once.
+// oldest first, instances voting and closing at once count each vote once, and a survey
+// round's question gets one poll, also when two instances record it at once.
 #include <catch2/catch.hpp>
 
 #include <algorithm>
@@ -352,5 +353,70 @@ TEMPLATE_TEST_CASE("polls: votes racing two instances' closes are counted or ref
         REQUIRE(closed.has_value());
         CHECK((closed->closed_by == "U1" || closed->closed_by == "U2"));
         CHECK(kind.await(first.poll_key(id)).empty());
+    }
+}
+
+namespace {
+
+PollRecord survey_question(std::string id, std::string survey, int round, std::string question, std::vector<std::string> options) {
+    PollRecord poll = make_poll(std::move(id), std::move(options));
+    poll.survey_id = std::move(survey);
+    poll.round = round;
+    poll.question_id = std::move(question);
+    return poll;
+}
+
+}  // namespace
+
+TEMPLATE_TEST_CASE("polls: a survey round's question has one poll and a second insert of it writes nothing",
+                   "[store][contract][polls]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto& polls = kind.polls();
+    CHECK(kind.await(polls.insert_poll(survey_question("first", "pulse", 3, "mood", {"1", "2", "3"}))));
+    CHECK_FALSE(kind.await(polls.insert_poll(survey_question("second", "pulse", 3, "mood", {"a", "b"}))));
+    CHECK_FALSE(kind.await(polls.find_poll("second")).has_value());  // nor its options
+    CHECK(kind.await(polls.tally("second")).votes.empty());
+    const auto kept = kind.await(polls.find_poll("first"));
+    REQUIRE(kept.has_value());
+    CHECK(kept->options == std::vector<std::string>{"1", "2", "3"});
+    CHECK(ids_of(kind.await(polls.round_polls("pulse", 3))) == std::vector<std::string>{"first"});
+    // The same question in another round or survey, another question: polls of their own.
+    CHECK(kind.await(polls.insert_poll(survey_question("next-round", "pulse", 4, "mood", {"1"}))));
+    CHECK(kind.await(polls.insert_poll(survey_question("other-survey", "dx", 3, "mood", {"1"}))));
+    CHECK(kind.await(polls.insert_poll(survey_question("other-question", "pulse", 3, "focus", {"1"}))));
+    // Polls that are no survey's are never one another's repeats.
+    CHECK(kind.await(polls.insert_poll(make_poll("loose-1", {"a"}))));
+    CHECK(kind.await(polls.insert_poll(make_poll("loose-2", {"a"}))));
+    CHECK(kind.await(polls.round_polls("pulse", 3)).size() == 2);
+}
+
+TEMPLATE_TEST_CASE("polls: of two instances recording the same survey questions at once exactly one records each",
+                   "[store][contract][polls]", platbot::testing::SqliteKind, platbot::testing::PostgresKind) {
+    TestType kind;
+    auto other = kind.another();
+    auto& first = kind.polls();
+    auto& second = other->polls();
+    constexpr int questions = 8;
+    std::vector<boost::asio::awaitable<bool>> racing;
+    for (int i = 0; i < questions; ++i) {
+        const std::string question = "q" + std::to_string(i);
+        racing.push_back(first.insert_poll(survey_question("a-" + question, "pulse", 1, question, {"yes", "no"})));
+        racing.push_back(second.insert_poll(survey_question("b-" + question, "pulse", 1, question, {"yes", "no"})));
+    }
+    const auto recorded = kind.await(platbot::testing::together(std::move(racing)));
+    REQUIRE(recorded.size() == 2 * questions);
+    const auto round = kind.await(second.round_polls("pulse", 1));
+    CHECK(round.size() == static_cast<std::size_t>(questions));
+    for (int i = 0; i < questions; ++i) {
+        const std::string question = "q" + std::to_string(i);
+        INFO(question);
+        const bool by_first = recorded[2 * static_cast<std::size_t>(i)];
+        const bool by_second = recorded[2 * static_cast<std::size_t>(i) + 1];
+        CHECK(by_first != by_second);
+        const auto kept = kind.await(first.find_poll((by_first ? "a-" : "b-") + question));
+        REQUIRE(kept.has_value());
+        CHECK(kept->question_id == question);
+        CHECK(kept->options == std::vector<std::string>{"yes", "no"});
+        CHECK_FALSE(kind.await(first.find_poll((by_first ? "b-" : "a-") + question)).has_value());
     }
 }

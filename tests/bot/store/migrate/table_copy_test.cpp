@@ -181,7 +181,7 @@ void fill_the_rest(boost::asio::io_context& io, Store& store) {
     fan_out.title = "Asking #general";
     fan_out.created = t0;
     REQUIRE(await(io, store.fan_outs().create(fan_out, {"U3", "U1", "U2"})));
-    await(io, store.fan_outs().mark(ask_id, Recipient{"U3", RecipientState::sent, 1, ""}, t0));
+    REQUIRE(await(io, store.fan_outs().mark(ask_id, Recipient{"U3", RecipientState::waiting, 0, ""}, Recipient{"U3", RecipientState::sent, 1, ""}, t0)));
     ServiceStatus up;
     up.service_id = "api";
     up.state = ServiceState::up;

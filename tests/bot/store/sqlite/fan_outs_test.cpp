@@ -48,7 +48,7 @@ TEST_CASE("the upgrade turns a survey's asked and reminder marks into finished f
     open_at(path).reset();
     // The database as version 12 left it: marks in schedule_runs, no fan-out tables.
     exec(path,
-         "DROP TABLE rate_takes; DROP TABLE job_presses; DROP TABLE leases; DROP TABLE fan_out_recipients; DROP TABLE fan_outs; DROP TABLE instances;"
+         "DROP INDEX polls_survey_question; DROP TABLE rate_takes; DROP TABLE job_presses; DROP TABLE leases; DROP TABLE fan_out_recipients; DROP TABLE fan_outs; DROP TABLE instances;"
          "DROP INDEX inbox_unfinished;"
          "ALTER TABLE inbox DROP COLUMN instance; ALTER TABLE inbox DROP COLUMN taken_ms;"
          "DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
@@ -57,7 +57,7 @@ TEST_CASE("the upgrade turns a survey's asked and reminder marks into finished f
          "INSERT INTO schedule_runs (key, last_run_ms) VALUES ('survey:dx:2:asked:U1', 1000), ('survey:dx:2:asked:U2', 2000),"
          "('survey:pulse:1:asked:U1', 500), ('survey:dx:2:reminder:1', 3000), ('survey:dx', 4000);");
     auto store = open_at(path);
-    CHECK(store->schema_version() == 19);
+    CHECK(store->schema_version() == 20);
     auto& fan_outs = store->fan_outs();
     const auto dx = platbot::testing::answered(fan_outs.find("survey:dx:2:ask"));
     REQUIRE(dx);

@@ -25,7 +25,7 @@ using std::chrono::system_clock;
 namespace {
 
 // The number of migrations sqlite/schema.cpp ships; bump it with each new migration.
-constexpr int latest_schema = 19;
+constexpr int latest_schema = 20;
 
 // A second, independent connection, to see what actually landed in the file.
 class RawDb {
@@ -263,7 +263,7 @@ TEST_CASE("jobs from before jobs had owners belong to nobody after the upgrade, 
     {
         RawDb raw(path);
         // The database as version 15 left it, with a job left running and one that ended.
-        raw.exec("DROP TABLE rate_takes; DROP TABLE job_presses; DROP TABLE leases; DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
+        raw.exec("DROP INDEX polls_survey_question; DROP TABLE rate_takes; DROP TABLE job_presses; DROP TABLE leases; DROP INDEX jobs_unfinished; CREATE INDEX jobs_state ON jobs (state);"
                  "ALTER TABLE jobs DROP COLUMN instance; ALTER TABLE jobs DROP COLUMN taken_ms;"
                  "DELETE FROM schema_migrations WHERE version >= 16;"
                  "INSERT INTO jobs (id, command, line, args_json, requester_id, requester_name, adapter, conversation, "
@@ -305,4 +305,51 @@ TEST_CASE("rate takes that left their window are deleted by later takes, whoever
     CHECK(raw.scalar("SELECT COUNT(*) FROM rate_takes") == std::optional<std::string>("501"));
     CHECK_FALSE(platbot::testing::answered(rates.take(late, some_time + std::chrono::hours(1) + std::chrono::seconds(1))));
     CHECK(raw.scalar("SELECT COUNT(*) FROM rate_takes") == std::optional<std::string>("2"));
+}
+
+TEST_CASE("the upgrade keeps one poll per survey question of a round: the first by time then id as the results counted it",
+          "[store][polls]") {
+    TempDir dir;
+    const auto path = dir.file("old.db");
+    open_ok(path).reset();
+    {
+        RawDb raw(path);
+        // The database as version 19 left it, after two instances each recorded round 1's
+        // "happy" poll: p-kept first, z-tie in the same millisecond, a-later after.
+        const std::string columns =
+            "INSERT INTO polls (id, question, multi, anonymous, creator_id, creator_name, adapter, conversation, thread, "
+            "message_id, voter_key, created_ms, closes_ms, closed_ms, closed_by, survey_id, round, question_id) VALUES ";
+        raw.exec("DROP INDEX polls_survey_question; DELETE FROM schema_migrations WHERE version >= 20;" + columns +
+                 "('p-kept', 'How happy?', 0, 0, 'platbot', 'DX', 'test', 'general', '', '', '', 1000, NULL, NULL, '', 'dx', 1, 'happy'),"
+                 "('z-tie', 'How happy?', 0, 0, 'platbot', 'DX', 'test', 'general', '', '', '', 1000, NULL, NULL, '', 'dx', 1, 'happy'),"
+                 "('a-later', 'How happy?', 0, 0, 'platbot', 'DX', 'test', 'general', '', '', '', 2000, NULL, NULL, '', 'dx', 1, 'happy'),"
+                 "('round-2', 'How happy?', 0, 0, 'platbot', 'DX', 'test', 'general', '', '', '', 3000, NULL, NULL, '', 'dx', 2, 'happy'),"
+                 "('loose-1', 'Lunch?', 0, 0, 'U1', 'ana', 'test', 'C1', '', '', '', 1000, NULL, NULL, '', '', 0, ''),"
+                 "('loose-2', 'Lunch?', 0, 0, 'U1', 'ana', 'test', 'C1', '', '', '', 1000, NULL, NULL, '', '', 0, '');"
+                 "INSERT INTO poll_options (poll_id, position, label) VALUES ('p-kept', 0, '1'), ('p-kept', 1, '2'),"
+                 "('z-tie', 0, '1'), ('z-tie', 1, '2'), ('a-later', 0, '1'), ('a-later', 1, '2'), ('round-2', 0, '1'),"
+                 "('loose-1', 0, 'soup'), ('loose-2', 0, 'soup');"
+                 "INSERT INTO poll_votes (poll_id, voter, option, time_ms) VALUES ('p-kept', 'U1', 0, 1100), ('z-tie', 'U2', 1, 1200),"
+                 "('a-later', 'U3', 1, 2100), ('loose-2', 'U1', 0, 1300);");
+    }
+    auto store = open_ok(path);
+    CHECK(store->schema_version() == latest_schema);
+    RawDb raw(path);
+    CHECK(raw.scalar("SELECT COUNT(*) FROM polls") == std::optional<std::string>("4"));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM polls WHERE id IN ('p-kept', 'round-2', 'loose-1', 'loose-2')") ==
+          std::optional<std::string>("4"));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM poll_options WHERE poll_id IN ('z-tie', 'a-later')") == std::optional<std::string>("0"));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM poll_votes WHERE poll_id IN ('z-tie', 'a-later')") == std::optional<std::string>("0"));
+    CHECK(raw.scalar("SELECT COUNT(*) FROM poll_votes") == std::optional<std::string>("2"));  // p-kept's and loose-2's stay
+    CHECK(raw.scalar("SELECT COUNT(*) FROM poll_options WHERE poll_id = 'p-kept'") == std::optional<std::string>("2"));
+    // From now on the store keeps it so.
+    PollRecord again;
+    again.id = "again";
+    again.question = "How happy?";
+    again.options = {"1", "2"};
+    again.survey_id = "dx";
+    again.round = 1;
+    again.question_id = "happy";
+    CHECK_FALSE(platbot::testing::answered(store->polls().insert_poll(again)));
+    CHECK(platbot::testing::answered(store->polls().round_polls("dx", 1)).size() == 1);
 }
