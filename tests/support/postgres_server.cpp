@@ -41,8 +41,12 @@ struct PostgresServer::Impl {
     // failure throws with the log's end.
     void run(const std::string& program, const std::string& args) const {
         const std::string as_owner = geteuid() == 0 ? "runuser -u postgres -- " : "";
-        const std::string command =
-            as_owner + quoted(bin_dir() + "/" + program) + " " + args + " >>" + quoted(log.string()) + " 2>&1";
+        // The server keeps the real clock when the suite runs with a shifted one (scripts/dev.sh:
+        // libfaketime through LD_PRELOAD): the date check is for the bot's code, and under it
+        // PostgreSQL's own timeouts (idle_in_transaction_session_timeout) misfire.
+        const std::string real_clock = "env -u LD_PRELOAD -u FAKETIME ";
+        const std::string command = real_clock + as_owner + quoted(bin_dir() + "/" + program) + " " + args + " >>" +
+                                    quoted(log.string()) + " 2>&1";
         if (std::system(command.c_str()) == 0) return;
         std::ifstream in(log);
         std::stringstream text;

@@ -52,6 +52,20 @@ struct Life : testing::FeatureRig {
     std::unique_ptr<fanout::FanOutRunner> runner;
 };
 
+// Two runners on one store file, each sending only while it holds the fan-out's lease, as two
+// processes on one database would.
+struct TwoInstances {
+    TwoInstances() {
+        a.runner->use_leases(leases_a);
+        b.runner->use_leases(leases_b);
+    }
+    testing::TempDir folder;
+    Life a{folder.file("fan.db")};
+    Life b{folder.file("fan.db")};
+    schedule::Leases leases_a{a.store->instances(), a.clock, "a", std::chrono::seconds(30)};
+    schedule::Leases leases_b{b.store->instances(), b.clock, "b", std::chrono::seconds(30)};
+};
+
 std::vector<std::string> people(int count) {
     std::vector<std::string> ids;
     for (int i = 1; i <= count; ++i) ids.push_back("U" + std::to_string(i));
@@ -227,13 +241,9 @@ TEST_CASE("Fan-outs: progress is updated at most every 10 s of the clock, with t
 TEST_CASE("Fan-outs: of two instances, only the lease holder sends, and when it dies part way through 300 members the "
           "other finishes within the lease and nobody gets a message twice but the one in flight",
           "[fan-out][instances]") {
-    testing::TempDir folder;
-    Life a(folder.file("fan.db"));
-    Life b(folder.file("fan.db"));
-    schedule::Leases leases_a(a.store->instances(), a.clock, "a", std::chrono::seconds(30));
-    schedule::Leases leases_b(b.store->instances(), b.clock, "b", std::chrono::seconds(30));
-    a.runner->use_leases(leases_a);
-    b.runner->use_leases(leases_b);
+    TwoInstances two;
+    Life& a = two.a;
+    Life& b = two.b;
     // Each post takes a second of a's clock, as at a platform's pace; a dies at its 201st post.
     a.chat.post_takes = std::chrono::seconds(1);
     a.chat.hang_at_post = 201;
@@ -280,13 +290,9 @@ TEST_CASE("Fan-outs: of two instances, only the lease holder sends, and when it 
 TEST_CASE("Fan-outs: a sender that stalled past its lease while another instance finished the list is refused at its next "
           "mark and sends nothing more",
           "[fan-out][instances]") {
-    testing::TempDir folder;
-    Life a(folder.file("fan.db"));
-    Life b(folder.file("fan.db"));
-    schedule::Leases leases_a(a.store->instances(), a.clock, "a", std::chrono::seconds(30));
-    schedule::Leases leases_b(b.store->instances(), b.clock, "b", std::chrono::seconds(30));
-    a.runner->use_leases(leases_a);
-    b.runner->use_leases(leases_b);
+    TwoInstances two;
+    Life& a = two.a;
+    Life& b = two.b;
     // Each of a's posts takes a second of a's clock.
     a.chat.post_takes = std::chrono::seconds(1);
     CancelToken stop;
